@@ -1,0 +1,146 @@
+// A managed card: its physical function, its SR-IOV virtual functions and, where the vendor
+// driver provides it, the vendor ABI (docs/driver-abi.md). Cards of unknown vendors are
+// managed in generic mode: vendor-only features answer NotSupported.
+#pragma once
+
+#include <aismi/error.hpp>
+#include <aismi/pci_address.hpp>
+#include <aismi/pci_function.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace aismi {
+
+class Fs;
+
+/// A "VENDOR:DEVICE" pair from the configuration that selects which devices are cards.
+struct DeviceMatch {
+    uint16_t vendor = 0;
+    uint16_t device = 0;
+    static Result<DeviceMatch> parse(std::string_view text);  // "1ed5:0100"
+    bool operator==(const DeviceMatch&) const = default;
+};
+
+struct CardIdentity {
+    uint16_t vendor = 0;
+    uint16_t device = 0;
+    uint32_t classCode = 0;
+    std::string name;    // vendor ABI product name, or "PCI device 1ed5:0100"
+    std::string serial;  // vendor ABI serial, else the PCIe Device Serial Number, else ""
+};
+
+struct SriovState {
+    unsigned totalVfs = 0;
+    unsigned numVfs = 0;
+    unsigned firstVfOffset = 0;
+    unsigned vfStride = 0;
+    uint16_t vfDevice = 0;
+};
+
+/// What a VF is given of the card (vendor ABI `vf<K>/resources`), or a card's capacity.
+struct Resources {
+    uint32_t computeUnits = 0;
+    uint64_t memoryMib = 0;
+    uint32_t engines = 0;
+    bool operator==(const Resources&) const = default;
+};
+
+enum class VfState { Idle, Running, Hung, Resetting, Error };
+std::string_view vfStateName(VfState state);
+
+struct VfStatus {
+    VfState state = VfState::Idle;
+    uint64_t progress = 0;  // work completed by the VF's workload; stalls when the VF stops
+    uint32_t utilizationPct = 0;
+    uint64_t memoryUsedMib = 0;
+    uint64_t eccCorrected = 0;
+    uint64_t eccUncorrected = 0;
+    uint64_t resetCount = 0;
+};
+
+struct LinkState {
+    std::string speed;  // "16.0 GT/s PCIe" as the kernel reports it
+    unsigned width = 0;
+    std::string maxSpeed;
+    unsigned maxWidth = 0;
+    bool degraded() const { return width < maxWidth || speed != maxSpeed; }
+};
+
+/// Card telemetry; a field is empty when neither hwmon nor the vendor ABI provides it.
+struct CardTelemetry {
+    std::optional<double> temperatureC;
+    std::optional<double> temperatureCritC;
+    std::optional<double> powerW;
+    std::optional<double> powerCapW;
+    std::optional<uint32_t> utilizationPct;
+    std::optional<uint64_t> memoryUsedMib;
+    std::optional<uint64_t> memoryTotalMib;
+    std::optional<uint64_t> eccCorrected;
+    std::optional<uint64_t> eccUncorrected;
+    std::optional<LinkState> link;
+    std::optional<AerCounters> aer;
+};
+
+struct FirmwareBank {
+    std::string version;
+    bool integrityOk = false;
+};
+
+struct FirmwareState {
+    FirmwareBank banks[2];
+    unsigned activeBank = 0;
+    const std::string& activeVersion() const { return banks[activeBank].version; }
+};
+
+class Card {
+public:
+    Card(Fs& fs, unsigned index, PciAddress pf, bool vendorAbi);
+
+    unsigned index() const { return index_; }
+    const PciAddress& address() const { return pf_.address(); }
+    PciFunction& pf() { return pf_; }
+    const PciFunction& pf() const { return pf_; }
+    /// False in generic mode: the device matched, but it has no aismi vendor directory.
+    bool hasVendorAbi() const { return vendorAbi_; }
+
+    Result<CardIdentity> identity() const;
+    Result<SriovState> sriov() const;
+    /// Sets the number of enabled VFs following the kernel's rules (only from 0, never above
+    /// TotalVFs), then reads back sriov_numvfs and the virtfn links.
+    Result<void> setVfCount(unsigned count);
+    Result<PciAddress> vfAddress(unsigned vf) const;
+    Result<std::vector<PciAddress>> vfAddresses() const;
+    /// The VF index of `address` if it is one of this card's enabled VFs.
+    std::optional<unsigned> vfIndexOf(const PciAddress& address) const;
+    Result<void> resetVf(unsigned vf);
+
+    // Vendor ABI (NotSupported in generic mode).
+    Result<Resources> capacity() const;
+    Result<Resources> vfResources(unsigned vf) const;
+    Result<void> setVfResources(unsigned vf, const Resources& resources);
+    Result<VfStatus> vfStatus(unsigned vf) const;
+    Result<FirmwareState> firmware() const;
+
+    /// hwmon, link and AER from generic sysfs, plus vendor counters where present.
+    Result<CardTelemetry> telemetry() const;
+
+private:
+    Result<void> requireVendorAbi(std::string_view what) const;
+    Result<void> requireEnabledVf(unsigned vf) const;
+    std::string vendorPath(std::string_view rel) const;
+
+    Fs* fs_;
+    unsigned index_;
+    PciFunction pf_;
+    bool vendorAbi_;
+};
+
+/// Finds the physical functions matching `matches` (VFs are never cards), sorted by address
+/// and numbered from 0.
+Result<std::vector<Card>> discoverCards(Fs& fs, std::span<const DeviceMatch> matches);
+
+}  // namespace aismi

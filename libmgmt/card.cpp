@@ -1,0 +1,421 @@
+#include <aismi/card.hpp>
+#include <aismi/fs.hpp>
+
+#include "text.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+namespace aismi {
+namespace {
+
+// The vendor directory the aismi driver creates under its PF (docs/driver-abi.md).
+constexpr std::string_view kVendorDir = "aismi";
+constexpr uint64_t kVendorAbiVersion = 1;
+
+std::string hex4(unsigned v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04x", v & 0xffff);
+    return buf;
+}
+
+std::string formatDsn(uint64_t dsn) {
+    // The form lspci uses for the Device Serial Number: bytes high to low, dash separated.
+    std::string s;
+    for (int i = 7; i >= 0; --i) {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned>(dsn >> (i * 8)) & 0xff);
+        s += buf;
+        if (i) s += '-';
+    }
+    return s;
+}
+
+Result<uint16_t> readId(const PciFunction& f, std::string_view attr) {
+    auto v = f.readNumber(attr);
+    if (!v) return std::move(v).error();
+    if (*v > 0xffff) return makeError(Errc::MalformedData, f.path(attr) + ": " + std::to_string(*v) + " is not a 16-bit ID");
+    return static_cast<uint16_t>(*v);
+}
+
+Result<Resources> parseResources(std::string_view content, std::string_view what) {
+    auto kv = text::parseKeyValues(content, what);
+    if (!kv) return std::move(kv).error();
+    auto cu = text::requireUnsigned(*kv, "compute_units", what);
+    auto mem = text::requireUnsigned(*kv, "memory_mib", what);
+    auto eng = text::requireUnsigned(*kv, "engines", what);
+    if (!cu) return std::move(cu).error();
+    if (!mem) return std::move(mem).error();
+    if (!eng) return std::move(eng).error();
+    if (*cu > UINT32_MAX || *eng > UINT32_MAX) return makeError(Errc::MalformedData, std::string(what) + ": value out of range");
+    return Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+}
+
+Result<std::optional<double>> readScaled(const Fs& fs, const std::string& path, double scale) {
+    if (!fs.exists(path)) return std::optional<double>();
+    auto s = fs.read(path);
+    if (!s) return std::move(s).error();
+    auto v = text::parseUnsigned(*s, path);
+    if (!v) return std::move(v).error();
+    return std::optional<double>(static_cast<double>(*v) / scale);
+}
+
+}  // namespace
+
+Result<DeviceMatch> DeviceMatch::parse(std::string_view text) {
+    const auto fail = [&] {
+        return makeError(Errc::InvalidArgument,
+                         "'" + std::string(text) + "' is not a VENDOR:DEVICE match (expected two 4-digit hex IDs, e.g. 1ed5:0100)");
+    };
+    if (text.size() != 9 || text[4] != ':') return fail();
+    unsigned ids[2];
+    for (int i = 0; i < 2; ++i) {
+        std::string_view part = text.substr(i * 5, 4);
+        for (char c : part)
+            if (!std::isxdigit(static_cast<unsigned char>(c))) return fail();
+        std::from_chars(part.data(), part.data() + 4, ids[i], 16);
+    }
+    return DeviceMatch{static_cast<uint16_t>(ids[0]), static_cast<uint16_t>(ids[1])};
+}
+
+std::string_view vfStateName(VfState state) {
+    switch (state) {
+    case VfState::Idle: return "idle";
+    case VfState::Running: return "running";
+    case VfState::Hung: return "hung";
+    case VfState::Resetting: return "resetting";
+    case VfState::Error: return "error";
+    }
+    return "unknown";
+}
+
+Card::Card(Fs& fs, unsigned index, PciAddress pf, bool vendorAbi)
+    : fs_(&fs), index_(index), pf_(fs, pf), vendorAbi_(vendorAbi) {}
+
+std::string Card::vendorPath(std::string_view rel) const {
+    return pf_.path(std::string(kVendorDir) + "/" + std::string(rel));
+}
+
+Result<void> Card::requireVendorAbi(std::string_view what) const {
+    if (vendorAbi_) return {};
+    return makeError(Errc::NotSupported, "card " + std::to_string(index_) + " (" + address().str() + "): " +
+                                             std::string(what) + " needs the aismi vendor driver; this card is managed in generic mode");
+}
+
+Result<CardIdentity> Card::identity() const {
+    const std::string where = "card " + std::to_string(index_);
+    CardIdentity id;
+    auto vendor = readId(pf_, "vendor");
+    auto device = readId(pf_, "device");
+    auto cls = pf_.readNumber("class");
+    if (!vendor) return std::move(vendor).error().context(where);
+    if (!device) return std::move(device).error().context(where);
+    if (!cls) return std::move(cls).error().context(where);
+    id.vendor = *vendor;
+    id.device = *device;
+    id.classCode = static_cast<uint32_t>(*cls);
+    if (vendorAbi_) {
+        auto name = fs_->read(vendorPath("name"));
+        auto serial = fs_->read(vendorPath("serial"));
+        if (!name) return std::move(name).error().context(where);
+        if (!serial) return std::move(serial).error().context(where);
+        id.name = text::trim(*name);
+        id.serial = text::trim(*serial);
+    } else {
+        id.name = "PCI device " + hex4(id.vendor) + ":" + hex4(id.device);
+        if (auto cs = pf_.config(); cs && cs->serialNumber) id.serial = formatDsn(*cs->serialNumber);
+    }
+    return id;
+}
+
+Result<SriovState> Card::sriov() const {
+    const std::string where = "card " + std::to_string(index_) + ": SR-IOV";
+    SriovState s;
+    const std::pair<const char*, unsigned*> numbers[] = {{"sriov_totalvfs", &s.totalVfs},
+                                                         {"sriov_numvfs", &s.numVfs},
+                                                         {"sriov_offset", &s.firstVfOffset},
+                                                         {"sriov_stride", &s.vfStride}};
+    for (auto [attr, slot] : numbers) {
+        auto v = pf_.readNumber(attr);
+        if (!v) return std::move(v).error().context(where);
+        if (*v > 0xffff) return makeError(Errc::MalformedData, where + ": " + pf_.path(attr) + " is out of range");
+        *slot = static_cast<unsigned>(*v);
+    }
+    // sriov_vf_device is printed as bare hex ("%x") by the kernel.
+    auto vfDev = pf_.readAttr("sriov_vf_device");
+    if (!vfDev) return std::move(vfDev).error().context(where);
+    auto vfDevNum = text::parseUnsigned("0x" + *vfDev, pf_.path("sriov_vf_device"));
+    if (!vfDevNum || *vfDevNum > 0xffff)
+        return makeError(Errc::MalformedData, where + ": " + pf_.path("sriov_vf_device") + ": '" + *vfDev + "' is not a device ID");
+    s.vfDevice = static_cast<uint16_t>(*vfDevNum);
+    if (s.numVfs > s.totalVfs)
+        return makeError(Errc::MalformedData, where + ": sriov_numvfs " + std::to_string(s.numVfs) + " exceeds sriov_totalvfs " +
+                                                  std::to_string(s.totalVfs));
+    return s;
+}
+
+Result<void> Card::setVfCount(unsigned count) {
+    const std::string where = "card " + std::to_string(index_) + " (" + address().str() + "): set VF count to " + std::to_string(count);
+    auto s = sriov();
+    if (!s) return std::move(s).error();
+    if (count > s->totalVfs)
+        return makeError(Errc::OutOfRange, where + ": the card supports at most " + std::to_string(s->totalVfs) + " VFs");
+    if (count == s->numVfs) return {};
+    if (s->numVfs != 0 && count != 0)
+        return makeError(Errc::InvalidState, where + ": " + std::to_string(s->numVfs) +
+                                                 " VFs are enabled and the kernel changes the count only from 0; disable VFs first");
+    if (auto r = pf_.writeAttr("sriov_numvfs", std::to_string(count)); !r) return std::move(r).error().context(where);
+    // Read back what the kernel made of it: the count, and one virtfn link per VF.
+    auto after = pf_.readNumber("sriov_numvfs");
+    if (!after) return std::move(after).error().context(where);
+    if (*after != count)
+        return makeError(Errc::VerifyFailed, where + ": sriov_numvfs reads " + std::to_string(*after) + " afterwards");
+    for (unsigned k = 0; k <= count && k < s->totalVfs; ++k) {
+        const bool present = fs_->exists(pf_.path("virtfn" + std::to_string(k)));
+        if (present != (k < count))
+            return makeError(Errc::VerifyFailed, where + ": virtfn" + std::to_string(k) + (present ? " still exists" : " did not appear"));
+    }
+    return {};
+}
+
+Result<PciAddress> Card::vfAddress(unsigned vf) const {
+    const std::string link = "virtfn" + std::to_string(vf);
+    if (!fs_->exists(pf_.path(link)))
+        return makeError(Errc::NotFound, "card " + std::to_string(index_) + " has no VF " + std::to_string(vf) + " enabled");
+    auto target = fs_->readLink(pf_.path(link));
+    if (!target) return std::move(target).error();
+    const size_t slash = target->rfind('/');
+    auto a = PciAddress::parse(slash == std::string::npos ? *target : target->substr(slash + 1));
+    if (!a) return std::move(a).error().context(pf_.path(link));
+    return a;
+}
+
+Result<std::vector<PciAddress>> Card::vfAddresses() const {
+    auto s = sriov();
+    if (!s) return std::move(s).error();
+    std::vector<PciAddress> out;
+    out.reserve(s->numVfs);
+    for (unsigned k = 0; k < s->numVfs; ++k) {
+        auto a = vfAddress(k);
+        if (!a) return std::move(a).error();
+        out.push_back(*a);
+    }
+    return out;
+}
+
+std::optional<unsigned> Card::vfIndexOf(const PciAddress& address) const {
+    auto all = vfAddresses();
+    if (!all) return std::nullopt;
+    for (unsigned k = 0; k < all->size(); ++k)
+        if ((*all)[k] == address) return k;
+    return std::nullopt;
+}
+
+Result<void> Card::requireEnabledVf(unsigned vf) const {
+    auto a = vfAddress(vf);
+    if (!a) return std::move(a).error();
+    return {};
+}
+
+Result<void> Card::resetVf(unsigned vf) {
+    auto a = vfAddress(vf);
+    if (!a) return std::move(a).error();
+    PciFunction fn(*fs_, *a);
+    if (auto r = fn.functionLevelReset(); !r)
+        return std::move(r).error().context("card " + std::to_string(index_) + " VF " + std::to_string(vf));
+    return {};
+}
+
+Result<Resources> Card::capacity() const {
+    if (auto r = requireVendorAbi("capacity"); !r) return std::move(r).error();
+    auto s = fs_->read(vendorPath("capacity"));
+    if (!s) return std::move(s).error().context("card " + std::to_string(index_));
+    return parseResources(*s, vendorPath("capacity"));
+}
+
+Result<Resources> Card::vfResources(unsigned vf) const {
+    if (auto r = requireVendorAbi("VF resources"); !r) return std::move(r).error();
+    if (auto r = requireEnabledVf(vf); !r) return std::move(r).error();
+    const std::string p = vendorPath("vf" + std::to_string(vf) + "/resources");
+    auto s = fs_->read(p);
+    if (!s) return std::move(s).error().context("card " + std::to_string(index_) + " VF " + std::to_string(vf));
+    return parseResources(*s, p);
+}
+
+Result<void> Card::setVfResources(unsigned vf, const Resources& r) {
+    if (auto v = requireVendorAbi("VF provisioning"); !v) return std::move(v).error();
+    if (auto v = requireEnabledVf(vf); !v) return std::move(v).error();
+    const std::string where = "card " + std::to_string(index_) + " VF " + std::to_string(vf) + ": provision";
+    const std::string content = "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " +
+                                std::to_string(r.memoryMib) + "\nengines " + std::to_string(r.engines) + "\n";
+    if (auto w = fs_->write(vendorPath("vf" + std::to_string(vf) + "/resources"), content); !w)
+        return std::move(w).error().context(where);
+    auto after = vfResources(vf);
+    if (!after) return std::move(after).error().context(where);
+    if (!(*after == r)) return makeError(Errc::VerifyFailed, where + ": the device reports different resources afterwards");
+    return {};
+}
+
+Result<VfStatus> Card::vfStatus(unsigned vf) const {
+    if (auto r = requireVendorAbi("VF status"); !r) return std::move(r).error();
+    if (auto r = requireEnabledVf(vf); !r) return std::move(r).error();
+    const std::string p = vendorPath("vf" + std::to_string(vf) + "/status");
+    auto s = fs_->read(p);
+    if (!s) return std::move(s).error().context("card " + std::to_string(index_) + " VF " + std::to_string(vf));
+    auto kv = text::parseKeyValues(*s, p);
+    if (!kv) return std::move(kv).error();
+    VfStatus st;
+    auto state = text::requireString(*kv, "state", p);
+    if (!state) return std::move(state).error();
+    bool known = false;
+    for (VfState candidate : {VfState::Idle, VfState::Running, VfState::Hung, VfState::Resetting, VfState::Error})
+        if (vfStateName(candidate) == *state) st.state = candidate, known = true;
+    if (!known) return makeError(Errc::MalformedData, p + ": unknown state '" + *state + "'");
+    const std::pair<const char*, uint64_t*> numbers[] = {{"progress", &st.progress},
+                                                         {"memory_used_mib", &st.memoryUsedMib},
+                                                         {"ecc_corrected", &st.eccCorrected},
+                                                         {"ecc_uncorrected", &st.eccUncorrected},
+                                                         {"reset_count", &st.resetCount}};
+    for (auto [key, slot] : numbers) {
+        auto v = text::requireUnsigned(*kv, key, p);
+        if (!v) return std::move(v).error();
+        *slot = *v;
+    }
+    auto util = text::requireUnsigned(*kv, "utilization_pct", p);
+    if (!util) return std::move(util).error();
+    if (*util > 100) return makeError(Errc::MalformedData, p + ": utilization_pct " + std::to_string(*util) + " is above 100");
+    st.utilizationPct = static_cast<uint32_t>(*util);
+    return st;
+}
+
+Result<FirmwareState> Card::firmware() const {
+    if (auto r = requireVendorAbi("firmware state"); !r) return std::move(r).error();
+    const std::string p = vendorPath("firmware");
+    auto s = fs_->read(p);
+    if (!s) return std::move(s).error().context("card " + std::to_string(index_));
+    auto kv = text::parseKeyValues(*s, p);
+    if (!kv) return std::move(kv).error();
+    FirmwareState fw;
+    for (int b = 0; b < 2; ++b) {
+        const std::string prefix = "bank" + std::to_string(b) + "_";
+        auto version = text::requireString(*kv, prefix + "version", p);
+        auto integrity = text::requireString(*kv, prefix + "integrity", p);
+        if (!version) return std::move(version).error();
+        if (!integrity) return std::move(integrity).error();
+        if (*integrity != "ok" && *integrity != "bad")
+            return makeError(Errc::MalformedData, p + ": " + prefix + "integrity is '" + *integrity + "', expected ok or bad");
+        fw.banks[b] = FirmwareBank{*version, *integrity == "ok"};
+    }
+    auto active = text::requireUnsigned(*kv, "active_bank", p);
+    if (!active) return std::move(active).error();
+    if (*active > 1) return makeError(Errc::MalformedData, p + ": active_bank " + std::to_string(*active) + " is not 0 or 1");
+    fw.activeBank = static_cast<unsigned>(*active);
+    return fw;
+}
+
+Result<CardTelemetry> Card::telemetry() const {
+    const std::string where = "card " + std::to_string(index_) + ": telemetry";
+    CardTelemetry t;
+    // hwmon (Documentation/hwmon/sysfs-interface): millidegrees Celsius and microwatts.
+    if (fs_->exists(pf_.path("hwmon"))) {
+        auto dirs = fs_->list(pf_.path("hwmon"));
+        if (!dirs) return std::move(dirs).error().context(where);
+        if (!dirs->empty()) {
+            const std::string hw = pf_.path("hwmon/" + dirs->front() + "/");
+            const std::pair<const char*, std::optional<double>*> sensors[] = {{"temp1_input", &t.temperatureC},
+                                                                              {"temp1_crit", &t.temperatureCritC}};
+            for (auto [file, slot] : sensors) {
+                auto v = readScaled(*fs_, hw + file, 1000.0);
+                if (!v) return std::move(v).error().context(where);
+                *slot = *v;
+            }
+            for (const char* file : {"power1_average", "power1_input"}) {
+                if (t.powerW) break;
+                auto v = readScaled(*fs_, hw + file, 1e6);
+                if (!v) return std::move(v).error().context(where);
+                t.powerW = *v;
+            }
+            auto cap = readScaled(*fs_, hw + "power1_cap", 1e6);
+            if (!cap) return std::move(cap).error().context(where);
+            t.powerCapW = *cap;
+        }
+    }
+    if (fs_->exists(pf_.path("current_link_width"))) {
+        LinkState link;
+        auto speed = pf_.readAttr("current_link_speed");
+        auto maxSpeed = pf_.readAttr("max_link_speed");
+        auto width = pf_.readNumber("current_link_width");
+        auto maxWidth = pf_.readNumber("max_link_width");
+        if (!speed) return std::move(speed).error().context(where);
+        if (!maxSpeed) return std::move(maxSpeed).error().context(where);
+        if (!width) return std::move(width).error().context(where);
+        if (!maxWidth) return std::move(maxWidth).error().context(where);
+        link.speed = *speed;
+        link.maxSpeed = *maxSpeed;
+        link.width = static_cast<unsigned>(*width);
+        link.maxWidth = static_cast<unsigned>(*maxWidth);
+        t.link = link;
+    }
+    if (fs_->exists(pf_.path("aer_dev_correctable"))) {
+        auto aer = pf_.aerCounters();
+        if (!aer) return std::move(aer).error().context(where);
+        t.aer = *aer;
+    }
+    if (vendorAbi_) {
+        const std::string p = vendorPath("telemetry");
+        auto s = fs_->read(p);
+        if (!s) return std::move(s).error().context(where);
+        auto kv = text::parseKeyValues(*s, p);
+        if (!kv) return std::move(kv).error();
+        const std::pair<const char*, std::optional<uint64_t>*> counters[] = {{"memory_used_mib", &t.memoryUsedMib},
+                                                                             {"memory_total_mib", &t.memoryTotalMib},
+                                                                             {"ecc_corrected", &t.eccCorrected},
+                                                                             {"ecc_uncorrected", &t.eccUncorrected}};
+        for (auto [key, slot] : counters) {
+            auto v = text::requireUnsigned(*kv, key, p);
+            if (!v) return std::move(v).error();
+            *slot = *v;
+        }
+        auto util = text::requireUnsigned(*kv, "utilization_pct", p);
+        if (!util) return std::move(util).error();
+        if (*util > 100) return makeError(Errc::MalformedData, p + ": utilization_pct " + std::to_string(*util) + " is above 100");
+        t.utilizationPct = static_cast<uint32_t>(*util);
+    }
+    return t;
+}
+
+Result<std::vector<Card>> discoverCards(Fs& fs, std::span<const DeviceMatch> matches) {
+    auto names = fs.list("bus/pci/devices");
+    if (!names) return std::move(names).error().context("discover cards in " + fs.describe());
+    std::vector<PciAddress> pfs;
+    for (const auto& name : *names) {
+        auto address = PciAddress::parse(name);
+        if (!address) return std::move(address).error().context("discover cards: bus/pci/devices");
+        PciFunction fn(fs, *address);
+        auto vendor = readId(fn, "vendor");
+        auto device = readId(fn, "device");
+        if (!vendor) return std::move(vendor).error().context("discover cards");
+        if (!device) return std::move(device).error().context("discover cards");
+        const DeviceMatch id{*vendor, *device};
+        bool matched = false;
+        for (const auto& m : matches) matched = matched || m == id;
+        // A VF (it has a physfn link) is managed through its PF, never as a card of its own.
+        if (matched && !fs.exists(fn.path("physfn"))) pfs.push_back(*address);
+    }
+    std::sort(pfs.begin(), pfs.end());
+    std::vector<Card> cards;
+    for (const auto& pf : pfs) {
+        PciFunction fn(fs, pf);
+        const std::string abi = fn.path(std::string(kVendorDir) + "/abi_version");
+        bool vendorAbi = false;
+        if (fs.exists(abi)) {
+            auto v = fs.read(abi);
+            vendorAbi = v && text::parseUnsigned(*v, abi).valueOr(0) == kVendorAbiVersion;
+        }
+        cards.emplace_back(fs, static_cast<unsigned>(cards.size()), pf, vendorAbi);
+    }
+    return cards;
+}
+
+}  // namespace aismi

@@ -1,0 +1,505 @@
+#include "sim_model.hpp"
+
+#include "../text.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <sstream>
+
+namespace aismi::sim {
+namespace {
+
+constexpr unsigned kMaxCards = 32;
+constexpr unsigned kMaxTotalVfs = 256;  // the card's SR-IOV capability limit
+constexpr int kFormat = 1;
+constexpr uint64_t kFirmwareReserveMib = 512;
+constexpr double kIdlePowerW = 60, kPowerPerUtilW = 2.4;
+constexpr double kAmbientC = 35, kDegreesPerWatt = 0.15, kThermalFaultC = 45;
+
+struct FaultRow {
+    Fault fault;
+    std::string_view name;
+    std::string_view description;
+    bool vf;
+    bool card;
+};
+
+constexpr FaultRow kFaults[] = {
+    {Fault::VfHang, "vf-hang", "the VF stops making progress until it is reset", true, false},
+    {Fault::FlrFail, "flr-fail", "a function level reset of the function fails with EIO", true, true},
+    {Fault::FlrTimeout, "flr-timeout", "a function level reset never completes and times out", true, true},
+    {Fault::EccCorrectable, "ecc-correctable", "one corrected ECC error (counted, no other effect)", true, true},
+    {Fault::EccUncorrectable, "ecc-uncorrectable", "one uncorrectable ECC error; a VF stops until reset", true, true},
+    {Fault::Thermal, "thermal", "the card runs 45 C hotter and throttles its VFs to half speed", false, true},
+    {Fault::LinkDegrade, "link-degrade", "the PCIe link trains down to 8.0 GT/s x4", false, true},
+    {Fault::DeviceLost, "device-lost", "the card stops answering: config reads all ones, vendor files fail", false, true},
+};
+
+const FaultRow& row(Fault f) { return kFaults[static_cast<size_t>(f)]; }
+
+std::string str(const std::string& s) { return s.empty() ? "-" : s; }
+std::string unstr(const std::string& s) { return s == "-" ? "" : s; }
+
+class Writer {
+public:
+    template <class T>
+    Writer& put(std::string_view key, const T& value) {
+        out_ << key << ' ' << value << '\n';
+        return *this;
+    }
+    std::string str() const { return out_.str(); }
+
+private:
+    std::ostringstream out_;
+};
+
+// Reads typed fields out of parsed key/value lines, keeping the first error.
+class Reader {
+public:
+    Reader(const text::KeyValues& kv, std::string_view what) : kv_(kv), what_(what) {}
+    uint64_t u64(const std::string& key) {
+        if (error_) return 0;
+        auto v = text::requireUnsigned(kv_, key, what_);
+        if (!v) return error_ = std::move(v).error(), 0;
+        return *v;
+    }
+    int64_t i64(const std::string& key) { return static_cast<int64_t>(u64(key)); }
+    unsigned u32(const std::string& key) {
+        uint64_t v = u64(key);
+        if (!error_ && v > UINT32_MAX) error_ = makeError(Errc::MalformedData, std::string(what_) + ": " + key + " is out of range");
+        return static_cast<unsigned>(v);
+    }
+    bool flag(const std::string& key) {
+        uint64_t v = u64(key);
+        if (!error_ && v > 1) error_ = makeError(Errc::MalformedData, std::string(what_) + ": " + key + " must be 0 or 1");
+        return v == 1;
+    }
+    std::string string(const std::string& key) {
+        if (error_) return {};
+        auto v = text::requireString(kv_, key, what_);
+        if (!v) return error_ = std::move(v).error(), std::string();
+        return unstr(*v);
+    }
+    double real(const std::string& key) {
+        if (error_) return 0;
+        auto s = text::requireString(kv_, key, what_);
+        if (!s) return error_ = std::move(s).error(), 0;
+        auto v = text::parseDouble(*s, std::string(what_) + ": " + key);
+        if (!v) return error_ = std::move(v).error(), 0;
+        return *v;
+    }
+    std::optional<Error>& error() { return error_; }
+
+private:
+    const text::KeyValues& kv_;
+    std::string_view what_;
+    std::optional<Error> error_;
+};
+
+void writeFunction(Writer& w, const std::string& p, const SimFunction& f, bool vf) {
+    w.put(p + "driver", str(f.driver))
+        .put(p + "driver_override", str(f.driverOverride))
+        .put(p + "reset_method", str(f.resetMethod))
+        .put(p + "flr_fail", f.flrFail)
+        .put(p + "flr_timeout", f.flrTimeout)
+        .put(p + "resetting_until_ns", f.resettingUntilNs)
+        .put(p + "reset_count", f.resetCount)
+        .put(p + "aer_correctable", f.aer.correctable)
+        .put(p + "aer_nonfatal", f.aer.nonfatal)
+        .put(p + "aer_fatal", f.aer.fatal);
+    if (!vf) return;
+    w.put(p + "compute_units", f.resources.computeUnits)
+        .put(p + "memory_mib", f.resources.memoryMib)
+        .put(p + "engines", f.resources.engines)
+        .put(p + "load", f.loadOn)
+        .put(p + "hung", f.hung)
+        .put(p + "errored", f.errored)
+        .put(p + "progress", f.progressBase)
+        .put(p + "ecc_corrected", f.eccCorrected)
+        .put(p + "ecc_uncorrected", f.eccUncorrected);
+}
+
+SimFunction readFunction(Reader& r, const std::string& p, bool vf) {
+    SimFunction f;
+    f.driver = r.string(p + "driver");
+    f.driverOverride = r.string(p + "driver_override");
+    f.resetMethod = r.string(p + "reset_method");
+    f.flrFail = r.flag(p + "flr_fail");
+    f.flrTimeout = r.flag(p + "flr_timeout");
+    f.resettingUntilNs = r.i64(p + "resetting_until_ns");
+    f.resetCount = r.u64(p + "reset_count");
+    f.aer = AerCounters{r.u64(p + "aer_correctable"), r.u64(p + "aer_nonfatal"), r.u64(p + "aer_fatal")};
+    if (!vf) return f;
+    f.resources = Resources{r.u32(p + "compute_units"), r.u64(p + "memory_mib"), r.u32(p + "engines")};
+    f.loadOn = r.flag(p + "load");
+    f.hung = r.flag(p + "hung");
+    f.errored = r.flag(p + "errored");
+    f.progressBase = r.u64(p + "progress");
+    f.eccCorrected = r.u64(p + "ecc_corrected");
+    f.eccUncorrected = r.u64(p + "ecc_uncorrected");
+    return f;
+}
+
+}  // namespace
+
+std::string_view faultName(Fault f) { return row(f).name; }
+std::string_view faultDescription(Fault f) { return row(f).description; }
+bool faultAppliesToVf(Fault f) { return row(f).vf; }
+bool faultAppliesToCard(Fault f) { return row(f).card; }
+
+std::optional<Fault> faultFromName(std::string_view name) {
+    for (const auto& r : kFaults)
+        if (r.name == name) return r.fault;
+    return std::nullopt;
+}
+
+const std::vector<Fault>& allFaults() {
+    static const std::vector<Fault> all = [] {
+        std::vector<Fault> v;
+        for (const auto& r : kFaults) v.push_back(r.fault);
+        return v;
+    }();
+    return all;
+}
+
+Result<void> SimConfig::validate() const {
+    const auto bad = [](std::string m) { return makeError(Errc::ConfigInvalid, "simulated card: " + std::move(m)); };
+    if (cards < 1 || cards > kMaxCards) return bad("cards must be 1 to " + std::to_string(kMaxCards) + ", not " + std::to_string(cards));
+    if (totalVfs < 1 || totalVfs > kMaxTotalVfs)
+        return bad("TotalVFs must be 1 to " + std::to_string(kMaxTotalVfs) + ", not " + std::to_string(totalVfs));
+    if (capacity.computeUnits < totalVfs)
+        return bad("compute units (" + std::to_string(capacity.computeUnits) + ") must be at least TotalVFs (" +
+                   std::to_string(totalVfs) + ") so every VF can get one");
+    if (capacity.memoryMib < totalVfs) return bad("memory (MiB) must be at least TotalVFs");
+    if (capacity.engines < 1) return bad("engines must be at least 1");
+    if (flrMs > 60000 || flrTimeoutMs > 600000) return bad("FLR timings are limited to 60 s (FLR) and 600 s (timeout)");
+    if (!(timeFactor > 0 && timeFactor <= 1000)) return bad("time factor must be above 0 and at most 1000");
+    if (vendorId == 0xffff || vendorId == 0) return bad("vendor ID 0x0000/0xffff are not valid PCI vendor IDs");
+    return {};
+}
+
+std::string SimConfig::serialize() const {
+    Writer w;
+    w.put("format", kFormat)
+        .put("cards", cards)
+        .put("total_vfs", totalVfs)
+        .put("compute_units", capacity.computeUnits)
+        .put("memory_mib", capacity.memoryMib)
+        .put("engines", capacity.engines)
+        .put("flr_ms", flrMs)
+        .put("flr_timeout_ms", flrTimeoutMs)
+        .put("time_factor", timeFactor)
+        .put("vendor_id", vendorId)
+        .put("pf_device_id", pfDeviceId)
+        .put("vf_device_id", vfDeviceId);
+    return w.str();
+}
+
+Result<SimConfig> SimConfig::parse(std::string_view content, std::string_view what) {
+    auto kv = text::parseKeyValues(content, what);
+    if (!kv) return std::move(kv).error();
+    Reader r(*kv, what);
+    if (r.u64("format") != kFormat && !r.error())
+        return makeError(Errc::MalformedData, std::string(what) + ": unknown format (this aismi-sim understands format 1)");
+    SimConfig c;
+    c.cards = r.u32("cards");
+    c.totalVfs = r.u32("total_vfs");
+    c.capacity = Resources{r.u32("compute_units"), r.u64("memory_mib"), r.u32("engines")};
+    c.flrMs = r.u32("flr_ms");
+    c.flrTimeoutMs = r.u32("flr_timeout_ms");
+    c.timeFactor = r.real("time_factor");
+    const auto id16 = [&](const char* key) {
+        unsigned v = r.u32(key);
+        if (!r.error() && v > 0xffff) r.error() = makeError(Errc::MalformedData, std::string(what) + ": " + key + " is not a 16-bit ID");
+        return static_cast<uint16_t>(v);
+    };
+    c.vendorId = id16("vendor_id");
+    c.pfDeviceId = id16("pf_device_id");
+    c.vfDeviceId = id16("vf_device_id");
+    if (r.error()) return std::move(*r.error());
+    if (auto v = c.validate(); !v) return std::move(v).error().context(what);
+    return c;
+}
+
+SimCard SimCard::fresh(const SimConfig& config, unsigned index) {
+    SimCard c;
+    c.index = index;
+    char serial[32];
+    std::snprintf(serial, sizeof serial, "AIS%08u", 24110000u + index);
+    c.serial = serial;
+    c.pf.driver = "aismi";
+    c.firmware.banks[0] = FirmwareBank{"1.4.2", true};
+    c.firmware.banks[1] = FirmwareBank{"1.3.7", true};
+    c.firmware.activeBank = 0;
+    (void)config;
+    return c;
+}
+
+std::string SimCard::serialize() const {
+    Writer w;
+    w.put("format", kFormat)
+        .put("serial", serial)
+        .put("settled_ns", settledNs)
+        .put("thermal", thermal)
+        .put("link_degraded", linkDegraded)
+        .put("device_lost", deviceLost)
+        .put("ecc_corrected", eccCorrected)
+        .put("ecc_uncorrected", eccUncorrected);
+    for (int b = 0; b < 2; ++b) {
+        const std::string p = "fw_bank" + std::to_string(b) + "_";
+        w.put(p + "version", str(firmware.banks[b].version)).put(p + "integrity", firmware.banks[b].integrityOk ? "ok" : "bad");
+    }
+    w.put("fw_active_bank", firmware.activeBank).put("num_vfs", vfs.size());
+    writeFunction(w, "pf.", pf, false);
+    for (size_t k = 0; k < vfs.size(); ++k) writeFunction(w, "vf" + std::to_string(k) + ".", vfs[k], true);
+    return w.str();
+}
+
+Result<SimCard> SimCard::parse(std::string_view content, const SimConfig& config, std::string_view what) {
+    auto kv = text::parseKeyValues(content, what);
+    if (!kv) return std::move(kv).error();
+    Reader r(*kv, what);
+    if (r.u64("format") != kFormat && !r.error())
+        return makeError(Errc::MalformedData, std::string(what) + ": unknown format (this aismi-sim understands format 1)");
+    SimCard c;
+    c.serial = r.string("serial");
+    c.settledNs = r.i64("settled_ns");
+    c.thermal = r.flag("thermal");
+    c.linkDegraded = r.flag("link_degraded");
+    c.deviceLost = r.flag("device_lost");
+    c.eccCorrected = r.u64("ecc_corrected");
+    c.eccUncorrected = r.u64("ecc_uncorrected");
+    for (int b = 0; b < 2; ++b) {
+        const std::string p = "fw_bank" + std::to_string(b) + "_";
+        c.firmware.banks[b].version = r.string(p + "version");
+        const std::string integrity = r.string(p + "integrity");
+        if (!r.error() && integrity != "ok" && integrity != "bad")
+            r.error() = makeError(Errc::MalformedData, std::string(what) + ": " + p + "integrity must be ok or bad");
+        c.firmware.banks[b].integrityOk = integrity == "ok";
+    }
+    c.firmware.activeBank = r.u32("fw_active_bank");
+    if (!r.error() && c.firmware.activeBank > 1)
+        r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_active_bank must be 0 or 1");
+    const unsigned numVfs = r.u32("num_vfs");
+    if (!r.error() && numVfs > config.totalVfs)
+        r.error() = makeError(Errc::MalformedData, std::string(what) + ": num_vfs " + std::to_string(numVfs) +
+                                                       " exceeds TotalVFs " + std::to_string(config.totalVfs));
+    c.pf = readFunction(r, "pf.", false);
+    for (unsigned k = 0; k < numVfs && !r.error(); ++k) c.vfs.push_back(readFunction(r, "vf" + std::to_string(k) + ".", true));
+    if (r.error()) return std::move(*r.error());
+    return c;
+}
+
+PciAddress SimCardModel::pfAddress() const {
+    // Two buses per card: 4 + 256 VFs spill past one bus (SR-IOV VFs may use following buses).
+    return PciAddress(0, static_cast<uint8_t>(0x3b + 2 * card_.index), 0, 0);
+}
+
+Result<PciAddress> SimCardModel::vfAddress(unsigned vf) const {
+    return pfAddress().plusRid(kFirstVfOffset + vf * kVfStride);
+}
+
+std::optional<int> SimCardModel::functionAt(const PciAddress& address) const {
+    const PciAddress pf = pfAddress();
+    if (address == pf) return -1;
+    if (address.domain() != pf.domain() || address.rid() < pf.rid() + kFirstVfOffset) return std::nullopt;
+    const unsigned offset = address.rid() - pf.rid() - kFirstVfOffset;
+    if (offset % kVfStride != 0 || offset / kVfStride >= card_.vfs.size()) return std::nullopt;
+    return static_cast<int>(offset / kVfStride);
+}
+
+double SimCardModel::progressRatePerNs() const {
+    // One unit of work per millisecond; a thermally throttled card runs at half speed.
+    return (card_.thermal ? 0.5 : 1.0) / 1e6;
+}
+
+bool SimCardModel::vfWorking(unsigned vf, int64_t nowNs) const {
+    const SimFunction& f = card_.vfs.at(vf);
+    return f.loadOn && !f.hung && !f.errored && !card_.deviceLost && !f.driver.empty() && f.resettingUntilNs <= nowNs;
+}
+
+void SimCardModel::settle(int64_t nowNs) {
+    const int64_t elapsed = std::max<int64_t>(0, nowNs - card_.settledNs);
+    for (unsigned k = 0; k < card_.vfs.size(); ++k)
+        if (vfWorking(k, card_.settledNs))
+            card_.vfs[k].progressBase += static_cast<uint64_t>(static_cast<double>(elapsed) * progressRatePerNs());
+    card_.settledNs = std::max(card_.settledNs, nowNs);
+}
+
+uint64_t SimCardModel::progress(unsigned vf, int64_t nowNs) const {
+    const SimFunction& f = card_.vfs.at(vf);
+    if (!vfWorking(vf, card_.settledNs)) return f.progressBase;
+    const int64_t elapsed = std::max<int64_t>(0, nowNs - card_.settledNs);
+    return f.progressBase + static_cast<uint64_t>(static_cast<double>(elapsed) * progressRatePerNs());
+}
+
+VfState SimCardModel::vfState(unsigned vf, int64_t nowNs) const {
+    const SimFunction& f = card_.vfs.at(vf);
+    if (f.resettingUntilNs > nowNs) return VfState::Resetting;
+    if (f.errored || card_.deviceLost) return VfState::Error;
+    if (f.hung) return VfState::Hung;
+    return vfWorking(vf, nowNs) ? VfState::Running : VfState::Idle;
+}
+
+Resources SimCardModel::evenShare(unsigned count) const {
+    const Resources& cap = config_.capacity;
+    const uint64_t usableMib = cap.memoryMib > kFirmwareReserveMib * 2 ? cap.memoryMib - kFirmwareReserveMib : cap.memoryMib;
+    return Resources{cap.computeUnits / count, usableMib / count, std::max(1u, cap.engines / count)};
+}
+
+int SimCardModel::setNumVfs(unsigned count, int64_t nowNs) {
+    // drivers/pci/iov.c sriov_numvfs_store(): ENOENT without a driver, ERANGE above TotalVFs,
+    // EBUSY when changing a non-zero count to another non-zero count.
+    if (card_.pf.driver.empty()) return ENOENT;
+    if (count > config_.totalVfs) return ERANGE;
+    if (count == card_.vfs.size()) return 0;
+    if (!card_.vfs.empty() && count != 0) return EBUSY;
+    if (card_.deviceLost) return EIO;
+    settle(nowNs);
+    card_.vfs.clear();
+    // Like a real PF driver, the card splits its resources evenly over the VFs it enables;
+    // the VFs then bind to the host driver (sriov_drivers_autoprobe defaults to 1).
+    const Resources share = count ? evenShare(count) : Resources{};
+    for (unsigned k = 0; k < count; ++k) {
+        SimFunction vf;
+        vf.driver = "aismi";
+        vf.resources = share;
+        card_.vfs.push_back(vf);
+    }
+    return 0;
+}
+
+SimCardModel::FlrStart SimCardModel::beginFlr(int fn, int64_t nowNs) {
+    if (card_.deviceLost) return {ENODEV, 0, 0};
+    SimFunction& f = function(fn);
+    if (f.flrFail) return {EIO, 0, 0};
+    settle(nowNs);
+    const auto scaled = [&](unsigned ms) { return static_cast<int64_t>(ms * 1e6 * config_.timeFactor); };
+    if (f.flrTimeout) {
+        // The function never reports ready: the kernel waits, then gives up; the function is
+        // left unusable until a reset succeeds.
+        f.loadOn = false;
+        f.errored = fn >= 0;
+        f.resettingUntilNs = nowNs + scaled(config_.flrTimeoutMs);
+        return {0, scaled(config_.flrTimeoutMs), ETIMEDOUT};
+    }
+    // FLR clears the function's own state only (PCIe 6.6.2): its workload, a hang, an error;
+    // provisioning is held by the PF and survives. Sibling functions are not touched.
+    f.loadOn = false;
+    f.hung = false;
+    f.errored = false;
+    f.progressBase = 0;
+    f.resetCount++;
+    f.resettingUntilNs = nowNs + scaled(config_.flrMs);
+    return {0, scaled(config_.flrMs), 0};
+}
+
+Result<void> SimCardModel::inject(std::optional<unsigned> vf, Fault fault, int64_t nowNs) {
+    const std::string target = "card " + std::to_string(card_.index);
+    if (vf && !faultAppliesToVf(fault))
+        return makeError(Errc::InvalidArgument, std::string(faultName(fault)) + " applies to a card, not a VF; use '" +
+                                                    std::to_string(card_.index) + "' as the target");
+    if (!vf && !faultAppliesToCard(fault))
+        return makeError(Errc::InvalidArgument, std::string(faultName(fault)) + " applies to a VF; use CARD:VF as the target");
+    if (vf && *vf >= card_.vfs.size())
+        return makeError(Errc::NotFound, target + ": VF " + std::to_string(*vf) + " is not enabled (" +
+                                             std::to_string(card_.vfs.size()) + " VFs are)");
+    settle(nowNs);
+    SimFunction& f = vf ? card_.vfs[*vf] : card_.pf;
+    switch (fault) {
+    case Fault::VfHang: f.hung = true; break;
+    case Fault::FlrFail: f.flrFail = true; break;
+    case Fault::FlrTimeout: f.flrTimeout = true; break;
+    case Fault::EccCorrectable:
+        (vf ? f.eccCorrected : card_.eccCorrected)++;
+        f.aer.correctable++;
+        break;
+    case Fault::EccUncorrectable:
+        (vf ? f.eccUncorrected : card_.eccUncorrected)++;
+        f.aer.nonfatal++;
+        if (vf) f.errored = true;
+        break;
+    case Fault::Thermal: card_.thermal = true; break;
+    case Fault::LinkDegrade: card_.linkDegraded = true; break;
+    case Fault::DeviceLost: card_.deviceLost = true; break;
+    }
+    return {};
+}
+
+Result<void> SimCardModel::clear(std::optional<unsigned> vf, int64_t nowNs) {
+    if (vf && *vf >= card_.vfs.size())
+        return makeError(Errc::NotFound, "card " + std::to_string(card_.index) + ": VF " + std::to_string(*vf) + " is not enabled");
+    settle(nowNs);
+    SimFunction& f = vf ? card_.vfs[*vf] : card_.pf;
+    f.hung = f.errored = f.flrFail = f.flrTimeout = false;
+    if (!vf) card_.thermal = card_.linkDegraded = card_.deviceLost = false;
+    return {};
+}
+
+Result<void> SimCardModel::setLoad(unsigned vf, bool on, int64_t nowNs) {
+    if (vf >= card_.vfs.size())
+        return makeError(Errc::NotFound, "card " + std::to_string(card_.index) + ": VF " + std::to_string(vf) + " is not enabled (" +
+                                             std::to_string(card_.vfs.size()) + " VFs are)");
+    settle(nowNs);
+    card_.vfs[vf].loadOn = on;
+    return {};
+}
+
+int SimCardModel::provision(unsigned vf, const Resources& r, int64_t nowNs) {
+    if (card_.deviceLost) return ENODEV;
+    if (vf >= card_.vfs.size()) return ENOENT;
+    if (r.computeUnits == 0 || r.memoryMib == 0) return EINVAL;
+    // A VF's resources cannot move under a running workload.
+    if (card_.vfs[vf].loadOn) return EBUSY;
+    Resources used{};
+    for (unsigned k = 0; k < card_.vfs.size(); ++k) {
+        const Resources& x = k == vf ? r : card_.vfs[k].resources;
+        used.computeUnits += x.computeUnits;
+        used.memoryMib += x.memoryMib;
+    }
+    if (used.computeUnits > config_.capacity.computeUnits || used.memoryMib > config_.capacity.memoryMib) return ENOSPC;
+    if (r.engines > config_.capacity.engines) return ENOSPC;
+    settle(nowNs);
+    card_.vfs[vf].resources = r;
+    return 0;
+}
+
+uint32_t SimCardModel::utilizationPct(int64_t nowNs) const {
+    uint64_t busy = 0;
+    for (unsigned k = 0; k < card_.vfs.size(); ++k)
+        if (vfWorking(k, nowNs)) busy += card_.vfs[k].resources.computeUnits;
+    return static_cast<uint32_t>(std::min<uint64_t>(100, busy * 100 / config_.capacity.computeUnits));
+}
+
+uint64_t SimCardModel::vfMemoryUsedMib(unsigned vf) const {
+    // A loaded workload holds three quarters of its VF's memory, hung or not.
+    const SimFunction& f = card_.vfs.at(vf);
+    return f.loadOn ? f.resources.memoryMib * 3 / 4 : 0;
+}
+
+uint64_t SimCardModel::memoryUsedMib() const {
+    uint64_t used = kFirmwareReserveMib;
+    for (unsigned k = 0; k < card_.vfs.size(); ++k) used += vfMemoryUsedMib(k);
+    return std::min(used, config_.capacity.memoryMib);
+}
+
+double SimCardModel::powerW(int64_t nowNs) const { return kIdlePowerW + kPowerPerUtilW * utilizationPct(nowNs); }
+
+double SimCardModel::temperatureC(int64_t nowNs) const {
+    return kAmbientC + kDegreesPerWatt * powerW(nowNs) + (card_.thermal ? kThermalFaultC : 0);
+}
+
+uint64_t SimCardModel::eccCorrectedTotal() const {
+    uint64_t n = card_.eccCorrected;
+    for (const auto& f : card_.vfs) n += f.eccCorrected;
+    return n;
+}
+
+uint64_t SimCardModel::eccUncorrectedTotal() const {
+    uint64_t n = card_.eccUncorrected;
+    for (const auto& f : card_.vfs) n += f.eccUncorrected;
+    return n;
+}
+
+}  // namespace aismi::sim

@@ -1,0 +1,139 @@
+// The simulated card as data plus the rules of the hardware: SR-IOV enable/disable, FLR,
+// workloads and their progress, faults and the telemetry they cause. No I/O here: SimStateDir
+// persists it, SimulatedSysfs shows it to libmgmt the way the kernel would.
+#pragma once
+
+#include <aismi/card.hpp>
+#include <aismi/error.hpp>
+#include <aismi/pci_address.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aismi::sim {
+
+/// How the simulated hardware is built; fixed when the state directory is created.
+struct SimConfig {
+    unsigned cards = 2;
+    unsigned totalVfs = 16;  // SR-IOV TotalVFs per card, 1..256
+    Resources capacity{128, 65536, 8};
+    unsigned flrMs = 100;           // PCIe allows a function 100 ms to complete an FLR
+    unsigned flrTimeoutMs = 1000;   // how long an FLR that never completes blocks before failing
+    double timeFactor = 1.0;        // scales flrMs/flrTimeoutMs so tests run fast
+    uint16_t vendorId = 0xa15e;     // fictional IDs: no real device is ever matched by mistake
+    uint16_t pfDeviceId = 0x0100;
+    uint16_t vfDeviceId = 0x0101;
+
+    Result<void> validate() const;
+    std::string serialize() const;
+    static Result<SimConfig> parse(std::string_view content, std::string_view what);
+};
+
+constexpr uint16_t kFirstVfOffset = 4;
+constexpr uint16_t kVfStride = 1;
+
+/// Faults an operator injects with `aismi-sim inject`; the names are fixed.
+enum class Fault { VfHang, FlrFail, FlrTimeout, EccCorrectable, EccUncorrectable, Thermal, LinkDegrade, DeviceLost };
+std::string_view faultName(Fault f);
+std::optional<Fault> faultFromName(std::string_view name);
+const std::vector<Fault>& allFaults();
+std::string_view faultDescription(Fault f);
+bool faultAppliesToVf(Fault f);
+bool faultAppliesToCard(Fault f);
+
+/// One PCI function's state. The PF uses the driver/reset/fault fields only.
+struct SimFunction {
+    std::string driver;          // bound driver, "" when none
+    std::string driverOverride;  // sysfs driver_override, "" when none
+    std::string resetMethod;     // "" = the default for this function
+    bool flrFail = false;
+    bool flrTimeout = false;
+    int64_t resettingUntilNs = 0;
+    uint64_t resetCount = 0;
+    AerCounters aer;
+    // VF only:
+    Resources resources;
+    bool loadOn = false;
+    bool hung = false;
+    bool errored = false;  // an uncorrectable error stopped the function until it is reset
+    uint64_t progressBase = 0;
+    uint64_t eccCorrected = 0;
+    uint64_t eccUncorrected = 0;
+};
+
+struct SimCard {
+    unsigned index = 0;
+    std::string serial;
+    SimFunction pf;
+    std::vector<SimFunction> vfs;  // one per enabled VF: vfs.size() is NumVFs
+    int64_t settledNs = 0;         // progress counters are exact up to this instant
+    bool thermal = false;
+    bool linkDegraded = false;
+    bool deviceLost = false;
+    uint64_t eccCorrected = 0;  // PF events; the card's totals add the VFs'
+    uint64_t eccUncorrected = 0;
+    FirmwareState firmware;
+
+    static SimCard fresh(const SimConfig& config, unsigned index);
+    std::string serialize() const;
+    static Result<SimCard> parse(std::string_view content, const SimConfig& config, std::string_view what);
+};
+
+/// The hardware's behaviour over a card's state and the config it was built with.
+class SimCardModel {
+public:
+    SimCardModel(const SimConfig& config, SimCard& card) : config_(config), card_(card) {}
+
+    PciAddress pfAddress() const;
+    Result<PciAddress> vfAddress(unsigned vf) const;
+    /// Which function of this card `address` is: nullopt for none, -1 for the PF, else the VF.
+    std::optional<int> functionAt(const PciAddress& address) const;
+
+    /// Brings every progress counter up to `nowNs`; call before any change.
+    void settle(int64_t nowNs);
+    uint64_t progress(unsigned vf, int64_t nowNs) const;
+    VfState vfState(unsigned vf, int64_t nowNs) const;
+    bool vfWorking(unsigned vf, int64_t nowNs) const;
+
+    /// The kernel's sriov_numvfs rules; returns an errno (0 on success).
+    int setNumVfs(unsigned count, int64_t nowNs);
+    /// Starts an FLR of function `fn` (-1 = PF). Returns an errno, and how long the write
+    /// blocks; a timed-out FLR blocks for the timeout and then fails.
+    struct FlrStart {
+        int err = 0;
+        int64_t blockNs = 0;
+        int errAfterBlock = 0;
+    };
+    FlrStart beginFlr(int fn, int64_t nowNs);
+
+    Result<void> inject(std::optional<unsigned> vf, Fault fault, int64_t nowNs);
+    Result<void> clear(std::optional<unsigned> vf, int64_t nowNs);
+    Result<void> setLoad(unsigned vf, bool on, int64_t nowNs);
+    /// Provisioning through the vendor ABI; returns an errno.
+    int provision(unsigned vf, const Resources& r, int64_t nowNs);
+
+    // Telemetry derived from the workload and the faults.
+    uint32_t utilizationPct(int64_t nowNs) const;
+    uint64_t memoryUsedMib() const;
+    uint64_t vfMemoryUsedMib(unsigned vf) const;
+    double powerW(int64_t nowNs) const;
+    double temperatureC(int64_t nowNs) const;
+    uint64_t eccCorrectedTotal() const;
+    uint64_t eccUncorrectedTotal() const;
+
+    SimFunction& function(int fn) { return fn < 0 ? card_.pf : card_.vfs.at(static_cast<size_t>(fn)); }
+    const SimCard& card() const { return card_; }
+    const SimConfig& config() const { return config_; }
+
+private:
+    double progressRatePerNs() const;
+    Resources evenShare(unsigned count) const;
+
+    const SimConfig& config_;
+    SimCard& card_;
+};
+
+}  // namespace aismi::sim

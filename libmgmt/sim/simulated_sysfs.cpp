@@ -1,0 +1,552 @@
+#include "simulated_sysfs.hpp"
+
+#include "../text.hpp"
+#include "clock.hpp"
+#include "config_space_builder.hpp"
+#include "sim_state_dir.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <functional>
+#include <sstream>
+
+namespace aismi::sim {
+namespace {
+
+constexpr std::string_view kHostDriver = "aismi";
+constexpr std::string_view kVfioDriver = "vfio-pci";
+constexpr unsigned kIommuGroupsPerCard = 1000;
+
+using Parts = std::vector<std::string_view>;
+
+Parts split(std::string_view path) {
+    Parts parts;
+    size_t start = 0;
+    while (start < path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        if (end > start) parts.push_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+struct Node {
+    enum class Kind { Dir, File, Link } kind = Kind::Dir;
+    std::vector<std::string> children;
+    std::string target;
+    std::function<Result<std::string>()> read;
+    std::function<Result<void>(std::string_view)> write;
+};
+
+Node dir(std::vector<std::string> children) { return Node{Node::Kind::Dir, std::move(children), {}, {}, {}}; }
+Node link(std::string target) { return Node{Node::Kind::Link, {}, std::move(target), {}, {}}; }
+Node file(std::function<Result<std::string>()> read, std::function<Result<void>(std::string_view)> write = {}) {
+    return Node{Node::Kind::File, {}, {}, std::move(read), std::move(write)};
+}
+Node value(std::string v) {
+    return file([v = std::move(v)]() -> Result<std::string> { return v; });
+}
+
+std::string hex4(unsigned v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%04x", v & 0xffff);
+    return buf;
+}
+
+std::string linkSpeed(bool degraded) { return degraded ? "8.0 GT/s PCIe" : "16.0 GT/s PCIe"; }
+
+class SimulatedSysfs final : public Fs {
+public:
+    SimulatedSysfs(SimStateDir& dir, Clock& clock) : dir_(dir), clock_(clock) {}
+
+    Result<std::string> read(std::string_view path) const override {
+        auto node = resolve(path);
+        if (!node) return std::move(node).error();
+        if (node->kind == Node::Kind::Dir) return Error::fromErrno(EISDIR, "read " + full(path));
+        if (node->kind == Node::Kind::Link) return Error::fromErrno(EISDIR, "read " + full(path));
+        if (!node->read) return Error::fromErrno(EACCES, "open " + full(path));
+        auto r = node->read();
+        if (!r) return std::move(r).error().context("read " + full(path));
+        return r;
+    }
+
+    Result<void> write(std::string_view path, std::string_view data) override {
+        auto node = resolve(path);
+        if (!node) return std::move(node).error();
+        if (node->kind != Node::Kind::File) return Error::fromErrno(EISDIR, "open " + full(path));
+        if (!node->write) return Error::fromErrno(EACCES, "open " + full(path));
+        auto r = node->write(data);
+        if (!r) return std::move(r).error().context("write " + full(path));
+        return r;
+    }
+
+    Result<std::vector<std::string>> list(std::string_view path) const override {
+        auto node = resolve(path);
+        if (!node) return std::move(node).error();
+        if (node->kind != Node::Kind::Dir) return Error::fromErrno(ENOTDIR, "list " + full(path));
+        std::sort(node->children.begin(), node->children.end());
+        return std::move(node->children);
+    }
+
+    Result<std::string> readLink(std::string_view path) const override {
+        auto node = resolve(path);
+        if (!node) return std::move(node).error();
+        if (node->kind != Node::Kind::Link) return Error::fromErrno(EINVAL, "readlink " + full(path));
+        return node->target;
+    }
+
+    bool exists(std::string_view path) const override { return resolve(path).ok(); }
+
+    std::string describe() const override { return "simulated cards in " + dir_.dir(); }
+
+private:
+    struct Fn {
+        unsigned card;
+        int index;  // -1 = PF
+        PciAddress address;
+    };
+
+    std::string full(std::string_view path) const { return "<sim:" + dir_.dir() + ">/" + std::string(path); }
+
+    static Error errnoError(int err) { return Error::fromErrno(err, "simulated kernel"); }
+
+    // Runs `op` under the state directory's lock against card `c`; `op` returns an errno.
+    Result<void> change(unsigned c, const std::function<int(SimCardModel&, int64_t)>& op) const {
+        const int64_t now = clock_.nowNs();
+        int err = 0;
+        auto r = dir_.mutate(c, [&](SimCard& card) -> Result<void> {
+            SimCardModel model(dir_.config(), card);
+            err = op(model, now);
+            if (err) return errnoError(err);
+            return {};
+        });
+        if (!r && err) return errnoError(err);  // the plain errno, as write(2) would give it
+        return r;
+    }
+
+    Result<SimCard> card(unsigned c) const { return dir_.card(c); }
+
+    std::optional<Fn> findFunction(std::string_view name) const {
+        auto address = PciAddress::parse(name);
+        if (!address) return std::nullopt;
+        // Card c owns routing IDs [PF, PF + offset + TotalVFs); only that card is read.
+        for (unsigned c = 0; c < dir_.config().cards; ++c) {
+            SimCard probe;
+            probe.index = c;
+            const PciAddress pf = SimCardModel(dir_.config(), probe).pfAddress();
+            if (address->rid() < pf.rid() || address->rid() >= pf.rid() + kFirstVfOffset + dir_.config().totalVfs * kVfStride)
+                continue;
+            auto state = card(c);
+            if (!state) return std::nullopt;
+            SimCard cardState = std::move(*state);
+            auto fn = SimCardModel(dir_.config(), cardState).functionAt(*address);
+            if (!fn) return std::nullopt;
+            return Fn{c, *fn, *address};
+        }
+        return std::nullopt;
+    }
+
+    std::vector<std::string> allFunctions() const {
+        std::vector<std::string> names;
+        for (unsigned c = 0; c < dir_.config().cards; ++c) {
+            auto state = card(c);
+            if (!state) continue;
+            SimCardModel model(dir_.config(), *state);
+            names.push_back(model.pfAddress().str());
+            for (unsigned k = 0; k < state->vfs.size(); ++k) names.push_back(model.vfAddress(k)->str());
+        }
+        return names;
+    }
+
+    unsigned iommuGroupOf(const Fn& f) const { return f.card * kIommuGroupsPerCard + static_cast<unsigned>(f.index + 1); }
+
+    Result<Node> resolve(std::string_view path) const {
+        const Parts p = split(path);
+        auto r = resolveParts(p);
+        if (!r) return Error::fromErrno(ENOENT, "open " + full(path));
+        return std::move(*r);
+    }
+
+    std::optional<Node> resolveParts(const Parts& p) const {
+        if (p.empty()) return dir({"bus", "kernel"});
+        if (p[0] == "bus") {
+            if (p.size() == 1) return dir({"pci"});
+            if (p[1] != "pci") return std::nullopt;
+            if (p.size() == 2) return dir({"devices", "drivers", "drivers_probe"});
+            if (p[2] == "devices") {
+                if (p.size() == 3) return dir(allFunctions());
+                auto fn = findFunction(p[3]);
+                if (!fn) return std::nullopt;
+                return functionNode(*fn, Parts(p.begin() + 4, p.end()));
+            }
+            if (p[2] == "drivers") return driverNode(Parts(p.begin() + 3, p.end()));
+            if (p[2] == "drivers_probe" && p.size() == 3)
+                return file({}, [this](std::string_view data) { return probe(text::trim(data)); });
+            return std::nullopt;
+        }
+        if (p[0] == "kernel") return iommuNode(Parts(p.begin() + 1, p.end()));
+        return std::nullopt;
+    }
+
+    std::optional<Node> iommuNode(const Parts& p) const {
+        if (p.empty()) return dir({"iommu_groups"});
+        if (p[0] != "iommu_groups") return std::nullopt;
+        if (p.size() == 1) {
+            std::vector<std::string> groups;
+            for (const auto& name : allFunctions()) groups.push_back(std::to_string(iommuGroupOf(*findFunction(name))));
+            return dir(groups);
+        }
+        auto group = text::parseUnsigned(p[1], "group");
+        if (!group) return std::nullopt;
+        std::optional<Fn> member;
+        for (const auto& name : allFunctions())
+            if (auto f = findFunction(name); f && iommuGroupOf(*f) == *group) member = f;
+        if (!member) return std::nullopt;
+        if (p.size() == 2) return dir({"devices"});
+        if (p[2] != "devices") return std::nullopt;
+        if (p.size() == 3) return dir({member->address.str()});
+        if (p.size() == 4 && p[3] == member->address.str())
+            return link("../../../../devices/pci0000:00/" + member->address.str());
+        return std::nullopt;
+    }
+
+    std::optional<Node> driverNode(const Parts& p) const {
+        if (p.empty()) return dir({std::string(kHostDriver), std::string(kVfioDriver)});
+        const std::string drv(p[0]);
+        if (drv != kHostDriver && drv != kVfioDriver) return std::nullopt;
+        if (p.size() == 1) {
+            std::vector<std::string> children{"bind", "unbind", "new_id", "remove_id"};
+            for (const auto& name : allFunctions())
+                if (auto f = findFunction(name); f && functionState(*f).driver == drv) children.push_back(name);
+            return dir(children);
+        }
+        if (p.size() != 2) return std::nullopt;
+        if (p[1] == "bind") return file({}, [this, drv](std::string_view d) { return bind(drv, text::trim(d)); });
+        if (p[1] == "unbind") return file({}, [this, drv](std::string_view d) { return unbind(drv, text::trim(d)); });
+        if (p[1] == "new_id" || p[1] == "remove_id") return file({}, [](std::string_view) -> Result<void> { return {}; });
+        if (auto f = findFunction(p[1]); f && functionState(*f).driver == drv)
+            return link("../../../../devices/pci0000:00/" + f->address.str());
+        return std::nullopt;
+    }
+
+    SimFunction functionState(const Fn& f) const {
+        auto c = card(f.card);
+        if (!c) return {};
+        return f.index < 0 ? c->pf : c->vfs.at(static_cast<size_t>(f.index));
+    }
+
+    Result<void> probe(std::string_view addr) const {
+        auto f = findFunction(addr);
+        if (!f) return errnoError(ENODEV);
+        return change(f->card, [&](SimCardModel& m, int64_t) {
+            SimFunction& fn = m.function(f->index);
+            if (!fn.driver.empty()) return 0;
+            const std::string want = fn.driverOverride.empty() ? std::string(kHostDriver) : fn.driverOverride;
+            if (want == kHostDriver || want == kVfioDriver) fn.driver = want;
+            return 0;
+        });
+    }
+
+    Result<void> bind(const std::string& drv, std::string_view addr) const {
+        auto f = findFunction(addr);
+        if (!f) return errnoError(ENODEV);
+        return change(f->card, [&](SimCardModel& m, int64_t) {
+            SimFunction& fn = m.function(f->index);
+            if (!fn.driver.empty()) return EBUSY;
+            // vfio-pci has no ID table: it only takes a device named by driver_override.
+            if (!fn.driverOverride.empty() ? fn.driverOverride != drv : drv == kVfioDriver) return ENODEV;
+            fn.driver = drv;
+            return 0;
+        });
+    }
+
+    Result<void> unbind(const std::string& drv, std::string_view addr) const {
+        auto f = findFunction(addr);
+        if (!f) return errnoError(ENODEV);
+        return change(f->card, [&](SimCardModel& m, int64_t now) {
+            SimFunction& fn = m.function(f->index);
+            if (fn.driver != drv) return ENODEV;
+            // A PF driver's remove() disables SR-IOV: its VFs vanish with it.
+            if (f->index < 0 && drv == kHostDriver) m.setNumVfs(0, now);
+            fn.driver.clear();
+            return 0;
+        });
+    }
+
+    std::optional<Node> functionNode(const Fn& f, const Parts& rest) const {
+        auto state = card(f.card);
+        if (!state) return std::nullopt;
+        const bool pf = f.index < 0;
+        const SimFunction& fn = pf ? state->pf : state->vfs.at(static_cast<size_t>(f.index));
+        if (rest.empty()) {
+            std::vector<std::string> names = attributeNames(pf);
+            if (!fn.driver.empty()) names.push_back("driver");
+            if (pf) {
+                for (unsigned k = 0; k < state->vfs.size(); ++k) names.push_back("virtfn" + std::to_string(k));
+                if (state->pf.driver == kHostDriver) names.push_back(std::string(kHostDriver));
+            }
+            return dir(names);
+        }
+        if (rest[0] == "driver") {
+            if (fn.driver.empty()) return std::nullopt;
+            if (rest.size() == 1) return link("../../../../bus/pci/drivers/" + fn.driver);
+            Parts sub{fn.driver};
+            sub.insert(sub.end(), rest.begin() + 1, rest.end());
+            return driverNode(sub);
+        }
+        if (pf && rest[0] == "hwmon") return hwmonNode(f, Parts(rest.begin() + 1, rest.end()));
+        if (pf && rest[0] == kHostDriver) {
+            if (state->pf.driver != kHostDriver) return std::nullopt;  // the vendor dir is the driver's
+            return vendorNode(f, Parts(rest.begin() + 1, rest.end()));
+        }
+        if (rest.size() != 1) return std::nullopt;
+        return attribute(f, *state, rest[0]);
+    }
+
+    static std::vector<std::string> attributeNames(bool pf) {
+        std::vector<std::string> names{"vendor", "device", "class", "revision", "subsystem_vendor", "subsystem_device",
+                                       "config", "reset", "reset_method", "driver_override", "iommu_group", "numa_node",
+                                       "enable", "aer_dev_correctable", "aer_dev_nonfatal", "aer_dev_fatal"};
+        if (pf)
+            for (const char* n : {"sriov_totalvfs", "sriov_numvfs", "sriov_offset", "sriov_stride", "sriov_vf_device",
+                                  "sriov_drivers_autoprobe", "current_link_speed", "current_link_width", "max_link_speed",
+                                  "max_link_width", "hwmon"})
+                names.emplace_back(n);
+        else
+            names.emplace_back("physfn");
+        return names;
+    }
+
+    std::optional<Node> attribute(const Fn& f, const SimCard& state, std::string_view name) const {
+        const SimConfig& cfg = dir_.config();
+        const bool pf = f.index < 0;
+        const SimFunction& fn = pf ? state.pf : state.vfs.at(static_cast<size_t>(f.index));
+        const unsigned c = f.card;
+        const int idx = f.index;
+        // Identity attributes are cached by the kernel at enumeration: they survive device loss.
+        if (name == "vendor") return value(hex4(cfg.vendorId) + "\n");
+        if (name == "device") return value(hex4(pf ? cfg.pfDeviceId : cfg.vfDeviceId) + "\n");
+        if (name == "class") return value("0x120000\n");
+        if (name == "revision") return value("0x01\n");
+        if (name == "subsystem_vendor") return value(hex4(cfg.vendorId) + "\n");
+        if (name == "subsystem_device") return value(hex4(pf ? cfg.pfDeviceId : cfg.vfDeviceId) + "\n");
+        if (name == "numa_node") return value("-1\n");
+        if (name == "enable") return value("1\n");
+        if (name == "config")
+            return file([this, c, idx]() -> Result<std::string> {
+                auto s = card(c);
+                if (!s) return std::move(s).error();
+                return buildConfigSpace(SimCardModel(dir_.config(), *s), idx);
+            });
+        if (name == "iommu_group") return link("../../../../kernel/iommu_groups/" + std::to_string(iommuGroupOf(f)));
+        if (name == "driver_override")
+            return file([d = fn.driverOverride]() -> Result<std::string> { return (d.empty() ? "(null)" : d) + "\n"; },
+                        [this, c, idx](std::string_view data) {
+                            return change(c, [&](SimCardModel& m, int64_t) {
+                                m.function(idx).driverOverride = std::string(text::trim(data));
+                                return 0;
+                            });
+                        });
+        if (name == "reset_method")
+            return file([m = fn.resetMethod, pf]() -> Result<std::string> { return (m.empty() ? (pf ? "flr bus" : "flr") : m) + "\n"; },
+                        [this, c, idx, pf](std::string_view data) { return setResetMethod(c, idx, pf, text::trim(data)); });
+        if (name == "reset") return file({}, [this, c, idx](std::string_view data) { return reset(c, idx, data); });
+        if (name == "aer_dev_correctable")
+            return value("RxErr 0\nBadTLP 0\nBadDLLP 0\nCorrIntErr " + std::to_string(fn.aer.correctable) + "\nTOTAL_ERR_COR " +
+                         std::to_string(fn.aer.correctable) + "\n");
+        if (name == "aer_dev_nonfatal")
+            return value("UnsupReq 0\nUncorrIntErr " + std::to_string(fn.aer.nonfatal) + "\nTOTAL_ERR_NONFATAL " +
+                         std::to_string(fn.aer.nonfatal) + "\n");
+        if (name == "aer_dev_fatal") return value("DLP 0\nSurpDn 0\nTOTAL_ERR_FATAL " + std::to_string(fn.aer.fatal) + "\n");
+        if (!pf) {
+            if (name == "physfn") {
+                SimCard copy = state;
+                return link("../" + SimCardModel(cfg, copy).pfAddress().str());
+            }
+            return std::nullopt;
+        }
+        if (name == "sriov_totalvfs") return value(std::to_string(cfg.totalVfs) + "\n");
+        if (name == "sriov_numvfs")
+            return file([n = state.vfs.size()]() -> Result<std::string> { return std::to_string(n) + "\n"; },
+                        [this, c](std::string_view data) { return setNumVfs(c, data); });
+        if (name == "sriov_offset") return value(std::to_string(kFirstVfOffset) + "\n");
+        if (name == "sriov_stride") return value(std::to_string(kVfStride) + "\n");
+        if (name == "sriov_vf_device") {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "%x\n", cfg.vfDeviceId);
+            return value(buf);
+        }
+        if (name == "sriov_drivers_autoprobe") return value("1\n");
+        if (name == "current_link_speed") return value(linkSpeed(state.linkDegraded) + "\n");
+        if (name == "current_link_width") return value(state.linkDegraded ? "4\n" : "16\n");
+        if (name == "max_link_speed") return value(linkSpeed(false) + "\n");
+        if (name == "max_link_width") return value("16\n");
+        if (name == "hwmon") return dir({"hwmon" + std::to_string(c)});
+        if (name.starts_with("virtfn")) {
+            auto k = text::parseUnsigned(name.substr(6), "virtfn");
+            if (!k || *k >= state.vfs.size()) return std::nullopt;
+            SimCard copy = state;
+            return link("../" + SimCardModel(cfg, copy).vfAddress(static_cast<unsigned>(*k))->str());
+        }
+        return std::nullopt;
+    }
+
+    // A file whose content is computed from the live card; a lost card answers ENODEV.
+    Node liveFile(unsigned c, std::function<std::string(const SimCardModel&, int64_t)> render) const {
+        return file([this, c, render = std::move(render)]() -> Result<std::string> {
+            auto s = card(c);
+            if (!s) return std::move(s).error();
+            if (s->deviceLost) return errnoError(ENODEV);
+            return render(SimCardModel(dir_.config(), *s), clock_.nowNs());
+        });
+    }
+
+    std::optional<Node> hwmonNode(const Fn& f, const Parts& p) const {
+        const std::string name = "hwmon" + std::to_string(f.card);
+        if (p.empty()) return dir({name});
+        if (p[0] != name) return std::nullopt;
+        if (p.size() == 1)
+            return dir({"name", "temp1_input", "temp1_crit", "temp1_label", "power1_average", "power1_cap"});
+        if (p.size() != 2) return std::nullopt;
+        const unsigned c = f.card;
+        if (p[1] == "name") return value("aismi\n");
+        if (p[1] == "temp1_label") return value("card\n");
+        if (p[1] == "temp1_crit") return value("95000\n");
+        if (p[1] == "power1_cap") return value("300000000\n");
+        if (p[1] == "temp1_input")
+            return liveFile(c, [](const SimCardModel& m, int64_t now) {
+                return std::to_string(static_cast<long>(m.temperatureC(now) * 1000)) + "\n";
+            });
+        if (p[1] == "power1_average")
+            return liveFile(c, [](const SimCardModel& m, int64_t now) {
+                return std::to_string(static_cast<long>(m.powerW(now) * 1e6)) + "\n";
+            });
+        return std::nullopt;
+    }
+
+    std::optional<Node> vendorNode(const Fn& f, const Parts& p) const {
+        const unsigned c = f.card;
+        auto state = card(c);
+        if (!state) return std::nullopt;
+        if (p.empty()) {
+            std::vector<std::string> names{"abi_version", "name", "serial", "capacity", "telemetry", "firmware"};
+            for (unsigned k = 0; k < state->vfs.size(); ++k) names.push_back("vf" + std::to_string(k));
+            return dir(names);
+        }
+        if (p.size() == 1) {
+            if (p[0] == "abi_version") return value("1\n");
+            if (p[0] == "name") return value("AIS-1 Simulated Accelerator\n");
+            if (p[0] == "serial") return value(state->serial + "\n");
+            if (p[0] == "capacity")
+                return liveFile(c, [](const SimCardModel& m, int64_t) {
+                    const Resources& r = m.config().capacity;
+                    return "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " + std::to_string(r.memoryMib) +
+                           "\nengines " + std::to_string(r.engines) + "\n";
+                });
+            if (p[0] == "telemetry")
+                return liveFile(c, [](const SimCardModel& m, int64_t now) {
+                    std::ostringstream o;
+                    o << "utilization_pct " << m.utilizationPct(now) << "\nmemory_used_mib " << m.memoryUsedMib()
+                      << "\nmemory_total_mib " << m.config().capacity.memoryMib << "\necc_corrected " << m.eccCorrectedTotal()
+                      << "\necc_uncorrected " << m.eccUncorrectedTotal() << "\n";
+                    return o.str();
+                });
+            if (p[0] == "firmware")
+                return liveFile(c, [](const SimCardModel& m, int64_t) {
+                    std::ostringstream o;
+                    const FirmwareState& fw = m.card().firmware;
+                    for (int b = 0; b < 2; ++b)
+                        o << "bank" << b << "_version " << (fw.banks[b].version.empty() ? "-" : fw.banks[b].version) << "\nbank"
+                          << b << "_integrity " << (fw.banks[b].integrityOk ? "ok" : "bad") << "\n";
+                    o << "active_bank " << fw.activeBank << "\n";
+                    return o.str();
+                });
+        }
+        if (!p[0].starts_with("vf")) return std::nullopt;
+        auto k = text::parseUnsigned(p[0].substr(2), "vf");
+        if (!k || *k >= state->vfs.size()) return std::nullopt;
+        const auto vf = static_cast<unsigned>(*k);
+        if (p.size() == 1) return dir({"resources", "status"});
+        if (p.size() != 2) return std::nullopt;
+        if (p[1] == "resources")
+            return Node{Node::Kind::File, {}, {},
+                        [this, c, vf]() -> Result<std::string> {
+                            auto s = card(c);
+                            if (!s) return std::move(s).error();
+                            if (s->deviceLost) return errnoError(ENODEV);
+                            if (vf >= s->vfs.size()) return errnoError(ENODEV);
+                            const Resources& r = s->vfs[vf].resources;
+                            return "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " +
+                                   std::to_string(r.memoryMib) + "\nengines " + std::to_string(r.engines) + "\n";
+                        },
+                        [this, c, vf](std::string_view data) { return provision(c, vf, data); }};
+        if (p[1] == "status")
+            return liveFile(c, [vf](const SimCardModel& m, int64_t now) {
+                if (vf >= m.card().vfs.size()) return std::string("state error\n");
+                const SimFunction& fn = m.card().vfs[vf];
+                std::ostringstream o;
+                o << "state " << vfStateName(m.vfState(vf, now)) << "\nprogress " << m.progress(vf, now) << "\nutilization_pct "
+                  << (m.vfWorking(vf, now) ? 100 : 0) << "\nmemory_used_mib " << m.vfMemoryUsedMib(vf) << "\necc_corrected "
+                  << fn.eccCorrected << "\necc_uncorrected " << fn.eccUncorrected << "\nreset_count " << fn.resetCount << "\n";
+                return o.str();
+            });
+        return std::nullopt;
+    }
+
+    Result<void> setNumVfs(unsigned c, std::string_view data) const {
+        // kstrtou16(): anything but a number is EINVAL, a number past 16 bits ERANGE.
+        auto n = text::parseUnsigned(data, "sriov_numvfs");
+        if (!n || text::trim(data).starts_with("0x")) return errnoError(EINVAL);
+        if (*n > 0xffff) return errnoError(ERANGE);
+        return change(c, [&](SimCardModel& m, int64_t now) { return m.setNumVfs(static_cast<unsigned>(*n), now); });
+    }
+
+    Result<void> setResetMethod(unsigned c, int idx, bool pf, std::string_view data) const {
+        std::string methods(data);
+        if (methods == "default") methods.clear();
+        std::istringstream words(methods);
+        for (std::string w; words >> w;)
+            if (w != "flr" && w != "pm" && !(pf && w == "bus")) return errnoError(EINVAL);
+        return change(c, [&](SimCardModel& m, int64_t) {
+            m.function(idx).resetMethod = methods;
+            return 0;
+        });
+    }
+
+    Result<void> reset(unsigned c, int idx, std::string_view data) const {
+        auto v = text::parseUnsigned(data, "reset");
+        if (!v || *v != 1) return errnoError(EINVAL);  // reset_store() accepts only "1"
+        SimCardModel::FlrStart start;
+        auto r = change(c, [&](SimCardModel& m, int64_t now) {
+            start = m.beginFlr(idx, now);
+            return start.err;
+        });
+        if (!r) return r;
+        // The write blocks while the function resets, as pcie_flr() does in the kernel.
+        clock_.sleepNs(start.blockNs);
+        if (start.errAfterBlock) return errnoError(start.errAfterBlock);
+        return {};
+    }
+
+    Result<void> provision(unsigned c, unsigned vf, std::string_view data) const {
+        auto kv = text::parseKeyValues(data, "resources");
+        if (!kv) return errnoError(EINVAL);
+        Resources r;
+        auto cu = text::requireUnsigned(*kv, "compute_units", "");
+        auto mem = text::requireUnsigned(*kv, "memory_mib", "");
+        auto eng = text::requireUnsigned(*kv, "engines", "");
+        if (!cu || !mem || !eng || *cu > UINT32_MAX || *eng > UINT32_MAX || kv->size() != 3) return errnoError(EINVAL);
+        r = Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+        return change(c, [&](SimCardModel& m, int64_t now) { return m.provision(vf, r, now); });
+    }
+
+    SimStateDir& dir_;
+    Clock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<Fs> makeSimulatedSysfs(SimStateDir& dir, Clock& clock) { return std::make_unique<SimulatedSysfs>(dir, clock); }
+
+}  // namespace aismi::sim

@@ -1,0 +1,73 @@
+#include "text.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace aismi::text {
+
+std::string_view trim(std::string_view s) {
+    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+Result<uint64_t> parseUnsigned(std::string_view s, std::string_view what) {
+    std::string_view t = trim(s);
+    int base = 10;
+    if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+        t.remove_prefix(2);
+        base = 16;
+    }
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value, base);
+    if (t.empty() || ec != std::errc() || end != t.data() + t.size())
+        return makeError(Errc::MalformedData,
+                         std::string(what) + ": '" + std::string(trim(s)) + "' is not an unsigned number");
+    return value;
+}
+
+Result<double> parseDouble(std::string_view s, std::string_view what) {
+    const std::string t(trim(s));
+    char* end = nullptr;
+    errno = 0;
+    const double v = t.empty() ? 0 : std::strtod(t.c_str(), &end);
+    if (t.empty() || errno != 0 || end != t.c_str() + t.size() || !std::isfinite(v))
+        return makeError(Errc::MalformedData, std::string(what) + ": '" + t + "' is not a number");
+    return v;
+}
+
+Result<KeyValues> parseKeyValues(std::string_view content, std::string_view what) {
+    KeyValues kv;
+    size_t lineNo = 0;
+    while (!content.empty()) {
+        const size_t nl = content.find('\n');
+        std::string_view line = trim(content.substr(0, nl));
+        content = nl == std::string_view::npos ? std::string_view{} : content.substr(nl + 1);
+        ++lineNo;
+        if (line.empty() || line.front() == '#') continue;
+        const size_t sp = line.find_first_of(" \t");
+        const auto where = [&] { return std::string(what) + " line " + std::to_string(lineNo); };
+        if (sp == std::string_view::npos)
+            return makeError(Errc::MalformedData, where() + ": expected 'key value', got '" + std::string(line) + "'");
+        std::string key(line.substr(0, sp));
+        if (!kv.emplace(key, std::string(trim(line.substr(sp)))).second)
+            return makeError(Errc::MalformedData, where() + ": '" + key + "' appears twice");
+    }
+    return kv;
+}
+
+Result<std::string> requireString(const KeyValues& kv, std::string_view key, std::string_view what) {
+    auto it = kv.find(key);
+    if (it == kv.end()) return makeError(Errc::MalformedData, std::string(what) + ": '" + std::string(key) + "' is missing");
+    return it->second;
+}
+
+Result<uint64_t> requireUnsigned(const KeyValues& kv, std::string_view key, std::string_view what) {
+    auto s = requireString(kv, key, what);
+    if (!s) return std::move(s).error();
+    return parseUnsigned(*s, std::string(what) + ": " + std::string(key));
+}
+
+}  // namespace aismi::text

@@ -1,0 +1,27 @@
+// Small, strict parsers for the text formats libmgmt reads: sysfs numbers and the
+// "key value" lines of the vendor ABI and of the simulator's state files.
+#pragma once
+
+#include <aismi/error.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace aismi::text {
+
+std::string_view trim(std::string_view s);
+/// A whole unsigned number: decimal, or hexadecimal with a 0x prefix. `what` names the source
+/// for the error ("bus/pci/devices/.../sriov_totalvfs").
+Result<uint64_t> parseUnsigned(std::string_view s, std::string_view what);
+Result<double> parseDouble(std::string_view s, std::string_view what);
+
+/// Lines of "key value" (value may contain spaces; blank lines and '#' comments skipped).
+/// Duplicate keys and lines without a value are errors naming the line.
+using KeyValues = std::map<std::string, std::string, std::less<>>;
+Result<KeyValues> parseKeyValues(std::string_view content, std::string_view what);
+Result<uint64_t> requireUnsigned(const KeyValues& kv, std::string_view key, std::string_view what);
+Result<std::string> requireString(const KeyValues& kv, std::string_view key, std::string_view what);
+
+}  // namespace aismi::text
