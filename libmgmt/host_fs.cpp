@@ -59,7 +59,7 @@ public:
     Result<void> write(std::string_view path, std::string_view data) override {
         auto full = resolve(path);
         if (!full) return std::move(full).error();
-        const int fd = ::open(full->c_str(), O_WRONLY | O_CLOEXEC);
+        const int fd = ::open(full->c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);  // as a shell `echo >` does
         if (fd < 0) return Error::fromErrno(errno, "open " + *full);
         ssize_t n;
         do n = ::write(fd, data.data(), data.size());

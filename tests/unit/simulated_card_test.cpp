@@ -1,0 +1,299 @@
+// The simulated card's hardware and kernel behaviour, observed through sysfs as libmgmt sees it.
+#include "sim_fixture.hpp"
+
+#include "../../libmgmt/text.hpp"
+
+#include <cerrno>
+#include <fstream>
+
+using namespace aismi;
+using aismi::test::SimFixture;
+
+namespace {
+
+std::string field(const std::string& kvText, const std::string& key) {
+    auto kv = text::parseKeyValues(kvText, "test");
+    return kv.ok() && kv->count(key) ? kv->at(key) : "<missing " + key + ">";
+}
+
+uint64_t number(const std::string& kvText, const std::string& key) { return std::stoull(field(kvText, key)); }
+
+}  // namespace
+
+using SimulatedCard = SimFixture;
+
+TEST_F(SimulatedCard, EnablesVfsOnlyFromZeroLikeTheKernel) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "4").ok());
+    auto again = fs->write(std::string(kPf) + "sriov_numvfs", "2");
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().sysErrno, EBUSY);
+    EXPECT_EQ(again.error().code, Errc::Busy);
+    EXPECT_EQ(read(std::string(kPf) + "sriov_numvfs"), "4\n");
+    EXPECT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "4").ok()) << "the same count is a no-op";
+    EXPECT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "0").ok());
+    EXPECT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+}
+
+TEST_F(SimulatedCard, RejectsVfCountsAboveTotalVfsAndGarbage) {
+    EXPECT_EQ(fs->write(std::string(kPf) + "sriov_numvfs", "9").error().sysErrno, ERANGE);
+    EXPECT_EQ(fs->write(std::string(kPf) + "sriov_numvfs", "70000").error().sysErrno, ERANGE);
+    for (const char* bad : {"abc", "-1", "", "3x"}) EXPECT_EQ(fs->write(std::string(kPf) + "sriov_numvfs", bad).error().sysErrno, EINVAL) << bad;
+    EXPECT_EQ(read(std::string(kPf) + "sriov_numvfs"), "0\n");
+}
+
+TEST_F(SimulatedCard, RefusesSriovWithoutAPfDriver) {
+    ASSERT_TRUE(fs->write("bus/pci/drivers/aismi/unbind", "0000:3b:00.0").ok());
+    EXPECT_FALSE(fs->exists(std::string(kPf) + "aismi")) << "the vendor directory belongs to the driver";
+    EXPECT_EQ(fs->write(std::string(kPf) + "sriov_numvfs", "2").error().sysErrno, ENOENT);
+}
+
+TEST_F(SimulatedCard, UnbindingThePfDriverTakesItsVfsAway) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "3").ok());
+    ASSERT_TRUE(fs->write("bus/pci/drivers/aismi/unbind", "0000:3b:00.0").ok());
+    EXPECT_EQ(read(std::string(kPf) + "sriov_numvfs"), "0\n");
+}
+
+TEST_F(SimulatedCard, CreatesAndRemovesVfsWithTheirLinks) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "3").ok());
+    for (int k = 0; k < 3; ++k) EXPECT_TRUE(fs->exists(std::string(kPf) + "virtfn" + std::to_string(k)));
+    EXPECT_FALSE(fs->exists(std::string(kPf) + "virtfn3"));
+    EXPECT_EQ(fs->readLink(std::string(kPf) + "virtfn2").valueOr(""), "../0000:3b:00.6");
+    EXPECT_EQ(fs->readLink("bus/pci/devices/0000:3b:00.6/physfn").valueOr(""), "../0000:3b:00.0");
+    EXPECT_EQ(fs->list("bus/pci/devices")->size(), 2u + 3u);
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "0").ok());
+    EXPECT_FALSE(fs->exists(std::string(kPf) + "virtfn0"));
+    EXPECT_FALSE(fs->exists("bus/pci/devices/0000:3b:00.4"));
+}
+
+TEST_F(SimulatedCard, PlacesVfsWhereOffsetAndStrideSay) {
+    build([] {
+        auto c = defaultConfig();
+        c.totalVfs = 256;
+        c.capacity.computeUnits = 256;
+        return c;
+    }());
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "256").ok());
+    auto cs = parseConfigSpace(read(std::string(kPf) + "config"));
+    ASSERT_TRUE(cs.ok());
+    ASSERT_TRUE(cs->sriov.has_value());
+    EXPECT_EQ(cs->sriov->numVfs, 256);
+    const auto pf = PciAddress::parse("0000:3b:00.0").value();
+    for (unsigned k = 0; k < 256; k += 17) {
+        auto link = fs->readLink(std::string(kPf) + "virtfn" + std::to_string(k));
+        ASSERT_TRUE(link.ok());
+        EXPECT_EQ(*link, "../" + pf.plusRid(cs->sriov->firstVfOffset + k * cs->sriov->vfStride)->str()) << "VF " << k;
+    }
+    EXPECT_TRUE(fs->exists("bus/pci/devices/0000:3c:00.3")) << "VF 255 spills onto the next bus";
+}
+
+TEST_F(SimulatedCard, ResetOfOneVfLeavesItsNeighboursUntouched) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "4").ok());
+    for (unsigned k = 0; k < 4; ++k) load(0, k);
+    inject(0, 2, sim::Fault::EccCorrectable);
+    clock.advanceMs(50);
+    std::vector<std::string> before;
+    for (unsigned k = 0; k < 4; ++k) before.push_back(read(vfStatus(k)));
+    const std::string resourcesBefore = read(std::string(kPf) + "aismi/vf1/resources");
+
+    ASSERT_TRUE(fs->write("bus/pci/devices/0000:3b:00.5/reset", "1").ok());  // VF 1
+
+    ASSERT_EQ(clock.sleeps.size(), 1u);
+    EXPECT_EQ(clock.sleeps[0], 100'000'000) << "an FLR takes 100 ms at time factor 1";
+    const std::string reset = read(vfStatus(1));
+    EXPECT_EQ(number(reset, "progress"), 0u);
+    EXPECT_EQ(number(reset, "reset_count"), 1u);
+    EXPECT_EQ(field(reset, "state"), "idle") << "the FLR has completed and the workload is gone";
+    EXPECT_EQ(read(std::string(kPf) + "aismi/vf1/resources"), resourcesBefore) << "provisioning is held by the PF";
+    for (unsigned k : {0u, 2u, 3u}) {
+        const std::string after = read(vfStatus(k));
+        EXPECT_EQ(field(after, "state"), "running") << "VF " << k;
+        EXPECT_EQ(number(after, "progress"), number(before[k], "progress") + 100) << "VF " << k << " kept working through the FLR";
+        EXPECT_EQ(number(after, "reset_count"), 0u);
+        EXPECT_EQ(number(after, "ecc_corrected"), number(before[k], "ecc_corrected"));
+    }
+}
+
+TEST_F(SimulatedCard, ShowsAVfAsResettingWhileItsFlrRuns) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    mutate(0, [&](sim::SimCardModel& m) {
+        auto r = m.beginFlr(0, clock.now);
+        EXPECT_EQ(r.blockNs, 100'000'000);
+        return Result<void>();
+    });
+    EXPECT_EQ(field(read(vfStatus(0)), "state"), "resetting");
+    clock.advanceMs(100);
+    EXPECT_EQ(field(read(vfStatus(0)), "state"), "idle");
+}
+
+TEST_F(SimulatedCard, ScalesFlrTimeByTheTimeFactor) {
+    auto c = defaultConfig();
+    c.timeFactor = 0.01;
+    build(c);
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    ASSERT_TRUE(fs->write("bus/pci/devices/0000:3b:00.4/reset", "1").ok());
+    ASSERT_EQ(clock.sleeps.size(), 1u);
+    EXPECT_EQ(clock.sleeps[0], 1'000'000);
+}
+
+TEST_F(SimulatedCard, AcceptsOnlyOneInTheResetAttribute) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    EXPECT_EQ(fs->write("bus/pci/devices/0000:3b:00.4/reset", "2").error().sysErrno, EINVAL);
+    EXPECT_EQ(fs->write("bus/pci/devices/0000:3b:00.4/reset", "yes").error().sysErrno, EINVAL);
+    EXPECT_TRUE(clock.sleeps.empty());
+}
+
+TEST_F(SimulatedCard, KeepsItsStateAcrossAReopen) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "5").ok());
+    ASSERT_TRUE(fs->write(std::string(kPf) + "aismi/vf2/resources", "compute_units 3\nmemory_mib 1000\nengines 1\n").ok());
+    load(0, 2);
+    inject(0, std::nullopt, sim::Fault::Thermal);
+    clock.advanceMs(10);
+    const std::string status = read(vfStatus(2));
+    reopen();
+    EXPECT_EQ(read(std::string(kPf) + "sriov_numvfs"), "5\n");
+    EXPECT_EQ(read(std::string(kPf) + "aismi/vf2/resources"), "compute_units 3\nmemory_mib 1000\nengines 1\n");
+    EXPECT_EQ(read(vfStatus(2)), status);
+    EXPECT_GT(std::stod(read(std::string(kPf) + "hwmon/hwmon0/temp1_input")), 80000) << "still thermal";
+}
+
+TEST_F(SimulatedCard, StopsAHungVfUntilItIsReset) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    load(0, 0);
+    load(0, 1);
+    clock.advanceMs(20);
+    inject(0, 0, sim::Fault::VfHang);
+    const uint64_t frozen = number(read(vfStatus(0)), "progress");
+    clock.advanceMs(30);
+    EXPECT_EQ(field(read(vfStatus(0)), "state"), "hung");
+    EXPECT_EQ(number(read(vfStatus(0)), "progress"), frozen);
+    EXPECT_EQ(number(read(vfStatus(1)), "progress"), 50u) << "the neighbour keeps working";
+    ASSERT_TRUE(fs->write("bus/pci/devices/0000:3b:00.4/reset", "1").ok());
+    EXPECT_EQ(field(read(vfStatus(0)), "state"), "idle");
+}
+
+TEST_F(SimulatedCard, FailsAnFlrWhenToldTo) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    load(0, 0);
+    inject(0, 0, sim::Fault::FlrFail);
+    auto r = fs->write("bus/pci/devices/0000:3b:00.4/reset", "1");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().sysErrno, EIO);
+    EXPECT_EQ(field(read(vfStatus(0)), "state"), "running") << "a failed FLR changed nothing";
+}
+
+TEST_F(SimulatedCard, TimesOutAnFlrThatNeverCompletes) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    inject(0, 0, sim::Fault::FlrTimeout);
+    auto r = fs->write("bus/pci/devices/0000:3b:00.4/reset", "1");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::Timeout);
+    ASSERT_EQ(clock.sleeps.size(), 1u);
+    EXPECT_EQ(clock.sleeps[0], 1'000'000'000) << "the write blocks for the FLR timeout";
+    EXPECT_EQ(field(read(vfStatus(0)), "state"), "error");
+}
+
+TEST_F(SimulatedCard, CountsEccErrorsAndStopsAVfOnAnUncorrectableOne) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    inject(0, 1, sim::Fault::EccCorrectable);
+    inject(0, std::nullopt, sim::Fault::EccCorrectable);
+    inject(0, 0, sim::Fault::EccUncorrectable);
+    EXPECT_EQ(number(read(vfStatus(1)), "ecc_corrected"), 1u);
+    EXPECT_EQ(field(read(vfStatus(0)), "state"), "error");
+    const std::string t = read(std::string(kPf) + "aismi/telemetry");
+    EXPECT_EQ(number(t, "ecc_corrected"), 2u);
+    EXPECT_EQ(number(t, "ecc_uncorrected"), 1u);
+    EXPECT_NE(read("bus/pci/devices/0000:3b:00.5/aer_dev_correctable").find("TOTAL_ERR_COR 1"), std::string::npos);
+    EXPECT_NE(read("bus/pci/devices/0000:3b:00.4/aer_dev_nonfatal").find("TOTAL_ERR_NONFATAL 1"), std::string::npos);
+}
+
+TEST_F(SimulatedCard, RunsHotAndAtHalfSpeedUnderAThermalFault) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    load(0, 0);
+    const double cool = std::stod(read(std::string(kPf) + "hwmon/hwmon0/temp1_input"));
+    inject(0, std::nullopt, sim::Fault::Thermal);
+    clock.advanceMs(100);
+    EXPECT_EQ(std::stod(read(std::string(kPf) + "hwmon/hwmon0/temp1_input")), cool + 45000);
+    EXPECT_EQ(number(read(vfStatus(0)), "progress"), 50u);
+}
+
+TEST_F(SimulatedCard, TrainsTheLinkDownOnLinkDegrade) {
+    inject(0, std::nullopt, sim::Fault::LinkDegrade);
+    EXPECT_EQ(read(std::string(kPf) + "current_link_width"), "4\n");
+    EXPECT_EQ(read(std::string(kPf) + "current_link_speed"), "8.0 GT/s PCIe\n");
+    EXPECT_EQ(read(std::string(kPf) + "max_link_width"), "16\n");
+    auto cs = parseConfigSpace(read(std::string(kPf) + "config"));
+    ASSERT_TRUE(cs.ok());
+    EXPECT_EQ(cs->pcie->linkWidth, 4);
+}
+
+TEST_F(SimulatedCard, StopsAnsweringWhenTheDeviceIsLost) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    inject(0, std::nullopt, sim::Fault::DeviceLost);
+    EXPECT_EQ(parseConfigSpace(read(std::string(kPf) + "config")).error().code, Errc::DeviceLost);
+    EXPECT_EQ(fs->read(std::string(kPf) + "aismi/telemetry").error().code, Errc::DeviceLost);
+    EXPECT_EQ(fs->read(std::string(kPf) + "hwmon/hwmon0/temp1_input").error().code, Errc::DeviceLost);
+    EXPECT_EQ(fs->write("bus/pci/devices/0000:3b:00.4/reset", "1").error().code, Errc::DeviceLost);
+    EXPECT_EQ(read(std::string(kPf) + "vendor"), "0xa15e\n") << "the kernel's cached IDs remain";
+    EXPECT_TRUE(read("bus/pci/devices/0000:3d:00.0/aismi/telemetry").size() > 0) << "the other card is fine";
+    mutate(0, [&](sim::SimCardModel& m) { return m.clear(std::nullopt, clock.now); });
+    EXPECT_TRUE(parseConfigSpace(read(std::string(kPf) + "config")).ok());
+}
+
+TEST_F(SimulatedCard, RefusesFaultsOnTheWrongKindOfTarget) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    auto r = state->mutate(0, [&](sim::SimCard& c) { return sim::SimCardModel(state->config(), c).inject(0, sim::Fault::Thermal, 0); });
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::InvalidArgument);
+    r = state->mutate(0, [&](sim::SimCard& c) { return sim::SimCardModel(state->config(), c).inject(std::nullopt, sim::Fault::VfHang, 0); });
+    EXPECT_EQ(r.error().code, Errc::InvalidArgument);
+    r = state->mutate(0, [&](sim::SimCard& c) { return sim::SimCardModel(state->config(), c).inject(5, sim::Fault::VfHang, 0); });
+    EXPECT_EQ(r.error().code, Errc::NotFound);
+}
+
+TEST_F(SimulatedCard, ValidatesProvisioningAgainstCapacity) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    const std::string res = std::string(kPf) + "aismi/vf0/resources";
+    EXPECT_EQ(fs->write(res, "compute_units 500\nmemory_mib 10\nengines 1\n").error().sysErrno, ENOSPC);
+    EXPECT_EQ(fs->write(res, "compute_units 0\nmemory_mib 10\nengines 1\n").error().sysErrno, EINVAL);
+    EXPECT_EQ(fs->write(res, "compute_units 4\n").error().sysErrno, EINVAL);
+    EXPECT_EQ(fs->write(res, "garbage").error().sysErrno, EINVAL);
+    load(0, 0);
+    EXPECT_EQ(fs->write(res, "compute_units 4\nmemory_mib 10\nengines 1\n").error().sysErrno, EBUSY);
+}
+
+TEST_F(SimulatedCard, BindsAVfToVfioOnlyThroughDriverOverride) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    const std::string vf = "0000:3b:00.4";
+    ASSERT_TRUE(fs->write("bus/pci/drivers/aismi/unbind", vf).ok());
+    EXPECT_EQ(fs->write("bus/pci/drivers/vfio-pci/bind", vf).error().sysErrno, ENODEV) << "vfio-pci has no ID table";
+    ASSERT_TRUE(fs->write("bus/pci/devices/" + vf + "/driver_override", "vfio-pci").ok());
+    ASSERT_TRUE(fs->write("bus/pci/drivers_probe", vf).ok());
+    EXPECT_EQ(fs->readLink("bus/pci/devices/" + vf + "/driver").valueOr(""), "../../../../bus/pci/drivers/vfio-pci");
+    EXPECT_TRUE(fs->exists("bus/pci/drivers/vfio-pci/" + vf));
+}
+
+TEST_F(SimulatedCard, ReportsAMalformedStateFileByNameAndLine) {
+    {
+        std::ofstream(dir + "/card0.state", std::ios::app) << "this-line-has-no-value\n";
+    }
+    auto c = state->card(0);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().code, Errc::MalformedData);
+    EXPECT_NE(c.error().message.find("card0.state line"), std::string::npos) << c.error().message;
+    EXPECT_FALSE(fs->exists(kPf)) << "a card whose state cannot be read does not show up";
+    EXPECT_TRUE(fs->exists("bus/pci/devices/0000:3d:00.0"));
+}
+
+TEST_F(SimulatedCard, RejectsImpossibleConfigurations) {
+    auto c = defaultConfig();
+    c.totalVfs = 300;
+    EXPECT_EQ(c.validate().error().code, Errc::ConfigInvalid);
+    c = defaultConfig();
+    c.cards = 0;
+    EXPECT_FALSE(c.validate().ok());
+    c = defaultConfig();
+    c.timeFactor = 0;
+    EXPECT_FALSE(c.validate().ok());
+    EXPECT_EQ(sim::SimStateDir::create(dir, defaultConfig()).error().code, Errc::InvalidState)
+        << "an existing card directory is never overwritten";
+}
