@@ -23,7 +23,7 @@ private:
 
 }  // namespace
 
-std::string buildConfigSpace(const SimCardModel& model, int fn) {
+std::string buildConfigSpace(const SimCardView& model, int fn) {
     if (model.card().deviceLost) return std::string(kSize, '\xff');
     const SimConfig& cfg = model.config();
     const bool pf = fn < 0;

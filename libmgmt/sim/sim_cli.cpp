@@ -107,7 +107,7 @@ private:
             for (unsigned c = 0; c < state_->config().cards; ++c) {
                 auto card = state_->card(c);
                 if (!card) continue;
-                if (auto fn = SimCardModel(state_->config(), *card).functionAt(*address)) {
+                if (auto fn = SimCardView(state_->config(), **card).functionAt(*address)) {
                     t.card = c;
                     if (*fn >= 0) t.vf = static_cast<unsigned>(*fn);
                     if (needVf && !t.vf) throw UsageError{s + " is a card's PF; this command needs a VF"};
@@ -215,9 +215,10 @@ private:
         out_ << std::left << std::setw(5) << "CARD" << std::setw(14) << "PCI" << std::setw(13) << "SERIAL" << std::setw(9) << "VFS"
              << std::setw(7) << "LOADED" << std::setw(7) << "TEMP" << std::setw(7) << "POWER" << "FAULTS\n";
         for (unsigned c = 0; c < state_->config().cards; ++c) {
-            auto card = state_->card(c);
-            if (!card) return fail(card.error());
-            SimCardModel m(state_->config(), *card);
+            auto loadedCard = state_->card(c);
+            if (!loadedCard) return fail(loadedCard.error());
+            const SimCard* card = loadedCard->get();
+            SimCardView m(state_->config(), *card);
             size_t loaded = 0;
             for (const auto& vf : card->vfs) loaded += vf.loadOn;
             std::ostringstream temp, power;
@@ -233,9 +234,10 @@ private:
     int show(const std::vector<std::string>& args) {
         expectArgs(args, 1, "aismi-sim show CARD[:VF]");
         const Target t = parseTarget(args[0], false);
-        auto card = state_->card(t.card);
-        if (!card) return fail(card.error());
-        SimCardModel m(state_->config(), *card);
+        auto loadedCard = state_->card(t.card);
+        if (!loadedCard) return fail(loadedCard.error());
+        const SimCard* card = loadedCard->get();
+        SimCardView m(state_->config(), *card);
         const int64_t now = systemClock().nowNs();
         const auto row = [&](const char* k) -> std::ostream& { return out_ << "  " << std::left << std::setw(12) << k; };
         out_ << std::fixed << std::setprecision(1);

@@ -291,16 +291,16 @@ Result<SimCard> SimCard::parse(std::string_view content, const SimConfig& config
     return c;
 }
 
-PciAddress SimCardModel::pfAddress() const {
+PciAddress SimCardView::pfAddress() const {
     // Two buses per card: 4 + 256 VFs spill past one bus (SR-IOV VFs may use following buses).
     return PciAddress(0, static_cast<uint8_t>(0x3b + 2 * card_.index), 0, 0);
 }
 
-Result<PciAddress> SimCardModel::vfAddress(unsigned vf) const {
+Result<PciAddress> SimCardView::vfAddress(unsigned vf) const {
     return pfAddress().plusRid(kFirstVfOffset + vf * kVfStride);
 }
 
-std::optional<int> SimCardModel::functionAt(const PciAddress& address) const {
+std::optional<int> SimCardView::functionAt(const PciAddress& address) const {
     const PciAddress pf = pfAddress();
     if (address == pf) return -1;
     if (address.domain() != pf.domain() || address.rid() < pf.rid() + kFirstVfOffset) return std::nullopt;
@@ -309,32 +309,32 @@ std::optional<int> SimCardModel::functionAt(const PciAddress& address) const {
     return static_cast<int>(offset / kVfStride);
 }
 
-double SimCardModel::progressRatePerNs() const {
+double SimCardView::progressRatePerNs() const {
     // One unit of work per millisecond; a thermally throttled card runs at half speed.
     return (card_.thermal ? 0.5 : 1.0) / 1e6;
 }
 
-bool SimCardModel::vfWorking(unsigned vf, int64_t nowNs) const {
+bool SimCardView::vfWorking(unsigned vf, int64_t nowNs) const {
     const SimFunction& f = card_.vfs.at(vf);
     return f.loadOn && !f.hung && !f.errored && !card_.deviceLost && !f.driver.empty() && f.resettingUntilNs <= nowNs;
 }
 
 void SimCardModel::settle(int64_t nowNs) {
-    const int64_t elapsed = std::max<int64_t>(0, nowNs - card_.settledNs);
-    for (unsigned k = 0; k < card_.vfs.size(); ++k)
-        if (vfWorking(k, card_.settledNs))
-            card_.vfs[k].progressBase += static_cast<uint64_t>(static_cast<double>(elapsed) * progressRatePerNs());
-    card_.settledNs = std::max(card_.settledNs, nowNs);
+    const int64_t elapsed = std::max<int64_t>(0, nowNs - mutable_.settledNs);
+    for (unsigned k = 0; k < mutable_.vfs.size(); ++k)
+        if (vfWorking(k, mutable_.settledNs))
+            mutable_.vfs[k].progressBase += static_cast<uint64_t>(static_cast<double>(elapsed) * progressRatePerNs());
+    mutable_.settledNs = std::max(mutable_.settledNs, nowNs);
 }
 
-uint64_t SimCardModel::progress(unsigned vf, int64_t nowNs) const {
+uint64_t SimCardView::progress(unsigned vf, int64_t nowNs) const {
     const SimFunction& f = card_.vfs.at(vf);
     if (!vfWorking(vf, card_.settledNs)) return f.progressBase;
     const int64_t elapsed = std::max<int64_t>(0, nowNs - card_.settledNs);
     return f.progressBase + static_cast<uint64_t>(static_cast<double>(elapsed) * progressRatePerNs());
 }
 
-VfState SimCardModel::vfState(unsigned vf, int64_t nowNs) const {
+VfState SimCardView::vfState(unsigned vf, int64_t nowNs) const {
     const SimFunction& f = card_.vfs.at(vf);
     if (f.resettingUntilNs > nowNs) return VfState::Resetting;
     if (f.errored || card_.deviceLost) return VfState::Error;
@@ -351,13 +351,13 @@ Resources SimCardModel::evenShare(unsigned count) const {
 int SimCardModel::setNumVfs(unsigned count, int64_t nowNs) {
     // drivers/pci/iov.c sriov_numvfs_store(): ENOENT without a driver, ERANGE above TotalVFs,
     // EBUSY when changing a non-zero count to another non-zero count.
-    if (card_.pf.driver.empty()) return ENOENT;
+    if (mutable_.pf.driver.empty()) return ENOENT;
     if (count > config_.totalVfs) return ERANGE;
-    if (count == card_.vfs.size()) return 0;
-    if (!card_.vfs.empty() && count != 0) return EBUSY;
-    if (card_.deviceLost) return EIO;
+    if (count == mutable_.vfs.size()) return 0;
+    if (!mutable_.vfs.empty() && count != 0) return EBUSY;
+    if (mutable_.deviceLost) return EIO;
     settle(nowNs);
-    card_.vfs.clear();
+    mutable_.vfs.clear();
     // Like a real PF driver, the card splits its resources evenly over the VFs it enables;
     // the VFs then bind to the host driver (sriov_drivers_autoprobe defaults to 1).
     const Resources share = count ? evenShare(count) : Resources{};
@@ -365,13 +365,13 @@ int SimCardModel::setNumVfs(unsigned count, int64_t nowNs) {
         SimFunction vf;
         vf.driver = "aismi";
         vf.resources = share;
-        card_.vfs.push_back(vf);
+        mutable_.vfs.push_back(vf);
     }
     return 0;
 }
 
 SimCardModel::FlrStart SimCardModel::beginFlr(int fn, int64_t nowNs) {
-    if (card_.deviceLost) return {ENODEV, 0, 0};
+    if (mutable_.deviceLost) return {ENODEV, 0, 0};
     SimFunction& f = function(fn);
     if (f.flrFail) return {EIO, 0, 0};
     settle(nowNs);
@@ -396,107 +396,107 @@ SimCardModel::FlrStart SimCardModel::beginFlr(int fn, int64_t nowNs) {
 }
 
 Result<void> SimCardModel::inject(std::optional<unsigned> vf, Fault fault, int64_t nowNs) {
-    const std::string target = "card " + std::to_string(card_.index);
+    const std::string target = "card " + std::to_string(mutable_.index);
     if (vf && !faultAppliesToVf(fault))
         return makeError(Errc::InvalidArgument, std::string(faultName(fault)) + " applies to a card, not a VF; use '" +
-                                                    std::to_string(card_.index) + "' as the target");
+                                                    std::to_string(mutable_.index) + "' as the target");
     if (!vf && !faultAppliesToCard(fault))
         return makeError(Errc::InvalidArgument, std::string(faultName(fault)) + " applies to a VF; use CARD:VF as the target");
-    if (vf && *vf >= card_.vfs.size())
+    if (vf && *vf >= mutable_.vfs.size())
         return makeError(Errc::NotFound, target + ": VF " + std::to_string(*vf) + " is not enabled (" +
-                                             std::to_string(card_.vfs.size()) + " VFs are)");
+                                             std::to_string(mutable_.vfs.size()) + " VFs are)");
     settle(nowNs);
-    SimFunction& f = vf ? card_.vfs[*vf] : card_.pf;
+    SimFunction& f = vf ? mutable_.vfs[*vf] : mutable_.pf;
     switch (fault) {
     case Fault::VfHang: f.hung = true; break;
     case Fault::FlrFail: f.flrFail = true; break;
     case Fault::FlrTimeout: f.flrTimeout = true; break;
     case Fault::EccCorrectable:
-        (vf ? f.eccCorrected : card_.eccCorrected)++;
+        (vf ? f.eccCorrected : mutable_.eccCorrected)++;
         f.aer.correctable++;
         break;
     case Fault::EccUncorrectable:
-        (vf ? f.eccUncorrected : card_.eccUncorrected)++;
+        (vf ? f.eccUncorrected : mutable_.eccUncorrected)++;
         f.aer.nonfatal++;
         if (vf) f.errored = true;
         break;
-    case Fault::Thermal: card_.thermal = true; break;
-    case Fault::LinkDegrade: card_.linkDegraded = true; break;
-    case Fault::DeviceLost: card_.deviceLost = true; break;
+    case Fault::Thermal: mutable_.thermal = true; break;
+    case Fault::LinkDegrade: mutable_.linkDegraded = true; break;
+    case Fault::DeviceLost: mutable_.deviceLost = true; break;
     }
     return {};
 }
 
 Result<void> SimCardModel::clear(std::optional<unsigned> vf, int64_t nowNs) {
-    if (vf && *vf >= card_.vfs.size())
-        return makeError(Errc::NotFound, "card " + std::to_string(card_.index) + ": VF " + std::to_string(*vf) + " is not enabled");
+    if (vf && *vf >= mutable_.vfs.size())
+        return makeError(Errc::NotFound, "card " + std::to_string(mutable_.index) + ": VF " + std::to_string(*vf) + " is not enabled");
     settle(nowNs);
-    SimFunction& f = vf ? card_.vfs[*vf] : card_.pf;
+    SimFunction& f = vf ? mutable_.vfs[*vf] : mutable_.pf;
     f.hung = f.errored = f.flrFail = f.flrTimeout = false;
-    if (!vf) card_.thermal = card_.linkDegraded = card_.deviceLost = false;
+    if (!vf) mutable_.thermal = mutable_.linkDegraded = mutable_.deviceLost = false;
     return {};
 }
 
 Result<void> SimCardModel::setLoad(unsigned vf, bool on, int64_t nowNs) {
-    if (vf >= card_.vfs.size())
-        return makeError(Errc::NotFound, "card " + std::to_string(card_.index) + ": VF " + std::to_string(vf) + " is not enabled (" +
-                                             std::to_string(card_.vfs.size()) + " VFs are)");
+    if (vf >= mutable_.vfs.size())
+        return makeError(Errc::NotFound, "card " + std::to_string(mutable_.index) + ": VF " + std::to_string(vf) + " is not enabled (" +
+                                             std::to_string(mutable_.vfs.size()) + " VFs are)");
     settle(nowNs);
-    card_.vfs[vf].loadOn = on;
+    mutable_.vfs[vf].loadOn = on;
     return {};
 }
 
 int SimCardModel::provision(unsigned vf, const Resources& r, int64_t nowNs) {
-    if (card_.deviceLost) return ENODEV;
-    if (vf >= card_.vfs.size()) return ENOENT;
+    if (mutable_.deviceLost) return ENODEV;
+    if (vf >= mutable_.vfs.size()) return ENOENT;
     if (r.computeUnits == 0 || r.memoryMib == 0) return EINVAL;
     // A VF's resources cannot move under a running workload.
-    if (card_.vfs[vf].loadOn) return EBUSY;
+    if (mutable_.vfs[vf].loadOn) return EBUSY;
     Resources used{};
-    for (unsigned k = 0; k < card_.vfs.size(); ++k) {
-        const Resources& x = k == vf ? r : card_.vfs[k].resources;
+    for (unsigned k = 0; k < mutable_.vfs.size(); ++k) {
+        const Resources& x = k == vf ? r : mutable_.vfs[k].resources;
         used.computeUnits += x.computeUnits;
         used.memoryMib += x.memoryMib;
     }
     if (used.computeUnits > config_.capacity.computeUnits || used.memoryMib > config_.capacity.memoryMib) return ENOSPC;
     if (r.engines > config_.capacity.engines) return ENOSPC;
     settle(nowNs);
-    card_.vfs[vf].resources = r;
+    mutable_.vfs[vf].resources = r;
     return 0;
 }
 
-uint32_t SimCardModel::utilizationPct(int64_t nowNs) const {
+uint32_t SimCardView::utilizationPct(int64_t nowNs) const {
     uint64_t busy = 0;
     for (unsigned k = 0; k < card_.vfs.size(); ++k)
         if (vfWorking(k, nowNs)) busy += card_.vfs[k].resources.computeUnits;
     return static_cast<uint32_t>(std::min<uint64_t>(100, busy * 100 / config_.capacity.computeUnits));
 }
 
-uint64_t SimCardModel::vfMemoryUsedMib(unsigned vf) const {
+uint64_t SimCardView::vfMemoryUsedMib(unsigned vf) const {
     // A loaded workload holds three quarters of its VF's memory, hung or not.
     const SimFunction& f = card_.vfs.at(vf);
     return f.loadOn ? f.resources.memoryMib * 3 / 4 : 0;
 }
 
-uint64_t SimCardModel::memoryUsedMib() const {
+uint64_t SimCardView::memoryUsedMib() const {
     uint64_t used = kFirmwareReserveMib;
     for (unsigned k = 0; k < card_.vfs.size(); ++k) used += vfMemoryUsedMib(k);
     return std::min(used, config_.capacity.memoryMib);
 }
 
-double SimCardModel::powerW(int64_t nowNs) const { return kIdlePowerW + kPowerPerUtilW * utilizationPct(nowNs); }
+double SimCardView::powerW(int64_t nowNs) const { return kIdlePowerW + kPowerPerUtilW * utilizationPct(nowNs); }
 
-double SimCardModel::temperatureC(int64_t nowNs) const {
+double SimCardView::temperatureC(int64_t nowNs) const {
     return kAmbientC + kDegreesPerWatt * powerW(nowNs) + (card_.thermal ? kThermalFaultC : 0);
 }
 
-uint64_t SimCardModel::eccCorrectedTotal() const {
+uint64_t SimCardView::eccCorrectedTotal() const {
     uint64_t n = card_.eccCorrected;
     for (const auto& f : card_.vfs) n += f.eccCorrected;
     return n;
 }
 
-uint64_t SimCardModel::eccUncorrectedTotal() const {
+uint64_t SimCardView::eccUncorrectedTotal() const {
     uint64_t n = card_.eccUncorrected;
     for (const auto& f : card_.vfs) n += f.eccUncorrected;
     return n;

@@ -82,22 +82,46 @@ struct SimCard {
     static Result<SimCard> parse(std::string_view content, const SimConfig& config, std::string_view what);
 };
 
-/// The hardware's behaviour over a card's state and the config it was built with.
-class SimCardModel {
+/// Read-only questions about a card's state: addresses, progress, telemetry.
+class SimCardView {
 public:
-    SimCardModel(const SimConfig& config, SimCard& card) : config_(config), card_(card) {}
+    SimCardView(const SimConfig& config, const SimCard& card) : config_(config), card_(card) {}
 
     PciAddress pfAddress() const;
     Result<PciAddress> vfAddress(unsigned vf) const;
     /// Which function of this card `address` is: nullopt for none, -1 for the PF, else the VF.
     std::optional<int> functionAt(const PciAddress& address) const;
 
-    /// Brings every progress counter up to `nowNs`; call before any change.
-    void settle(int64_t nowNs);
     uint64_t progress(unsigned vf, int64_t nowNs) const;
     VfState vfState(unsigned vf, int64_t nowNs) const;
     bool vfWorking(unsigned vf, int64_t nowNs) const;
 
+    // Telemetry derived from the workload and the faults.
+    uint32_t utilizationPct(int64_t nowNs) const;
+    uint64_t memoryUsedMib() const;
+    uint64_t vfMemoryUsedMib(unsigned vf) const;
+    double powerW(int64_t nowNs) const;
+    double temperatureC(int64_t nowNs) const;
+    uint64_t eccCorrectedTotal() const;
+    uint64_t eccUncorrectedTotal() const;
+
+    const SimCard& card() const { return card_; }
+    const SimConfig& config() const { return config_; }
+
+protected:
+    double progressRatePerNs() const;
+
+    const SimConfig& config_;
+    const SimCard& card_;
+};
+
+/// The hardware's behaviour: how a card's state changes.
+class SimCardModel : public SimCardView {
+public:
+    SimCardModel(const SimConfig& config, SimCard& card) : SimCardView(config, card), mutable_(card) {}
+
+    /// Brings every progress counter up to `nowNs`; call before any change.
+    void settle(int64_t nowNs);
     /// The kernel's sriov_numvfs rules; returns an errno (0 on success).
     int setNumVfs(unsigned count, int64_t nowNs);
     /// Starts an FLR of function `fn` (-1 = PF). Returns an errno, and how long the write
@@ -115,25 +139,12 @@ public:
     /// Provisioning through the vendor ABI; returns an errno.
     int provision(unsigned vf, const Resources& r, int64_t nowNs);
 
-    // Telemetry derived from the workload and the faults.
-    uint32_t utilizationPct(int64_t nowNs) const;
-    uint64_t memoryUsedMib() const;
-    uint64_t vfMemoryUsedMib(unsigned vf) const;
-    double powerW(int64_t nowNs) const;
-    double temperatureC(int64_t nowNs) const;
-    uint64_t eccCorrectedTotal() const;
-    uint64_t eccUncorrectedTotal() const;
-
-    SimFunction& function(int fn) { return fn < 0 ? card_.pf : card_.vfs.at(static_cast<size_t>(fn)); }
-    const SimCard& card() const { return card_; }
-    const SimConfig& config() const { return config_; }
+    SimFunction& function(int fn) { return fn < 0 ? mutable_.pf : mutable_.vfs.at(static_cast<size_t>(fn)); }
 
 private:
-    double progressRatePerNs() const;
     Resources evenShare(unsigned count) const;
 
-    const SimConfig& config_;
-    SimCard& card_;
+    SimCard& mutable_;
 };
 
 }  // namespace aismi::sim

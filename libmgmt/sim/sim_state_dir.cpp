@@ -84,7 +84,7 @@ struct SimStateDir::Cached {
     ino_t ino = 0;
     int64_t mtimeNs = 0, ctimeNs = 0;
     off_t size = 0;
-    SimCard card;
+    std::shared_ptr<const SimCard> card;
 };
 
 SimStateDir::SimStateDir(std::string dir, SimConfig config) : dir_(std::move(dir)), config_(config) {
@@ -132,7 +132,7 @@ Result<std::unique_ptr<SimStateDir>> SimStateDir::open(const std::string& dir) {
     return s;
 }
 
-Result<const SimCard*> SimStateDir::load(unsigned index) {
+Result<std::shared_ptr<const SimCard>> SimStateDir::load(unsigned index) {
     if (index >= cache_.size())
         return makeError(Errc::NotFound, "there is no simulated card " + std::to_string(index) + " (" +
                                              std::to_string(cache_.size()) + " cards in " + dir_ + ")");
@@ -142,20 +142,19 @@ Result<const SimCard*> SimStateDir::load(unsigned index) {
     if (::stat(path.c_str(), &st) != 0) return Error::fromErrno(errno, "stat " + path);
     const int64_t mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     const int64_t ctime = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
-    if (c.valid && c.ino == st.st_ino && c.mtimeNs == mtime && c.ctimeNs == ctime && c.size == st.st_size) return &c.card;
+    if (c.valid && c.ino == st.st_ino && c.mtimeNs == mtime && c.ctimeNs == ctime && c.size == st.st_size) return c.card;
     auto content = readWhole(path);
     if (!content) return std::move(content).error();
     auto card = SimCard::parse(*content, config_, path);
     if (!card) return std::move(card).error();
     card->index = index;
-    c = Cached{true, st.st_ino, mtime, ctime, st.st_size, std::move(*card)};
-    return &c.card;
+    c = Cached{true, st.st_ino, mtime, ctime, st.st_size, std::make_shared<const SimCard>(std::move(*card))};
+    return c.card;
 }
 
-Result<SimCard> SimStateDir::card(unsigned index) {
-    auto c = load(index);
-    if (!c) return std::move(c).error();
-    return **c;
+Result<std::shared_ptr<const SimCard>> SimStateDir::card(unsigned index) {
+    std::lock_guard guard(mutex_);
+    return load(index);
 }
 
 Result<void> SimStateDir::save(unsigned index, const SimCard& card) {
@@ -165,6 +164,7 @@ Result<void> SimStateDir::save(unsigned index, const SimCard& card) {
 }
 
 Result<void> SimStateDir::mutate(unsigned index, const std::function<Result<void>(SimCard&)>& change) {
+    std::lock_guard guard(mutex_);
     DirLock lock(lockFd_);
     auto current = load(index);
     if (!current) return std::move(current).error();
@@ -177,6 +177,7 @@ Result<void> SimStateDir::setTimeFactor(double factor) {
     SimConfig updated = config_;
     updated.timeFactor = factor;
     if (auto v = updated.validate(); !v) return std::move(v).error();
+    std::lock_guard guard(mutex_);
     DirLock lock(lockFd_);
     if (auto r = replaceFile(dir_, dir_ + "/" + kConfigFile, updated.serialize()); !r) return std::move(r).error();
     config_ = updated;

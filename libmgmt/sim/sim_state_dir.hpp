@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,8 @@ public:
     const std::string& dir() const { return dir_; }
 
     /// The card as the hardware has it now; re-read only when another writer replaced it.
-    Result<SimCard> card(unsigned index);
+    /// Safe to call from several threads; the snapshot never changes under the caller.
+    Result<std::shared_ptr<const SimCard>> card(unsigned index);
     /// A change to one card under the directory's lock: read, change, write back atomically.
     /// Nothing is written when `change` fails.
     Result<void> mutate(unsigned index, const std::function<Result<void>(SimCard&)>& change);
@@ -40,13 +42,14 @@ public:
 private:
     SimStateDir(std::string dir, SimConfig config);
     struct Cached;
-    Result<const SimCard*> load(unsigned index);
+    Result<std::shared_ptr<const SimCard>> load(unsigned index);  // with mutex_ held
     Result<void> save(unsigned index, const SimCard& card);
     std::string cardPath(unsigned index) const;
 
     std::string dir_;
     SimConfig config_;
     int lockFd_ = -1;
+    std::mutex mutex_;  // guards cache_ and config_ between the daemon's worker threads
     std::vector<std::unique_ptr<Cached>> cache_;
 };
 

@@ -125,7 +125,7 @@ private:
         return r;
     }
 
-    Result<SimCard> card(unsigned c) const { return dir_.card(c); }
+    Result<std::shared_ptr<const SimCard>> card(unsigned c) const { return dir_.card(c); }
 
     std::optional<Fn> findFunction(std::string_view name) const {
         auto address = PciAddress::parse(name);
@@ -134,13 +134,12 @@ private:
         for (unsigned c = 0; c < dir_.config().cards; ++c) {
             SimCard probe;
             probe.index = c;
-            const PciAddress pf = SimCardModel(dir_.config(), probe).pfAddress();
+            const PciAddress pf = SimCardView(dir_.config(), probe).pfAddress();
             if (address->rid() < pf.rid() || address->rid() >= pf.rid() + kFirstVfOffset + dir_.config().totalVfs * kVfStride)
                 continue;
             auto state = card(c);
             if (!state) return std::nullopt;
-            SimCard cardState = std::move(*state);
-            auto fn = SimCardModel(dir_.config(), cardState).functionAt(*address);
+            auto fn = SimCardView(dir_.config(), **state).functionAt(*address);
             if (!fn) return std::nullopt;
             return Fn{c, *fn, *address};
         }
@@ -152,9 +151,9 @@ private:
         for (unsigned c = 0; c < dir_.config().cards; ++c) {
             auto state = card(c);
             if (!state) continue;
-            SimCardModel model(dir_.config(), *state);
-            names.push_back(model.pfAddress().str());
-            for (unsigned k = 0; k < state->vfs.size(); ++k) names.push_back(model.vfAddress(k)->str());
+            SimCardView view(dir_.config(), **state);
+            names.push_back(view.pfAddress().str());
+            for (unsigned k = 0; k < (*state)->vfs.size(); ++k) names.push_back(view.vfAddress(k)->str());
         }
         return names;
     }
@@ -233,7 +232,7 @@ private:
     SimFunction functionState(const Fn& f) const {
         auto c = card(f.card);
         if (!c) return {};
-        return f.index < 0 ? c->pf : c->vfs.at(static_cast<size_t>(f.index));
+        return f.index < 0 ? (*c)->pf : (*c)->vfs.at(static_cast<size_t>(f.index));
     }
 
     Result<void> probe(std::string_view addr) const {
@@ -275,8 +274,9 @@ private:
     }
 
     std::optional<Node> functionNode(const Fn& f, const Parts& rest) const {
-        auto state = card(f.card);
-        if (!state) return std::nullopt;
+        auto loaded = card(f.card);
+        if (!loaded) return std::nullopt;
+        const SimCard* state = loaded->get();
         const bool pf = f.index < 0;
         const SimFunction& fn = pf ? state->pf : state->vfs.at(static_cast<size_t>(f.index));
         if (rest.empty()) {
@@ -337,7 +337,7 @@ private:
             return file([this, c, idx]() -> Result<std::string> {
                 auto s = card(c);
                 if (!s) return std::move(s).error();
-                return buildConfigSpace(SimCardModel(dir_.config(), *s), idx);
+                return buildConfigSpace(SimCardView(dir_.config(), **s), idx);
             });
         if (name == "iommu_group") return link("../../../../kernel/iommu_groups/" + std::to_string(iommuGroupOf(f)));
         if (name == "driver_override")
@@ -360,10 +360,7 @@ private:
                          std::to_string(fn.aer.nonfatal) + "\n");
         if (name == "aer_dev_fatal") return value("DLP 0\nSurpDn 0\nTOTAL_ERR_FATAL " + std::to_string(fn.aer.fatal) + "\n");
         if (!pf) {
-            if (name == "physfn") {
-                SimCard copy = state;
-                return link("../" + SimCardModel(cfg, copy).pfAddress().str());
-            }
+            if (name == "physfn") return link("../" + SimCardView(cfg, state).pfAddress().str());
             return std::nullopt;
         }
         if (name == "sriov_totalvfs") return value(std::to_string(cfg.totalVfs) + "\n");
@@ -386,19 +383,18 @@ private:
         if (name.starts_with("virtfn")) {
             auto k = text::parseUnsigned(name.substr(6), "virtfn");
             if (!k || *k >= state.vfs.size()) return std::nullopt;
-            SimCard copy = state;
-            return link("../" + SimCardModel(cfg, copy).vfAddress(static_cast<unsigned>(*k))->str());
+            return link("../" + SimCardView(cfg, state).vfAddress(static_cast<unsigned>(*k))->str());
         }
         return std::nullopt;
     }
 
     // A file whose content is computed from the live card; a lost card answers ENODEV.
-    Node liveFile(unsigned c, std::function<std::string(const SimCardModel&, int64_t)> render) const {
+    Node liveFile(unsigned c, std::function<std::string(const SimCardView&, int64_t)> render) const {
         return file([this, c, render = std::move(render)]() -> Result<std::string> {
             auto s = card(c);
             if (!s) return std::move(s).error();
-            if (s->deviceLost) return errnoError(ENODEV);
-            return render(SimCardModel(dir_.config(), *s), clock_.nowNs());
+            if ((*s)->deviceLost) return errnoError(ENODEV);
+            return render(SimCardView(dir_.config(), **s), clock_.nowNs());
         });
     }
 
@@ -415,11 +411,11 @@ private:
         if (p[1] == "temp1_crit") return value("95000\n");
         if (p[1] == "power1_cap") return value("300000000\n");
         if (p[1] == "temp1_input")
-            return liveFile(c, [](const SimCardModel& m, int64_t now) {
+            return liveFile(c, [](const SimCardView& m, int64_t now) {
                 return std::to_string(static_cast<long>(m.temperatureC(now) * 1000)) + "\n";
             });
         if (p[1] == "power1_average")
-            return liveFile(c, [](const SimCardModel& m, int64_t now) {
+            return liveFile(c, [](const SimCardView& m, int64_t now) {
                 return std::to_string(static_cast<long>(m.powerW(now) * 1e6)) + "\n";
             });
         return std::nullopt;
@@ -427,8 +423,9 @@ private:
 
     std::optional<Node> vendorNode(const Fn& f, const Parts& p) const {
         const unsigned c = f.card;
-        auto state = card(c);
-        if (!state) return std::nullopt;
+        auto loaded = card(c);
+        if (!loaded) return std::nullopt;
+        const SimCard* state = loaded->get();
         if (p.empty()) {
             std::vector<std::string> names{"abi_version", "name", "serial", "capacity", "telemetry", "firmware"};
             for (unsigned k = 0; k < state->vfs.size(); ++k) names.push_back("vf" + std::to_string(k));
@@ -439,13 +436,13 @@ private:
             if (p[0] == "name") return value("AIS-1 Simulated Accelerator\n");
             if (p[0] == "serial") return value(state->serial + "\n");
             if (p[0] == "capacity")
-                return liveFile(c, [](const SimCardModel& m, int64_t) {
+                return liveFile(c, [](const SimCardView& m, int64_t) {
                     const Resources& r = m.config().capacity;
                     return "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " + std::to_string(r.memoryMib) +
                            "\nengines " + std::to_string(r.engines) + "\n";
                 });
             if (p[0] == "telemetry")
-                return liveFile(c, [](const SimCardModel& m, int64_t now) {
+                return liveFile(c, [](const SimCardView& m, int64_t now) {
                     std::ostringstream o;
                     o << "utilization_pct " << m.utilizationPct(now) << "\nmemory_used_mib " << m.memoryUsedMib()
                       << "\nmemory_total_mib " << m.config().capacity.memoryMib << "\necc_corrected " << m.eccCorrectedTotal()
@@ -453,7 +450,7 @@ private:
                     return o.str();
                 });
             if (p[0] == "firmware")
-                return liveFile(c, [](const SimCardModel& m, int64_t) {
+                return liveFile(c, [](const SimCardView& m, int64_t) {
                     std::ostringstream o;
                     const FirmwareState& fw = m.card().firmware;
                     for (int b = 0; b < 2; ++b)
@@ -474,15 +471,15 @@ private:
                         [this, c, vf]() -> Result<std::string> {
                             auto s = card(c);
                             if (!s) return std::move(s).error();
-                            if (s->deviceLost) return errnoError(ENODEV);
-                            if (vf >= s->vfs.size()) return errnoError(ENODEV);
-                            const Resources& r = s->vfs[vf].resources;
+                            if ((*s)->deviceLost) return errnoError(ENODEV);
+                            if (vf >= (*s)->vfs.size()) return errnoError(ENODEV);
+                            const Resources& r = (*s)->vfs[vf].resources;
                             return "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " +
                                    std::to_string(r.memoryMib) + "\nengines " + std::to_string(r.engines) + "\n";
                         },
                         [this, c, vf](std::string_view data) { return provision(c, vf, data); }};
         if (p[1] == "status")
-            return liveFile(c, [vf](const SimCardModel& m, int64_t now) {
+            return liveFile(c, [vf](const SimCardView& m, int64_t now) {
                 if (vf >= m.card().vfs.size()) return std::string("state error\n");
                 const SimFunction& fn = m.card().vfs[vf];
                 std::ostringstream o;

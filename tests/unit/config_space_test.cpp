@@ -14,7 +14,7 @@ std::string simulatedConfig(unsigned numVfs, int fn = -1, bool lost = false) {
     sim::SimCard card = sim::SimCard::fresh(config, 0);
     card.vfs.resize(numVfs);
     card.deviceLost = lost;
-    return sim::buildConfigSpace(sim::SimCardModel(config, card), fn);
+    return sim::buildConfigSpace(sim::SimCardView(config, card), fn);
 }
 
 }  // namespace
