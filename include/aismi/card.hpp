@@ -114,6 +114,8 @@ public:
     Result<void> setVfCount(unsigned count);
     Result<PciAddress> vfAddress(unsigned vf) const;
     Result<std::vector<PciAddress>> vfAddresses() const;
+    /// A VF's own PCI function (driver, IOMMU group, reset).
+    PciFunction vfFunction(const PciAddress& address) const { return PciFunction(*fs_, address); }
     /// The VF index of `address` if it is one of this card's enabled VFs.
     std::optional<unsigned> vfIndexOf(const PciAddress& address) const;
     Result<void> resetVf(unsigned vf);

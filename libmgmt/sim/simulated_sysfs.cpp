@@ -433,7 +433,7 @@ private:
         }
         if (p.size() == 1) {
             if (p[0] == "abi_version") return value("1\n");
-            if (p[0] == "name") return value("AIS-1 Simulated Accelerator\n");
+            if (p[0] == "name") return value("AIS-1 Simulated\n");
             if (p[0] == "serial") return value(state->serial + "\n");
             if (p[0] == "capacity")
                 return liveFile(c, [](const SimCardView& m, int64_t) {

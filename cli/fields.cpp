@@ -1,0 +1,103 @@
+#include "fields.hpp"
+
+#include <cstdio>
+
+namespace aismi::cli {
+
+const std::vector<Field>& cardFields() {
+    static const std::vector<Field> fields{
+        {"index", "Index", "", "Index of the card, as aismid numbers them (PCI address order)"},
+        {"name", "Name", "", "Product name"},
+        {"pci.bus_id", "PciAddress", "", "PCI address of the physical function (domain:bus:device.function)"},
+        {"serial", "Serial", "", "Board serial number (the PCIe Device Serial Number in generic mode)"},
+        {"vendor_id", "VendorId", "", "PCI vendor ID", 0, true},
+        {"device_id", "DeviceId", "", "PCI device ID of the physical function", 0, true},
+        {"driver", "Driver", "", "Kernel driver bound to the physical function"},
+        {"generic_mode", "GenericMode", "", "True when the card is managed without the aismi vendor driver"},
+        {"firmware.version", "FirmwareVersion", "", "Version of the firmware in the active bank"},
+        {"firmware.active_bank", "FirmwareActiveBank", "", "Firmware bank the card runs from (0 or 1)"},
+        {"firmware.banks", "FirmwareBankVersions", "", "Firmware version in each bank"},
+        {"firmware.integrity", "FirmwareBankIntegrity", "", "Integrity check result of each firmware bank (ok or bad)"},
+        {"temperature", "TemperatureC", "C", "Card temperature in degrees Celsius"},
+        {"temperature.critical", "TemperatureCriticalC", "C", "Temperature at which the card is critical"},
+        {"power.draw", "PowerW", "W", "Average power draw in watts", 2},
+        {"power.limit", "PowerCapW", "W", "Power cap in watts", 2},
+        {"utilization", "UtilizationPercent", "%", "Share of the card's compute units busy with VF work"},
+        {"memory.used", "MemoryUsedMiB", "MiB", "Device memory in use, MiB"},
+        {"memory.total", "MemoryTotalMiB", "MiB", "Device memory, MiB"},
+        {"compute_units", "ComputeUnits", "", "Compute units on the card"},
+        {"engines", "Engines", "", "Engines on the card"},
+        {"ecc.corrected", "EccCorrected", "", "Corrected ECC errors since the driver loaded (card and VFs)"},
+        {"ecc.uncorrected", "EccUncorrected", "", "Uncorrectable ECC errors since the driver loaded (card and VFs)"},
+        {"aer.correctable", "AerCorrectable", "", "PCIe AER correctable errors of the physical function"},
+        {"aer.nonfatal", "AerNonFatal", "", "PCIe AER non-fatal errors of the physical function"},
+        {"aer.fatal", "AerFatal", "", "PCIe AER fatal errors of the physical function"},
+        {"pcie.link.speed.current", "LinkSpeed", "", "Current PCIe link speed"},
+        {"pcie.link.width.current", "LinkWidth", "", "Current PCIe link width (lanes)"},
+        {"pcie.link.speed.max", "LinkMaxSpeed", "", "Maximum PCIe link speed of the card"},
+        {"pcie.link.width.max", "LinkMaxWidth", "", "Maximum PCIe link width of the card"},
+        {"vf.enabled", "VfEnabled", "", "SR-IOV virtual functions enabled"},
+        {"vf.total", "VfTotal", "", "SR-IOV virtual functions the card supports (TotalVFs)"},
+        {"health", "Health", "", "ok, warning, critical, or lost (the device does not answer)"},
+        {"health.reasons", "HealthReasons", "", "Why health is not ok"},
+    };
+    return fields;
+}
+
+const std::vector<Field>& vfFields() {
+    static const std::vector<Field> fields{
+        {"card", "CardIndex", "", "Index of the card the VF belongs to"},
+        {"vf", "Index", "", "Index of the VF on its card (virtfnN)"},
+        {"pci.bus_id", "PciAddress", "", "PCI address of the VF"},
+        {"state", "State", "", "idle, running, hung, resetting, error, or unknown (generic mode)"},
+        {"health", "Health", "", "ok, warning (hung), critical (error, uncorrectable ECC) or lost"},
+        {"driver", "Driver", "", "Kernel driver bound to the VF (aismi on the host, vfio-pci when assigned)"},
+        {"iommu_group", "IommuGroup", "", "IOMMU group of the VF"},
+        {"compute_units", "ComputeUnits", "", "Compute units provisioned to the VF"},
+        {"memory.total", "MemoryMiB", "MiB", "Device memory provisioned to the VF, MiB"},
+        {"engines", "Engines", "", "Engines provisioned to the VF"},
+        {"utilization", "UtilizationPercent", "%", "Share of the VF's compute units busy"},
+        {"memory.used", "MemoryUsedMiB", "MiB", "Device memory the VF's workload uses, MiB"},
+        {"ecc.corrected", "EccCorrected", "", "Corrected ECC errors attributed to the VF"},
+        {"ecc.uncorrected", "EccUncorrected", "", "Uncorrectable ECC errors attributed to the VF"},
+        {"reset_count", "ResetCount", "", "Function level resets of the VF"},
+        {"progress", "Progress", "", "Work completed by the VF's workload since its last reset"},
+    };
+    return fields;
+}
+
+const Field* findField(const std::vector<Field>& table, const std::string& name) {
+    for (const auto& f : table)
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+std::string formatValue(const Value& v, const Field& f, bool withUnit) {
+    const std::string unit = withUnit && !f.unit.empty() ? " " + f.unit : "";
+    return std::visit(
+        [&](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, NotAvailable>) return "[N/A]";
+            else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>) return x;
+            else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+                std::string s;
+                for (const auto& e : x) s += (s.empty() ? "" : "; ") + e;
+                return s;
+            } else if constexpr (std::is_same_v<T, double>) {
+                char buf[64];
+                std::snprintf(buf, sizeof buf, "%.*f", f.decimals, x);
+                return buf + unit;
+            } else {
+                if (f.hex) {
+                    char buf[16];
+                    std::snprintf(buf, sizeof buf, "0x%04llx", static_cast<unsigned long long>(x));
+                    return buf;
+                }
+                return std::to_string(x) + unit;
+            }
+        },
+        v);
+}
+
+}  // namespace aismi::cli

@@ -1,0 +1,30 @@
+// aismi's command line, parsed into a request. Pure: no bus, no output.
+#pragma once
+
+#include "fields.hpp"
+#include "render.hpp"
+
+#include <aismi/error.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aismi::cli {
+
+struct CliRequest {
+    enum class Mode { Summary, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, Help, Version };
+    Mode mode = Mode::Summary;
+    std::vector<std::string> ids;       // -i, as given
+    std::vector<std::string> sections;  // -d, upper case
+    std::vector<const Field*> fields;   // --query-card / --query-vf
+    CsvFormat csv;
+    bool json = false;
+    unsigned loopSeconds = 0;  // 0: once
+    unsigned count = 0;        // vf enable --count
+    std::string helpText;      // for Help
+};
+
+Result<CliRequest> parseCli(const std::vector<std::string>& args);
+
+}  // namespace aismi::cli

@@ -1,0 +1,280 @@
+#include "render.hpp"
+
+#include "json.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace aismi::cli {
+namespace {
+
+constexpr size_t kInner = 76;  // "| " + 76 + " |" = 80 columns
+
+// Fits `s` into `w` columns, marking a cut with '~'.
+std::string fit(std::string s, size_t w, bool right = false) {
+    if (s.size() > w) s = s.substr(0, w - 1) + "~";
+    const std::string pad(w - s.size(), ' ');
+    return right ? pad + s : s + pad;
+}
+
+std::string boxed(const std::string& content) { return "| " + fit(content, kInner) + " |\n"; }
+std::string rule(char c) { return "+" + std::string(kInner + 2, c) + "+\n"; }
+std::string ruleEq() { return "|" + std::string(kInner + 2, '=') + "|\n"; }
+
+std::string value(const BusObject& o, const std::vector<Field>& table, const std::string& field, bool units = true) {
+    const Field* f = findField(table, field);
+    return formatValue(o.get(f->property), *f, units);
+}
+std::string cardValue(const BusObject& o, const std::string& field, bool units = true) {
+    return value(o, cardFields(), field, units);
+}
+std::string vfValue(const BusObject& o, const std::string& field, bool units = true) { return value(o, vfFields(), field, units); }
+
+// "44C", "60W", "0%", "512MiB" for the compact table; "N/A" when not reported.
+std::string compact(const BusObject& o, const std::string& field, const std::string& unit) {
+    std::string v = cardValue(o, field, false);
+    if (v == "[N/A]") return "N/A";
+    if (const size_t dot = v.find('.'); dot != std::string::npos) v = v.substr(0, dot);
+    return v + unit;
+}
+
+std::string vfId(const BusObject& vf) { return std::to_string(vf.number("CardIndex")) + ":" + std::to_string(vf.number("Index")); }
+
+class Report {
+public:
+    void line(int indent, const std::string& label, const std::string& value) {
+        std::string key = std::string(static_cast<size_t>(indent) * 4, ' ') + label;
+        if (key.size() < 42) key += std::string(42 - key.size(), ' ');
+        out_ << key << ": " << value << "\n";
+    }
+    void heading(int indent, const std::string& title) { out_ << std::string(static_cast<size_t>(indent) * 4, ' ') << title << "\n"; }
+    std::ostringstream& out() { return out_; }
+
+private:
+    std::ostringstream out_;
+};
+
+bool wanted(const std::vector<std::string>& sections, const std::string& name) {
+    return sections.empty() || std::find(sections.begin(), sections.end(), name) != sections.end();
+}
+
+std::string yesNo(const BusObject& o, const std::string& prop) {
+    const auto* b = std::get_if<bool>(&o.get(prop));
+    return b ? (*b ? "Yes" : "No") : "[N/A]";
+}
+
+}  // namespace
+
+const std::vector<std::string>& reportSections() {
+    static const std::vector<std::string> s{"PCI", "FIRMWARE", "SRIOV", "TEMPERATURE", "POWER", "UTILIZATION", "MEMORY", "ECC", "HEALTH"};
+    return s;
+}
+
+std::string renderSummary(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::string& timestamp) {
+    std::ostringstream out;
+    const std::string title = "aismi " + inv.manager.text("Version") + "   backend: " + inv.manager.text("Backend");
+    out << fit(title, 80 - timestamp.size() - 1) << " " << timestamp << "\n";
+    out << rule('-');
+    out << boxed("Card  " + fit("Name", 26) + " " + fit("PCI Bus-Id", 12) + " " + fit("Temp", 5, true) + " " + fit("Power", 7, true) +
+                 " " + fit("Util", 5, true) + "  " + "Health");
+    out << boxed("      " + fit("Serial", 13) + " " + fit("Firmware", 12) + " " + fit("Memory-Usage", 25) + " " + fit("VFs", 6, true));
+    out << ruleEq();
+    if (cards.empty()) out << boxed("No cards found");
+    for (size_t i = 0; i < cards.size(); ++i) {
+        const BusObject& c = *cards[i];
+        if (i) out << boxed("");
+        const std::string memory = compact(c, "memory.used", "MiB") + " / " + compact(c, "memory.total", "MiB");
+        const std::string vfs = cardValue(c, "vf.enabled") + "/" + cardValue(c, "vf.total");
+        out << boxed(fit(cardValue(c, "index"), 4, true) + "  " + fit(c.text("Name"), 26) + " " + fit(c.text("PciAddress"), 12) + " " +
+                     fit(compact(c, "temperature", "C"), 5, true) + " " + fit(compact(c, "power.draw", "W"), 7, true) + " " +
+                     fit(compact(c, "utilization", "%"), 5, true) + "  " + c.text("Health"));
+        const std::string fw = c.text("FirmwareVersion").empty() ? "N/A" : c.text("FirmwareVersion");
+        out << boxed("      " + fit(c.text("Serial"), 13) + " " + fit(fw, 12) + " " + fit(memory, 25) + " " + fit(vfs, 6, true));
+    }
+    out << rule('-') << "\n";
+    std::vector<const BusObject*> vfs;
+    for (const auto& vf : inv.vfs)
+        for (const auto* c : cards)
+            if (vf.number("CardIndex") == c->number("Index")) vfs.push_back(&vf);
+    out << renderVfTable(vfs);
+    return out.str();
+}
+
+std::string renderVfTable(const std::vector<const BusObject*>& vfs) {
+    std::ostringstream out;
+    out << rule('-');
+    out << boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("State", 10) + " " + fit("Health", 9) + " " + fit("Driver", 10) + " " +
+                 fit("CUs", 5, true) + " " + fit("Memory", 9, true) + " " + fit("Util", 5, true));
+    out << ruleEq();
+    if (vfs.empty()) out << boxed("No VFs enabled");
+    for (const auto* vf : vfs) {
+        std::string mem = vfValue(*vf, "memory.total", false);
+        mem = mem == "[N/A]" ? "N/A" : mem + "MiB";
+        std::string util = vfValue(*vf, "utilization", false);
+        util = util == "[N/A]" ? "N/A" : util + "%";
+        std::string cus = vfValue(*vf, "compute_units", false);
+        if (cus == "[N/A]") cus = "N/A";
+        out << boxed(fit(vfId(*vf), 8) + " " + fit(vf->text("PciAddress"), 12) + "  " + fit(vf->text("State"), 10) + " " +
+                     fit(vf->text("Health"), 9) + " " + fit(vf->text("Driver").empty() ? "-" : vf->text("Driver"), 10) + " " +
+                     fit(cus, 5, true) + " " + fit(mem, 9, true) + " " + fit(util, 5, true));
+    }
+    out << rule('-');
+    return out.str();
+}
+
+std::string renderReport(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
+                         const std::string& timestamp) {
+    Report r;
+    r.out() << "\n==============AISMI LOG==============\n\n";
+    r.line(0, "Timestamp", timestamp);
+    r.line(0, "Daemon Version", inv.manager.text("Version"));
+    r.line(0, "Backend", inv.manager.text("Backend"));
+    r.line(0, "Attached Cards", std::to_string(inv.cards.size()));
+    for (const auto* cp : cards) {
+        const BusObject& c = *cp;
+        r.out() << "\n";
+        r.heading(0, "Card " + c.text("PciAddress"));
+        r.line(1, "Index", cardValue(c, "index"));
+        r.line(1, "Product Name", c.text("Name"));
+        r.line(1, "Serial Number", c.text("Serial"));
+        r.line(1, "Driver", c.text("Driver").empty() ? "None" : c.text("Driver"));
+        r.line(1, "Generic Mode", yesNo(c, "GenericMode"));
+        if (wanted(sections, "PCI")) {
+            r.heading(1, "PCI");
+            r.line(2, "Bus Id", c.text("PciAddress"));
+            r.line(2, "Vendor Id", cardValue(c, "vendor_id"));
+            r.line(2, "Device Id", cardValue(c, "device_id"));
+            r.heading(2, "Link");
+            r.line(3, "Current Speed", c.text("LinkSpeed").empty() ? "[N/A]" : c.text("LinkSpeed"));
+            r.line(3, "Current Width", cardValue(c, "pcie.link.width.current"));
+            r.line(3, "Max Speed", c.text("LinkMaxSpeed").empty() ? "[N/A]" : c.text("LinkMaxSpeed"));
+            r.line(3, "Max Width", cardValue(c, "pcie.link.width.max"));
+            r.heading(2, "AER Errors");
+            r.line(3, "Correctable", cardValue(c, "aer.correctable"));
+            r.line(3, "Non-fatal", cardValue(c, "aer.nonfatal"));
+            r.line(3, "Fatal", cardValue(c, "aer.fatal"));
+        }
+        if (wanted(sections, "FIRMWARE")) {
+            r.heading(1, "Firmware");
+            r.line(2, "Version", c.text("FirmwareVersion").empty() ? "[N/A]" : c.text("FirmwareVersion"));
+            r.line(2, "Active Bank", cardValue(c, "firmware.active_bank"));
+            const auto* versions = std::get_if<std::vector<std::string>>(&c.get("FirmwareBankVersions"));
+            const auto* integrity = std::get_if<std::vector<std::string>>(&c.get("FirmwareBankIntegrity"));
+            for (size_t b = 0; versions && b < versions->size(); ++b)
+                r.line(2, "Bank " + std::to_string(b), (*versions)[b] + (integrity && b < integrity->size() ? " (" + (*integrity)[b] + ")" : ""));
+        }
+        if (wanted(sections, "SRIOV")) {
+            r.heading(1, "SR-IOV");
+            r.line(2, "Total VFs", cardValue(c, "vf.total"));
+            r.line(2, "Enabled VFs", cardValue(c, "vf.enabled"));
+            bool any = false;
+            for (const auto& vf : inv.vfs) {
+                if (vf.number("CardIndex") != c.number("Index")) continue;
+                if (!any) r.heading(2, "Virtual Functions");
+                any = true;
+                r.line(3, vfId(vf), vf.text("PciAddress") + ", " + vf.text("State") + ", " + vf.text("Health") + ", driver " +
+                                        (vf.text("Driver").empty() ? "none" : vf.text("Driver")));
+            }
+        }
+        if (wanted(sections, "TEMPERATURE")) {
+            r.heading(1, "Temperature");
+            r.line(2, "Current", cardValue(c, "temperature"));
+            r.line(2, "Critical", cardValue(c, "temperature.critical"));
+        }
+        if (wanted(sections, "POWER")) {
+            r.heading(1, "Power");
+            r.line(2, "Draw", cardValue(c, "power.draw"));
+            r.line(2, "Limit", cardValue(c, "power.limit"));
+        }
+        if (wanted(sections, "UTILIZATION")) {
+            r.heading(1, "Utilization");
+            r.line(2, "Compute", cardValue(c, "utilization"));
+        }
+        if (wanted(sections, "MEMORY")) {
+            r.heading(1, "Memory");
+            r.line(2, "Total", cardValue(c, "memory.total"));
+            r.line(2, "Used", cardValue(c, "memory.used"));
+            const auto* used = std::get_if<uint64_t>(&c.get("MemoryUsedMiB"));
+            const auto* total = std::get_if<uint64_t>(&c.get("MemoryTotalMiB"));
+            r.line(2, "Free", used && total && *total >= *used ? std::to_string(*total - *used) + " MiB" : "[N/A]");
+            r.line(2, "Compute Units", cardValue(c, "compute_units"));
+            r.line(2, "Engines", cardValue(c, "engines"));
+        }
+        if (wanted(sections, "ECC")) {
+            r.heading(1, "ECC Errors");
+            r.line(2, "Corrected", cardValue(c, "ecc.corrected"));
+            r.line(2, "Uncorrected", cardValue(c, "ecc.uncorrected"));
+        }
+        if (wanted(sections, "HEALTH")) {
+            r.heading(1, "Health");
+            r.line(2, "Status", c.text("Health"));
+            const auto* reasons = std::get_if<std::vector<std::string>>(&c.get("HealthReasons"));
+            if (!reasons || reasons->empty()) r.line(2, "Reasons", "None");
+            for (size_t i = 0; reasons && i < reasons->size(); ++i) r.line(2, i ? "" : "Reasons", (*reasons)[i]);
+        }
+    }
+    return r.out().str();
+}
+
+std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields, const CsvFormat& format) {
+    std::ostringstream out;
+    const auto join = [&](auto&& get) {
+        for (size_t i = 0; i < fields.size(); ++i) out << (i ? ", " : "") << get(*fields[i]);
+        out << "\n";
+    };
+    if (format.header) join([](const Field& f) { return f.unit.empty() ? f.name : f.name + " [" + f.unit + "]"; });
+    for (const auto* row : rows) join([&](const Field& f) { return formatValue(row->get(f.property), f, format.units); });
+    return out.str();
+}
+
+std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields) {
+    std::ostringstream out;
+    out << "[";
+    for (size_t r = 0; r < rows.size(); ++r) {
+        out << (r ? ",\n " : "\n ") << "{";
+        for (size_t i = 0; i < fields.size(); ++i)
+            out << (i ? ", " : "") << json::quote(fields[i]->name) << ": " << json::value(rows[r]->get(fields[i]->property));
+        out << "}";
+    }
+    out << (rows.empty() ? "]\n" : "\n]\n");
+    return out.str();
+}
+
+std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::string& timestamp) {
+    std::ostringstream out;
+    out << "{\n  \"timestamp\": " << json::quote(timestamp) << ",\n  \"daemon_version\": " << json::quote(inv.manager.text("Version"))
+        << ",\n  \"backend\": " << json::quote(inv.manager.text("Backend")) << ",\n  \"cards\": [";
+    for (size_t i = 0; i < cards.size(); ++i) {
+        const BusObject& c = *cards[i];
+        out << (i ? "," : "") << "\n    {";
+        for (const auto& f : cardFields()) out << json::quote(f.name) << ": " << json::value(c.get(f.property)) << ", ";
+        out << "\"vfs\": [";
+        bool first = true;
+        for (const auto& vf : inv.vfs) {
+            if (vf.number("CardIndex") != c.number("Index")) continue;
+            out << (first ? "" : ",") << "\n      {";
+            first = false;
+            for (size_t k = 0; k < vfFields().size(); ++k)
+                out << (k ? ", " : "") << json::quote(vfFields()[k].name) << ": " << json::value(vf.get(vfFields()[k].property));
+            out << "}";
+        }
+        out << (first ? "]}" : "\n    ]}");
+    }
+    out << (cards.empty() ? "]\n}\n" : "\n  ]\n}\n");
+    return out.str();
+}
+
+std::string renderFieldHelp(const std::vector<Field>& fields, const std::string& option) {
+    std::ostringstream out;
+    out << "List of valid properties to query for the switch \"" << option << "\":\n\n";
+    for (const auto& f : fields) {
+        out << "\"" << f.name << "\"\n" << f.description;
+        if (!f.unit.empty()) out << " (unit: " << f.unit << ")";
+        out << ".\n\n";
+    }
+    out << "Values the device does not report print as [N/A] (null in JSON).\n";
+    return out.str();
+}
+
+}  // namespace aismi::cli

@@ -1,0 +1,32 @@
+// Everything aismi prints from an Inventory. Pure functions of their inputs, so the unit
+// tests pin the layouts (80 columns, alignment) and the CSV/JSON interfaces.
+#pragma once
+
+#include "fields.hpp"
+#include "inventory.hpp"
+
+#include <string>
+#include <vector>
+
+namespace aismi::cli {
+
+struct CsvFormat {
+    bool header = true;
+    bool units = true;
+};
+
+/// The nvidia-smi-style summary: one block per card, then one row per enabled VF.
+std::string renderSummary(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::string& timestamp);
+/// The full report (-q); `sections` empty means all. Section names: see reportSections().
+std::string renderReport(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
+                         const std::string& timestamp);
+const std::vector<std::string>& reportSections();
+std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields, const CsvFormat& format);
+/// A JSON array of objects, one per row, with the given fields.
+std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields);
+/// Everything as JSON: the daemon, and each card with every field and its VFs.
+std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::string& timestamp);
+std::string renderVfTable(const std::vector<const BusObject*>& vfs);
+std::string renderFieldHelp(const std::vector<Field>& fields, const std::string& option);
+
+}  // namespace aismi::cli
