@@ -32,6 +32,8 @@ Commands:
   clear CARD[:VF]             end every injected fault condition on the target
   load CARD:VF on|off         start or stop a workload on a VF; its progress counter
                               grows while the VF works
+  power-cycle CARD            what a host reboot does to the card: VFs gone, functions,
+                              faults and counters back to power-on state (firmware stays)
   faults                      the faults that can be injected
 
 A target is a card index (0), a VF as CARD:VF (0:3), or a PCI address (0000:3b:00.4).
@@ -80,6 +82,7 @@ public:
             if (command == "inject") return inject(args);
             if (command == "clear") return clear(args);
             if (command == "load") return load(args);
+            if (command == "power-cycle") return powerCycle(args);
             return usage("unknown command '" + command + "'");
         } catch (const UsageError& e) {
             return usage(e.message);
@@ -313,6 +316,19 @@ private:
         });
         if (!r) return fail(r.error());
         out_ << "workload " << args[1] << " on " << args[0] << "\n";
+        return 0;
+    }
+
+    int powerCycle(const std::vector<std::string>& args) {
+        expectArgs(args, 1, "aismi-sim power-cycle CARD");
+        const Target t = parseTarget(args[0], false);
+        if (t.vf) throw UsageError{"power-cycle takes a card, not a VF"};
+        auto r = state_->mutate(t.card, [&](SimCard& c) {
+            SimCardModel(state_->config(), c).powerCycle(systemClock().nowNs());
+            return Result<void>();
+        });
+        if (!r) return fail(r.error());
+        out_ << "power-cycled card " << t.card << "\n";
         return 0;
     }
 

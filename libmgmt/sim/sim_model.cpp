@@ -465,6 +465,14 @@ int SimCardModel::provision(unsigned vf, const Resources& r, int64_t nowNs) {
     return 0;
 }
 
+void SimCardModel::powerCycle(int64_t nowNs) {
+    SimCard fresh = SimCard::fresh(config_, mutable_.index);
+    fresh.serial = mutable_.serial;
+    fresh.firmware = mutable_.firmware;
+    fresh.settledNs = nowNs;
+    mutable_ = std::move(fresh);
+}
+
 uint32_t SimCardView::utilizationPct(int64_t nowNs) const {
     uint64_t busy = 0;
     for (unsigned k = 0; k < card_.vfs.size(); ++k)

@@ -138,6 +138,9 @@ public:
     Result<void> setLoad(unsigned vf, bool on, int64_t nowNs);
     /// Provisioning through the vendor ABI; returns an errno.
     int provision(unsigned vf, const Resources& r, int64_t nowNs);
+    /// What a host reboot does: SR-IOV off, every function and fault back to power-on state;
+    /// the firmware banks (flash) and the serial stay.
+    void powerCycle(int64_t nowNs);
 
     SimFunction& function(int fn) { return fn < 0 ? mutable_.pf : mutable_.vfs.at(static_cast<size_t>(fn)); }
 

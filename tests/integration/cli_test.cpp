@@ -1,0 +1,198 @@
+// aismi as a user runs it, against the real aismid on simulated cards over a private bus.
+#include "json_parse.hpp"
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+using namespace aismi::test;
+
+namespace {
+
+class AismiCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        stack = new Stack();
+        stack->startDaemon();
+        ASSERT_EQ(stack->aismi({"vf", "enable", "-i", "0", "--count", "3"}).exitCode, 0);
+    }
+    static void TearDownTestSuite() {
+        delete stack;
+        stack = nullptr;
+    }
+    static Stack* stack;
+};
+Stack* AismiCli::stack = nullptr;
+
+std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+}
+
+}  // namespace
+
+TEST_F(AismiCli, SummarisesEveryCardAndEnabledVfWithin80Columns) {
+    auto r = stack->aismi({});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("0000:3b:00.0"), std::string::npos);
+    EXPECT_NE(r.out.find("0000:3d:00.0"), std::string::npos);
+    EXPECT_NE(r.out.find("AIS24110000"), std::string::npos);
+    EXPECT_NE(r.out.find("3/8"), std::string::npos) << "VFs enabled/total";
+    EXPECT_NE(r.out.find("0:2      0000:3b:00.6"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("0:3 "), std::string::npos);
+    for (const auto& l : lines(r.out)) EXPECT_LE(l.size(), 80u) << l;
+}
+
+TEST_F(AismiCli, PrintsTheFullReportAndOnlyTheAskedSections) {
+    auto r = stack->aismi({"-q", "-i", "1"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    for (const char* s : {"Card 0000:3d:00.0", "Product Name", "Firmware", "SR-IOV", "Temperature", "Power", "Memory", "ECC Errors", "Health"})
+        EXPECT_NE(r.out.find(s), std::string::npos) << s;
+    EXPECT_EQ(r.out.find("Card 0000:3b:00.0"), std::string::npos) << "only the selected card";
+    r = stack->aismi({"-q", "-d", "temperature,ecc"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("Temperature"), std::string::npos);
+    EXPECT_NE(r.out.find("ECC Errors"), std::string::npos);
+    EXPECT_EQ(r.out.find("Firmware"), std::string::npos);
+}
+
+TEST_F(AismiCli, QueriesCardFieldsAsCsv) {
+    auto r = stack->aismi({"--query-card=index,pci.bus_id,serial,memory.total,vf.enabled,vf.total,health", "--format=csv"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "index, pci.bus_id, serial, memory.total [MiB], vf.enabled, vf.total, health\n"
+              "0, 0000:3b:00.0, AIS24110000, 65536 MiB, 3, 8, ok\n"
+              "1, 0000:3d:00.0, AIS24110001, 65536 MiB, 0, 8, ok\n");
+    r = stack->aismi({"--query-card=index,memory.total", "--format=csv,noheader,nounits"});
+    EXPECT_EQ(r.out, "0, 65536\n1, 65536\n");
+}
+
+TEST_F(AismiCli, QueriesVfFieldsAsCsv) {
+    auto r = stack->aismi({"--query-vf=card,vf,pci.bus_id,state,health,driver", "--format=csv,noheader", "-i", "0"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "0, 0, 0000:3b:00.4, idle, ok, aismi\n"
+              "0, 1, 0000:3b:00.5, idle, ok, aismi\n"
+              "0, 2, 0000:3b:00.6, idle, ok, aismi\n");
+}
+
+TEST_F(AismiCli, GivesJsonThatParsesForEveryQuery) {
+    auto r = stack->aismi({"-j"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    std::string error;
+    auto doc = parseJson(r.out, &error);
+    ASSERT_TRUE(doc) << error << "\n" << r.out;
+    ASSERT_EQ((*doc)["cards"].array().size(), 2u);
+    EXPECT_EQ((*doc)["cards"][0]["pci.bus_id"].str(), "0000:3b:00.0");
+    EXPECT_EQ((*doc)["cards"][0]["vfs"].array().size(), 3u);
+    EXPECT_EQ((*doc)["cards"][0]["vfs"][2]["pci.bus_id"].str(), "0000:3b:00.6");
+    EXPECT_GT((*doc)["cards"][1]["temperature"].num(), 20.0);
+
+    r = stack->aismi({"--query-card=index,serial,temperature", "-j"});
+    doc = parseJson(r.out, &error);
+    ASSERT_TRUE(doc) << error << "\n" << r.out;
+    EXPECT_EQ((*doc)[1]["serial"].str(), "AIS24110001");
+    EXPECT_EQ((*doc)[1].object().size(), 3u);
+
+    for (std::vector<std::string> args : {std::vector<std::string>{"-q", "-j"}, {"vf", "list", "-j"}, {"--query-vf=card,vf,state", "-j"}}) {
+        r = stack->aismi(args);
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        EXPECT_TRUE(parseJson(r.out, &error)) << args[0] << ": " << error;
+    }
+}
+
+TEST_F(AismiCli, SelectsCardsByIndexAddressAndSerial) {
+    for (const char* id : {"1", "0000:3d:00.0", "3d:00.0", "AIS24110001"}) {
+        auto r = stack->aismi({"-i", id, "--query-card=index", "--format=csv,noheader"});
+        EXPECT_EQ(r.exitCode, 0) << id << ": " << r.err;
+        EXPECT_EQ(r.out, "1\n") << id;
+    }
+    auto r = stack->aismi({"-i", "1,0", "--query-card=index", "--format=csv,noheader"});
+    EXPECT_EQ(r.out, "1\n0\n");
+}
+
+TEST_F(AismiCli, NamesAnUnknownCard) {
+    auto r = stack->aismi({"-i", "7"});
+    EXPECT_EQ(r.exitCode, 3);
+    EXPECT_NE(r.err.find("no card '7'"), std::string::npos) << r.err;
+}
+
+TEST_F(AismiCli, NamesBadFlagsAndFields) {
+    auto r = stack->aismi({"--frobnicate"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
+    r = stack->aismi({"--query-card=index,flux", "--format=csv"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("unknown card field 'flux'"), std::string::npos) << r.err;
+    r = stack->aismi({"--query-card=index"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("--format"), std::string::npos);
+    r = stack->aismi({"-q", "-d", "weather"});
+    EXPECT_NE(r.err.find("unknown -d section 'WEATHER'"), std::string::npos) << r.err;
+    r = stack->aismi({"vf", "enable", "-i", "0"});
+    EXPECT_NE(r.err.find("--count"), std::string::npos) << r.err;
+}
+
+TEST_F(AismiCli, ListsEveryQueryField) {
+    auto r = stack->aismi({"--help-query-card"});
+    ASSERT_EQ(r.exitCode, 0);
+    for (const char* f : {"\"index\"", "\"name\"", "\"pci.bus_id\"", "\"serial\"", "\"firmware.version\"", "\"temperature\"",
+                          "\"power.draw\"", "\"utilization\"", "\"memory.used\"", "\"memory.total\"", "\"vf.enabled\"", "\"vf.total\"",
+                          "\"health\""})
+        EXPECT_NE(r.out.find(f), std::string::npos) << f;
+    r = stack->aismi({"--help-query-vf"});
+    for (const char* f : {"\"card\"", "\"vf\"", "\"pci.bus_id\"", "\"state\"", "\"health\""}) EXPECT_NE(r.out.find(f), std::string::npos) << f;
+}
+
+TEST_F(AismiCli, ReadsAreOpenToAnUnprivilegedUser) {
+    auto r = stack->aismi({"--query-card=index", "--format=csv,noheader"}, 65534);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_EQ(r.out, "0\n1\n");
+}
+
+TEST_F(AismiCli, RefusesAnUnprivilegedChangeAndChangesNothing) {
+    auto r = stack->aismi({"vf", "disable", "-i", "0"}, 65534);
+    EXPECT_EQ(r.exitCode, 7) << r.out << r.err;
+    EXPECT_NE(r.err.find("not authorized to org.aismi.manage-vfs"), std::string::npos) << r.err;
+    EXPECT_EQ(stack->aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "3\n");
+}
+
+TEST_F(AismiCli, AppliesTheKernelsVfCountRules) {
+    auto r = stack->aismi({"vf", "enable", "-i", "0", "--count", "5"});
+    EXPECT_EQ(r.exitCode, 13);
+    EXPECT_NE(r.err.find("disable VFs first"), std::string::npos) << r.err;
+    r = stack->aismi({"vf", "enable", "-i", "1", "--count", "9"});
+    EXPECT_EQ(r.exitCode, 6);
+    EXPECT_NE(r.err.find("at most 8"), std::string::npos) << r.err;
+}
+
+TEST_F(AismiCli, EnablesAndDisablesVfsReadingThemBack) {
+    auto r = stack->aismi({"vf", "enable", "-i", "AIS24110001", "--count", "2"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("2 of 8 VFs enabled"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1:1      0000:3d:00.5"), std::string::npos) << r.out;
+    EXPECT_NE(stack->sim({"show", "1"}).out.find("2 of 8 VFs enabled"), std::string::npos) << "the card has them";
+    r = stack->aismi({"vf", "disable", "-i", "1"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("0 of 8 VFs enabled"), std::string::npos);
+    EXPECT_EQ(stack->aismi({"vf", "list", "-i", "1"}).out.find("1:0"), std::string::npos);
+}
+
+TEST_F(AismiCli, ShowsInjectedFaultsAsHealth) {
+    ASSERT_EQ(stack->sim({"inject", "1", "thermal"}).exitCode, 0);
+    EXPECT_TRUE(stack->waitForCardField("health", "critical", 1) || stack->waitForCardField("health", "warning", 1));
+    auto r = stack->aismi({"-q", "-i", "1", "-d", "health"});
+    EXPECT_NE(r.out.find("temperature"), std::string::npos) << r.out;
+    ASSERT_EQ(stack->sim({"clear", "1"}).exitCode, 0);
+    EXPECT_TRUE(stack->waitForCardField("health", "ok", 1));
+}
+
+TEST_F(AismiCli, RepeatsWithLoop) {
+    // -l runs until interrupted: give it time for two rounds, then stop it.
+    auto r = run({"/usr/bin/timeout", "2.5", AISMI_PATH, "-l", "1", "--query-card=index", "--format=csv,noheader", "-i", "0"},
+                 {{{"DBUS_SYSTEM_BUS_ADDRESS", stack->busAddress()}}, std::nullopt, "", ""});
+    EXPECT_GE(lines(r.out).size(), 2u) << r.out;
+}

@@ -1,0 +1,128 @@
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <poll.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <thread>
+#include <unistd.h>
+
+namespace aismi::test {
+namespace {
+
+constexpr const char* kBusConfig = R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=@SOCKET@</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+)";
+
+}  // namespace
+
+Stack::Stack(Options options) : options_(std::move(options)) {
+    ::chmod(dir_.path().c_str(), 0755);  // an unprivileged client must reach the bus socket
+    const std::string socket = dir_ / "bus.sock";
+    std::string config = kBusConfig;
+    config.replace(config.find("@SOCKET@"), 8, socket);
+    std::ofstream(dir_ / "bus.conf") << config;
+    bus_ = Process::spawn({DBUS_DAEMON_PATH, "--config-file=" + (dir_ / "bus.conf"), "--nofork", "--nopidfile"},
+                          {{}, std::nullopt, "", dir_ / "bus.log"});
+    address_ = "unix:path=" + socket;
+    for (int i = 0; i < 1000 && ::access(socket.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+    notifyFd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string notifyPath = dir_ / "notify.sock";
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", notifyPath.c_str());
+    ::bind(notifyFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+}
+
+Stack::~Stack() {
+    daemon_.stop(SIGTERM, 5000);
+    bus_.stop(SIGTERM, 5000);
+    if (notifyFd_ >= 0) ::close(notifyFd_);
+}
+
+void Stack::startDaemon() {
+    std::vector<std::string> argv{AISMID_PATH,
+                                  "--backend=sim",
+                                  "--state-dir=" + stateDir(),
+                                  "--sim-cards=" + std::to_string(options_.cards),
+                                  "--sim-vfs=" + std::to_string(options_.vfs),
+                                  "--sim-time-factor=0.01",
+                                  "--poll-interval=" + std::to_string(options_.pollMs),
+                                  "--config=/dev/null"};
+    argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
+    received_.clear();
+    daemon_ = Process::spawn(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}, {"NOTIFY_SOCKET", dir_ / "notify.sock"}},
+                                    std::nullopt,
+                                    "",
+                                    dir_ / "aismid.log"});
+    ASSERT_TRUE(waitForNotification("READY=1")) << "aismid did not get ready:\n" << daemonLog();
+}
+
+int Stack::stopDaemon(int sig) { return daemon_.stop(sig); }
+
+RunResult Stack::aismi(const std::vector<std::string>& args, std::optional<uid_t> uid) {
+    std::vector<std::string> argv{AISMI_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, "", ""});
+}
+
+RunResult Stack::sim(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{AISMI_SIM_PATH, "--dir", simDir()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+}
+
+bool Stack::waitForCardField(const std::string& field, const std::string& value, unsigned card) {
+    for (int i = 0; i < 200; ++i) {
+        auto r = aismi({"-i", std::to_string(card), "--query-card=" + field, "--format=csv,noheader,nounits"});
+        if (r.exitCode == 0 && r.out == value + "\n") return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+std::vector<std::string> Stack::notifications() {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(notifyFd_, buf, sizeof buf, 0)) > 0) received_.emplace_back(buf, static_cast<size_t>(n));
+    return received_;
+}
+
+bool Stack::waitForNotification(const std::string& text, int timeoutMs) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    do {
+        for (const auto& m : notifications())
+            if (m.find(text) != std::string::npos) return true;
+        pollfd p{notifyFd_, POLLIN, 0};
+        ::poll(&p, 1, 50);
+    } while (std::chrono::steady_clock::now() < deadline && (daemon_.running() || text == "STOPPING=1"));
+    for (const auto& m : notifications())
+        if (m.find(text) != std::string::npos) return true;
+    return false;
+}
+
+std::string Stack::daemonLog() const {
+    std::ifstream in(dir_ / "aismid.log");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace aismi::test

@@ -1,0 +1,55 @@
+// A private system bus, aismid on simulated cards, and helpers to run aismi and aismi-sim
+// against them: the whole product as a user meets it, in a temporary directory.
+#pragma once
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+#include <string>
+#include <vector>
+
+namespace aismi::test {
+
+class Stack {
+public:
+    struct Options {
+        unsigned cards = 2;
+        unsigned vfs = 8;
+        unsigned pollMs = 200;
+        std::vector<std::string> extraArgs;
+    };
+    explicit Stack(Options options);
+    Stack() : Stack(Options{}) {}
+    ~Stack();
+
+    /// Starts aismid and waits for its READY=1 (fails the test after 20 s).
+    void startDaemon();
+    /// Sends `sig` to aismid and waits for it to exit; returns its wait status.
+    int stopDaemon(int sig = 15);
+
+    RunResult aismi(const std::vector<std::string>& args, std::optional<uid_t> uid = std::nullopt);
+    RunResult sim(const std::vector<std::string>& args);
+    /// Waits until aismi's `--query-card=FIELD` for card 0 prints `value` (up to 10 s).
+    bool waitForCardField(const std::string& field, const std::string& value, unsigned card = 0);
+
+    /// Everything aismid said through NOTIFY_SOCKET so far.
+    std::vector<std::string> notifications();
+    /// Waits for a notification that contains `text`.
+    bool waitForNotification(const std::string& text, int timeoutMs = 20000);
+    std::string daemonLog() const;
+
+    const std::string& busAddress() const { return address_; }
+    std::string simDir() const { return dir_ / "state/sim"; }
+    std::string stateDir() const { return dir_ / "state"; }
+
+private:
+    Options options_;
+    TempDir dir_;
+    std::string address_;
+    Process bus_;
+    Process daemon_;
+    int notifyFd_ = -1;
+    std::vector<std::string> received_;
+};
+
+}  // namespace aismi::test
