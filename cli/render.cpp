@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <sstream>
 
 namespace aismi::cli {
@@ -33,10 +34,15 @@ std::string vfValue(const BusObject& o, const std::string& field, bool units = t
 
 // "44C", "60W", "0%", "512MiB" for the compact table; "N/A" when not reported.
 std::string compact(const BusObject& o, const std::string& field, const std::string& unit) {
-    std::string v = cardValue(o, field, false);
-    if (v == "[N/A]") return "N/A";
-    if (const size_t dot = v.find('.'); dot != std::string::npos) v = v.substr(0, dot);
-    return v + unit;
+    const Field* f = findField(cardFields(), field);
+    const Value& v = o.get(f->property);
+    if (std::holds_alternative<NotAvailable>(v)) return "N/A";
+    if (const auto* d = std::get_if<double>(&v)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.0f", *d);  // whole units, rounded
+        return buf + unit;
+    }
+    return formatValue(v, *f, false) + unit;
 }
 
 std::string vfId(const BusObject& vf) { return std::to_string(vf.number("CardIndex")) + ":" + std::to_string(vf.number("Index")); }
@@ -78,19 +84,20 @@ std::string renderSummary(const Inventory& inv, const std::vector<const BusObjec
     out << rule('-');
     out << boxed("Card  " + fit("Name", 26) + " " + fit("PCI Bus-Id", 12) + " " + fit("Temp", 5, true) + " " + fit("Power", 7, true) +
                  " " + fit("Util", 5, true) + "  " + "Health");
-    out << boxed("      " + fit("Serial", 13) + " " + fit("Firmware", 12) + " " + fit("Memory-Usage", 25) + " " + fit("VFs", 6, true));
+    out << boxed("      " + fit("Serial", 13) + " " + fit("Firmware", 12) + " " + fit("Memory-Usage", 24) + " " + fit("VFs", 7, true));
     out << ruleEq();
     if (cards.empty()) out << boxed("No cards found");
     for (size_t i = 0; i < cards.size(); ++i) {
         const BusObject& c = *cards[i];
         if (i) out << boxed("");
         const std::string memory = compact(c, "memory.used", "MiB") + " / " + compact(c, "memory.total", "MiB");
-        const std::string vfs = cardValue(c, "vf.enabled") + "/" + cardValue(c, "vf.total");
+        const std::string enabled = compact(c, "vf.enabled", ""), total = compact(c, "vf.total", "");
+        const std::string vfs = enabled == "N/A" || total == "N/A" ? "N/A" : enabled + "/" + total;
         out << boxed(fit(cardValue(c, "index"), 4, true) + "  " + fit(c.text("Name"), 26) + " " + fit(c.text("PciAddress"), 12) + " " +
                      fit(compact(c, "temperature", "C"), 5, true) + " " + fit(compact(c, "power.draw", "W"), 7, true) + " " +
                      fit(compact(c, "utilization", "%"), 5, true) + "  " + c.text("Health"));
         const std::string fw = c.text("FirmwareVersion").empty() ? "N/A" : c.text("FirmwareVersion");
-        out << boxed("      " + fit(c.text("Serial"), 13) + " " + fit(fw, 12) + " " + fit(memory, 25) + " " + fit(vfs, 6, true));
+        out << boxed("      " + fit(c.text("Serial"), 13) + " " + fit(fw, 12) + " " + fit(memory, 24) + " " + fit(vfs, 7, true));
     }
     out << rule('-') << "\n";
     std::vector<const BusObject*> vfs;

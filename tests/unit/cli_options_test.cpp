@@ -1,0 +1,73 @@
+#include "options.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace aismi;
+using namespace aismi::cli;
+using Mode = CliRequest::Mode;
+
+TEST(CliOptions, ShowsTheSummaryWithoutArguments) {
+    auto r = parseCli({});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->mode, Mode::Summary);
+    EXPECT_TRUE(r->ids.empty());
+}
+
+TEST(CliOptions, ParsesCardSelectionAndLoop) {
+    auto r = parseCli({"-i", "0, 3d:00.0,AIS1", "-l", "5"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->ids, (std::vector<std::string>{"0", "3d:00.0", "AIS1"}));
+    EXPECT_EQ(r->loopSeconds, 5u);
+    EXPECT_FALSE(parseCli({"-l", "0"}).ok());
+}
+
+TEST(CliOptions, ParsesQueriesWithTheirFormat) {
+    auto r = parseCli({"--query-card=index,memory.used", "--format=csv,noheader,nounits"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->mode, Mode::QueryCard);
+    ASSERT_EQ(r->fields.size(), 2u);
+    EXPECT_EQ(r->fields[1]->property, "MemoryUsedMiB");
+    EXPECT_FALSE(r->csv.header);
+    EXPECT_FALSE(r->csv.units);
+    r = parseCli({"--query-vf=card,state", "-j"});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->mode, Mode::QueryVf);
+    EXPECT_TRUE(r->json);
+}
+
+TEST(CliOptions, NamesWhatIsWrong) {
+    const auto message = [](std::vector<std::string> args) {
+        auto r = parseCli(args);
+        EXPECT_FALSE(r.ok());
+        EXPECT_EQ(r.error().code, Errc::InvalidArgument);
+        return r.ok() ? std::string() : r.error().message;
+    };
+    EXPECT_NE(message({"--query-card=index,bogus", "--format=csv"}).find("unknown card field 'bogus'"), std::string::npos);
+    EXPECT_NE(message({"--query-vf=temperature", "--format=csv"}).find("unknown vf field 'temperature'"), std::string::npos);
+    EXPECT_NE(message({"--query-card=index", "--format=xml"}).find("unknown --format word 'xml'"), std::string::npos);
+    EXPECT_NE(message({"--query-card=index"}).find("--format=csv or -j"), std::string::npos);
+    EXPECT_NE(message({"-q", "--query-card=index"}).find("only one of"), std::string::npos);
+    EXPECT_NE(message({"-d", "ECC"}).find("-d/--display goes with -q"), std::string::npos);
+    EXPECT_NE(message({"--wat"}).find("wat"), std::string::npos);
+    EXPECT_NE(message({"-i"}).find("-i"), std::string::npos);
+}
+
+TEST(CliOptions, ParsesReportSectionsCaseInsensitively) {
+    auto r = parseCli({"-q", "-d", "memory,Ecc,vf"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->sections, (std::vector<std::string>{"MEMORY", "ECC", "SRIOV"}));
+}
+
+TEST(CliOptions, ParsesVfCommands) {
+    auto r = parseCli({"vf", "enable", "-i", "0", "--count", "4"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->mode, Mode::VfEnable);
+    EXPECT_EQ(r->count, 4u);
+    EXPECT_EQ(parseCli({"vf", "disable", "-i", "0"})->mode, Mode::VfDisable);
+    EXPECT_EQ(parseCli({"vf", "list"})->mode, Mode::VfList);
+    EXPECT_FALSE(parseCli({"vf", "enable", "-i", "0", "--count", "0"}).ok()) << "use disable for 0";
+    EXPECT_FALSE(parseCli({"vf", "enable", "--count", "2"}).ok()) << "needs a card";
+    EXPECT_FALSE(parseCli({"vf", "enable", "-i", "0,1", "--count", "2"}).ok()) << "one card at a time";
+    EXPECT_FALSE(parseCli({"vf", "explode"}).ok());
+    EXPECT_FALSE(parseCli({"vf"}).ok());
+}

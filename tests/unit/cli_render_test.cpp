@@ -1,0 +1,114 @@
+#include "json.hpp"
+#include "render.hpp"
+#include "selection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+using namespace aismi::cli;
+
+namespace {
+
+Inventory sample() {
+    Inventory inv;
+    inv.manager.props = {{"Version", std::string("0.1.0")}, {"Backend", std::string("sim")}};
+    BusObject card{"/org/aismi/Manager1/card0", {}};
+    card.props = {{"Index", uint64_t{0}},
+                  {"Name", std::string("An Accelerator With A Very Long Product Name Indeed")},
+                  {"PciAddress", std::string("0000:3b:00.0")},
+                  {"Serial", std::string("AIS24110000")},
+                  {"FirmwareVersion", std::string("1.4.2")},
+                  {"TemperatureC", 44.0},
+                  {"PowerW", 61.5},
+                  {"UtilizationPercent", uint64_t{37}},
+                  {"MemoryUsedMiB", uint64_t{512}},
+                  {"MemoryTotalMiB", uint64_t{65536}},
+                  {"VfEnabled", uint64_t{256}},
+                  {"VfTotal", uint64_t{256}},
+                  {"Health", std::string("warning")},
+                  {"HealthReasons", std::vector<std::string>{"PCIe link degraded"}},
+                  {"VendorId", uint64_t{0xa15e}}};
+    BusObject generic{"/org/aismi/Manager1/card1", {}};
+    generic.props = {{"Index", uint64_t{1}}, {"Name", std::string("PCI device 8086:1572")}, {"PciAddress", std::string("0000:5e:00.0")},
+                     {"Serial", std::string("")},  {"TemperatureC", NotAvailable{}},             {"Health", std::string("ok")}};
+    inv.cards = {card, generic};
+    BusObject vf{"/org/aismi/Manager1/card0/vf0", {}};
+    vf.props = {{"CardIndex", uint64_t{0}}, {"Index", uint64_t{0}},         {"PciAddress", std::string("0000:3b:00.4")},
+                {"State", std::string("running")}, {"Health", std::string("ok")}, {"Driver", std::string("vfio-pci")},
+                {"ComputeUnits", uint64_t{32}}, {"MemoryMiB", uint64_t{16128}}, {"UtilizationPercent", uint64_t{100}}};
+    inv.vfs = {vf};
+    return inv;
+}
+
+std::vector<const BusObject*> all(const Inventory& inv) {
+    std::vector<const BusObject*> v;
+    for (const auto& c : inv.cards) v.push_back(&c);
+    return v;
+}
+
+}  // namespace
+
+TEST(CliRender, FitsTheSummaryIn80ColumnsAndAlignsIt) {
+    const Inventory inv = sample();
+    const std::string out = renderSummary(inv, all(inv), "Tue Nov 24 01:00:00 2026");
+    std::istringstream lines(out);
+    size_t boxed = 0;
+    for (std::string l; std::getline(lines, l);) {
+        EXPECT_LE(l.size(), 80u) << l;
+        if (!l.empty() && (l[0] == '|' || l[0] == '+')) {
+            EXPECT_EQ(l.size(), 80u) << "every table line is exactly 80 wide: " << l;
+            ++boxed;
+        }
+    }
+    EXPECT_GT(boxed, 8u) << out;
+    EXPECT_NE(out.find("An Accelerator With A Ver~"), std::string::npos) << "long names are cut, visibly";
+    EXPECT_NE(out.find("256/256"), std::string::npos) << out;
+    EXPECT_NE(out.find("62W"), std::string::npos) << "61.5 W rounds in the compact table: " << out;
+}
+
+TEST(CliRender, ShowsNotReportedValuesAsNA) {
+    const Inventory inv = sample();
+    const std::string out = renderSummary(inv, all(inv), "now");
+    EXPECT_NE(out.find("N/A"), std::string::npos);
+    const Field* temp = findField(cardFields(), "temperature");
+    EXPECT_EQ(formatValue(NotAvailable{}, *temp, true), "[N/A]");
+    EXPECT_EQ(json::value(NotAvailable{}), "null");
+}
+
+TEST(CliRender, WritesCsvWithUnitsInTheHeaderLikeNvidiaSmi) {
+    const Inventory inv = sample();
+    std::vector<const Field*> fields{findField(cardFields(), "index"), findField(cardFields(), "memory.used"),
+                                     findField(cardFields(), "power.draw"), findField(cardFields(), "vendor_id")};
+    EXPECT_EQ(renderCsv({&inv.cards[0]}, fields, {}),
+              "index, memory.used [MiB], power.draw [W], vendor_id\n0, 512 MiB, 61.50 W, 0xa15e\n");
+    EXPECT_EQ(renderCsv({&inv.cards[0]}, fields, {false, false}), "0, 512, 61.50, 0xa15e\n");
+}
+
+TEST(CliRender, EscapesJsonStrings) {
+    EXPECT_EQ(json::quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+    EXPECT_EQ(json::value(std::vector<std::string>{"x", "y"}), "[\"x\",\"y\"]");
+}
+
+TEST(CliRender, ReportsOnlyTheAskedSections) {
+    const Inventory inv = sample();
+    const std::string out = renderReport(inv, {&inv.cards[0]}, {"HEALTH"}, "now");
+    EXPECT_NE(out.find("PCIe link degraded"), std::string::npos);
+    EXPECT_EQ(out.find("Firmware"), std::string::npos);
+    EXPECT_NE(out.find("Product Name"), std::string::npos) << "the card's identity always shows";
+}
+
+TEST(CliSelection, FindsCardsByIndexAddressShortAddressAndSerial) {
+    const Inventory inv = sample();
+    for (const char* id : {"0", "0000:3b:00.0", "3b:00.0", "AIS24110000"}) {
+        auto r = selectCards(inv, {id});
+        ASSERT_TRUE(r.ok()) << id;
+        EXPECT_EQ(r->front()->number("Index"), 0u) << id;
+    }
+    auto r = selectCards(inv, {"9"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("no card '9'"), std::string::npos);
+    EXPECT_EQ(selectCards(inv, {"1", "1"})->size(), 1u) << "named twice, shown once";
+    EXPECT_EQ(vfsOf(inv, *selectCards(inv, {"1"})).size(), 0u);
+    EXPECT_EQ(vfsOf(inv, *selectCards(inv, {"0"})).size(), 1u);
+}
