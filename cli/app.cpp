@@ -31,7 +31,9 @@ int fail(std::ostream& err, const Error& e) {
 
 // One run of a query that only reads.
 Result<std::string> show(DaemonClient& client, const CliRequest& r) {
-    auto inv = client.fetch();
+    // The plain summary needs only its columns: the fast path. Everything else reads all.
+    const bool summaryOnly = r.mode == CliRequest::Mode::Summary && !r.json;
+    auto inv = summaryOnly ? client.fetchSummary() : client.fetch();
     if (!inv) return std::move(inv).error();
     auto cards = selectCards(*inv, r.ids);
     if (!cards) return std::move(cards).error();

@@ -22,9 +22,13 @@ public:
     /// Everything in one round trip (ObjectManager.GetManagedObjects) plus the manager's own
     /// properties.
     Result<Inventory> fetch();
+    /// Only what the summary table shows (Manager1.GetSummary: typed rows, one round trip),
+    /// as the same property bags fetch() gives.
+    Result<Inventory> fetchSummary();
     Result<void> setVfCount(const std::string& cardPath, unsigned count);
 
 private:
+    Result<void> readManager(Inventory& inv);
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);
     std::unique_ptr<sdbus::IConnection> connection_;
 };

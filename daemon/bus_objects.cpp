@@ -152,6 +152,21 @@ private:
         auto [card, vf] = valueOrThrow(engine_.findVf(id));
         return vfPath(card, vf);
     }
+    using CardRow = sdbus::Struct<uint32_t, std::string, std::string, std::string, std::string, double, double, uint32_t, uint64_t,
+                                  uint64_t, uint32_t, uint32_t, std::string>;
+    using VfRow = sdbus::Struct<uint32_t, uint32_t, std::string, std::string, std::string, std::string, uint32_t, uint64_t, uint32_t>;
+    std::tuple<std::vector<CardRow>, std::vector<VfRow>> GetSummary() override {
+        std::vector<CardRow> cards;
+        std::vector<VfRow> vfs;
+        for (const auto& c : engine_.cards()) {
+            cards.emplace_back(c.index, c.name, c.pciAddress, c.serial, c.firmwareVersion, c.temperatureC, c.powerW, c.utilizationPct,
+                               c.memoryUsedMib, c.memoryTotalMib, c.vfEnabled(), c.vfTotal, std::string(healthName(c.health)));
+            for (const auto& v : c.vfs)
+                vfs.emplace_back(c.index, v.index, v.pciAddress, v.state, std::string(healthName(v.health)), v.driver,
+                                 v.resources.computeUnits, v.resources.memoryMib, v.utilizationPct);
+        }
+        return {std::move(cards), std::move(vfs)};
+    }
     std::string Version() override { return info_.version; }
     std::string Backend() override { return info_.backend; }
     std::vector<sdbus::ObjectPath> Cards() override {

@@ -212,10 +212,14 @@ std::optional<unsigned> Card::vfIndexOf(const PciAddress& address) const {
     return std::nullopt;
 }
 
-Result<void> Card::requireEnabledVf(unsigned vf) const {
-    auto a = vfAddress(vf);
-    if (!a) return std::move(a).error();
-    return {};
+Result<std::string> Card::readVfFile(unsigned vf, std::string_view file) const {
+    const std::string p = vendorPath("vf" + std::to_string(vf) + "/" + std::string(file));
+    auto s = fs_->read(p);
+    if (s) return s;
+    // No pre-check on the hot path: a VF that is not enabled has no vendor directory.
+    if (s.error().code == Errc::NotFound && !fs_->exists(pf_.path("virtfn" + std::to_string(vf))))
+        return makeError(Errc::NotFound, "card " + std::to_string(index_) + " has no VF " + std::to_string(vf) + " enabled");
+    return std::move(s).error().context("card " + std::to_string(index_) + " VF " + std::to_string(vf));
 }
 
 Result<void> Card::resetVf(unsigned vf) {
@@ -236,16 +240,14 @@ Result<Resources> Card::capacity() const {
 
 Result<Resources> Card::vfResources(unsigned vf) const {
     if (auto r = requireVendorAbi("VF resources"); !r) return std::move(r).error();
-    if (auto r = requireEnabledVf(vf); !r) return std::move(r).error();
-    const std::string p = vendorPath("vf" + std::to_string(vf) + "/resources");
-    auto s = fs_->read(p);
-    if (!s) return std::move(s).error().context("card " + std::to_string(index_) + " VF " + std::to_string(vf));
-    return parseResources(*s, p);
+    auto s = readVfFile(vf, "resources");
+    if (!s) return std::move(s).error();
+    return parseResources(*s, vendorPath("vf" + std::to_string(vf) + "/resources"));
 }
 
 Result<void> Card::setVfResources(unsigned vf, const Resources& r) {
     if (auto v = requireVendorAbi("VF provisioning"); !v) return std::move(v).error();
-    if (auto v = requireEnabledVf(vf); !v) return std::move(v).error();
+    if (auto v = vfAddress(vf); !v) return std::move(v).error();
     const std::string where = "card " + std::to_string(index_) + " VF " + std::to_string(vf) + ": provision";
     const std::string content = "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " +
                                 std::to_string(r.memoryMib) + "\nengines " + std::to_string(r.engines) + "\n";
@@ -259,10 +261,9 @@ Result<void> Card::setVfResources(unsigned vf, const Resources& r) {
 
 Result<VfStatus> Card::vfStatus(unsigned vf) const {
     if (auto r = requireVendorAbi("VF status"); !r) return std::move(r).error();
-    if (auto r = requireEnabledVf(vf); !r) return std::move(r).error();
     const std::string p = vendorPath("vf" + std::to_string(vf) + "/status");
-    auto s = fs_->read(p);
-    if (!s) return std::move(s).error().context("card " + std::to_string(index_) + " VF " + std::to_string(vf));
+    auto s = readVfFile(vf, "status");
+    if (!s) return std::move(s).error();
     auto kv = text::parseKeyValues(*s, p);
     if (!kv) return std::move(kv).error();
     VfStatus st;

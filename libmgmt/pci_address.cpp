@@ -1,7 +1,6 @@
 #include <aismi/pci_address.hpp>
 
 #include <charconv>
-#include <cstdio>
 
 namespace aismi {
 namespace {
@@ -42,9 +41,17 @@ Result<PciAddress> PciAddress::plusRid(uint32_t offset) const {
 }
 
 std::string PciAddress::str() const {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04x:%02x:%02x.%x", domain_, bus_, device_, function_);
-    return buf;
+    // Hand-rolled: addresses are formatted on every sysfs path, snprintf showed in profiles.
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s(12, '0');
+    for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = kHex[(domain_ >> (12 - 4 * i)) & 0xf];
+    s[4] = ':';
+    s[5] = kHex[bus_ >> 4], s[6] = kHex[bus_ & 0xf];
+    s[7] = ':';
+    s[8] = kHex[device_ >> 4], s[9] = kHex[device_ & 0xf];
+    s[10] = '.';
+    s[11] = kHex[function_ & 0xf];
+    return s;
 }
 
 }  // namespace aismi

@@ -132,7 +132,7 @@ public:
 
 private:
     Result<void> requireVendorAbi(std::string_view what) const;
-    Result<void> requireEnabledVf(unsigned vf) const;
+    Result<std::string> readVfFile(unsigned vf, std::string_view file) const;
     std::string vendorPath(std::string_view rel) const;
 
     Fs* fs_;

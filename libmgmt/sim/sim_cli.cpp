@@ -4,6 +4,7 @@
 #include "clock.hpp"
 #include "sim_state_dir.hpp"
 
+#include <cstdlib>
 #include <iomanip>
 #include <map>
 #include <ostream>
@@ -16,8 +17,8 @@ constexpr const char* kDefaultDir = "/var/lib/aismi/sim";
 
 constexpr const char* kUsage = R"(Usage: aismi-sim [--dir DIR] COMMAND [ARGS]
 
-Works on the simulated accelerator cards kept in DIR (default /var/lib/aismi/sim, the
-directory aismid uses with --backend=sim). The cards are the "hardware": aismid drives them
+Works on the simulated accelerator cards kept in DIR (default $AISMI_SIM_DIR, else
+/var/lib/aismi/sim, the directory aismid uses with --backend=sim). The cards are the "hardware": aismid drives them
 through the simulated sysfs, while aismi-sim plays the part of the world outside — it builds
 them, injects faults and runs workloads on VFs, even while aismid runs.
 
@@ -53,7 +54,8 @@ public:
     Cli(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
 
     int run(std::vector<std::string> args) {
-        std::string dir = kDefaultDir;
+        const char* fromEnv = std::getenv("AISMI_SIM_DIR");
+        std::string dir = fromEnv && *fromEnv ? fromEnv : kDefaultDir;
         while (!args.empty() && args.front().starts_with("--")) {
             const std::string opt = args.front();
             args.erase(args.begin());

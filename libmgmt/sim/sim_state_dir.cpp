@@ -1,6 +1,8 @@
 #include "sim_state_dir.hpp"
 
 #include <cerrno>
+#include <chrono>
+#include <mutex>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -79,7 +81,14 @@ Result<int> openLock(const std::string& dir) {
 
 }  // namespace
 
+// How long a card read from its file is trusted before the file is checked again. Other
+// processes' changes (aismi-sim) become visible within this time; this process's own changes
+// at once. It keeps a poll of hundreds of VFs from stat()ing the file for every attribute.
+constexpr std::chrono::milliseconds kRevalidateAfter{2};
+
 struct SimStateDir::Cached {
+    std::mutex mutex;  // the daemon reads cards from several worker threads
+    std::chrono::steady_clock::time_point checkedAt;
     bool valid = false;
     ino_t ino = 0;
     int64_t mtimeNs = 0, ctimeNs = 0;
@@ -137,23 +146,35 @@ Result<std::shared_ptr<const SimCard>> SimStateDir::load(unsigned index) {
         return makeError(Errc::NotFound, "there is no simulated card " + std::to_string(index) + " (" +
                                              std::to_string(cache_.size()) + " cards in " + dir_ + ")");
     Cached& c = *cache_[index];
+    const auto now = std::chrono::steady_clock::now();
+    if (c.valid && now - c.checkedAt < kRevalidateAfter) return c.card;
     const std::string path = cardPath(index);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return Error::fromErrno(errno, "stat " + path);
     const int64_t mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     const int64_t ctime = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
-    if (c.valid && c.ino == st.st_ino && c.mtimeNs == mtime && c.ctimeNs == ctime && c.size == st.st_size) return c.card;
+    if (c.valid && c.ino == st.st_ino && c.mtimeNs == mtime && c.ctimeNs == ctime && c.size == st.st_size) {
+        c.checkedAt = now;
+        return c.card;
+    }
     auto content = readWhole(path);
     if (!content) return std::move(content).error();
     auto card = SimCard::parse(*content, config_, path);
     if (!card) return std::move(card).error();
     card->index = index;
-    c = Cached{true, st.st_ino, mtime, ctime, st.st_size, std::make_shared<const SimCard>(std::move(*card))};
+    c.checkedAt = now;
+    c.valid = true;
+    c.ino = st.st_ino;
+    c.mtimeNs = mtime;
+    c.ctimeNs = ctime;
+    c.size = st.st_size;
+    c.card = std::make_shared<const SimCard>(std::move(*card));
     return c.card;
 }
 
 Result<std::shared_ptr<const SimCard>> SimStateDir::card(unsigned index) {
-    std::lock_guard guard(mutex_);
+    if (index >= cache_.size()) return load(index);  // the error
+    std::lock_guard guard(cache_[index]->mutex);
     return load(index);
 }
 
@@ -164,7 +185,8 @@ Result<void> SimStateDir::save(unsigned index, const SimCard& card) {
 }
 
 Result<void> SimStateDir::mutate(unsigned index, const std::function<Result<void>(SimCard&)>& change) {
-    std::lock_guard guard(mutex_);
+    if (index >= cache_.size()) return load(index).error();
+    std::lock_guard guard(cache_[index]->mutex);
     DirLock lock(lockFd_);
     auto current = load(index);
     if (!current) return std::move(current).error();
@@ -177,7 +199,6 @@ Result<void> SimStateDir::setTimeFactor(double factor) {
     SimConfig updated = config_;
     updated.timeFactor = factor;
     if (auto v = updated.validate(); !v) return std::move(v).error();
-    std::lock_guard guard(mutex_);
     DirLock lock(lockFd_);
     if (auto r = replaceFile(dir_, dir_ + "/" + kConfigFile, updated.serialize()); !r) return std::move(r).error();
     config_ = updated;

@@ -37,20 +37,20 @@ public:
     /// Nothing is written when `change` fails.
     Result<void> mutate(unsigned index, const std::function<Result<void>(SimCard&)>& change);
     /// Rewrites the time factor (the daemon's --sim-time-factor wins over the stored one).
+    /// Call before the directory is shared between threads.
     Result<void> setTimeFactor(double factor);
 
 private:
     SimStateDir(std::string dir, SimConfig config);
     struct Cached;
-    Result<std::shared_ptr<const SimCard>> load(unsigned index);  // with mutex_ held
+    Result<std::shared_ptr<const SimCard>> load(unsigned index);  // with the card's mutex held
     Result<void> save(unsigned index, const SimCard& card);
     std::string cardPath(unsigned index) const;
 
     std::string dir_;
     SimConfig config_;
     int lockFd_ = -1;
-    std::mutex mutex_;  // guards cache_ and config_ between the daemon's worker threads
-    std::vector<std::unique_ptr<Cached>> cache_;
+    std::vector<std::unique_ptr<Cached>> cache_;  // one per card, each with its own mutex
 };
 
 }  // namespace aismi::sim
