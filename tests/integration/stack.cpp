@@ -43,6 +43,8 @@ Stack::Stack(Options options) : options_(std::move(options)) {
     address_ = "unix:path=" + socket;
     for (int i = 0; i < 1000 && ::access(socket.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
+    if (options_.withPolkit) startPolkit();
+
     notifyFd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -51,8 +53,30 @@ Stack::Stack(Options options) : options_(std::move(options)) {
     ::bind(notifyFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
 }
 
+void Stack::startPolkit() {
+    if (std::string(POLKITD_PATH).empty() || ::geteuid() != 0) return;
+    // polkitd reads actions only from its system directory: install ours under a name of
+    // this test's own, and remove it when the test ends.
+    const std::string file = "/usr/share/polkit-1/actions/aismi-test-" + std::to_string(::getpid()) + ".policy";
+    {
+        std::ifstream in(AISMI_POLKIT_POLICY);
+        std::ofstream out(file);
+        out << in.rdbuf();
+        if (!out) return;
+    }
+    policyFile_ = file;
+    polkit_ = Process::spawn({POLKITD_PATH, "--no-debug"}, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, std::nullopt, "", dir_ / "polkit.log"});
+    for (int i = 0; i < 200; ++i) {
+        auto r = run({BUSCTL_PATH, "--address=" + address_, "status", "org.freedesktop.PolicyKit1"});
+        if (r.exitCode == 0) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
 Stack::~Stack() {
     daemon_.stop(SIGTERM, 5000);
+    polkit_.stop(SIGTERM, 5000);
+    if (!policyFile_.empty()) ::unlink(policyFile_.c_str());
     bus_.stop(SIGTERM, 5000);
     if (notifyFd_ >= 0) ::close(notifyFd_);
 }

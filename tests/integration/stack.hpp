@@ -17,6 +17,8 @@ public:
         unsigned vfs = 8;
         unsigned pollMs = 200;
         std::vector<std::string> extraArgs;
+        /// Run polkitd on the private bus, with aismi's actions installed for the test's life.
+        bool withPolkit = false;
     };
     explicit Stack(Options options);
     Stack() : Stack(Options{}) {}
@@ -39,15 +41,19 @@ public:
     std::string daemonLog() const;
 
     const std::string& busAddress() const { return address_; }
+    bool polkitRunning() const { return !policyFile_.empty(); }
     std::string simDir() const { return dir_ / "state/sim"; }
     std::string stateDir() const { return dir_ / "state"; }
 
 private:
+    void startPolkit();
     Options options_;
     TempDir dir_;
     std::string address_;
     Process bus_;
     Process daemon_;
+    Process polkit_;
+    std::string policyFile_;
     int notifyFd_ = -1;
     std::vector<std::string> received_;
 };
