@@ -61,6 +61,19 @@ private:
     std::ostringstream out_;
 };
 
+// Report sections that are plain "label: field" lines.
+struct SimpleSection {
+    const char* section;
+    const char* heading;
+    std::vector<std::pair<const char*, const char*>> rows;
+};
+const std::vector<SimpleSection> kSimpleSections{
+    {"TEMPERATURE", "Temperature", {{"Current", "temperature"}, {"Critical", "temperature.critical"}}},
+    {"POWER", "Power", {{"Draw", "power.draw"}, {"Limit", "power.limit"}}},
+    {"UTILIZATION", "Utilization", {{"Compute", "utilization"}}},
+    {"ECC", "ECC Errors", {{"Corrected", "ecc.corrected"}, {"Uncorrected", "ecc.uncorrected"}}},
+};
+
 bool wanted(const std::vector<std::string>& sections, const std::string& name) {
     return sections.empty() || std::find(sections.begin(), sections.end(), name) != sections.end();
 }
@@ -184,19 +197,10 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
                                         (vf.text("Driver").empty() ? "none" : vf.text("Driver")));
             }
         }
-        if (wanted(sections, "TEMPERATURE")) {
-            r.heading(1, "Temperature");
-            r.line(2, "Current", cardValue(c, "temperature"));
-            r.line(2, "Critical", cardValue(c, "temperature.critical"));
-        }
-        if (wanted(sections, "POWER")) {
-            r.heading(1, "Power");
-            r.line(2, "Draw", cardValue(c, "power.draw"));
-            r.line(2, "Limit", cardValue(c, "power.limit"));
-        }
-        if (wanted(sections, "UTILIZATION")) {
-            r.heading(1, "Utilization");
-            r.line(2, "Compute", cardValue(c, "utilization"));
+        for (const auto& simple : kSimpleSections) {
+            if (!wanted(sections, simple.section)) continue;
+            r.heading(1, simple.heading);
+            for (const auto& [label, field] : simple.rows) r.line(2, label, cardValue(c, field));
         }
         if (wanted(sections, "MEMORY")) {
             r.heading(1, "Memory");
@@ -207,11 +211,6 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             r.line(2, "Free", used && total && *total >= *used ? std::to_string(*total - *used) + " MiB" : "[N/A]");
             r.line(2, "Compute Units", cardValue(c, "compute_units"));
             r.line(2, "Engines", cardValue(c, "engines"));
-        }
-        if (wanted(sections, "ECC")) {
-            r.heading(1, "ECC Errors");
-            r.line(2, "Corrected", cardValue(c, "ecc.corrected"));
-            r.line(2, "Uncorrected", cardValue(c, "ecc.uncorrected"));
         }
         if (wanted(sections, "HEALTH")) {
             r.heading(1, "Health");

@@ -283,10 +283,9 @@ Result<VfStatus> Card::vfStatus(unsigned vf) const {
         if (!v) return std::move(v).error();
         *slot = *v;
     }
-    auto util = text::requireUnsigned(*kv, "utilization_pct", p);
+    auto util = text::requirePercent(*kv, "utilization_pct", p);
     if (!util) return std::move(util).error();
-    if (*util > 100) return makeError(Errc::MalformedData, p + ": utilization_pct " + std::to_string(*util) + " is above 100");
-    st.utilizationPct = static_cast<uint32_t>(*util);
+    st.utilizationPct = *util;
     return st;
 }
 
@@ -378,10 +377,9 @@ Result<CardTelemetry> Card::telemetry() const {
             if (!v) return std::move(v).error();
             *slot = *v;
         }
-        auto util = text::requireUnsigned(*kv, "utilization_pct", p);
+        auto util = text::requirePercent(*kv, "utilization_pct", p);
         if (!util) return std::move(util).error();
-        if (*util > 100) return makeError(Errc::MalformedData, p + ": utilization_pct " + std::to_string(*util) + " is above 100");
-        t.utilizationPct = static_cast<uint32_t>(*util);
+        t.utilizationPct = *util;
     }
     return t;
 }

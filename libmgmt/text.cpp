@@ -71,3 +71,15 @@ Result<uint64_t> requireUnsigned(const KeyValues& kv, std::string_view key, std:
 }
 
 }  // namespace aismi::text
+
+namespace aismi::text {
+
+Result<uint32_t> requirePercent(const KeyValues& kv, std::string_view key, std::string_view what) {
+    auto v = requireUnsigned(kv, key, what);
+    if (!v) return std::move(v).error();
+    if (*v > 100)
+        return makeError(Errc::MalformedData, std::string(what) + ": " + std::string(key) + " " + std::to_string(*v) + " is above 100");
+    return static_cast<uint32_t>(*v);
+}
+
+}  // namespace aismi::text

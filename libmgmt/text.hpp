@@ -23,5 +23,7 @@ using KeyValues = std::map<std::string, std::string, std::less<>>;
 Result<KeyValues> parseKeyValues(std::string_view content, std::string_view what);
 Result<uint64_t> requireUnsigned(const KeyValues& kv, std::string_view key, std::string_view what);
 Result<std::string> requireString(const KeyValues& kv, std::string_view key, std::string_view what);
+/// A whole percentage, 0 to 100.
+Result<uint32_t> requirePercent(const KeyValues& kv, std::string_view key, std::string_view what);
 
 }  // namespace aismi::text

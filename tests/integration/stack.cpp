@@ -88,11 +88,14 @@ void Stack::startDaemon() {
                                   "--sim-cards=" + std::to_string(options_.cards),
                                   "--sim-vfs=" + std::to_string(options_.vfs),
                                   "--sim-time-factor=0.01",
-                                  "--poll-interval=" + std::to_string(options_.pollMs),
-                                  "--config=/dev/null"};
+                                  "--config=" + options_.configFile};
+    if (options_.configFile == "/dev/null") argv.push_back("--poll-interval=" + std::to_string(options_.pollMs));
     argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
     received_.clear();
-    daemon_ = Process::spawn(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}, {"NOTIFY_SOCKET", dir_ / "notify.sock"}},
+    auto env = options_.env;
+    env["DBUS_SYSTEM_BUS_ADDRESS"] = address_;
+    env["NOTIFY_SOCKET"] = dir_ / "notify.sock";
+    daemon_ = Process::spawn(argv, {env,
                                     std::nullopt,
                                     "",
                                     dir_ / "aismid.log"});

@@ -5,6 +5,7 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ public:
         std::vector<std::string> extraArgs;
         /// Run polkitd on the private bus, with aismi's actions installed for the test's life.
         bool withPolkit = false;
+        std::string configFile = "/dev/null";
+        std::map<std::string, std::string> env;  // extra environment for aismid
     };
     explicit Stack(Options options);
     Stack() : Stack(Options{}) {}
@@ -44,6 +47,8 @@ public:
     bool polkitRunning() const { return !policyFile_.empty(); }
     std::string simDir() const { return dir_ / "state/sim"; }
     std::string stateDir() const { return dir_ / "state"; }
+    std::string path(const std::string& rel) const { return dir_ / rel; }
+    pid_t daemonPid() const { return daemon_.pid(); }
 
 private:
     void startPolkit();
