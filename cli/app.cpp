@@ -35,6 +35,14 @@ Result<std::string> show(DaemonClient& client, const CliRequest& r) {
     const bool summaryOnly = r.mode == CliRequest::Mode::Summary && !r.json;
     auto inv = summaryOnly ? client.fetchSummary() : client.fetch();
     if (!inv) return std::move(inv).error();
+    if (r.mode == CliRequest::Mode::QueryVf || r.mode == CliRequest::Mode::VfList) {
+        auto vfs = selectVfs(*inv, r.ids);
+        if (!vfs) return std::move(vfs).error();
+        if (r.mode == CliRequest::Mode::QueryVf) return r.json ? renderJsonRows(*vfs, r.fields) : renderCsv(*vfs, r.fields, r.csv);
+        std::vector<const Field*> all;
+        for (const auto& f : vfFields()) all.push_back(&f);
+        return r.json ? renderJsonRows(*vfs, all) : renderVfTable(*vfs);
+    }
     auto cards = selectCards(*inv, r.ids);
     if (!cards) return std::move(cards).error();
     switch (r.mode) {
@@ -42,16 +50,6 @@ Result<std::string> show(DaemonClient& client, const CliRequest& r) {
     case CliRequest::Mode::Report:
         return r.json ? renderJsonInventory(*inv, *cards, timestamp()) : renderReport(*inv, *cards, r.sections, timestamp());
     case CliRequest::Mode::QueryCard: return r.json ? renderJsonRows(*cards, r.fields) : renderCsv(*cards, r.fields, r.csv);
-    case CliRequest::Mode::QueryVf: {
-        const auto vfs = vfsOf(*inv, *cards);
-        return r.json ? renderJsonRows(vfs, r.fields) : renderCsv(vfs, r.fields, r.csv);
-    }
-    case CliRequest::Mode::VfList: {
-        const auto vfs = vfsOf(*inv, *cards);
-        std::vector<const Field*> all;
-        for (const auto& f : vfFields()) all.push_back(&f);
-        return r.json ? renderJsonRows(vfs, all) : renderVfTable(vfs);
-    }
     default: return makeError(Errc::Internal, "not a query");
     }
 }

@@ -19,11 +19,12 @@ With no options: a summary of every card, then every enabled VF.
 
 )";
 
-constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID] [-j]
+constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
        aismi vf enable -i ID --count N
        aismi vf disable -i ID
 
-Lists a card's SR-IOV virtual functions, enables N of them, or disables them all. The
+Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
+VFs as CARD:VF or by PCI address), enables N of a card's VFs, or disables them all. The
 kernel changes the count only from 0: disable before enabling a different number.
 
 )";
@@ -114,7 +115,8 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     o.add_options()
         ("help,h", "show this help")
         ("version", "show the version")
-        ("id,i", po::value<std::string>(), "cards to show: index, PCI address or serial, comma separated")
+        ("id,i", po::value<std::string>(), "cards to show: index, PCI address or serial, comma separated (with --query-vf "
+                                           "also VFs as CARD:VF or PCI address)")
         ("query,q", "full report of each card")
         ("display,d", po::value<std::string>(), "with -q: only these sections (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, "
                                                 "UTILIZATION, MEMORY, ECC, HEALTH), comma separated")

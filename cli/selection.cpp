@@ -33,4 +33,37 @@ std::vector<const BusObject*> vfsOf(const Inventory& inv, const std::vector<cons
     return out;
 }
 
+Result<std::vector<const BusObject*>> selectVfs(const Inventory& inv, const std::vector<std::string>& ids) {
+    if (ids.empty()) return vfsOf(inv, *selectCards(inv, {}));
+    std::vector<const BusObject*> out;
+    const auto add = [&](const BusObject* vf) {
+        if (std::find(out.begin(), out.end(), vf) == out.end()) out.push_back(vf);
+    };
+    for (const auto& id : ids) {
+        if (auto card = selectCards(inv, {id})) {
+            for (const auto* vf : vfsOf(inv, *card)) add(vf);
+            continue;
+        }
+        const BusObject* found = nullptr;
+        for (const auto& vf : inv.vfs) {
+            const std::string pci = vf.text("PciAddress");
+            if (pci == id || pci == "0000:" + id) found = &vf;
+        }
+        const size_t colon = id.rfind(':');
+        if (!found && colon != std::string::npos && colon > 0) {
+            auto card = selectCards(inv, {id.substr(0, colon)});
+            const std::string vfIndex = id.substr(colon + 1);
+            if (card && !vfIndex.empty() && std::all_of(vfIndex.begin(), vfIndex.end(), ::isdigit))
+                for (const auto& vf : inv.vfs)
+                    if (vf.number("CardIndex") == card->front()->number("Index") && std::to_string(vf.number("Index")) == vfIndex)
+                        found = &vf;
+        }
+        if (!found)
+            return makeError(Errc::NotFound, "no card or enabled VF '" + id + "' (name a card by index, PCI address or serial, or a VF as "
+                                                 "CARD:VF or by its PCI address)");
+        add(found);
+    }
+    return out;
+}
+
 }  // namespace aismi::cli

@@ -11,5 +11,8 @@ namespace aismi::cli {
 Result<std::vector<const BusObject*>> selectCards(const Inventory& inv, const std::vector<std::string>& ids);
 /// The VFs of `cards`.
 std::vector<const BusObject*> vfsOf(const Inventory& inv, const std::vector<const BusObject*>& cards);
+/// For VF queries: each id names a card (all its VFs), a VF as CARD:VF, or a VF's PCI
+/// address (full or short); all VFs when `ids` is empty.
+Result<std::vector<const BusObject*>> selectVfs(const Inventory& inv, const std::vector<std::string>& ids);
 
 }  // namespace aismi::cli

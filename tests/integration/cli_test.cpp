@@ -77,6 +77,11 @@ TEST_F(AismiCli, QueriesVfFieldsAsCsv) {
               "0, 0, 0000:3b:00.4, idle, ok, aismi\n"
               "0, 1, 0000:3b:00.5, idle, ok, aismi\n"
               "0, 2, 0000:3b:00.6, idle, ok, aismi\n");
+    r = stack->aismi({"--query-vf=pci.bus_id", "--format=csv,noheader", "-i", "0:1,0000:3b:00.6"});
+    EXPECT_EQ(r.out, "0000:3b:00.5\n0000:3b:00.6\n") << r.err;
+    r = stack->aismi({"vf", "list", "-i", "0:9"});
+    EXPECT_EQ(r.exitCode, 3);
+    EXPECT_NE(r.err.find("no card or enabled VF '0:9'"), std::string::npos) << r.err;
 }
 
 TEST_F(AismiCli, GivesJsonThatParsesForEveryQuery) {

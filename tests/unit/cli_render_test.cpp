@@ -112,3 +112,17 @@ TEST(CliSelection, FindsCardsByIndexAddressShortAddressAndSerial) {
     EXPECT_EQ(vfsOf(inv, *selectCards(inv, {"1"})).size(), 0u);
     EXPECT_EQ(vfsOf(inv, *selectCards(inv, {"0"})).size(), 1u);
 }
+
+TEST(CliSelection, FindsVfsByCardByCardColonVfAndByAddress) {
+    const Inventory inv = sample();
+    for (const char* id : {"0", "0:0", "AIS24110000:0", "0000:3b:00.4", "3b:00.4"}) {
+        auto r = selectVfs(inv, {id});
+        ASSERT_TRUE(r.ok()) << id << ": " << r.error().message;
+        ASSERT_EQ(r->size(), 1u) << id;
+        EXPECT_EQ(r->front()->text("PciAddress"), "0000:3b:00.4");
+    }
+    auto r = selectVfs(inv, {"0:7"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("CARD:VF"), std::string::npos);
+    EXPECT_TRUE(selectVfs(inv, {"1"})->empty()) << "a card without VFs selects none";
+}
