@@ -77,3 +77,40 @@ TEST(Aismid, RefusesToStartTwiceOnOneBus) {
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_NE(r.err.find("another aismid"), std::string::npos) << r.err;
 }
+
+namespace {
+
+RunResult call(const Stack& stack, const std::string& path, const std::string& method, const std::vector<std::string>& args) {
+    // dbus-send --address= never registers on the bus (no reply comes back); --system does,
+    // and honours DBUS_SYSTEM_BUS_ADDRESS.
+    std::vector<std::string> argv{DBUS_SEND_PATH, "--system", "--print-reply", "--dest=org.aismi.Manager1", path, method};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
+}
+
+}  // namespace
+
+TEST(ManagerApi, FindsCardsAndVfsByEveryName) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "1", "--count", "2"}).exitCode, 0);
+    for (const char* id : {"1", "0000:3d:00.0", "3d:00.0", "AIS24110001"}) {
+        auto r = call(stack, "/org/aismi/Manager1", "org.aismi.Manager1.FindCard", {std::string("string:") + id});
+        EXPECT_NE(r.out.find("object path \"/org/aismi/Manager1/card1\""), std::string::npos) << id << ": " << r.out << r.err;
+    }
+    for (const char* id : {"1:1", "AIS24110001:1", "0000:3d:00.5"}) {
+        auto r = call(stack, "/org/aismi/Manager1", "org.aismi.Manager1.FindVirtualFunction", {std::string("string:") + id});
+        EXPECT_NE(r.out.find("/org/aismi/Manager1/card1/vf1"), std::string::npos) << id << ": " << r.out << r.err;
+    }
+}
+
+TEST(ManagerApi, AnswersWithStableErrorNames) {
+    Stack stack;
+    stack.startDaemon();
+    auto r = call(stack, "/org/aismi/Manager1", "org.aismi.Manager1.FindCard", {"string:9"});
+    EXPECT_NE(r.err.find("org.aismi.Error.NotFound"), std::string::npos) << r.err;
+    r = call(stack, "/org/aismi/Manager1", "org.aismi.Manager1.FindVirtualFunction", {"string:zero"});
+    EXPECT_NE(r.err.find("org.aismi.Error.InvalidArgument"), std::string::npos) << r.err;
+    r = call(stack, "/org/aismi/Manager1/card0", "org.aismi.Card1.SetVfCount", {"uint32:99"});
+    EXPECT_NE(r.err.find("org.aismi.Error.OutOfRange"), std::string::npos) << r.err;
+}
