@@ -52,6 +52,10 @@ void assessHealth(CardSnapshot& card, const HealthThresholds& t) {
         (card.linkWidth < card.linkMaxWidth || card.linkSpeed != card.linkMaxSpeed))
         raise(Health::Warning, "PCIe link degraded to " + card.linkSpeed + " x" + std::to_string(card.linkWidth) + " (capable of " +
                                    card.linkMaxSpeed + " x" + std::to_string(card.linkMaxWidth) + ")");
+    for (size_t b = 0; b < card.firmwareBankIntegrity.size(); ++b)
+        if (card.firmwareBankIntegrity[b] != "ok")
+            raise(b == card.firmwareActiveBank ? Health::Critical : Health::Warning,
+                  "firmware bank " + std::to_string(b) + (b == card.firmwareActiveBank ? " (active)" : "") + " fails its integrity check");
     unsigned hung = 0, errored = 0;
     for (auto& vf : card.vfs) {
         vf.health = Health::Ok;

@@ -11,9 +11,10 @@ struct HealthThresholds {
 };
 
 /// Sets card.health and card.healthReasons (and each VF's health) from the rest of the
-/// snapshot. Rules: a lost device is Lost; uncorrectable ECC, fatal AER or reaching the
-/// critical temperature are Critical; nearing it, a degraded link, non-fatal AER or a VF
-/// that is hung or in error are Warning.
+/// snapshot. Rules: a lost device is Lost; uncorrectable ECC, fatal AER, reaching the
+/// critical temperature or a corrupt active firmware bank are Critical; nearing the critical
+/// temperature, a degraded link, non-fatal AER, a corrupt inactive firmware bank or a VF that
+/// is hung or in error are Warning.
 void assessHealth(CardSnapshot& card, const HealthThresholds& t = {});
 
 }  // namespace aismi

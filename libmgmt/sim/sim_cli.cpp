@@ -208,6 +208,7 @@ private:
         if (c.thermal) add("thermal");
         if (c.linkDegraded) add("link-degrade");
         if (c.deviceLost) add("device-lost");
+        if (!c.firmware.banks[0].integrityOk || !c.firmware.banks[1].integrityOk) add("fw-corrupt");
         size_t vfFaults = 0;
         for (const auto& vf : c.vfs) vfFaults += !functionFaults(vf).empty();
         if (vfFaults) s += (s.empty() ? "" : " ") + std::to_string(vfFaults) + " VF(s) faulted";

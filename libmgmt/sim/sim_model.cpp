@@ -34,6 +34,7 @@ constexpr FaultRow kFaults[] = {
     {Fault::Thermal, "thermal", "the card runs 45 C hotter and throttles its VFs to half speed", false, true},
     {Fault::LinkDegrade, "link-degrade", "the PCIe link trains down to 8.0 GT/s x4", false, true},
     {Fault::DeviceLost, "device-lost", "the card stops answering: config reads all ones, vendor files fail", false, true},
+    {Fault::FirmwareCorrupt, "fw-corrupt", "the inactive firmware bank fails its integrity check", false, true},
 };
 
 const FaultRow& row(Fault f) { return kFaults[static_cast<size_t>(f)]; }
@@ -423,6 +424,7 @@ Result<void> SimCardModel::inject(std::optional<unsigned> vf, Fault fault, int64
     case Fault::Thermal: mutable_.thermal = true; break;
     case Fault::LinkDegrade: mutable_.linkDegraded = true; break;
     case Fault::DeviceLost: mutable_.deviceLost = true; break;
+    case Fault::FirmwareCorrupt: mutable_.firmware.banks[1 - mutable_.firmware.activeBank].integrityOk = false; break;
     }
     return {};
 }
@@ -433,7 +435,10 @@ Result<void> SimCardModel::clear(std::optional<unsigned> vf, int64_t nowNs) {
     settle(nowNs);
     SimFunction& f = vf ? mutable_.vfs[*vf] : mutable_.pf;
     f.hung = f.errored = f.flrFail = f.flrTimeout = false;
-    if (!vf) mutable_.thermal = mutable_.linkDegraded = mutable_.deviceLost = false;
+    if (!vf) {
+        mutable_.thermal = mutable_.linkDegraded = mutable_.deviceLost = false;
+        for (auto& bank : mutable_.firmware.banks) bank.integrityOk = true;  // as if re-flashed
+    }
     return {};
 }
 

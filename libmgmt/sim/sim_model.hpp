@@ -36,7 +36,7 @@ constexpr uint16_t kFirstVfOffset = 4;
 constexpr uint16_t kVfStride = 1;
 
 /// Faults an operator injects with `aismi-sim inject`; the names are fixed.
-enum class Fault { VfHang, FlrFail, FlrTimeout, EccCorrectable, EccUncorrectable, Thermal, LinkDegrade, DeviceLost };
+enum class Fault { VfHang, FlrFail, FlrTimeout, EccCorrectable, EccUncorrectable, Thermal, LinkDegrade, DeviceLost, FirmwareCorrupt };
 std::string_view faultName(Fault f);
 std::optional<Fault> faultFromName(std::string_view name);
 const std::vector<Fault>& allFaults();

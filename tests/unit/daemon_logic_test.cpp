@@ -119,6 +119,18 @@ TEST(Health, MarksHungAndErroredVfs) {
     EXPECT_EQ(c.health, Health::Warning);
 }
 
+TEST(Health, WarnsOfACorruptSpareFirmwareBankAndFailsOnACorruptActiveOne) {
+    CardSnapshot c = healthyCard();
+    c.firmwareActiveBank = 0;
+    c.firmwareBankIntegrity = {"ok", "bad"};
+    assessHealth(c);
+    EXPECT_EQ(c.health, Health::Warning);
+    EXPECT_NE(c.healthReasons.at(0).find("firmware bank 1 fails its integrity check"), std::string::npos);
+    c.firmwareBankIntegrity = {"bad", "ok"};
+    assessHealth(c);
+    EXPECT_EQ(c.health, Health::Critical);
+}
+
 TEST(Health, IgnoresWhatTheCardDoesNotReport) {
     CardSnapshot c;  // everything "not reported"
     assessHealth(c);

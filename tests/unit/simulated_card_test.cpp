@@ -239,6 +239,15 @@ TEST_F(SimulatedCard, StopsAnsweringWhenTheDeviceIsLost) {
     EXPECT_TRUE(parseConfigSpace(read(std::string(kPf) + "config")).ok());
 }
 
+TEST_F(SimulatedCard, CorruptsTheSpareFirmwareBankOnFwCorrupt) {
+    inject(0, std::nullopt, sim::Fault::FirmwareCorrupt);
+    const std::string fw = read(std::string(kPf) + "aismi/firmware");
+    EXPECT_EQ(field(fw, "bank0_integrity"), "ok") << "the active bank still runs";
+    EXPECT_EQ(field(fw, "bank1_integrity"), "bad");
+    mutate(0, [&](sim::SimCardModel& m) { return m.clear(std::nullopt, clock.now); });
+    EXPECT_EQ(field(read(std::string(kPf) + "aismi/firmware"), "bank1_integrity"), "ok");
+}
+
 TEST_F(SimulatedCard, RefusesFaultsOnTheWrongKindOfTarget) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
     auto r = state->mutate(0, [&](sim::SimCard& c) { return sim::SimCardModel(state->config(), c).inject(0, sim::Fault::Thermal, 0); });
