@@ -73,7 +73,7 @@ CardSnapshot readCardSnapshot(const Card& card, const CardSnapshot& identity) {
     if (auto sr = card.sriov()) {
         s.vfTotal = sr->totalVfs;
         s.vfs.resize(sr->numVfs);
-    } else {
+    } else if (sr.error().code != Errc::NotSupported) {  // a device without SR-IOV simply has no VFs
         note(sr.error());
     }
     if (auto t = card.telemetry()) {

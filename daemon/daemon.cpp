@@ -42,6 +42,19 @@ void armWatchdog(boost::asio::steady_timer& timer, std::chrono::microseconds int
     });
 }
 
+// A change of a card's health goes to the journal and to the event history, once per change.
+void recordHealthChange(StateStore& store, const CardSnapshot& before, const CardSnapshot& now) {
+    if (before.health == now.health && before.healthReasons == now.healthReasons) return;
+    std::string reasons;
+    for (const auto& r : now.healthReasons) reasons += (reasons.empty() ? "" : "; ") + r;
+    const std::string device = "card " + std::to_string(now.index) + " (" + now.pciAddress + ")";
+    const std::string message = "health " + std::string(healthName(now.health)) + (reasons.empty() ? "" : ": " + reasons);
+    const char* severity = now.health == Health::Ok ? "info" : now.health == Health::Warning ? "warning" : "critical";
+    if (now.health == Health::Ok) log::info(device + ": " + message);
+    else log::warning(device + ": " + message);
+    if (auto r = store.appendEvent(severity, device, message); !r) log::error(r.error().message);
+}
+
 int fail(const Error& e) {
     log::error(e.message);
     notify("STATUS=failed: " + e.message);
@@ -86,7 +99,10 @@ int runDaemon(const std::vector<std::string>& args) {
     BusPump pump(io, *connection);
     Authorizer authorizer(*connection);
     BusObjects objects(*connection, engine, authorizer, pump, ManagerInfo{kAismiVersion, std::string(backendName(config.backend)), config.pollIntervalMs});
-    engine.onCardUpdated = [&](unsigned card, const CardSnapshot& before) { objects.cardUpdated(card, before); };
+    engine.onCardUpdated = [&](unsigned card, const CardSnapshot& before) {
+        objects.cardUpdated(card, before);
+        recordHealthChange(**store, before, engine.cards().at(card));
+    };
     try {
         // The name last: a client that sees it finds every object already in place.
         connection->requestName(kBusName);

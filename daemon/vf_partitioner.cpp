@@ -17,6 +17,7 @@ constexpr const char* kKind = "set-vf-count";
 Result<VfPartitioner::Plan> VfPartitioner::plan(const CardSnapshot& card, unsigned count) {
     const std::string where = "card " + std::to_string(card.index) + " (" + card.pciAddress + "): set VF count to " + std::to_string(count);
     if (card.health == Health::Lost) return makeError(Errc::DeviceLost, where + ": the device does not answer");
+    if (card.vfTotal == 0) return makeError(Errc::NotSupported, where + ": the device has no SR-IOV capability");
     if (count > card.vfTotal)
         return makeError(Errc::OutOfRange, where + ": the card supports at most " + std::to_string(card.vfTotal) + " VFs");
     if (card.vfEnabled() != 0 && count != 0 && count != card.vfEnabled())

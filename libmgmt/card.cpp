@@ -131,6 +131,9 @@ Result<CardIdentity> Card::identity() const {
 
 Result<SriovState> Card::sriov() const {
     const std::string where = "card " + std::to_string(index_) + ": SR-IOV";
+    if (!fs_->exists(pf_.path("sriov_totalvfs")))
+        return makeError(Errc::NotSupported, "card " + std::to_string(index_) + " (" + address().str() +
+                                                 ") has no SR-IOV capability (the kernel shows no sriov_totalvfs)");
     SriovState s;
     const std::pair<const char*, unsigned*> numbers[] = {{"sriov_totalvfs", &s.totalVfs},
                                                          {"sriov_numvfs", &s.numVfs},

@@ -222,6 +222,17 @@ TEST_F(LinuxBackend, ReadsHwmonLinkAndAerTelemetry) {
     EXPECT_EQ(card({kOurs}).telemetry().error().code, Errc::MalformedData);
 }
 
+TEST_F(LinuxBackend, ReportsAMatchedDeviceWithoutSriovAsNotSupported) {
+    const DeviceMatch bridge[] = {{0x8086, 0xa1c1}};
+    auto cards = discoverCards(*fs, bridge);
+    ASSERT_TRUE(cards.ok());
+    auto s = cards->at(0).sriov();
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, Errc::NotSupported);
+    EXPECT_NE(s.error().message.find("no SR-IOV capability"), std::string::npos);
+    EXPECT_EQ(cards->at(0).setVfCount(1).error().code, Errc::NotSupported);
+}
+
 TEST_F(LinuxBackend, RejectsPathsThatLeaveTheRoot) {
     EXPECT_EQ(fs->read("../etc/passwd").error().code, Errc::InvalidArgument);
     EXPECT_EQ(fs->read("/etc/passwd").error().code, Errc::InvalidArgument);
