@@ -55,7 +55,8 @@ Result<std::string> show(DaemonClient& client, const CliRequest& r) {
 }
 
 Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r) {
-    auto inv = client.fetch();
+    // Selection and the result table need only summary columns: no full property read.
+    auto inv = client.fetchSummary();
     if (!inv) return std::move(inv).error();
     auto cards = selectCards(*inv, r.ids);
     if (!cards) return std::move(cards).error();
@@ -63,7 +64,7 @@ Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r) {
     const unsigned count = r.mode == CliRequest::Mode::VfEnable ? r.count : 0;
     if (auto done = client.setVfCount(card.path, count); !done) return std::move(done).error();
     // aismid answered after reading the device back; show what it reports now.
-    auto after = client.fetch();
+    auto after = client.fetchSummary();
     if (!after) return std::move(after).error();
     auto again = selectCards(*after, {std::to_string(card.number("Index"))});
     if (!again) return std::move(again).error();
