@@ -1,3 +1,6 @@
+// The composition root: builds the store, backend, executor, inventory, services and bus, and
+// wires them through the event bus. No logic of its own beyond start-up order, signals,
+// sd_notify and the watchdog.
 #include "daemon.hpp"
 
 #include "authorizer.hpp"
@@ -5,31 +8,52 @@
 #include "bus_objects.hpp"
 #include "bus_pump.hpp"
 #include "daemon_config.hpp"
-#include "engine.hpp"
+#include "database.hpp"
+#include "desired_state_repository.hpp"
+#include "device_executor.hpp"
+#include "event_bus.hpp"
+#include "event_history.hpp"
+#include "event_repository.hpp"
+#include "events.hpp"
+#include "health_assessor.hpp"
+#include "interfaces.hpp"
+#include "inventory.hpp"
+#include "job_repository.hpp"
+#include "jobs.hpp"
+#include "journal_repository.hpp"
 #include "log.hpp"
-#include "state_store.hpp"
+#include "poller.hpp"
+#include "reconciler.hpp"
+#include "sdbus_authority_client.hpp"
+#include "state_dir_lock.hpp"
 #include "version.hpp"
+#include "vf_count_service.hpp"
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
+#include <ctime>
 #include <iostream>
 
 namespace aismi {
 namespace {
 
+constexpr unsigned kWorkerThreads = 2;
+constexpr std::chrono::seconds kPolkitTimeout{10};  // well inside the unit's watchdog
+constexpr std::chrono::seconds kHousekeeping{60};
+
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
-std::string statusLine(const Engine& engine, const std::string& backend) {
+std::string statusLine(const Inventory& inv, const std::string& backend) {
     size_t vfs = 0, unhealthy = 0;
-    for (const auto& c : engine.cards()) {
-        vfs += c.vfs.size();
-        unhealthy += c.health != Health::Ok;
+    for (unsigned i = 0; i < inv.size(); ++i) {
+        vfs += inv.snapshot(i).vfs.size();
+        unhealthy += inv.snapshot(i).health != Health::Ok;
     }
-    return "STATUS=" + std::to_string(engine.cards().size()) + " cards, " + std::to_string(vfs) + " VFs, " +
-           std::to_string(unhealthy) + " not healthy; backend " + backend;
+    return "STATUS=" + std::to_string(inv.size()) + " cards, " + std::to_string(vfs) + " VFs, " + std::to_string(unhealthy) +
+           " not healthy; backend " + backend;
 }
 
 // Sends WATCHDOG=1 at half the interval systemd expects, while the loop is alive.
@@ -42,23 +66,139 @@ void armWatchdog(boost::asio::steady_timer& timer, std::chrono::microseconds int
     });
 }
 
-// A change of a card's health goes to the journal and to the event history, once per change.
-void recordHealthChange(StateStore& store, const CardSnapshot& before, const CardSnapshot& now) {
-    if (before.health == now.health && before.healthReasons == now.healthReasons) return;
-    std::string reasons;
-    for (const auto& r : now.healthReasons) reasons += (reasons.empty() ? "" : "; ") + r;
-    const std::string device = "card " + std::to_string(now.index) + " (" + now.pciAddress + ")";
-    const std::string message = "health " + std::string(healthName(now.health)) + (reasons.empty() ? "" : ": " + reasons);
-    const char* severity = now.health == Health::Ok ? "info" : now.health == Health::Warning ? "warning" : "critical";
-    if (now.health == Health::Ok) log::info(device + ": " + message);
-    else log::warning(device + ": " + message);
-    if (auto r = store.appendEvent(severity, device, message); !r) log::error(r.error().message);
-}
-
 int fail(const Error& e) {
     log::error(e.message);
     notify("STATUS=failed: " + e.message);
     return 1;
+}
+
+// Another daemon owning the name must be found before anything is written.
+Result<void> requireNameFree(sdbus::IConnection& connection) {
+    try {
+        auto driver = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        bool owned = false;
+        driver->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(bus::kBusName)).storeResultsTo(owned);
+        if (owned) return makeError(Errc::Busy, std::string(bus::kBusName) + " is already owned on this bus: is another aismid running?");
+    } catch (const sdbus::Error& e) {
+        return makeError(Errc::ServiceUnavailable, "cannot ask the bus about " + std::string(bus::kBusName) + ": " + e.getMessage());
+    }
+    return {};
+}
+
+int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
+    std::unique_ptr<sdbus::IConnection> connection;
+    try {
+        connection = sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error& e) {
+        return fail(makeError(Errc::ServiceUnavailable, "cannot connect to the system bus: " + e.getMessage()));
+    }
+    if (auto free = requireNameFree(*connection); !free) return fail(free.error());
+    auto lock = StateDirLock::acquire(config.stateDir);
+    if (!lock) return fail(lock.error());
+
+    auto db = Database::open(config.stateDir);
+    if (!db) return fail(db.error());
+    DesiredStateRepository desired(**db);
+    JournalRepository journal(**db);
+    EventRepository eventRows(**db);
+    JobRepository jobRows(**db);
+    auto backend = openBackend(config);
+    if (!backend) return fail(backend.error());
+    log::info("backend " + backend->description + ", state in " + (*db)->path());
+
+    boost::asio::io_context io;
+    EventBus events;
+    EventHistory history(events, eventRows, {config.eventsKeep, int64_t{config.eventsMaxAgeDays} * 86400});
+    history.prune();
+    DeviceExecutor executor(io, kWorkerThreads);
+    Inventory inventory(*backend->fs, config.matches);
+    auto found = inventory.scan();
+    if (!found) return fail(found.error());
+    inventory.adopt(std::move(*found));
+    HealthAssessor health;
+    Poller poller(io, inventory, executor, health, events);
+    Jobs jobs(events, jobRows);
+    VfCountService vfCount({**db, desired, journal, inventory, executor, poller, jobs, events});
+
+    // Reconciliation, before serving: what a crash interrupted, then desired state.
+    if (auto interrupted = jobs.recover()) {
+        for (const auto& line : *interrupted) events.publish(Notice{Severity::Warning, "aismid", line});
+    } else {
+        return fail(interrupted.error());
+    }
+    Reconciler reconciler(journal);
+    reconciler.add(vfCount);
+    const auto report = reconciler.run();
+    for (const auto& line : report.actions) events.publish(Notice{Severity::Info, "aismid", "reconcile: " + line});
+    for (const auto& line : report.unclaimed) events.publish(Notice{Severity::Warning, "aismid", "reconcile: " + line});
+    poller.readAllNow();
+    events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
+
+    int exitCode = 0;
+    BusPump pump(io, *connection, [&](const std::string& why) {
+        log::error("lost the system bus (" + why + "); stopping so that systemd can restart aismid");
+        exitCode = 1;
+        io.stop();
+    });
+    SdbusAuthorityClient authority(*connection, pump);
+    Authorizer authorizer(io, authority, kPolkitTimeout);
+    bus::BusObjects objects(
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount,
+                        bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
+        events);
+    try {
+        // The name last: a client that sees it finds every object already in place.
+        connection->requestName(bus::kBusName);
+    } catch (const sdbus::Error& e) {
+        return fail(makeError(Errc::Busy, std::string("cannot own ") + bus::kBusName + " on the system bus (" + e.getMessage() +
+                                              "); is another aismid running?"));
+    }
+    poller.start(config.pollIntervalMs);
+
+    boost::asio::steady_timer watchdog(io);
+    uint64_t watchdogUsec = 0;
+    if (sd_watchdog_enabled(0, &watchdogUsec) > 0) armWatchdog(watchdog, std::chrono::microseconds(watchdogUsec));
+    boost::asio::steady_timer housekeeping(io);
+    std::function<void(const boost::system::error_code&)> tidy = [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        jobs.prune(static_cast<int64_t>(std::time(nullptr)));
+        housekeeping.expires_after(kHousekeeping);
+        housekeeping.async_wait(tidy);
+    };
+    housekeeping.expires_after(kHousekeeping);
+    housekeeping.async_wait(tidy);
+
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> onSignal = [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            notify("RELOADING=1");
+            // Only the polling interval changes live; backend and state dir need a restart.
+            auto reloaded = parseDaemonConfig(args);
+            if (!reloaded) log::error("reload: " + reloaded.error().message + "; keeping the running configuration");
+            else if (reloaded->config.pollIntervalMs != poller.intervalMs()) {
+                poller.start(reloaded->config.pollIntervalMs);
+                objects.setPollInterval(reloaded->config.pollIntervalMs);
+                log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
+            }
+            notify("READY=1");
+            signals.async_wait(onSignal);
+            return;
+        }
+        log::info("stopping");
+        notify("STOPPING=1");
+        io.stop();
+    };
+    signals.async_wait(onSignal);
+
+    const std::string status = statusLine(inventory, std::string(backendName(config.backend)));
+    notify("READY=1\n" + status);
+    log::info(status.substr(7));
+    io.run();
+    poller.stop();
+    executor.stop();
+    pump.stop();
+    return exitCode;
 }
 
 }  // namespace
@@ -73,82 +213,12 @@ int runDaemon(const std::vector<std::string>& args) {
         std::cout << parsed->output;
         return 0;
     }
-    const DaemonConfig& config = parsed->config;
-
-    auto store = StateStore::open(config.stateDir);
-    if (!store) return fail(store.error());
-    auto backend = openBackend(config);
-    if (!backend) return fail(backend.error());
-    log::info("backend " + backend->description + ", state in " + (*store)->path());
-
-    boost::asio::io_context io;
-    Engine engine(io, **store, *backend->fs, config.matches);
-    auto started = engine.start();
-    if (!started) return fail(started.error());
-    for (const auto& line : *started) {
-        log::info("reconcile: " + line);
-        (void)(*store)->appendEvent("info", "aismid", "reconcile: " + line);
-    }
-
-    std::unique_ptr<sdbus::IConnection> connection;
     try {
-        connection = sdbus::createSystemBusConnection();
-    } catch (const sdbus::Error& e) {
-        return fail(makeError(Errc::ServiceUnavailable, "cannot connect to the system bus: " + e.getMessage()));
+        return serve(parsed->config, args);
+    } catch (const std::exception& e) {
+        // Nothing may escape main: say what happened and exit non-zero for systemd to restart.
+        return fail(makeError(Errc::Internal, std::string("unexpected failure: ") + e.what()));
     }
-    BusPump pump(io, *connection);
-    Authorizer authorizer(*connection);
-    BusObjects objects(*connection, engine, authorizer, pump, ManagerInfo{kAismiVersion, std::string(backendName(config.backend)), config.pollIntervalMs});
-    engine.onCardUpdated = [&](unsigned card, const CardSnapshot& before) {
-        objects.cardUpdated(card, before);
-        recordHealthChange(**store, before, engine.cards().at(card));
-    };
-    try {
-        // The name last: a client that sees it finds every object already in place.
-        connection->requestName(kBusName);
-    } catch (const sdbus::Error& e) {
-        return fail(makeError(Errc::Busy, std::string("cannot own ") + kBusName + " on the system bus (" + e.getMessage() +
-                                              "); is another aismid running?"));
-    }
-    engine.schedulePolling(config.pollIntervalMs);
-
-    boost::asio::steady_timer watchdog(io);
-    uint64_t watchdogUsec = 0;
-    if (sd_watchdog_enabled(0, &watchdogUsec) > 0) armWatchdog(watchdog, std::chrono::microseconds(watchdogUsec));
-
-    unsigned pollInterval = config.pollIntervalMs;
-    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-    std::function<void(const boost::system::error_code&, int)> onSignal = [&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-            notify("RELOADING=1");
-            // Only the polling interval changes live; backend and state dir need a restart.
-            auto reloaded = parseDaemonConfig(args);
-            if (!reloaded) log::error("reload: " + reloaded.error().message + "; keeping the running configuration");
-            else if (reloaded->config.pollIntervalMs != pollInterval) {
-                pollInterval = reloaded->config.pollIntervalMs;
-                engine.schedulePolling(pollInterval);
-                objects.setPollInterval(pollInterval);
-                log::info("reload: polling every " + std::to_string(pollInterval) + " ms");
-            }
-            notify("READY=1");
-            signals.async_wait(onSignal);
-            return;
-        }
-        log::info("stopping");
-        notify("STOPPING=1");
-        engine.stop();
-        pump.stop();
-        watchdog.cancel();
-        io.stop();
-    };
-    signals.async_wait(onSignal);
-
-    const std::string status = statusLine(engine, std::string(backendName(config.backend)));
-    notify("READY=1\n" + status);
-    log::info(status.substr(7));
-    io.run();
-    return 0;
 }
 
 }  // namespace aismi

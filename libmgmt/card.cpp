@@ -1,7 +1,7 @@
 #include <aismi/card.hpp>
 #include <aismi/fs.hpp>
 
-#include "text.hpp"
+#include <aismi/text.hpp>
 
 #include <algorithm>
 #include <charconv>

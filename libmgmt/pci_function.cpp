@@ -1,7 +1,7 @@
 #include <aismi/fs.hpp>
 #include <aismi/pci_function.hpp>
 
-#include "text.hpp"
+#include <aismi/text.hpp>
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "text.hpp"
+#include <aismi/text.hpp>
 
 #include <charconv>
 #include <cmath>

@@ -6,6 +6,7 @@
 #include <aismi/error.hpp>
 #include <aismi/pci_address.hpp>
 #include <aismi/pci_function.hpp>
+#include <aismi/types.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -25,6 +26,9 @@ struct DeviceMatch {
     bool operator==(const DeviceMatch&) const = default;
 };
 
+/// The aismi card's physical function (docs/driver-abi.md); the simulated card has the same IDs.
+inline constexpr DeviceMatch kAismiCardMatch{0xa15e, 0x0100};
+
 struct CardIdentity {
     uint16_t vendor = 0;
     uint16_t device = 0;
@@ -39,61 +43,6 @@ struct SriovState {
     unsigned firstVfOffset = 0;
     unsigned vfStride = 0;
     uint16_t vfDevice = 0;
-};
-
-/// What a VF is given of the card (vendor ABI `vf<K>/resources`), or a card's capacity.
-struct Resources {
-    uint32_t computeUnits = 0;
-    uint64_t memoryMib = 0;
-    uint32_t engines = 0;
-    bool operator==(const Resources&) const = default;
-};
-
-enum class VfState { Idle, Running, Hung, Resetting, Error };
-std::string_view vfStateName(VfState state);
-
-struct VfStatus {
-    VfState state = VfState::Idle;
-    uint64_t progress = 0;  // work completed by the VF's workload; stalls when the VF stops
-    uint32_t utilizationPct = 0;
-    uint64_t memoryUsedMib = 0;
-    uint64_t eccCorrected = 0;
-    uint64_t eccUncorrected = 0;
-    uint64_t resetCount = 0;
-};
-
-struct LinkState {
-    std::string speed;  // "16.0 GT/s PCIe" as the kernel reports it
-    unsigned width = 0;
-    std::string maxSpeed;
-    unsigned maxWidth = 0;
-    bool degraded() const { return width < maxWidth || speed != maxSpeed; }
-};
-
-/// Card telemetry; a field is empty when neither hwmon nor the vendor ABI provides it.
-struct CardTelemetry {
-    std::optional<double> temperatureC;
-    std::optional<double> temperatureCritC;
-    std::optional<double> powerW;
-    std::optional<double> powerCapW;
-    std::optional<uint32_t> utilizationPct;
-    std::optional<uint64_t> memoryUsedMib;
-    std::optional<uint64_t> memoryTotalMib;
-    std::optional<uint64_t> eccCorrected;
-    std::optional<uint64_t> eccUncorrected;
-    std::optional<LinkState> link;
-    std::optional<AerCounters> aer;
-};
-
-struct FirmwareBank {
-    std::string version;
-    bool integrityOk = false;
-};
-
-struct FirmwareState {
-    FirmwareBank banks[2];
-    unsigned activeBank = 0;
-    const std::string& activeVersion() const { return banks[activeBank].version; }
 };
 
 class Card {

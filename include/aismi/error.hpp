@@ -33,7 +33,8 @@ namespace aismi {
     X(StoreFailed, 17)       \
     X(ServiceUnavailable, 18) \
     X(NoSpace, 19)           \
-    X(Internal, 20)
+    X(Internal, 20)          \
+    X(Cancelled, 21)
 
 enum class Errc {
 #define AISMI_ENUM(name, code) name,

@@ -5,6 +5,7 @@
 #include <aismi/config_space.hpp>
 #include <aismi/error.hpp>
 #include <aismi/pci_address.hpp>
+#include <aismi/types.hpp>
 
 #include <cstdint>
 #include <string>
@@ -13,12 +14,6 @@
 namespace aismi {
 
 class Fs;
-
-struct AerCounters {
-    uint64_t correctable = 0;
-    uint64_t nonfatal = 0;
-    uint64_t fatal = 0;
-};
 
 class PciFunction {
 public:

@@ -1,6 +1,6 @@
 #include "sim_cli.hpp"
 
-#include "../text.hpp"
+#include <aismi/text.hpp>
 #include "clock.hpp"
 #include "sim_state_dir.hpp"
 

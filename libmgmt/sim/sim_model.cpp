@@ -1,6 +1,6 @@
 #include "sim_model.hpp"
 
-#include "../text.hpp"
+#include <aismi/text.hpp>
 
 #include <algorithm>
 #include <cerrno>

@@ -1,6 +1,6 @@
 #include "simulated_sysfs.hpp"
 
-#include "../text.hpp"
+#include <aismi/text.hpp>
 #include "clock.hpp"
 #include "config_space_builder.hpp"
 #include "sim_state_dir.hpp"

@@ -1,7 +1,7 @@
 // The simulated card's hardware and kernel behaviour, observed through sysfs as libmgmt sees it.
 #include "sim_fixture.hpp"
 
-#include "../../libmgmt/text.hpp"
+#include <aismi/text.hpp>
 
 #include <cerrno>
 #include <fstream>

@@ -1,0 +1,71 @@
+#include "objects.hpp"
+
+#include "bus_pump.hpp"
+#include "inventory.hpp"
+#include "vf_count_service.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+namespace aismi::bus {
+
+void guarded(sdbus::MethodCall& call, const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const sdbus::Error&) {
+        throw;  // sdbus-c++ turns it into the error reply
+    } catch (const std::exception& e) {
+        throw toBusError(makeError(Errc::Internal, call.getMemberName() + ": " + e.what()));
+    }
+}
+
+CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card), object_(sdbus::createObject(ctx.connection, cardPath(card))) {
+    registerProperties<CardSnapshot>(*object_, kCardInterface, cardProperties(),
+                                     [&inv = ctx.inventory, card]() -> const CardSnapshot& { return inv.snapshot(card); });
+    object_->registerMethod(kCardInterface, "SetVfCount", "u", {"count"}, "", {},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, false); }); });
+    object_->registerMethod(kCardInterface, "SetVfCountAsync", "u", {"count"}, "o", {"job"},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, true); }); });
+    object_->finishRegistration();
+    for (const auto& vf : ctx.inventory.snapshot(card).vfs) vfs_[vf.index] = std::make_unique<VfObject>(ctx, card, vf.index);
+}
+
+CardObject::~CardObject() {
+    vfs_.clear();
+    object_->unregister();
+}
+
+void CardObject::announce() { object_->emitInterfacesAddedSignal(); }
+
+void CardObject::setVfCount(sdbus::MethodCall call, bool async) {
+    uint32_t count = 0;
+    call >> count;
+    authorizeThen(ctx_, call, kActionManageVfs, [this, count, async](PendingCall pending) {
+        std::function<void(Result<void>)> done;
+        if (!async)
+            done = [pending](Result<void> r) mutable {
+                if (r) pending.reply();
+                else pending.fail(r.error());
+            };
+        auto job = ctx_.vfCount.setVfCount(card_, count, std::move(done));
+        if (!job) return pending.fail(job.error());
+        if (async) pending.reply(sdbus::ObjectPath(jobPath(*job)));
+    });
+}
+
+void CardObject::updated(const CardSnapshot& before, const CardSnapshot& now) {
+    if (auto names = changedProperties(cardProperties(), before, now); !names.empty())
+        object_->emitPropertiesChangedSignal(kCardInterface, names);
+    // VFs that vanished (their destructor says InterfacesRemoved), then VFs that changed or appeared.
+    for (auto it = vfs_.begin(); it != vfs_.end();) it = it->first < now.vfs.size() ? std::next(it) : vfs_.erase(it);
+    for (const auto& vf : now.vfs) {
+        auto& object = vfs_[vf.index];
+        if (!object) {
+            object = std::make_unique<VfObject>(ctx_, card_, vf.index);
+            object->announce();
+        } else if (vf.index < before.vfs.size()) {
+            object->changed(before.vfs[vf.index], vf);
+        }
+    }
+}
+
+}  // namespace aismi::bus

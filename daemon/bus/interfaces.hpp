@@ -1,0 +1,41 @@
+// Names and object paths of the aismi D-Bus API (docs/dbus-api.md), and the property table
+// of each interface.
+#pragma once
+
+#include "property_table.hpp"
+
+#include <string>
+
+namespace aismi {
+struct CardSnapshot;
+struct VfSnapshot;
+struct Job;
+}  // namespace aismi
+
+namespace aismi::bus {
+
+inline constexpr const char* kBusName = "org.aismi.Manager1";
+inline constexpr const char* kManagerPath = "/org/aismi/Manager1";
+inline constexpr const char* kManagerInterface = "org.aismi.Manager1";
+inline constexpr const char* kCardInterface = "org.aismi.Card1";
+inline constexpr const char* kVfInterface = "org.aismi.VirtualFunction1";
+inline constexpr const char* kJobInterface = "org.aismi.Job1";
+
+std::string cardPath(unsigned card);
+std::string vfPath(unsigned card, unsigned vf);
+std::string jobPath(int64_t job);
+
+/// What Manager1's own properties read.
+struct ManagerState {
+    std::string version;
+    std::string backend;
+    std::vector<sdbus::ObjectPath> cards;
+    uint32_t pollIntervalMs = 0;
+};
+
+const PropertyTable<ManagerState>& managerProperties();
+const PropertyTable<CardSnapshot>& cardProperties();
+const PropertyTable<VfSnapshot>& vfProperties();
+const PropertyTable<Job>& jobProperties();
+
+}  // namespace aismi::bus

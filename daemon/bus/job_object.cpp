@@ -1,0 +1,42 @@
+#include "objects.hpp"
+
+#include "jobs.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+namespace aismi::bus {
+
+JobObject::JobObject(BusContext& ctx, int64_t id) : ctx_(ctx), id_(id), object_(sdbus::createObject(ctx.connection, jobPath(id))) {
+    registerProperties<Job>(*object_, kJobInterface, jobProperties(), [&jobs = ctx.jobs, id]() -> const Job& {
+        static const Job gone{};
+        const Job* j = jobs.find(id);
+        return j ? *j : gone;
+    });
+    object_->registerMethod(kJobInterface, "Cancel", "", {}, "", {}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            const Job* job = ctx_.jobs.find(id_);
+            if (!job) throw toBusError(makeError(Errc::NotFound, "no job " + std::to_string(id_)));
+            authorizeThen(ctx_, call, job->action, [this](PendingCall pending) {
+                if (auto r = ctx_.jobs.cancel(id_); !r) return pending.fail(r.error());
+                pending.reply();
+            });
+        });
+    });
+    object_->finishRegistration();
+}
+
+JobObject::~JobObject() {
+    try {
+        object_->emitInterfacesRemovedSignal();
+    } catch (const sdbus::Error&) {
+    }
+    object_->unregister();
+}
+
+void JobObject::announce() { object_->emitInterfacesAddedSignal(); }
+
+void JobObject::changed(const std::vector<std::string>& properties) {
+    if (!properties.empty()) object_->emitPropertiesChangedSignal(kJobInterface, properties);
+}
+
+}  // namespace aismi::bus

@@ -1,0 +1,79 @@
+// The adaptors, one per object kind (manager_object.cpp, card_object.cpp, vf_object.cpp,
+// job_object.cpp): each registers its interface from the property table and its methods,
+// and turns what happened into PropertiesChanged / InterfacesAdded / InterfacesRemoved.
+#pragma once
+
+#include "bus_context.hpp"
+
+#include <map>
+#include <memory>
+
+namespace sdbus {
+class IObject;
+class MethodCall;
+}  // namespace sdbus
+
+namespace aismi {
+struct CardSnapshot;
+struct VfSnapshot;
+struct Job;
+}  // namespace aismi
+
+namespace aismi::bus {
+
+/// Runs a method body; anything it throws that is not already a D-Bus error becomes
+/// org.aismi.Error.Internal, so no exception leaves a handler.
+void guarded(sdbus::MethodCall& call, const std::function<void()>& body);
+
+class VfObject {
+public:
+    VfObject(BusContext& ctx, unsigned card, unsigned vf);
+    ~VfObject();
+    void announce();
+    void changed(const VfSnapshot& before, const VfSnapshot& now);
+
+private:
+    std::unique_ptr<sdbus::IObject> object_;
+};
+
+class CardObject {
+public:
+    CardObject(BusContext& ctx, unsigned card);
+    ~CardObject();
+    void announce();
+    /// Emits what changed and adds/removes VF objects to match `now`.
+    void updated(const CardSnapshot& before, const CardSnapshot& now);
+
+private:
+    void setVfCount(sdbus::MethodCall call, bool async);
+    BusContext& ctx_;
+    unsigned card_;
+    std::unique_ptr<sdbus::IObject> object_;
+    std::map<unsigned, std::unique_ptr<VfObject>> vfs_;
+};
+
+class JobObject {
+public:
+    JobObject(BusContext& ctx, int64_t id);
+    ~JobObject();
+    void announce();
+    void changed(const std::vector<std::string>& properties);
+
+private:
+    BusContext& ctx_;
+    int64_t id_;
+    std::unique_ptr<sdbus::IObject> object_;
+};
+
+class ManagerObject {
+public:
+    explicit ManagerObject(BusContext& ctx);
+    ~ManagerObject();
+    void changed(const std::vector<std::string>& properties);
+
+private:
+    BusContext& ctx_;
+    std::unique_ptr<sdbus::IObject> object_;
+};
+
+}  // namespace aismi::bus

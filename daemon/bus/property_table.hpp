@@ -1,0 +1,107 @@
+// The bus edge as declared tables: each interface's properties are declared once — name,
+// accessor, and whether the value can change — and that one row serves the getter, the
+// PropertiesChanged diff, the columns of Manager1.Query and GetSummary. The wire type comes
+// from the accessor; the D-Bus "not reported" conventions (NaN, integer maxima) are applied
+// here and nowhere else. daemon/dbus/*.xml must agree with the tables (a unit test checks).
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace aismi::bus {
+
+using WireValue = std::variant<bool, uint16_t, int32_t, uint32_t, uint64_t, double, std::string, std::vector<std::string>,
+                               sdbus::ObjectPath, std::vector<sdbus::ObjectPath>>;
+
+// "Not reported" on the bus: NaN for doubles, the type's maximum for unsigned integers, -1
+// for signed ones.
+inline WireValue toWire(bool v) { return v; }
+inline WireValue toWire(uint16_t v) { return v; }
+inline WireValue toWire(int32_t v) { return v; }
+inline WireValue toWire(uint32_t v) { return v; }
+inline WireValue toWire(uint64_t v) { return v; }
+inline WireValue toWire(double v) { return v; }
+inline WireValue toWire(std::string v) { return v; }
+inline WireValue toWire(std::string_view v) { return std::string(v); }
+inline WireValue toWire(std::vector<std::string> v) { return v; }
+inline WireValue toWire(sdbus::ObjectPath v) { return v; }
+inline WireValue toWire(std::vector<sdbus::ObjectPath> v) { return v; }
+inline WireValue toWire(std::optional<double> v) { return v.value_or(std::numeric_limits<double>::quiet_NaN()); }
+inline WireValue toWire(std::optional<uint32_t> v) { return v.value_or(std::numeric_limits<uint32_t>::max()); }
+inline WireValue toWire(std::optional<uint64_t> v) { return v.value_or(std::numeric_limits<uint64_t>::max()); }
+
+/// The D-Bus signature of a wire value.
+std::string signatureOf(const WireValue& v);
+/// Equal for the purpose of PropertiesChanged (NaN equals NaN).
+bool sameWire(const WireValue& a, const WireValue& b);
+void appendTo(sdbus::Message& msg, const WireValue& v);
+
+enum class Change { Emits, Const };
+
+template <class Subject>
+struct PropertyRow {
+    std::string name;
+    std::string signature;
+    Change change = Change::Emits;
+    std::function<WireValue(const Subject&)> get;
+};
+
+template <class Subject>
+using PropertyTable = std::vector<PropertyRow<Subject>>;
+
+/// One row: `get` returns anything toWire() accepts; the signature is taken from it.
+template <class Subject, class Get>
+PropertyRow<Subject> property(std::string name, Get get, Change change = Change::Emits) {
+    std::function<WireValue(const Subject&)> wire = [get](const Subject& s) { return toWire(get(s)); };
+    return PropertyRow<Subject>{std::move(name), signatureOf(wire(Subject{})), change, std::move(wire)};
+}
+
+template <class Subject>
+const PropertyRow<Subject>* findRow(const PropertyTable<Subject>& table, const std::string& name) {
+    for (const auto& row : table)
+        if (row.name == name) return &row;
+    return nullptr;
+}
+
+/// Registers every row as a read-only property of `interface`; `subject` gives the value to
+/// read from at the time of the call.
+template <class Subject>
+void registerProperties(sdbus::IObject& object, const std::string& interface, const PropertyTable<Subject>& table,
+                        std::function<const Subject&()> subject) {
+    for (const auto& row : table) {
+        sdbus::Flags flags;
+        if (row.change == Change::Const) flags.set(sdbus::Flags::CONST_PROPERTY_VALUE);
+        object.registerProperty(interface, row.name, row.signature,
+                                [get = row.get, subject](sdbus::PropertyGetReply& reply) { appendTo(reply, get(subject())); }, flags);
+    }
+}
+
+/// The names of the rows whose values differ between two subjects (for PropertiesChanged).
+template <class Subject>
+std::vector<std::string> changedProperties(const PropertyTable<Subject>& table, const Subject& a, const Subject& b) {
+    std::vector<std::string> out;
+    for (const auto& row : table)
+        if (row.change == Change::Emits && !sameWire(row.get(a), row.get(b))) out.push_back(row.name);
+    return out;
+}
+
+/// A column for Manager1.Query: the row's value for every subject, as one typed array.
+sdbus::Variant makeColumn(const std::string& signature, const std::vector<WireValue>& values);
+
+template <class Subject>
+sdbus::Variant column(const PropertyRow<Subject>& row, const std::vector<const Subject*>& subjects) {
+    std::vector<WireValue> values;
+    values.reserve(subjects.size());
+    for (const auto* s : subjects) values.push_back(row.get(*s));
+    return makeColumn(row.signature, values);
+}
+
+}  // namespace aismi::bus

@@ -1,0 +1,34 @@
+#include "objects.hpp"
+
+#include "inventory.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+namespace aismi::bus {
+
+VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf) : object_(sdbus::createObject(ctx.connection, vfPath(card, vf))) {
+    const VfRef ref{card, vf};
+    registerProperties<VfSnapshot>(*object_, kVfInterface, vfProperties(), [&inv = ctx.inventory, ref]() -> const VfSnapshot& {
+        static const VfSnapshot gone{};  // between a snapshot without it and the object's removal
+        const VfSnapshot* v = inv.vf(ref);
+        return v ? *v : gone;
+    });
+    object_->finishRegistration();
+}
+
+VfObject::~VfObject() {
+    try {
+        object_->emitInterfacesRemovedSignal();
+    } catch (const sdbus::Error&) {
+    }
+    object_->unregister();
+}
+
+void VfObject::announce() { object_->emitInterfacesAddedSignal(); }
+
+void VfObject::changed(const VfSnapshot& before, const VfSnapshot& now) {
+    if (auto names = changedProperties(vfProperties(), before, now); !names.empty())
+        object_->emitPropertiesChangedSignal(kVfInterface, names);
+}
+
+}  // namespace aismi::bus

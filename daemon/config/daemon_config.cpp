@@ -1,0 +1,122 @@
+#include "daemon_config.hpp"
+
+#include "version.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace aismi {
+namespace {
+
+constexpr unsigned kMinPollMs = 100, kMaxPollMs = 3'600'000;
+
+po::options_description settingOptions() {
+    po::options_description o("Settings (command line or config file, as key = value)");
+    o.add_options()
+        ("backend", po::value<std::string>()->default_value("linux"), "linux: real cards under --sysfs-root; sim: simulated cards")
+        ("match", po::value<std::vector<std::string>>()->composing(),
+         "VENDOR:DEVICE of the physical functions to manage (repeatable; default a15e:0100, the aismi card)")
+        ("sysfs-root", po::value<std::string>()->default_value("/sys"), "where sysfs is mounted (linux backend)")
+        ("state-dir", po::value<std::string>()->default_value("/var/lib/aismi"), "directory of the state store")
+        ("poll-interval", po::value<unsigned>()->default_value(1000), "telemetry polling interval in milliseconds (100 to 3600000)")
+        ("sim-dir", po::value<std::string>(), "simulated cards' directory (default STATE-DIR/sim; the one aismi-sim --dir takes)")
+        ("sim-cards", po::value<unsigned>()->default_value(2), "simulated cards to create when --sim-dir holds none")
+        ("sim-vfs", po::value<unsigned>()->default_value(16), "TotalVFs of each new simulated card (1 to 256)")
+        ("sim-compute-units", po::value<unsigned>()->default_value(128), "compute units of each new simulated card")
+        ("sim-memory-mib", po::value<unsigned>()->default_value(65536), "device memory of each new simulated card, MiB")
+        ("sim-engines", po::value<unsigned>()->default_value(8), "engines of each new simulated card")
+        ("sim-time-factor", po::value<double>(), "scales simulated FLR times (0.01 makes a 100 ms FLR take 1 ms)")
+        ("events-keep", po::value<unsigned>()->default_value(10000), "events the history keeps at most (100 to 10000000)")
+        ("events-max-age-days", po::value<unsigned>()->default_value(90), "days the history keeps an event (1 to 3650)");
+    return o;
+}
+
+Error invalid(const std::string& what) { return makeError(Errc::ConfigInvalid, what); }
+
+}  // namespace
+
+std::string_view backendName(DaemonConfig::Backend b) { return b == DaemonConfig::Backend::Sim ? "sim" : "linux"; }
+
+Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args) {
+    po::options_description generic("Options");
+    generic.add_options()("help,h", "show this help and exit")("version", "show the version and exit")(
+        "config", po::value<std::string>(), "config file (default /etc/aismi/aismid.conf; a missing default file is fine)");
+    po::options_description settings = settingOptions();
+    po::options_description all;
+    all.add(generic).add(settings);
+
+    ParsedCommandLine out;
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).run(), vm);
+        if (vm.count("help")) {
+            std::ostringstream help;
+            help << "Usage: aismid [OPTIONS]\n\nThe aismi daemon: manages accelerator cards (SR-IOV partitioning, resets,\n"
+                    "telemetry, health) and serves them on the system bus as org.aismi.Manager1.\n\n"
+                 << generic << "\n" << settings;
+            out.exitNow = true;
+            out.output = help.str();
+            return out;
+        }
+        if (vm.count("version")) {
+            out.exitNow = true;
+            out.output = std::string("aismid ") + kAismiVersion + "\n";
+            return out;
+        }
+        const bool explicitFile = vm.count("config") > 0;
+        const std::string file = explicitFile ? vm["config"].as<std::string>() : kDefaultConfigFile;
+        std::ifstream in(file);
+        if (in) {
+            try {
+                po::store(po::parse_config_file(in, settings), vm);
+            } catch (const po::error& e) {
+                return invalid("config file " + file + ": " + e.what());
+            }
+            out.config.configFile = file;
+        } else if (explicitFile) {
+            return invalid("config file " + file + " cannot be read");
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return invalid(std::string(e.what()) + " (aismid --help lists the options)");
+    }
+
+    DaemonConfig& c = out.config;
+    const std::string backend = vm["backend"].as<std::string>();
+    if (backend == "sim") c.backend = DaemonConfig::Backend::Sim;
+    else if (backend != "linux") return invalid("--backend must be 'linux' or 'sim', not '" + backend + "'");
+    if (vm.count("match")) {
+        for (const auto& m : vm["match"].as<std::vector<std::string>>()) {
+            auto parsed = DeviceMatch::parse(m);
+            if (!parsed) return invalid("--match: " + parsed.error().message);
+            c.matches.push_back(*parsed);
+        }
+    }
+    c.sysfsRoot = vm["sysfs-root"].as<std::string>();
+    c.stateDir = vm["state-dir"].as<std::string>();
+    if (c.stateDir.empty()) return invalid("--state-dir must not be empty");
+    c.pollIntervalMs = vm["poll-interval"].as<unsigned>();
+    if (c.pollIntervalMs < kMinPollMs || c.pollIntervalMs > kMaxPollMs)
+        return invalid("--poll-interval must be " + std::to_string(kMinPollMs) + " to " + std::to_string(kMaxPollMs) + " ms, not " +
+                       std::to_string(c.pollIntervalMs));
+    c.simDir = vm.count("sim-dir") ? vm["sim-dir"].as<std::string>() : c.stateDir + "/sim";
+    c.sim.cards = vm["sim-cards"].as<unsigned>();
+    c.sim.totalVfs = vm["sim-vfs"].as<unsigned>();
+    c.sim.capacity = Resources{vm["sim-compute-units"].as<unsigned>(), vm["sim-memory-mib"].as<unsigned>(), vm["sim-engines"].as<unsigned>()};
+    if (vm.count("sim-time-factor")) c.sim.timeFactor = vm["sim-time-factor"].as<double>();
+    if (c.matches.empty()) c.matches.push_back(kAismiCardMatch);
+    c.eventsKeep = vm["events-keep"].as<unsigned>();
+    if (c.eventsKeep < 100 || c.eventsKeep > 10'000'000)
+        return invalid("--events-keep must be 100 to 10000000, not " + std::to_string(c.eventsKeep));
+    c.eventsMaxAgeDays = vm["events-max-age-days"].as<unsigned>();
+    if (c.eventsMaxAgeDays < 1 || c.eventsMaxAgeDays > 3650)
+        return invalid("--events-max-age-days must be 1 to 3650, not " + std::to_string(c.eventsMaxAgeDays));
+    if (auto v = validateSimCards(c.sim); !v) return invalid(v.error().message);
+    return out;
+}
+
+}  // namespace aismi

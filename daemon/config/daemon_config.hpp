@@ -1,0 +1,54 @@
+// aismid's configuration: the command line and /etc/aismi/aismid.conf (every option can be
+// given in either place; the command line wins).
+#pragma once
+
+#include <aismi/card.hpp>
+#include <aismi/error.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+
+namespace aismi {
+
+struct DaemonConfig {
+    enum class Backend { Linux, Sim };
+    Backend backend = Backend::Linux;
+    std::vector<DeviceMatch> matches;  // defaults to the aismi card's IDs
+    std::string sysfsRoot = "/sys";
+    std::string stateDir = "/var/lib/aismi";
+    std::string simDir;  // default: <stateDir>/sim
+    /// What new simulated cards look like (the sim backend turns it into the simulator's own
+    /// configuration; the daemon's settings do not depend on the simulator's types).
+    struct SimCards {
+        unsigned cards = 2;
+        unsigned totalVfs = 16;
+        Resources capacity{128, 65536, 8};
+        std::optional<double> timeFactor;  // given: also applied to existing simulated cards
+    };
+    SimCards sim;
+    unsigned pollIntervalMs = 1000;
+    unsigned eventsKeep = 10000;      // the event history keeps at most this many events
+    unsigned eventsMaxAgeDays = 90;   // and none older than this
+    std::string configFile;  // the file that was read, if any
+};
+
+struct ParsedCommandLine {
+    DaemonConfig config;
+    bool exitNow = false;  // --help or --version was answered
+    std::string output;    // what to print when exitNow
+};
+
+inline constexpr const char* kDefaultConfigFile = "/etc/aismi/aismid.conf";
+
+/// Parses aismid's arguments (argv[0] excluded) and the config file they name. Bad values
+/// give ConfigInvalid with a sentence naming the option and where it came from.
+Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args);
+
+std::string_view backendName(DaemonConfig::Backend b);
+
+/// Whether new simulated cards can be made as configured (the simulator's own rules).
+Result<void> validateSimCards(const DaemonConfig::SimCards& sim);
+
+}  // namespace aismi

@@ -1,0 +1,70 @@
+#include "card_reader.hpp"
+
+#include <aismi/card.hpp>
+
+namespace aismi {
+namespace {
+
+bool lost(const Error& e) { return e.code == Errc::DeviceLost; }
+
+void readVf(const Card& card, unsigned k, VfSnapshot& vf, std::vector<std::string>& problems) {
+    vf.card = card.index();
+    vf.index = k;
+    auto address = card.vfAddress(k);
+    if (!address) return problems.push_back(address.error().message);
+    vf.pciAddress = address->str();
+    PciFunction fn = card.vfFunction(*address);
+    vf.driver = fn.driver().valueOr("");
+    if (auto g = fn.iommuGroup()) vf.iommuGroup = *g;
+    if (!card.hasVendorAbi()) return;
+    if (auto st = card.vfStatus(k)) vf.status = *st;
+    else if (!lost(st.error())) problems.push_back(st.error().message);
+    if (auto r = card.vfResources(k)) vf.resources = *r;
+}
+
+}  // namespace
+
+CardInfo readCardInfo(const Card& card, unsigned index) {
+    CardInfo s;
+    s.index = index;
+    s.address = card.address();
+    s.pciAddress = card.address().str();
+    s.genericMode = !card.hasVendorAbi();
+    if (auto id = card.identity()) {
+        s.name = id->name;
+        s.serial = id->serial;
+        s.vendorId = id->vendor;
+        s.deviceId = id->device;
+    }
+    if (s.serial.empty()) s.serial = s.pciAddress;  // a stable key for the store all the same
+    s.key = s.serial;
+    return s;
+}
+
+CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info) {
+    CardSnapshot s;
+    s.info = info;
+    const auto note = [&](const Error& e) {
+        if (lost(e)) s.lost = true;
+        else s.readProblems.push_back(e.message);
+    };
+    s.driver = card.pf().driver().valueOr("");
+    if (auto cs = card.pf().config(); !cs) note(cs.error());
+    if (auto sr = card.sriov()) {
+        s.vfTotal = sr->totalVfs;
+        s.vfs.resize(sr->numVfs);
+    } else if (sr.error().code != Errc::NotSupported) {  // a device without SR-IOV simply has no VFs
+        note(sr.error());
+    }
+    if (auto t = card.telemetry()) s.telemetry = *t;
+    else note(t.error());
+    if (card.hasVendorAbi()) {
+        if (auto fw = card.firmware()) s.firmware = *fw;
+        else note(fw.error());
+        if (auto cap = card.capacity()) s.capacity = *cap;
+    }
+    for (unsigned k = 0; k < s.vfs.size(); ++k) readVf(card, k, s.vfs[k], s.readProblems);
+    return s;
+}
+
+}  // namespace aismi

@@ -1,0 +1,105 @@
+#include "poller.hpp"
+
+#include "card_reader.hpp"
+#include "device_executor.hpp"
+#include "event_bus.hpp"
+#include "event_repository.hpp"
+#include "events.hpp"
+#include "health_assessor.hpp"
+#include "inventory.hpp"
+
+#include <aismi/card.hpp>
+
+namespace aismi {
+namespace {
+
+constexpr unsigned kRescanEveryMs = 10'000;  // new cards appear within this long
+constexpr const char* kScanKey = "(rescan)";
+
+}  // namespace
+
+Poller::Poller(boost::asio::io_context& io, Inventory& inventory, DeviceExecutor& executor, HealthAssessor& health, EventBus& events)
+    : io_(io), inventory_(inventory), executor_(executor), health_(health), events_(events), timer_(io) {}
+
+void Poller::readAllNow() {
+    for (unsigned i = 0; i < inventory_.size(); ++i) install(i, readCardSnapshot(*inventory_.device(i), inventory_.info(i)));
+}
+
+void Poller::start(unsigned intervalMs) {
+    intervalMs_ = intervalMs;
+    schedule();
+}
+
+void Poller::stop() {
+    *alive_ = false;
+    timer_.cancel();
+}
+
+void Poller::schedule() {
+    timer_.expires_after(std::chrono::milliseconds(intervalMs_));
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive) return;
+        pollAll();
+        schedule();
+    });
+}
+
+void Poller::pollAll() {
+    reading_.resize(inventory_.size(), false);
+    bool anyLost = false;
+    for (unsigned i = 0; i < inventory_.size(); ++i) {
+        anyLost = anyLost || inventory_.snapshot(i).lost;
+        if (!reading_[i]) refresh(i, nullptr);
+    }
+    const unsigned every = std::max(1u, kRescanEveryMs / std::max(1u, intervalMs_));
+    if (anyLost || ++polls_ % every == 0) rescan();
+}
+
+void Poller::refresh(unsigned card, std::function<void()> then) {
+    reading_.resize(inventory_.size(), false);
+    reading_[card] = true;
+    auto device = inventory_.device(card);
+    CardInfo info = inventory_.info(card);
+    executor_.runOnCard<CardSnapshot>(
+        info.key, [device, info]() -> Result<CardSnapshot> { return readCardSnapshot(*device, info); },
+        [this, card, then = std::move(then)](Result<CardSnapshot> fresh) {
+            reading_[card] = false;
+            if (fresh) install(card, std::move(*fresh));
+            else events_.publish(Notice{Severity::Warning, inventory_.info(card).label(), "poll failed: " + fresh.error().message});
+            if (then) then();
+        });
+}
+
+void Poller::install(unsigned card, CardSnapshot fresh) {
+    health_.assess(fresh);
+    CardSnapshot before = inventory_.replaceSnapshot(card, std::move(fresh));
+    const CardSnapshot& now = inventory_.snapshot(card);
+    events_.publish(CardUpdated{card, before, now});
+    if (before.health != now.health || before.healthReasons != now.healthReasons)
+        events_.publish(HealthChanged{now.info, before.health, now.health, now.healthReasons});
+    if (before.lost && !now.lost) events_.publish(CardReturned{card});
+}
+
+void Poller::rescan() {
+    if (rescanning_) return;
+    rescanning_ = true;
+    executor_.runOnCard<std::vector<Inventory::Found>>(
+        kScanKey, [this] { return inventory_.scan(); },
+        [this](Result<std::vector<Inventory::Found>> found) {
+            rescanning_ = false;
+            if (!found) return events_.publish(Notice{Severity::Warning, "aismid", "rescan failed: " + found.error().message});
+            auto merged = inventory_.merge(std::move(*found));
+            reading_.resize(inventory_.size(), false);
+            for (unsigned card : merged.added) {
+                events_.publish(Notice{Severity::Info, inventory_.info(card).label(), "new card found (serial " + inventory_.info(card).serial + ")"});
+                events_.publish(CardAdded{card});
+                refresh(card, nullptr);
+            }
+            for (unsigned card : merged.moved) {
+                events_.publish(Notice{Severity::Warning, inventory_.info(card).label(), "card came back at a new PCI address"});
+                refresh(card, [this, card] { events_.publish(CardReturned{card}); });
+            }
+        });
+}
+
+}  // namespace aismi

@@ -1,0 +1,53 @@
+// Keeps snapshots fresh: reads every card on its strand each interval (a slow card skips a
+// beat rather than queueing reads), judges health on the loop thread, and publishes
+// CardUpdated / HealthChanged. Rescans for cards now and then, and at every poll while a card
+// is lost, publishing CardAdded / CardReturned.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace aismi {
+
+class DeviceExecutor;
+class EventBus;
+class HealthAssessor;
+class Inventory;
+
+class Poller {
+public:
+    Poller(boost::asio::io_context& io, Inventory& inventory, DeviceExecutor& executor, HealthAssessor& health, EventBus& events);
+
+    /// Reads every card once, blocking (start-up, before the loop runs).
+    void readAllNow();
+    /// Polls every `intervalMs` from now on (replaces an earlier schedule).
+    void start(unsigned intervalMs);
+    void stop();
+    unsigned intervalMs() const { return intervalMs_; }
+
+    /// Reads `card` now; `then` runs on the loop thread once its snapshot is replaced.
+    void refresh(unsigned card, std::function<void()> then);
+
+private:
+    void schedule();
+    void pollAll();
+    void rescan();
+    void install(unsigned card, struct CardSnapshot fresh);
+
+    boost::asio::io_context& io_;
+    Inventory& inventory_;
+    DeviceExecutor& executor_;
+    HealthAssessor& health_;
+    EventBus& events_;
+    boost::asio::steady_timer timer_;
+    unsigned intervalMs_ = 1000;
+    unsigned polls_ = 0;
+    bool rescanning_ = false;
+    std::vector<bool> reading_;  // a read of this card is under way
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace aismi

@@ -1,0 +1,64 @@
+// What aismid knows of a card at one poll: a read model with optional values and enums.
+// "Not reported" is std::nullopt here; the D-Bus conventions (NaN, integer maxima, strings)
+// are applied at the bus edge only (daemon/bus/wire.hpp).
+#pragma once
+
+#include <aismi/card.hpp>
+#include <aismi/types.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aismi {
+
+enum class Health { Ok, Warning, Critical, Lost };
+std::string_view healthName(Health h);
+
+/// Who a card is: read once at discovery; does not change while the card is present.
+struct CardInfo {
+    unsigned index = 0;       // the daemon's number for it: /org/aismi/Manager1/card<index>
+    std::string key;          // the stable key of its desired state: serial, else PCI address
+    PciAddress address;
+    std::string pciAddress;   // address.str(), kept for the many readers
+    std::string name;
+    std::string serial;
+    uint16_t vendorId = 0;
+    uint16_t deviceId = 0;
+    bool genericMode = false;
+    /// "card 0 (0000:3b:00.0)": how messages and events name it.
+    std::string label() const { return "card " + std::to_string(index) + " (" + pciAddress + ")"; }
+};
+
+struct VfSnapshot {
+    unsigned card = 0;
+    unsigned index = 0;
+    std::string pciAddress;
+    std::string driver;
+    std::optional<uint32_t> iommuGroup;
+    std::optional<Resources> resources;  // provisioned share of the card (vendor ABI)
+    std::optional<VfStatus> status;      // state, workload and counters (vendor ABI)
+    Health health = Health::Ok;
+
+    std::optional<VfState> state() const { return status ? std::optional(status->state) : std::nullopt; }
+};
+
+struct CardSnapshot {
+    CardInfo info;
+    std::string driver;
+    CardTelemetry telemetry;
+    std::optional<FirmwareState> firmware;
+    std::optional<Resources> capacity;  // compute units and engines (vendor ABI)
+    uint32_t vfTotal = 0;               // 0: no SR-IOV
+    std::vector<VfSnapshot> vfs;        // the enabled VFs, by index
+
+    // What the reader found; the health assessor turns it into health and reasons.
+    bool lost = false;                     // config space reads all ones
+    std::vector<std::string> readProblems;  // attributes that could not be read
+    Health health = Health::Ok;
+    std::vector<std::string> healthReasons;
+
+    uint32_t vfEnabled() const { return static_cast<uint32_t>(vfs.size()); }
+};
+
+}  // namespace aismi

@@ -1,0 +1,214 @@
+#include "vf_count_service.hpp"
+
+#include "database.hpp"
+#include "desired_state_repository.hpp"
+#include "device_executor.hpp"
+#include "event_bus.hpp"
+#include "event_repository.hpp"
+#include "events.hpp"
+#include "inventory.hpp"
+#include "jobs.hpp"
+#include "journal_repository.hpp"
+#include "poller.hpp"
+#include "snapshot.hpp"
+
+#include <aismi/card.hpp>
+
+#include <algorithm>
+#include <atomic>
+
+namespace aismi {
+namespace {
+
+constexpr const char* kKind = "set-vf-count";
+constexpr const char* kStepWrite = "write-sriov-numvfs";
+
+std::string describe(const CardInfo& card, unsigned count) { return card.label() + ": set VF count to " + std::to_string(count); }
+
+}  // namespace
+
+std::string VfCountService::Payload::encode() const {
+    PayloadWriter w;
+    w.add("count", count);
+    if (previousDesired) w.add("previous_desired", *previousDesired);
+    return w.str();
+}
+
+Result<VfCountService::Payload> VfCountService::Payload::decode(const std::string& text) {
+    auto kv = text::parseKeyValues(text, "set-vf-count journal payload");
+    if (!kv) return std::move(kv).error();
+    Payload p;
+    auto count = text::requireUnsigned(*kv, "count", "set-vf-count journal payload");
+    if (!count || *count > 65535) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad count");
+    p.count = static_cast<unsigned>(*count);
+    if (kv->count("previous_desired")) {
+        auto prev = text::requireUnsigned(*kv, "previous_desired", "set-vf-count journal payload");
+        if (!prev || *prev > 65535) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad previous_desired");
+        p.previousDesired = static_cast<unsigned>(*prev);
+    }
+    return p;
+}
+
+Result<void> VfCountService::check(const CardSnapshot& card, unsigned count) {
+    const std::string where = describe(card.info, count);
+    if (card.lost) return makeError(Errc::DeviceLost, where + ": the device does not answer");
+    if (card.vfTotal == 0) return makeError(Errc::NotSupported, where + ": the device has no SR-IOV capability");
+    if (count > card.vfTotal)
+        return makeError(Errc::OutOfRange, where + ": the card supports at most " + std::to_string(card.vfTotal) + " VFs");
+    if (card.vfEnabled() != 0 && count != 0 && count != card.vfEnabled())
+        return makeError(Errc::InvalidState, where + ": " + std::to_string(card.vfEnabled()) +
+                                                 " VFs are enabled and the kernel changes the count only from 0; disable VFs first");
+    return {};
+}
+
+Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsigned count) {
+    if (auto ok = check(card, count); !ok) return std::move(ok).error();
+    Plan p{0, card.info.key, Payload{count, std::nullopt}};
+    auto r = d_.db.transaction([&]() -> Result<void> {
+        auto previous = d_.desired.vfCount(card.info.key);
+        if (!previous) return std::move(previous).error();
+        p.payload.previousDesired = *previous;
+        if (auto w = d_.desired.setVfCount(card.info.key, count); !w) return w;
+        auto op = d_.journal.begin(kKind, card.info.key, p.payload.encode(), kStepWrite);
+        if (!op) return std::move(op).error();
+        p.operation = *op;
+        return {};
+    });
+    if (!r) return std::move(r).error().context(describe(card.info, count));
+    return p;
+}
+
+Result<void> VfCountService::finish(const Plan& plan, const Result<void>& outcome) {
+    return d_.db.transaction([&]() -> Result<void> {
+        if (!outcome) {
+            // The device did not take the change: desired state goes back exactly as it was,
+            // including "none" when there was none.
+            auto r = plan.payload.previousDesired ? d_.desired.setVfCount(plan.key, *plan.payload.previousDesired)
+                                                  : d_.desired.clearVfCount(plan.key);
+            if (!r) return r;
+        }
+        return d_.journal.finish(plan.operation, outcome ? "ok" : "failed: " + outcome.error().message);
+    });
+}
+
+Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::function<void(Result<void>)> done) {
+    if (card >= d_.inventory.size()) return makeError(Errc::NotFound, "no card " + std::to_string(card));
+    const CardInfo info = d_.inventory.info(card);
+    // One change per card at a time: a second one would be planned against a snapshot the
+    // first is about to change, and a failure would restore the other's desired state.
+    if (changing_.count(info.key))
+        return makeError(Errc::Busy, describe(info, count) + ": another VF count change on this card is under way");
+    auto p = plan(d_.inventory.snapshot(card), count);
+    if (!p) return std::move(p).error();
+    // Cancelling is possible until the worker starts writing: the kernel cannot interrupt a
+    // sriov_numvfs write.
+    auto cancelled = std::make_shared<std::atomic<bool>>(false);
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    auto job = d_.jobs.create(kKind, info.label(), kActionManageVfs, [cancelled, started, info]() -> Result<void> {
+        if (started->load()) return makeError(Errc::InvalidState, info.label() + ": the VF count is being written; it cannot be cancelled now");
+        cancelled->store(true);
+        return {};
+    });
+    if (!job) {
+        (void)finish(*p, makeError(Errc::StoreFailed, "no job"));
+        return std::move(job).error();
+    }
+    const int64_t jobId = *job;
+    changing_.insert(info.key);
+    auto device = d_.inventory.device(card);
+    d_.executor.runOnCard<void>(
+        info.key,
+        [device, count, cancelled, started, info]() -> Result<void> {
+            if (cancelled->load()) return makeError(Errc::Cancelled, describe(info, count) + ": cancelled before it started");
+            started->store(true);
+            return device->setVfCount(count);
+        },
+        [this, card, jobId, plan = *p, info, count, done = std::move(done)](Result<void> outcome) mutable {
+            if (!outcome) outcome = std::move(outcome).error().context(describe(info, count));
+            if (auto f = finish(plan, outcome); !f && outcome) outcome = f;
+            d_.events.publish(Notice{outcome ? Severity::Info : Severity::Warning, info.label(),
+                                     outcome ? "VF count set to " + std::to_string(count) : outcome.error().message});
+            // The job ends once the snapshot shows the outcome, so a reader right after sees it.
+            d_.poller.refresh(card, [this, jobId, key = info.key, outcome, done = std::move(done)] {
+                changing_.erase(key);
+                d_.jobs.finish(jobId, outcome);
+                if (done) done(outcome);
+            });
+        });
+    d_.jobs.start(jobId);
+    d_.jobs.progress(jobId, 10);  // journaled; the device write is next
+    return jobId;
+}
+
+Phase VfCountService::phase() const { return Phase::Partition; }
+std::vector<std::string> VfCountService::kinds() const { return {kKind}; }
+
+Result<std::string> VfCountService::recover(const JournalRow& entry) {
+    const std::string what = "set VF count on " + entry.target;
+    auto payload = Payload::decode(entry.payload);
+    std::shared_ptr<Card> device;
+    for (unsigned i = 0; i < d_.inventory.size(); ++i)
+        if (d_.inventory.info(i).key == entry.target) device = d_.inventory.device(i);
+    if (!payload || !device) {
+        const std::string why = !payload ? payload.error().message : "the card is not present after restart";
+        if (auto r = d_.journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
+        return what + ": interrupted by a restart; " + why + ", abandoned";
+    }
+    auto actual = device->sriov();
+    if (actual && actual->numVfs == payload->count) {
+        if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
+        return what + " to " + std::to_string(payload->count) + ": interrupted by a restart, the device has it";
+    }
+    // The device did not take it: desired state says what to converge to next.
+    if (auto r = d_.journal.finish(entry.id, "interrupted by a restart; reconciled from desired state"); !r) return std::move(r).error();
+    interrupted_.push_back(entry.target);
+    return what + " to " + std::to_string(payload->count) + ": interrupted by a restart, reapplying";
+}
+
+std::vector<std::string> VfCountService::converge() {
+    std::vector<std::string> log;
+    for (unsigned i = 0; i < d_.inventory.size(); ++i) {
+        const CardInfo& info = d_.inventory.info(i);
+        auto desired = d_.desired.vfCount(info.key);
+        auto device = d_.inventory.device(i);
+        auto actual = device->sriov();
+        if (!desired || !*desired || !actual || actual->numVfs == **desired) continue;
+        const std::string what = "card " + std::to_string(i) + " (" + info.key + "): desired " + std::to_string(**desired) +
+                                 " VFs, the device has " + std::to_string(actual->numVfs);
+        const bool wasInterrupted = std::find(interrupted_.begin(), interrupted_.end(), info.key) != interrupted_.end();
+        if (actual->numVfs != 0 && !wasInterrupted) {
+            // VFs someone else created may be assigned to VMs: replacing them is an operator's call.
+            log.push_back(what + "; left as it is (set outside aismid; 'aismi vf disable' first to change it)");
+            continue;
+        }
+        if (actual->numVfs != 0 && **desired != 0) {
+            if (auto off = device->setVfCount(0); !off) {
+                log.push_back(what + "; restoring failed: " + off.error().message);
+                continue;
+            }
+        }
+        auto r = device->setVfCount(**desired);
+        log.push_back(what + (r ? "; restored" : "; restoring failed: " + r.error().message));
+    }
+    interrupted_.clear();
+    return log;
+}
+
+void VfCountService::convergeLive(unsigned card) {
+    const CardSnapshot& s = d_.inventory.snapshot(card);
+    auto desired = d_.desired.vfCount(s.info.key);
+    if (!desired || !*desired || s.lost || s.vfEnabled() == **desired) return;
+    if (s.vfEnabled() != 0) {
+        d_.events.publish(Notice{Severity::Warning, s.info.label(),
+                                 "desired " + std::to_string(**desired) + " VFs, the device has " + std::to_string(s.vfEnabled()) +
+                                     "; left as it is (set outside aismid)"});
+        return;
+    }
+    const unsigned want = **desired;
+    d_.events.publish(Notice{Severity::Warning, s.info.label(),
+                             "the card came back with 0 of " + std::to_string(want) + " desired VFs; restoring them"});
+    if (auto job = setVfCount(card, want); !job)
+        d_.events.publish(Notice{Severity::Warning, s.info.label(), "restoring " + std::to_string(want) + " VFs failed: " + job.error().message});
+}
+
+}  // namespace aismi

@@ -1,0 +1,86 @@
+// Setting how many VFs a card has (SR-IOV enable/disable), as a journaled job: the kernel's
+// rules are checked against the snapshot; the desired count and a journal entry are written
+// in one transaction before the device is touched; the write runs on the card's strand and is
+// read back; a failure restores desired state exactly. Also the partition phase of
+// reconciliation: finishing interrupted changes, restoring counts a host reboot cleared.
+#pragma once
+
+#include "operation_kind.hpp"
+
+#include <aismi/error.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <set>
+#include <vector>
+
+namespace aismi {
+
+class Database;
+class DesiredStateRepository;
+class DeviceExecutor;
+class EventBus;
+class Inventory;
+class Jobs;
+class JournalRepository;
+class Poller;
+struct CardSnapshot;
+
+inline constexpr const char* kActionManageVfs = "org.aismi.manage-vfs";
+
+class VfCountService : public ReconcileParticipant {
+public:
+    struct Deps {
+        Database& db;
+        DesiredStateRepository& desired;
+        JournalRepository& journal;
+        Inventory& inventory;
+        DeviceExecutor& executor;
+        Poller& poller;
+        Jobs& jobs;
+        EventBus& events;
+    };
+    explicit VfCountService(Deps deps) : d_(deps) {}
+
+    /// The journal payload of a set-vf-count entry.
+    struct Payload {
+        unsigned count = 0;
+        std::optional<unsigned> previousDesired;  // restored if the change fails
+        std::string encode() const;
+        static Result<Payload> decode(const std::string& text);
+    };
+
+    /// Starts a job that sets card's VF count; returns its number at once. `done` (optional)
+    /// runs on the loop thread when the job finishes and the snapshot shows the outcome.
+    Result<int64_t> setVfCount(unsigned card, unsigned count, std::function<void(Result<void>)> done = nullptr);
+
+    /// Checks `count` against the card as last read; nothing is written. Loop thread.
+    static Result<void> check(const CardSnapshot& card, unsigned count);
+
+    // ReconcileParticipant
+    Phase phase() const override;
+    std::vector<std::string> kinds() const override;
+    Result<std::string> recover(const JournalRow& entry) override;
+    std::vector<std::string> converge() override;
+
+    /// A card came back (power cycle, rediscovery): restores its desired count if the device
+    /// lost it, as a job, and says so.
+    void convergeLive(unsigned card);
+
+private:
+    struct Plan {
+        int64_t operation = 0;
+        std::string key;
+        Payload payload;
+    };
+    Result<Plan> plan(const CardSnapshot& card, unsigned count);
+    Result<void> finish(const Plan& plan, const Result<void>& outcome);
+
+    Deps d_;
+    std::vector<std::string> interrupted_;
+    std::set<std::string> changing_;  // keys of cards with a change under way (one at a time)  // keys whose change a crash interrupted (recover -> converge)
+};
+
+}  // namespace aismi

@@ -1,0 +1,221 @@
+#include "database.hpp"
+
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <ctime>
+#include <sys/stat.h>
+
+namespace aismi {
+namespace {
+
+// Each entry takes the schema from version i to i+1. Never edit a shipped entry: append.
+const char* const kMigrations[] = {
+    // 0 -> 1: desired VF count per card, and the event history.
+    R"(CREATE TABLE cards (
+         serial TEXT PRIMARY KEY,
+         desired_vf_count INTEGER NOT NULL CHECK (desired_vf_count >= 0));
+       CREATE TABLE events (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         at INTEGER NOT NULL,
+         severity TEXT NOT NULL CHECK (severity IN ('info','warning','critical')),
+         device TEXT NOT NULL,
+         message TEXT NOT NULL);)",
+    // 1 -> 2: per-VF provisioning, and the journal of multi-step operations.
+    R"(CREATE TABLE vf_resources (
+         serial TEXT NOT NULL,
+         vf INTEGER NOT NULL CHECK (vf >= 0),
+         compute_units INTEGER NOT NULL CHECK (compute_units > 0),
+         memory_mib INTEGER NOT NULL CHECK (memory_mib > 0),
+         engines INTEGER NOT NULL CHECK (engines >= 0),
+         PRIMARY KEY (serial, vf));
+       CREATE TABLE operations (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         kind TEXT NOT NULL,
+         target TEXT NOT NULL,
+         payload TEXT NOT NULL,
+         step TEXT NOT NULL,
+         started_at INTEGER NOT NULL,
+         finished_at INTEGER,
+         outcome TEXT);
+       CREATE INDEX operations_open ON operations (finished_at) WHERE finished_at IS NULL;)",
+    // 2 -> 3: jobs (numbers stay unique across restarts; finished ones stay queryable), and
+    // event retention by age.
+    R"(CREATE TABLE jobs (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         kind TEXT NOT NULL,
+         target TEXT NOT NULL,
+         state TEXT NOT NULL CHECK (state IN ('queued','running','done','failed','cancelled')),
+         progress INTEGER NOT NULL CHECK (progress BETWEEN 0 AND 100),
+         error TEXT NOT NULL,
+         started_at INTEGER NOT NULL,
+         finished_at INTEGER);
+       CREATE INDEX events_at ON events (at);)",
+};
+static_assert(std::size(kMigrations) == Database::kSchemaVersion);
+
+// SQLite result codes that say the file cannot be used as it is, not that it is damaged.
+std::string accessProblem(int primary) {
+    switch (primary) {
+    case SQLITE_READONLY: return "the file or its directory is read-only (a read-only mount?)";
+    case SQLITE_CANTOPEN: return "the file cannot be opened (permissions, a read-only mount, or a missing directory)";
+    case SQLITE_PERM: return "permission denied";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return "another process holds it locked (is another aismid running?)";
+    case SQLITE_FULL: return "the disk is full";
+    case SQLITE_IOERR: return "an I/O error";
+    default: return {};
+    }
+}
+
+}  // namespace
+
+Statement::Statement(Database& db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db.db_, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+}
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int i, const std::string& s) {
+    if (stmt_) sqlite3_bind_text(stmt_, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+Statement& Statement::bind(int i, int64_t v) {
+    if (stmt_) sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+}
+Statement::Step Statement::step() {
+    if (!stmt_) return Step::Failed;
+    switch (sqlite3_step(stmt_)) {
+    case SQLITE_ROW: return Step::Row;
+    case SQLITE_DONE: return Step::Done;
+    default: return Step::Failed;
+    }
+}
+Result<void> Statement::run(const std::string& what) {
+    if (step() != Step::Done) return db_.error(what);
+    return {};
+}
+int64_t Statement::integer(int col) { return sqlite3_column_int64(stmt_, col); }
+std::string Statement::text(int col) {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+}
+
+Error Database::error(const std::string& what) const {
+    const int primary = sqlite3_extended_errcode(db_) & 0xff;
+    const Errc errc = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ? Errc::StoreCorrupt : Errc::StoreFailed;
+    std::string message = "state store " + path_ + ": " + what + ": " + sqlite3_errmsg(db_);
+    if (auto why = accessProblem(primary); !why.empty()) message += " (" + why + ")";
+    return makeError(errc, message);
+}
+
+int64_t Database::lastInsertId() const { return static_cast<int64_t>(sqlite3_last_insert_rowid(db_)); }
+int Database::changes() const { return sqlite3_changes(db_); }
+int64_t Database::now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Result<void> Database::exec(const std::string& sql) {
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return error("execute");
+    return {};
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& stateDir, int targetVersion) {
+    if (targetVersion < 1 || targetVersion > kSchemaVersion)
+        return makeError(Errc::InvalidArgument, "state store: no schema version " + std::to_string(targetVersion));
+    if (::mkdir(stateDir.c_str(), 0700) != 0 && errno != EEXIST) return Error::fromErrno(errno, "create state directory " + stateDir);
+    const std::string path = stateDir + "/aismid.db";
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+        if (auto why = accessProblem(rc & 0xff); !why.empty()) m += " (" + why + ")";
+        sqlite3_close(db);
+        return makeError(Errc::StoreFailed, "state store " + path + ": open: " + m);
+    }
+    std::unique_ptr<Database> store(new Database(db, path));
+    sqlite3_busy_timeout(db, 5000);
+    if (auto r = store->checkIntegrity(); !r) return std::move(r).error();
+    // Control-plane state must survive power loss once a change is acknowledged: WAL for
+    // readers that never block the writer, synchronous=FULL so a commit is on disk.
+    if (auto r = store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !r)
+        return std::move(r).error();
+    if (auto r = store->migrate(targetVersion); !r) return std::move(r).error();
+    return store;
+}
+
+Database::~Database() { sqlite3_close(db_); }
+
+Result<void> Database::checkIntegrity() {
+    Statement st(*this, "PRAGMA integrity_check");
+    std::string problems;
+    Statement::Step rc;
+    while ((rc = st.step()) == Statement::Step::Row) {
+        const std::string line = st.text(0);
+        if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+    }
+    const int primary = sqlite3_extended_errcode(db_) & 0xff;
+    // A file we may not read or write is not a damaged file: say what is wrong instead.
+    if (rc != Statement::Step::Done && !accessProblem(primary).empty()) return error("check integrity");
+    if (rc != Statement::Step::Done || !problems.empty())
+        return makeError(Errc::StoreCorrupt, "state store " + path_ + " is damaged (" +
+                                                 (problems.empty() ? std::string(sqlite3_errmsg(db_)) : problems) +
+                                                 "); move the file aside and restart aismid, which rebuilds state from the devices");
+    return {};
+}
+
+Result<int> Database::schemaVersion() {
+    Statement st(*this, "PRAGMA user_version");
+    if (st.step() != Statement::Step::Row) return error("read schema version");
+    const int64_t v = st.integer(0);
+    // user_version is any 32-bit integer in the file: a flipped byte must not index outside
+    // the migration table.
+    if (v < 0 || v > kSchemaVersion)
+        return makeError(v < 0 ? Errc::StoreCorrupt : Errc::StoreFailed,
+                         "state store " + path_ + " has schema version " + std::to_string(v) + "; this aismid understands 0 to " +
+                             std::to_string(kSchemaVersion) +
+                             (v < 0 ? " (the file is damaged: move it aside and restart aismid)"
+                                    : " (run the newer aismid, or move the file aside)"));
+    return static_cast<int>(v);
+}
+
+Result<Database::Settings> Database::settings() {
+    Settings s;
+    Statement mode(*this, "PRAGMA journal_mode");
+    if (mode.step() != Statement::Step::Row) return error("read journal mode");
+    s.journalMode = mode.text(0);
+    Statement sync(*this, "PRAGMA synchronous");
+    if (sync.step() != Statement::Step::Row) return error("read synchronous");
+    s.synchronous = static_cast<int>(sync.integer(0));
+    return s;
+}
+
+Result<void> Database::migrate(int targetVersion) {
+    auto version = schemaVersion();
+    if (!version) return std::move(version).error();
+    for (int v = *version; v < targetVersion; ++v) {
+        auto r = transaction([&]() -> Result<void> {
+            if (auto e = exec(kMigrations[v]); !e) return e;
+            return exec("PRAGMA user_version=" + std::to_string(v + 1));
+        });
+        if (!r) return std::move(r).error().context("migrate schema " + std::to_string(v) + " -> " + std::to_string(v + 1));
+    }
+    return {};
+}
+
+Result<void> Database::transaction(const std::function<Result<void>()>& body) {
+    if (depth_ > 0) return body();
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
+    ++depth_;
+    auto result = body();
+    --depth_;
+    if (!result) {
+        (void)exec("ROLLBACK");
+        return result;
+    }
+    if (auto r = exec("COMMIT"); !r) {
+        (void)exec("ROLLBACK");
+        return r;
+    }
+    return {};
+}
+
+}  // namespace aismi

@@ -1,0 +1,87 @@
+// The state store's database: opening (integrity check, migrations), transactions and
+// prepared statements. Repositories (one per capability) build on it; together they are the
+// only code that speaks SQLite, and only database.cpp includes sqlite3.h.
+#pragma once
+
+#include <aismi/error.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace aismi {
+
+class Database;
+
+/// A prepared statement with typed binds; finalizes itself.
+class Statement {
+public:
+    Statement(Database& db, const char* sql);
+    ~Statement();
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int i, const std::string& s);
+    Statement& bind(int i, int64_t v);
+    enum class Step { Row, Done, Failed };
+    Step step();
+    /// Runs a statement that returns no rows.
+    Result<void> run(const std::string& what);
+    int64_t integer(int col);
+    std::string text(int col);
+
+private:
+    Database& db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+public:
+    static constexpr int kSchemaVersion = 3;
+
+    /// Opens (creating if needed) `<stateDir>/aismid.db`, checks its integrity and migrates it
+    /// to `targetVersion` (older versions only for tests of the migrations). A damaged file
+    /// gives StoreCorrupt and is left as it is.
+    static Result<std::unique_ptr<Database>> open(const std::string& stateDir, int targetVersion = kSchemaVersion);
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    const std::string& path() const { return path_; }
+    Result<int> schemaVersion();
+
+    struct Settings {
+        std::string journalMode;  // "wal"
+        int synchronous = 0;      // 2 = FULL
+    };
+    /// What SQLite reports it is doing, read back rather than assumed.
+    Result<Settings> settings();
+
+    /// Runs `body` in one transaction: every write in it lands, or none does (also on a crash).
+    /// Nested calls join the outer transaction.
+    Result<void> transaction(const std::function<Result<void>()>& body);
+
+    /// An error naming the file, the operation and SQLite's own words.
+    Error error(const std::string& what) const;
+    int64_t lastInsertId() const;
+    int changes() const;
+    /// Seconds since the epoch, the timestamps of every table.
+    static int64_t now();
+
+private:
+    friend class Statement;
+    Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+    Result<void> exec(const std::string& sql);
+    Result<void> migrate(int targetVersion);
+    Result<void> checkIntegrity();
+
+    sqlite3* db_;
+    std::string path_;
+    int depth_ = 0;
+};
+
+}  // namespace aismi

@@ -1,0 +1,79 @@
+// The vocabulary of aismi: plain value types that libmgmt returns, the daemon keeps in its
+// snapshots and the store persists. No behaviour beyond naming and comparing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aismi {
+
+/// PCIe Advanced Error Reporting counters of one function (sysfs aer_dev_*).
+struct AerCounters {
+    uint64_t correctable = 0;
+    uint64_t nonfatal = 0;
+    uint64_t fatal = 0;
+    bool operator==(const AerCounters&) const = default;
+};
+
+/// What a VF is given of the card (vendor ABI `vf<K>/resources`), or a card's capacity.
+struct Resources {
+    uint32_t computeUnits = 0;
+    uint64_t memoryMib = 0;
+    uint32_t engines = 0;
+    bool operator==(const Resources&) const = default;
+};
+
+enum class VfState { Idle, Running, Hung, Resetting, Error };
+std::string_view vfStateName(VfState state);
+
+struct VfStatus {
+    VfState state = VfState::Idle;
+    uint64_t progress = 0;  // work completed by the VF's workload; stalls when the VF stops
+    uint32_t utilizationPct = 0;
+    uint64_t memoryUsedMib = 0;
+    uint64_t eccCorrected = 0;
+    uint64_t eccUncorrected = 0;
+    uint64_t resetCount = 0;
+    bool operator==(const VfStatus&) const = default;
+};
+
+struct LinkState {
+    std::string speed;  // "16.0 GT/s PCIe" as the kernel reports it
+    unsigned width = 0;
+    std::string maxSpeed;
+    unsigned maxWidth = 0;
+    bool degraded() const { return width < maxWidth || speed != maxSpeed; }
+    bool operator==(const LinkState&) const = default;
+};
+
+/// Card telemetry; a field is empty when neither hwmon nor the vendor ABI provides it.
+struct CardTelemetry {
+    std::optional<double> temperatureC;
+    std::optional<double> temperatureCritC;
+    std::optional<double> powerW;
+    std::optional<double> powerCapW;
+    std::optional<uint32_t> utilizationPct;
+    std::optional<uint64_t> memoryUsedMib;
+    std::optional<uint64_t> memoryTotalMib;
+    std::optional<uint64_t> eccCorrected;
+    std::optional<uint64_t> eccUncorrected;
+    std::optional<LinkState> link;
+    std::optional<AerCounters> aer;
+};
+
+struct FirmwareBank {
+    std::string version;
+    bool integrityOk = false;
+    bool operator==(const FirmwareBank&) const = default;
+};
+
+struct FirmwareState {
+    FirmwareBank banks[2];
+    unsigned activeBank = 0;
+    const std::string& activeVersion() const { return banks[activeBank].version; }
+    bool operator==(const FirmwareState&) const = default;
+};
+
+}  // namespace aismi

@@ -1,0 +1,113 @@
+// The declared bus: the property tables agree with daemon/dbus/*.xml (names, types, const),
+// apply the "not reported" conventions at the edge, and name what changed.
+#include "interfaces.hpp"
+#include "jobs.hpp"
+#include "snapshot.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+using namespace aismi;
+using namespace aismi::bus;
+
+namespace {
+
+struct XmlProperty {
+    std::string type;
+    bool isConst = false;
+};
+
+// The properties of daemon/dbus/<interface>.xml: name -> type and whether it is const.
+std::map<std::string, XmlProperty> xmlProperties(const std::string& interface) {
+    std::ifstream in(std::string(AISMI_DBUS_XML_DIR) + "/" + interface + ".xml");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string xml = text.str();
+    std::map<std::string, XmlProperty> out;
+    const std::regex prop(R"re(<property name="(\w+)" type="([^"]+)" access="read"(/?)>)re");
+    for (auto it = std::sregex_iterator(xml.begin(), xml.end(), prop); it != std::sregex_iterator(); ++it) {
+        XmlProperty p{(*it)[2], false};
+        if ((*it)[3] == "") {
+            const size_t end = xml.find("</property>", static_cast<size_t>(it->position()));
+            p.isConst = xml.substr(static_cast<size_t>(it->position()), end - static_cast<size_t>(it->position())).find("value=\"const\"") !=
+                        std::string::npos;
+        }
+        out[(*it)[1]] = p;
+    }
+    return out;
+}
+
+template <class Subject>
+void expectTableMatchesXml(const PropertyTable<Subject>& table, const std::string& interface) {
+    auto xml = xmlProperties(interface);
+    ASSERT_FALSE(xml.empty()) << interface;
+    for (const auto& row : table) {
+        auto it = xml.find(row.name);
+        ASSERT_NE(it, xml.end()) << interface << "." << row.name << " is served but not in the XML";
+        EXPECT_EQ(it->second.type, row.signature) << interface << "." << row.name;
+        EXPECT_EQ(it->second.isConst, row.change == Change::Const) << interface << "." << row.name;
+        xml.erase(it);
+    }
+    for (const auto& [name, p] : xml) ADD_FAILURE() << interface << "." << name << " is in the XML but not served";
+}
+
+}  // namespace
+
+TEST(PropertyTables, AgreeWithTheIntrospectionXml) {
+    expectTableMatchesXml(managerProperties(), "org.aismi.Manager1");
+    expectTableMatchesXml(cardProperties(), "org.aismi.Card1");
+    expectTableMatchesXml(vfProperties(), "org.aismi.VirtualFunction1");
+    expectTableMatchesXml(jobProperties(), "org.aismi.Job1");
+}
+
+TEST(PropertyTables, SendWhatTheCardDoesNotReportAsTheBusConventions) {
+    CardSnapshot c;
+    EXPECT_TRUE(std::isnan(std::get<double>(findRow(cardProperties(), "TemperatureC")->get(c))));
+    EXPECT_EQ(std::get<uint32_t>(findRow(cardProperties(), "LinkWidth")->get(c)), UINT32_MAX);
+    EXPECT_EQ(std::get<uint64_t>(findRow(cardProperties(), "EccUncorrected")->get(c)), UINT64_MAX);
+    EXPECT_EQ(std::get<std::string>(findRow(cardProperties(), "Health")->get(c)), "ok");
+    VfSnapshot v;
+    EXPECT_EQ(std::get<std::string>(findRow(vfProperties(), "State")->get(v)), "unknown");
+    EXPECT_EQ(std::get<int32_t>(findRow(vfProperties(), "IommuGroup")->get(v)), -1);
+    v.status = VfStatus{VfState::Running, 7, 30, 0, 0, 0, 0};
+    EXPECT_EQ(std::get<std::string>(findRow(vfProperties(), "State")->get(v)), "running");
+    EXPECT_EQ(std::get<uint64_t>(findRow(vfProperties(), "Progress")->get(v)), 7u);
+}
+
+TEST(PropertyTables, NameTheChangedProperties) {
+    CardSnapshot a;
+    a.telemetry.temperatureC = 50;
+    a.vfs.resize(2);
+    CardSnapshot b = a;
+    EXPECT_TRUE(changedProperties(cardProperties(), a, b).empty());
+    b.telemetry.temperatureC = 51;
+    b.vfs.pop_back();
+    EXPECT_EQ(changedProperties(cardProperties(), a, b), (std::vector<std::string>{"TemperatureC", "VfEnabled", "VirtualFunctions"}));
+    a.telemetry.powerW.reset();
+    b = a;
+    EXPECT_TRUE(changedProperties(cardProperties(), a, b).empty()) << "NaN equals NaN here";
+    VfSnapshot v, w;
+    w.status = VfStatus{};
+    v.status = VfStatus{};
+    w.status->progress = 7;
+    EXPECT_EQ(changedProperties(vfProperties(), v, w), std::vector<std::string>{"Progress"});
+    Job j, k;
+    k.id = 5;  // const properties never signal
+    EXPECT_TRUE(changedProperties(jobProperties(), j, k).empty());
+}
+
+TEST(PropertyTables, BuildTypedColumns) {
+    CardSnapshot a, b;
+    a.telemetry.temperatureC = 40;
+    const std::vector<const CardSnapshot*> cards{&a, &b};
+    auto col = column(*findRow(cardProperties(), "TemperatureC"), cards);
+    EXPECT_EQ(col.peekValueType(), "ad");
+    auto values = col.get<std::vector<double>>();
+    ASSERT_EQ(values.size(), 2u);
+    EXPECT_EQ(values[0], 40);
+    EXPECT_TRUE(std::isnan(values[1]));
+    EXPECT_EQ(column(*findRow(cardProperties(), "GenericMode"), cards).peekValueType(), "ab");
+}

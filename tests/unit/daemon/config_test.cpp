@@ -1,0 +1,59 @@
+// aismid's configuration: the command line, the config file, and clear errors for bad values.
+#include "daemon_config.hpp"
+
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace aismi;
+
+TEST(DaemonConfig, ReadsTheCommandLine) {
+    auto p = parseDaemonConfig({"--backend=sim", "--sim-cards=3", "--sim-vfs=64", "--poll-interval=250", "--state-dir=/x",
+                                "--config=/dev/null", "--match=a15e:0100", "--match=8086:1572"});
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p->config.backend, DaemonConfig::Backend::Sim);
+    EXPECT_EQ(p->config.sim.cards, 3u);
+    EXPECT_EQ(p->config.sim.totalVfs, 64u);
+    EXPECT_EQ(p->config.pollIntervalMs, 250u);
+    EXPECT_EQ(p->config.simDir, "/x/sim");
+    EXPECT_EQ(p->config.matches.size(), 2u);
+    EXPECT_FALSE(p->config.sim.timeFactor.has_value());
+}
+
+TEST(DaemonConfig, ReadsAConfigFileAndLetsTheCommandLineWin) {
+    aismi::test::TempDir tmp;
+    std::ofstream(tmp / "aismid.conf") << "# comment\nbackend = sim\npoll-interval = 500\nsim-time-factor = 0.5\nmatch = 1234:5678\n";
+    auto p = parseDaemonConfig({"--config=" + (tmp / "aismid.conf"), "--poll-interval=2000"});
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p->config.backend, DaemonConfig::Backend::Sim);
+    EXPECT_EQ(p->config.pollIntervalMs, 2000u);
+    EXPECT_EQ(p->config.sim.timeFactor.value_or(0), 0.5);
+    EXPECT_EQ(p->config.matches.at(0), (DeviceMatch{0x1234, 0x5678}));
+}
+
+TEST(DaemonConfig, NamesTheBadSettingAndItsSource) {
+    aismi::test::TempDir tmp;
+    std::ofstream(tmp / "bad.conf") << "colour = blue\n";
+    auto p = parseDaemonConfig({"--config=" + (tmp / "bad.conf")});
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.error().code, Errc::ConfigInvalid);
+    EXPECT_NE(p.error().message.find("bad.conf"), std::string::npos) << p.error().message;
+    EXPECT_NE(p.error().message.find("colour"), std::string::npos);
+    for (std::vector<std::string> bad : {std::vector<std::string>{"--sim-vfs=300"}, {"--poll-interval=abc"}, {"--sim-time-factor=-1"},
+                                         {"--backend=gpu"}, {"--state-dir="}, {"--events-keep=5"}, {"--events-max-age-days=0"}}) {
+        bad.push_back("--config=/dev/null");
+        EXPECT_FALSE(parseDaemonConfig(bad).ok()) << bad[0];
+    }
+}
+
+TEST(DaemonConfig, AnswersHelpAndVersion) {
+    auto p = parseDaemonConfig({"--help"});
+    ASSERT_TRUE(p.ok());
+    EXPECT_TRUE(p->exitNow);
+    for (const char* opt : {"--backend", "--match", "--sysfs-root", "--sim-cards", "--sim-vfs", "--sim-dir", "--sim-time-factor",
+                            "--state-dir", "--poll-interval", "--config"})
+        EXPECT_NE(p->output.find(opt), std::string::npos) << opt;
+}
+

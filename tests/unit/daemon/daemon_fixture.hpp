@@ -1,0 +1,107 @@
+// The daemon's services on simulated cards, without a bus: the store, the loop, the device
+// executor, the inventory, the poller, jobs and the partition service, composed as aismid does.
+#pragma once
+
+#include "database.hpp"
+#include "desired_state_repository.hpp"
+#include "device_executor.hpp"
+#include "event_bus.hpp"
+#include "event_repository.hpp"
+#include "health_assessor.hpp"
+#include "inventory.hpp"
+#include "job_repository.hpp"
+#include "jobs.hpp"
+#include "journal_repository.hpp"
+#include "poller.hpp"
+#include "reconciler.hpp"
+#include "vf_count_service.hpp"
+
+#include "sim_fixture.hpp"
+
+#include <aismi/card.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+
+namespace aismi::test {
+
+class DaemonFixture : public SimFixture {
+protected:
+    void SetUp() override {
+        SimFixture::SetUp();
+        compose();
+    }
+    void TearDown() override { teardown(); }
+
+    void compose() {
+        auto d = Database::open(tmp / "state");
+        ASSERT_TRUE(d.ok()) << d.error().message;
+        db = std::move(*d);
+        desired = std::make_unique<DesiredStateRepository>(*db);
+        journal = std::make_unique<JournalRepository>(*db);
+        jobRows = std::make_unique<JobRepository>(*db);
+        io = std::make_unique<boost::asio::io_context>();
+        events = std::make_unique<EventBus>();
+        executor = std::make_unique<DeviceExecutor>(*io, 2);
+        inventory = std::make_unique<Inventory>(*fs, std::vector<DeviceMatch>{kAismiCardMatch});
+        auto found = inventory->scan();
+        ASSERT_TRUE(found.ok());
+        inventory->adopt(std::move(*found));
+        poller = std::make_unique<Poller>(*io, *inventory, *executor, health, *events);
+        jobs = std::make_unique<Jobs>(*events, *jobRows);
+        service = std::make_unique<VfCountService>(
+            VfCountService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *jobs, *events});
+        poller->readAllNow();
+    }
+
+    void teardown() {
+        service.reset();
+        jobs.reset();
+        poller.reset();
+        executor.reset();  // joins the workers before what they use goes away
+        inventory.reset();
+        events.reset();
+        io.reset();
+        jobRows.reset();
+        journal.reset();
+        desired.reset();
+        db.reset();
+    }
+
+    /// Runs the loop until `done` holds (at most 10 s of wall time).
+    bool runUntil(const std::function<bool()>& done) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!done() && std::chrono::steady_clock::now() < deadline) {
+            io->restart();
+            io->run_for(std::chrono::milliseconds(5));
+        }
+        return done();
+    }
+
+    /// setVfCount, run to its end; the job's outcome.
+    Result<void> setVfCount(unsigned card, unsigned count) {
+        std::optional<Result<void>> outcome;
+        auto job = service->setVfCount(card, count, [&](Result<void> r) { outcome = r; });
+        if (!job) return job.error();
+        EXPECT_TRUE(runUntil([&] { return outcome.has_value(); }));
+        return outcome.value_or(makeError(Errc::Timeout, "no outcome"));
+    }
+
+    static constexpr const char* kSerial0 = "AIS24110000";
+
+    std::unique_ptr<Database> db;
+    std::unique_ptr<DesiredStateRepository> desired;
+    std::unique_ptr<JournalRepository> journal;
+    std::unique_ptr<JobRepository> jobRows;
+    std::unique_ptr<boost::asio::io_context> io;
+    std::unique_ptr<EventBus> events;
+    std::unique_ptr<DeviceExecutor> executor;
+    std::unique_ptr<Inventory> inventory;
+    HealthAssessor health;
+    std::unique_ptr<Poller> poller;
+    std::unique_ptr<Jobs> jobs;
+    std::unique_ptr<VfCountService> service;
+};
+
+}  // namespace aismi::test

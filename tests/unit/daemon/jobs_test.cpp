@@ -1,0 +1,96 @@
+// Jobs: their life, what they publish, what survives a restart, and their retention.
+#include "database.hpp"
+#include "event_bus.hpp"
+#include "job_repository.hpp"
+#include "jobs.hpp"
+
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace aismi;
+
+namespace {
+
+struct JobsTest : ::testing::Test {
+    void SetUp() override {
+        auto d = Database::open(tmp.path());
+        ASSERT_TRUE(d.ok());
+        db = std::move(*d);
+        rows = std::make_unique<JobRepository>(*db);
+        events.subscribe<JobChanged>([this](const JobChanged& e) {
+            seen.push_back(std::string(e.what == JobChanged::What::Added ? "added" : e.what == JobChanged::What::Removed ? "removed" : "changed") +
+                           " " + std::to_string(e.job.id));
+        });
+    }
+    aismi::test::TempDir tmp;
+    std::unique_ptr<Database> db;
+    std::unique_ptr<JobRepository> rows;
+    EventBus events;
+    std::vector<std::string> seen;
+};
+
+}  // namespace
+
+TEST_F(JobsTest, MoveFromQueuedToDoneAndSayEachStep) {
+    Jobs jobs(events, *rows);
+    auto id = jobs.create("set-vf-count", "card 0", "org.aismi.manage-vfs", nullptr);
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(jobs.find(*id)->state, JobState::Queued);
+    jobs.start(*id);
+    jobs.progress(*id, 40);
+    jobs.finish(*id, {});
+    const Job* j = jobs.find(*id);
+    EXPECT_EQ(j->state, JobState::Done);
+    EXPECT_EQ(j->progress, 100u);
+    EXPECT_TRUE(j->finished());
+    EXPECT_EQ(seen, (std::vector<std::string>{"added 1", "changed 1", "changed 1", "changed 1"}));
+    EXPECT_EQ(jobs.cancel(*id).error().code, Errc::InvalidState);
+}
+
+TEST_F(JobsTest, RecordFailuresAndNumberJobsUniquelyAcrossRestarts) {
+    int64_t first = 0;
+    {
+        Jobs jobs(events, *rows);
+        first = *jobs.create("set-vf-count", "card 0", "a", nullptr);
+        jobs.start(first);  // and the daemon dies here
+    }
+    Jobs jobs(events, *rows);
+    auto recovered = jobs.recover();
+    ASSERT_TRUE(recovered.ok());
+    ASSERT_EQ(recovered->size(), 1u);
+    EXPECT_NE(recovered->at(0).find("interrupted"), std::string::npos);
+    auto next = jobs.create("set-vf-count", "card 0", "a", nullptr);
+    EXPECT_GT(*next, first);
+    jobs.finish(*next, makeError(Errc::Busy, "device busy"));
+    EXPECT_EQ(jobs.find(*next)->state, JobState::Failed);
+    EXPECT_EQ(jobs.find(*next)->error, "device busy");
+}
+
+TEST_F(JobsTest, AskTheJobWhetherItCanBeCancelled) {
+    Jobs jobs(events, *rows);
+    bool asked = false;
+    auto id = jobs.create("k", "t", "a", [&]() -> Result<void> {
+        asked = true;
+        return makeError(Errc::InvalidState, "writing");
+    });
+    EXPECT_EQ(jobs.cancel(*id).error().code, Errc::InvalidState);
+    EXPECT_TRUE(asked);
+    EXPECT_EQ(jobs.cancel(*id + 100).error().code, Errc::NotFound);
+}
+
+TEST_F(JobsTest, ForgetFinishedJobsPastTheirRetention) {
+    Jobs jobs(events, *rows, Jobs::Limits{600, 2});
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 4; ++i) {
+        ids.push_back(*jobs.create("k", "t", "a", nullptr));
+        jobs.finish(ids.back(), {});
+    }
+    auto running = jobs.create("k", "t", "a", nullptr);
+    jobs.prune(std::time(nullptr));
+    EXPECT_EQ(jobs.all().size(), 3u) << "two finished (the newest) and the running one";
+    EXPECT_EQ(jobs.find(ids[0]), nullptr);
+    jobs.prune(std::time(nullptr) + 601);
+    ASSERT_EQ(jobs.all().size(), 1u);
+    EXPECT_EQ(jobs.all()[0]->id, *running) << "a running job is never forgotten";
+}

@@ -1,0 +1,213 @@
+#include "database.hpp"
+#include "desired_state_repository.hpp"
+#include "event_repository.hpp"
+#include "journal_repository.hpp"
+
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace aismi;
+using aismi::test::TempDir;
+
+namespace {
+
+// The database with its repositories, as the daemon composes them.
+struct Store {
+    explicit Store(std::unique_ptr<Database> d) : db(std::move(d)), desired(*db), journal(*db), events(*db) {}
+    Database* operator->() { return db.get(); }
+    std::unique_ptr<Database> db;
+    DesiredStateRepository desired;
+    JournalRepository journal;
+    EventRepository events;
+};
+
+std::unique_ptr<Store> openStore(const std::string& dir, int version = Database::kSchemaVersion) {
+    auto s = Database::open(dir, version);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return s.ok() ? std::make_unique<Store>(std::move(*s)) : nullptr;
+}
+
+// Runs `body` in a child process that dies the way a crashed daemon does; returns once it has.
+template <class F>
+void inCrashingChild(F body) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        body();
+        ::raise(SIGKILL);
+        ::_exit(99);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+}
+
+void overwrite(const std::string& path, long offset, const std::string& bytes) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(offset);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+TEST(Database, CreatesTheLatestSchemaInWalModeWithFullSync) {
+    TempDir tmp;
+    auto store = openStore(tmp.path());
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->db->schemaVersion().valueOr(-1), Database::kSchemaVersion);
+    auto s = store->db->settings();
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->journalMode, "wal");
+    EXPECT_EQ(s->synchronous, 2) << "FULL";
+}
+
+TEST(Database, MigratesAnOlderSchemaAndKeepsItsData) {
+    TempDir tmp;
+    {
+        auto v1 = openStore(tmp.path(), 1);
+        ASSERT_TRUE(v1);
+        ASSERT_TRUE(v1->desired.setVfCount("AIS1", 8).ok());
+        ASSERT_TRUE(v1->events.append(Severity::Warning, "card 0", "hot").ok());
+        EXPECT_FALSE(v1->journal.begin("x", "y", "z", "begin").ok()) << "version 1 has no journal";
+    }
+    auto store = openStore(tmp.path());
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->db->schemaVersion().valueOr(-1), Database::kSchemaVersion);
+    EXPECT_EQ(store->desired.vfCount("AIS1").valueOr(std::nullopt), 8u);
+    EXPECT_EQ(store->events.recent(10)->at(0).message, "hot");
+    EXPECT_TRUE(store->journal.begin("set-vf-count", "AIS1", "count 4\n", "begin").ok());
+}
+
+TEST(Database, RefusesASchemaNewerThanItKnows) {
+    TempDir tmp;
+    openStore(tmp.path()).reset();
+    overwrite(tmp / "aismid.db", 60, std::string("\0\0\0\x63", 4));  // user_version = 99 (big-endian)
+    auto s = Database::open(tmp.path());
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, Errc::StoreFailed);
+    EXPECT_NE(s.error().message.find("newer"), std::string::npos);
+}
+
+TEST(Database, LeavesNoTraceOfATransactionACrashInterrupted) {
+    TempDir tmp;
+    openStore(tmp.path()).reset();
+    inCrashingChild([&] {
+        auto store = openStore(tmp.path());
+        (void)store->db->transaction([&]() -> Result<void> {
+            (void)store->desired.setVfCount("AIS1", 4);
+            ::raise(SIGKILL);  // dies between the two writes
+            return store->desired.setVfCount("AIS2", 4);
+        });
+    });
+    auto store = openStore(tmp.path());
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->desired.vfCount("AIS1").valueOr(7u), std::nullopt);
+    EXPECT_EQ(store->desired.vfCount("AIS2").valueOr(7u), std::nullopt);
+}
+
+TEST(Database, KeepsWhatWasCommittedBeforeACrash) {
+    TempDir tmp;
+    openStore(tmp.path()).reset();
+    inCrashingChild([&] {
+        auto store = openStore(tmp.path());
+        (void)store->desired.setVfCount("AIS1", 4);
+        auto op = store->journal.begin("set-vf-count", "AIS1", "count 4\n", "begin");
+        (void)store->journal.advance(*op, "wrote-sriov-numvfs");
+    });
+    auto store = openStore(tmp.path());
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->desired.vfCount("AIS1").valueOr(std::nullopt), 4u);
+    auto open = store->journal.open();
+    ASSERT_TRUE(open.ok());
+    ASSERT_EQ(open->size(), 1u);
+    EXPECT_EQ(open->at(0).step, "wrote-sriov-numvfs") << "reconciliation knows where it stopped";
+}
+
+TEST(Database, RollsBackATransactionWhoseBodyFails) {
+    TempDir tmp;
+    auto store = openStore(tmp.path());
+    auto r = store->db->transaction([&]() -> Result<void> {
+        (void)store->desired.setVfCount("AIS1", 4);
+        return makeError(Errc::Busy, "device busy");
+    });
+    EXPECT_EQ(r.error().code, Errc::Busy);
+    EXPECT_EQ(store->desired.vfCount("AIS1").valueOr(7u), std::nullopt);
+}
+
+TEST(Database, ReportsADamagedFile) {
+    TempDir tmp;
+    {
+        auto store = openStore(tmp.path());
+        for (int i = 0; i < 300; ++i) ASSERT_TRUE(store->events.append(Severity::Info, "card 0", std::string(200, 'x')).ok());
+    }
+    // Scribble over the b-tree page headers of pages 2 to 9 (page 1 holds the file header).
+    for (long page = 1; page < 9; ++page) overwrite(tmp / "aismid.db", 4096 * page, std::string(12, '\x5a'));
+    auto s = Database::open(tmp.path());
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, Errc::StoreCorrupt);
+    EXPECT_NE(s.error().message.find(tmp / "aismid.db"), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find("move the file aside"), std::string::npos);
+}
+
+TEST(Database, ReportsAFileThatIsNotADatabase) {
+    TempDir tmp;
+    std::ofstream(tmp / "aismid.db") << "this is not a database, it is a text file that is long enough to matter\n";
+    auto s = Database::open(tmp.path());
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, Errc::StoreCorrupt);
+}
+
+TEST(Database, JournalsOperationsUntilTheyFinish) {
+    TempDir tmp;
+    auto store = openStore(tmp.path());
+    auto id = store->journal.begin("reset-vf", "AIS1:3", "", "begin");
+    ASSERT_TRUE(id.ok());
+    ASSERT_TRUE(store->journal.advance(*id, "flr-written").ok());
+    EXPECT_EQ(store->journal.open()->size(), 1u);
+    ASSERT_TRUE(store->journal.finish(*id, "ok").ok());
+    EXPECT_TRUE(store->journal.open()->empty());
+    EXPECT_EQ(store->journal.finish(*id, "ok").error().code, Errc::InvalidState) << "an operation finishes once";
+    EXPECT_EQ(store->journal.advance(*id + 5, "x").error().code, Errc::InvalidState);
+}
+
+TEST(Database, StoresDesiredVfResources) {
+    TempDir tmp;
+    auto store = openStore(tmp.path());
+    ASSERT_TRUE(store->desired.setVfResources("AIS1", 2, Resources{8, 4096, 1}).ok());
+    ASSERT_TRUE(store->desired.setVfResources("AIS1", 2, Resources{4, 2048, 1}).ok());
+    auto all = store->desired.vfResources("AIS1");
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 1u);
+    EXPECT_EQ(all->at(2), (Resources{4, 2048, 1}));
+    EXPECT_EQ(store->desired.setVfResources("AIS1", 3, Resources{0, 1, 1}).error().code, Errc::StoreFailed)
+        << "the schema's CHECK refuses zero compute units";
+    ASSERT_TRUE(store->desired.clearVfResources("AIS1").ok());
+    EXPECT_TRUE(store->desired.vfResources("AIS1")->empty());
+}
+
+TEST(Database, KeepsTheEventHistoryWithinItsCountAndAge) {
+    TempDir tmp;
+    auto store = openStore(tmp.path());
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->events.append(Severity::Info, "card 0", "event " + std::to_string(i)).ok());
+    ASSERT_TRUE(store->events.prune(20, 3600).ok());
+    auto kept = store->events.recent(100);
+    ASSERT_EQ(kept->size(), 20u);
+    EXPECT_EQ(kept->front().message, "event 49") << "the newest stay";
+    ASSERT_TRUE(store->events.prune(100, -10).ok()) << "an age limit in the future's past removes everything";
+    EXPECT_TRUE(store->events.recent(100)->empty());
+}
+
+TEST(Database, RefusesANegativeSchemaVersionAsDamage) {
+    TempDir tmp;
+    openStore(tmp.path()).reset();
+    overwrite(tmp / "aismid.db", 60, std::string("\xff\xff\xff\xfe", 4));  // user_version = -2
+    auto s = Database::open(tmp.path());
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, Errc::StoreCorrupt);
+    EXPECT_NE(s.error().message.find("schema version -2"), std::string::npos) << s.error().message;
+}
