@@ -9,18 +9,21 @@
 #include <ctime>
 #include <iomanip>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
 namespace aismi::cli {
 namespace {
 
+// ISO 8601 in UTC with its offset, as JSON readers and log pipelines expect.
 std::string timestamp() {
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
-    localtime_r(&now, &tm);
+    gmtime_r(&now, &tm);
     std::ostringstream s;
-    s << std::put_time(&tm, "%a %b %e %H:%M:%S %Y");
+    s << std::put_time(&tm, "%Y-%m-%dT%H:%M:%S+00:00");
     return s.str();
 }
 
@@ -29,16 +32,51 @@ int fail(std::ostream& err, const Error& e) {
     return errcInfo(e.code).exitCode;
 }
 
+// The properties a query needs: its fields plus what selecting by -i reads.
+std::vector<std::string> propertiesFor(const std::vector<const Field*>& fields, std::set<std::string> base) {
+    for (const auto* f : fields) base.insert(f->property);
+    return {base.begin(), base.end()};
+}
+
+const std::set<std::string> kCardSelection{"Index", "PciAddress", "Serial"};
+const std::set<std::string> kVfSelection{"CardIndex", "Index", "PciAddress"};
+
+// Only what the request shows is fetched, typed, one Query per interface it needs.
+Result<Inventory> fetchFor(DaemonClient& client, const CliRequest& r) {
+    Inventory inv;
+    switch (r.mode) {
+    case CliRequest::Mode::Summary:
+        if (!r.json) return client.fetchSummary();
+        return client.fetch();
+    case CliRequest::Mode::Report: return client.fetch();
+    case CliRequest::Mode::ListCards:
+        if (auto x = client.query("org.aismi.Card1", {"Index", "Name", "PciAddress", "Serial"}, inv.cards); !x) return std::move(x).error();
+        return inv;
+    case CliRequest::Mode::QueryCard:
+        if (auto x = client.query("org.aismi.Card1", propertiesFor(r.fields, kCardSelection), inv.cards); !x) return std::move(x).error();
+        return inv;
+    case CliRequest::Mode::QueryVf:
+    case CliRequest::Mode::VfList: {
+        std::vector<std::string> vfProps;
+        if (r.mode == CliRequest::Mode::QueryVf) vfProps = propertiesFor(r.fields, kVfSelection);  // empty: all
+        if (auto x = client.query("org.aismi.Card1", {kCardSelection.begin(), kCardSelection.end()}, inv.cards); !x) return std::move(x).error();
+        if (auto x = client.query("org.aismi.VirtualFunction1", vfProps, inv.vfs); !x) return std::move(x).error();
+        return inv;
+    }
+    default: return makeError(Errc::Internal, "not a query");
+    }
+}
+
 // One run of a query that only reads.
-Result<std::string> show(DaemonClient& client, const CliRequest& r) {
-    // The plain summary needs only its columns: the fast path. Everything else reads all.
-    const bool summaryOnly = r.mode == CliRequest::Mode::Summary && !r.json;
-    auto inv = summaryOnly ? client.fetchSummary() : client.fetch();
+Result<std::string> show(DaemonClient& client, const CliRequest& r, bool first) {
+    auto inv = fetchFor(client, r);
     if (!inv) return std::move(inv).error();
+    CsvFormat csv = r.csv;
+    csv.header = csv.header && first;  // -l: the header once, not every iteration
     if (r.mode == CliRequest::Mode::QueryVf || r.mode == CliRequest::Mode::VfList) {
         auto vfs = selectVfs(*inv, r.ids);
         if (!vfs) return std::move(vfs).error();
-        if (r.mode == CliRequest::Mode::QueryVf) return r.json ? renderJsonRows(*vfs, r.fields) : renderCsv(*vfs, r.fields, r.csv);
+        if (r.mode == CliRequest::Mode::QueryVf) return r.json ? renderJsonRows(*vfs, r.fields) : renderCsv(*vfs, r.fields, csv);
         std::vector<const Field*> all;
         for (const auto& f : vfFields()) all.push_back(&f);
         return r.json ? renderJsonRows(*vfs, all) : renderVfTable(*vfs);
@@ -46,15 +84,23 @@ Result<std::string> show(DaemonClient& client, const CliRequest& r) {
     auto cards = selectCards(*inv, r.ids);
     if (!cards) return std::move(cards).error();
     switch (r.mode) {
-    case CliRequest::Mode::Summary: return r.json ? renderJsonInventory(*inv, *cards, timestamp()) : renderSummary(*inv, *cards, timestamp());
+    case CliRequest::Mode::Summary:
+        return r.json ? renderJsonInventory(*inv, *cards, timestamp()) : renderSummary(*inv, *cards, timestamp());
     case CliRequest::Mode::Report:
         return r.json ? renderJsonInventory(*inv, *cards, timestamp()) : renderReport(*inv, *cards, r.sections, timestamp());
-    case CliRequest::Mode::QueryCard: return r.json ? renderJsonRows(*cards, r.fields) : renderCsv(*cards, r.fields, r.csv);
+    case CliRequest::Mode::QueryCard: return r.json ? renderJsonRows(*cards, r.fields) : renderCsv(*cards, r.fields, csv);
+    case CliRequest::Mode::ListCards: {
+        std::ostringstream out;
+        for (const auto* c : *cards)
+            out << "card " << c->number("Index") << ": " << c->text("Name") << " (PCI " << c->text("PciAddress") << ", serial "
+                << c->text("Serial") << ")\n";
+        return out.str();
+    }
     default: return makeError(Errc::Internal, "not a query");
     }
 }
 
-Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r) {
+Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r, std::ostream& err) {
     // Selection and the result table need only summary columns: no full property read.
     auto inv = client.fetchSummary();
     if (!inv) return std::move(inv).error();
@@ -62,8 +108,15 @@ Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r) {
     if (!cards) return std::move(cards).error();
     const BusObject& card = *cards->front();
     const unsigned count = r.mode == CliRequest::Mode::VfEnable ? r.count : 0;
-    if (auto done = client.setVfCount(card.path, count); !done) return std::move(done).error();
-    // aismid answered after reading the device back; show what it reports now.
+    // A progress line on a terminal; nothing when stderr is a file or a pipe.
+    const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
+    const std::string what = count ? "enabling " + std::to_string(count) + " VFs" : "disabling VFs";
+    auto done = client.setVfCount(card.path, count, [&](unsigned percent) {
+        if (tty) err << "\r" << what << " on card " << card.number("Index") << ": " << percent << "%" << std::flush;
+    });
+    if (tty) err << "\r\033[K" << std::flush;
+    if (!done) return std::move(done).error();
+    // aismid finished the job after reading the device back; show what it reports now.
     auto after = client.fetchSummary();
     if (!after) return std::move(after).error();
     auto again = selectCards(*after, {std::to_string(card.number("Index"))});
@@ -76,6 +129,25 @@ Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r) {
     return out.str();
 }
 
+// What was printed must have reached stdout: a full disk or a closed pipe is a failure.
+int written(std::ostream& out, std::ostream& err) {
+    out.flush();
+    if (out) return 0;
+    return fail(err, makeError(Errc::IoError, "cannot write to standard output"));
+}
+
+int version(std::ostream& out, std::ostream& err) {
+    out << "aismi " << kAismiVersion << "\n";
+    auto client = DaemonClient::connect();
+    Inventory inv;
+    if (client && (*client)->readManager(inv)) {
+        out << "aismid " << inv.manager.text("Version") << " (backend " << inv.manager.text("Backend") << ")\n";
+    } else {
+        out << "aismid not running\n";
+    }
+    return written(out, err);
+}
+
 }  // namespace
 
 int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -83,24 +155,25 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (!request) return fail(err, request.error());
     const CliRequest& r = *request;
     switch (r.mode) {
-    case CliRequest::Mode::Help: out << r.helpText; return 0;
-    case CliRequest::Mode::Version: out << "aismi " << kAismiVersion << "\n"; return 0;
-    case CliRequest::Mode::HelpQueryCard: out << renderFieldHelp(cardFields(), "--query-card="); return 0;
-    case CliRequest::Mode::HelpQueryVf: out << renderFieldHelp(vfFields(), "--query-vf="); return 0;
+    case CliRequest::Mode::Help: out << r.helpText; return written(out, err);
+    case CliRequest::Mode::Version: return version(out, err);
+    case CliRequest::Mode::HelpQueryCard: out << renderFieldHelp(cardFields(), "--query-card="); return written(out, err);
+    case CliRequest::Mode::HelpQueryVf: out << renderFieldHelp(vfFields(), "--query-vf="); return written(out, err);
     default: break;
     }
     auto client = DaemonClient::connect();
     if (!client) return fail(err, client.error());
     if (r.mode == CliRequest::Mode::VfEnable || r.mode == CliRequest::Mode::VfDisable) {
-        auto text = changeVfCount(**client, r);
+        auto text = changeVfCount(**client, r, err);
         if (!text) return fail(err, text.error());
         out << *text;
-        return 0;
+        return written(out, err);
     }
-    for (;;) {
-        auto text = show(**client, r);
+    for (bool first = true;; first = false) {
+        auto text = show(**client, r, first);
         if (!text) return fail(err, text.error());
-        out << *text << std::flush;
+        out << *text;
+        if (int rc = written(out, err)) return rc;
         if (!r.loopSeconds) return 0;
         std::this_thread::sleep_for(std::chrono::seconds(r.loopSeconds));
         if (!r.json && (r.mode == CliRequest::Mode::Summary || r.mode == CliRequest::Mode::Report)) out << "\n";

@@ -1,11 +1,12 @@
 #include "daemon_client.hpp"
 
-#include "aismi-dbus/card1_proxy.h"
 #include "aismi-dbus/manager1_proxy.h"
 
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <limits>
 
@@ -116,40 +117,78 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect() {
 
 Result<Inventory> DaemonClient::fetch() {
     Inventory inv;
+    if (auto r = query("org.aismi.Card1", {}, inv.cards); !r) return std::move(r).error();
+    if (auto r = query("org.aismi.VirtualFunction1", {}, inv.vfs); !r) return std::move(r).error();
+    if (auto r = readManager(inv); !r) return std::move(r).error();
+    return inv;
+}
+
+namespace {
+
+// One column: an array of the property's type; "not reported" values become NotAvailable.
+template <class T, class Convert>
+void readColumn(sdbus::Message& msg, const std::string& sig, const std::string& name, std::vector<BusObject>& rows, Convert convert) {
+    std::vector<T> values;
+    msg.enterVariant(sig);
+    msg >> values;
+    msg.exitVariant();
+    for (size_t i = 0; i < values.size() && i < rows.size(); ++i) rows[i].props.emplace(name, convert(values[i]));
+}
+
+void readColumns(sdbus::Message& msg, std::vector<BusObject>& rows) {
+    const auto same = [](const auto& v) { return Value(v); };
+    msg.enterContainer("{sv}");
+    while (msg.enterDictEntry("sv")) {
+        std::string name, type, contents;
+        msg >> name;
+        msg.peekType(type, contents);
+        if (contents == "as") readColumn<std::string>(msg, contents, name, rows, same);
+        else if (contents == "ad") readColumn<double>(msg, contents, name, rows, [](double v) { return std::isnan(v) ? Value(NotAvailable{}) : Value(v); });
+        else if (contents == "au")
+            readColumn<uint32_t>(msg, contents, name, rows, [](uint32_t v) {
+                return v == std::numeric_limits<uint32_t>::max() ? Value(NotAvailable{}) : Value(uint64_t{v});
+            });
+        else if (contents == "at")
+            readColumn<uint64_t>(msg, contents, name, rows,
+                                 [](uint64_t v) { return v == std::numeric_limits<uint64_t>::max() ? Value(NotAvailable{}) : Value(v); });
+        else if (contents == "aq") readColumn<uint16_t>(msg, contents, name, rows, [](uint16_t v) { return Value(uint64_t{v}); });
+        else if (contents == "ai") readColumn<int32_t>(msg, contents, name, rows, [](int32_t v) { return v < 0 ? Value(NotAvailable{}) : Value(int64_t{v}); });
+        else if (contents == "ab") readColumn<bool>(msg, contents, name, rows, same);
+        else if (contents == "ao")
+            readColumn<sdbus::ObjectPath>(msg, contents, name, rows, [](const sdbus::ObjectPath& v) { return Value(std::string(v)); });
+        else if (contents == "aas") readColumn<std::vector<std::string>>(msg, contents, name, rows, same);
+        else if (contents == "aao")
+            readColumn<std::vector<sdbus::ObjectPath>>(msg, contents, name, rows, [](const std::vector<sdbus::ObjectPath>& v) {
+                return Value(std::vector<std::string>(v.begin(), v.end()));
+            });
+        else {
+            sdbus::Variant skipped;  // a type this aismi does not know: read past it
+            msg >> skipped;
+        }
+        msg.exitDictEntry();
+    }
+    msg.clearFlags();
+    msg.exitContainer();
+}
+
+}  // namespace
+
+Result<void> DaemonClient::query(const std::string& interface, const std::vector<std::string>& properties, std::vector<BusObject>& into) {
     try {
         auto proxy = sdbus::createProxy(*connection_, kBusName, kManagerPath);
-        auto call = proxy->createMethodCall("org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
+        auto call = proxy->createMethodCall("org.aismi.Manager1", "Query");
+        call << interface << properties;
         auto reply = proxy->callMethod(call);
-        reply.enterContainer("{oa{sa{sv}}}");
-        while (reply.enterDictEntry("oa{sa{sv}}")) {
-            sdbus::ObjectPath path;
-            reply >> path;
-            reply.enterContainer("{sa{sv}}");
-            while (reply.enterDictEntry("sa{sv}")) {
-                std::string iface;
-                reply >> iface;
-                BusObject* target = nullptr;
-                if (iface == "org.aismi.Card1") target = &inv.cards.emplace_back(BusObject{path, {}});
-                else if (iface == "org.aismi.VirtualFunction1") target = &inv.vfs.emplace_back(BusObject{path, {}});
-                readProperties(reply, target);
-                reply.exitDictEntry();
-            }
-            reply.clearFlags();
-            reply.exitContainer();
-            reply.exitDictEntry();
-        }
-        reply.clearFlags();
-        reply.exitContainer();
-
+        std::vector<sdbus::ObjectPath> paths;
+        reply >> paths;
+        into.clear();
+        into.reserve(paths.size());
+        for (auto& p : paths) into.push_back(BusObject{std::move(p), {}});
+        readColumns(reply, into);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "read the cards");
     }
-    if (auto r = readManager(inv); !r) return std::move(r).error();
-    std::sort(inv.cards.begin(), inv.cards.end(), [](auto& a, auto& b) { return a.number("Index") < b.number("Index"); });
-    std::sort(inv.vfs.begin(), inv.vfs.end(), [](auto& a, auto& b) {
-        return std::pair(a.number("CardIndex"), a.number("Index")) < std::pair(b.number("CardIndex"), b.number("Index"));
-    });
-    return inv;
+    return {};
 }
 
 Result<void> DaemonClient::readManager(Inventory& inv) {
@@ -201,19 +240,30 @@ Result<Inventory> DaemonClient::fetchSummary() {
     return inv;
 }
 
-Result<void> DaemonClient::setVfCount(const std::string& cardPath, unsigned count) {
-    class CardProxy final : public sdbus::ProxyInterfaces<org::aismi::Card1_proxy> {
-    public:
-        CardProxy(sdbus::IConnection& c, std::string path) : ProxyInterfaces(c, kBusName, std::move(path)) { registerProxy(); }
-        ~CardProxy() { unregisterProxy(); }
-    };
+Result<void> DaemonClient::setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress) {
     try {
-        CardProxy card(*connection_, cardPath);
-        card.SetVfCount(count);
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        sdbus::ObjectPath jobPath;
+        card->callMethod("SetVfCountAsync").onInterface("org.aismi.Card1").withArguments(uint32_t{count}).storeResultsTo(jobPath);
+        auto job = sdbus::createProxy(*connection_, kBusName, jobPath);
+        const auto get = [&](const char* name) { return job->getProperty(name).onInterface("org.aismi.Job1"); };
+        // Poll the job (cheap: one property read) until it finishes; a job that has already
+        // finished and been forgotten cannot happen within its retention of minutes.
+        for (unsigned last = 101;;) {
+            const std::string state = get("State").get<std::string>();
+            const unsigned percent = get("Progress").get<uint32_t>();
+            if (percent != last && progress) progress(last = percent);
+            if (state == "done") return {};
+            if (state == "failed" || state == "cancelled") {
+                const std::string name = get("ErrorName").get<std::string>();
+                const std::string message = get("Error").get<std::string>();
+                return makeError(errcFromDbusName(name).value_or(Errc::IoError), message);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
     } catch (const sdbus::Error& e) {
         return fromBus(e, "set the VF count");
     }
-    return {};
 }
 
 }  // namespace aismi::cli

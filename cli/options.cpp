@@ -1,9 +1,14 @@
 #include "options.hpp"
 
+#include <aismi/device_ref.hpp>
+#include <aismi/text.hpp>
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -12,10 +17,11 @@ namespace aismi::cli {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
-       aismi vf list|enable|disable [OPTIONS]
+       aismi [OPTIONS] vf list|enable|disable [OPTIONS]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
-With no options: a summary of every card, then every enabled VF.
+With no options: a summary of every card, then every enabled VF. Options may come before or
+after the command words.
 
 )";
 
@@ -25,9 +31,13 @@ constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
 
 Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
 VFs as CARD:VF or by PCI address), enables N of a card's VFs, or disables them all. The
-kernel changes the count only from 0: disable before enabling a different number.
+kernel changes the count only from 0: disable before enabling a different number. Enabling
+shows its progress on a terminal.
 
 )";
+
+constexpr unsigned kMaxLoopSeconds = 86400;
+constexpr unsigned kMaxVfCount = 65535;
 
 std::vector<std::string> splitComma(const std::string& s) {
     std::vector<std::string> out;
@@ -40,16 +50,28 @@ std::vector<std::string> splitComma(const std::string& s) {
     return out;
 }
 
-Error usage(const std::string& what) { return makeError(Errc::InvalidArgument, what + " (aismi --help lists the options)"); }
+Error usage(const std::string& what, const std::string& hint = "aismi --help lists the options") {
+    return makeError(Errc::InvalidArgument, what + " (" + hint + ")");
+}
+
+// A whole number in [min, max]; "-1" and "1e3" are refused, never wrapped.
+Result<unsigned> number(const std::string& text, const std::string& option, unsigned min, unsigned max, const std::string& hint) {
+    const bool digits = !text.empty() && text.size() <= 10 && std::all_of(text.begin(), text.end(), ::isdigit);
+    auto n = digits ? text::parseUnsigned(text, option) : Result<uint64_t>(makeError(Errc::InvalidArgument, ""));
+    if (!n || *n < min || *n > max)
+        return usage(option + " takes a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", not " + quoteInput(text),
+                     hint);
+    return static_cast<unsigned>(*n);
+}
 
 Result<std::vector<const Field*>> resolveFields(const std::string& list, const std::vector<Field>& table, const std::string& kind) {
     std::vector<const Field*> out;
     for (const auto& name : splitComma(list)) {
         const Field* f = findField(table, name);
-        if (!f) return usage("unknown " + kind + " field '" + name + "' (aismi --help-query-" + kind + " lists them)");
+        if (!f) return usage("unknown " + kind + " field " + quoteInput(name), "aismi --help-query-" + kind + " lists them");
         out.push_back(f);
     }
-    if (out.empty()) return usage("--query-" + kind + " needs at least one field");
+    if (out.empty()) return usage("--query-" + kind + " needs at least one field", "aismi --help-query-" + kind + " lists them");
     return out;
 }
 
@@ -60,63 +82,20 @@ Result<CsvFormat> parseFormat(const std::string& spec) {
         if (word == "csv") csv = true;
         else if (word == "noheader") f.header = false;
         else if (word == "nounits") f.units = false;
-        else return usage("unknown --format word '" + word + "' (use csv, noheader, nounits)");
+        else return usage("unknown --format word " + quoteInput(word) + " (use csv, noheader, nounits)");
     }
     if (!csv) return usage("--format must include csv (e.g. --format=csv,noheader)");
     return f;
 }
 
-Result<CliRequest> parseVf(const std::vector<std::string>& args) {
-    po::options_description o("Options");
-    o.add_options()("help,h", "show this help")("id,i", po::value<std::string>(), "card index, PCI address or serial")(
-        "count", po::value<unsigned>(), "number of VFs to enable (vf enable)")("json,j", "machine-readable output (vf list)");
-    CliRequest r;
-    if (args.empty()) return usage("'aismi vf' needs list, enable or disable");
-    const std::string verb = args[0];
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(o).run(), vm);
-    } catch (const po::error& e) {
-        return usage(std::string("vf ") + verb + ": " + e.what());
-    }
-    if (vm.count("help") || verb == "--help" || verb == "-h") {
-        std::ostringstream help;
-        help << kVfUsage << o;
-        r.mode = CliRequest::Mode::Help;
-        r.helpText = help.str();
-        return r;
-    }
-    if (vm.count("id")) r.ids = splitComma(vm["id"].as<std::string>());
-    r.json = vm.count("json") > 0;
-    if (verb == "list") {
-        r.mode = CliRequest::Mode::VfList;
-        if (vm.count("count")) return usage("vf list takes no --count");
-        return r;
-    }
-    if (verb != "enable" && verb != "disable") return usage("unknown vf command '" + verb + "' (use list, enable or disable)");
-    if (r.ids.size() != 1) return usage("vf " + verb + " needs exactly one card: -i ID");
-    if (verb == "disable") {
-        if (vm.count("count")) return usage("vf disable takes no --count; it disables every VF of the card");
-        r.mode = CliRequest::Mode::VfDisable;
-        return r;
-    }
-    if (!vm.count("count")) return usage("vf enable needs --count N");
-    r.count = vm["count"].as<unsigned>();
-    if (r.count == 0) return usage("vf enable --count must be at least 1; use 'aismi vf disable' to disable VFs");
-    r.mode = CliRequest::Mode::VfEnable;
-    return r;
-}
-
-}  // namespace
-
-Result<CliRequest> parseCli(const std::vector<std::string>& args) {
-    if (!args.empty() && args[0] == "vf") return parseVf(std::vector<std::string>(args.begin() + 1, args.end()));
+po::options_description globalOptions() {
     po::options_description o("Options");
     o.add_options()
         ("help,h", "show this help")
-        ("version", "show the version")
+        ("version", "show the version of aismi and of the running aismid")
+        ("list-cards,L", "one line per card: index, name, PCI address, serial")
         ("id,i", po::value<std::string>(), "cards to show: index, PCI address or serial, comma separated (with --query-vf "
-                                           "also VFs as CARD:VF or PCI address)")
+                                           "and vf list also VFs as CARD:VF or PCI address)")
         ("query,q", "full report of each card")
         ("display,d", po::value<std::string>(), "with -q: only these sections (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, "
                                                 "UTILIZATION, MEMORY, ECC, HEALTH), comma separated")
@@ -126,66 +105,207 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
         ("help-query-card", "list the card fields")
         ("help-query-vf", "list the VF fields")
         ("json,j", "machine-readable JSON output")
-        ("loop,l", po::value<unsigned>(), "repeat every SECONDS until interrupted");
+        ("loop,l", po::value<std::string>(), "repeat every SECONDS (1 to 86400) until interrupted");
+    return o;
+}
+
+po::options_description vfOptions() {
+    po::options_description o("vf options");
+    o.add_options()("count", po::value<std::string>(), "number of VFs to enable (vf enable)");
+    return o;
+}
+
+// What was on the command line: the command words, and the options wherever they stood.
+struct CommandLine {
+    std::vector<std::string> words;
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(o).run(), vm);
-    } catch (const po::error& e) {
-        return usage(e.what());
-    }
+    bool has(const char* name) const { return vm.count(name) > 0; }
+    std::string text(const char* name) const { return vm[name].as<std::string>(); }
+};
+
+using VerbParser = Result<CliRequest> (*)(const CommandLine&);
+
+Result<CliRequest> parseQuery(const CommandLine& c);
+Result<CliRequest> parseVfList(const CommandLine& c);
+Result<CliRequest> parseVfEnable(const CommandLine& c);
+Result<CliRequest> parseVfDisable(const CommandLine& c);
+
+// The verb table: the words of a command, the options it takes besides -h, and its parser.
+struct Verb {
+    std::vector<std::string> words;
+    std::set<std::string> options;
+    VerbParser parse;
+};
+
+const std::vector<Verb>& verbs() {
+    static const std::vector<Verb> table{
+        {{}, {"version", "list-cards", "id", "query", "display", "query-card", "query-vf", "format", "help-query-card", "help-query-vf", "json", "loop"},
+         parseQuery},
+        {{"vf", "list"}, {"id", "json"}, parseVfList},
+        {{"vf", "enable"}, {"id", "count"}, parseVfEnable},
+        {{"vf", "disable"}, {"id"}, parseVfDisable},
+    };
+    return table;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+    std::string s;
+    for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+    return s;
+}
+
+Result<std::vector<std::string>> ids(const CommandLine& c) {
+    if (!c.has("id")) return std::vector<std::string>{};
+    auto list = splitComma(c.text("id"));
+    if (list.empty()) return usage("-i needs a card index, PCI address or serial");
+    for (const auto& id : list)
+        if (auto ref = DeviceRef::parse(id); !ref) return usage("-i: " + ref.error().message);
+    return list;
+}
+
+Result<CliRequest> parseQuery(const CommandLine& c) {
     CliRequest r;
-    if (vm.count("help")) {
-        std::ostringstream help;
-        help << kUsage << o << "\nSubcommands:\n  vf list|enable|disable     manage SR-IOV virtual functions (aismi vf --help)\n";
-        r.mode = CliRequest::Mode::Help;
-        r.helpText = help.str();
-        return r;
+    if (c.has("version")) return r.mode = CliRequest::Mode::Version, r;
+    if (c.has("help-query-card")) return r.mode = CliRequest::Mode::HelpQueryCard, r;
+    if (c.has("help-query-vf")) return r.mode = CliRequest::Mode::HelpQueryVf, r;
+    r.json = c.has("json");
+    auto selected = ids(c);
+    if (!selected) return std::move(selected).error();
+    r.ids = *selected;
+    if (c.has("loop")) {
+        auto s = number(c.text("loop"), "-l/--loop", 1, kMaxLoopSeconds, "aismi --help lists the options");
+        if (!s) return std::move(s).error();
+        r.loopSeconds = *s;
     }
-    if (vm.count("version")) return r.mode = CliRequest::Mode::Version, r;
-    if (vm.count("help-query-card")) return r.mode = CliRequest::Mode::HelpQueryCard, r;
-    if (vm.count("help-query-vf")) return r.mode = CliRequest::Mode::HelpQueryVf, r;
-    r.json = vm.count("json") > 0;
-    if (vm.count("id")) {
-        r.ids = splitComma(vm["id"].as<std::string>());
-        if (r.ids.empty()) return usage("-i needs a card index, PCI address or serial");
+    const int modes = static_cast<int>(c.has("query") + c.has("query-card") + c.has("query-vf") + c.has("list-cards"));
+    if (modes > 1) return usage("use only one of -q, -L, --query-card and --query-vf");
+    if (c.has("display") && !c.has("query")) return usage("-d/--display goes with -q");
+    if (c.has("format") && !c.has("query-card") && !c.has("query-vf")) return usage("--format goes with --query-card or --query-vf");
+    if (c.has("list-cards")) {
+        if (r.json) return usage("-L prints lines; for JSON use -j alone or --query-card=... -j");
+        return r.mode = CliRequest::Mode::ListCards, r;
     }
-    if (vm.count("loop")) {
-        r.loopSeconds = vm["loop"].as<unsigned>();
-        if (r.loopSeconds == 0) return usage("-l/--loop needs at least 1 second");
-    }
-    const int modes = static_cast<int>(vm.count("query") + vm.count("query-card") + vm.count("query-vf"));
-    if (modes > 1) return usage("use only one of -q, --query-card and --query-vf");
-    if (vm.count("display") && !vm.count("query")) return usage("-d/--display goes with -q");
-    if (vm.count("format") && !vm.count("query-card") && !vm.count("query-vf")) return usage("--format goes with --query-card or --query-vf");
-    if (vm.count("query")) {
+    if (c.has("query")) {
         r.mode = CliRequest::Mode::Report;
-        if (vm.count("display")) {
-            for (auto s : splitComma(vm["display"].as<std::string>())) {
-                std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+        if (c.has("display")) {
+            for (auto s : splitComma(c.text("display"))) {
+                std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::toupper(ch); });
                 if (s == "VF") s = "SRIOV";
                 const auto& known = reportSections();
                 if (std::find(known.begin(), known.end(), s) == known.end())
-                    return usage("unknown -d section '" + s + "' (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, UTILIZATION, MEMORY, ECC, HEALTH)");
+                    return usage("unknown -d section " + quoteInput(s) +
+                                 " (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, UTILIZATION, MEMORY, ECC, HEALTH)");
                 r.sections.push_back(s);
             }
         }
         return r;
     }
-    const bool card = vm.count("query-card") > 0;
-    if (card || vm.count("query-vf")) {
+    const bool card = c.has("query-card");
+    if (card || c.has("query-vf")) {
         r.mode = card ? CliRequest::Mode::QueryCard : CliRequest::Mode::QueryVf;
-        auto fields = card ? resolveFields(vm["query-card"].as<std::string>(), cardFields(), "card")
-                           : resolveFields(vm["query-vf"].as<std::string>(), vfFields(), "vf");
+        auto fields = card ? resolveFields(c.text("query-card"), cardFields(), "card") : resolveFields(c.text("query-vf"), vfFields(), "vf");
         if (!fields) return std::move(fields).error();
         r.fields = *fields;
-        if (!vm.count("format") && !r.json) return usage(std::string("--query-") + (card ? "card" : "vf") + " needs --format=csv or -j");
-        if (vm.count("format")) {
-            auto f = parseFormat(vm["format"].as<std::string>());
+        if (!c.has("format") && !r.json) return usage(std::string("--query-") + (card ? "card" : "vf") + " needs --format=csv or -j");
+        if (c.has("format")) {
+            auto f = parseFormat(c.text("format"));
             if (!f) return std::move(f).error();
             r.csv = *f;
         }
     }
     return r;
+}
+
+Result<CliRequest> parseVfList(const CommandLine& c) {
+    CliRequest r;
+    r.mode = CliRequest::Mode::VfList;
+    r.json = c.has("json");
+    auto selected = ids(c);
+    if (!selected) return std::move(selected).error();
+    r.ids = *selected;
+    return r;
+}
+
+Result<CliRequest> oneCard(const CommandLine& c, CliRequest::Mode mode, const std::string& verb) {
+    CliRequest r;
+    r.mode = mode;
+    auto selected = ids(c);
+    if (!selected) return std::move(selected).error();
+    if (selected->size() != 1) return usage("vf " + verb + " needs exactly one card: -i ID", "aismi vf --help");
+    r.ids = *selected;
+    return r;
+}
+
+Result<CliRequest> parseVfEnable(const CommandLine& c) {
+    auto r = oneCard(c, CliRequest::Mode::VfEnable, "enable");
+    if (!r) return r;
+    if (!c.has("count")) return usage("vf enable needs --count N", "aismi vf --help");
+    auto n = number(c.text("count"), "--count", 0, kMaxVfCount, "aismi vf --help");
+    if (!n) return std::move(n).error();
+    if (*n == 0) return usage("vf enable --count must be at least 1; use 'aismi vf disable' to disable VFs", "aismi vf --help");
+    r->count = *n;
+    return r;
+}
+
+Result<CliRequest> parseVfDisable(const CommandLine& c) { return oneCard(c, CliRequest::Mode::VfDisable, "disable"); }
+
+std::string optionSpelling(const std::string& name) {
+    static const std::map<std::string, std::string> shortForms{{"id", "-i"}, {"json", "-j"}, {"query", "-q"}, {"display", "-d"},
+                                                               {"loop", "-l"}, {"list-cards", "-L"}};
+    auto it = shortForms.find(name);
+    return it == shortForms.end() ? "--" + name : it->second + "/--" + name;
+}
+
+}  // namespace
+
+Result<CliRequest> parseCli(const std::vector<std::string>& args) {
+    po::options_description all;
+    all.add(globalOptions()).add(vfOptions());
+    po::options_description hidden;
+    hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
+    po::options_description parser;
+    parser.add(all).add(hidden);
+    po::positional_options_description positional;
+    positional.add("words", -1);
+    CommandLine c;
+    try {
+        po::store(po::command_line_parser(args).options(parser).positional(positional).run(), c.vm);
+    } catch (const po::error& e) {
+        return usage(e.what());
+    }
+    if (c.has("words")) c.words = c.vm["words"].as<std::vector<std::string>>();
+
+    // The longest run of leading words that names a verb; a group name alone ("vf") is a
+    // verb only for --help.
+    const Verb* verb = nullptr;
+    for (const auto& v : verbs())
+        if (v.words.size() <= c.words.size() && std::equal(v.words.begin(), v.words.end(), c.words.begin()) &&
+            (!verb || v.words.size() > verb->words.size()))
+            verb = &v;
+    const bool vfGroup = !c.words.empty() && c.words[0] == "vf";
+    const std::string hint = vfGroup ? "aismi vf --help" : "aismi --help lists the commands and options";
+    if (c.has("help")) {
+        std::ostringstream help;
+        if (vfGroup) help << kVfUsage << "Options:\n  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
+                          << "  -j [ --json ]         JSON output (vf list)\n" << vfOptions() << "  -h [ --help ]         show this help\n";
+        else help << kUsage << globalOptions() << "\nCommands:\n  vf list|enable|disable     manage SR-IOV virtual functions (aismi vf --help)\n";
+        CliRequest r;
+        r.mode = CliRequest::Mode::Help;
+        r.helpText = help.str();
+        return r;
+    }
+    if (!verb || verb->words.size() < c.words.size()) {
+        const size_t known = verb ? verb->words.size() : 0;
+        if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable or disable", hint);
+        return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),
+                     hint);
+    }
+    for (const auto& [name, value] : c.vm) {
+        if (name == "words" || verb->options.count(name)) continue;
+        const std::string where = verb->words.empty() ? "without a command" : "with '" + joined(verb->words) + "'";
+        return usage(optionSpelling(name) + " does not go " + where, hint);
+    }
+    return verb->parse(c);
 }
 
 }  // namespace aismi::cli

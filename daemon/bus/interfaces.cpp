@@ -135,6 +135,7 @@ const PropertyTable<Job>& jobProperties() {
         property<J>("State", [](const J& j) { return jobStateName(j.state); }),
         property<J>("Progress", [](const J& j) { return uint32_t{j.progress}; }),
         property<J>("Error", [](const J& j) { return j.error; }),
+        property<J>("ErrorName", [](const J& j) { return j.errorName; }),
         property<J>("StartedAt", [](const J& j) { return usec(j.startedAt); }, Change::Const),
         property<J>("FinishedAt", [](const J& j) { return usec(j.finishedAt); }),
     };

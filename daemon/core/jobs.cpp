@@ -40,7 +40,7 @@ Result<int64_t> Jobs::create(const std::string& kind, const std::string& target,
     auto id = repository_.create(kind, target);
     if (!id) return std::move(id).error();
     Entry& e = jobs_[*id];
-    e.job = Job{*id, kind, target, action, JobState::Queued, 0, "", unixNow(), std::nullopt};
+    e.job = Job{*id, kind, target, action, JobState::Queued, 0, "", "", unixNow(), std::nullopt};
     e.cancel = std::move(cancel);
     events_.publish(JobChanged{JobChanged::What::Added, e.job, {}});
     return *id;
@@ -80,7 +80,9 @@ void Jobs::finish(int64_t id, const Result<void>& outcome) {
     } else {
         j.state = outcome.error().code == Errc::Cancelled ? JobState::Cancelled : JobState::Failed;
         j.error = outcome.error().message;
+        j.errorName = std::string(errcInfo(outcome.error().code).dbusName);
         props.push_back("Error");
+        props.push_back("ErrorName");
     }
     j.finishedAt = unixNow();
     it->second.cancel = nullptr;

@@ -29,6 +29,7 @@ struct Job {
     JobState state = JobState::Queued;
     unsigned progress = 0;
     std::string error;
+    std::string errorName;  // the D-Bus error name of `error` (org.aismi.Error.<Name>)
     int64_t startedAt = 0;
     std::optional<int64_t> finishedAt;
     bool finished() const { return finishedAt.has_value(); }

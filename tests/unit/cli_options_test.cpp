@@ -71,3 +71,50 @@ TEST(CliOptions, ParsesVfCommands) {
     EXPECT_FALSE(parseCli({"vf", "explode"}).ok());
     EXPECT_FALSE(parseCli({"vf"}).ok());
 }
+
+TEST(CliOptions, TakesOptionsBeforeOrAfterTheCommand) {
+    auto r = parseCli({"-i", "0", "vf", "disable"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->mode, Mode::VfDisable);
+    EXPECT_EQ(r->ids, std::vector<std::string>{"0"});
+    r = parseCli({"--count=3", "vf", "-i", "0", "enable"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->mode, Mode::VfEnable);
+    EXPECT_EQ(r->count, 3u);
+}
+
+TEST(CliOptions, RefusesEveryWordItDoesNotUnderstand) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"vff", "list"}, {"topo"}, {"foo"}, {"vf", "list", "foo"},
+                                          {"-l", "1", "vf", "list"}, {"vf", "enable", "-i", "0", "--count", "2", "-j"}, {"--count=2"}}) {
+        auto r = parseCli(args);
+        ASSERT_FALSE(r.ok()) << args[0];
+        EXPECT_EQ(r.error().code, Errc::InvalidArgument);
+    }
+    EXPECT_NE(parseCli({"vff", "list"}).error().message.find("unknown command 'vff'"), std::string::npos);
+    EXPECT_NE(parseCli({"vf", "list", "foo"}).error().message.find("'vf list foo'"), std::string::npos);
+    EXPECT_NE(parseCli({"vf", "bogus"}).error().message.find("aismi vf --help"), std::string::npos);
+}
+
+TEST(CliOptions, RefusesNegativeAndOutOfRangeNumbers) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"vf", "enable", "-i", "0", "--count=-1"},
+                                          {"vf", "enable", "-i", "0", "--count=4294967295"}, {"-l", "-1"}, {"--loop=-1"},
+                                          {"--loop=99999999"}, {"--loop=1e3"}}) {
+        auto r = parseCli(args);
+        ASSERT_FALSE(r.ok()) << args.back();
+        EXPECT_EQ(r.error().code, Errc::InvalidArgument) << args.back();
+    }
+}
+
+TEST(CliOptions, GivesOneHintPerError) {
+    const std::string m = parseCli({"--query-card=bogus", "--format=csv"}).error().message;
+    EXPECT_NE(m.find("aismi --help-query-card lists them"), std::string::npos) << m;
+    EXPECT_EQ(m.find("aismi --help lists"), std::string::npos) << m;
+}
+
+TEST(CliOptions, CallsAMalformedAddressMalformed) {
+    auto r = parseCli({"-i", "0000:zz:00.0"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::InvalidArgument);
+    EXPECT_TRUE(parseCli({"-i", "00000000:3B:00.0"}).ok());
+    EXPECT_EQ(parseCli({"-L"})->mode, Mode::ListCards);
+}

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 using namespace aismi;
@@ -27,15 +26,22 @@ std::map<std::string, XmlProperty> xmlProperties(const std::string& interface) {
     text << in.rdbuf();
     const std::string xml = text.str();
     std::map<std::string, XmlProperty> out;
-    const std::regex prop(R"re(<property name="(\w+)" type="([^"]+)" access="read"(/?)>)re");
-    for (auto it = std::sregex_iterator(xml.begin(), xml.end(), prop); it != std::sregex_iterator(); ++it) {
-        XmlProperty p{(*it)[2], false};
-        if ((*it)[3] == "") {
-            const size_t end = xml.find("</property>", static_cast<size_t>(it->position()));
-            p.isConst = xml.substr(static_cast<size_t>(it->position()), end - static_cast<size_t>(it->position())).find("value=\"const\"") !=
-                        std::string::npos;
+    // <property name="N" type="T" access="read"/> or <property ...> ... </property>
+    const auto attr = [](const std::string& tag, const std::string& name) {
+        const size_t at = tag.find(name + "=\"");
+        if (at == std::string::npos) return std::string();
+        const size_t from = at + name.size() + 2;
+        return tag.substr(from, tag.find('"', from) - from);
+    };
+    for (size_t at = xml.find("<property "); at != std::string::npos; at = xml.find("<property ", at + 1)) {
+        const size_t close = xml.find('>', at);
+        const std::string tag = xml.substr(at, close - at + 1);
+        XmlProperty p{attr(tag, "type"), false};
+        if (tag[tag.size() - 2] != '/') {
+            const size_t end = xml.find("</property>", close);
+            p.isConst = xml.substr(close, end - close).find("value=\"const\"") != std::string::npos;
         }
-        out[(*it)[1]] = p;
+        out[attr(tag, "name")] = p;
     }
     return out;
 }
