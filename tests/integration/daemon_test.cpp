@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <sys/wait.h>
+#include <unistd.h>
 
 using namespace aismi::test;
 
@@ -113,4 +114,26 @@ TEST(ManagerApi, AnswersWithStableErrorNames) {
     EXPECT_NE(r.err.find("org.aismi.Error.InvalidArgument"), std::string::npos) << r.err;
     r = call(stack, "/org/aismi/Manager1/card0", "org.aismi.Card1.SetVfCount", {"uint32:99"});
     EXPECT_NE(r.err.find("org.aismi.Error.OutOfRange"), std::string::npos) << r.err;
+}
+
+TEST(Aismid, ExitsInAnOrderlyWayWhenTheBusGoesAway) {
+    Stack stack;
+    stack.startDaemon();
+    stack.killBus();
+    const int status = stack.waitForDaemonExit(10000);
+    ASSERT_TRUE(WIFEXITED(status)) << "not killed by a signal (no abort, no core): " << status << "\n" << stack.daemonLog();
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    EXPECT_NE(stack.daemonLog().find("lost the system bus"), std::string::npos) << stack.daemonLog();
+    EXPECT_EQ(stack.daemonLog().find("terminate called"), std::string::npos);
+}
+
+TEST(Aismid, WritesNothingBeforeFindingAnotherAismidOnTheBus) {
+    Stack stack;
+    stack.startDaemon();
+    const std::string other = stack.stateDir() + "-other";
+    auto r = run({AISMID_PATH, "--backend=sim", "--state-dir=" + other, "--config=/dev/null"},
+                 {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("another aismid"), std::string::npos) << r.err;
+    EXPECT_NE(::access(other.c_str(), F_OK), 0) << "no state directory, no simulated cards, no database";
 }

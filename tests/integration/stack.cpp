@@ -104,6 +104,12 @@ void Stack::startDaemon() {
 
 int Stack::stopDaemon(int sig) { return daemon_.stop(sig); }
 
+int Stack::waitForDaemonExit(int timeoutMs) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (daemon_.running() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return daemon_.stop(SIGKILL);
+}
+
 RunResult Stack::aismi(const std::vector<std::string>& args, std::optional<uid_t> uid) {
     std::vector<std::string> argv{AISMI_PATH};
     argv.insert(argv.end(), args.begin(), args.end());

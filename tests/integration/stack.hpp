@@ -31,6 +31,10 @@ public:
     void startDaemon();
     /// Sends `sig` to aismid and waits for it to exit; returns its wait status.
     int stopDaemon(int sig = 15);
+    /// Waits up to `timeoutMs` for aismid to exit by itself; its wait status (SIGKILLed if not).
+    int waitForDaemonExit(int timeoutMs);
+    /// Kills the private bus's dbus-daemon (what a crashed or restarted dbus does to aismid).
+    void killBus() { bus_.stop(9); }  // SIGKILL
 
     RunResult aismi(const std::vector<std::string>& args, std::optional<uid_t> uid = std::nullopt);
     RunResult sim(const std::vector<std::string>& args);
