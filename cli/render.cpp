@@ -1,6 +1,7 @@
 #include "render.hpp"
 
 #include "json.hpp"
+#include "selection.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -113,11 +114,7 @@ std::string renderSummary(const Inventory& inv, const std::vector<const BusObjec
         out << boxed("      " + fit(c.text("Serial"), 13) + " " + fit(fw, 12) + " " + fit(memory, 24) + " " + fit(vfs, 7, true));
     }
     out << rule('-') << "\n";
-    std::vector<const BusObject*> vfs;
-    for (const auto& vf : inv.vfs)
-        for (const auto* c : cards)
-            if (vf.number("CardIndex") == c->number("Index")) vfs.push_back(&vf);
-    out << renderVfTable(vfs);
+    out << renderVfTable(vfsOf(inv, cards));
     return out.str();
 }
 
@@ -189,8 +186,8 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             r.line(2, "Total VFs", cardValue(c, "vf.total"));
             r.line(2, "Enabled VFs", cardValue(c, "vf.enabled"));
             bool any = false;
-            for (const auto& vf : inv.vfs) {
-                if (vf.number("CardIndex") != c.number("Index")) continue;
+            for (const BusObject* vfp : vfsOf(inv, {&c})) {
+                const BusObject& vf = *vfp;
                 if (!any) r.heading(2, "Virtual Functions");
                 any = true;
                 r.line(3, vfId(vf), vf.text("PciAddress") + ", " + vf.text("State") + ", " + vf.text("Health") + ", driver " +
@@ -257,8 +254,8 @@ std::string renderJsonInventory(const Inventory& inv, const std::vector<const Bu
         for (const auto& f : cardFields()) out << json::quote(f.name) << ": " << json::value(c.get(f.property)) << ", ";
         out << "\"vfs\": [";
         bool first = true;
-        for (const auto& vf : inv.vfs) {
-            if (vf.number("CardIndex") != c.number("Index")) continue;
+        for (const BusObject* vfp : vfsOf(inv, {&c})) {
+            const BusObject& vf = *vfp;
             out << (first ? "" : ",") << "\n      {";
             first = false;
             for (size_t k = 0; k < vfFields().size(); ++k)

@@ -1,6 +1,7 @@
 #include "selection.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace aismi::cli {
 
@@ -26,10 +27,25 @@ Result<std::vector<const BusObject*>> selectCards(const Inventory& inv, const st
 }
 
 std::vector<const BusObject*> vfsOf(const Inventory& inv, const std::vector<const BusObject*>& cards) {
+    // The VFs come grouped by card (the daemon's order): find each card's run once, rather
+    // than testing every VF against every card (16 cards x 4,096 VFs).
+    std::map<uint64_t, std::pair<size_t, size_t>> runs;  // card index -> [first, last)
+    for (size_t i = 0; i < inv.vfs.size();) {
+        const uint64_t card = inv.vfs[i].number("CardIndex");
+        size_t j = i + 1;
+        while (j < inv.vfs.size() && inv.vfs[j].number("CardIndex") == card) ++j;
+        auto [it, fresh] = runs.emplace(card, std::make_pair(i, j));
+        if (!fresh) it->second.second = j;  // not grouped after all: widen (filtered below)
+        i = j;
+    }
     std::vector<const BusObject*> out;
-    for (const auto* c : cards)
-        for (const auto& vf : inv.vfs)
-            if (vf.number("CardIndex") == c->number("Index")) out.push_back(&vf);
+    for (const auto* c : cards) {
+        const uint64_t index = c->number("Index");
+        auto it = runs.find(index);
+        if (it == runs.end()) continue;
+        for (size_t k = it->second.first; k < it->second.second; ++k)
+            if (inv.vfs[k].number("CardIndex") == index) out.push_back(&inv.vfs[k]);
+    }
     return out;
 }
 

@@ -292,9 +292,11 @@ Result<SimCard> SimCard::parse(std::string_view content, const SimConfig& config
     return c;
 }
 
-PciAddress SimCardView::pfAddress() const {
+PciAddress SimCardView::pfAddress() const { return pfAddressOf(card_.index); }
+
+PciAddress SimCardView::pfAddressOf(unsigned index) {
     // Two buses per card: 4 + 256 VFs spill past one bus (SR-IOV VFs may use following buses).
-    return PciAddress(0, static_cast<uint8_t>(0x3b + 2 * card_.index), 0, 0);
+    return PciAddress(0, static_cast<uint8_t>(0x3b + 2 * index), 0, 0);
 }
 
 Result<PciAddress> SimCardView::vfAddress(unsigned vf) const {

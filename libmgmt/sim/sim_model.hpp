@@ -88,6 +88,8 @@ public:
     SimCardView(const SimConfig& config, const SimCard& card) : config_(config), card_(card) {}
 
     PciAddress pfAddress() const;
+    /// Where card `index`'s PF sits, without its state.
+    static PciAddress pfAddressOf(unsigned index);
     Result<PciAddress> vfAddress(unsigned vf) const;
     /// Which function of this card `address` is: nullopt for none, -1 for the PF, else the VF.
     std::optional<int> functionAt(const PciAddress& address) const;

@@ -132,9 +132,7 @@ private:
         if (!address) return std::nullopt;
         // Card c owns routing IDs [PF, PF + offset + TotalVFs); only that card is read.
         for (unsigned c = 0; c < dir_.config().cards; ++c) {
-            SimCard probe;
-            probe.index = c;
-            const PciAddress pf = SimCardView(dir_.config(), probe).pfAddress();
+            const PciAddress pf = SimCardView::pfAddressOf(c);
             if (address->rid() < pf.rid() || address->rid() >= pf.rid() + kFirstVfOffset + dir_.config().totalVfs * kVfStride)
                 continue;
             auto state = card(c);
