@@ -18,6 +18,14 @@ void guarded(sdbus::MethodCall& call, const std::function<void()>& body) {
     }
 }
 
+void withdraw(sdbus::IObject& object) {
+    try {
+        object.emitInterfacesRemovedSignal();
+    } catch (const sdbus::Error&) {
+    }
+    object.unregister();
+}
+
 CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card), object_(sdbus::createObject(ctx.connection, cardPath(card))) {
     registerProperties<CardSnapshot>(*object_, kCardInterface, cardProperties(),
                                      [&inv = ctx.inventory, card]() -> const CardSnapshot& { return inv.snapshot(card); });

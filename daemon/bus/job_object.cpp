@@ -26,11 +26,7 @@ JobObject::JobObject(BusContext& ctx, int64_t id) : ctx_(ctx), id_(id), object_(
 }
 
 JobObject::~JobObject() {
-    try {
-        object_->emitInterfacesRemovedSignal();
-    } catch (const sdbus::Error&) {
-    }
-    object_->unregister();
+    withdraw(*object_);
 }
 
 void JobObject::announce() { object_->emitInterfacesAddedSignal(); }

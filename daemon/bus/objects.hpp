@@ -25,6 +25,9 @@ namespace aismi::bus {
 /// org.aismi.Error.Internal, so no exception leaves a handler.
 void guarded(sdbus::MethodCall& call, const std::function<void()>& body);
 
+/// Says InterfacesRemoved (unless the bus is gone) and unregisters the object.
+void withdraw(sdbus::IObject& object);
+
 class VfObject {
 public:
     VfObject(BusContext& ctx, unsigned card, unsigned vf);

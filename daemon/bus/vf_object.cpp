@@ -17,11 +17,7 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf) : object_(sdbus:
 }
 
 VfObject::~VfObject() {
-    try {
-        object_->emitInterfacesRemovedSignal();
-    } catch (const sdbus::Error&) {
-    }
-    object_->unregister();
+    withdraw(*object_);
 }
 
 void VfObject::announce() { object_->emitInterfacesAddedSignal(); }
