@@ -5,6 +5,8 @@
 #include <boost/program_options.hpp>
 
 #include <fstream>
+#include <map>
+#include <sys/stat.h>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -22,20 +24,29 @@ po::options_description settingOptions() {
          "VENDOR:DEVICE of the physical functions to manage (repeatable; default a15e:0100, the aismi card)")
         ("sysfs-root", po::value<std::string>()->default_value("/sys"), "where sysfs is mounted (linux backend)")
         ("state-dir", po::value<std::string>()->default_value("/var/lib/aismi"), "directory of the state store")
-        ("poll-interval", po::value<unsigned>()->default_value(1000), "telemetry polling interval in milliseconds (100 to 3600000)")
+        ("poll-interval", po::value<std::string>()->default_value("1000"), "telemetry polling interval in milliseconds (100 to 3600000)")
         ("sim-dir", po::value<std::string>(), "simulated cards' directory (default STATE-DIR/sim; the one aismi-sim --dir takes)")
-        ("sim-cards", po::value<unsigned>()->default_value(2), "simulated cards to create when --sim-dir holds none")
-        ("sim-vfs", po::value<unsigned>()->default_value(16), "TotalVFs of each new simulated card (1 to 256)")
-        ("sim-compute-units", po::value<unsigned>()->default_value(128), "compute units of each new simulated card")
-        ("sim-memory-mib", po::value<unsigned>()->default_value(65536), "device memory of each new simulated card, MiB")
-        ("sim-engines", po::value<unsigned>()->default_value(8), "engines of each new simulated card")
+        ("sim-cards", po::value<std::string>()->default_value("2"), "simulated cards to create when --sim-dir holds none")
+        ("sim-vfs", po::value<std::string>()->default_value("16"), "TotalVFs of each new simulated card (1 to 256)")
+        ("sim-compute-units", po::value<std::string>()->default_value("128"), "compute units of each new simulated card")
+        ("sim-memory-mib", po::value<std::string>()->default_value("65536"), "device memory of each new simulated card, MiB")
+        ("sim-engines", po::value<std::string>()->default_value("8"), "engines of each new simulated card")
         ("sim-time-factor", po::value<double>(), "scales simulated FLR times (0.01 makes a 100 ms FLR take 1 ms)")
-        ("events-keep", po::value<unsigned>()->default_value(10000), "events the history keeps at most (100 to 10000000)")
-        ("events-max-age-days", po::value<unsigned>()->default_value(90), "days the history keeps an event (1 to 3650)");
+        ("events-keep", po::value<std::string>()->default_value("10000"), "events the history keeps at most (100 to 10000000)")
+        ("events-max-age-days", po::value<std::string>()->default_value("90"), "days the history keeps an event (1 to 3650)");
     return o;
 }
 
 Error invalid(const std::string& what) { return makeError(Errc::ConfigInvalid, what); }
+
+// A whole decimal number of the option: "-4294966296" or "1e3" are refused, never wrapped.
+Result<unsigned> whole(const po::variables_map& vm, const std::string& name) {
+    const std::string text = vm[name].as<std::string>();
+    const bool digits = !text.empty() && text.size() <= 10 && text.find_first_not_of("0123456789") == std::string::npos;
+    const unsigned long long v = digits ? std::stoull(text) : 0;
+    if (!digits || v > 0xffffffffULL) return invalid("--" + name + " takes a whole number, not '" + text.substr(0, 40) + "'");
+    return static_cast<unsigned>(v);
+}
 
 }  // namespace
 
@@ -69,7 +80,12 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
         }
         const bool explicitFile = vm.count("config") > 0;
         const std::string file = explicitFile ? vm["config"].as<std::string>() : kDefaultConfigFile;
+        struct stat st {};
+        const bool present = ::stat(file.c_str(), &st) == 0;
+        if (present && !S_ISREG(st.st_mode) && file != "/dev/null")
+            return invalid("config file " + file + " is not a regular file");
         std::ifstream in(file);
+        if (present && !in) return invalid("config file " + file + " exists but cannot be read (permissions?)");
         if (in) {
             try {
                 po::store(po::parse_config_file(in, settings), vm);
@@ -99,20 +115,27 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     c.sysfsRoot = vm["sysfs-root"].as<std::string>();
     c.stateDir = vm["state-dir"].as<std::string>();
     if (c.stateDir.empty()) return invalid("--state-dir must not be empty");
-    c.pollIntervalMs = vm["poll-interval"].as<unsigned>();
+    std::map<std::string, unsigned> n;
+    for (const char* name : {"poll-interval", "sim-cards", "sim-vfs", "sim-compute-units", "sim-memory-mib", "sim-engines", "events-keep",
+                             "events-max-age-days"}) {
+        auto v = whole(vm, name);
+        if (!v) return std::move(v).error();
+        n[name] = *v;
+    }
+    c.pollIntervalMs = n["poll-interval"];
     if (c.pollIntervalMs < kMinPollMs || c.pollIntervalMs > kMaxPollMs)
         return invalid("--poll-interval must be " + std::to_string(kMinPollMs) + " to " + std::to_string(kMaxPollMs) + " ms, not " +
                        std::to_string(c.pollIntervalMs));
     c.simDir = vm.count("sim-dir") ? vm["sim-dir"].as<std::string>() : c.stateDir + "/sim";
-    c.sim.cards = vm["sim-cards"].as<unsigned>();
-    c.sim.totalVfs = vm["sim-vfs"].as<unsigned>();
-    c.sim.capacity = Resources{vm["sim-compute-units"].as<unsigned>(), vm["sim-memory-mib"].as<unsigned>(), vm["sim-engines"].as<unsigned>()};
+    c.sim.cards = n["sim-cards"];
+    c.sim.totalVfs = n["sim-vfs"];
+    c.sim.capacity = Resources{n["sim-compute-units"], n["sim-memory-mib"], n["sim-engines"]};
     if (vm.count("sim-time-factor")) c.sim.timeFactor = vm["sim-time-factor"].as<double>();
     if (c.matches.empty()) c.matches.push_back(kAismiCardMatch);
-    c.eventsKeep = vm["events-keep"].as<unsigned>();
+    c.eventsKeep = n["events-keep"];
     if (c.eventsKeep < 100 || c.eventsKeep > 10'000'000)
         return invalid("--events-keep must be 100 to 10000000, not " + std::to_string(c.eventsKeep));
-    c.eventsMaxAgeDays = vm["events-max-age-days"].as<unsigned>();
+    c.eventsMaxAgeDays = n["events-max-age-days"];
     if (c.eventsMaxAgeDays < 1 || c.eventsMaxAgeDays > 3650)
         return invalid("--events-max-age-days must be 1 to 3650, not " + std::to_string(c.eventsMaxAgeDays));
     if (auto v = validateSimCards(c.sim); !v) return invalid(v.error().message);

@@ -57,3 +57,18 @@ TEST(DaemonConfig, AnswersHelpAndVersion) {
         EXPECT_NE(p->output.find(opt), std::string::npos) << opt;
 }
 
+
+TEST(DaemonConfig, RefusesNegativeAndOverlongNumbersInsteadOfWrappingThem) {
+    for (const char* bad : {"--poll-interval=-4294966296", "--poll-interval=-1", "--sim-cards=99999999999", "--sim-vfs=1e3", "--events-keep=-5"}) {
+        auto p = parseDaemonConfig({bad, "--config=/dev/null"});
+        ASSERT_FALSE(p.ok()) << bad;
+        EXPECT_EQ(p.error().code, Errc::ConfigInvalid) << bad;
+    }
+}
+
+TEST(DaemonConfig, RefusesADirectoryAsTheConfigFile) {
+    aismi::test::TempDir tmp;
+    auto p = parseDaemonConfig({"--config=" + tmp.path()});
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.error().message.find("not a regular file"), std::string::npos) << p.error().message;
+}
