@@ -240,9 +240,9 @@ Result<CliRequest> parseVfEnable(const CommandLine& c) {
     auto r = oneCard(c, CliRequest::Mode::VfEnable, "enable");
     if (!r) return r;
     if (!c.has("count")) return usage("vf enable needs --count N", "aismi vf --help");
-    auto n = number(c.text("count"), "--count", 0, kMaxVfCount, "aismi vf --help");
+    if (c.text("count") == "0") return usage("vf enable --count must be at least 1; use 'aismi vf disable' to disable VFs", "aismi vf --help");
+    auto n = number(c.text("count"), "--count", 1, kMaxVfCount, "aismi vf --help");
     if (!n) return std::move(n).error();
-    if (*n == 0) return usage("vf enable --count must be at least 1; use 'aismi vf disable' to disable VFs", "aismi vf --help");
     r->count = *n;
     return r;
 }
