@@ -131,6 +131,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     const auto report = reconciler.run();
     for (const auto& line : report.actions) events.publish(Notice{Severity::Info, "aismid", "reconcile: " + line});
     for (const auto& line : report.unclaimed) events.publish(Notice{Severity::Warning, "aismid", "reconcile: " + line});
+    poller.desiredVfCount = [&](const std::string& key) { return vfCount.expectedVfCount(key); };
     poller.readAllNow();
     events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
 

@@ -88,6 +88,9 @@ void HealthAssessor::assess(CardSnapshot& card) {
     if (hung) raise(Health::Warning, std::to_string(hung) + " VF(s) hung");
     if (errored) raise(Health::Warning, std::to_string(errored) + " VF(s) stopped by an error");
     if (stalled) raise(Health::Warning, std::to_string(stalled) + " VF(s) running without progress for " + std::to_string(t_.stalledPolls) + " polls");
+    if (card.desiredVfs && *card.desiredVfs != card.vfEnabled())
+        raise(Health::Warning, "desired " + std::to_string(*card.desiredVfs) + " VFs, the device has " + std::to_string(card.vfEnabled()) +
+                                   " (changed outside aismid, or lost in a reset)");
     for (const auto& p : card.readProblems) raise(Health::Warning, "cannot read: " + p);
     card.health = worst;
     card.healthReasons = std::move(reasons);

@@ -24,8 +24,8 @@ public:
     /// the card's earlier polls. Rules: a lost device is Lost; uncorrectable ECC, fatal AER,
     /// reaching the critical temperature or a corrupt active firmware bank are Critical;
     /// nearing the critical temperature, a degraded link, non-fatal AER, a corrupt inactive
-    /// firmware bank, a VF that is hung, in error, or running without progress, and anything
-    /// that could not be read are Warning.
+    /// firmware bank, a VF that is hung, in error, or running without progress, a VF count
+    /// other than the desired one, and anything that could not be read are Warning.
     void assess(CardSnapshot& card);
     /// Forgets a card's history (it was reset or replaced).
     void forget(const std::string& cardKey) { history_.erase(cardKey); }

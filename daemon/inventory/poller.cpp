@@ -71,6 +71,7 @@ void Poller::refresh(unsigned card, std::function<void()> then) {
 }
 
 void Poller::install(unsigned card, CardSnapshot fresh) {
+    if (desiredVfCount) fresh.desiredVfs = desiredVfCount(inventory_.info(card).key);
     health_.assess(fresh);
     CardSnapshot before = inventory_.replaceSnapshot(card, std::move(fresh));
     const CardSnapshot& now = inventory_.snapshot(card);

@@ -8,6 +8,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace aismi {
@@ -30,6 +32,10 @@ public:
 
     /// Reads `card` now; `then` runs on the loop thread once its snapshot is replaced.
     void refresh(unsigned card, std::function<void()> then);
+
+    /// Where health learns the desired VF count of a card (by key); nullopt for none, or while
+    /// a change is under way.
+    std::function<std::optional<unsigned>(const std::string& cardKey)> desiredVfCount;
 
 private:
     void schedule();

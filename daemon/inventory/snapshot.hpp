@@ -54,6 +54,7 @@ struct CardSnapshot {
 
     // What the reader found; the health assessor turns it into health and reasons.
     bool lost = false;                     // config space reads all ones
+    std::optional<unsigned> desiredVfs;    // what an operator asked for, when no change is under way
     std::vector<std::string> readProblems;  // attributes that could not be read
     Health health = Health::Ok;
     std::vector<std::string> healthReasons;

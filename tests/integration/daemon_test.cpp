@@ -137,3 +137,15 @@ TEST(Aismid, WritesNothingBeforeFindingAnotherAismidOnTheBus) {
     EXPECT_NE(r.err.find("another aismid"), std::string::npos) << r.err;
     EXPECT_NE(::access(other.c_str(), F_OK), 0) << "no state directory, no simulated cards, no database";
 }
+
+TEST(Aismid, ReportsVfsLostOutsideItAsAHealthReasonAndAnEvent) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "1", "--count", "4"}).exitCode, 0);
+    EXPECT_TRUE(stack.waitForCardField("health", "ok", 1));
+    ASSERT_EQ(stack.sim({"power-cycle", "1"}).exitCode, 0);  // behind aismid's back
+    EXPECT_TRUE(stack.waitForCardField("health", "warning", 1));
+    auto r = stack.aismi({"-i", "1", "--query-card=health.reasons", "--format=csv,noheader"});
+    EXPECT_NE(r.out.find("desired 4 VFs, the device has 0"), std::string::npos) << r.out;
+    EXPECT_NE(stack.daemonLog().find("desired 4 VFs, the device has 0"), std::string::npos) << "logged (and recorded as an event)";
+}

@@ -194,6 +194,12 @@ std::vector<std::string> VfCountService::converge() {
     return log;
 }
 
+std::optional<unsigned> VfCountService::expectedVfCount(const std::string& cardKey) {
+    if (changing_.count(cardKey)) return std::nullopt;
+    auto desired = d_.desired.vfCount(cardKey);
+    return desired ? *desired : std::nullopt;
+}
+
 void VfCountService::convergeLive(unsigned card) {
     const CardSnapshot& s = d_.inventory.snapshot(card);
     auto desired = d_.desired.vfCount(s.info.key);

@@ -65,6 +65,10 @@ public:
     Result<std::string> recover(const JournalRow& entry) override;
     std::vector<std::string> converge() override;
 
+    /// The desired VF count of a card, unless a change of it is under way (health compares
+    /// it with what the device has).
+    std::optional<unsigned> expectedVfCount(const std::string& cardKey);
+
     /// A card came back (power cycle, rediscovery): restores its desired count if the device
     /// lost it, as a job, and says so.
     void convergeLive(unsigned card);

@@ -126,3 +126,14 @@ TEST(HealthAssessor, WarnsOfWhatItCouldNotRead) {
     EXPECT_EQ(c.health, Health::Warning);
     EXPECT_EQ(c.healthReasons.back(), "cannot read: hwmon/temp1_input: Input/output error");
 }
+
+TEST(HealthAssessor, WarnsWhenTheDeviceHasOtherVfsThanDesired) {
+    CardSnapshot c = healthyCard();  // 2 VFs
+    c.desiredVfs = 4;
+    HealthAssessor().assess(c);
+    EXPECT_EQ(c.health, Health::Warning);
+    EXPECT_NE(c.healthReasons.at(0).find("desired 4 VFs, the device has 2"), std::string::npos) << c.healthReasons.at(0);
+    c.desiredVfs = 2;
+    HealthAssessor().assess(c);
+    EXPECT_EQ(c.health, Health::Ok);
+}
