@@ -14,7 +14,8 @@ namespace {
 constexpr const char* kConfigFile = "sim.conf";
 
 Result<std::string> readWhole(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Never through a symbolic link: the state directory's files are its own.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return Error::fromErrno(errno, "open " + path);
     std::string data;
     char buf[65536];
@@ -29,8 +30,14 @@ Result<std::string> readWhole(const std::string& path) {
 // Write-to-temporary, fsync, rename, fsync the directory: after a crash the file holds either
 // the old or the new state, never a mixture.
 Result<void> replaceFile(const std::string& dir, const std::string& path, const std::string& content) {
+    // The temporary is created, never reused: O_EXCL|O_NOFOLLOW refuse a file or a symbolic
+    // link someone left at the name (a stale temporary of a dead process with the same pid, or
+    // a link planted to make us write elsewhere); it is removed (the link itself, not what it
+    // points to) and the name created afresh.
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0)
+        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return Error::fromErrno(errno, "create " + tmp);
     size_t done = 0;
     while (done < content.size()) {
@@ -74,7 +81,7 @@ private:
 
 Result<int> openLock(const std::string& dir) {
     const std::string path = dir + "/lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) return Error::fromErrno(errno, "open " + path);
     return fd;
 }

@@ -5,6 +5,9 @@
 
 #include <cerrno>
 #include <fstream>
+#include <iterator>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace aismi;
 using aismi::test::SimFixture;
@@ -305,4 +308,19 @@ TEST_F(SimulatedCard, RejectsImpossibleConfigurations) {
     EXPECT_FALSE(c.validate().ok());
     EXPECT_EQ(sim::SimStateDir::create(dir, defaultConfig()).error().code, Errc::InvalidState)
         << "an existing card directory is never overwritten";
+}
+
+TEST_F(SimulatedCard, NeverWritesThroughALinkPlantedAtItsTemporaryName) {
+    const std::string outside = tmp / "outside";
+    { std::ofstream(outside) << "precious\n"; }
+    const std::string tmpName = dir + "/card0.state.tmp." + std::to_string(::getpid());
+    ASSERT_EQ(::symlink(outside.c_str(), tmpName.c_str()), 0);
+    inject(0, std::nullopt, sim::Fault::Thermal);  // any change rewrites card0.state through its temporary
+    std::ifstream in(outside);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, "precious\n") << "the link's target is untouched";
+    struct stat st {};
+    EXPECT_NE(::lstat(tmpName.c_str(), &st), 0) << "no temporary (and no link) is left behind";
+    EXPECT_EQ(::lstat((dir + "/card0.state").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
 }
