@@ -79,6 +79,26 @@ Stack::~Stack() {
     if (!policyFile_.empty()) ::unlink(policyFile_.c_str());
     bus_.stop(SIGTERM, 5000);
     if (notifyFd_ >= 0) ::close(notifyFd_);
+    if (!publicBinDir_.empty()) {
+        ::unlink((publicBinDir_ + "/aismi").c_str());
+        ::rmdir(publicBinDir_.c_str());
+    }
+}
+
+std::string Stack::aismiFor(std::optional<uid_t> uid) {
+    if (!uid) return AISMI_PATH;
+    if (publicBinDir_.empty()) {
+        char dir[] = "/tmp/aismi-bin-XXXXXX";
+        if (!::mkdtemp(dir)) return AISMI_PATH;
+        publicBinDir_ = dir;
+        ::chmod(dir, 0755);
+        std::ifstream in(AISMI_PATH, std::ios::binary);
+        std::ofstream out(publicBinDir_ + "/aismi", std::ios::binary);
+        out << in.rdbuf();
+        out.close();
+        ::chmod((publicBinDir_ + "/aismi").c_str(), 0755);
+    }
+    return publicBinDir_ + "/aismi";
 }
 
 void Stack::startDaemon() {
@@ -111,7 +131,7 @@ int Stack::waitForDaemonExit(int timeoutMs) {
 }
 
 RunResult Stack::aismi(const std::vector<std::string>& args, std::optional<uid_t> uid) {
-    std::vector<std::string> argv{AISMI_PATH};
+    std::vector<std::string> argv{aismiFor(uid)};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, "", ""});
 }

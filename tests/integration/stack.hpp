@@ -56,6 +56,11 @@ public:
 
 private:
     void startPolkit();
+    /// A copy of aismi another uid can execute: the checkout may live where only root may
+    /// go (a clone under /root), and a uid can only run a binary whose every parent it may
+    /// traverse.
+    std::string aismiFor(std::optional<uid_t> uid);
+    std::string publicBinDir_;
     Options options_;
     TempDir dir_;
     std::string address_;
