@@ -101,10 +101,14 @@ public:
     std::string describe() const override { return "simulated cards in " + dir_.dir(); }
 
 private:
+    // A function as one lookup found it, with the card state it was found in: everything
+    // read about it comes from that one state, so a writer replacing the card file between
+    // two reads (a power cycle dropping VFs) cannot make the index point past the VFs.
     struct Fn {
         unsigned card;
         int index;  // -1 = PF
         PciAddress address;
+        std::shared_ptr<const SimCard> state;
     };
 
     std::string full(std::string_view path) const { return "<sim:" + dir_.dir() + ">/" + std::string(path); }
@@ -139,7 +143,7 @@ private:
             if (!state) return std::nullopt;
             auto fn = SimCardView(dir_.config(), **state).functionAt(*address);
             if (!fn) return std::nullopt;
-            return Fn{c, *fn, *address};
+            return Fn{c, *fn, *address, *state};
         }
         return std::nullopt;
     }
@@ -228,9 +232,7 @@ private:
     }
 
     SimFunction functionState(const Fn& f) const {
-        auto c = card(f.card);
-        if (!c) return {};
-        return f.index < 0 ? (*c)->pf : (*c)->vfs.at(static_cast<size_t>(f.index));
+        return f.index < 0 ? f.state->pf : f.state->vfs[static_cast<size_t>(f.index)];
     }
 
     Result<void> probe(std::string_view addr) const {
@@ -272,11 +274,9 @@ private:
     }
 
     std::optional<Node> functionNode(const Fn& f, const Parts& rest) const {
-        auto loaded = card(f.card);
-        if (!loaded) return std::nullopt;
-        const SimCard* state = loaded->get();
+        const SimCard* state = f.state.get();
         const bool pf = f.index < 0;
-        const SimFunction& fn = pf ? state->pf : state->vfs.at(static_cast<size_t>(f.index));
+        const SimFunction& fn = pf ? state->pf : state->vfs[static_cast<size_t>(f.index)];
         if (rest.empty()) {
             std::vector<std::string> names = attributeNames(pf);
             if (!fn.driver.empty()) names.push_back("driver");
@@ -319,7 +319,8 @@ private:
     std::optional<Node> attribute(const Fn& f, const SimCard& state, std::string_view name) const {
         const SimConfig& cfg = dir_.config();
         const bool pf = f.index < 0;
-        const SimFunction& fn = pf ? state.pf : state.vfs.at(static_cast<size_t>(f.index));
+        if (!pf && static_cast<size_t>(f.index) >= state.vfs.size()) return std::nullopt;  // gone since the lookup
+        const SimFunction& fn = pf ? state.pf : state.vfs[static_cast<size_t>(f.index)];
         const unsigned c = f.card;
         const int idx = f.index;
         // Identity attributes are cached by the kernel at enumeration: they survive device loss.

@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <fstream>
+#include <atomic>
 #include <iterator>
+#include <thread>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -323,4 +325,31 @@ TEST_F(SimulatedCard, NeverWritesThroughALinkPlantedAtItsTemporaryName) {
     EXPECT_NE(::lstat(tmpName.c_str(), &st), 0) << "no temporary (and no link) is left behind";
     EXPECT_EQ(::lstat((dir + "/card0.state").c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+TEST_F(SimulatedCard, GivesEachLookupOneConsistentViewWhileAWriterChangesTheCard) {
+    // A reader walks VF attributes while another writer (aismi-sim power-cycle, here the
+    // model) flips the card between 8 and 0 VFs. Before, a VF found in one load of the card
+    // file was read from a second load without it: std::out_of_range on the reader's thread.
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        for (int i = 0; i < 300 && !stop; ++i)
+            (void)state->mutate(0, [&](sim::SimCard& c) {
+                sim::SimCardModel m(state->config(), c);
+                (void)m.setNumVfs(c.vfs.empty() ? 8u : 0u, clock.now);
+                return Result<void>();
+            });
+        stop = true;
+    });
+    unsigned reads = 0;
+    while (!stop) {
+        for (unsigned k = 0; k < 8; ++k) {
+            const std::string vf = "bus/pci/devices/" + PciAddress(0, 0x3b, 0, static_cast<uint8_t>(4 + k)).str() + "/";
+            EXPECT_NO_THROW((void)fs->read(vf + "vendor"));
+            EXPECT_NO_THROW((void)fs->list(vf));
+            ++reads;
+        }
+    }
+    writer.join();
+    EXPECT_GT(reads, 0u);
 }
