@@ -32,9 +32,9 @@ const std::vector<Field>& cardFields() {
         {"aer.correctable", "AerCorrectable", "", "PCIe AER correctable errors of the physical function"},
         {"aer.nonfatal", "AerNonFatal", "", "PCIe AER non-fatal errors of the physical function"},
         {"aer.fatal", "AerFatal", "", "PCIe AER fatal errors of the physical function"},
-        {"pcie.link.speed.current", "LinkSpeed", "", "Current PCIe link speed"},
+        {"pcie.link.speed.current", "LinkSpeed", "GT/s", "Current PCIe link speed"},
         {"pcie.link.width.current", "LinkWidth", "", "Current PCIe link width (lanes)"},
-        {"pcie.link.speed.max", "LinkMaxSpeed", "", "Maximum PCIe link speed of the card"},
+        {"pcie.link.speed.max", "LinkMaxSpeed", "GT/s", "Maximum PCIe link speed of the card"},
         {"pcie.link.width.max", "LinkMaxWidth", "", "Maximum PCIe link width of the card"},
         {"vf.enabled", "VfEnabled", "", "SR-IOV virtual functions enabled"},
         {"vf.total", "VfTotal", "", "SR-IOV virtual functions the card supports (TotalVFs)"},
@@ -79,7 +79,9 @@ std::string formatValue(const Value& v, const Field& f, bool withUnit) {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, NotAvailable>) return "[N/A]";
             else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-            else if constexpr (std::is_same_v<T, std::string>) return x;
+            // A string that carries its unit ("16.0 GT/s PCIe", as the kernel prints a link
+            // speed) loses it with nounits, like the numbers do.
+            else if constexpr (std::is_same_v<T, std::string>) return !withUnit && !f.unit.empty() ? x.substr(0, x.find(' ')) : x;
             else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
                 std::string s;
                 for (const auto& e : x) s += (s.empty() ? "" : "; ") + e;

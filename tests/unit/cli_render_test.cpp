@@ -126,3 +126,10 @@ TEST(CliSelection, FindsVfsByCardByCardColonVfAndByAddress) {
     EXPECT_NE(r.error().message.find("CARD:VF"), std::string::npos);
     EXPECT_TRUE(selectVfs(inv, {"1"})->empty()) << "a card without VFs selects none";
 }
+
+TEST(CliRender, DropsTheUnitOfALinkSpeedWithNounits) {
+    const Field* speed = findField(cardFields(), "pcie.link.speed.current");
+    ASSERT_NE(speed, nullptr);
+    EXPECT_EQ(formatValue(Value(std::string("16.0 GT/s PCIe")), *speed, true), "16.0 GT/s PCIe");
+    EXPECT_EQ(formatValue(Value(std::string("16.0 GT/s PCIe")), *speed, false), "16.0");
+}
