@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Bash completion of aismi, driven the way bash drives it: COMP_WORDS/COMP_CWORD for a line.
+set -u
+source /usr/share/bash-completion/bash_completion
+source "$1/systemd/aismi.bash-completion"
+fails=0
+complete_line() {  # LINE -> the completions, one per line
+    local line=$1
+    COMP_LINE=$line
+    COMP_POINT=${#line}
+    read -ra COMP_WORDS <<<"$line"
+    [[ $line == *" " ]] && COMP_WORDS+=("")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    COMPREPLY=()
+    _aismi aismi
+    printf '%s\n' "${COMPREPLY[@]}"
+}
+expect() {  # LINE EXPECTED
+    local got
+    got=$(complete_line "$1" | tr '\n' ' ' | sed 's/ $//')
+    if [[ $got != "$2" ]]; then
+        echo "FAIL: '$1' completes to '$got', expected '$2'"
+        fails=$((fails + 1))
+    fi
+}
+expect "aismi --query-card=index,na" "index,name"
+expect "aismi -q -d PCI,TE" "PCI,TEMPERATURE"
+expect "aismi --query-vf=card,sta" "card,state"
+expect "aismi vf en" "enable"
+expect "aismi -i 0 vf dis" "disable"
+expect "aismi --list-c" "--list-cards"
+if ((fails)); then echo "$fails completion(s) wrong"; exit 1; fi
+echo "completion: all as expected"
