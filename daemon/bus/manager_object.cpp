@@ -74,9 +74,20 @@ std::vector<const VfSnapshot*> allVfs(const Inventory& inv) {
     return out;
 }
 
-sdbus::ObjectPath valueOrThrow(Result<std::string> r) {
-    if (!r) throw toBusError(r.error());
-    return sdbus::ObjectPath(*r);
+// A method that names an object: one string in, the object's path out (or the lookup's error).
+void registerLookup(sdbus::IObject& object, const char* method, const char* outName,
+                    std::function<Result<std::string>(const std::string&)> find) {
+    object.registerMethod(kManagerInterface, method, "s", {"id"}, "o", {outName}, [find = std::move(find)](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string id;
+            call >> id;
+            auto path = find(id);
+            if (!path) throw toBusError(path.error());
+            auto reply = call.createReply();
+            reply << sdbus::ObjectPath(*path);
+            reply.send();
+        });
+    });
 }
 
 }  // namespace
@@ -84,25 +95,15 @@ sdbus::ObjectPath valueOrThrow(Result<std::string> r) {
 ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::createObject(ctx.connection, kManagerPath)) {
     registerProperties<ManagerState>(*object_, kManagerInterface, managerProperties(), [&ctx]() -> const ManagerState& { return ctx.manager; });
     Inventory& inv = ctx.inventory;
-    object_->registerMethod(kManagerInterface, "FindCard", "s", {"id"}, "o", {"card"}, [&inv](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            std::string id;
-            call >> id;
-            auto card = inv.findCard(id);
-            auto reply = call.createReply();
-            reply << valueOrThrow(card ? Result<std::string>(cardPath(*card)) : Result<std::string>(card.error()));
-            reply.send();
-        });
+    registerLookup(*object_, "FindCard", "card", [&inv](const std::string& id) -> Result<std::string> {
+        auto card = inv.findCard(id);
+        if (!card) return std::move(card).error();
+        return cardPath(*card);
     });
-    object_->registerMethod(kManagerInterface, "FindVirtualFunction", "s", {"id"}, "o", {"vf"}, [&inv](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            std::string id;
-            call >> id;
-            auto vf = inv.findVf(id);
-            auto reply = call.createReply();
-            reply << valueOrThrow(vf ? Result<std::string>(vfPath(vf->card, vf->vf)) : Result<std::string>(vf.error()));
-            reply.send();
-        });
+    registerLookup(*object_, "FindVirtualFunction", "vf", [&inv](const std::string& id) -> Result<std::string> {
+        auto vf = inv.findVf(id);
+        if (!vf) return std::move(vf).error();
+        return vfPath(vf->card, vf->vf);
     });
     object_->registerMethod(kManagerInterface, "GetSummary", "", {}, "a(ussssdduttuus)a(uussssutu)", {"cards", "vfs"},
                             [&inv](sdbus::MethodCall call) {
