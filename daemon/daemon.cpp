@@ -18,6 +18,7 @@
 #include "health_assessor.hpp"
 #include "interfaces.hpp"
 #include "inventory.hpp"
+#include "known_card_repository.hpp"
 #include "job_repository.hpp"
 #include "jobs.hpp"
 #include "journal_repository.hpp"
@@ -102,6 +103,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     JournalRepository journal(**db);
     EventRepository eventRows(**db);
     JobRepository jobRows(**db);
+    KnownCardRepository knownCards(**db);
     auto backend = openBackend(config);
     if (!backend) return fail(backend.error());
     log::info("backend " + backend->description + ", state in " + (*db)->path());
@@ -111,10 +113,17 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     EventHistory history(events, eventRows, {config.eventsKeep, int64_t{config.eventsMaxAgeDays} * 86400});
     history.prune();
     DeviceExecutor executor(io, kWorkerThreads);
-    Inventory inventory(*backend->fs, config.matches);
+    Inventory inventory(*backend->fs, config.matches, &knownCards);
     auto found = inventory.scan();
     if (!found) return fail(found.error());
-    inventory.adopt(std::move(*found));
+    auto adopted = inventory.adopt(std::move(*found));
+    if (!adopted) return fail(adopted.error());
+    for (unsigned card : adopted->moved)
+        events.publish(Notice{Severity::Warning, inventory.info(card).label(), "card is at a new PCI address since the last start"});
+    for (unsigned card : adopted->replaced)
+        events.publish(Notice{Severity::Warning, inventory.info(card).label(),
+                              "another card is in this slot since the last start (serial " + inventory.info(card).serial + ")"});
+    for (const auto& problem : adopted->problems) return fail(makeError(Errc::Internal, "cannot remember the cards: " + problem));
     HealthAssessor health;
     Poller poller(io, inventory, executor, health, events);
     Jobs jobs(events, jobRows);

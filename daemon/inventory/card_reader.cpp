@@ -49,7 +49,14 @@ CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info) {
         else s.readProblems.push_back(e.message);
     };
     s.driver = card.pf().driver().valueOr("");
-    if (auto cs = card.pf().config(); !cs) note(cs.error());
+    if (auto cs = card.pf().config(); !cs && lost(cs.error())) {
+        s.lost = true;  // the kernel still lists what it enumerated: read on
+    } else if (!cs) {
+        // No config space at all (not at its address, or unreadable): nothing else describes it.
+        s.lost = true;
+        s.lostReason = "cannot read its config space: " + cs.error().message;
+        return s;
+    }
     if (auto sr = card.sriov()) {
         s.vfTotal = sr->totalVfs;
         s.vfs.resize(sr->numVfs);

@@ -33,7 +33,7 @@ void HealthAssessor::assess(CardSnapshot& card) {
     auto& vfHistory = history_[card.info.key];
     if (card.lost) {
         card.health = Health::Lost;
-        card.healthReasons = {"the device does not answer (config space reads all ones)"};
+        card.healthReasons = {card.lostReason.empty() ? "the device does not answer (config space reads all ones)" : card.lostReason};
         for (auto& vf : card.vfs) vf.health = Health::Lost;
         vfHistory.clear();
         return;

@@ -1,12 +1,14 @@
 #include "inventory.hpp"
 
 #include "card_reader.hpp"
+#include "known_card_repository.hpp"
 
 #include <aismi/card.hpp>
 
 namespace aismi {
 
-Inventory::Inventory(Fs& fs, std::vector<DeviceMatch> matches) : fs_(fs), matches_(std::move(matches)) {}
+Inventory::Inventory(Fs& fs, std::vector<DeviceMatch> matches, KnownCardRepository* memory)
+    : fs_(fs), matches_(std::move(matches)), memory_(memory) {}
 Inventory::~Inventory() = default;
 
 Result<std::vector<Inventory::Found>> Inventory::scan() const {
@@ -15,44 +17,112 @@ Result<std::vector<Inventory::Found>> Inventory::scan() const {
     std::vector<Found> out;
     for (auto& c : *cards) {
         CardInfo info = readCardInfo(c, c.index());
-        out.push_back(Found{std::make_shared<Card>(std::move(c)), std::move(info)});
+        const bool identified = info.key != info.pciAddress;  // readCardInfo's fallback key
+        out.push_back(Found{std::make_shared<Card>(std::move(c)), std::move(info), identified});
     }
     return out;
 }
 
-void Inventory::adopt(std::vector<Found> found) {
+std::shared_ptr<Card> Inventory::handle(const CardInfo& info) const {
+    return std::make_shared<Card>(fs_, info.index, info.address, !info.genericMode);
+}
+
+void Inventory::remember(const CardInfo& info, Merged& out) {
+    if (!memory_) return;
+    KnownCard k{info.index, info.key, info.serial, info.pciAddress, info.name, info.vendorId, info.deviceId, info.genericMode};
+    if (auto r = memory_->remember(k); !r) out.problems.push_back(r.error().message);
+}
+
+Result<Inventory::Merged> Inventory::adopt(std::vector<Found> found) {
     cards_.clear();
-    for (auto& f : found) {
-        f.info.index = static_cast<unsigned>(cards_.size());
-        CardSnapshot first;
-        first.info = f.info;
-        cards_.push_back(Entry{std::move(f.info), std::move(f.device), std::move(first)});
+    std::vector<unsigned> renumbered;
+    if (memory_) {
+        auto known = memory_->load();
+        if (!known) return std::move(known).error();
+        for (const auto& k : *known) {
+            CardInfo info;
+            info.index = static_cast<unsigned>(cards_.size());  // rows are 0..n-1; a gap closes up
+            info.key = k.key;
+            info.serial = k.serial;
+            info.pciAddress = k.pciAddress;
+            auto address = PciAddress::parse(k.pciAddress);
+            if (!address) return makeError(Errc::MalformedData, "known card " + std::to_string(k.index) + ": " + address.error().message);
+            info.address = *address;
+            info.name = k.name;
+            info.vendorId = k.vendorId;
+            info.deviceId = k.deviceId;
+            info.genericMode = k.generic;
+            if (k.index != info.index) renumbered.push_back(info.index);
+            CardSnapshot first;
+            first.info = info;
+            first.lost = true;  // until a scan finds it
+            first.lostReason = "not found at " + info.pciAddress + " when aismid started";
+            auto device = handle(info);
+            cards_.push_back(Entry{std::move(info), std::move(device), std::move(first)});
+        }
     }
+    Merged merged = merge(std::move(found));
+    for (unsigned i : renumbered) remember(cards_[i].info, merged);
+    return merged;
 }
 
 Inventory::Merged Inventory::merge(std::vector<Found> found) {
     Merged out;
-    for (auto& f : found) {
-        Entry* known = nullptr;
-        for (auto& e : cards_)
-            if (e.info.key == f.info.key || e.info.address == f.info.address) known = &e;
-        if (known && known->info.address == f.info.address) continue;  // where it was
-        if (known) {
-            // Same card (by serial) at another address: a new handle, same index and key.
-            const unsigned index = known->info.index;
-            known->info.address = f.info.address;
-            known->info.pciAddress = f.info.pciAddress;
-            known->device = std::make_shared<Card>(fs_, index, f.info.address, f.device->hasVendorAbi());
-            out.moved.push_back(index);
+    constexpr size_t kNone = SIZE_MAX;
+    std::vector<size_t> match(found.size(), kNone);  // indexes, not pointers: new cards grow cards_
+    std::vector<bool> taken(cards_.size(), false);
+    for (size_t i = 0; i < found.size(); ++i) {  // 1. by serial, wherever it is now
+        if (!found[i].identified) continue;
+        for (size_t e = 0; e < cards_.size(); ++e)
+            if (!taken[e] && cards_[e].info.key == found[i].info.key) {
+                match[i] = e;
+                taken[e] = true;
+                break;
+            }
+    }
+    for (size_t i = 0; i < found.size(); ++i) {  // 2. by address
+        if (match[i] != kNone) continue;
+        for (size_t e = 0; e < cards_.size(); ++e)
+            if (!taken[e] && cards_[e].info.address == found[i].info.address) {
+                match[i] = e;
+                taken[e] = true;
+                break;
+            }
+    }
+    for (size_t i = 0; i < found.size(); ++i) {
+        Found& f = found[i];
+        if (match[i] == kNone) {  // 3. a card never seen: the next index
+            f.info.index = static_cast<unsigned>(cards_.size());
+            CardSnapshot first;
+            first.info = f.info;
+            auto device = handle(f.info);
+            cards_.push_back(Entry{f.info, std::move(device), std::move(first)});
+            remember(f.info, out);
+            out.added.push_back(f.info.index);
             continue;
         }
-        const unsigned index = static_cast<unsigned>(cards_.size());
-        f.info.index = index;
-        CardSnapshot first;
-        first.info = f.info;
-        auto device = std::make_shared<Card>(fs_, index, f.info.address, f.device->hasVendorAbi());
-        cards_.push_back(Entry{std::move(f.info), std::move(device), std::move(first)});
-        out.added.push_back(index);
+        Entry* known = &cards_[match[i]];
+        CardInfo& info = known->info;
+        const unsigned index = info.index;
+        if (f.identified && f.info.key != info.key) {  // another card in this one's slot
+            info = f.info;
+            info.index = index;
+            known->device = handle(info);
+            remember(info, out);
+            out.replaced.push_back(index);
+        } else if (f.info.address != info.address) {  // the same card, moved
+            info.address = f.info.address;
+            info.pciAddress = f.info.pciAddress;
+            known->device = handle(info);
+            remember(info, out);
+            out.moved.push_back(index);
+        } else if (f.identified && f.info.genericMode != info.genericMode) {  // its driver came or went
+            info.genericMode = f.info.genericMode;
+            known->device = handle(info);
+            remember(info, out);
+        }
+        // Unidentified at its own address: it keeps the identity it had (its polls say why
+        // it cannot be read).
     }
     return out;
 }

@@ -1,7 +1,9 @@
 // The cards: who each is (CardInfo), its device handle and its latest snapshot, numbered by
 // the daemon's index; lookup by index, PCI address or serial; and rediscovery of cards that
-// vanished and came back (a reset, a rescan, a power cycle) or appeared. Loop thread only,
-// except scan(), which is blocking and runs on the device executor.
+// vanished and came back (a reset, a rescan, a power cycle) or appeared. Indexes are
+// remembered (KnownCardRepository): a card keeps its index across restarts, and a card that is
+// missing or unreadable keeps its place as a lost card, so the others never shift. Loop
+// thread only, except scan(), which is blocking and runs on the device executor.
 #pragma once
 
 #include "snapshot.hpp"
@@ -16,29 +18,36 @@ namespace aismi {
 
 class Card;
 class Fs;
+class KnownCardRepository;
 
 class Inventory {
 public:
-    Inventory(Fs& fs, std::vector<DeviceMatch> matches);
+    /// `memory` (optional) remembers each card's index across restarts.
+    Inventory(Fs& fs, std::vector<DeviceMatch> matches, KnownCardRepository* memory = nullptr);
     ~Inventory();
 
     /// A card as a scan found it, before it is merged.
     struct Found {
         std::shared_ptr<Card> device;
-        CardInfo info;  // index not yet assigned
+        CardInfo info;            // index not yet assigned
+        bool identified = false;  // its serial could be read (else the key is its address)
     };
     /// Lists the matching devices and reads who they are. Blocking.
     Result<std::vector<Found>> scan() const;
 
-    /// Takes the cards of a first scan, numbered in address order. Start-up.
-    void adopt(std::vector<Found> found);
-
     struct Merged {
-        std::vector<unsigned> added;   // new cards, numbered after the existing ones
-        std::vector<unsigned> moved;   // known cards (by serial) at a new PCI address
+        std::vector<unsigned> added;     // new cards, numbered after the known ones
+        std::vector<unsigned> moved;     // known cards (by serial) at a new PCI address
+        std::vector<unsigned> replaced;  // another card (by serial) where a known one was
+        std::vector<std::string> problems;  // what could not be remembered
     };
-    /// Merges a later scan: a card keeps its index when it comes back, at any address; cards
-    /// a scan does not find stay (their polls say they are lost).
+    /// Start-up: the remembered cards take their indexes (lost until a scan finds them),
+    /// then the first scan is merged; cards never seen before are numbered in address order.
+    Result<Merged> adopt(std::vector<Found> found);
+    /// Merges a scan. A card is matched by serial first (it keeps its index at any address),
+    /// then by address (a card whose serial cannot be read keeps the identity it had; a
+    /// different serial is a replacement, which takes over the index). Cards a scan does not
+    /// find stay: their polls say they are lost.
     Merged merge(std::vector<Found> found);
 
     size_t size() const { return cards_.size(); }
@@ -61,8 +70,11 @@ private:
         std::shared_ptr<Card> device;
         CardSnapshot snapshot;
     };
+    std::shared_ptr<Card> handle(const CardInfo& info) const;
+    void remember(const CardInfo& info, Merged& out);
     Fs& fs_;
     std::vector<DeviceMatch> matches_;
+    KnownCardRepository* memory_;
     std::vector<Entry> cards_;
 };
 

@@ -100,6 +100,13 @@ void Poller::rescan() {
                 events_.publish(Notice{Severity::Warning, inventory_.info(card).label(), "card came back at a new PCI address"});
                 refresh(card, [this, card] { events_.publish(CardReturned{card}); });
             }
+            for (unsigned card : merged.replaced) {
+                events_.publish(Notice{Severity::Warning, inventory_.info(card).label(),
+                                       "another card is in this slot now (serial " + inventory_.info(card).serial + "); it takes this index"});
+                refresh(card, [this, card] { events_.publish(CardReturned{card}); });
+            }
+            for (const auto& problem : merged.problems)
+                events_.publish(Notice{Severity::Warning, "aismid", "cannot remember a card's index: " + problem});
         });
 }
 

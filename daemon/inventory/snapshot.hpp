@@ -53,7 +53,8 @@ struct CardSnapshot {
     std::vector<VfSnapshot> vfs;        // the enabled VFs, by index
 
     // What the reader found; the health assessor turns it into health and reasons.
-    bool lost = false;                     // config space reads all ones
+    bool lost = false;                     // config space reads all ones or cannot be read
+    std::string lostReason;                // why, when it is not "reads all ones"
     std::optional<unsigned> desiredVfs;    // what an operator asked for, when no change is under way
     std::vector<std::string> readProblems;  // attributes that could not be read
     Health health = Health::Ok;

@@ -51,6 +51,17 @@ const char* const kMigrations[] = {
          started_at INTEGER NOT NULL,
          finished_at INTEGER);
        CREATE INDEX events_at ON events (at);)",
+    // 3 -> 4: the cards aismid has seen, so each keeps its index across restarts even when
+    // it is missing or unreadable at start-up.
+    R"(CREATE TABLE known_cards (
+         idx INTEGER PRIMARY KEY CHECK (idx >= 0),
+         card_key TEXT NOT NULL UNIQUE,
+         serial TEXT NOT NULL,
+         address TEXT NOT NULL,
+         name TEXT NOT NULL,
+         vendor_id INTEGER NOT NULL CHECK (vendor_id BETWEEN 0 AND 65535),
+         device_id INTEGER NOT NULL CHECK (device_id BETWEEN 0 AND 65535),
+         generic INTEGER NOT NULL CHECK (generic IN (0, 1)));)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

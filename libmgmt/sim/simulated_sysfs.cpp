@@ -5,6 +5,7 @@
 #include "config_space_builder.hpp"
 #include "sim_state_dir.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <functional>
@@ -108,7 +109,8 @@ private:
         unsigned card;
         int index;  // -1 = PF
         PciAddress address;
-        std::shared_ptr<const SimCard> state;
+        std::shared_ptr<const SimCard> state;  // null: the card file cannot be read (damaged)
+        std::optional<Error> damage;           // why, for every read but the identity
     };
 
     std::string full(std::string_view path) const { return "<sim:" + dir_.dir() + ">/" + std::string(path); }
@@ -140,10 +142,12 @@ private:
             if (address->rid() < pf.rid() || address->rid() >= pf.rid() + kFirstVfOffset + dir_.config().totalVfs * kVfStride)
                 continue;
             auto state = card(c);
-            if (!state) return std::nullopt;
+            // A card whose file cannot be read is still in its slot: its PF answers with the
+            // error, as a real card with broken config space does; it has no VFs.
+            if (!state) return *address == pf ? std::optional(Fn{c, -1, pf, nullptr, state.error()}) : std::nullopt;
             auto fn = SimCardView(dir_.config(), **state).functionAt(*address);
             if (!fn) return std::nullopt;
-            return Fn{c, *fn, *address, *state};
+            return Fn{c, *fn, *address, *state, std::nullopt};
         }
         return std::nullopt;
     }
@@ -151,10 +155,10 @@ private:
     std::vector<std::string> allFunctions() const {
         std::vector<std::string> names;
         for (unsigned c = 0; c < dir_.config().cards; ++c) {
+            names.push_back(SimCardView::pfAddressOf(c).str());
             auto state = card(c);
             if (!state) continue;
             SimCardView view(dir_.config(), **state);
-            names.push_back(view.pfAddress().str());
             for (unsigned k = 0; k < (*state)->vfs.size(); ++k) names.push_back(view.vfAddress(k)->str());
         }
         return names;
@@ -232,6 +236,7 @@ private:
     }
 
     SimFunction functionState(const Fn& f) const {
+        if (!f.state) return {};
         return f.index < 0 ? f.state->pf : f.state->vfs[static_cast<size_t>(f.index)];
     }
 
@@ -274,6 +279,7 @@ private:
     }
 
     std::optional<Node> functionNode(const Fn& f, const Parts& rest) const {
+        if (!f.state) return damagedNode(f, rest);
         const SimCard* state = f.state.get();
         const bool pf = f.index < 0;
         const SimFunction& fn = pf ? state->pf : state->vfs[static_cast<size_t>(f.index)];
@@ -316,6 +322,30 @@ private:
         return names;
     }
 
+    // Identity attributes are cached by the kernel at enumeration: they survive device loss.
+    std::optional<Node> identityAttribute(bool pf, std::string_view name) const {
+        const SimConfig& cfg = dir_.config();
+        if (name == "vendor" || name == "subsystem_vendor") return value(hex4(cfg.vendorId) + "\n");
+        if (name == "device" || name == "subsystem_device") return value(hex4(pf ? cfg.pfDeviceId : cfg.vfDeviceId) + "\n");
+        if (name == "class") return value("0x120000\n");
+        if (name == "revision") return value("0x01\n");
+        return std::nullopt;
+    }
+
+    // The PF of a card whose file cannot be read: its identity, and the load error (which
+    // names the file) for everything else. No driver, no VFs.
+    std::optional<Node> damagedNode(const Fn& f, const Parts& rest) const {
+        std::vector<std::string> names = attributeNames(true);
+        std::erase(names, "hwmon");
+        if (rest.empty()) return dir(names);
+        if (rest.size() != 1) return std::nullopt;
+        if (auto id = identityAttribute(true, rest[0])) return id;
+        if (std::find(names.begin(), names.end(), rest[0]) == names.end()) return std::nullopt;
+        if (rest[0] == "iommu_group") return link("../../../../kernel/iommu_groups/" + std::to_string(iommuGroupOf(f)));
+        return file([e = *f.damage]() -> Result<std::string> { return e; },
+                    [e = *f.damage](std::string_view) -> Result<void> { return e; });
+    }
+
     std::optional<Node> attribute(const Fn& f, const SimCard& state, std::string_view name) const {
         const SimConfig& cfg = dir_.config();
         const bool pf = f.index < 0;
@@ -323,13 +353,7 @@ private:
         const SimFunction& fn = pf ? state.pf : state.vfs[static_cast<size_t>(f.index)];
         const unsigned c = f.card;
         const int idx = f.index;
-        // Identity attributes are cached by the kernel at enumeration: they survive device loss.
-        if (name == "vendor") return value(hex4(cfg.vendorId) + "\n");
-        if (name == "device") return value(hex4(pf ? cfg.pfDeviceId : cfg.vfDeviceId) + "\n");
-        if (name == "class") return value("0x120000\n");
-        if (name == "revision") return value("0x01\n");
-        if (name == "subsystem_vendor") return value(hex4(cfg.vendorId) + "\n");
-        if (name == "subsystem_device") return value(hex4(pf ? cfg.pfDeviceId : cfg.vfDeviceId) + "\n");
+        if (auto id = identityAttribute(pf, name)) return id;
         if (name == "numa_node") return value("-1\n");
         if (name == "enable") return value("1\n");
         if (name == "config")

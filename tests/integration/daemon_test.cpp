@@ -149,3 +149,20 @@ TEST(Aismid, ReportsVfsLostOutsideItAsAHealthReasonAndAnEvent) {
     EXPECT_NE(r.out.find("desired 4 VFs, the device has 0"), std::string::npos) << r.out;
     EXPECT_NE(stack.daemonLog().find("desired 4 VFs, the device has 0"), std::string::npos) << "logged (and recorded as an event)";
 }
+
+TEST(Aismid, KeepsADamagedCardInItsPlaceSoNoIndexNamesAnotherCard) {
+    // Issue 7 #5: after `truncate -s 100 card0.state`, card 1 was served as card 0.
+    Stack stack;
+    stack.startDaemon();
+    const std::string serials = stack.aismi({"--query-card=index,serial", "--format=csv,noheader"}).out;
+    stack.stopDaemon();
+    ASSERT_EQ(::truncate((stack.simDir() + "/card0.state").c_str(), 100), 0);
+    stack.startDaemon();
+    EXPECT_EQ(stack.aismi({"--query-card=index,serial", "--format=csv,noheader"}).out, serials) << "the same indexes and serials";
+    auto health = stack.aismi({"-i", "0", "--query-card=health,health.reasons", "--format=csv,noheader"});
+    EXPECT_NE(health.out.find("lost"), std::string::npos) << health.out;
+    EXPECT_NE(health.out.find("card0.state"), std::string::npos) << "the reason names the file: " << health.out;
+    auto change = stack.aismi({"vf", "enable", "-i", "0", "--count", "2"});
+    EXPECT_NE(change.exitCode, 0) << "nothing acts on card 1 in card 0's name";
+    EXPECT_EQ(stack.aismi({"-i", "1", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "0\n");
+}

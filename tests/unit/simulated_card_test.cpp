@@ -286,7 +286,7 @@ TEST_F(SimulatedCard, BindsAVfToVfioOnlyThroughDriverOverride) {
     EXPECT_TRUE(fs->exists("bus/pci/drivers/vfio-pci/" + vf));
 }
 
-TEST_F(SimulatedCard, ReportsAMalformedStateFileByNameAndLine) {
+TEST_F(SimulatedCard, ReportsAMalformedStateFileByNameAndLineAndKeepsTheCardInItsSlot) {
     {
         std::ofstream(dir + "/card0.state", std::ios::app) << "this-line-has-no-value\n";
     }
@@ -294,7 +294,16 @@ TEST_F(SimulatedCard, ReportsAMalformedStateFileByNameAndLine) {
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.error().code, Errc::MalformedData);
     EXPECT_NE(c.error().message.find("card0.state line"), std::string::npos) << c.error().message;
-    EXPECT_FALSE(fs->exists(kPf)) << "a card whose state cannot be read does not show up";
+    // The card stays in its slot (so nothing renumbers the others): its identity reads, and
+    // every other read fails with the error that names the file.
+    EXPECT_TRUE(fs->exists(kPf));
+    EXPECT_EQ(fs->read(std::string(kPf) + "vendor").valueOr(""), "0xa15e\n");
+    auto config = fs->read(std::string(kPf) + "config");
+    ASSERT_FALSE(config.ok());
+    EXPECT_NE(config.error().message.find("card0.state line"), std::string::npos) << config.error().message;
+    EXPECT_FALSE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    EXPECT_FALSE(fs->exists(std::string(kPf) + "virtfn0"));
+    EXPECT_FALSE(fs->exists(std::string(kPf) + "aismi"));
     EXPECT_TRUE(fs->exists("bus/pci/devices/0000:3d:00.0"));
 }
 

@@ -12,6 +12,7 @@
 #include "job_repository.hpp"
 #include "jobs.hpp"
 #include "journal_repository.hpp"
+#include "known_card_repository.hpp"
 #include "poller.hpp"
 #include "reconciler.hpp"
 #include "vf_count_service.hpp"
@@ -44,10 +45,12 @@ protected:
         io = std::make_unique<boost::asio::io_context>();
         events = std::make_unique<EventBus>();
         executor = std::make_unique<DeviceExecutor>(*io, 2);
-        inventory = std::make_unique<Inventory>(*fs, std::vector<DeviceMatch>{kAismiCardMatch});
+        knownCards = std::make_unique<KnownCardRepository>(*db);
+        inventory = std::make_unique<Inventory>(*fs, std::vector<DeviceMatch>{kAismiCardMatch}, knownCards.get());
         auto found = inventory->scan();
         ASSERT_TRUE(found.ok());
-        inventory->adopt(std::move(*found));
+        auto adopted = inventory->adopt(std::move(*found));
+        ASSERT_TRUE(adopted.ok()) << adopted.error().message;
         poller = std::make_unique<Poller>(*io, *inventory, *executor, health, *events);
         jobs = std::make_unique<Jobs>(*events, *jobRows);
         service = std::make_unique<VfCountService>(
@@ -63,6 +66,7 @@ protected:
         inventory.reset();
         events.reset();
         io.reset();
+        knownCards.reset();
         jobRows.reset();
         journal.reset();
         desired.reset();
@@ -94,6 +98,7 @@ protected:
     std::unique_ptr<DesiredStateRepository> desired;
     std::unique_ptr<JournalRepository> journal;
     std::unique_ptr<JobRepository> jobRows;
+    std::unique_ptr<KnownCardRepository> knownCards;
     std::unique_ptr<boost::asio::io_context> io;
     std::unique_ptr<EventBus> events;
     std::unique_ptr<DeviceExecutor> executor;
