@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "daemon_client.hpp"
+#include "json.hpp"
 #include "options.hpp"
 #include "selection.hpp"
 #include "version.hpp"
@@ -85,9 +86,9 @@ Result<std::string> show(DaemonClient& client, const CliRequest& r, bool first) 
     if (!cards) return std::move(cards).error();
     switch (r.mode) {
     case CliRequest::Mode::Summary:
-        return r.json ? renderJsonInventory(*inv, *cards, timestamp()) : renderSummary(*inv, *cards, timestamp());
+        return r.json ? renderJsonInventory(*inv, *cards, {}, timestamp()) : renderSummary(*inv, *cards, timestamp());
     case CliRequest::Mode::Report:
-        return r.json ? renderJsonInventory(*inv, *cards, timestamp()) : renderReport(*inv, *cards, r.sections, timestamp());
+        return r.json ? renderJsonInventory(*inv, *cards, r.sections, timestamp()) : renderReport(*inv, *cards, r.sections, timestamp());
     case CliRequest::Mode::QueryCard: return r.json ? renderJsonRows(*cards, r.fields) : renderCsv(*cards, r.fields, csv);
     case CliRequest::Mode::ListCards: {
         std::ostringstream out;
@@ -172,7 +173,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     for (bool first = true;; first = false) {
         auto text = show(**client, r, first);
         if (!text) return fail(err, text.error());
-        out << *text;
+        out << (r.json && r.loopSeconds ? json::oneLine(*text) : *text);  // -l -j: JSON lines
         if (int rc = written(out, err)) return rc;
         if (!r.loopSeconds) return 0;
         std::this_thread::sleep_for(std::chrono::seconds(r.loopSeconds));

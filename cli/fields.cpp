@@ -6,40 +6,40 @@ namespace aismi::cli {
 
 const std::vector<Field>& cardFields() {
     static const std::vector<Field> fields{
-        {"index", "Index", "", "Index of the card, as aismid numbers them (PCI address order)"},
+        {"index", "Index", "", "Index of the card, as aismid numbers them (PCI address order at the first start, then kept per card)"},
         {"name", "Name", "", "Product name"},
         {"pci.bus_id", "PciAddress", "", "PCI address of the physical function (domain:bus:device.function)"},
         {"serial", "Serial", "", "Board serial number (the PCIe Device Serial Number in generic mode)"},
-        {"vendor_id", "VendorId", "", "PCI vendor ID", 0, true},
-        {"device_id", "DeviceId", "", "PCI device ID of the physical function", 0, true},
+        {"vendor_id", "VendorId", "", "PCI vendor ID", 0, true, "PCI"},
+        {"device_id", "DeviceId", "", "PCI device ID of the physical function", 0, true, "PCI"},
         {"driver", "Driver", "", "Kernel driver bound to the physical function"},
         {"generic_mode", "GenericMode", "", "True when the card is managed without the aismi vendor driver"},
-        {"firmware.version", "FirmwareVersion", "", "Version of the firmware in the active bank"},
-        {"firmware.active_bank", "FirmwareActiveBank", "", "Firmware bank the card runs from (0 or 1)"},
-        {"firmware.banks", "FirmwareBankVersions", "", "Firmware version in each bank"},
-        {"firmware.integrity", "FirmwareBankIntegrity", "", "Integrity check result of each firmware bank (ok or bad)"},
-        {"temperature", "TemperatureC", "C", "Card temperature in degrees Celsius"},
-        {"temperature.critical", "TemperatureCriticalC", "C", "Temperature at which the card is critical"},
-        {"power.draw", "PowerW", "W", "Average power draw in watts", 2},
-        {"power.limit", "PowerCapW", "W", "Power cap in watts", 2},
-        {"utilization", "UtilizationPercent", "%", "Share of the card's compute units busy with VF work"},
-        {"memory.used", "MemoryUsedMiB", "MiB", "Device memory in use, MiB"},
-        {"memory.total", "MemoryTotalMiB", "MiB", "Device memory, MiB"},
-        {"compute_units", "ComputeUnits", "", "Compute units on the card"},
-        {"engines", "Engines", "", "Engines on the card"},
-        {"ecc.corrected", "EccCorrected", "", "Corrected ECC errors since the driver loaded (card and VFs)"},
-        {"ecc.uncorrected", "EccUncorrected", "", "Uncorrectable ECC errors since the driver loaded (card and VFs)"},
-        {"aer.correctable", "AerCorrectable", "", "PCIe AER correctable errors of the physical function"},
-        {"aer.nonfatal", "AerNonFatal", "", "PCIe AER non-fatal errors of the physical function"},
-        {"aer.fatal", "AerFatal", "", "PCIe AER fatal errors of the physical function"},
-        {"pcie.link.speed.current", "LinkSpeed", "GT/s", "Current PCIe link speed"},
-        {"pcie.link.width.current", "LinkWidth", "", "Current PCIe link width (lanes)"},
-        {"pcie.link.speed.max", "LinkMaxSpeed", "GT/s", "Maximum PCIe link speed of the card"},
-        {"pcie.link.width.max", "LinkMaxWidth", "", "Maximum PCIe link width of the card"},
-        {"vf.enabled", "VfEnabled", "", "SR-IOV virtual functions enabled"},
-        {"vf.total", "VfTotal", "", "SR-IOV virtual functions the card supports (TotalVFs)"},
-        {"health", "Health", "", "ok, warning, critical, or lost (the device does not answer)"},
-        {"health.reasons", "HealthReasons", "", "Why health is not ok"},
+        {"firmware.version", "FirmwareVersion", "", "Version of the firmware in the active bank", 0, false, "FIRMWARE"},
+        {"firmware.active_bank", "FirmwareActiveBank", "", "Firmware bank the card runs from (0 or 1)", 0, false, "FIRMWARE"},
+        {"firmware.banks", "FirmwareBankVersions", "", "Firmware version in each bank", 0, false, "FIRMWARE"},
+        {"firmware.integrity", "FirmwareBankIntegrity", "", "Integrity check result of each firmware bank (ok or bad)", 0, false, "FIRMWARE"},
+        {"temperature", "TemperatureC", "C", "Card temperature in degrees Celsius", 0, false, "TEMPERATURE"},
+        {"temperature.critical", "TemperatureCriticalC", "C", "Temperature at which the card is critical", 0, false, "TEMPERATURE"},
+        {"power.draw", "PowerW", "W", "Average power draw in watts", 2, false, "POWER"},
+        {"power.limit", "PowerCapW", "W", "Power cap in watts", 2, false, "POWER"},
+        {"utilization", "UtilizationPercent", "%", "Share of the card's compute units busy with VF work", 0, false, "UTILIZATION"},
+        {"memory.used", "MemoryUsedMiB", "MiB", "Device memory in use, MiB", 0, false, "MEMORY"},
+        {"memory.total", "MemoryTotalMiB", "MiB", "Device memory, MiB", 0, false, "MEMORY"},
+        {"compute_units", "ComputeUnits", "", "Compute units on the card", 0, false, "MEMORY"},
+        {"engines", "Engines", "", "Engines on the card", 0, false, "MEMORY"},
+        {"ecc.corrected", "EccCorrected", "", "Corrected ECC errors since the driver loaded (card and VFs)", 0, false, "ECC"},
+        {"ecc.uncorrected", "EccUncorrected", "", "Uncorrectable ECC errors since the driver loaded (card and VFs)", 0, false, "ECC"},
+        {"aer.correctable", "AerCorrectable", "", "PCIe AER correctable errors of the physical function", 0, false, "PCI"},
+        {"aer.nonfatal", "AerNonFatal", "", "PCIe AER non-fatal errors of the physical function", 0, false, "PCI"},
+        {"aer.fatal", "AerFatal", "", "PCIe AER fatal errors of the physical function", 0, false, "PCI"},
+        {"pcie.link.speed.current", "LinkSpeed", "GT/s", "Current PCIe link speed", 0, false, "PCI"},
+        {"pcie.link.width.current", "LinkWidth", "", "Current PCIe link width (lanes)", 0, false, "PCI"},
+        {"pcie.link.speed.max", "LinkMaxSpeed", "GT/s", "Maximum PCIe link speed of the card", 0, false, "PCI"},
+        {"pcie.link.width.max", "LinkMaxWidth", "", "Maximum PCIe link width of the card", 0, false, "PCI"},
+        {"vf.enabled", "VfEnabled", "", "SR-IOV virtual functions enabled", 0, false, "SRIOV"},
+        {"vf.total", "VfTotal", "", "SR-IOV virtual functions the card supports (TotalVFs)", 0, false, "SRIOV"},
+        {"health", "Health", "", "ok, warning, critical, or lost (the device does not answer)", 0, false, "HEALTH"},
+        {"health.reasons", "HealthReasons", "", "Why health is not ok", 0, false, "HEALTH"},
     };
     return fields;
 }
@@ -83,6 +83,7 @@ std::string formatValue(const Value& v, const Field& f, bool withUnit) {
             // speed) loses it with nounits, like the numbers do.
             else if constexpr (std::is_same_v<T, std::string>) return !withUnit && !f.unit.empty() ? x.substr(0, x.find(' ')) : x;
             else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+                if (x.empty()) return "None";  // a field, not a trailing separator
                 std::string s;
                 for (const auto& e : x) s += (s.empty() ? "" : "; ") + e;
                 return s;

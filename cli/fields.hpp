@@ -16,7 +16,8 @@ struct Field {
     std::string unit;         // "MiB", "" for none
     std::string description;  // for --help-query-*
     int decimals = 0;         // for doubles
-    bool hex = false;         // PCI IDs print as 0x1ed5
+    bool hex = false;         // PCI IDs print as 0x1ed5 (in CSV and JSON alike)
+    std::string section = "";  // the -q -d section it belongs to; "" = identity, always shown
 };
 
 const std::vector<Field>& cardFields();
@@ -24,7 +25,7 @@ const std::vector<Field>& vfFields();
 const Field* findField(const std::vector<Field>& table, const std::string& name);
 
 /// The value as text: "512 MiB", or "512" without units; "[N/A]" when not reported;
-/// lists joined with "; ".
+/// lists joined with "; ", an empty list "None".
 std::string formatValue(const Value& v, const Field& f, bool withUnit);
 
 }  // namespace aismi::cli

@@ -48,4 +48,16 @@ std::string value(const Value& v) {
         v);
 }
 
+std::string oneLine(const std::string& document) {
+    std::string out;
+    for (size_t i = 0; i < document.size(); ++i) {
+        if (document[i] != '\n') {
+            out += document[i];
+            continue;
+        }
+        while (i + 1 < document.size() && document[i + 1] == ' ') ++i;  // the indentation
+    }
+    return out + "\n";
+}
+
 }  // namespace aismi::cli::json

@@ -10,5 +10,8 @@ namespace aismi::cli::json {
 std::string quote(const std::string& s);
 /// A bus value as JSON: null when not reported, numbers as numbers, lists as arrays.
 std::string value(const Value& v);
+/// The same document on one line (for -l: one JSON document per line). The writer puts line
+/// breaks and indentation only between tokens (strings escape theirs), so dropping them is exact.
+std::string oneLine(const std::string& document);
 
 }  // namespace aismi::cli::json

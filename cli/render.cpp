@@ -231,35 +231,56 @@ std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vect
     return out.str();
 }
 
+namespace {
+
+// A field as JSON: PCI IDs in the form CSV gives them ("0xa15e"), the rest as their type.
+std::string jsonOf(const BusObject& o, const Field& f) {
+    if (!f.hex) return json::value(o.get(f.property));
+    const std::string hex = formatValue(o.get(f.property), f, false);
+    return hex == "[N/A]" ? "null" : json::quote(hex);
+}
+
+}  // namespace
+
 std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields) {
     std::ostringstream out;
     out << "[";
     for (size_t r = 0; r < rows.size(); ++r) {
         out << (r ? ",\n " : "\n ") << "{";
         for (size_t i = 0; i < fields.size(); ++i)
-            out << (i ? ", " : "") << json::quote(fields[i]->name) << ": " << json::value(rows[r]->get(fields[i]->property));
+            out << (i ? ", " : "") << json::quote(fields[i]->name) << ": " << jsonOf(*rows[r], *fields[i]);
         out << "}";
     }
     out << (rows.empty() ? "]\n" : "\n]\n");
     return out.str();
 }
 
-std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::string& timestamp) {
+std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
+                                const std::string& timestamp) {
     std::ostringstream out;
     out << "{\n  \"timestamp\": " << json::quote(timestamp) << ",\n  \"daemon_version\": " << json::quote(inv.manager.text("Version"))
         << ",\n  \"backend\": " << json::quote(inv.manager.text("Backend")) << ",\n  \"cards\": [";
     for (size_t i = 0; i < cards.size(); ++i) {
         const BusObject& c = *cards[i];
         out << (i ? "," : "") << "\n    {";
-        for (const auto& f : cardFields()) out << json::quote(f.name) << ": " << json::value(c.get(f.property)) << ", ";
-        out << "\"vfs\": [";
+        bool firstField = true;
+        for (const auto& f : cardFields()) {
+            if (!f.section.empty() && !wanted(sections, f.section)) continue;
+            out << (firstField ? "" : ", ") << json::quote(f.name) << ": " << jsonOf(c, f);
+            firstField = false;
+        }
+        if (!wanted(sections, "SRIOV")) {
+            out << "}";
+            continue;
+        }
+        out << ", \"vfs\": [";
         bool first = true;
         for (const BusObject* vfp : vfsOf(inv, {&c})) {
             const BusObject& vf = *vfp;
             out << (first ? "" : ",") << "\n      {";
             first = false;
             for (size_t k = 0; k < vfFields().size(); ++k)
-                out << (k ? ", " : "") << json::quote(vfFields()[k].name) << ": " << json::value(vf.get(vfFields()[k].property));
+                out << (k ? ", " : "") << json::quote(vfFields()[k].name) << ": " << jsonOf(vf, vfFields()[k]);
             out << "}";
         }
         out << (first ? "]}" : "\n    ]}");

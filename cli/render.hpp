@@ -25,7 +25,10 @@ std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vect
 /// A JSON array of objects, one per row, with the given fields.
 std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields);
 /// Everything as JSON: the daemon, and each card with every field and its VFs.
-std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::string& timestamp);
+/// The whole inventory as one JSON document; with `sections` (-q -d) only their card fields
+/// (and the VFs with SRIOV), besides the identity fields that are always there.
+std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
+                                const std::string& timestamp);
 std::string renderVfTable(const std::vector<const BusObject*>& vfs);
 std::string renderFieldHelp(const std::vector<Field>& fields, const std::string& option);
 

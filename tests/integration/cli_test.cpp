@@ -204,3 +204,17 @@ TEST_F(AismiCli, RepeatsWithLoop) {
                  {{{"DBUS_SYSTEM_BUS_ADDRESS", stack->busAddress()}}, std::nullopt, "", ""});
     EXPECT_GE(lines(r.out).size(), 2u) << r.out;
 }
+
+TEST_F(AismiCli, WritesOneJsonDocumentPerLineWithLoop) {
+    auto r = run({"/usr/bin/timeout", "2.5", AISMI_PATH, "-l", "1", "-q", "-j", "-d", "TEMPERATURE"},
+                 {{{"DBUS_SYSTEM_BUS_ADDRESS", stack->busAddress()}}, std::nullopt, "", ""});
+    const auto docs = lines(r.out);
+    ASSERT_GE(docs.size(), 2u) << r.out;
+    for (const auto& line : docs) {
+        std::string error;
+        auto doc = parseJson(line, &error);
+        ASSERT_TRUE(doc) << error << ": " << line;
+        EXPECT_NE(line.find("\"temperature\""), std::string::npos) << line;
+        EXPECT_EQ(line.find("\"power.draw\""), std::string::npos) << "-d TEMPERATURE only: " << line;
+    }
+}

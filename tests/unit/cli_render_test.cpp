@@ -133,3 +133,40 @@ TEST(CliRender, DropsTheUnitOfALinkSpeedWithNounits) {
     EXPECT_EQ(formatValue(Value(std::string("16.0 GT/s PCIe")), *speed, true), "16.0 GT/s PCIe");
     EXPECT_EQ(formatValue(Value(std::string("16.0 GT/s PCIe")), *speed, false), "16.0");
 }
+
+TEST(CliRender, WritesPciIdsInOneFormInCsvAndJson) {
+    const Inventory inv = sample();
+    const std::vector<const Field*> id{findField(cardFields(), "vendor_id")};
+    EXPECT_EQ(renderCsv({&inv.cards[0]}, id, CsvFormat{false, true}), "0xa15e\n");
+    EXPECT_NE(renderJsonRows({&inv.cards[0]}, id).find("\"vendor_id\": \"0xa15e\""), std::string::npos);
+    EXPECT_NE(renderJsonRows({&inv.cards[1]}, id).find("\"vendor_id\": null"), std::string::npos) << "not reported";
+}
+
+TEST(CliRender, WritesAnEmptyListAsNoneNotATrailingSeparator) {
+    Inventory inv = sample();
+    inv.cards[0].props["HealthReasons"] = std::vector<std::string>{};
+    const std::vector<const Field*> f{findField(cardFields(), "health"), findField(cardFields(), "health.reasons")};
+    EXPECT_EQ(renderCsv({&inv.cards[0]}, f, CsvFormat{false, true}), "warning, None\n");
+}
+
+TEST(CliRender, JsonReportHonoursTheDisplaySections) {
+    const Inventory inv = sample();
+    const std::string only = renderJsonInventory(inv, all(inv), {"TEMPERATURE"}, "t");
+    EXPECT_NE(only.find("\"temperature\""), std::string::npos);
+    EXPECT_NE(only.find("\"serial\""), std::string::npos) << "identity is always there";
+    EXPECT_EQ(only.find("\"power.draw\""), std::string::npos);
+    EXPECT_EQ(only.find("\"vfs\""), std::string::npos) << "VFs come with SRIOV";
+    const std::string whole = renderJsonInventory(inv, all(inv), {}, "t");
+    EXPECT_NE(whole.find("\"power.draw\""), std::string::npos);
+    EXPECT_NE(whole.find("\"vfs\""), std::string::npos);
+    EXPECT_NE(renderJsonInventory(inv, all(inv), {"SRIOV"}, "t").find("\"vfs\""), std::string::npos);
+}
+
+TEST(CliRender, PutsAJsonDocumentOnOneLineExactly) {
+    const Inventory inv = sample();
+    const std::string line = json::oneLine(renderJsonInventory(inv, all(inv), {}, "t"));
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line, ending in a newline";
+    EXPECT_NE(line.find("\"name\": \"An Accelerator With A Very Long Product Name Indeed\""), std::string::npos)
+        << "spaces inside strings stay";
+    EXPECT_EQ(json::oneLine("[\n {\"a\": \"x\\n  y\"}\n]\n"), "[{\"a\": \"x\\n  y\"}]\n") << "escaped newlines are not line breaks";
+}
