@@ -65,7 +65,13 @@ public:
         if (!v) return error_ = std::move(v).error(), 0;
         return *v;
     }
-    int64_t i64(const std::string& key) { return static_cast<int64_t>(u64(key)); }
+    // Times in ns: never negative, and within int64_t so that time arithmetic cannot overflow.
+    int64_t i64(const std::string& key) {
+        uint64_t v = u64(key);
+        if (!error_ && v > static_cast<uint64_t>(INT64_MAX))
+            error_ = makeError(Errc::MalformedData, std::string(what_) + ": " + key + " is out of range (at most " + std::to_string(INT64_MAX) + ")");
+        return error_ ? 0 : static_cast<int64_t>(v);
+    }
     unsigned u32(const std::string& key) {
         uint64_t v = u64(key);
         if (!error_ && v > UINT32_MAX) error_ = makeError(Errc::MalformedData, std::string(what_) + ": " + key + " is out of range");

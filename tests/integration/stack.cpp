@@ -136,6 +136,12 @@ RunResult Stack::aismi(const std::vector<std::string>& args, std::optional<uid_t
     return run(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, "", ""});
 }
 
+Process Stack::spawnAismi(const std::vector<std::string>& args, std::optional<uid_t> uid, const std::string& name) {
+    std::vector<std::string> argv{aismiFor(uid)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Process::spawn(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, dir_ / (name + ".out"), dir_ / (name + ".err")});
+}
+
 RunResult Stack::sim(const std::vector<std::string>& args) {
     std::vector<std::string> argv{AISMI_SIM_PATH, "--dir", simDir()};
     argv.insert(argv.end(), args.begin(), args.end());

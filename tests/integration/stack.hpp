@@ -49,6 +49,10 @@ public:
 
     const std::string& busAddress() const { return address_; }
     bool polkitRunning() const { return !policyFile_.empty(); }
+    pid_t polkitPid() const { return polkit_.pid(); }
+    /// Starts aismi without waiting for it (its output goes to files in the test directory).
+    Process spawnAismi(const std::vector<std::string>& args, std::optional<uid_t> uid, const std::string& name);
+    const std::string& dir() const { return dir_.path(); }
     std::string simDir() const { return dir_ / "state/sim"; }
     std::string stateDir() const { return dir_ / "state"; }
     std::string path(const std::string& rel) const { return dir_ / rel; }

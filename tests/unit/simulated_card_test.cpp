@@ -286,6 +286,33 @@ TEST_F(SimulatedCard, BindsAVfToVfioOnlyThroughDriverOverride) {
     EXPECT_TRUE(fs->exists("bus/pci/drivers/vfio-pci/" + vf));
 }
 
+TEST_F(SimulatedCard, RefusesATimeInTheStateFileThatWouldOverflow) {
+    // Issue 7 #14: settled_ns above INT64_MAX wrapped to a negative time, and the elapsed-time
+    // arithmetic overflowed a signed integer (UBSan).
+    auto card = state->card(0);
+    ASSERT_TRUE(card.ok());
+    std::string text = (*card)->serialize();
+    const auto at = text.find("settled_ns ");
+    ASSERT_NE(at, std::string::npos);
+    const std::string line = text.substr(at, text.find('\n', at) - at);
+    auto parse = [&](const std::string& value) {
+        std::string t = text;
+        t.replace(at, line.size(), "settled_ns " + value);
+        return sim::SimCard::parse(t, state->config(), "card0.state");
+    };
+    auto wrapped = parse("18446744073709551615");
+    ASSERT_FALSE(wrapped.ok());
+    EXPECT_NE(wrapped.error().message.find("settled_ns is out of range"), std::string::npos) << wrapped.error().message;
+    auto latest = parse("9223372036854775807");  // the largest time there is: no overflow either way
+    ASSERT_TRUE(latest.ok()) << latest.error().message;
+    latest->vfs.resize(1);
+    latest->vfs[0].loadOn = true;
+    latest->vfs[0].driver = "aismi";
+    sim::SimCardView view(state->config(), *latest);
+    EXPECT_EQ(view.progress(0, 0), latest->vfs[0].progressBase);
+    EXPECT_EQ(view.progress(0, INT64_MAX), latest->vfs[0].progressBase);
+}
+
 TEST_F(SimulatedCard, ReportsAMalformedStateFileByNameAndLineAndKeepsTheCardInItsSlot) {
     {
         std::ofstream(dir + "/card0.state", std::ios::app) << "this-line-has-no-value\n";

@@ -211,3 +211,36 @@ TEST(Database, RefusesANegativeSchemaVersionAsDamage) {
     EXPECT_EQ(s.error().code, Errc::StoreCorrupt);
     EXPECT_NE(s.error().message.find("schema version -2"), std::string::npos) << s.error().message;
 }
+
+TEST(Database, CallsAHealthyStoreItCannotWriteReadOnlyNotDamaged) {
+    // Issue 7 #7: a healthy database on a read-only mount was called damaged ("move the file
+    // aside"). Root writes through permissions, so the open runs as uid 65534 in a child.
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to uid 65534";
+    TempDir tmp;
+    openStore(tmp.path()).reset();
+    ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::close(out[0]);
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+        auto s = Database::open(tmp.path());
+        const std::string said = s.ok() ? "opened" : std::string(errcInfo(s.error().code).name) + ": " + s.error().message;
+        (void)!::write(out[1], said.data(), said.size());
+        ::_exit(0);
+    }
+    ::close(out[1]);
+    std::string said;
+    char buf[512];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) said.append(buf, static_cast<size_t>(n));
+    ::close(out[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(said.rfind("StoreFailed: ", 0), 0u) << "not StoreCorrupt: " << said;
+    EXPECT_NE(said.find("read-only"), std::string::npos) << said;
+    EXPECT_EQ(said.find("damaged"), std::string::npos) << said;
+    EXPECT_EQ(said.find("aside"), std::string::npos) << said;
+}
