@@ -3,7 +3,9 @@
 #include "card_reader.hpp"
 #include "health_assessor.hpp"
 
+#include "fake_sysfs.hpp"
 #include "sim_fixture.hpp"
+#include "temp_dir.hpp"
 
 #include <aismi/card.hpp>
 
@@ -54,4 +56,41 @@ TEST_F(CardReaderTest, ReadsIdentityTelemetryAndVfs) {
     EXPECT_EQ(s.vfs[1].status->progress, 10u);
     EXPECT_EQ(s.vfs[0].driver, "aismi");
     EXPECT_GT(s.telemetry.utilizationPct.value_or(0), 0u);
+}
+
+TEST(CardReaderOnLinux, DoesNotCallLinkDataThatDescribesNoLinkDegraded) {
+    // Issue 7 #9, with the values Debian's 6.1 kernel gives for QEMU's emulated SR-IOV NVMe
+    // controller (generic mode): "Unknown" speeds and widths that are no lane counts.
+    aismi::test::TempDir tmp;
+    aismi::test::FakeSysfs tree(tmp.path());
+    const std::string nvme = "0000:01:00.0";
+    tree.addFunction(nvme, 0x1b36, 0x0010, 0x010802);
+    tree.addSriov(nvme, 127, 0, 0x0010);
+    tree.bindDriver(nvme, "nvme");
+    const std::string pf = tree.devicePath(nvme) + "/";
+    tree.write(pf + "current_link_speed", "Unknown\n");
+    tree.write(pf + "max_link_speed", "Unknown\n");
+    tree.write(pf + "current_link_width", "0\n");
+    tree.write(pf + "max_link_width", "255\n");
+    auto fs = makeHostFs(tmp.path());
+    auto cards = discoverCards(*fs, std::vector<DeviceMatch>{DeviceMatch{0x1b36, 0x0010}});
+    ASSERT_TRUE(cards.ok()) << cards.error().message;
+    ASSERT_EQ(cards->size(), 1u);
+    CardSnapshot s = readCardSnapshot(cards->at(0), readCardInfo(cards->at(0), 0));
+    HealthAssessor().assess(s);
+    EXPECT_EQ(s.health, Health::Ok);
+    for (const auto& reason : s.healthReasons) EXPECT_EQ(reason.find("degraded"), std::string::npos) << reason;
+    if (s.telemetry.link) {
+        EXPECT_FALSE(linkIsReadable(*s.telemetry.link));
+    }
+    // The same card with a real link that trained below its capability is degraded.
+    tree.write(pf + "current_link_speed", "8.0 GT/s PCIe\n");
+    tree.write(pf + "max_link_speed", "16.0 GT/s PCIe\n");
+    tree.write(pf + "current_link_width", "4\n");
+    tree.write(pf + "max_link_width", "16\n");
+    s = readCardSnapshot(cards->at(0), readCardInfo(cards->at(0), 0));
+    HealthAssessor().assess(s);
+    EXPECT_EQ(s.health, Health::Warning);
+    ASSERT_FALSE(s.healthReasons.empty());
+    EXPECT_NE(s.healthReasons[0].find("PCIe link degraded to 8.0 GT/s PCIe x4"), std::string::npos) << s.healthReasons[0];
 }
