@@ -94,7 +94,7 @@ void readProperties(sdbus::Message& msg, BusObject* target) {
         msg >> name;
         msg.peekType(type, contents);
         Value v = readValue(msg, contents);
-        if (target) target->props.emplace(std::move(name), std::move(v));
+        if (target) target->set(internName(name), std::move(v));
         msg.exitDictEntry();
     }
     msg.clearFlags();
@@ -132,7 +132,8 @@ void readColumn(sdbus::Message& msg, const std::string& sig, const std::string& 
     msg.enterVariant(sig);
     msg >> values;
     msg.exitVariant();
-    for (size_t i = 0; i < values.size() && i < rows.size(); ++i) rows[i].props.emplace(name, convert(values[i]));
+    const std::string_view column = internName(name);
+    for (size_t i = 0; i < values.size() && i < rows.size(); ++i) rows[i].props.emplace_back(column, convert(values[i]));
 }
 
 void readColumns(sdbus::Message& msg, std::vector<BusObject>& rows) {
@@ -183,7 +184,10 @@ Result<void> DaemonClient::query(const std::string& interface, const std::vector
         reply >> paths;
         into.clear();
         into.reserve(paths.size());
-        for (auto& p : paths) into.push_back(BusObject{std::move(p), {}});
+        for (auto& p : paths) {
+            into.push_back(BusObject{std::move(p), {}});
+            into.back().props.reserve(properties.empty() ? 32 : properties.size());  // every column, no regrowth
+        }
         readColumns(reply, into);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "read the cards");

@@ -1,19 +1,37 @@
 #include "inventory.hpp"
 
+#include <set>
+
 namespace aismi::cli {
 
-const Value& BusObject::get(const std::string& name) const {
+const Value& BusObject::get(std::string_view name) const {
     static const Value none = NotAvailable{};
-    auto it = props.find(name);
-    return it == props.end() ? none : it->second;
+    for (const auto& [n, v] : props)
+        if (n == name) return v;
+    return none;
 }
 
-std::string BusObject::text(const std::string& name) const {
+void BusObject::set(std::string_view name, Value v) {
+    for (auto& [n, old] : props)
+        if (n == name) {
+            old = std::move(v);
+            return;
+        }
+    props.emplace_back(name, std::move(v));
+}
+
+std::string_view internName(const std::string& name) {
+    static std::set<std::string> names;
+    return *names.insert(name).first;
+}
+
+const std::string& BusObject::text(std::string_view name) const {
+    static const std::string empty;
     const auto* s = std::get_if<std::string>(&get(name));
-    return s ? *s : std::string();
+    return s ? *s : empty;
 }
 
-uint64_t BusObject::number(const std::string& name) const {
+uint64_t BusObject::number(std::string_view name) const {
     const auto* n = std::get_if<uint64_t>(&get(name));
     return n ? *n : 0;
 }

@@ -1,10 +1,12 @@
-// What the CLI knows after one GetManagedObjects call: the manager, the cards and the VFs
-// as property bags. A property the device cannot report (NaN, or the integer maximum on the
-// bus) is stored as "not available".
+// What the CLI read from aismid: the manager, the cards and the VFs as small property lists.
+// A property the device cannot report (NaN, or the integer maximum on the bus) is stored as
+// "not available". A list, not a map: thousands of VF rows are built per run, and a row has
+// a handful of properties (one allocation per row, names are views of static strings).
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <variant>
 #include <vector>
@@ -18,11 +20,15 @@ using Value = std::variant<NotAvailable, bool, int64_t, uint64_t, double, std::s
 
 struct BusObject {
     std::string path;
-    std::map<std::string, Value> props;
-    const Value& get(const std::string& name) const;
-    std::string text(const std::string& name) const;   // "" unless a string
-    uint64_t number(const std::string& name) const;    // 0 unless an unsigned number
+    std::vector<std::pair<std::string_view, Value>> props;  // names: literals or internName()
+    const Value& get(std::string_view name) const;
+    void set(std::string_view name, Value v);
+    const std::string& text(std::string_view name) const;  // "" unless a string
+    uint64_t number(std::string_view name) const;          // 0 unless an unsigned number
 };
+
+/// A property name read from the bus, kept for the life of the process (BusObject holds views).
+std::string_view internName(const std::string& name);
 
 struct Inventory {
     BusObject manager;

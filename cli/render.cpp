@@ -4,6 +4,7 @@
 #include "selection.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cstdio>
 #include <sstream>
@@ -13,11 +14,22 @@ namespace {
 
 constexpr size_t kInner = 76;  // "| " + 76 + " |" = 80 columns
 
-// Fits `s` into `w` columns, marking a cut with '~'.
-std::string fit(std::string s, size_t w, bool right = false) {
-    if (s.size() > w) s = s.substr(0, w - 1) + "~";
-    const std::string pad(w - s.size(), ' ');
-    return right ? pad + s : s + pad;
+// Appends `s` fitted into `w` columns, marking a cut with '~'.
+void appendFit(std::string& out, std::string_view s, size_t w, bool right = false) {
+    if (s.size() > w) {
+        out.append(s.substr(0, w - 1));
+        out += '~';
+        return;
+    }
+    if (right) out.append(w - s.size(), ' ');
+    out.append(s);
+    if (!right) out.append(w - s.size(), ' ');
+}
+
+std::string fit(std::string_view s, size_t w, bool right = false) {
+    std::string out;
+    appendFit(out, s, w, right);
+    return out;
 }
 
 std::string boxed(const std::string& content) { return "| " + fit(content, kInner) + " |\n"; }
@@ -31,7 +43,6 @@ std::string value(const BusObject& o, const std::vector<Field>& table, const std
 std::string cardValue(const BusObject& o, const std::string& field, bool units = true) {
     return value(o, cardFields(), field, units);
 }
-std::string vfValue(const BusObject& o, const std::string& field, bool units = true) { return value(o, vfFields(), field, units); }
 
 // "44C", "60W", "0%", "512MiB" for the compact table; "N/A" when not reported.
 std::string compact(const BusObject& o, const std::string& field, const std::string& unit) {
@@ -119,25 +130,51 @@ std::string renderSummary(const Inventory& inv, const std::vector<const BusObjec
 }
 
 std::string renderVfTable(const std::vector<const BusObject*>& vfs) {
-    std::ostringstream out;
-    out << rule('-');
-    out << boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("State", 10) + " " + fit("Health", 9) + " " + fit("Driver", 10) + " " +
-                 fit("CUs", 5, true) + " " + fit("Memory", 9, true) + " " + fit("Util", 5, true));
-    out << ruleEq();
-    if (vfs.empty()) out << boxed("No VFs enabled");
+    // Thousands of rows on a large host: each row is appended in place to one buffer.
+    std::string out;
+    out.reserve((vfs.size() + 6) * 81);
+    out += rule('-');
+    out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("State", 10) + " " + fit("Health", 9) + " " + fit("Driver", 10) +
+                 " " + fit("CUs", 5, true) + " " + fit("Memory", 9, true) + " " + fit("Util", 5, true));
+    out += ruleEq();
+    if (vfs.empty()) out += boxed("No VFs enabled");
+    char num[32];
+    // A number with its unit, or N/A.
+    const auto amount = [&](const Value& v, std::string_view unit) -> std::string_view {
+        const auto* n = std::get_if<uint64_t>(&v);
+        if (!n) return "N/A";
+        char* end = std::to_chars(num, num + 20, *n).ptr;
+        for (char c : unit) *end++ = c;
+        return {num, static_cast<size_t>(end - num)};
+    };
     for (const auto* vf : vfs) {
-        std::string mem = vfValue(*vf, "memory.total", false);
-        mem = mem == "[N/A]" ? "N/A" : mem + "MiB";
-        std::string util = vfValue(*vf, "utilization", false);
-        util = util == "[N/A]" ? "N/A" : util + "%";
-        std::string cus = vfValue(*vf, "compute_units", false);
-        if (cus == "[N/A]") cus = "N/A";
-        out << boxed(fit(vfId(*vf), 8) + " " + fit(vf->text("PciAddress"), 12) + "  " + fit(vf->text("State"), 10) + " " +
-                     fit(vf->text("Health"), 9) + " " + fit(vf->text("Driver").empty() ? "-" : vf->text("Driver"), 10) + " " +
-                     fit(cus, 5, true) + " " + fit(mem, 9, true) + " " + fit(util, 5, true));
+        const size_t start = out.size();
+        out += "| ";
+        char id[24];
+        char* idEnd = std::to_chars(id, id + 10, vf->number("CardIndex")).ptr;
+        *idEnd++ = ':';
+        idEnd = std::to_chars(idEnd, idEnd + 10, vf->number("Index")).ptr;
+        appendFit(out, {id, static_cast<size_t>(idEnd - id)}, 8);
+        out += ' ';
+        appendFit(out, vf->text("PciAddress"), 12);
+        out += "  ";
+        appendFit(out, vf->text("State"), 10);
+        out += ' ';
+        appendFit(out, vf->text("Health"), 9);
+        out += ' ';
+        const std::string& driver = vf->text("Driver");
+        appendFit(out, driver.empty() ? std::string_view("-") : std::string_view(driver), 10);
+        out += ' ';
+        appendFit(out, amount(vf->get("ComputeUnits"), ""), 5, true);
+        out += ' ';
+        appendFit(out, amount(vf->get("MemoryMiB"), "MiB"), 9, true);
+        out += ' ';
+        appendFit(out, amount(vf->get("UtilizationPercent"), "%"), 5, true);
+        out.append(kInner - std::min(kInner, out.size() - start - 2), ' ');  // pad to the box
+        out += " |\n";
     }
-    out << rule('-');
-    return out.str();
+    out += rule('-');
+    return out;
 }
 
 std::string renderReport(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
@@ -234,59 +271,76 @@ std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vect
 namespace {
 
 // A field as JSON: PCI IDs in the form CSV gives them ("0xa15e"), the rest as their type.
-std::string jsonOf(const BusObject& o, const Field& f) {
-    if (!f.hex) return json::value(o.get(f.property));
-    const std::string hex = formatValue(o.get(f.property), f, false);
-    return hex == "[N/A]" ? "null" : json::quote(hex);
+void appendJson(std::string& out, const BusObject& o, const Field& f) {
+    const Value& v = o.get(f.property);
+    if (!f.hex || std::holds_alternative<NotAvailable>(v)) return json::appendValue(out, v);
+    json::appendQuoted(out, formatValue(v, f, false));
+}
+
+// `"name": value` pairs of `fields`, separated by ", ".
+void appendFields(std::string& out, const BusObject& o, const std::vector<const Field*>& fields) {
+    for (size_t i = 0; i < fields.size(); ++i) {
+        if (i) out += ", ";
+        json::appendQuoted(out, fields[i]->name);
+        out += ": ";
+        appendJson(out, o, *fields[i]);
+    }
+}
+
+std::vector<const Field*> allOf(const std::vector<Field>& table) {
+    std::vector<const Field*> out;
+    for (const auto& f : table) out.push_back(&f);
+    return out;
 }
 
 }  // namespace
 
 std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields) {
-    std::ostringstream out;
-    out << "[";
+    std::string out = "[";
+    out.reserve(rows.size() * fields.size() * 24 + 8);
     for (size_t r = 0; r < rows.size(); ++r) {
-        out << (r ? ",\n " : "\n ") << "{";
-        for (size_t i = 0; i < fields.size(); ++i)
-            out << (i ? ", " : "") << json::quote(fields[i]->name) << ": " << jsonOf(*rows[r], *fields[i]);
-        out << "}";
+        out += r ? ",\n {" : "\n {";
+        appendFields(out, *rows[r], fields);
+        out += '}';
     }
-    out << (rows.empty() ? "]\n" : "\n]\n");
-    return out.str();
+    out += rows.empty() ? "]\n" : "\n]\n";
+    return out;
 }
 
 std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
                                 const std::string& timestamp) {
-    std::ostringstream out;
-    out << "{\n  \"timestamp\": " << json::quote(timestamp) << ",\n  \"daemon_version\": " << json::quote(inv.manager.text("Version"))
-        << ",\n  \"backend\": " << json::quote(inv.manager.text("Backend")) << ",\n  \"cards\": [";
+    std::vector<const Field*> cardColumns;
+    for (const auto& f : cardFields())
+        if (f.section.empty() || wanted(sections, f.section)) cardColumns.push_back(&f);
+    static const std::vector<const Field*> vfColumns = allOf(vfFields());
+    const bool withVfs = wanted(sections, "SRIOV");
+    std::string out = "{\n  \"timestamp\": ";
+    json::appendQuoted(out, timestamp);
+    out += ",\n  \"daemon_version\": ";
+    json::appendQuoted(out, inv.manager.text("Version"));
+    out += ",\n  \"backend\": ";
+    json::appendQuoted(out, inv.manager.text("Backend"));
+    out += ",\n  \"cards\": [";
     for (size_t i = 0; i < cards.size(); ++i) {
         const BusObject& c = *cards[i];
-        out << (i ? "," : "") << "\n    {";
-        bool firstField = true;
-        for (const auto& f : cardFields()) {
-            if (!f.section.empty() && !wanted(sections, f.section)) continue;
-            out << (firstField ? "" : ", ") << json::quote(f.name) << ": " << jsonOf(c, f);
-            firstField = false;
-        }
-        if (!wanted(sections, "SRIOV")) {
-            out << "}";
+        out += i ? ",\n    {" : "\n    {";
+        appendFields(out, c, cardColumns);
+        if (!withVfs) {
+            out += '}';
             continue;
         }
-        out << ", \"vfs\": [";
+        out += ", \"vfs\": [";
         bool first = true;
-        for (const BusObject* vfp : vfsOf(inv, {&c})) {
-            const BusObject& vf = *vfp;
-            out << (first ? "" : ",") << "\n      {";
+        for (const BusObject* vf : vfsOf(inv, {&c})) {
+            out += first ? "\n      {" : ",\n      {";
             first = false;
-            for (size_t k = 0; k < vfFields().size(); ++k)
-                out << (k ? ", " : "") << json::quote(vfFields()[k].name) << ": " << jsonOf(vf, vfFields()[k]);
-            out << "}";
+            appendFields(out, *vf, vfColumns);
+            out += '}';
         }
-        out << (first ? "]}" : "\n    ]}");
+        out += first ? "]}" : "\n    ]}";
     }
-    out << (cards.empty() ? "]\n}\n" : "\n  ]\n}\n");
-    return out.str();
+    out += cards.empty() ? "]\n}\n" : "\n  ]\n}\n";
+    return out;
 }
 
 std::string renderFieldHelp(const std::vector<Field>& fields, const std::string& option) {

@@ -55,7 +55,8 @@ void appendColumns(sdbus::Message& msg, const PropertyTable<Subject>& table, con
     msg.openContainer("{sv}");
     for (const auto* r : rows) {
         msg.openDictEntry("sv");
-        msg << r->name << column(*r, subjects);
+        msg << r->name;
+        appendColumn(msg, *r, subjects);
         msg.closeDictEntry();
     }
     msg.closeContainer();

@@ -144,7 +144,7 @@ TEST(CliRender, WritesPciIdsInOneFormInCsvAndJson) {
 
 TEST(CliRender, WritesAnEmptyListAsNoneNotATrailingSeparator) {
     Inventory inv = sample();
-    inv.cards[0].props["HealthReasons"] = std::vector<std::string>{};
+    inv.cards[0].set("HealthReasons", std::vector<std::string>{});
     const std::vector<const Field*> f{findField(cardFields(), "health"), findField(cardFields(), "health.reasons")};
     EXPECT_EQ(renderCsv({&inv.cards[0]}, f, CsvFormat{false, true}), "warning, None\n");
 }

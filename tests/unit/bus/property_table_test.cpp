@@ -105,15 +105,39 @@ TEST(PropertyTables, NameTheChangedProperties) {
     EXPECT_TRUE(changedProperties(jobProperties(), j, k).empty());
 }
 
+namespace {
+
+// Records what appendColumn writes, in the order sdbus::Message would get it.
+struct RecordingMessage {
+    std::vector<std::string> opened;
+    std::vector<WireValue> values;
+    int open = 0;
+    void openVariant(const std::string& sig) { opened.push_back("v:" + sig), ++open; }
+    void openContainer(const std::string& sig) { opened.push_back("a:" + sig), ++open; }
+    void closeContainer() { --open; }
+    void closeVariant() { --open; }
+    template <class T>
+    RecordingMessage& operator<<(const T& x) {
+        values.emplace_back(x);
+        return *this;
+    }
+};
+
+}  // namespace
+
 TEST(PropertyTables, BuildTypedColumns) {
     CardSnapshot a, b;
     a.telemetry.temperatureC = 40;
     const std::vector<const CardSnapshot*> cards{&a, &b};
-    auto col = column(*findRow(cardProperties(), "TemperatureC"), cards);
-    EXPECT_EQ(col.peekValueType(), "ad");
-    auto values = col.get<std::vector<double>>();
-    ASSERT_EQ(values.size(), 2u);
-    EXPECT_EQ(values[0], 40);
-    EXPECT_TRUE(std::isnan(values[1]));
-    EXPECT_EQ(column(*findRow(cardProperties(), "GenericMode"), cards).peekValueType(), "ab");
+    RecordingMessage temp;
+    appendColumn(temp, *findRow(cardProperties(), "TemperatureC"), cards);
+    EXPECT_EQ(temp.opened, (std::vector<std::string>{"v:ad", "a:d"}));
+    EXPECT_EQ(temp.open, 0) << "every container closed";
+    ASSERT_EQ(temp.values.size(), 2u);
+    EXPECT_EQ(std::get<double>(temp.values[0]), 40);
+    EXPECT_TRUE(std::isnan(std::get<double>(temp.values[1]))) << "not reported: NaN on the wire";
+    RecordingMessage generic;
+    appendColumn(generic, *findRow(cardProperties(), "GenericMode"), cards);
+    EXPECT_EQ(generic.opened, (std::vector<std::string>{"v:ab", "a:b"}));
+    EXPECT_TRUE(std::holds_alternative<bool>(generic.values.at(0)));
 }
