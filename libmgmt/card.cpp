@@ -39,17 +39,70 @@ Result<uint16_t> readId(const PciFunction& f, std::string_view attr) {
     return static_cast<uint16_t>(*v);
 }
 
-Result<Resources> parseResources(std::string_view content, std::string_view what) {
-    auto kv = text::parseKeyValues(content, what);
-    if (!kv) return std::move(kv).error();
-    auto cu = text::requireUnsigned(*kv, "compute_units", what);
-    auto mem = text::requireUnsigned(*kv, "memory_mib", what);
-    auto eng = text::requireUnsigned(*kv, "engines", what);
+Result<Resources> resourcesFrom(const text::KeyValues& kv, std::string_view what) {
+    auto cu = text::requireUnsigned(kv, "compute_units", what);
+    auto mem = text::requireUnsigned(kv, "memory_mib", what);
+    auto eng = text::requireUnsigned(kv, "engines", what);
     if (!cu) return std::move(cu).error();
     if (!mem) return std::move(mem).error();
     if (!eng) return std::move(eng).error();
     if (*cu > UINT32_MAX || *eng > UINT32_MAX) return makeError(Errc::MalformedData, std::string(what) + ": value out of range");
     return Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+}
+
+Result<Resources> parseResources(std::string_view content, std::string_view what) {
+    auto kv = text::parseKeyValues(content, what);
+    if (!kv) return std::move(kv).error();
+    return resourcesFrom(*kv, what);
+}
+
+Result<VfStatus> statusFrom(const text::KeyValues& kv, std::string_view p) {
+    VfStatus st;
+    auto state = text::requireString(kv, "state", p);
+    if (!state) return std::move(state).error();
+    bool known = false;
+    for (VfState candidate : {VfState::Idle, VfState::Running, VfState::Hung, VfState::Resetting, VfState::Error})
+        if (vfStateName(candidate) == *state) st.state = candidate, known = true;
+    if (!known) return makeError(Errc::MalformedData, std::string(p) + ": unknown state '" + *state + "'");
+    const std::pair<const char*, uint64_t*> numbers[] = {{"progress", &st.progress},
+                                                         {"memory_used_mib", &st.memoryUsedMib},
+                                                         {"ecc_corrected", &st.eccCorrected},
+                                                         {"ecc_uncorrected", &st.eccUncorrected},
+                                                         {"reset_count", &st.resetCount}};
+    for (auto [key, slot] : numbers) {
+        auto v = text::requireUnsigned(kv, key, p);
+        if (!v) return std::move(v).error();
+        *slot = *v;
+    }
+    auto util = text::requirePercent(kv, "utilization_pct", p);
+    if (!util) return std::move(util).error();
+    st.utilizationPct = *util;
+    return st;
+}
+
+// One line of `vfs`: "K key value key value ...".
+Result<VfReport> parseReportLine(std::string_view line, const std::string& where) {
+    std::vector<std::string_view> words;
+    for (size_t i = 0; i < line.size();) {
+        while (i < line.size() && line[i] == ' ') ++i;
+        const size_t start = i;
+        while (i < line.size() && line[i] != ' ') ++i;
+        if (i > start) words.push_back(line.substr(start, i - start));
+    }
+    if (words.empty() || words.size() % 2 == 0)
+        return makeError(Errc::MalformedData, where + ": expected 'VF key value ...', got '" + std::string(line.substr(0, 64)) + "'");
+    auto vf = text::parseUnsigned(words[0], where);
+    if (!vf || *vf > 0xffff) return makeError(Errc::MalformedData, where + ": '" + std::string(words[0]) + "' is not a VF index");
+    text::KeyValues kv;
+    for (size_t i = 1; i + 1 < words.size(); i += 2)
+        if (!kv.emplace(std::string(words[i]), std::string(words[i + 1])).second)
+            return makeError(Errc::MalformedData, where + ": VF " + std::string(words[0]) + ": " + std::string(words[i]) + " given twice");
+    const std::string what = where + " VF " + std::to_string(*vf);
+    auto status = statusFrom(kv, what);
+    if (!status) return std::move(status).error();
+    auto resources = resourcesFrom(kv, what);
+    if (!resources) return std::move(resources).error();
+    return VfReport{static_cast<unsigned>(*vf), *status, *resources};
 }
 
 Result<std::optional<double>> readScaled(const Fs& fs, const std::string& path, double scale) {
@@ -269,27 +322,29 @@ Result<VfStatus> Card::vfStatus(unsigned vf) const {
     if (!s) return std::move(s).error();
     auto kv = text::parseKeyValues(*s, p);
     if (!kv) return std::move(kv).error();
-    VfStatus st;
-    auto state = text::requireString(*kv, "state", p);
-    if (!state) return std::move(state).error();
-    bool known = false;
-    for (VfState candidate : {VfState::Idle, VfState::Running, VfState::Hung, VfState::Resetting, VfState::Error})
-        if (vfStateName(candidate) == *state) st.state = candidate, known = true;
-    if (!known) return makeError(Errc::MalformedData, p + ": unknown state '" + *state + "'");
-    const std::pair<const char*, uint64_t*> numbers[] = {{"progress", &st.progress},
-                                                         {"memory_used_mib", &st.memoryUsedMib},
-                                                         {"ecc_corrected", &st.eccCorrected},
-                                                         {"ecc_uncorrected", &st.eccUncorrected},
-                                                         {"reset_count", &st.resetCount}};
-    for (auto [key, slot] : numbers) {
-        auto v = text::requireUnsigned(*kv, key, p);
-        if (!v) return std::move(v).error();
-        *slot = *v;
+    return statusFrom(*kv, p);
+}
+
+Result<std::vector<VfReport>> Card::vfReports() const {
+    if (auto r = requireVendorAbi("VF status"); !r) return std::move(r).error();
+    const std::string p = vendorPath("vfs");
+    auto s = fs_->read(p);
+    if (!s) return std::move(s).error().context("card " + std::to_string(index_));
+    std::vector<VfReport> out;
+    std::string_view rest = *s;
+    while (!rest.empty()) {
+        const size_t nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        if (line.empty()) continue;
+        auto report = parseReportLine(line, p);
+        if (!report) return std::move(report).error();
+        if (report->vf != out.size())
+            return makeError(Errc::MalformedData, p + ": VF " + std::to_string(report->vf) + " where VF " + std::to_string(out.size()) +
+                                                      " was expected (one line per enabled VF, in order)");
+        out.push_back(std::move(*report));
     }
-    auto util = text::requirePercent(*kv, "utilization_pct", p);
-    if (!util) return std::move(util).error();
-    st.utilizationPct = *util;
-    return st;
+    return out;
 }
 
 Result<FirmwareState> Card::firmware() const {

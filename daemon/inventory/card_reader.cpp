@@ -7,19 +7,16 @@ namespace {
 
 bool lost(const Error& e) { return e.code == Errc::DeviceLost; }
 
-void readVf(const Card& card, unsigned k, VfSnapshot& vf, std::vector<std::string>& problems) {
+// A VF's identity and binding; its status and resources come from the card's bulk report.
+void readVf(const Card& card, const SriovState& routing, unsigned k, VfSnapshot& vf, std::vector<std::string>& problems) {
     vf.card = card.index();
     vf.index = k;
-    auto address = card.vfAddress(k);
+    auto address = routing.vfAddress(card.address(), k);
     if (!address) return problems.push_back(address.error().message);
     vf.pciAddress = address->str();
     PciFunction fn = card.vfFunction(*address);
     vf.driver = fn.driver().valueOr("");
     if (auto g = fn.iommuGroup()) vf.iommuGroup = *g;
-    if (!card.hasVendorAbi()) return;
-    if (auto st = card.vfStatus(k)) vf.status = *st;
-    else if (!lost(st.error())) problems.push_back(st.error().message);
-    if (auto r = card.vfResources(k)) vf.resources = *r;
 }
 
 }  // namespace
@@ -57,7 +54,9 @@ CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info) {
         s.lostReason = "cannot read its config space: " + cs.error().message;
         return s;
     }
+    SriovState routing;
     if (auto sr = card.sriov()) {
+        routing = *sr;
         s.vfTotal = sr->totalVfs;
         s.vfs.resize(sr->numVfs);
     } else if (sr.error().code != Errc::NotSupported) {  // a device without SR-IOV simply has no VFs
@@ -70,7 +69,17 @@ CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info) {
         else note(fw.error());
         if (auto cap = card.capacity()) s.capacity = *cap;
     }
-    for (unsigned k = 0; k < s.vfs.size(); ++k) readVf(card, k, s.vfs[k], s.readProblems);
+    for (unsigned k = 0; k < s.vfs.size(); ++k) readVf(card, routing, k, s.vfs[k], s.readProblems);
+    if (card.hasVendorAbi() && !s.vfs.empty()) {
+        // One read for every VF's status and resources. A VF count that changed between the
+        // two reads shows as fewer or more lines: only the VFs both reads know are taken.
+        if (auto reports = card.vfReports()) {
+            for (const auto& r : *reports)
+                if (r.vf < s.vfs.size()) s.vfs[r.vf].status = r.status, s.vfs[r.vf].resources = r.resources;
+        } else {
+            note(reports.error());
+        }
+    }
     return s;
 }
 

@@ -43,6 +43,18 @@ struct SriovState {
     unsigned firstVfOffset = 0;
     unsigned vfStride = 0;
     uint16_t vfDevice = 0;
+    /// Where VF `vf` of `pf` is: Routing ID = PF + First VF Offset + vf * VF Stride (SR-IOV
+    /// 1.1, 3.3.9 and 3.3.10), as the kernel places it. No sysfs read.
+    Result<PciAddress> vfAddress(const PciAddress& pf, unsigned vf) const {
+        return pf.plusRid(firstVfOffset + vf * vfStride);
+    }
+};
+
+/// One line of the vendor `vfs` file: a VF's status and resources.
+struct VfReport {
+    unsigned vf = 0;
+    VfStatus status;
+    Resources resources;
 };
 
 class Card {
@@ -74,6 +86,9 @@ public:
     Result<Resources> vfResources(unsigned vf) const;
     Result<void> setVfResources(unsigned vf, const Resources& resources);
     Result<VfStatus> vfStatus(unsigned vf) const;
+    /// Status and resources of every enabled VF in one read (`aismi/vfs`): what a poll uses,
+    /// rather than two files per VF.
+    Result<std::vector<VfReport>> vfReports() const;
     Result<FirmwareState> firmware() const;
 
     /// hwmon, link and AER from generic sysfs, plus vendor counters where present.

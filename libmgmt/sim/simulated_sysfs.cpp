@@ -55,6 +55,24 @@ std::string hex4(unsigned v) {
     return buf;
 }
 
+// A VF's status as `key value` pairs, each followed by `sep` (a line each, or one line).
+void appendVfStatus(std::string& o, const SimCardView& m, unsigned vf, int64_t now, char sep) {
+    const SimFunction& fn = m.card().vfs[vf];
+    const auto put = [&](const char* key, const std::string& value) {
+        o += key;
+        o += ' ';
+        o += value;
+        o += sep;
+    };
+    put("state", std::string(vfStateName(m.vfState(vf, now))));
+    put("progress", std::to_string(m.progress(vf, now)));
+    put("utilization_pct", m.vfWorking(vf, now) ? "100" : "0");
+    put("memory_used_mib", std::to_string(m.vfMemoryUsedMib(vf)));
+    put("ecc_corrected", std::to_string(fn.eccCorrected));
+    put("ecc_uncorrected", std::to_string(fn.eccUncorrected));
+    put("reset_count", std::to_string(fn.resetCount));
+}
+
 std::string linkSpeed(bool degraded) { return degraded ? "8.0 GT/s PCIe" : "16.0 GT/s PCIe"; }
 
 class SimulatedSysfs final : public Fs {
@@ -136,19 +154,21 @@ private:
     std::optional<Fn> findFunction(std::string_view name) const {
         auto address = PciAddress::parse(name);
         if (!address) return std::nullopt;
-        // Card c owns routing IDs [PF, PF + offset + TotalVFs); only that card is read.
-        for (unsigned c = 0; c < dir_.config().cards; ++c) {
-            const PciAddress pf = SimCardView::pfAddressOf(c);
-            if (address->rid() < pf.rid() || address->rid() >= pf.rid() + kFirstVfOffset + dir_.config().totalVfs * kVfStride)
-                continue;
-            auto state = card(c);
-            // A card whose file cannot be read is still in its slot: its PF answers with the
-            // error, as a real card with broken config space does; it has no VFs.
-            if (!state) return *address == pf ? std::optional(Fn{c, -1, pf, nullptr, state.error()}) : std::nullopt;
-            auto fn = SimCardView(dir_.config(), **state).functionAt(*address);
-            if (!fn) return std::nullopt;
-            return Fn{c, *fn, *address, *state, std::nullopt};
-        }
+        // Card c owns routing IDs [PF, PF + offset + TotalVFs), starting at bus 0x3b + 2c: the
+        // bus names the only card that can hold the address, and only that card is read.
+        if (address->bus() < SimCardView::pfAddressOf(0).bus()) return std::nullopt;
+        const unsigned c = (address->bus() - SimCardView::pfAddressOf(0).bus()) / 2u;
+        if (c >= dir_.config().cards) return std::nullopt;
+        const PciAddress pf = SimCardView::pfAddressOf(c);
+        if (address->rid() < pf.rid() || address->rid() >= pf.rid() + kFirstVfOffset + dir_.config().totalVfs * kVfStride)
+            return std::nullopt;
+        auto state = card(c);
+        // A card whose file cannot be read is still in its slot: its PF answers with the
+        // error, as a real card with broken config space does; it has no VFs.
+        if (!state) return *address == pf ? std::optional(Fn{c, -1, pf, nullptr, state.error()}) : std::nullopt;
+        auto fn = SimCardView(dir_.config(), **state).functionAt(*address);
+        if (!fn) return std::nullopt;
+        return Fn{c, *fn, *address, *state, std::nullopt};
         return std::nullopt;
     }
 
@@ -450,7 +470,7 @@ private:
         if (!loaded) return std::nullopt;
         const SimCard* state = loaded->get();
         if (p.empty()) {
-            std::vector<std::string> names{"abi_version", "name", "serial", "capacity", "telemetry", "firmware"};
+            std::vector<std::string> names{"abi_version", "name", "serial", "capacity", "telemetry", "firmware", "vfs"};
             for (unsigned k = 0; k < state->vfs.size(); ++k) names.push_back("vf" + std::to_string(k));
             return dir(names);
         }
@@ -471,6 +491,20 @@ private:
                       << "\nmemory_total_mib " << m.config().capacity.memoryMib << "\necc_corrected " << m.eccCorrectedTotal()
                       << "\necc_uncorrected " << m.eccUncorrectedTotal() << "\n";
                     return o.str();
+                });
+            if (p[0] == "vfs")  // every VF on one line each: "K key value ...", status then resources
+                return liveFile(c, [](const SimCardView& m, int64_t now) {
+                    std::string o;
+                    o.reserve(m.card().vfs.size() * 200);
+                    for (unsigned k = 0; k < m.card().vfs.size(); ++k) {
+                        o += std::to_string(k);
+                        o += ' ';
+                        appendVfStatus(o, m, k, now, ' ');
+                        const Resources& r = m.card().vfs[k].resources;
+                        o += "compute_units " + std::to_string(r.computeUnits) + " memory_mib " + std::to_string(r.memoryMib) +
+                             " engines " + std::to_string(r.engines) + "\n";
+                    }
+                    return o;
                 });
             if (p[0] == "firmware")
                 return liveFile(c, [](const SimCardView& m, int64_t) {
@@ -504,12 +538,9 @@ private:
         if (p[1] == "status")
             return liveFile(c, [vf](const SimCardView& m, int64_t now) {
                 if (vf >= m.card().vfs.size()) return std::string("state error\n");
-                const SimFunction& fn = m.card().vfs[vf];
-                std::ostringstream o;
-                o << "state " << vfStateName(m.vfState(vf, now)) << "\nprogress " << m.progress(vf, now) << "\nutilization_pct "
-                  << (m.vfWorking(vf, now) ? 100 : 0) << "\nmemory_used_mib " << m.vfMemoryUsedMib(vf) << "\necc_corrected "
-                  << fn.eccCorrected << "\necc_uncorrected " << fn.eccUncorrected << "\nreset_count " << fn.resetCount << "\n";
-                return o.str();
+                std::string o;
+                appendVfStatus(o, m, vf, now, '\n');
+                return o;
             });
         return std::nullopt;
     }

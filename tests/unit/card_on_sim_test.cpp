@@ -113,3 +113,21 @@ TEST_F(CardOnSim, ReportsADegradedLink) {
     EXPECT_TRUE(t->link->degraded());
     EXPECT_EQ(t->link->width, 4u);
 }
+
+TEST_F(CardOnSim, ReportsEveryVfInOneReadAsTheVfFilesDo) {
+    Card c = card(0);
+    ASSERT_TRUE(c.setVfCount(3).ok());
+    load(0, 1);
+    clock.advanceMs(5);
+    auto reports = c.vfReports();
+    ASSERT_TRUE(reports.ok()) << reports.error().message;
+    ASSERT_EQ(reports->size(), 3u);
+    for (unsigned k = 0; k < 3; ++k) {
+        EXPECT_EQ((*reports)[k].vf, k);
+        EXPECT_EQ((*reports)[k].status, *c.vfStatus(k)) << "VF " << k;
+        EXPECT_EQ((*reports)[k].resources, *c.vfResources(k)) << "VF " << k;
+    }
+    EXPECT_EQ((*reports)[1].status.state, VfState::Running);
+    ASSERT_TRUE(c.setVfCount(0).ok());
+    EXPECT_TRUE(c.vfReports()->empty());
+}

@@ -243,3 +243,44 @@ TEST(DeviceMatch, ParsesVendorColonDevice) {
     for (const char* bad : {"a15e", "a15e:100", "a15e:01000", "xyzw:0100", "a15e-0100"})
         EXPECT_EQ(DeviceMatch::parse(bad).error().code, Errc::InvalidArgument) << bad;
 }
+
+TEST_F(LinuxBackend, ReadsEveryVfsStatusAndResourcesInOneFile) {
+    const std::string vfs = tree.devicePath("0000:3b:00.0") + "/aismi/vfs";
+    const std::string line0 = "0 state running progress 12 utilization_pct 100 memory_used_mib 3 ecc_corrected 0 ecc_uncorrected 0 "
+                              "reset_count 1 compute_units 8 memory_mib 1008 engines 1\n";
+    const std::string line1 = "1 state idle progress 0 utilization_pct 0 memory_used_mib 0 ecc_corrected 2 ecc_uncorrected 0 "
+                              "reset_count 0 compute_units 8 memory_mib 1008 engines 0\n";
+    tree.write(vfs, line0 + line1);
+    auto reports = card({kOurs}).vfReports();
+    ASSERT_TRUE(reports.ok()) << reports.error().message;
+    ASSERT_EQ(reports->size(), 2u);
+    EXPECT_EQ((*reports)[0].status.state, VfState::Running);
+    EXPECT_EQ((*reports)[0].status.progress, 12u);
+    EXPECT_EQ((*reports)[0].resources, (Resources{8, 1008, 1}));
+    EXPECT_EQ((*reports)[1].status.eccCorrected, 2u);
+    // Malformed content is refused, naming the file and what is wrong.
+    const std::pair<std::string, std::string> bad[] = {
+        {line1, "where VF 0 was expected"},
+        {"0 state idle progress\n", "expected 'VF key value ...'"},
+        {"x " + line0.substr(2), "is not a VF index"},
+        {"0 state sleeping" + line0.substr(line0.find(" progress")), "unknown state 'sleeping'"},
+        {"0 state idle state idle" + line0.substr(line0.find(" progress")), "state given twice"},
+        {line0.substr(0, line0.find(" engines")) + "\n", "engines"},
+    };
+    for (const auto& [content, why] : bad) {
+        tree.write(vfs, content);
+        auto r = card({kOurs}).vfReports();
+        ASSERT_FALSE(r.ok()) << content;
+        EXPECT_EQ(r.error().code, Errc::MalformedData) << content;
+        EXPECT_NE(r.error().message.find("aismi/vfs"), std::string::npos) << r.error().message;
+        EXPECT_NE(r.error().message.find(why), std::string::npos) << r.error().message;
+    }
+    EXPECT_EQ(card({kNic}).vfReports().error().code, Errc::NotSupported) << "generic mode";
+}
+
+TEST_F(LinuxBackend, PlacesVfsByTheirRoutingIdAsTheKernelDoes) {
+    auto sr = card({kOurs}).sriov();
+    ASSERT_TRUE(sr.ok());
+    for (unsigned k = 0; k < sr->numVfs; ++k)
+        EXPECT_EQ(sr->vfAddress(card({kOurs}).address(), k)->str(), card({kOurs}).vfAddress(k)->str()) << "VF " << k;
+}
