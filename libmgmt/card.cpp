@@ -80,29 +80,74 @@ Result<VfStatus> statusFrom(const text::KeyValues& kv, std::string_view p) {
     return st;
 }
 
-// One line of `vfs`: "K key value key value ...".
+// One line of `vfs`: "K key value key value ...". Parsed in place (a poll reads thousands):
+// each key goes to its slot; a required key missing or given twice is an error, an unknown
+// key is skipped (a newer driver may add some).
 Result<VfReport> parseReportLine(std::string_view line, const std::string& where) {
-    std::vector<std::string_view> words;
-    for (size_t i = 0; i < line.size();) {
+    std::string_view words[48];
+    size_t n = 0;
+    for (size_t i = 0; i < line.size() && n < std::size(words);) {
         while (i < line.size() && line[i] == ' ') ++i;
         const size_t start = i;
         while (i < line.size() && line[i] != ' ') ++i;
-        if (i > start) words.push_back(line.substr(start, i - start));
+        if (i > start) words[n++] = line.substr(start, i - start);
     }
-    if (words.empty() || words.size() % 2 == 0)
+    if (n == 0 || n % 2 == 0)
         return makeError(Errc::MalformedData, where + ": expected 'VF key value ...', got '" + std::string(line.substr(0, 64)) + "'");
-    auto vf = text::parseUnsigned(words[0], where);
-    if (!vf || *vf > 0xffff) return makeError(Errc::MalformedData, where + ": '" + std::string(words[0]) + "' is not a VF index");
-    text::KeyValues kv;
-    for (size_t i = 1; i + 1 < words.size(); i += 2)
-        if (!kv.emplace(std::string(words[i]), std::string(words[i + 1])).second)
-            return makeError(Errc::MalformedData, where + ": VF " + std::string(words[0]) + ": " + std::string(words[i]) + " given twice");
-    const std::string what = where + " VF " + std::to_string(*vf);
-    auto status = statusFrom(kv, what);
-    if (!status) return std::move(status).error();
-    auto resources = resourcesFrom(kv, what);
-    if (!resources) return std::move(resources).error();
-    return VfReport{static_cast<unsigned>(*vf), *status, *resources};
+    unsigned vf = 0;
+    const auto [vfEnd, vfEc] = std::from_chars(words[0].data(), words[0].data() + words[0].size(), vf);
+    if (vfEc != std::errc() || vfEnd != words[0].data() + words[0].size() || vf > 0xffff)
+        return makeError(Errc::MalformedData, where + ": '" + std::string(words[0].substr(0, 32)) + "' is not a VF index");
+    VfReport r;
+    r.vf = vf;
+    uint64_t utilization = 0, computeUnits = 0, engines = 0;
+    std::string_view state;
+    struct Slot {
+        std::string_view key;
+        uint64_t* number;  // null: the state word
+    };
+    const Slot slots[] = {{"state", nullptr},
+                          {"progress", &r.status.progress},
+                          {"utilization_pct", &utilization},
+                          {"memory_used_mib", &r.status.memoryUsedMib},
+                          {"ecc_corrected", &r.status.eccCorrected},
+                          {"ecc_uncorrected", &r.status.eccUncorrected},
+                          {"reset_count", &r.status.resetCount},
+                          {"compute_units", &computeUnits},
+                          {"memory_mib", &r.resources.memoryMib},
+                          {"engines", &engines}};
+    unsigned seen = 0;
+    const auto what = [&] { return where + " VF " + std::to_string(r.vf); };  // only for errors
+    for (size_t i = 1; i + 1 < n; i += 2) {
+        for (unsigned k = 0; k < std::size(slots); ++k) {
+            if (slots[k].key != words[i]) continue;
+            if (seen & (1u << k)) return makeError(Errc::MalformedData, what() + ": " + std::string(words[i]) + " given twice");
+            seen |= 1u << k;
+            if (!slots[k].number) {
+                state = words[i + 1];
+                break;
+            }
+            uint64_t v = 0;
+            const auto [end, ec] = std::from_chars(words[i + 1].data(), words[i + 1].data() + words[i + 1].size(), v);
+            if (ec != std::errc() || end != words[i + 1].data() + words[i + 1].size())
+                return makeError(Errc::MalformedData, what() + ": " + std::string(words[i]) + " '" + std::string(words[i + 1].substr(0, 32)) +
+                                                          "' is not a number");
+            *slots[k].number = v;
+            break;
+        }
+    }
+    for (unsigned k = 0; k < std::size(slots); ++k)
+        if (!(seen & (1u << k))) return makeError(Errc::MalformedData, what() + ": " + std::string(slots[k].key) + " is missing");
+    bool known = false;
+    for (VfState candidate : {VfState::Idle, VfState::Running, VfState::Hung, VfState::Resetting, VfState::Error})
+        if (vfStateName(candidate) == state) r.status.state = candidate, known = true;
+    if (!known) return makeError(Errc::MalformedData, what() + ": unknown state '" + std::string(state.substr(0, 32)) + "'");
+    if (utilization > 100) return makeError(Errc::MalformedData, what() + ": utilization_pct " + std::to_string(utilization) + " is above 100");
+    if (computeUnits > UINT32_MAX || engines > UINT32_MAX) return makeError(Errc::MalformedData, what() + ": value out of range");
+    r.status.utilizationPct = static_cast<uint32_t>(utilization);
+    r.resources.computeUnits = static_cast<uint32_t>(computeUnits);
+    r.resources.engines = static_cast<uint32_t>(engines);
+    return r;
 }
 
 Result<std::optional<double>> readScaled(const Fs& fs, const std::string& path, double scale) {

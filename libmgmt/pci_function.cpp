@@ -4,6 +4,7 @@
 #include <aismi/text.hpp>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace aismi {
 namespace {
@@ -74,8 +75,8 @@ Result<ConfigSpace> PciFunction::config() const {
 }
 
 Result<std::string> PciFunction::driver() const {
-    if (!fs_->exists(path("driver"))) return std::string();
-    auto link = fs_->readLink(path("driver"));
+    auto link = fs_->readLink(path("driver"));  // one call: absent (ENOENT) means unbound
+    if (!link && link.error().sysErrno == ENOENT) return std::string();
     if (!link) return std::move(link).error().context(address_.str());
     return basename(*link);
 }
@@ -119,9 +120,9 @@ Result<void> PciFunction::unbindDriver() {
 }
 
 Result<unsigned> PciFunction::iommuGroup() const {
-    if (!fs_->exists(path("iommu_group")))
-        return makeError(Errc::NotFound, address_.str() + ": no IOMMU group (is the IOMMU enabled?)");
     auto link = fs_->readLink(path("iommu_group"));
+    if (!link && link.error().sysErrno == ENOENT)
+        return makeError(Errc::NotFound, address_.str() + ": no IOMMU group (is the IOMMU enabled?)");
     if (!link) return std::move(link).error().context(address_.str());
     auto n = text::parseUnsigned(basename(*link), path("iommu_group"));
     if (!n) return std::move(n).error();

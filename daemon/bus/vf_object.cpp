@@ -23,6 +23,7 @@ VfObject::~VfObject() {
 void VfObject::announce() { object_->emitInterfacesAddedSignal(); }
 
 void VfObject::changed(const VfSnapshot& before, const VfSnapshot& now) {
+    if (before == now) return;  // most VFs of a large host, most polls: no per-property diff
     if (auto names = changedProperties(vfProperties(), before, now); !names.empty())
         object_->emitPropertiesChangedSignal(kVfInterface, names);
 }

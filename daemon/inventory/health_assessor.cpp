@@ -67,24 +67,29 @@ void HealthAssessor::assess(CardSnapshot& card) {
                       "firmware bank " + std::to_string(b) + (active ? " (active)" : "") + " fails its integrity check");
             }
     unsigned hung = 0, errored = 0, stalled = 0;
-    std::map<std::string, VfHistory> seen;
-    for (auto& vf : card.vfs) {
+    vfHistory.resize(card.vfs.size());  // VFs past the count are gone: their history with them
+    for (size_t k = 0; k < card.vfs.size(); ++k) {
+        VfSnapshot& vf = card.vfs[k];
+        VfHistory& h = vfHistory[k];
         vf.health = Health::Ok;
-        if (!vf.status) continue;
+        if (!vf.status) {
+            h = VfHistory{};
+            continue;
+        }
         const VfStatus& st = *vf.status;
         if (st.state == VfState::Hung) vf.health = Health::Warning, ++hung;
         if (st.state == VfState::Error) vf.health = Health::Critical, ++errored;
         if (st.eccUncorrected > 0) vf.health = Health::Critical;
-        VfHistory h{st.progress, 0};
-        if (auto before = vfHistory.find(vf.pciAddress); before != vfHistory.end() && st.state == VfState::Running)
-            h.stalledPolls = st.progress == before->second.progress ? before->second.stalledPolls + 1 : 0;
+        const bool sameVf = h.seen && h.pciAddress == vf.pciAddress;
+        h.stalledPolls = sameVf && st.state == VfState::Running && st.progress == h.progress ? h.stalledPolls + 1 : 0;
+        if (!sameVf) h.pciAddress = vf.pciAddress;
+        h.seen = true;
+        h.progress = st.progress;
         if (h.stalledPolls >= t_.stalledPolls) {
             vf.health = std::max(vf.health, Health::Warning);
             ++stalled;
         }
-        seen[vf.pciAddress] = h;
     }
-    vfHistory = std::move(seen);
     if (hung) raise(Health::Warning, std::to_string(hung) + " VF(s) hung");
     if (errored) raise(Health::Warning, std::to_string(errored) + " VF(s) stopped by an error");
     if (stalled) raise(Health::Warning, std::to_string(stalled) + " VF(s) running without progress for " + std::to_string(t_.stalledPolls) + " polls");

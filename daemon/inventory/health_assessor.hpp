@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace aismi {
 
@@ -32,11 +33,13 @@ public:
 
 private:
     struct VfHistory {
+        std::string pciAddress;  // which VF this was: a different one at the index starts afresh
+        bool seen = false;  // a poll with status saw it
         uint64_t progress = 0;
         unsigned stalledPolls = 0;
     };
     HealthThresholds t_;
-    std::map<std::string, std::map<std::string, VfHistory>> history_;  // card key -> VF address -> history
+    std::map<std::string, std::vector<VfHistory>> history_;  // card key -> by VF index
 };
 
 /// A link reading that describes a real PCIe link (speeds known, widths that are lane counts).

@@ -41,6 +41,7 @@ struct VfSnapshot {
     Health health = Health::Ok;
 
     std::optional<VfState> state() const { return status ? std::optional(status->state) : std::nullopt; }
+    bool operator==(const VfSnapshot&) const = default;
 };
 
 struct CardSnapshot {

@@ -6,6 +6,7 @@
 #include "sim_state_dir.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <functional>
@@ -58,19 +59,24 @@ std::string hex4(unsigned v) {
 // A VF's status as `key value` pairs, each followed by `sep` (a line each, or one line).
 void appendVfStatus(std::string& o, const SimCardView& m, unsigned vf, int64_t now, char sep) {
     const SimFunction& fn = m.card().vfs[vf];
-    const auto put = [&](const char* key, const std::string& value) {
+    const auto put = [&](std::string_view key, auto value) {
         o += key;
         o += ' ';
-        o += value;
+        if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+            o += value;
+        } else {
+            char buf[24];
+            o.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf));
+        }
         o += sep;
     };
-    put("state", std::string(vfStateName(m.vfState(vf, now))));
-    put("progress", std::to_string(m.progress(vf, now)));
-    put("utilization_pct", m.vfWorking(vf, now) ? "100" : "0");
-    put("memory_used_mib", std::to_string(m.vfMemoryUsedMib(vf)));
-    put("ecc_corrected", std::to_string(fn.eccCorrected));
-    put("ecc_uncorrected", std::to_string(fn.eccUncorrected));
-    put("reset_count", std::to_string(fn.resetCount));
+    put("state", vfStateName(m.vfState(vf, now)));
+    put("progress", m.progress(vf, now));
+    put("utilization_pct", m.vfWorking(vf, now) ? 100u : 0u);
+    put("memory_used_mib", m.vfMemoryUsedMib(vf));
+    put("ecc_corrected", fn.eccCorrected);
+    put("ecc_uncorrected", fn.eccUncorrected);
+    put("reset_count", fn.resetCount);
 }
 
 std::string linkSpeed(bool degraded) { return degraded ? "8.0 GT/s PCIe" : "16.0 GT/s PCIe"; }
@@ -502,7 +508,8 @@ private:
                         appendVfStatus(o, m, k, now, ' ');
                         const Resources& r = m.card().vfs[k].resources;
                         o += "compute_units " + std::to_string(r.computeUnits) + " memory_mib " + std::to_string(r.memoryMib) +
-                             " engines " + std::to_string(r.engines) + "\n";
+                             " engines " + std::to_string(r.engines);
+                        o += '\n';
                     }
                     return o;
                 });
