@@ -27,8 +27,7 @@ void withdraw(sdbus::IObject& object) {
 }
 
 CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card), object_(sdbus::createObject(ctx.connection, cardPath(card))) {
-    registerProperties<CardSnapshot>(*object_, kCardInterface, cardProperties(),
-                                     [&inv = ctx.inventory, card]() -> const CardSnapshot& { return inv.snapshot(card); });
+    registerProperties(*object_, kCardInterface, cardProperties(), this);
     object_->registerMethod(kCardInterface, "SetVfCount", "u", {"count"}, "", {},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, false); }); });
     object_->registerMethod(kCardInterface, "SetVfCountAsync", "u", {"count"}, "o", {"job"},
@@ -59,6 +58,8 @@ void CardObject::setVfCount(sdbus::MethodCall call, bool async) {
         if (async) pending.reply(sdbus::ObjectPath(jobPath(*job)));
     });
 }
+
+const CardSnapshot& CardObject::subject() const { return ctx_.inventory.snapshot(card_); }
 
 void CardObject::updated(const CardSnapshot& before, const CardSnapshot& now) {
     if (auto names = changedProperties(cardProperties(), before, now); !names.empty())

@@ -7,11 +7,7 @@
 namespace aismi::bus {
 
 JobObject::JobObject(BusContext& ctx, int64_t id) : ctx_(ctx), id_(id), object_(sdbus::createObject(ctx.connection, jobPath(id))) {
-    registerProperties<Job>(*object_, kJobInterface, jobProperties(), [&jobs = ctx.jobs, id]() -> const Job& {
-        static const Job gone{};
-        const Job* j = jobs.find(id);
-        return j ? *j : gone;
-    });
+    registerProperties(*object_, kJobInterface, jobProperties(), this);
     object_->registerMethod(kJobInterface, "Cancel", "", {}, "", {}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             const Job* job = ctx_.jobs.find(id_);
@@ -23,6 +19,12 @@ JobObject::JobObject(BusContext& ctx, int64_t id) : ctx_(ctx), id_(id), object_(
         });
     });
     object_->finishRegistration();
+}
+
+const Job& JobObject::subject() const {
+    static const Job gone{};
+    const Job* j = ctx_.jobs.find(id_);
+    return j ? *j : gone;
 }
 
 JobObject::~JobObject() {

@@ -94,7 +94,7 @@ void registerLookup(sdbus::IObject& object, const char* method, const char* outN
 }  // namespace
 
 ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::createObject(ctx.connection, kManagerPath)) {
-    registerProperties<ManagerState>(*object_, kManagerInterface, managerProperties(), [&ctx]() -> const ManagerState& { return ctx.manager; });
+    registerProperties(*object_, kManagerInterface, managerProperties(), this);
     Inventory& inv = ctx.inventory;
     registerLookup(*object_, "FindCard", "card", [&inv](const std::string& id) -> Result<std::string> {
         auto card = inv.findCard(id);
@@ -148,6 +148,8 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
     object_->addObjectManager();
     object_->finishRegistration();
 }
+
+const ManagerState& ManagerObject::subject() const { return ctx_.manager; }
 
 ManagerObject::~ManagerObject() { object_->unregister(); }
 

@@ -20,6 +20,10 @@ struct Job;
 }  // namespace aismi
 
 namespace aismi::bus {
+struct ManagerState;
+}  // namespace aismi::bus
+
+namespace aismi::bus {
 
 /// Runs a method body; anything it throws that is not already a D-Bus error becomes
 /// org.aismi.Error.Internal, so no exception leaves a handler.
@@ -28,14 +32,20 @@ void guarded(sdbus::MethodCall& call, const std::function<void()>& body);
 /// Says InterfacesRemoved (unless the bus is gone) and unregisters the object.
 void withdraw(sdbus::IObject& object);
 
+// Each adaptor's subject() is what its properties read (registerProperties keeps a pointer to
+// the adaptor, so a property costs no allocation of its own: thousands of VFs).
+
 class VfObject {
 public:
     VfObject(BusContext& ctx, unsigned card, unsigned vf);
     ~VfObject();
     void announce();
     void changed(const VfSnapshot& before, const VfSnapshot& now);
+    const VfSnapshot& subject() const;
 
 private:
+    BusContext& ctx_;
+    unsigned card_, vf_;
     std::unique_ptr<sdbus::IObject> object_;
 };
 
@@ -46,6 +56,7 @@ public:
     void announce();
     /// Emits what changed and adds/removes VF objects to match `now`.
     void updated(const CardSnapshot& before, const CardSnapshot& now);
+    const CardSnapshot& subject() const;
 
 private:
     void setVfCount(sdbus::MethodCall call, bool async);
@@ -61,6 +72,7 @@ public:
     ~JobObject();
     void announce();
     void changed(const std::vector<std::string>& properties);
+    const Job& subject() const;
 
 private:
     BusContext& ctx_;
@@ -73,6 +85,7 @@ public:
     explicit ManagerObject(BusContext& ctx);
     ~ManagerObject();
     void changed(const std::vector<std::string>& properties);
+    const ManagerState& subject() const;
 
 private:
     BusContext& ctx_;

@@ -71,16 +71,18 @@ const PropertyRow<Subject>* findRow(const PropertyTable<Subject>& table, const s
     return nullptr;
 }
 
-/// Registers every row as a read-only property of `interface`; `subject` gives the value to
-/// read from at the time of the call.
-template <class Subject>
+/// Registers every row as a read-only property of `interface`; `owner->subject()` gives the
+/// value to read from at the time of the call.
+template <class Subject, class Owner>
 void registerProperties(sdbus::IObject& object, const std::string& interface, const PropertyTable<Subject>& table,
-                        std::function<const Subject&()> subject) {
+                        const Owner* owner) {
+    // Two pointers: the getter fits in std::function's own storage (no allocation per
+    // property per object). The table is static and `owner` owns `object`.
     for (const auto& row : table) {
         sdbus::Flags flags;
         if (row.change == Change::Const) flags.set(sdbus::Flags::CONST_PROPERTY_VALUE);
         object.registerProperty(interface, row.name, row.signature,
-                                [get = row.get, subject](sdbus::PropertyGetReply& reply) { appendTo(reply, get(subject())); }, flags);
+                                [r = &row, owner](sdbus::PropertyGetReply& reply) { appendTo(reply, r->get(owner->subject())); }, flags);
     }
 }
 

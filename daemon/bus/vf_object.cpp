@@ -6,14 +6,16 @@
 
 namespace aismi::bus {
 
-VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf) : object_(sdbus::createObject(ctx.connection, vfPath(card, vf))) {
-    const VfRef ref{card, vf};
-    registerProperties<VfSnapshot>(*object_, kVfInterface, vfProperties(), [&inv = ctx.inventory, ref]() -> const VfSnapshot& {
-        static const VfSnapshot gone{};  // between a snapshot without it and the object's removal
-        const VfSnapshot* v = inv.vf(ref);
-        return v ? *v : gone;
-    });
+VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
+    : ctx_(ctx), card_(card), vf_(vf), object_(sdbus::createObject(ctx.connection, vfPath(card, vf))) {
+    registerProperties(*object_, kVfInterface, vfProperties(), this);
     object_->finishRegistration();
+}
+
+const VfSnapshot& VfObject::subject() const {
+    static const VfSnapshot gone{};  // between a snapshot without it and the object's removal
+    const VfSnapshot* v = ctx_.inventory.vf(VfRef{card_, vf_});
+    return v ? *v : gone;
 }
 
 VfObject::~VfObject() {

@@ -24,9 +24,10 @@ them, injects faults and runs workloads on VFs, even while aismid runs.
 
 Commands:
   create [--cards N] [--vfs N] [--compute-units N] [--memory-mib N] [--engines N]
-         [--flr-ms MS] [--flr-timeout-ms MS] [--time-factor F]
+         [--flr-ms MS] [--flr-timeout-ms MS] [--vf-enable-us US] [--time-factor F]
                               build new cards in DIR (defaults: 2 cards, TotalVFs 16,
-                              128 compute units, 65536 MiB, 8 engines, FLR 100 ms)
+                              128 compute units, 65536 MiB, 8 engines, FLR 100 ms,
+                              1000 us per VF to enable or disable; timings x F)
   list                        one line per card
   show CARD[:VF]              everything about a card or one VF
   inject CARD[:VF] FAULT      make the hardware fail (see 'faults')
@@ -158,6 +159,7 @@ private:
             {"--engines", [&](const std::string& v) { c.capacity.engines = number(v, "--engines"); }},
             {"--flr-ms", [&](const std::string& v) { c.flrMs = number(v, "--flr-ms"); }},
             {"--flr-timeout-ms", [&](const std::string& v) { c.flrTimeoutMs = number(v, "--flr-timeout-ms"); }},
+            {"--vf-enable-us", [&](const std::string& v) { c.vfEnableUs = number(v, "--vf-enable-us"); }},
             {"--time-factor",
              [&](const std::string& v) {
                  auto f = text::parseDouble(v, "--time-factor");
@@ -286,6 +288,7 @@ private:
                                                  << (card->firmware.banks[b].integrityOk ? "intact" : "corrupt")
                                                  << (card->firmware.activeBank == static_cast<unsigned>(b) ? ", active" : "") << ")\n";
         row("flr time") << cfg.flrMs << " ms x time factor " << cfg.timeFactor << "\n";
+        row("vf enable time") << cfg.vfEnableUs << " us per VF x time factor " << cfg.timeFactor << "\n";
         row("faults") << cardFaults(*card) << "\n";
         return 0;
     }

@@ -22,7 +22,8 @@ struct SimConfig {
     Resources capacity{128, 65536, 8};
     unsigned flrMs = 100;           // PCIe allows a function 100 ms to complete an FLR
     unsigned flrTimeoutMs = 1000;   // how long an FLR that never completes blocks before failing
-    double timeFactor = 1.0;        // scales flrMs/flrTimeoutMs so tests run fast
+    unsigned vfEnableUs = 1000;     // per VF created or removed: the kernel adding and probing it
+    double timeFactor = 1.0;        // scales the timings above so tests run fast
     uint16_t vendorId = 0xa15e;     // fictional IDs: no real device is ever matched by mistake
     uint16_t pfDeviceId = 0x0100;
     uint16_t vfDeviceId = 0x0101;

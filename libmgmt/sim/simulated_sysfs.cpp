@@ -557,7 +557,17 @@ private:
         auto n = text::parseUnsigned(data, "sriov_numvfs");
         if (!n || text::trim(data).starts_with("0x")) return errnoError(EINVAL);
         if (*n > 0xffff) return errnoError(ERANGE);
-        return change(c, [&](SimCardModel& m, int64_t now) { return m.setNumVfs(static_cast<unsigned>(*n), now); });
+        size_t changed = 0;
+        auto r = change(c, [&](SimCardModel& m, int64_t now) {
+            const size_t before = m.card().vfs.size();
+            const int err = m.setNumVfs(static_cast<unsigned>(*n), now);
+            if (!err) changed = before > *n ? before - *n : *n - before;
+            return err;
+        });
+        // The write blocks while the kernel adds (or removes) and probes each VF.
+        if (r && changed)
+            clock_.sleepNs(static_cast<int64_t>(static_cast<double>(changed) * dir_.config().vfEnableUs * 1000 * dir_.config().timeFactor));
+        return r;
     }
 
     Result<void> setResetMethod(unsigned c, int idx, bool pf, std::string_view data) const {

@@ -99,6 +99,7 @@ TEST_F(SimulatedCard, ResetOfOneVfLeavesItsNeighboursUntouched) {
     std::vector<std::string> before;
     for (unsigned k = 0; k < 4; ++k) before.push_back(read(vfStatus(k)));
     const std::string resourcesBefore = read(std::string(kPf) + "aismi/vf1/resources");
+    clock.sleeps.clear();  // enabling the VFs blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
 
     ASSERT_TRUE(fs->write("bus/pci/devices/0000:3b:00.5/reset", "1").ok());  // VF 1
 
@@ -130,11 +131,26 @@ TEST_F(SimulatedCard, ShowsAVfAsResettingWhileItsFlrRuns) {
     EXPECT_EQ(field(read(vfStatus(0)), "state"), "idle");
 }
 
+TEST_F(SimulatedCard, BlocksWhileTheKernelCreatesVfs) {
+    auto c = defaultConfig();
+    c.timeFactor = 0.01;
+    build(c);
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "4").ok());
+    ASSERT_EQ(clock.sleeps.size(), 1u);
+    EXPECT_EQ(clock.sleeps[0], 40'000) << "4 VFs x 1000 us x 0.01";
+    EXPECT_FALSE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok()) << "EBUSY";
+    EXPECT_EQ(clock.sleeps.size(), 1u) << "a refused write does not block";
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "0").ok());
+    ASSERT_EQ(clock.sleeps.size(), 2u);
+    EXPECT_EQ(clock.sleeps[1], 40'000) << "removing VFs takes as long";
+}
+
 TEST_F(SimulatedCard, ScalesFlrTimeByTheTimeFactor) {
     auto c = defaultConfig();
     c.timeFactor = 0.01;
     build(c);
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     ASSERT_TRUE(fs->write("bus/pci/devices/0000:3b:00.4/reset", "1").ok());
     ASSERT_EQ(clock.sleeps.size(), 1u);
     EXPECT_EQ(clock.sleeps[0], 1'000'000);
@@ -142,6 +158,7 @@ TEST_F(SimulatedCard, ScalesFlrTimeByTheTimeFactor) {
 
 TEST_F(SimulatedCard, AcceptsOnlyOneInTheResetAttribute) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     EXPECT_EQ(fs->write("bus/pci/devices/0000:3b:00.4/reset", "2").error().sysErrno, EINVAL);
     EXPECT_EQ(fs->write("bus/pci/devices/0000:3b:00.4/reset", "yes").error().sysErrno, EINVAL);
     EXPECT_TRUE(clock.sleeps.empty());
@@ -178,6 +195,7 @@ TEST_F(SimulatedCard, StopsAHungVfUntilItIsReset) {
 
 TEST_F(SimulatedCard, FailsAnFlrWhenToldTo) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     load(0, 0);
     inject(0, 0, sim::Fault::FlrFail);
     auto r = fs->write("bus/pci/devices/0000:3b:00.4/reset", "1");
@@ -188,6 +206,7 @@ TEST_F(SimulatedCard, FailsAnFlrWhenToldTo) {
 
 TEST_F(SimulatedCard, TimesOutAnFlrThatNeverCompletes) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     inject(0, 0, sim::Fault::FlrTimeout);
     auto r = fs->write("bus/pci/devices/0000:3b:00.4/reset", "1");
     ASSERT_FALSE(r.ok());
@@ -213,6 +232,7 @@ TEST_F(SimulatedCard, CountsEccErrorsAndStopsAVfOnAnUncorrectableOne) {
 
 TEST_F(SimulatedCard, RunsHotAndAtHalfSpeedUnderAThermalFault) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     load(0, 0);
     const double cool = std::stod(read(std::string(kPf) + "hwmon/hwmon0/temp1_input"));
     inject(0, std::nullopt, sim::Fault::Thermal);
@@ -233,6 +253,7 @@ TEST_F(SimulatedCard, TrainsTheLinkDownOnLinkDegrade) {
 
 TEST_F(SimulatedCard, StopsAnsweringWhenTheDeviceIsLost) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     inject(0, std::nullopt, sim::Fault::DeviceLost);
     EXPECT_EQ(parseConfigSpace(read(std::string(kPf) + "config")).error().code, Errc::DeviceLost);
     EXPECT_EQ(fs->read(std::string(kPf) + "aismi/telemetry").error().code, Errc::DeviceLost);
@@ -255,6 +276,7 @@ TEST_F(SimulatedCard, CorruptsTheSpareFirmwareBankOnFwCorrupt) {
 
 TEST_F(SimulatedCard, RefusesFaultsOnTheWrongKindOfTarget) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     auto r = state->mutate(0, [&](sim::SimCard& c) { return sim::SimCardModel(state->config(), c).inject(0, sim::Fault::Thermal, 0); });
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::InvalidArgument);
@@ -277,6 +299,7 @@ TEST_F(SimulatedCard, ValidatesProvisioningAgainstCapacity) {
 
 TEST_F(SimulatedCard, BindsAVfToVfioOnlyThroughDriverOverride) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "1").ok());
+    clock.sleeps.clear();  // enabling the VF blocked too (SimulatedCard.BlocksWhileTheKernelCreatesVfs)
     const std::string vf = "0000:3b:00.4";
     ASSERT_TRUE(fs->write("bus/pci/drivers/aismi/unbind", vf).ok());
     EXPECT_EQ(fs->write("bus/pci/drivers/vfio-pci/bind", vf).error().sysErrno, ENODEV) << "vfio-pci has no ID table";
