@@ -222,20 +222,32 @@ Result<Inventory> DaemonClient::fetchSummary() {
         const auto u32 = [](uint32_t v) { return v == std::numeric_limits<uint32_t>::max() ? Value(NotAvailable{}) : Value(uint64_t{v}); };
         const auto u64 = [](uint64_t v) { return v == std::numeric_limits<uint64_t>::max() ? Value(NotAvailable{}) : Value(v); };
         const auto dbl = [](double v) { return std::isnan(v) ? Value(NotAvailable{}) : Value(v); };
+        inv.cards.reserve(cards.size());
         for (auto& c : cards) {
             BusObject& o = inv.cards.emplace_back(BusObject{"/org/aismi/Manager1/card" + std::to_string(c.get<0>()), {}});
-            o.props = {{"Index", uint64_t{c.get<0>()}},     {"Name", c.get<1>()},           {"PciAddress", c.get<2>()},
-                       {"Serial", c.get<3>()},              {"FirmwareVersion", c.get<4>()}, {"TemperatureC", dbl(c.get<5>())},
-                       {"PowerW", dbl(c.get<6>())},         {"UtilizationPercent", u32(c.get<7>())},
-                       {"MemoryUsedMiB", u64(c.get<8>())},  {"MemoryTotalMiB", u64(c.get<9>())},
-                       {"VfEnabled", u32(c.get<10>())},     {"VfTotal", u32(c.get<11>())},   {"Health", c.get<12>()}};
+            o.props = {{"Index", uint64_t{c.get<0>()}},
+                       {"Name", std::move(c.get<1>())},
+                       {"PciAddress", std::move(c.get<2>())},
+                       {"Serial", std::move(c.get<3>())},
+                       {"FirmwareVersion", std::move(c.get<4>())},
+                       {"TemperatureC", dbl(c.get<5>())},
+                       {"PowerW", dbl(c.get<6>())},
+                       {"UtilizationPercent", u32(c.get<7>())},
+                       {"MemoryUsedMiB", u64(c.get<8>())},
+                       {"MemoryTotalMiB", u64(c.get<9>())},
+                       {"VfEnabled", u32(c.get<10>())},
+                       {"VfTotal", u32(c.get<11>())},
+                       {"Health", std::move(c.get<12>())}};
         }
+        // Thousands of rows: no object paths (the summary never addresses a VF), strings moved.
+        inv.vfs.reserve(vfs.size());
         for (auto& v : vfs) {
-            BusObject& o = inv.vfs.emplace_back(
-                BusObject{"/org/aismi/Manager1/card" + std::to_string(v.get<0>()) + "/vf" + std::to_string(v.get<1>()), {}});
-            o.props = {{"CardIndex", uint64_t{v.get<0>()}}, {"Index", uint64_t{v.get<1>()}},   {"PciAddress", v.get<2>()},
-                       {"State", v.get<3>()},               {"Health", v.get<4>()},            {"Driver", v.get<5>()},
-                       {"ComputeUnits", u32(v.get<6>())},   {"MemoryMiB", u64(v.get<7>())},    {"UtilizationPercent", u32(v.get<8>())}};
+            BusObject& o = inv.vfs.emplace_back();
+            o.props = {{"CardIndex", uint64_t{v.get<0>()}},     {"Index", uint64_t{v.get<1>()}},
+                       {"PciAddress", std::move(v.get<2>())},   {"State", std::move(v.get<3>())},
+                       {"Health", std::move(v.get<4>())},       {"Driver", std::move(v.get<5>())},
+                       {"ComputeUnits", u32(v.get<6>())},       {"MemoryMiB", u64(v.get<7>())},
+                       {"UtilizationPercent", u32(v.get<8>())}};
         }
     } catch (const sdbus::Error& e) {
         return fromBus(e, "read the summary");

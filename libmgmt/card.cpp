@@ -495,10 +495,13 @@ Result<std::vector<Card>> discoverCards(Fs& fs, std::span<const DeviceMatch> mat
         auto address = PciAddress::parse(name);
         if (!address) return std::move(address).error().context("discover cards: bus/pci/devices");
         PciFunction fn(fs, *address);
-        auto vendor = readId(fn, "vendor");
+        // The device ID first: most functions (a card's own VFs among them) fail on it, and
+        // a large host has thousands, read at every rescan.
         auto device = readId(fn, "device");
-        if (!vendor) return std::move(vendor).error().context("discover cards");
         if (!device) return std::move(device).error().context("discover cards");
+        if (std::none_of(matches.begin(), matches.end(), [&](const DeviceMatch& m) { return m.device == *device; })) continue;
+        auto vendor = readId(fn, "vendor");
+        if (!vendor) return std::move(vendor).error().context("discover cards");
         const DeviceMatch id{*vendor, *device};
         bool matched = false;
         for (const auto& m : matches) matched = matched || m == id;

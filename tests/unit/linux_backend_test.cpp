@@ -186,12 +186,19 @@ TEST_F(LinuxBackend, NamesTheFileWhenAnAttributeIsMissing) {
     EXPECT_NE(s.error().message.find("sriov_offset"), std::string::npos);
 }
 
-TEST_F(LinuxBackend, FailsDiscoveryClearlyOnAGarbledVendorId) {
-    tree.write("devices/pci0000:00/0000:00:1f.0/vendor", "0x80861\n");
+TEST_F(LinuxBackend, FailsDiscoveryClearlyOnAGarbledId) {
+    // Every function's device ID is read; the vendor ID only where the device ID matches.
+    tree.write("devices/pci0000:00/0000:00:1f.0/device", "0xa1c11\n");
     auto cards = discoverCards(*fs, std::vector<DeviceMatch>{kOurs});
     ASSERT_FALSE(cards.ok());
     EXPECT_EQ(cards.error().code, Errc::MalformedData);
-    EXPECT_NE(cards.error().message.find("0000:00:1f.0/vendor"), std::string::npos) << cards.error().message;
+    EXPECT_NE(cards.error().message.find("0000:00:1f.0/device"), std::string::npos) << cards.error().message;
+    tree.write("devices/pci0000:00/0000:00:1f.0/device", "0xa1c1\n");
+    tree.write(tree.devicePath("0000:3b:00.0") + "/vendor", "0xa15e1\n");
+    cards = discoverCards(*fs, std::vector<DeviceMatch>{kOurs});
+    ASSERT_FALSE(cards.ok());
+    EXPECT_EQ(cards.error().code, Errc::MalformedData);
+    EXPECT_NE(cards.error().message.find("0000:3b:00.0/vendor"), std::string::npos) << cards.error().message;
 }
 
 TEST_F(LinuxBackend, ReadsHwmonLinkAndAerTelemetry) {
