@@ -33,7 +33,7 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
     object_->registerMethod(kCardInterface, "SetVfCountAsync", "u", {"count"}, "o", {"job"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, true); }); });
     object_->finishRegistration();
-    for (const auto& vf : ctx.inventory.snapshot(card).vfs) vfs_[vf.index] = std::make_unique<VfObject>(ctx, card, vf.index);
+    for (const auto& vf : ctx.inventory.snapshot(card).vfs) vfs_.push_back(std::make_unique<VfObject>(ctx, card, vf.index));
 }
 
 CardObject::~CardObject() {
@@ -65,14 +65,13 @@ void CardObject::updated(const CardSnapshot& before, const CardSnapshot& now) {
     if (auto names = changedProperties(cardProperties(), before, now); !names.empty())
         object_->emitPropertiesChangedSignal(kCardInterface, names);
     // VFs that vanished (their destructor says InterfacesRemoved), then VFs that changed or appeared.
-    for (auto it = vfs_.begin(); it != vfs_.end();) it = it->first < now.vfs.size() ? std::next(it) : vfs_.erase(it);
-    for (const auto& vf : now.vfs) {
-        auto& object = vfs_[vf.index];
-        if (!object) {
-            object = std::make_unique<VfObject>(ctx_, card_, vf.index);
-            object->announce();
-        } else if (vf.index < before.vfs.size()) {
-            object->changed(before.vfs[vf.index], vf);
+    while (vfs_.size() > now.vfs.size()) vfs_.pop_back();
+    for (size_t k = 0; k < now.vfs.size(); ++k) {
+        if (k == vfs_.size()) {
+            vfs_.push_back(std::make_unique<VfObject>(ctx_, card_, static_cast<unsigned>(k)));
+            vfs_.back()->announce();
+        } else if (k < before.vfs.size()) {
+            vfs_[k]->changed(before.vfs[k], now.vfs[k]);
         }
     }
 }

@@ -39,6 +39,13 @@ std::optional<uint32_t> capacityField(const CardSnapshot& c, uint32_t Resources:
     return c.capacity ? std::optional<uint32_t>((*c.capacity).*field) : std::nullopt;
 }
 
+// A row with a cheap sameness test (see PropertyRow::same).
+template <class Subject, class Same>
+PropertyRow<Subject> withSame(PropertyRow<Subject> row, Same same) {
+    row.same = same;
+    return row;
+}
+
 }  // namespace
 
 std::string cardPath(unsigned card) { return std::string(kManagerPath) + "/card" + std::to_string(card); }
@@ -93,11 +100,13 @@ const PropertyTable<CardSnapshot>& cardProperties() {
         property<C>("LinkMaxWidth", [](const C& c) { return linkField(c, &LinkState::maxWidth); }),
         property<C>("VfTotal", [](const C& c) { return c.vfTotal; }),
         property<C>("VfEnabled", [](const C& c) { return c.vfEnabled(); }),
-        property<C>("VirtualFunctions", [](const C& c) {
-            std::vector<sdbus::ObjectPath> paths;
-            for (const auto& vf : c.vfs) paths.emplace_back(vfPath(c.info.index, vf.index));
-            return paths;
-        }),
+        withSame(property<C>("VirtualFunctions",
+                             [](const C& c) {
+                                 std::vector<sdbus::ObjectPath> paths;
+                                 for (const auto& vf : c.vfs) paths.emplace_back(vfPath(c.info.index, vf.index));
+                                 return paths;
+                             }),
+                 [](const C& a, const C& b) { return a.info.index == b.info.index && a.vfs.size() == b.vfs.size(); }),
     };
     return t;
 }

@@ -5,7 +5,7 @@
 
 #include "bus_context.hpp"
 
-#include <map>
+#include <vector>
 #include <memory>
 
 namespace sdbus {
@@ -63,7 +63,7 @@ private:
     BusContext& ctx_;
     unsigned card_;
     std::unique_ptr<sdbus::IObject> object_;
-    std::map<unsigned, std::unique_ptr<VfObject>> vfs_;
+    std::vector<std::unique_ptr<VfObject>> vfs_;  // by VF index
 };
 
 class JobObject {

@@ -52,6 +52,9 @@ struct PropertyRow {
     std::string signature;
     Change change = Change::Emits;
     std::function<WireValue(const Subject&)> get;
+    /// Optional: whether two subjects have the same value, without building it (a list of
+    /// hundreds of paths compared at every poll). Empty: the wire values are compared.
+    std::function<bool(const Subject&, const Subject&)> same = {};
 };
 
 template <class Subject>
@@ -91,7 +94,7 @@ template <class Subject>
 std::vector<std::string> changedProperties(const PropertyTable<Subject>& table, const Subject& a, const Subject& b) {
     std::vector<std::string> out;
     for (const auto& row : table)
-        if (row.change == Change::Emits && !sameWire(row.get(a), row.get(b))) out.push_back(row.name);
+        if (row.change == Change::Emits && !(row.same ? row.same(a, b) : sameWire(row.get(a), row.get(b)))) out.push_back(row.name);
     return out;
 }
 

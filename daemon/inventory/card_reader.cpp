@@ -8,7 +8,8 @@ namespace {
 bool lost(const Error& e) { return e.code == Errc::DeviceLost; }
 
 // A VF's identity and binding; its status and resources come from the card's bulk report.
-void readVf(const Card& card, const SriovState& routing, unsigned k, VfSnapshot& vf, std::vector<std::string>& problems) {
+void readVf(const Card& card, const SriovState& routing, unsigned k, VfSnapshot& vf, std::vector<std::string>& problems,
+            const CarryOver* carry) {
     vf.card = card.index();
     vf.index = k;
     auto address = routing.vfAddress(card.address(), k);
@@ -16,7 +17,10 @@ void readVf(const Card& card, const SriovState& routing, unsigned k, VfSnapshot&
     vf.pciAddress = address->str();
     PciFunction fn = card.vfFunction(*address);
     vf.driver = fn.driver().valueOr("");
-    if (auto g = fn.iommuGroup()) vf.iommuGroup = *g;
+    if (carry && k < carry->iommuGroups.size() && carry->iommuGroups[k].first == vf.pciAddress)
+        vf.iommuGroup = carry->iommuGroups[k].second;
+    else if (auto g = fn.iommuGroup())
+        vf.iommuGroup = *g;
 }
 
 }  // namespace
@@ -38,7 +42,7 @@ CardInfo readCardInfo(const Card& card, unsigned index) {
     return s;
 }
 
-CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info) {
+CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info, const CarryOver* carry) {
     CardSnapshot s;
     s.info = info;
     const auto note = [&](const Error& e) {
@@ -69,7 +73,7 @@ CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info) {
         else note(fw.error());
         if (auto cap = card.capacity()) s.capacity = *cap;
     }
-    for (unsigned k = 0; k < s.vfs.size(); ++k) readVf(card, routing, k, s.vfs[k], s.readProblems);
+    for (unsigned k = 0; k < s.vfs.size(); ++k) readVf(card, routing, k, s.vfs[k], s.readProblems, carry);
     if (card.hasVendorAbi() && !s.vfs.empty()) {
         // One read for every VF's status and resources. A VF count that changed between the
         // two reads shows as fewer or more lines: only the VFs both reads know are taken.

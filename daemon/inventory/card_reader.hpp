@@ -4,6 +4,10 @@
 
 #include "snapshot.hpp"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace aismi {
 
 class Card;
@@ -11,8 +15,15 @@ class Card;
 /// Who the card is, read at discovery.
 CardInfo readCardInfo(const Card& card, unsigned index);
 
+/// What a routine poll may take from the one before: each VF's IOMMU group by its PCI
+/// address (a function's group is fixed while the function exists). Every tenth poll, and
+/// every read after a change, reads everything.
+struct CarryOver {
+    std::vector<std::pair<std::string, uint32_t>> iommuGroups;  // by VF index: address, group
+};
+
 /// A fresh snapshot. What cannot be read stays std::nullopt and is listed in readProblems;
 /// a device that does not answer sets `lost`.
-CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info);
+CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info, const CarryOver* carry = nullptr);
 
 }  // namespace aismi

@@ -15,6 +15,7 @@ namespace {
 
 constexpr unsigned kRescanEveryMs = 10'000;  // new cards appear within this long
 constexpr const char* kScanKey = "(rescan)";
+constexpr unsigned kFullReadEvery = 10;  // polls; the others carry IOMMU groups over
 
 }  // namespace
 
@@ -46,22 +47,31 @@ void Poller::schedule() {
 
 void Poller::pollAll() {
     reading_.resize(inventory_.size(), false);
+    ++polls_;
+    const bool routine = polls_ % kFullReadEvery != 0;
     bool anyLost = false;
     for (unsigned i = 0; i < inventory_.size(); ++i) {
         anyLost = anyLost || inventory_.snapshot(i).lost;
-        if (!reading_[i]) refresh(i, nullptr);
+        if (!reading_[i]) read(i, nullptr, routine);
     }
     const unsigned every = std::max(1u, kRescanEveryMs / std::max(1u, intervalMs_));
-    if (anyLost || ++polls_ % every == 0) rescan();
+    if (anyLost || polls_ % every == 0) rescan();
 }
 
-void Poller::refresh(unsigned card, std::function<void()> then) {
+void Poller::read(unsigned card, std::function<void()> then, bool routine) {
     reading_.resize(inventory_.size(), false);
     reading_[card] = true;
     auto device = inventory_.device(card);
     CardInfo info = inventory_.info(card);
+    std::optional<CarryOver> carry;
+    if (const CardSnapshot& last = inventory_.snapshot(card); routine && !last.lost) {
+        carry.emplace();
+        for (const auto& vf : last.vfs)
+            carry->iommuGroups.emplace_back(vf.iommuGroup ? vf.pciAddress : std::string(), vf.iommuGroup.value_or(0));
+    }
     executor_.runOnCard<CardSnapshot>(
-        info.key, [device, info]() -> Result<CardSnapshot> { return readCardSnapshot(*device, info); },
+        info.key,
+        [device, info, carry = std::move(carry)]() -> Result<CardSnapshot> { return readCardSnapshot(*device, info, carry ? &*carry : nullptr); },
         [this, card, then = std::move(then)](Result<CardSnapshot> fresh) {
             reading_[card] = false;
             if (fresh) install(card, std::move(*fresh));

@@ -31,7 +31,7 @@ public:
     unsigned intervalMs() const { return intervalMs_; }
 
     /// Reads `card` now; `then` runs on the loop thread once its snapshot is replaced.
-    void refresh(unsigned card, std::function<void()> then);
+    void refresh(unsigned card, std::function<void()> then) { read(card, std::move(then), false); }
 
     /// Where health learns the desired VF count of a card (by key); nullopt for none, or while
     /// a change is under way.
@@ -42,6 +42,8 @@ private:
     void pollAll();
     void rescan();
     void install(unsigned card, struct CardSnapshot fresh);
+    /// `routine`: a periodic poll, which may carry stable values over from the last snapshot.
+    void read(unsigned card, std::function<void()> then, bool routine);
 
     boost::asio::io_context& io_;
     Inventory& inventory_;

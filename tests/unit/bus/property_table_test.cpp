@@ -4,6 +4,7 @@
 #include "jobs.hpp"
 #include "snapshot.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -140,4 +141,17 @@ TEST(PropertyTables, BuildTypedColumns) {
     appendColumn(generic, *findRow(cardProperties(), "GenericMode"), cards);
     EXPECT_EQ(generic.opened, (std::vector<std::string>{"v:ab", "a:b"}));
     EXPECT_TRUE(std::holds_alternative<bool>(generic.values.at(0)));
+}
+
+TEST(PropertyTables, SignalTheVfListOnlyWhenTheVfsComeOrGo) {
+    CardSnapshot a, b;
+    a.vfs.resize(2);
+    b.vfs.resize(2);
+    b.vfs[1].driver = "vfio-pci";  // a VF's own property, not the list
+    auto names = changedProperties(cardProperties(), a, b);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "VirtualFunctions"), 0);
+    b.vfs.resize(3);
+    names = changedProperties(cardProperties(), a, b);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "VirtualFunctions"), 1);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "VfEnabled"), 1);
 }

@@ -94,3 +94,14 @@ TEST(CardReaderOnLinux, DoesNotCallLinkDataThatDescribesNoLinkDegraded) {
     ASSERT_FALSE(s.healthReasons.empty());
     EXPECT_NE(s.healthReasons[0].find("PCIe link degraded to 8.0 GT/s PCIe x4"), std::string::npos) << s.healthReasons[0];
 }
+
+TEST_F(CardReaderTest, CarriesIommuGroupsOverOnlyForTheSameVfAddress) {
+    ASSERT_TRUE(cards[0].setVfCount(2).ok());
+    const CardSnapshot full = snapshot(0);
+    ASSERT_TRUE(full.vfs.at(0).iommuGroup.has_value());
+    CarryOver carry;
+    carry.iommuGroups = {{full.vfs[0].pciAddress, 777}, {"0000:99:00.1", 778}};
+    const CardSnapshot light = readCardSnapshot(cards[0], infos[0], &carry);
+    EXPECT_EQ(light.vfs.at(0).iommuGroup, 777u) << "same VF at the same address: taken over";
+    EXPECT_EQ(light.vfs.at(1).iommuGroup, full.vfs[1].iommuGroup) << "another address: read afresh";
+}
