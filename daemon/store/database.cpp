@@ -62,6 +62,9 @@ const char* const kMigrations[] = {
          vendor_id INTEGER NOT NULL CHECK (vendor_id BETWEEN 0 AND 65535),
          device_id INTEGER NOT NULL CHECK (device_id BETWEEN 0 AND 65535),
          generic INTEGER NOT NULL CHECK (generic IN (0, 1)));)",
+    // 4 -> 5: a provisioned VF's profile and tenant, beside its resources.
+    R"(ALTER TABLE vf_resources ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+       ALTER TABLE vf_resources ADD COLUMN tenant TEXT NOT NULL DEFAULT '';)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

@@ -26,34 +26,54 @@ Result<std::optional<unsigned>> DesiredStateRepository::vfCount(const std::strin
     }
 }
 
-Result<void> DesiredStateRepository::setVfResources(const std::string& serial, unsigned vf, const Resources& r) {
+Result<void> DesiredStateRepository::setProvisioned(const std::string& serial, unsigned vf, const Provisioned& p) {
     Statement st(db_,
-                 "INSERT INTO vf_resources (serial, vf, compute_units, memory_mib, engines) VALUES (?1, ?2, ?3, ?4, ?5) "
-                 "ON CONFLICT (serial, vf) DO UPDATE SET compute_units = excluded.compute_units, "
-                 "memory_mib = excluded.memory_mib, engines = excluded.engines");
+                 "INSERT INTO vf_resources (serial, vf, compute_units, memory_mib, engines, profile, tenant) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (serial, vf) DO UPDATE SET compute_units = excluded.compute_units, "
+                 "memory_mib = excluded.memory_mib, engines = excluded.engines, profile = excluded.profile, tenant = excluded.tenant");
     return st.bind(1, serial)
         .bind(2, static_cast<int64_t>(vf))
-        .bind(3, static_cast<int64_t>(r.computeUnits))
-        .bind(4, static_cast<int64_t>(r.memoryMib))
-        .bind(5, static_cast<int64_t>(r.engines))
-        .run("set desired resources of " + serial + " VF " + std::to_string(vf));
+        .bind(3, static_cast<int64_t>(p.resources.computeUnits))
+        .bind(4, static_cast<int64_t>(p.resources.memoryMib))
+        .bind(5, static_cast<int64_t>(p.resources.engines))
+        .bind(6, p.profile)
+        .bind(7, p.tenant)
+        .run("set the provisioning of " + serial + " VF " + std::to_string(vf));
 }
 
-Result<std::map<unsigned, Resources>> DesiredStateRepository::vfResources(const std::string& serial) {
-    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines FROM vf_resources WHERE serial = ?1 ORDER BY vf");
+namespace {
+
+DesiredStateRepository::Provisioned rowOf(Statement& st) {
+    return DesiredStateRepository::Provisioned{
+        st.text(4), st.text(5),
+        Resources{static_cast<uint32_t>(st.integer(1)), static_cast<uint64_t>(st.integer(2)), static_cast<uint32_t>(st.integer(3))}};
+}
+
+}  // namespace
+
+Result<std::optional<DesiredStateRepository::Provisioned>> DesiredStateRepository::provisioned(const std::string& serial, unsigned vf) {
+    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_resources WHERE serial = ?1 AND vf = ?2");
+    st.bind(1, serial).bind(2, static_cast<int64_t>(vf));
+    switch (st.step()) {
+    case Statement::Step::Done: return std::optional<Provisioned>();
+    case Statement::Step::Row: return std::optional<Provisioned>(rowOf(st));
+    default: return db_.error("read the provisioning of " + serial + " VF " + std::to_string(vf));
+    }
+}
+
+Result<std::map<unsigned, DesiredStateRepository::Provisioned>> DesiredStateRepository::provisionedVfs(const std::string& serial) {
+    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_resources WHERE serial = ?1 ORDER BY vf");
     st.bind(1, serial);
-    std::map<unsigned, Resources> out;
+    std::map<unsigned, Provisioned> out;
     Statement::Step rc;
-    while ((rc = st.step()) == Statement::Step::Row)
-        out[static_cast<unsigned>(st.integer(0))] = Resources{static_cast<uint32_t>(st.integer(1)), static_cast<uint64_t>(st.integer(2)),
-                                                              static_cast<uint32_t>(st.integer(3))};
-    if (rc != Statement::Step::Done) return db_.error("read desired resources of " + serial);
+    while ((rc = st.step()) == Statement::Step::Row) out[static_cast<unsigned>(st.integer(0))] = rowOf(st);
+    if (rc != Statement::Step::Done) return db_.error("read the provisioned VFs of " + serial);
     return out;
 }
 
-Result<void> DesiredStateRepository::clearVfResources(const std::string& serial) {
-    Statement st(db_, "DELETE FROM vf_resources WHERE serial = ?1");
-    return st.bind(1, serial).run("clear desired resources of " + serial);
+Result<void> DesiredStateRepository::clearProvisioned(const std::string& serial, unsigned vf) {
+    Statement st(db_, "DELETE FROM vf_resources WHERE serial = ?1 AND vf = ?2");
+    return st.bind(1, serial).bind(2, static_cast<int64_t>(vf)).run("clear the provisioning of " + serial + " VF " + std::to_string(vf));
 }
 
 }  // namespace aismi

@@ -22,9 +22,18 @@ public:
     Result<void> clearVfCount(const std::string& serial);
     Result<std::optional<unsigned>> vfCount(const std::string& serial);
 
-    Result<void> setVfResources(const std::string& serial, unsigned vf, const Resources& r);
-    Result<std::map<unsigned, Resources>> vfResources(const std::string& serial);
-    Result<void> clearVfResources(const std::string& serial);
+    /// A VF provisioned by aismid: the profile it got, for whom, and what the device holds.
+    struct Provisioned {
+        std::string profile;
+        std::string tenant;  // "" for none
+        Resources resources;
+        bool operator==(const Provisioned&) const = default;
+    };
+    Result<void> setProvisioned(const std::string& serial, unsigned vf, const Provisioned& p);
+    Result<std::optional<Provisioned>> provisioned(const std::string& serial, unsigned vf);
+    /// Every provisioned VF of a card, by VF index.
+    Result<std::map<unsigned, Provisioned>> provisionedVfs(const std::string& serial);
+    Result<void> clearProvisioned(const std::string& serial, unsigned vf);
 
 private:
     Database& db_;

@@ -329,7 +329,8 @@ double SimCardView::progressRatePerNs() const {
 
 bool SimCardView::vfWorking(unsigned vf, int64_t nowNs) const {
     const SimFunction& f = card_.vfs.at(vf);
-    return f.loadOn && !f.hung && !f.errored && !card_.deviceLost && !f.driver.empty() && f.resettingUntilNs <= nowNs;
+    return f.loadOn && !f.hung && !f.errored && !card_.deviceLost && !f.driver.empty() && f.resettingUntilNs <= nowNs &&
+           f.resources.computeUnits > 0;
 }
 
 void SimCardModel::settle(int64_t nowNs) {
@@ -466,7 +467,10 @@ Result<void> SimCardModel::setLoad(unsigned vf, bool on, int64_t nowNs) {
 int SimCardModel::provision(unsigned vf, const Resources& r, int64_t nowNs) {
     if (mutable_.deviceLost) return ENODEV;
     if (vf >= mutable_.vfs.size()) return ENOENT;
-    if (r.computeUnits == 0 || r.memoryMib == 0) return EINVAL;
+    // All zero unprovisions the VF (it holds nothing and runs nothing); otherwise a VF needs
+    // compute and memory.
+    const bool none = r.computeUnits == 0 && r.memoryMib == 0 && r.engines == 0;
+    if (!none && (r.computeUnits == 0 || r.memoryMib == 0)) return EINVAL;
     // A VF's resources cannot move under a running workload.
     if (mutable_.vfs[vf].loadOn) return EBUSY;
     Resources used{};

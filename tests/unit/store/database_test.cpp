@@ -175,19 +175,23 @@ TEST(Database, JournalsOperationsUntilTheyFinish) {
     EXPECT_EQ(store->journal.advance(*id + 5, "x").error().code, Errc::InvalidState);
 }
 
-TEST(Database, StoresDesiredVfResources) {
+TEST(Database, StoresProvisionedVfs) {
     TempDir tmp;
     auto store = openStore(tmp.path());
-    ASSERT_TRUE(store->desired.setVfResources("AIS1", 2, Resources{8, 4096, 1}).ok());
-    ASSERT_TRUE(store->desired.setVfResources("AIS1", 2, Resources{4, 2048, 1}).ok());
-    auto all = store->desired.vfResources("AIS1");
+    using P = DesiredStateRepository::Provisioned;
+    ASSERT_TRUE(store->desired.setProvisioned("AIS1", 2, P{"half", "acme", Resources{8, 4096, 1}}).ok());
+    ASSERT_TRUE(store->desired.setProvisioned("AIS1", 2, P{"quarter", "", Resources{4, 2048, 1}}).ok());
+    ASSERT_TRUE(store->desired.setProvisioned("AIS1", 5, P{"eighth", "acme", Resources{2, 1024, 0}}).ok());
+    auto all = store->desired.provisionedVfs("AIS1");
     ASSERT_TRUE(all.ok());
-    ASSERT_EQ(all->size(), 1u);
-    EXPECT_EQ(all->at(2), (Resources{4, 2048, 1}));
-    EXPECT_EQ(store->desired.setVfResources("AIS1", 3, Resources{0, 1, 1}).error().code, Errc::StoreFailed)
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ(all->at(2), (P{"quarter", "", Resources{4, 2048, 1}}));
+    EXPECT_EQ(store->desired.provisioned("AIS1", 5).value(), (P{"eighth", "acme", Resources{2, 1024, 0}}));
+    EXPECT_FALSE(store->desired.provisioned("AIS1", 3).value().has_value());
+    EXPECT_EQ(store->desired.setProvisioned("AIS1", 3, P{"x", "", Resources{0, 1, 1}}).error().code, Errc::StoreFailed)
         << "the schema's CHECK refuses zero compute units";
-    ASSERT_TRUE(store->desired.clearVfResources("AIS1").ok());
-    EXPECT_TRUE(store->desired.vfResources("AIS1")->empty());
+    ASSERT_TRUE(store->desired.clearProvisioned("AIS1", 2).ok());
+    EXPECT_EQ(store->desired.provisionedVfs("AIS1")->size(), 1u);
 }
 
 TEST(Database, KeepsTheEventHistoryWithinItsCountAndAge) {
