@@ -17,7 +17,9 @@
 #include "events.hpp"
 #include "health_assessor.hpp"
 #include "interfaces.hpp"
+#include "card_changes.hpp"
 #include "inventory.hpp"
+#include "provision_service.hpp"
 #include "known_card_repository.hpp"
 #include "job_repository.hpp"
 #include "jobs.hpp"
@@ -127,7 +129,11 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     HealthAssessor health;
     Poller poller(io, inventory, executor, health, events);
     Jobs jobs(events, jobRows);
-    VfCountService vfCount({**db, desired, journal, inventory, executor, poller, jobs, events});
+    CardChanges changes;
+    VfCountService vfCount({**db, desired, journal, inventory, executor, poller, jobs, events, changes});
+    auto profiles = loadProfiles(config.profilesDir);
+    if (!profiles) return fail(profiles.error());
+    ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes}, std::move(*profiles));
 
     // Reconciliation, before serving: what a crash interrupted, then desired state.
     if (auto interrupted = jobs.recover()) {
@@ -137,12 +143,15 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     }
     Reconciler reconciler(journal);
     reconciler.add(vfCount);
+    reconciler.add(provisioning);
     const auto report = reconciler.run();
     for (const auto& line : report.actions) events.publish(Notice{Severity::Info, "aismid", "reconcile: " + line});
     for (const auto& line : report.unclaimed) events.publish(Notice{Severity::Warning, "aismid", "reconcile: " + line});
     poller.desiredVfCount = [&](const std::string& key) { return vfCount.expectedVfCount(key); };
+    poller.annotators.push_back([&](CardSnapshot& s) { provisioning.annotate(s); });
     poller.readAllNow();
     events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
+    events.subscribe<CardUpdated>([&](const CardUpdated& e) { provisioning.watch(e.card, e.before, e.now); });
 
     int exitCode = 0;
     BusPump pump(io, *connection, [&](const std::string& why) {
@@ -153,7 +162,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     SdbusAuthorityClient authority(*connection, pump);
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning,
                         bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
         events);
     try {
@@ -183,13 +192,21 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         if (ec) return;
         if (sig == SIGHUP) {
             notify("RELOADING=1");
-            // Only the polling interval changes live; backend and state dir need a restart.
+            // The polling interval and the profiles change live; backend and state dir need a restart.
             auto reloaded = parseDaemonConfig(args);
             if (!reloaded) log::error("reload: " + reloaded.error().message + "; keeping the running configuration");
-            else if (reloaded->config.pollIntervalMs != poller.intervalMs()) {
-                poller.start(reloaded->config.pollIntervalMs);
-                objects.setPollInterval(reloaded->config.pollIntervalMs);
-                log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
+            else {
+                if (reloaded->config.pollIntervalMs != poller.intervalMs()) {
+                    poller.start(reloaded->config.pollIntervalMs);
+                    objects.setPollInterval(reloaded->config.pollIntervalMs);
+                    log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
+                }
+                if (auto p = loadProfiles(reloaded->config.profilesDir); !p) {
+                    log::error("reload: " + p.error().message + "; keeping the profiles loaded before");
+                } else {
+                    log::info("reload: " + std::to_string(p->size()) + " VF profiles");
+                    provisioning.setProfiles(std::move(*p));
+                }
             }
             notify("READY=1");
             signals.async_wait(onSignal);

@@ -21,6 +21,7 @@ class BusPump;
 class Inventory;
 class Jobs;
 class VfCountService;
+class ProvisionService;
 
 namespace bus {
 
@@ -31,6 +32,7 @@ struct BusContext {
     Inventory& inventory;
     Jobs& jobs;
     VfCountService& vfCount;
+    ProvisionService& provisioning;
     ManagerState manager;
 };
 

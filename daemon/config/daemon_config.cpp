@@ -24,6 +24,8 @@ po::options_description settingOptions() {
          "VENDOR:DEVICE of the physical functions to manage (repeatable; default a15e:0100, the aismi card)")
         ("sysfs-root", po::value<std::string>()->default_value("/sys"), "where sysfs is mounted (linux backend)")
         ("state-dir", po::value<std::string>()->default_value("/var/lib/aismi"), "directory of the state store")
+        ("profiles-dir", po::value<std::string>()->default_value("/etc/aismi/profiles.d"),
+         "VF profiles beyond the built-in ones, in *.conf files (a missing directory adds none)")
         ("poll-interval", po::value<std::string>()->default_value("1000"), "telemetry polling interval in milliseconds (100 to 3600000)")
         ("sim-dir", po::value<std::string>(), "simulated cards' directory (default STATE-DIR/sim; the one aismi-sim --dir takes)")
         ("sim-cards", po::value<std::string>()->default_value("2"), "simulated cards to create when --sim-dir holds none")
@@ -115,6 +117,8 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     c.sysfsRoot = vm["sysfs-root"].as<std::string>();
     c.stateDir = vm["state-dir"].as<std::string>();
     if (c.stateDir.empty()) return invalid("--state-dir must not be empty");
+    c.profilesDir = vm["profiles-dir"].as<std::string>();
+    if (c.profilesDir.empty()) return invalid("--profiles-dir must not be empty");
     std::map<std::string, unsigned> n;
     for (const char* name : {"poll-interval", "sim-cards", "sim-vfs", "sim-compute-units", "sim-memory-mib", "sim-engines", "events-keep",
                              "events-max-age-days"}) {

@@ -81,7 +81,9 @@ void Poller::read(unsigned card, std::function<void()> then, bool routine) {
 }
 
 void Poller::install(unsigned card, CardSnapshot fresh) {
-    if (desiredVfCount) fresh.desiredVfs = desiredVfCount(inventory_.info(card).key);
+    fresh.info = inventory_.info(card);
+    if (desiredVfCount) fresh.desiredVfs = desiredVfCount(fresh.info.key);
+    for (const auto& annotate : annotators) annotate(fresh);
     health_.assess(fresh);
     CardSnapshot before = inventory_.replaceSnapshot(card, std::move(fresh));
     const CardSnapshot& now = inventory_.snapshot(card);

@@ -18,6 +18,7 @@ class DeviceExecutor;
 class EventBus;
 class HealthAssessor;
 class Inventory;
+struct CardSnapshot;
 
 class Poller {
 public:
@@ -32,6 +33,9 @@ public:
 
     /// Reads `card` now; `then` runs on the loop thread once its snapshot is replaced.
     void refresh(unsigned card, std::function<void()> then) { read(card, std::move(then), false); }
+    /// Services add what they keep of a card (desired state) to each fresh snapshot, on the
+    /// loop thread, before health is judged.
+    std::vector<std::function<void(CardSnapshot&)>> annotators;
 
     /// Where health learns the desired VF count of a card (by key); nullopt for none, or while
     /// a change is under way.

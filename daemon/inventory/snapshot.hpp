@@ -39,6 +39,8 @@ struct VfSnapshot {
     std::optional<Resources> resources;  // provisioned share of the card (vendor ABI)
     std::optional<VfStatus> status;      // state, workload and counters (vendor ABI)
     Health health = Health::Ok;
+    std::string profile;  // what aismid provisioned it with ("" for none)
+    std::string tenant;
 
     std::optional<VfState> state() const { return status ? std::optional(status->state) : std::nullopt; }
     bool operator==(const VfSnapshot&) const = default;

@@ -62,9 +62,21 @@ const char* const kMigrations[] = {
          vendor_id INTEGER NOT NULL CHECK (vendor_id BETWEEN 0 AND 65535),
          device_id INTEGER NOT NULL CHECK (device_id BETWEEN 0 AND 65535),
          generic INTEGER NOT NULL CHECK (generic IN (0, 1)));)",
-    // 4 -> 5: a provisioned VF's profile and tenant, beside its resources.
-    R"(ALTER TABLE vf_resources ADD COLUMN profile TEXT NOT NULL DEFAULT '';
-       ALTER TABLE vf_resources ADD COLUMN tenant TEXT NOT NULL DEFAULT '';)",
+    // 4 -> 5: what aismid provisioned on each VF: a profile for a tenant, or explicitly
+    // nothing (profile '', no resources). vf_resources (never written) is folded in.
+    R"(CREATE TABLE vf_provisioning (
+         serial TEXT NOT NULL,
+         vf INTEGER NOT NULL CHECK (vf >= 0),
+         profile TEXT NOT NULL,
+         tenant TEXT NOT NULL,
+         compute_units INTEGER NOT NULL CHECK (compute_units >= 0),
+         memory_mib INTEGER NOT NULL CHECK (memory_mib >= 0),
+         engines INTEGER NOT NULL CHECK (engines >= 0),
+         CHECK ((profile = '') = (compute_units = 0 AND memory_mib = 0 AND engines = 0)),
+         CHECK (profile = '' OR (compute_units > 0 AND memory_mib > 0)),
+         PRIMARY KEY (serial, vf));
+       INSERT INTO vf_provisioning SELECT serial, vf, 'custom', '', compute_units, memory_mib, engines FROM vf_resources;
+       DROP TABLE vf_resources;)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

@@ -28,7 +28,7 @@ Result<std::optional<unsigned>> DesiredStateRepository::vfCount(const std::strin
 
 Result<void> DesiredStateRepository::setProvisioned(const std::string& serial, unsigned vf, const Provisioned& p) {
     Statement st(db_,
-                 "INSERT INTO vf_resources (serial, vf, compute_units, memory_mib, engines, profile, tenant) "
+                 "INSERT INTO vf_provisioning (serial, vf, compute_units, memory_mib, engines, profile, tenant) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (serial, vf) DO UPDATE SET compute_units = excluded.compute_units, "
                  "memory_mib = excluded.memory_mib, engines = excluded.engines, profile = excluded.profile, tenant = excluded.tenant");
     return st.bind(1, serial)
@@ -52,7 +52,7 @@ DesiredStateRepository::Provisioned rowOf(Statement& st) {
 }  // namespace
 
 Result<std::optional<DesiredStateRepository::Provisioned>> DesiredStateRepository::provisioned(const std::string& serial, unsigned vf) {
-    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_resources WHERE serial = ?1 AND vf = ?2");
+    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_provisioning WHERE serial = ?1 AND vf = ?2");
     st.bind(1, serial).bind(2, static_cast<int64_t>(vf));
     switch (st.step()) {
     case Statement::Step::Done: return std::optional<Provisioned>();
@@ -62,7 +62,7 @@ Result<std::optional<DesiredStateRepository::Provisioned>> DesiredStateRepositor
 }
 
 Result<std::map<unsigned, DesiredStateRepository::Provisioned>> DesiredStateRepository::provisionedVfs(const std::string& serial) {
-    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_resources WHERE serial = ?1 ORDER BY vf");
+    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_provisioning WHERE serial = ?1 ORDER BY vf");
     st.bind(1, serial);
     std::map<unsigned, Provisioned> out;
     Statement::Step rc;
@@ -72,8 +72,13 @@ Result<std::map<unsigned, DesiredStateRepository::Provisioned>> DesiredStateRepo
 }
 
 Result<void> DesiredStateRepository::clearProvisioned(const std::string& serial, unsigned vf) {
-    Statement st(db_, "DELETE FROM vf_resources WHERE serial = ?1 AND vf = ?2");
+    Statement st(db_, "DELETE FROM vf_provisioning WHERE serial = ?1 AND vf = ?2");
     return st.bind(1, serial).bind(2, static_cast<int64_t>(vf)).run("clear the provisioning of " + serial + " VF " + std::to_string(vf));
+}
+
+Result<void> DesiredStateRepository::clearProvisionedCard(const std::string& serial) {
+    Statement st(db_, "DELETE FROM vf_provisioning WHERE serial = ?1");
+    return st.bind(1, serial).run("clear the provisioning of " + serial);
 }
 
 }  // namespace aismi

@@ -22,18 +22,23 @@ public:
     Result<void> clearVfCount(const std::string& serial);
     Result<std::optional<unsigned>> vfCount(const std::string& serial);
 
-    /// A VF provisioned by aismid: the profile it got, for whom, and what the device holds.
+    /// What aismid provisioned on a VF: the profile it got, for whom, and what the device
+    /// holds; profile "" (and no resources) is a VF aismid unprovisioned. A VF without a row
+    /// keeps whatever the driver gave it.
     struct Provisioned {
         std::string profile;
         std::string tenant;  // "" for none
         Resources resources;
         bool operator==(const Provisioned&) const = default;
+        bool holdsNothing() const { return profile.empty(); }
     };
     Result<void> setProvisioned(const std::string& serial, unsigned vf, const Provisioned& p);
     Result<std::optional<Provisioned>> provisioned(const std::string& serial, unsigned vf);
     /// Every provisioned VF of a card, by VF index.
     Result<std::map<unsigned, Provisioned>> provisionedVfs(const std::string& serial);
     Result<void> clearProvisioned(const std::string& serial, unsigned vf);
+    /// Forgets every VF of a card (its VFs are being replaced).
+    Result<void> clearProvisionedCard(const std::string& serial);
 
 private:
     Database& db_;

@@ -1,5 +1,6 @@
 #include "vf_count_service.hpp"
 
+#include "card_changes.hpp"
 #include "database.hpp"
 #include "desired_state_repository.hpp"
 #include "device_executor.hpp"
@@ -31,6 +32,11 @@ std::string VfCountService::Payload::encode() const {
     PayloadWriter w;
     w.add("count", count);
     if (previousDesired) w.add("previous_desired", *previousDesired);
+    if (!emptied.empty()) {
+        std::string list;
+        for (unsigned vf : emptied) list += (list.empty() ? "" : ",") + std::to_string(vf);
+        w.add("emptied_vfs", list);
+    }
     return w.str();
 }
 
@@ -45,6 +51,16 @@ Result<VfCountService::Payload> VfCountService::Payload::decode(const std::strin
         auto prev = text::requireUnsigned(*kv, "previous_desired", "set-vf-count journal payload");
         if (!prev || *prev > 65535) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad previous_desired");
         p.previousDesired = static_cast<unsigned>(*prev);
+    }
+    if (kv->count("emptied_vfs")) {
+        const std::string& list = kv->at("emptied_vfs");
+        for (size_t start = 0; start <= list.size();) {
+            const size_t comma = std::min(list.find(',', start), list.size());
+            auto vf = text::parseUnsigned(std::string_view(list).substr(start, comma - start), "emptied_vfs");
+            if (!vf || *vf > 65535) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad emptied_vfs");
+            p.emptied.push_back(static_cast<unsigned>(*vf));
+            start = comma + 1;
+        }
     }
     return p;
 }
@@ -65,6 +81,19 @@ Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsi
     if (auto ok = check(card, count); !ok) return std::move(ok).error();
     Plan p{0, card.info.key, Payload{count, std::nullopt}};
     auto r = d_.db.transaction([&]() -> Result<void> {
+        // Provisioned VFs hold a tenant's resources: the count changes only once they are
+        // unprovisioned (the kernel would destroy them all).
+        auto provisioned = d_.desired.provisionedVfs(card.info.key);
+        if (!provisioned) return std::move(provisioned).error();
+        std::string list;
+        for (const auto& [vf, prov] : *provisioned)
+            if (!prov.holdsNothing())
+                list += (list.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf) + " (" + prov.profile + ")";
+        if (!list.empty()) return makeError(Errc::InvalidState, "provisioned VFs " + list + "; unprovision them first (aismi vf unprovision)");
+        // VFs aismid emptied are replaced by the new ones: forget them (restored on failure).
+        p.payload.emptied.clear();
+        for (const auto& [vf, prov] : *provisioned) p.payload.emptied.push_back(vf);
+        if (auto c = d_.desired.clearProvisionedCard(card.info.key); !c) return c;
         auto previous = d_.desired.vfCount(card.info.key);
         if (!previous) return std::move(previous).error();
         p.payload.previousDesired = *previous;
@@ -86,6 +115,8 @@ Result<void> VfCountService::finish(const Plan& plan, const Result<void>& outcom
             auto r = plan.payload.previousDesired ? d_.desired.setVfCount(plan.key, *plan.payload.previousDesired)
                                                   : d_.desired.clearVfCount(plan.key);
             if (!r) return r;
+            for (unsigned vf : plan.payload.emptied)
+                if (auto e = d_.desired.setProvisioned(plan.key, vf, DesiredStateRepository::Provisioned{}); !e) return e;
         }
         return d_.journal.finish(plan.operation, outcome ? "ok" : "failed: " + outcome.error().message);
     });
@@ -96,10 +127,12 @@ Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::f
     const CardInfo info = d_.inventory.info(card);
     // One change per card at a time: a second one would be planned against a snapshot the
     // first is about to change, and a failure would restore the other's desired state.
-    if (changing_.count(info.key))
-        return makeError(Errc::Busy, describe(info, count) + ": another VF count change on this card is under way");
+    if (auto claimed = d_.changes.begin(info.key, describe(info, count)); !claimed) return std::move(claimed).error();
     auto p = plan(d_.inventory.snapshot(card), count);
-    if (!p) return std::move(p).error();
+    if (!p) {
+        d_.changes.end(info.key);
+        return std::move(p).error();
+    }
     // Cancelling is possible until the worker starts writing: the kernel cannot interrupt a
     // sriov_numvfs write.
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -111,10 +144,10 @@ Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::f
     });
     if (!job) {
         (void)finish(*p, makeError(Errc::StoreFailed, "no job"));
+        d_.changes.end(info.key);
         return std::move(job).error();
     }
     const int64_t jobId = *job;
-    changing_.insert(info.key);
     auto device = d_.inventory.device(card);
     d_.executor.runOnCard<void>(
         info.key,
@@ -130,7 +163,7 @@ Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::f
                                      outcome ? "VF count set to " + std::to_string(count) : outcome.error().message});
             // The job ends once the snapshot shows the outcome, so a reader right after sees it.
             d_.poller.refresh(card, [this, jobId, key = info.key, outcome, done = std::move(done)] {
-                changing_.erase(key);
+                d_.changes.end(key);
                 d_.jobs.finish(jobId, outcome);
                 if (done) done(outcome);
             });
@@ -195,7 +228,7 @@ std::vector<std::string> VfCountService::converge() {
 }
 
 std::optional<unsigned> VfCountService::expectedVfCount(const std::string& cardKey) {
-    if (changing_.count(cardKey)) return std::nullopt;
+    if (d_.changes.busy(cardKey)) return std::nullopt;
     auto desired = d_.desired.vfCount(cardKey);
     return desired ? *desired : std::nullopt;
 }

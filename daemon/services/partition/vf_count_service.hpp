@@ -18,6 +18,7 @@
 
 namespace aismi {
 
+class CardChanges;
 class Database;
 class DesiredStateRepository;
 class DeviceExecutor;
@@ -41,6 +42,7 @@ public:
         Poller& poller;
         Jobs& jobs;
         EventBus& events;
+        CardChanges& changes;
     };
     explicit VfCountService(Deps deps) : d_(deps) {}
 
@@ -48,6 +50,7 @@ public:
     struct Payload {
         unsigned count = 0;
         std::optional<unsigned> previousDesired;  // restored if the change fails
+        std::vector<unsigned> emptied = {};       // VFs aismid had emptied: forgotten, restored if it fails
         std::string encode() const;
         static Result<Payload> decode(const std::string& text);
     };
@@ -83,8 +86,7 @@ private:
     Result<void> finish(const Plan& plan, const Result<void>& outcome);
 
     Deps d_;
-    std::vector<std::string> interrupted_;
-    std::set<std::string> changing_;  // keys of cards with a change under way (one at a time)  // keys whose change a crash interrupted (recover -> converge)
+    std::vector<std::string> interrupted_;  // keys whose change a crash interrupted (recover -> converge)
 };
 
 }  // namespace aismi

@@ -15,6 +15,8 @@
 #include "known_card_repository.hpp"
 #include "poller.hpp"
 #include "reconciler.hpp"
+#include "card_changes.hpp"
+#include "provision_service.hpp"
 #include "vf_count_service.hpp"
 
 #include "sim_fixture.hpp"
@@ -54,11 +56,17 @@ protected:
         poller = std::make_unique<Poller>(*io, *inventory, *executor, health, *events);
         jobs = std::make_unique<Jobs>(*events, *jobRows);
         service = std::make_unique<VfCountService>(
-            VfCountService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *jobs, *events});
+            VfCountService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *jobs, *events, changes});
+        auto profiles = loadProfiles(tmp / "profiles.d");
+        ASSERT_TRUE(profiles.ok());
+        provisioning = std::make_unique<ProvisionService>(
+            ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes}, std::move(*profiles));
+        poller->annotators.push_back([this](CardSnapshot& s) { provisioning->annotate(s); });
         poller->readAllNow();
     }
 
     void teardown() {
+        provisioning.reset();
         service.reset();
         jobs.reset();
         poller.reset();
@@ -107,6 +115,8 @@ protected:
     std::unique_ptr<Poller> poller;
     std::unique_ptr<Jobs> jobs;
     std::unique_ptr<VfCountService> service;
+    std::unique_ptr<ProvisionService> provisioning;
+    CardChanges changes;
 };
 
 }  // namespace aismi::test

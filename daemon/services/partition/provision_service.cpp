@@ -1,0 +1,342 @@
+#include "provision_service.hpp"
+
+#include "card_changes.hpp"
+#include "database.hpp"
+#include "device_executor.hpp"
+#include "event_bus.hpp"
+#include "event_repository.hpp"
+#include "events.hpp"
+#include "inventory.hpp"
+#include "journal_repository.hpp"
+#include "poller.hpp"
+#include "snapshot.hpp"
+
+#include <aismi/card.hpp>
+
+#include <algorithm>
+
+namespace aismi {
+namespace {
+
+constexpr const char* kKind = "provision-vf";
+constexpr const char* kStepWrite = "write-vf-resources";
+constexpr size_t kMaxTenantLength = 64;
+
+using Provisioned = DesiredStateRepository::Provisioned;
+
+std::string vfLabel(const CardInfo& card, unsigned vf) { return card.label() + " VF " + std::to_string(vf); }
+
+bool validTenant(const std::string& t) {
+    if (t.size() > kMaxTenantLength) return false;
+    return std::all_of(t.begin(), t.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
+}
+
+std::string shape(const Resources& r) {
+    return std::to_string(r.computeUnits) + " compute units, " + std::to_string(r.memoryMib) + " MiB, " + std::to_string(r.engines) + " engines";
+}
+
+void encodeOne(PayloadWriter& w, const std::string& prefix, const std::optional<Provisioned>& p) {
+    if (!p) return;
+    w.add(prefix + "profile", p->profile.empty() ? "-" : p->profile);
+    w.add(prefix + "tenant", p->tenant.empty() ? "-" : p->tenant);
+    w.add(prefix + "compute_units", p->resources.computeUnits);
+    w.add(prefix + "memory_mib", p->resources.memoryMib);
+    w.add(prefix + "engines", p->resources.engines);
+}
+
+Result<std::optional<Provisioned>> decodeOne(const text::KeyValues& kv, const std::string& prefix, const char* what) {
+    if (!kv.count(prefix + "profile")) return std::optional<Provisioned>();
+    Provisioned p;
+    auto profile = text::requireString(kv, prefix + "profile", what);
+    auto tenant = text::requireString(kv, prefix + "tenant", what);
+    auto cu = text::requireUnsigned(kv, prefix + "compute_units", what);
+    auto mem = text::requireUnsigned(kv, prefix + "memory_mib", what);
+    auto eng = text::requireUnsigned(kv, prefix + "engines", what);
+    if (!profile || !tenant || !cu || !mem || !eng || *cu > UINT32_MAX || *eng > UINT32_MAX)
+        return makeError(Errc::MalformedData, std::string(what) + ": bad " + prefix + "provisioning");
+    p.profile = *profile == "-" ? "" : *profile;
+    p.tenant = *tenant == "-" ? "" : *tenant;
+    p.resources = Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+    return std::optional<Provisioned>(p);
+}
+
+}  // namespace
+
+std::string ProvisionService::Payload::encode() const {
+    PayloadWriter w;
+    w.add("vf", vf);
+    encodeOne(w, "next_", next ? next : std::optional<Provisioned>(Provisioned{}));
+    encodeOne(w, "previous_", previous);
+    return w.str();
+}
+
+Result<ProvisionService::Payload> ProvisionService::Payload::decode(const std::string& text) {
+    constexpr const char* what = "provision-vf journal payload";
+    auto kv = text::parseKeyValues(text, what);
+    if (!kv) return std::move(kv).error();
+    Payload p;
+    auto vf = text::requireUnsigned(*kv, "vf", what);
+    if (!vf || *vf > 65535) return makeError(Errc::MalformedData, std::string(what) + ": bad vf");
+    p.vf = static_cast<unsigned>(*vf);
+    auto next = decodeOne(*kv, "next_", what);
+    if (!next) return std::move(next).error();
+    p.next = *next;
+    auto previous = decodeOne(*kv, "previous_", what);
+    if (!previous) return std::move(previous).error();
+    p.previous = *previous;
+    return p;
+}
+
+std::vector<std::string> ProvisionService::kinds() const { return {kKind}; }
+
+Result<void> ProvisionService::admit(const CardSnapshot& card, unsigned vf, const Resources& want, const std::string& what) const {
+    if (!card.capacity) return makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)");
+    const Resources& cap = *card.capacity;
+    Resources held{};
+    std::string holders;
+    for (const auto& other : card.vfs) {
+        if (other.index == vf || !other.resources) continue;
+        held.computeUnits += other.resources->computeUnits;
+        held.memoryMib += other.resources->memoryMib;
+        if (other.resources->computeUnits) holders += (holders.empty() ? "" : ", ") + std::to_string(other.index);
+    }
+    const auto refuse = [&](const std::string& resource, uint64_t asked, uint64_t total, uint64_t taken) {
+        const uint64_t left = total > taken ? total - taken : 0;
+        return makeError(Errc::NoSpace, what + ": needs " + std::to_string(asked) + " " + resource + ", " + std::to_string(left) + " of " +
+                                            std::to_string(total) + " are free" +
+                                            (holders.empty() ? "" : " (VFs " + holders + " hold the rest; unprovision some first)"));
+    };
+    if (held.computeUnits + want.computeUnits > cap.computeUnits) return refuse("compute units", want.computeUnits, cap.computeUnits, held.computeUnits);
+    if (held.memoryMib + want.memoryMib > cap.memoryMib) return refuse("MiB of memory", want.memoryMib, cap.memoryMib, held.memoryMib);
+    if (want.engines > cap.engines) return refuse("engines", want.engines, cap.engines, 0);
+    return {};
+}
+
+ProvisionService::Fit ProvisionService::fit(const CardSnapshot& card, const Profile& profile) const {
+    Fit f;
+    if (!card.capacity) {
+        f.never = "the card reports no capacity (generic mode)";
+        return f;
+    }
+    f.shape = profile.on(*card.capacity, &f.never);
+    if (!f.shape) return f;
+    Resources free = *card.capacity;
+    for (const auto& vf : card.vfs)
+        if (vf.resources) {
+            free.computeUnits -= std::min(free.computeUnits, vf.resources->computeUnits);
+            free.memoryMib -= std::min(free.memoryMib, vf.resources->memoryMib);
+        }
+    const unsigned byCompute = free.computeUnits / f.shape->computeUnits;
+    const unsigned byMemory = static_cast<unsigned>(std::min<uint64_t>(free.memoryMib / f.shape->memoryMib, UINT32_MAX));
+    f.more = std::min(byCompute, byMemory);
+    return f;
+}
+
+void ProvisionService::provision(const VfRef& ref, const std::string& profileName, const std::string& tenant, Done done) {
+    if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const std::string what = vfLabel(card.info, ref.vf) + ": provision with profile '" + profileName.substr(0, 40) + "'";
+    const Profile* profile = findProfile(profiles_, profileName);
+    if (!profile) {
+        std::string names;
+        for (const auto& p : profiles_) names += (names.empty() ? "" : ", ") + p.name;
+        return done(makeError(Errc::NotFound, what + ": no such profile (there are: " + names + ")"));
+    }
+    if (!validTenant(tenant))
+        return done(makeError(Errc::InvalidArgument, what + ": '" + tenant.substr(0, 64) + "' is not a tenant name (letters, digits, '-', '_' and '.', at most 64)"));
+    if (!card.capacity) return done(makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)"));
+    std::string never;
+    auto resources = profile->on(*card.capacity, &never);
+    if (!resources) return done(makeError(Errc::NoSpace, what + ": the profile never fits this card: " + never));
+    change(ref, Provisioned{profile->name, tenant, *resources}, what, std::move(done));
+}
+
+void ProvisionService::unprovision(const VfRef& ref, Done done) {
+    if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
+    change(ref, std::nullopt, vfLabel(d_.inventory.info(ref.card), ref.vf) + ": unprovision", std::move(done));
+}
+
+void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next, const std::string& what, Done done) {
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const CardInfo info = card.info;
+    if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
+    if (ref.vf >= card.vfs.size())
+        return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
+    const VfSnapshot& vf = card.vfs[ref.vf];
+    if (vf.driver == "vfio-pci")
+        return done(makeError(Errc::InvalidState, what + ": the VF is bound to vfio-pci (assigned to a VM?); release it first"));
+    if (vf.state() == VfState::Running)
+        return done(makeError(Errc::Busy, what + ": a workload runs on the VF; its resources cannot move under it"));
+    const Resources want = next ? next->resources : Resources{};
+    if (next)
+        if (auto ok = admit(card, ref.vf, want, what); !ok) return done(std::move(ok).error());
+    if (auto claimed = d_.changes.begin(info.key, what); !claimed) return done(std::move(claimed).error());
+    // Desired state and the journal entry first, in one transaction.
+    Payload payload{ref.vf, next, std::nullopt};
+    int64_t operation = 0;
+    auto planned = d_.db.transaction([&]() -> Result<void> {
+        auto previous = d_.desired.provisioned(info.key, ref.vf);
+        if (!previous) return std::move(previous).error();
+        payload.previous = *previous;
+        if (auto w = d_.desired.setProvisioned(info.key, ref.vf, next ? *next : Provisioned{}); !w) return w;
+        auto op = d_.journal.begin(kKind, info.key, payload.encode(), kStepWrite);
+        if (!op) return std::move(op).error();
+        operation = *op;
+        return {};
+    });
+    if (!planned) {
+        d_.changes.end(info.key);
+        return done(std::move(planned).error().context(what));
+    }
+    auto device = d_.inventory.device(ref.card);
+    const unsigned index = ref.vf, cardIndex = ref.card;
+    d_.executor.runOnCard<void>(
+        info.key, [device, index, want]() { return device->setVfResources(index, want); },
+        [this, info, cardIndex, index, payload, operation, what, done = std::move(done)](Result<void> outcome) mutable {
+            if (!outcome) outcome = std::move(outcome).error().context(what);
+            auto finished = d_.db.transaction([&]() -> Result<void> {
+                if (!outcome) {
+                    auto r = payload.previous ? d_.desired.setProvisioned(info.key, index, *payload.previous)
+                                              : d_.desired.clearProvisioned(info.key, index);
+                    if (!r) return r;
+                }
+                return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
+            });
+            if (!finished && outcome) outcome = std::move(finished).error();
+            d_.events.publish(Notice{outcome ? Severity::Info : Severity::Warning, vfLabel(info, index),
+                                     outcome ? (payload.next ? "provisioned with profile " + payload.next->profile +
+                                                                   (payload.next->tenant.empty() ? "" : " for tenant " + payload.next->tenant) + " (" +
+                                                                   shape(payload.next->resources) + ")"
+                                                             : "unprovisioned")
+                                             : outcome.error().message});
+            d_.poller.refresh(cardIndex, [this, key = info.key, outcome, done = std::move(done)] {
+                d_.changes.end(key);
+                done(outcome);
+            });
+        });
+}
+
+std::map<unsigned, DesiredStateRepository::Provisioned> ProvisionService::provisionedVfs(const std::string& cardKey) {
+    auto rows = d_.desired.provisionedVfs(cardKey);
+    return rows ? *rows : std::map<unsigned, Provisioned>{};
+}
+
+Result<std::string> ProvisionService::recover(const JournalRow& entry) {
+    const std::string what = "provision a VF of " + entry.target;
+    auto payload = Payload::decode(entry.payload);
+    std::shared_ptr<Card> device;
+    for (unsigned i = 0; i < d_.inventory.size(); ++i)
+        if (d_.inventory.info(i).key == entry.target) device = d_.inventory.device(i);
+    if (!payload || !device) {
+        const std::string why = !payload ? payload.error().message : "the card is not present after restart";
+        if (auto r = d_.journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
+        return what + ": interrupted by a restart; " + why + ", abandoned";
+    }
+    const Resources want = payload->next ? payload->next->resources : Resources{};
+    auto actual = device->vfResources(payload->vf);
+    const std::string vfWhat = "VF " + std::to_string(payload->vf) + " of " + entry.target;
+    if (actual && *actual == want) {
+        if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
+        return vfWhat + ": provisioning interrupted by a restart; the device has it";
+    }
+    // The device did not take it (one sysfs write: it has the old resources or the new ones):
+    // desired state goes back to what the device has.
+    auto r = d_.db.transaction([&]() -> Result<void> {
+        auto back = payload->previous ? d_.desired.setProvisioned(entry.target, payload->vf, *payload->previous)
+                                      : d_.desired.clearProvisioned(entry.target, payload->vf);
+        if (!back) return back;
+        return d_.journal.finish(entry.id, "rolled back after restart: the device did not take it");
+    });
+    if (!r) return std::move(r).error();
+    return vfWhat + ": provisioning interrupted by a restart before the device took it; rolled back";
+}
+
+std::vector<std::string> ProvisionService::applyDesired(unsigned card) {
+    std::vector<std::string> log;
+    const CardInfo& info = d_.inventory.info(card);
+    auto rows = d_.desired.provisionedVfs(info.key);
+    if (!rows || rows->empty()) return log;
+    auto device = d_.inventory.device(card);
+    auto sr = device->sriov();
+    if (!sr) return log;
+    // Emptied VFs first: they free what the provisioned ones need.
+    for (const bool emptying : {true, false})
+        for (const auto& [vf, p] : *rows) {
+            if (p.holdsNothing() != emptying) continue;
+            const std::string what = vfLabel(info, vf);
+            if (vf >= sr->numVfs) {
+                log.push_back(what + ": provisioned (" + (p.profile.empty() ? "empty" : p.profile) + "), but the card has " +
+                              std::to_string(sr->numVfs) + " VFs; left as it is");
+                continue;
+            }
+            auto actual = device->vfResources(vf);
+            if (actual && *actual == p.resources) continue;
+            auto w = device->setVfResources(vf, p.resources);
+            log.push_back(what + ": " + (p.profile.empty() ? "emptied again" : "profile " + p.profile + " restored") +
+                          (w ? "" : " failed: " + w.error().message));
+        }
+    return log;
+}
+
+std::vector<std::string> ProvisionService::converge() {
+    std::vector<std::string> log;
+    for (unsigned i = 0; i < d_.inventory.size(); ++i) {
+        auto lines = applyDesired(i);
+        log.insert(log.end(), lines.begin(), lines.end());
+    }
+    return log;
+}
+
+void ProvisionService::annotate(CardSnapshot& card) {
+    auto rows = d_.desired.provisionedVfs(card.info.key);
+    if (!rows) return;
+    for (const auto& [vf, p] : *rows)
+        if (vf < card.vfs.size()) card.vfs[vf].profile = p.profile, card.vfs[vf].tenant = p.tenant;
+}
+
+void ProvisionService::watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now) {
+    if ((before.vfs.empty() || before.lost) && !now.vfs.empty() && !now.lost) restorePending_.insert(card);
+    if (!restorePending_.count(card) || d_.changes.busy(now.info.key)) return;
+    restorePending_.erase(card);
+    convergeLive(card);
+}
+
+void ProvisionService::convergeLive(unsigned card) {
+    const CardSnapshot& s = d_.inventory.snapshot(card);
+    if (s.lost || s.vfs.empty() || d_.changes.busy(s.info.key)) return;
+    auto rows = d_.desired.provisionedVfs(s.info.key);
+    if (!rows || rows->empty()) return;
+    bool differs = false;
+    for (const auto& [vf, p] : *rows)
+        if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) differs = true;
+    if (!differs) return;
+    if (!d_.changes.begin(s.info.key, s.info.label() + ": restore provisioning")) return;
+    // The plan is read here, on the loop; the writes run on the card's strand.
+    struct Write {
+        unsigned vf;
+        Resources r;
+        bool emptying;
+    };
+    std::vector<Write> writes;
+    for (const auto& [vf, p] : *rows)
+        if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) writes.push_back({vf, p.resources, p.holdsNothing()});
+    std::stable_partition(writes.begin(), writes.end(), [](const Write& w) { return w.emptying; });
+    const CardInfo info = s.info;
+    d_.events.publish(Notice{Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + std::to_string(writes.size()) + " VF(s)"});
+    d_.executor.runOnCard<std::vector<std::string>>(
+        info.key,
+        [device = d_.inventory.device(card), writes, info]() -> Result<std::vector<std::string>> {
+            std::vector<std::string> failed;
+            for (const auto& w : writes)
+                if (auto r = device->setVfResources(w.vf, w.r); !r) failed.push_back(vfLabel(info, w.vf) + ": " + r.error().message);
+            return failed;
+        },
+        [this, card, info](Result<std::vector<std::string>> failed) {
+            if (!failed) failed = std::vector<std::string>{failed.error().message};
+            for (const auto& f : *failed) d_.events.publish(Notice{Severity::Warning, info.label(), "restoring provisioning failed: " + f});
+            if (failed->empty()) d_.events.publish(Notice{Severity::Info, info.label(), "provisioning restored"});
+            d_.poller.refresh(card, [this, key = info.key] { d_.changes.end(key); });
+        });
+}
+
+}  // namespace aismi

@@ -1,0 +1,106 @@
+// Provisioning one VF with a profile, and unprovisioning it (the VF then holds nothing): the
+// profile is admitted against the card as last read (its capacity less what the other VFs
+// hold); desired state and a journal entry are written in one transaction before the device
+// is touched; the write runs on the card's strand and is read back; a failure restores
+// desired state exactly. Neighbouring VFs are not touched. Also the provisioning phase of
+// reconciliation: finishing interrupted changes and re-applying provisioning a card lost (a
+// power cycle clears it).
+#pragma once
+
+#include "desired_state_repository.hpp"
+#include "operation_kind.hpp"
+#include "profiles.hpp"
+
+#include <aismi/device_ref.hpp>
+#include <aismi/error.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace aismi {
+
+class CardChanges;
+class Database;
+class DeviceExecutor;
+class EventBus;
+class Inventory;
+class JournalRepository;
+class Poller;
+struct CardSnapshot;
+
+class ProvisionService : public ReconcileParticipant {
+public:
+    struct Deps {
+        Database& db;
+        DesiredStateRepository& desired;
+        JournalRepository& journal;
+        Inventory& inventory;
+        DeviceExecutor& executor;
+        Poller& poller;
+        EventBus& events;
+        CardChanges& changes;
+    };
+    ProvisionService(Deps deps, std::vector<Profile> profiles) : d_(deps), profiles_(std::move(profiles)) {}
+
+    const std::vector<Profile>& profiles() const { return profiles_; }
+    void setProfiles(std::vector<Profile> profiles) { profiles_ = std::move(profiles); }
+
+    using Done = std::function<void(Result<void>)>;
+    /// Provisions `vf` with `profile` for `tenant` ("" for none). `done` runs on the loop
+    /// thread once the device has it and the snapshot shows it (or with the refusal).
+    void provision(const VfRef& vf, const std::string& profile, const std::string& tenant, Done done);
+    /// Takes everything back from `vf` (it keeps existing, holding nothing).
+    void unprovision(const VfRef& vf, Done done);
+
+    /// How `profile` fits on `card` now: its shape there, and how many more VFs of it the free
+    /// capacity holds; `never` says why it can never fit.
+    struct Fit {
+        std::optional<Resources> shape;
+        unsigned more = 0;
+        std::string never;
+    };
+    Fit fit(const CardSnapshot& card, const Profile& profile) const;
+
+    /// The journal payload of a provision-vf entry.
+    struct Payload {
+        unsigned vf = 0;
+        std::optional<DesiredStateRepository::Provisioned> next;      // none: unprovision
+        std::optional<DesiredStateRepository::Provisioned> previous;  // restored if it fails
+        std::string encode() const;
+        static Result<Payload> decode(const std::string& text);
+    };
+
+    /// The provisioning aismid keeps for a card's VFs (profile and tenant for the bus).
+    std::map<unsigned, DesiredStateRepository::Provisioned> provisionedVfs(const std::string& cardKey);
+
+    /// Adds each VF's profile and tenant to a fresh snapshot (a Poller annotator).
+    void annotate(CardSnapshot& card);
+    /// Watches polls: once a card's VFs come back (power cycle, VF count restored) and no
+    /// change is under way, re-applies the provisioning they lost.
+    void watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now);
+    /// Re-applies what the card's VFs lost, as one change on its strand. Loop thread.
+    void convergeLive(unsigned card);
+
+    // ReconcileParticipant
+    Phase phase() const override { return Phase::Provisioning; }
+    std::vector<std::string> kinds() const override;
+    Result<std::string> recover(const JournalRow& entry) override;
+    std::vector<std::string> converge() override;
+
+private:
+    void change(const VfRef& vf, std::optional<DesiredStateRepository::Provisioned> next, const std::string& what, Done done);
+    Result<void> admit(const CardSnapshot& card, unsigned vf, const Resources& want, const std::string& what) const;
+    /// The device writes that make `card` match desired state: unprovisions first (they free
+    /// capacity), then provisions. Blocking (worker or start-up).
+    std::vector<std::string> applyDesired(unsigned card);
+
+    Deps d_;
+    std::vector<Profile> profiles_;
+    std::set<unsigned> restorePending_;  // cards whose VFs came back; restored at the next quiet poll
+};
+
+}  // namespace aismi
