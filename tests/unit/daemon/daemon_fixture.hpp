@@ -100,6 +100,16 @@ protected:
         return outcome.value_or(makeError(Errc::Timeout, "no outcome"));
     }
 
+    /// Provisions (or, with an empty profile, unprovisions) and waits for the outcome.
+    Result<void> provision(unsigned card, unsigned vf, const std::string& profile, const std::string& tenant = "") {
+        std::optional<Result<void>> outcome;
+        auto done = [&](Result<void> r) { outcome = std::move(r); };
+        if (profile.empty()) provisioning->unprovision(VfRef{card, vf}, done);
+        else provisioning->provision(VfRef{card, vf}, profile, tenant, done);
+        if (!runUntil([&] { return outcome.has_value(); })) return makeError(Errc::Timeout, "no outcome");
+        return *outcome;
+    }
+
     static constexpr const char* kSerial0 = "AIS24110000";
 
     std::unique_ptr<Database> db;

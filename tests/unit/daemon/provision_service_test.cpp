@@ -1,0 +1,135 @@
+// Provisioning single VFs with profiles: admitted against free capacity, journaled, read back,
+// neighbours untouched, desired state restored on failure, recovered after a crash, and
+// re-applied when a power cycle cleared it.
+#include "daemon_fixture.hpp"
+#include "events.hpp"
+
+using namespace aismi;
+
+namespace {
+
+class ProvisionServiceTest : public aismi::test::DaemonFixture {
+protected:
+    void SetUp() override {
+        DaemonFixture::SetUp();
+        ASSERT_TRUE(setVfCount(0, 4).ok());  // the driver splits the card: 32 CUs each
+    }
+    Resources onDevice(unsigned vf) { return inventory->device(0)->vfResources(vf).value(); }
+    using P = DesiredStateRepository::Provisioned;
+};
+
+}  // namespace
+
+TEST_F(ProvisionServiceTest, RefusesWhatDoesNotFitAndSaysWhatIsLeft) {
+    auto r = provision(0, 0, "half");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::NoSpace);
+    EXPECT_NE(r.error().message.find("needs 64 compute units, 32 of 128 are free (VFs 1, 2, 3 hold the rest"), std::string::npos)
+        << r.error().message;
+    EXPECT_FALSE(desired->provisioned(kSerial0, 0).value().has_value()) << "nothing written";
+    EXPECT_TRUE(journal->open()->empty());
+    EXPECT_EQ(provision(0, 0, "tenth").error().code, Errc::NotFound);
+    EXPECT_NE(provision(0, 0, "tenth").error().message.find("no such profile (there are: whole, half, quarter, eighth)"), std::string::npos);
+    EXPECT_EQ(provision(0, 9, "eighth").error().code, Errc::NotFound);
+    EXPECT_EQ(provision(0, 0, "eighth", "bad tenant!").error().code, Errc::InvalidArgument);
+}
+
+TEST_F(ProvisionServiceTest, ProvisionsOneVfWhileItsNeighboursKeepRunning) {
+    ASSERT_TRUE(provision(0, 1, "").ok()) << "unprovisioned: frees its share";
+    EXPECT_EQ(onDevice(1), (Resources{0, 0, 0}));
+    load(0, 2);
+    clock.advanceMs(10);
+    poller->readAllNow();
+    const uint64_t before = inventory->vf(VfRef{0, 2})->status->progress;
+    auto r = provision(0, 0, "quarter", "acme");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(provision(0, 1, "quarter", "acme").ok());
+    EXPECT_EQ(onDevice(1), (Resources{32, 16256, 2})) << "read back from the device";
+    EXPECT_EQ(desired->provisioned(kSerial0, 1).value(), (P{"quarter", "acme", Resources{32, 16256, 2}}));
+    const VfSnapshot* vf1 = inventory->vf(VfRef{0, 1});
+    EXPECT_EQ(vf1->profile, "quarter");
+    EXPECT_EQ(vf1->tenant, "acme");
+    clock.advanceMs(10);
+    poller->readAllNow();
+    EXPECT_GT(inventory->vf(VfRef{0, 2})->status->progress, before) << "the neighbour's workload kept going";
+    EXPECT_EQ(inventory->vf(VfRef{0, 2})->state(), VfState::Running);
+    EXPECT_EQ(provision(0, 2, "eighth").error().code, Errc::Busy) << "a running VF's resources do not move";
+    EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(ProvisionServiceTest, LeavesDesiredStateAsItWasWhenTheDeviceFails) {
+    ASSERT_TRUE(provision(0, 3, "").ok());
+    inject(0, std::nullopt, sim::Fault::DeviceLost);  // the snapshot still says it answers
+    ASSERT_FALSE(provision(0, 3, "eighth").ok());
+    EXPECT_EQ(desired->provisioned(kSerial0, 3).value(), P{}) << "still explicitly empty, as before";
+    ASSERT_FALSE(provision(0, 2, "").ok());
+    EXPECT_FALSE(desired->provisioned(kSerial0, 2).value().has_value()) << "no row before, none after";
+    EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(ProvisionServiceTest, TheVfCountStaysWhileVfsAreProvisioned) {
+    ASSERT_TRUE(provision(0, 3, "").ok());
+    ASSERT_TRUE(provision(0, 3, "eighth", "acme").ok());
+    auto r = setVfCount(0, 0);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::InvalidState);
+    EXPECT_NE(r.error().message.find("provisioned VFs 0:3 (eighth); unprovision them first"), std::string::npos) << r.error().message;
+    ASSERT_TRUE(provision(0, 3, "").ok());
+    ASSERT_TRUE(setVfCount(0, 0).ok()) << "emptied VFs do not hold it";
+    EXPECT_TRUE(desired->provisionedVfs(kSerial0)->empty()) << "the emptied VFs went with them";
+}
+
+TEST_F(ProvisionServiceTest, FinishesOrRollsBackWhatACrashInterrupted) {
+    // The device took it, then the daemon died: confirmed.
+    ASSERT_TRUE(provision(0, 1, "").ok());
+    ProvisionService::Payload took{1, P{"eighth", "", Resources{16, 8128, 1}}, P{}};
+    ASSERT_TRUE(desired->setProvisioned(kSerial0, 1, *took.next).ok());
+    auto op = journal->begin("provision-vf", kSerial0, took.encode(), "write-vf-resources");
+    ASSERT_TRUE(op.ok());
+    ASSERT_TRUE(inventory->device(0)->setVfResources(1, Resources{16, 8128, 1}).ok());
+    // The daemon died before the device took it: rolled back to what the device has.
+    ProvisionService::Payload lost{3, P{"eighth", "", Resources{16, 8128, 1}}, std::nullopt};
+    ASSERT_TRUE(desired->setProvisioned(kSerial0, 3, *lost.next).ok());
+    ASSERT_TRUE(journal->begin("provision-vf", kSerial0, lost.encode(), "write-vf-resources").ok());
+    teardown();
+    compose();
+    Reconciler reconciler(*journal);
+    reconciler.add(*provisioning);
+    const auto report = reconciler.run();
+    EXPECT_TRUE(journal->open()->empty());
+    EXPECT_EQ(desired->provisioned(kSerial0, 1).value(), *took.next);
+    EXPECT_FALSE(desired->provisioned(kSerial0, 3).value().has_value()) << "rolled back: the device never had it";
+    EXPECT_EQ(onDevice(3), (Resources{32, 16256, 2})) << "the device untouched";
+}
+
+TEST_F(ProvisionServiceTest, ReappliesProvisioningThatAPowerCycleCleared) {
+    for (unsigned vf : {1u, 2u, 3u}) ASSERT_TRUE(provision(0, vf, "").ok());
+    ASSERT_TRUE(provision(0, 0, "half", "acme").ok());
+    mutate(0, [&](sim::SimCardModel& m) {
+        m.powerCycle(clock.now);
+        return Result<void>();
+    });
+    ASSERT_TRUE(inventory->device(0)->setVfCount(4).ok());  // VFs back, split evenly again
+    EXPECT_EQ(onDevice(0), (Resources{32, 16256, 2}));
+    const auto log = provisioning->converge();
+    ASSERT_EQ(log.size(), 4u) << "three emptied, then the half";
+    EXPECT_NE(log.back().find("profile half restored"), std::string::npos) << log.back();
+    EXPECT_EQ(onDevice(0), (Resources{64, 32512, 4}));
+    EXPECT_EQ(onDevice(3), (Resources{0, 0, 0}));
+}
+
+TEST_F(ProvisionServiceTest, ReappliesItWhileRunningOnceTheVfsComeBack) {
+    for (unsigned vf : {1u, 2u, 3u}) ASSERT_TRUE(provision(0, vf, "").ok());
+    ASSERT_TRUE(provision(0, 0, "half").ok());
+    events->subscribe<CardUpdated>([&](const CardUpdated& e) { provisioning->watch(e.card, e.before, e.now); });
+    ASSERT_TRUE(inventory->device(0)->setVfResources(1, Resources{0, 0, 0}).ok());
+    mutate(0, [&](sim::SimCardModel& m) {
+        m.powerCycle(clock.now);
+        return Result<void>();
+    });
+    poller->readAllNow();  // VFs gone
+    ASSERT_TRUE(inventory->device(0)->setVfCount(4).ok());
+    poller->readAllNow();  // back, split evenly
+    ASSERT_TRUE(runUntil([&] { return onDevice(0) == Resources{64, 32512, 4} && !changes.busy(kSerial0); }));
+    EXPECT_EQ(onDevice(2), (Resources{0, 0, 0}));
+}
