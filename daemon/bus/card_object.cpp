@@ -2,6 +2,7 @@
 
 #include "bus_pump.hpp"
 #include "inventory.hpp"
+#include "provision_service.hpp"
 #include "vf_count_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -32,6 +33,8 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, false); }); });
     object_->registerMethod(kCardInterface, "SetVfCountAsync", "u", {"count"}, "o", {"job"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, true); }); });
+    object_->registerMethod(kCardInterface, "ListProfiles", "", {}, "a(sutuus)", {"profiles"},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { listProfiles(call); }); });
     object_->finishRegistration();
     for (const auto& vf : ctx.inventory.snapshot(card).vfs) vfs_.push_back(std::make_unique<VfObject>(ctx, card, vf.index));
 }
@@ -57,6 +60,21 @@ void CardObject::setVfCount(sdbus::MethodCall call, bool async) {
         if (!job) return pending.fail(job.error());
         if (async) pending.reply(sdbus::ObjectPath(jobPath(*job)));
     });
+}
+
+void CardObject::listProfiles(sdbus::MethodCall call) {
+    // Each profile's shape on this card and how many more VFs of it fit now (0 and the reason
+    // when it never fits). A read: open to everyone, no device access.
+    std::vector<sdbus::Struct<std::string, uint32_t, uint64_t, uint32_t, uint32_t, std::string>> rows;
+    const CardSnapshot& card = subject();
+    for (const auto& p : ctx_.provisioning.profiles()) {
+        const auto fit = ctx_.provisioning.fit(card, p);
+        const Resources r = fit.shape.value_or(Resources{});
+        rows.emplace_back(p.name, r.computeUnits, r.memoryMib, r.engines, fit.more, fit.never);
+    }
+    auto reply = call.createReply();
+    reply << rows;
+    reply.send();
 }
 
 const CardSnapshot& CardObject::subject() const { return ctx_.inventory.snapshot(card_); }

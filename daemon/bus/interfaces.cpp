@@ -131,6 +131,8 @@ const PropertyTable<VfSnapshot>& vfProperties() {
         property<V>("EccUncorrected", [](const V& v) { return fromStatus(v, &VfStatus::eccUncorrected); }),
         property<V>("ResetCount", [](const V& v) { return fromStatus(v, &VfStatus::resetCount); }),
         property<V>("Progress", [](const V& v) { return fromStatus(v, &VfStatus::progress); }),
+        property<V>("Profile", [](const V& v) { return v.profile; }),
+        property<V>("Tenant", [](const V& v) { return v.tenant; }),
     };
     return t;
 }

@@ -44,6 +44,8 @@ public:
     const VfSnapshot& subject() const;
 
 private:
+    void provision(sdbus::MethodCall call);
+    void unprovision(sdbus::MethodCall call);
     BusContext& ctx_;
     unsigned card_, vf_;
     std::unique_ptr<sdbus::IObject> object_;
@@ -60,6 +62,7 @@ public:
 
 private:
     void setVfCount(sdbus::MethodCall call, bool async);
+    void listProfiles(sdbus::MethodCall call);
     BusContext& ctx_;
     unsigned card_;
     std::unique_ptr<sdbus::IObject> object_;

@@ -1,6 +1,8 @@
 #include "objects.hpp"
 
 #include "inventory.hpp"
+#include "provision_service.hpp"
+#include "vf_count_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -9,7 +11,35 @@ namespace aismi::bus {
 VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     : ctx_(ctx), card_(card), vf_(vf), object_(sdbus::createObject(ctx.connection, vfPath(card, vf))) {
     registerProperties(*object_, kVfInterface, vfProperties(), this);
+    object_->registerMethod(kVfInterface, "Provision", "ss", {"profile", "tenant"}, "", {},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { provision(call); }); });
+    object_->registerMethod(kVfInterface, "Unprovision", "", {}, "", {},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { unprovision(call); }); });
     object_->finishRegistration();
+}
+
+namespace {
+
+std::function<void(Result<void>)> answer(PendingCall pending) {
+    return [pending](Result<void> r) mutable {
+        if (r) pending.reply();
+        else pending.fail(r.error());
+    };
+}
+
+}  // namespace
+
+void VfObject::provision(sdbus::MethodCall call) {
+    std::string profile, tenant;
+    call >> profile >> tenant;
+    authorizeThen(ctx_, call, kActionManageVfs, [this, profile, tenant](PendingCall pending) {
+        ctx_.provisioning.provision(VfRef{card_, vf_}, profile, tenant, answer(std::move(pending)));
+    });
+}
+
+void VfObject::unprovision(sdbus::MethodCall call) {
+    authorizeThen(ctx_, call, kActionManageVfs,
+                  [this](PendingCall pending) { ctx_.provisioning.unprovision(VfRef{card_, vf_}, answer(std::move(pending))); });
 }
 
 const VfSnapshot& VfObject::subject() const {
