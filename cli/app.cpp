@@ -3,6 +3,7 @@
 #include "daemon_client.hpp"
 #include "json.hpp"
 #include "options.hpp"
+#include "provisioning.hpp"
 #include "selection.hpp"
 #include "version.hpp"
 
@@ -164,6 +165,12 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     }
     auto client = DaemonClient::connect();
     if (!client) return fail(err, client.error());
+    if (r.mode == CliRequest::Mode::VfProvision || r.mode == CliRequest::Mode::VfUnprovision || r.mode == CliRequest::Mode::ProfileList) {
+        auto text = runProvisioning(**client, r);
+        if (!text) return fail(err, text.error());
+        out << *text;
+        return written(out, err);
+    }
     if (r.mode == CliRequest::Mode::VfEnable || r.mode == CliRequest::Mode::VfDisable) {
         auto text = changeVfCount(**client, r, err);
         if (!text) return fail(err, text.error());

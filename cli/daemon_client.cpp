@@ -282,4 +282,48 @@ Result<void> DaemonClient::setVfCount(const std::string& cardPath, unsigned coun
     }
 }
 
+Result<std::string> DaemonClient::findVf(const std::string& id) {
+    try {
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        sdbus::ObjectPath path;
+        manager->callMethod("FindVirtualFunction").onInterface("org.aismi.Manager1").withArguments(id).storeResultsTo(path);
+        return std::string(path);
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "find VF " + id);
+    }
+}
+
+Result<void> DaemonClient::provision(const std::string& vfPath, const std::string& profile, const std::string& tenant) {
+    try {
+        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
+        vf->callMethod("Provision").onInterface("org.aismi.VirtualFunction1").withArguments(profile, tenant);
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "provision");
+    }
+}
+
+Result<void> DaemonClient::unprovision(const std::string& vfPath) {
+    try {
+        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
+        vf->callMethod("Unprovision").onInterface("org.aismi.VirtualFunction1");
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "unprovision");
+    }
+}
+
+Result<std::vector<DaemonClient::ProfileFit>> DaemonClient::listProfiles(const std::string& cardPath) {
+    try {
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        std::vector<sdbus::Struct<std::string, uint32_t, uint64_t, uint32_t, uint32_t, std::string>> rows;
+        card->callMethod("ListProfiles").onInterface("org.aismi.Card1").storeResultsTo(rows);
+        std::vector<ProfileFit> out;
+        for (auto& r : rows) out.push_back(ProfileFit{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>()});
+        return out;
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "list the profiles of " + cardPath);
+    }
+}
+
 }  // namespace aismi::cli

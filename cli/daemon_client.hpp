@@ -38,6 +38,23 @@ public:
     /// Returns when the job has finished, with its outcome.
     Result<void> setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress);
 
+    /// The object path of a VF named as CARD:VF or by PCI address (aismid resolves it).
+    Result<std::string> findVf(const std::string& id);
+    /// Provisions (or, with an empty profile, unprovisions) a VF; returns once the device has it.
+    Result<void> provision(const std::string& vfPath, const std::string& profile, const std::string& tenant);
+    Result<void> unprovision(const std::string& vfPath);
+
+    /// One profile as it stands on a card (Card1.ListProfiles).
+    struct ProfileFit {
+        std::string name;
+        uint32_t computeUnits = 0;
+        uint64_t memoryMib = 0;
+        uint32_t engines = 0;
+        uint32_t more = 0;   // VFs of it that fit now
+        std::string never;   // why it never fits this card ("" when it can)
+    };
+    Result<std::vector<ProfileFit>> listProfiles(const std::string& cardPath);
+
 private:
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);
     std::unique_ptr<sdbus::IConnection> connection_;

@@ -62,6 +62,8 @@ const std::vector<Field>& vfFields() {
         {"ecc.uncorrected", "EccUncorrected", "", "Uncorrectable ECC errors attributed to the VF"},
         {"reset_count", "ResetCount", "", "Function level resets of the VF"},
         {"progress", "Progress", "", "Work completed by the VF's workload since its last reset"},
+        {"profile", "Profile", "", "Profile aismid provisioned the VF with (empty: none)"},
+        {"tenant", "Tenant", "", "Tenant the VF is provisioned for (empty: none)"},
     };
     return fields;
 }

@@ -17,7 +17,8 @@ namespace aismi::cli {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
-       aismi [OPTIONS] vf list|enable|disable [OPTIONS]
+       aismi [OPTIONS] vf list|enable|disable|provision|unprovision [OPTIONS]
+       aismi [OPTIONS] profile list [OPTIONS]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
 With no options: a summary of every card, then every enabled VF. Options may come before or
@@ -28,11 +29,25 @@ after the command words.
 constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
        aismi vf enable -i ID --count N
        aismi vf disable -i ID
+       aismi vf provision CARD:VF --profile NAME [--tenant TENANT]
+       aismi vf unprovision CARD:VF
 
 Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
 VFs as CARD:VF or by PCI address), enables N of a card's VFs, or disables them all. The
-kernel changes the count only from 0: disable before enabling a different number. Enabling
-shows its progress on a terminal.
+kernel changes the count only from 0: disable before enabling a different number; provisioned
+VFs must be unprovisioned first. Enabling shows its progress on a terminal.
+
+provision gives one VF a profile's resources (aismi profile list shows them and what fits),
+for a tenant if given; unprovision takes them back (the VF stays, holding nothing). Neither
+touches the card's other VFs; a VF with a running workload or bound to vfio-pci is refused.
+
+)";
+
+constexpr const char* kProfileUsage = R"(Usage: aismi profile list [-i ID[,ID...]] [-j]
+
+Lists the VF profiles (built in: whole, half, quarter, eighth of a card; more from
+/etc/aismi/profiles.d) with each one's resources on each card and how many more VFs of it fit
+there now.
 
 )";
 
@@ -111,13 +126,17 @@ po::options_description globalOptions() {
 
 po::options_description vfOptions() {
     po::options_description o("vf options");
-    o.add_options()("count", po::value<std::string>(), "number of VFs to enable (vf enable)");
+    o.add_options()
+        ("count", po::value<std::string>(), "number of VFs to enable (vf enable)")
+        ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
+        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)");
     return o;
 }
 
 // What was on the command line: the command words, and the options wherever they stood.
 struct CommandLine {
     std::vector<std::string> words;
+    std::vector<std::string> arguments;  // the words after the verb's own (a VF to provision)
     po::variables_map vm;
     bool has(const char* name) const { return vm.count(name) > 0; }
     std::string text(const char* name) const { return vm[name].as<std::string>(); }
@@ -129,12 +148,17 @@ Result<CliRequest> parseQuery(const CommandLine& c);
 Result<CliRequest> parseVfList(const CommandLine& c);
 Result<CliRequest> parseVfEnable(const CommandLine& c);
 Result<CliRequest> parseVfDisable(const CommandLine& c);
+Result<CliRequest> parseVfProvision(const CommandLine& c);
+Result<CliRequest> parseVfUnprovision(const CommandLine& c);
+Result<CliRequest> parseProfileList(const CommandLine& c);
 
-// The verb table: the words of a command, the options it takes besides -h, and its parser.
+// The verb table: the words of a command, the options it takes besides -h, its parser, and
+// how many words may follow it (a target).
 struct Verb {
     std::vector<std::string> words;
     std::set<std::string> options;
     VerbParser parse;
+    size_t arguments = 0;
 };
 
 const std::vector<Verb>& verbs() {
@@ -144,6 +168,9 @@ const std::vector<Verb>& verbs() {
         {{"vf", "list"}, {"id", "json"}, parseVfList},
         {{"vf", "enable"}, {"id", "count"}, parseVfEnable},
         {{"vf", "disable"}, {"id"}, parseVfDisable},
+        {{"vf", "provision"}, {"profile", "tenant"}, parseVfProvision, 1},
+        {{"vf", "unprovision"}, {}, parseVfUnprovision, 1},
+        {{"profile", "list"}, {"id", "json"}, parseProfileList},
     };
     return table;
 }
@@ -249,6 +276,47 @@ Result<CliRequest> parseVfEnable(const CommandLine& c) {
 
 Result<CliRequest> parseVfDisable(const CommandLine& c) { return oneCard(c, CliRequest::Mode::VfDisable, "disable"); }
 
+// The VF a provisioning command works on: one word, CARD:VF or a VF's PCI address.
+Result<CliRequest> oneVf(const CommandLine& c, CliRequest::Mode mode, const std::string& verb) {
+    CliRequest r;
+    r.mode = mode;
+    if (c.arguments.size() != 1) return usage("vf " + verb + " needs one VF: CARD:VF (0:3) or its PCI address", "aismi vf --help");
+    auto ref = DeviceRef::parse(c.arguments[0]);
+    if (!ref) return usage("vf " + verb + ": " + ref.error().message, "aismi vf --help");
+    if (ref->kind == DeviceRef::Kind::Card)
+        return usage("vf " + verb + ": " + quoteInput(c.arguments[0]) + " names a card; name a VF as CARD:VF (0:3)", "aismi vf --help");
+    r.target = c.arguments[0];
+    return r;
+}
+
+Result<CliRequest> parseVfProvision(const CommandLine& c) {
+    auto r = oneVf(c, CliRequest::Mode::VfProvision, "provision");
+    if (!r) return r;
+    if (!c.has("profile") || c.text("profile").empty())
+        return usage("vf provision needs --profile NAME (aismi profile list shows them)", "aismi vf --help");
+    r->profile = c.text("profile");
+    if (c.has("tenant")) {
+        r->tenant = c.text("tenant");
+        if (r->tenant.empty()) return usage("--tenant needs a name", "aismi vf --help");
+    }
+    return r;
+}
+
+Result<CliRequest> parseVfUnprovision(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfUnprovision, "unprovision"); }
+
+Result<CliRequest> parseProfileList(const CommandLine& c) {
+    CliRequest r;
+    r.mode = CliRequest::Mode::ProfileList;
+    r.json = c.has("json");
+    auto selected = ids(c);
+    if (!selected) return std::move(selected).error();
+    for (const auto& id : *selected)
+        if (auto ref = DeviceRef::parse(id); ref && ref->kind != DeviceRef::Kind::Card)
+            return usage("profile list -i takes cards, not " + quoteInput(id), "aismi profile --help");
+    r.ids = *selected;
+    return r;
+}
+
 std::string optionSpelling(const std::string& name) {
     static const std::map<std::string, std::string> shortForms{{"id", "-i"}, {"json", "-j"}, {"query", "-q"}, {"display", "-d"},
                                                                {"loop", "-l"}, {"list-cards", "-L"}};
@@ -283,20 +351,28 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
             (!verb || v.words.size() > verb->words.size()))
             verb = &v;
     const bool vfGroup = !c.words.empty() && c.words[0] == "vf";
-    const std::string hint = vfGroup ? "aismi vf --help" : "aismi --help lists the commands and options";
+    const bool profileGroup = !c.words.empty() && c.words[0] == "profile";
+    const std::string hint = vfGroup ? "aismi vf --help" : profileGroup ? "aismi profile --help" : "aismi --help lists the commands and options";
     if (c.has("help")) {
         std::ostringstream help;
         if (vfGroup) help << kVfUsage << "Options:\n  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
                           << "  -j [ --json ]         JSON output (vf list)\n" << vfOptions() << "  -h [ --help ]         show this help\n";
-        else help << kUsage << globalOptions() << "\nCommands:\n  vf list|enable|disable     manage SR-IOV virtual functions (aismi vf --help)\n";
+        else if (profileGroup) help << kProfileUsage << "Options:\n  -i [ --id ] ID        only these cards (index, PCI address or serial)\n"
+                                    << "  -j [ --json ]         JSON output\n  -h [ --help ]         show this help\n";
+        else help << kUsage << globalOptions()
+                  << "\nCommands:\n  vf list|enable|disable|provision|unprovision\n                             manage SR-IOV virtual functions (aismi vf --help)\n"
+                  << "  profile list               the VF profiles and what fits (aismi profile --help)\n";
         CliRequest r;
         r.mode = CliRequest::Mode::Help;
         r.helpText = help.str();
         return r;
     }
-    if (!verb || verb->words.size() < c.words.size()) {
+    if (verb && verb->arguments && c.words.size() > verb->words.size())
+        c.arguments.assign(c.words.begin() + static_cast<long>(verb->words.size()), c.words.end());
+    if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
         const size_t known = verb ? verb->words.size() : 0;
-        if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable or disable", hint);
+        if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable, disable, provision or unprovision", hint);
+        if (profileGroup && c.words.size() == 1) return usage("'aismi profile' needs list", hint);
         return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),
                      hint);
     }

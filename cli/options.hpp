@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, ProfileList, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case
@@ -22,6 +22,9 @@ struct CliRequest {
     bool json = false;
     unsigned loopSeconds = 0;  // 0: once
     unsigned count = 0;        // vf enable --count
+    std::string target;        // vf provision|unprovision: the VF, as CARD:VF or PCI address
+    std::string profile;       // vf provision --profile
+    std::string tenant;        // vf provision --tenant
     std::string helpText;      // for Help
 };
 

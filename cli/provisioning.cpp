@@ -1,0 +1,93 @@
+// aismi vf provision|unprovision and aismi profile list.
+#include "provisioning.hpp"
+
+#include "daemon_client.hpp"
+#include "json.hpp"
+#include "render.hpp"
+#include "selection.hpp"
+
+#include <sstream>
+
+namespace aismi::cli {
+namespace {
+
+std::string mib(uint64_t m) { return std::to_string(m) + " MiB"; }
+
+// The VF as the device reports it now (aismid read it back before answering).
+Result<std::string> describeVf(DaemonClient& client, const std::string& path) {
+    std::vector<BusObject> vfs;
+    if (auto r = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "MemoryMiB", "Engines"}, vfs); !r)
+        return std::move(r).error();
+    for (const auto& vf : vfs) {
+        if (vf.path != path) continue;
+        std::ostringstream out;
+        out << "VF " << vf.number("CardIndex") << ":" << vf.number("Index") << " (" << vf.text("PciAddress") << "): ";
+        if (vf.text("Profile").empty()) out << "unprovisioned";
+        else out << "profile " << vf.text("Profile") << (vf.text("Tenant").empty() ? "" : " for tenant " + vf.text("Tenant"));
+        out << ", " << vf.number("ComputeUnits") << " compute units, " << mib(vf.number("MemoryMiB")) << ", " << vf.number("Engines")
+            << " engines\n";
+        return out.str();
+    }
+    return makeError(Errc::NotFound, path + " is gone");
+}
+
+Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
+    auto path = client.findVf(r.target);
+    if (!path) return std::move(path).error();
+    auto done = r.mode == CliRequest::Mode::VfProvision ? client.provision(*path, r.profile, r.tenant) : client.unprovision(*path);
+    if (!done) return std::move(done).error();
+    return describeVf(client, *path);
+}
+
+Result<std::string> listProfiles(DaemonClient& client, const CliRequest& r) {
+    Inventory inv;
+    if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
+    auto cards = selectCards(inv, r.ids);
+    if (!cards) return std::move(cards).error();
+    std::ostringstream out;
+    std::string json = "[";
+    bool first = true;
+    for (const BusObject* card : *cards) {
+        auto profiles = client.listProfiles(card->path);
+        if (!profiles) return std::move(profiles).error();
+        if (!r.json) {
+            out << "card " << card->number("Index") << " (" << card->text("PciAddress") << ")\n";
+            out << "  " << "Profile" << std::string(11, ' ') << "Compute units      Memory  Engines  Fits now\n";
+        }
+        for (const auto& p : *profiles) {
+            if (r.json) {
+                json += first ? "\n " : ",\n ";
+                first = false;
+                json += "{\"card\": " + std::to_string(card->number("Index")) + ", \"profile\": " + json::quote(p.name);
+                if (p.never.empty())
+                    json += ", \"compute_units\": " + std::to_string(p.computeUnits) + ", \"memory_mib\": " + std::to_string(p.memoryMib) +
+                            ", \"engines\": " + std::to_string(p.engines) + ", \"fits_now\": " + std::to_string(p.more) + ", \"never_fits\": null}";
+                else
+                    json += ", \"compute_units\": null, \"memory_mib\": null, \"engines\": null, \"fits_now\": 0, \"never_fits\": " + json::quote(p.never) + "}";
+                continue;
+            }
+            std::string name = p.name.size() > 16 ? p.name.substr(0, 15) + "~" : p.name;
+            out << "  " << name << std::string(18 - name.size(), ' ');
+            if (!p.never.empty()) {
+                out << "never fits: " << p.never << "\n";
+                continue;
+            }
+            const std::string cu = std::to_string(p.computeUnits), mem = mib(p.memoryMib), eng = std::to_string(p.engines),
+                              more = std::to_string(p.more);
+            out << std::string(13 - std::min<size_t>(13, cu.size()), ' ') << cu << std::string(12 - std::min<size_t>(12, mem.size()), ' ') << mem
+                << std::string(9 - std::min<size_t>(9, eng.size()), ' ') << eng << std::string(10 - std::min<size_t>(10, more.size()), ' ') << more
+                << "\n";
+        }
+    }
+    if (r.json) return json + (first ? "]\n" : "\n]\n");
+    return out.str();
+}
+
+}  // namespace
+
+Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r) {
+    if (r.mode == CliRequest::Mode::ProfileList) return listProfiles(client, r);
+    return changeVf(client, r);
+}
+
+}  // namespace aismi::cli

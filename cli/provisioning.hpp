@@ -1,0 +1,17 @@
+// aismi vf provision|unprovision and aismi profile list: what they ask aismid, and what they
+// print (the VF as the device reports it afterwards; each profile's shape and fit per card).
+#pragma once
+
+#include "options.hpp"
+
+#include <aismi/error.hpp>
+
+#include <string>
+
+namespace aismi::cli {
+
+class DaemonClient;
+
+Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r);
+
+}  // namespace aismi::cli
