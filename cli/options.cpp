@@ -370,7 +370,7 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     if (verb && verb->arguments && c.words.size() > verb->words.size())
         c.arguments.assign(c.words.begin() + static_cast<long>(verb->words.size()), c.words.end());
     if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
-        const size_t known = verb ? verb->words.size() : 0;
+        const size_t known = verb && !verb->words.empty() ? verb->words.size() : (vfGroup || profileGroup ? 1 : 0);  // "vf lst": both words
         if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable, disable, provision or unprovision", hint);
         if (profileGroup && c.words.size() == 1) return usage("'aismi profile' needs list", hint);
         return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),

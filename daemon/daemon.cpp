@@ -151,7 +151,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     poller.annotators.push_back([&](CardSnapshot& s) { provisioning.annotate(s); });
     poller.readAllNow();
     events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
-    events.subscribe<CardUpdated>([&](const CardUpdated& e) { provisioning.watch(e.card, e.before, e.now); });
+    events.subscribe<CardUpdated>([&](const CardUpdated& e) {
+        vfCount.watch(e.card, e.before, e.now);
+        provisioning.watch(e.card, e.before, e.now);
+    });
 
     int exitCode = 0;
     BusPump pump(io, *connection, [&](const std::string& why) {

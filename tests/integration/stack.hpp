@@ -55,6 +55,8 @@ public:
     const std::string& dir() const { return dir_.path(); }
     std::string simDir() const { return dir_ / "state/sim"; }
     std::string stateDir() const { return dir_ / "state"; }
+    /// aismid's --profiles-dir (absent until a test writes profiles there).
+    std::string profilesDir() const { return dir_ / "profiles.d"; }
     std::string path(const std::string& rel) const { return dir_ / rel; }
     pid_t daemonPid() const { return daemon_.pid(); }
 

@@ -81,19 +81,22 @@ Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsi
     if (auto ok = check(card, count); !ok) return std::move(ok).error();
     Plan p{0, card.info.key, Payload{count, std::nullopt}};
     auto r = d_.db.transaction([&]() -> Result<void> {
-        // Provisioned VFs hold a tenant's resources: the count changes only once they are
-        // unprovisioned (the kernel would destroy them all).
-        auto provisioned = d_.desired.provisionedVfs(card.info.key);
-        if (!provisioned) return std::move(provisioned).error();
-        std::string list;
-        for (const auto& [vf, prov] : *provisioned)
-            if (!prov.holdsNothing())
-                list += (list.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf) + " (" + prov.profile + ")";
-        if (!list.empty()) return makeError(Errc::InvalidState, "provisioned VFs " + list + "; unprovision them first (aismi vf unprovision)");
-        // VFs aismid emptied are replaced by the new ones: forget them (restored on failure).
-        p.payload.emptied.clear();
-        for (const auto& [vf, prov] : *provisioned) p.payload.emptied.push_back(vf);
-        if (auto c = d_.desired.clearProvisionedCard(card.info.key); !c) return c;
+        // Provisioned VFs hold a tenant's resources: VFs the device has are replaced only once
+        // none is provisioned (the kernel would destroy them all). With none on the device
+        // (a power cycle), the provisioning waits for the VFs to come back and is re-applied.
+        if (card.vfEnabled() != 0) {
+            auto provisioned = d_.desired.provisionedVfs(card.info.key);
+            if (!provisioned) return std::move(provisioned).error();
+            std::string list;
+            for (const auto& [vf, prov] : *provisioned)
+                if (!prov.holdsNothing())
+                    list += (list.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf) + " (" + prov.profile + ")";
+            if (!list.empty()) return makeError(Errc::InvalidState, "provisioned VFs " + list + "; unprovision them first (aismi vf unprovision)");
+            // VFs aismid emptied go with them: forgotten (restored if the change fails).
+            p.payload.emptied.clear();
+            for (const auto& [vf, prov] : *provisioned) p.payload.emptied.push_back(vf);
+            if (auto c = d_.desired.clearProvisionedCard(card.info.key); !c) return c;
+        }
         auto previous = d_.desired.vfCount(card.info.key);
         if (!previous) return std::move(previous).error();
         p.payload.previousDesired = *previous;
@@ -231,6 +234,15 @@ std::optional<unsigned> VfCountService::expectedVfCount(const std::string& cardK
     if (d_.changes.busy(cardKey)) return std::nullopt;
     auto desired = d_.desired.vfCount(cardKey);
     return desired ? *desired : std::nullopt;
+}
+
+void VfCountService::watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now) {
+    if (before.lost || now.lost || before.vfs.empty() || !now.vfs.empty() || d_.changes.busy(now.info.key)) return;
+    auto desired = d_.desired.vfCount(now.info.key);
+    if (!desired || !*desired) return;
+    d_.events.publish(Notice{Severity::Warning, now.info.label(),
+                             "the card lost its VFs (" + std::to_string(before.vfEnabled()) + " before; a reset, power cycle or driver reload?)"});
+    convergeLive(card);
 }
 
 void VfCountService::convergeLive(unsigned card) {

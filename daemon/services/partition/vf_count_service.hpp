@@ -75,6 +75,9 @@ public:
     /// A card came back (power cycle, rediscovery): restores its desired count if the device
     /// lost it, as a job, and says so.
     void convergeLive(unsigned card);
+    /// Watches polls: a card whose VFs vanished while it answered (a power cycle, a reset, a
+    /// driver reload) gets its desired count back.
+    void watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now);
 
 private:
     struct Plan {

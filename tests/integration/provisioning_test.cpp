@@ -1,0 +1,106 @@
+// Provisioning VFs with profiles through aismi and aismid: what a user types, what the device
+// then holds, what is refused (and that nothing changed), and provisioning that comes back by
+// itself after a power cycle.
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+using namespace aismi::test;
+
+namespace {
+
+class Provisioning : public ::testing::Test {
+protected:
+    void SetUp() override {
+        stack.startDaemon();
+        ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "4"}).exitCode, 0);
+    }
+    std::string vfs() { return stack.aismi({"--query-vf=vf,profile,tenant,compute_units", "--format=csv,noheader", "-i", "0"}).out; }
+    Stack stack;
+};
+
+}  // namespace
+
+TEST_F(Provisioning, LaysOutACardWithTwoSizesFromTheCli) {
+    auto refused = stack.aismi({"vf", "provision", "0:0", "--profile", "half"});
+    EXPECT_EQ(refused.exitCode, 19) << refused.err;
+    EXPECT_NE(refused.err.find("needs 64 compute units, 32 of 128 are free"), std::string::npos) << refused.err;
+    for (const char* vf : {"0:1", "0:2", "0:3"}) ASSERT_EQ(stack.aismi({"vf", "unprovision", vf}).exitCode, 0);
+    auto half = stack.aismi({"--tenant", "acme", "vf", "provision", "0:0", "--profile", "half"});  // options anywhere
+    ASSERT_EQ(half.exitCode, 0) << half.err;
+    EXPECT_EQ(half.out, "VF 0:0 (0000:3b:00.4): profile half for tenant acme, 64 compute units, 32512 MiB, 4 engines\n");
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0000:3b:00.5", "--profile", "quarter"}).exitCode, 0) << "by PCI address";
+    EXPECT_EQ(vfs(), "0, half, acme, 64\n1, quarter, , 32\n2, , , 0\n3, , , 0\n");
+    auto list = stack.aismi({"profile", "list", "-i", "0"});
+    ASSERT_EQ(list.exitCode, 0) << list.err;
+    EXPECT_NE(list.out.find("  quarter                      32   16256 MiB        2         1\n"), std::string::npos) << list.out;
+    auto disable = stack.aismi({"vf", "disable", "-i", "0"});
+    EXPECT_EQ(disable.exitCode, 13);
+    EXPECT_NE(disable.err.find("provisioned VFs 0:0 (half), 0:1 (quarter); unprovision them first"), std::string::npos) << disable.err;
+}
+
+TEST_F(Provisioning, RefusesBadInputClearlyAndChangesNothing) {
+    const std::string before = vfs();
+    const std::pair<std::vector<std::string>, std::string> bad[] = {
+        {{"vf", "provision", "0:1", "--profile", "tenth"}, "no such profile"},
+        {{"vf", "provision", "0", "--profile", "half"}, "names a card"},
+        {{"vf", "provision", "0:1"}, "needs --profile"},
+        {{"vf", "provision", "0:9", "--profile", "eighth"}, "has no VF 9"},
+        {{"vf", "provision", "0:1", "--profile", "eighth", "--tenant", "a b"}, "is not a tenant name"},
+        {{"vf", "provision", "0:1", "0:2", "--profile", "eighth"}, "needs one VF"},
+        {{"vf", "unprovision", "0:x"}, "0:x"},
+        {{"vf", "provision", "0:1", "--profile", "eighth", "--count", "3"}, "--count does not go with 'vf provision'"},
+        {{"profile", "lst"}, "unknown command 'profile lst'"},
+    };
+    for (const auto& [args, why] : bad) {
+        auto r = stack.aismi(args);
+        EXPECT_NE(r.exitCode, 0) << args[1];
+        EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(vfs(), before);
+}
+
+TEST_F(Provisioning, IsRefusedToAnUnprivilegedUser) {
+    ASSERT_EQ(stack.aismi({"vf", "unprovision", "0:3"}).exitCode, 0);
+    auto r = stack.aismi({"vf", "provision", "0:3", "--profile", "eighth"}, 65534);
+    EXPECT_EQ(r.exitCode, 7) << r.err;
+    EXPECT_EQ(stack.aismi({"vf", "unprovision", "0:2"}, 65534).exitCode, 7);
+    EXPECT_EQ(vfs(), "0, , , 32\n1, , , 32\n2, , , 32\n3, , , 0\n") << "nothing changed";
+    EXPECT_EQ(stack.aismi({"profile", "list"}, 65534).exitCode, 0) << "reading stays open";
+}
+
+TEST_F(Provisioning, ComesBackByItselfAfterAPowerCycle) {
+    for (const char* vf : {"0:1", "0:2", "0:3"}) ASSERT_EQ(stack.aismi({"vf", "unprovision", vf}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "half", "--tenant", "acme"}).exitCode, 0);
+    const std::string layout = vfs();
+    ASSERT_EQ(stack.sim({"power-cycle", "0"}).exitCode, 0);
+    for (int i = 0; i < 200 && stack.daemonLog().find("lost its VFs") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_NE(stack.daemonLog().find("lost its VFs"), std::string::npos) << "a poll saw it: " << stack.daemonLog();
+    std::string now;
+    for (int i = 0; i < 200 && (now = vfs()) != layout; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(now, layout) << "the VFs and their provisioning came back: " << stack.daemonLog();
+    EXPECT_NE(stack.daemonLog().find("provisioning restored"), std::string::npos) << stack.daemonLog();
+}
+
+TEST(ProvisioningProfiles, ReadsProfilesDAndRefusesToStartOnAMalformedOne) {
+    Stack stack;
+    std::filesystem::create_directories(stack.profilesDir());
+    std::ofstream(stack.profilesDir() + "/small.conf") << "[profile small]\ncompute_units = 8\nmemory = 2G\nengines = 1\n"
+                                                       << "[profile giant]\ncompute_units = 1000\nmemory = 1G\n";
+    stack.startDaemon();
+    auto list = stack.aismi({"profile", "list", "-i", "0"});
+    EXPECT_NE(list.out.find("  small                         8    2048 MiB        1        16\n"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("  giant             never fits: needs 1000 compute units, the card has 128\n"), std::string::npos) << list.out;
+    stack.stopDaemon();
+    std::ofstream(stack.profilesDir() + "/small.conf", std::ios::app) << "[profile bad]\ncompute_units = 8\nmemory = 1.5G\n";
+    auto start = run({AISMID_PATH, "--backend=sim", "--state-dir=" + stack.stateDir(), "--profiles-dir=" + stack.profilesDir(), "--config=/dev/null"},
+                     {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
+    EXPECT_NE(start.exitCode, 0);
+    EXPECT_NE(start.err.find("small.conf line 10: memory: '1.5G' is not a size"), std::string::npos) << start.err;
+}
