@@ -24,8 +24,8 @@ po::options_description settingOptions() {
          "VENDOR:DEVICE of the physical functions to manage (repeatable; default a15e:0100, the aismi card)")
         ("sysfs-root", po::value<std::string>()->default_value("/sys"), "where sysfs is mounted (linux backend)")
         ("state-dir", po::value<std::string>()->default_value("/var/lib/aismi"), "directory of the state store")
-        ("profiles-dir", po::value<std::string>()->default_value("/etc/aismi/profiles.d"),
-         "VF profiles beyond the built-in ones, in *.conf files (a missing directory adds none)")
+        ("profiles-dir", po::value<std::string>(),
+         "VF profiles beyond the built-in ones, in *.conf files (default: profiles.d beside the config file; a missing directory adds none)")
         ("poll-interval", po::value<std::string>()->default_value("1000"), "telemetry polling interval in milliseconds (100 to 3600000)")
         ("sim-dir", po::value<std::string>(), "simulated cards' directory (default STATE-DIR/sim; the one aismi-sim --dir takes)")
         ("sim-cards", po::value<std::string>()->default_value("2"), "simulated cards to create when --sim-dir holds none")
@@ -64,6 +64,7 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
 
     ParsedCommandLine out;
     po::variables_map vm;
+    std::string configPath = kDefaultConfigFile;  // the file read, or the default looked for
     try {
         po::store(po::command_line_parser(args).options(all).run(), vm);
         if (vm.count("help")) {
@@ -82,6 +83,7 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
         }
         const bool explicitFile = vm.count("config") > 0;
         const std::string file = explicitFile ? vm["config"].as<std::string>() : kDefaultConfigFile;
+        configPath = file;
         struct stat st {};
         const bool present = ::stat(file.c_str(), &st) == 0;
         if (present && !S_ISREG(st.st_mode) && file != "/dev/null")
@@ -117,8 +119,14 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     c.sysfsRoot = vm["sysfs-root"].as<std::string>();
     c.stateDir = vm["state-dir"].as<std::string>();
     if (c.stateDir.empty()) return invalid("--state-dir must not be empty");
-    c.profilesDir = vm["profiles-dir"].as<std::string>();
-    if (c.profilesDir.empty()) return invalid("--profiles-dir must not be empty");
+    if (vm.count("profiles-dir")) {
+        c.profilesDir = vm["profiles-dir"].as<std::string>();
+        if (c.profilesDir.empty()) return invalid("--profiles-dir must not be empty");
+    } else {
+        // Beside the config file, so an install under another prefix finds its own.
+        const size_t slash = configPath.rfind('/');
+        c.profilesDir = (slash == std::string::npos ? std::string(".") : configPath.substr(0, slash)) + "/profiles.d";
+    }
     std::map<std::string, unsigned> n;
     for (const char* name : {"poll-interval", "sim-cards", "sim-vfs", "sim-compute-units", "sim-memory-mib", "sim-engines", "events-keep",
                              "events-max-age-days"}) {

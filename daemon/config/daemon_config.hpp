@@ -18,7 +18,7 @@ struct DaemonConfig {
     std::vector<DeviceMatch> matches;  // defaults to the aismi card's IDs
     std::string sysfsRoot = "/sys";
     std::string stateDir = "/var/lib/aismi";
-    std::string profilesDir = "/etc/aismi/profiles.d";
+    std::string profilesDir = "/etc/aismi/profiles.d";  // default: profiles.d beside the config file
     std::string simDir;  // default: <stateDir>/sim
     /// What new simulated cards look like (the sim backend turns it into the simulator's own
     /// configuration; the daemon's settings do not depend on the simulator's types).

@@ -72,3 +72,14 @@ TEST(DaemonConfig, RefusesADirectoryAsTheConfigFile) {
     ASSERT_FALSE(p.ok());
     EXPECT_NE(p.error().message.find("not a regular file"), std::string::npos) << p.error().message;
 }
+
+TEST(DaemonConfig, LooksForProfilesBesideTheConfigFile) {
+    aismi::test::TempDir tmp;
+    std::ofstream(tmp / "aismid.conf") << "backend = sim\n";
+    auto p = parseDaemonConfig({"--config=" + (tmp / "aismid.conf")});
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p->config.profilesDir, tmp / "profiles.d") << "an install under any prefix finds its own";
+    p = parseDaemonConfig({"--config=" + (tmp / "aismid.conf"), "--profiles-dir=/srv/profiles"});
+    EXPECT_EQ(p->config.profilesDir, "/srv/profiles");
+    EXPECT_EQ(parseDaemonConfig({"--config=/dev/null", "--profiles-dir="}).error().code, Errc::ConfigInvalid);
+}
