@@ -326,4 +326,46 @@ Result<std::vector<DaemonClient::ProfileFit>> DaemonClient::listProfiles(const s
     }
 }
 
+namespace {
+
+constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
+
+}  // namespace
+
+Result<void> DaemonClient::setQuota(const QuotaRow& q) {
+    try {
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        manager->callMethod("SetQuota").onInterface("org.aismi.Manager1").withArguments(q.tenant, q.maxVfs, q.maxComputeUnits.value_or(kNoLimit),
+                                                                                         q.maxMemoryMib.value_or(kNoLimit));
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "set the quota of " + q.tenant);
+    }
+}
+
+Result<void> DaemonClient::removeQuota(const std::string& tenant) {
+    try {
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        manager->callMethod("RemoveQuota").onInterface("org.aismi.Manager1").withArguments(tenant);
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "remove the quota of " + tenant);
+    }
+}
+
+Result<std::vector<DaemonClient::QuotaRow>> DaemonClient::listQuotas() {
+    try {
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        std::vector<sdbus::Struct<std::string, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>> rows;
+        manager->callMethod("ListQuotas").onInterface("org.aismi.Manager1").storeResultsTo(rows);
+        std::vector<QuotaRow> out;
+        const auto limit = [](uint64_t v) { return v == kNoLimit ? std::nullopt : std::optional<uint64_t>(v); };
+        for (auto& r : rows)
+            out.push_back(QuotaRow{r.get<0>(), r.get<1>(), limit(r.get<2>()), limit(r.get<3>()), r.get<4>(), r.get<5>(), r.get<6>()});
+        return out;
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "read the quotas");
+    }
+}
+
 }  // namespace aismi::cli

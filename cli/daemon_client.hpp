@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,17 @@ public:
         std::string never;   // why it never fits this card ("" when it can)
     };
     Result<std::vector<ProfileFit>> listProfiles(const std::string& cardPath);
+
+    /// Tenant quotas (Manager1.SetQuota/RemoveQuota/ListQuotas).
+    struct QuotaRow {
+        std::string tenant;
+        uint64_t maxVfs = 0;
+        std::optional<uint64_t> maxComputeUnits, maxMemoryMib;  // nullopt: no limit
+        uint64_t vfs = 0, computeUnits = 0, memoryMib = 0;      // what the tenant holds
+    };
+    Result<void> setQuota(const QuotaRow& q);
+    Result<void> removeQuota(const std::string& tenant);
+    Result<std::vector<QuotaRow>> listQuotas();
 
 private:
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);

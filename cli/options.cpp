@@ -19,6 +19,7 @@ namespace {
 constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] vf list|enable|disable|provision|unprovision [OPTIONS]
        aismi [OPTIONS] profile list [OPTIONS]
+       aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
 With no options: a summary of every card, then every enabled VF. Options may come before or
@@ -48,6 +49,18 @@ constexpr const char* kProfileUsage = R"(Usage: aismi profile list [-i ID[,ID...
 Lists the VF profiles (built in: whole, half, quarter, eighth of a card; more from
 /etc/aismi/profiles.d) with each one's resources on each card and how many more VFs of it fit
 there now.
+
+)";
+
+constexpr const char* kQuotaUsage = R"(Usage: aismi quota set TENANT --max-vfs N [--max-compute N] [--max-memory SIZE]
+       aismi quota show [TENANT] [-j]
+       aismi quota remove TENANT
+
+Caps what one tenant's provisioned VFs may hold together on this host: how many VFs, and
+optionally how many compute units and how much device memory (SIZE: 512, 512M, 8G, 1T; MiB
+without a unit). A provisioning that would go beyond it is refused with the numbers; a quota
+set below what the tenant holds takes nothing away. show lists each quota with what the
+tenant holds now.
 
 )";
 
@@ -133,6 +146,15 @@ po::options_description vfOptions() {
     return o;
 }
 
+po::options_description quotaOptions() {
+    po::options_description o("quota options");
+    o.add_options()
+        ("max-vfs", po::value<std::string>(), "VFs the tenant may hold (quota set; 0 to 1000000)")
+        ("max-compute", po::value<std::string>(), "compute units the tenant may hold (quota set; default: no limit)")
+        ("max-memory", po::value<std::string>(), "device memory the tenant may hold, SIZE (quota set; default: no limit)");
+    return o;
+}
+
 // What was on the command line: the command words, and the options wherever they stood.
 struct CommandLine {
     std::vector<std::string> words;
@@ -151,6 +173,9 @@ Result<CliRequest> parseVfDisable(const CommandLine& c);
 Result<CliRequest> parseVfProvision(const CommandLine& c);
 Result<CliRequest> parseVfUnprovision(const CommandLine& c);
 Result<CliRequest> parseProfileList(const CommandLine& c);
+Result<CliRequest> parseQuotaSet(const CommandLine& c);
+Result<CliRequest> parseQuotaShow(const CommandLine& c);
+Result<CliRequest> parseQuotaRemove(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
 // how many words may follow it (a target).
@@ -171,6 +196,9 @@ const std::vector<Verb>& verbs() {
         {{"vf", "provision"}, {"profile", "tenant"}, parseVfProvision, 1},
         {{"vf", "unprovision"}, {}, parseVfUnprovision, 1},
         {{"profile", "list"}, {"id", "json"}, parseProfileList},
+        {{"quota", "set"}, {"max-vfs", "max-compute", "max-memory"}, parseQuotaSet, 1},
+        {{"quota", "show"}, {"json"}, parseQuotaShow, 1},
+        {{"quota", "remove"}, {}, parseQuotaRemove, 1},
     };
     return table;
 }
@@ -304,6 +332,55 @@ Result<CliRequest> parseVfProvision(const CommandLine& c) {
 
 Result<CliRequest> parseVfUnprovision(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfUnprovision, "unprovision"); }
 
+// The tenant word of a quota command (`optional`: quota show may go without).
+Result<std::string> tenantWord(const CommandLine& c, const std::string& verb, bool optional) {
+    if (c.arguments.empty() && optional) return std::string();
+    if (c.arguments.size() != 1) return usage("quota " + verb + " needs one tenant name", "aismi quota --help");
+    return c.arguments[0];
+}
+
+Result<CliRequest> parseQuotaSet(const CommandLine& c) {
+    CliRequest r;
+    r.mode = CliRequest::Mode::QuotaSet;
+    auto tenant = tenantWord(c, "set", false);
+    if (!tenant) return std::move(tenant).error();
+    r.tenant = *tenant;
+    if (!c.has("max-vfs")) return usage("quota set needs --max-vfs N", "aismi quota --help");
+    auto vfs = number(c.text("max-vfs"), "--max-vfs", 0, 1000000, "aismi quota --help");
+    if (!vfs) return std::move(vfs).error();
+    r.maxVfs = *vfs;
+    if (c.has("max-compute")) {
+        auto cu = number(c.text("max-compute"), "--max-compute", 0, 0xffffffffu, "aismi quota --help");
+        if (!cu) return std::move(cu).error();
+        r.maxComputeUnits = *cu;
+    }
+    if (c.has("max-memory")) {
+        auto mem = text::parseSizeMib(c.text("max-memory"), "--max-memory");
+        if (!mem) return usage(mem.error().message, "aismi quota --help");
+        r.maxMemoryMib = *mem;
+    }
+    return r;
+}
+
+Result<CliRequest> parseQuotaShow(const CommandLine& c) {
+    CliRequest r;
+    r.mode = CliRequest::Mode::QuotaShow;
+    r.json = c.has("json");
+    auto tenant = tenantWord(c, "show", true);
+    if (!tenant) return std::move(tenant).error();
+    r.tenant = *tenant;
+    return r;
+}
+
+Result<CliRequest> parseQuotaRemove(const CommandLine& c) {
+    CliRequest r;
+    r.mode = CliRequest::Mode::QuotaRemove;
+    auto tenant = tenantWord(c, "remove", false);
+    if (!tenant) return std::move(tenant).error();
+    r.tenant = *tenant;
+    return r;
+}
+
 Result<CliRequest> parseProfileList(const CommandLine& c) {
     CliRequest r;
     r.mode = CliRequest::Mode::ProfileList;
@@ -328,7 +405,7 @@ std::string optionSpelling(const std::string& name) {
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     po::options_description all;
-    all.add(globalOptions()).add(vfOptions());
+    all.add(globalOptions()).add(vfOptions()).add(quotaOptions());
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
     po::options_description parser;
@@ -352,16 +429,22 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
             verb = &v;
     const bool vfGroup = !c.words.empty() && c.words[0] == "vf";
     const bool profileGroup = !c.words.empty() && c.words[0] == "profile";
-    const std::string hint = vfGroup ? "aismi vf --help" : profileGroup ? "aismi profile --help" : "aismi --help lists the commands and options";
+    const bool quotaGroup = !c.words.empty() && c.words[0] == "quota";
+    const std::string hint = vfGroup        ? "aismi vf --help"
+                             : profileGroup ? "aismi profile --help"
+                             : quotaGroup   ? "aismi quota --help"
+                                            : "aismi --help lists the commands and options";
     if (c.has("help")) {
         std::ostringstream help;
         if (vfGroup) help << kVfUsage << "Options:\n  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
                           << "  -j [ --json ]         JSON output (vf list)\n" << vfOptions() << "  -h [ --help ]         show this help\n";
+        else if (quotaGroup) help << kQuotaUsage << "Options:\n" << quotaOptions() << "  -j [ --json ]         JSON output (quota show)\n  -h [ --help ]         show this help\n";
         else if (profileGroup) help << kProfileUsage << "Options:\n  -i [ --id ] ID        only these cards (index, PCI address or serial)\n"
                                     << "  -j [ --json ]         JSON output\n  -h [ --help ]         show this help\n";
         else help << kUsage << globalOptions()
                   << "\nCommands:\n  vf list|enable|disable|provision|unprovision\n                             manage SR-IOV virtual functions (aismi vf --help)\n"
-                  << "  profile list               the VF profiles and what fits (aismi profile --help)\n";
+                  << "  profile list               the VF profiles and what fits (aismi profile --help)\n"
+                  << "  quota set|show|remove      tenant quotas (aismi quota --help)\n";
         CliRequest r;
         r.mode = CliRequest::Mode::Help;
         r.helpText = help.str();
@@ -370,9 +453,10 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     if (verb && verb->arguments && c.words.size() > verb->words.size())
         c.arguments.assign(c.words.begin() + static_cast<long>(verb->words.size()), c.words.end());
     if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
-        const size_t known = verb && !verb->words.empty() ? verb->words.size() : (vfGroup || profileGroup ? 1 : 0);  // "vf lst": both words
+        const size_t known = verb && !verb->words.empty() ? verb->words.size() : (vfGroup || profileGroup || quotaGroup ? 1 : 0);  // "vf lst": both words
         if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable, disable, provision or unprovision", hint);
         if (profileGroup && c.words.size() == 1) return usage("'aismi profile' needs list", hint);
+        if (quotaGroup && c.words.size() == 1) return usage("'aismi quota' needs set, show or remove", hint);
         return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),
                      hint);
     }

@@ -83,11 +83,57 @@ Result<std::string> listProfiles(DaemonClient& client, const CliRequest& r) {
     return out.str();
 }
 
+std::string limitText(const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "-"; }
+
+Result<std::string> quotas(DaemonClient& client, const CliRequest& r) {
+    if (r.mode == CliRequest::Mode::QuotaSet) {
+        if (auto s = client.setQuota(DaemonClient::QuotaRow{r.tenant, r.maxVfs, r.maxComputeUnits, r.maxMemoryMib}); !s) return std::move(s).error();
+    } else if (r.mode == CliRequest::Mode::QuotaRemove) {
+        if (auto s = client.removeQuota(r.tenant); !s) return std::move(s).error();
+        return "tenant " + r.tenant + ": quota removed\n";
+    }
+    auto rows = client.listQuotas();
+    if (!rows) return std::move(rows).error();
+    std::vector<DaemonClient::QuotaRow> shown;
+    for (auto& q : *rows)
+        if (r.tenant.empty() || q.tenant == r.tenant) shown.push_back(q);
+    if (!r.tenant.empty() && shown.empty()) return makeError(Errc::NotFound, "tenant '" + r.tenant.substr(0, 64) + "' has no quota");
+    if (r.json) {
+        std::string json = "[";
+        for (size_t i = 0; i < shown.size(); ++i) {
+            const auto& q = shown[i];
+            const auto num = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : std::string("null"); };
+            json += (i ? ",\n " : "\n ") + std::string("{\"tenant\": ") + json::quote(q.tenant) + ", \"max_vfs\": " + std::to_string(q.maxVfs) +
+                    ", \"max_compute_units\": " + num(q.maxComputeUnits) + ", \"max_memory_mib\": " + num(q.maxMemoryMib) +
+                    ", \"vfs\": " + std::to_string(q.vfs) + ", \"compute_units\": " + std::to_string(q.computeUnits) +
+                    ", \"memory_mib\": " + std::to_string(q.memoryMib) + "}";
+        }
+        return json + (shown.empty() ? "]\n" : "\n]\n");
+    }
+    std::ostringstream out;
+    if (shown.empty()) return std::string("No quotas set\n");
+    out << "Tenant            VFs (used/max)   Compute units (used/max)   Memory MiB (used/max)\n";
+    for (const auto& q : shown) {
+        std::string name = q.tenant.size() > 16 ? q.tenant.substr(0, 15) + "~" : q.tenant;
+        const std::string vfs = std::to_string(q.vfs) + "/" + std::to_string(q.maxVfs);
+        const std::string cu = std::to_string(q.computeUnits) + "/" + limitText(q.maxComputeUnits);
+        const std::string mem = std::to_string(q.memoryMib) + "/" + limitText(q.maxMemoryMib);
+        out << name << std::string(18 - name.size(), ' ') << vfs << std::string(17 - std::min<size_t>(17, vfs.size()), ' ') << cu
+            << std::string(27 - std::min<size_t>(27, cu.size()), ' ') << mem << "\n";
+    }
+    return out.str();
+}
+
 }  // namespace
 
 Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r) {
-    if (r.mode == CliRequest::Mode::ProfileList) return listProfiles(client, r);
-    return changeVf(client, r);
+    switch (r.mode) {
+    case CliRequest::Mode::ProfileList: return listProfiles(client, r);
+    case CliRequest::Mode::QuotaSet:
+    case CliRequest::Mode::QuotaShow:
+    case CliRequest::Mode::QuotaRemove: return quotas(client, r);
+    default: return changeVf(client, r);
+    }
 }
 
 }  // namespace aismi::cli

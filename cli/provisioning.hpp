@@ -1,5 +1,6 @@
-// aismi vf provision|unprovision and aismi profile list: what they ask aismid, and what they
-// print (the VF as the device reports it afterwards; each profile's shape and fit per card).
+// aismi vf provision|unprovision, aismi profile list and aismi quota set|show|remove: what
+// they ask aismid, and what they print (the VF as the device reports it afterwards; each
+// profile's shape and fit per card; each quota with what the tenant holds).
 #pragma once
 
 #include "options.hpp"

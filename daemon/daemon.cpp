@@ -20,6 +20,8 @@
 #include "card_changes.hpp"
 #include "inventory.hpp"
 #include "provision_service.hpp"
+#include "quota_repository.hpp"
+#include "quota_service.hpp"
 #include "known_card_repository.hpp"
 #include "job_repository.hpp"
 #include "jobs.hpp"
@@ -106,6 +108,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     EventRepository eventRows(**db);
     JobRepository jobRows(**db);
     KnownCardRepository knownCards(**db);
+    QuotaRepository quotas(**db);
     auto backend = openBackend(config);
     if (!backend) return fail(backend.error());
     log::info("backend " + backend->description + ", state in " + (*db)->path());
@@ -133,7 +136,8 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     VfCountService vfCount({**db, desired, journal, inventory, executor, poller, jobs, events, changes});
     auto profiles = loadProfiles(config.profilesDir);
     if (!profiles) return fail(profiles.error());
-    ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes}, std::move(*profiles));
+    ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas}, std::move(*profiles));
+    QuotaService quotaService(quotas, events);
 
     // Reconciliation, before serving: what a crash interrupted, then desired state.
     if (auto interrupted = jobs.recover()) {
@@ -165,7 +169,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     SdbusAuthorityClient authority(*connection, pump);
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService,
                         bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
         events);
     try {

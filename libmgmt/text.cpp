@@ -82,4 +82,21 @@ Result<uint32_t> requirePercent(const KeyValues& kv, std::string_view key, std::
     return static_cast<uint32_t>(*v);
 }
 
+Result<uint64_t> parseSizeMib(std::string_view text, std::string_view what) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    const std::string_view unit = text.substr(digits);
+    uint64_t scale = 0;
+    for (auto [u, s] : {std::pair{"", 1ull}, {"M", 1ull}, {"MiB", 1ull}, {"G", 1024ull}, {"GiB", 1024ull}, {"T", 1024ull * 1024}, {"TiB", 1024ull * 1024}})
+        if (unit == u) scale = s;
+    const std::string shown(text.substr(0, 32));
+    if (digits == 0 || digits > 19 || scale == 0)
+        return makeError(Errc::InvalidArgument, std::string(what) + ": '" + shown +
+                                                    "' is not a size (a whole number of MiB, or with M, MiB, G, GiB, T or TiB: 512, 8G)");
+    const uint64_t n = std::stoull(std::string(text.substr(0, digits)));
+    if (n == 0 || n > (uint64_t{1} << 40) / scale)
+        return makeError(Errc::InvalidArgument, std::string(what) + ": '" + shown + "' is out of range (1 MiB to 1 EiB)");
+    return n * scale;
+}
+
 }  // namespace aismi::text

@@ -22,6 +22,7 @@ class Inventory;
 class Jobs;
 class VfCountService;
 class ProvisionService;
+class QuotaService;
 
 namespace bus {
 
@@ -33,6 +34,7 @@ struct BusContext {
     Jobs& jobs;
     VfCountService& vfCount;
     ProvisionService& provisioning;
+    QuotaService& quotas;
     ManagerState manager;
 };
 

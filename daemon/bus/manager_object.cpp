@@ -145,6 +145,7 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
             reply.send();
         });
     });
+    registerQuotaMethods(*object_, ctx);
     object_->addObjectManager();
     object_->finishRegistration();
 }

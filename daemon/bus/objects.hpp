@@ -32,6 +32,9 @@ void guarded(sdbus::MethodCall& call, const std::function<void()>& body);
 /// Says InterfacesRemoved (unless the bus is gone) and unregisters the object.
 void withdraw(sdbus::IObject& object);
 
+/// Manager1's SetQuota, RemoveQuota and ListQuotas (quota_methods.cpp).
+void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx);
+
 // Each adaptor's subject() is what its properties read (registerProperties keeps a pointer to
 // the adaptor, so a property costs no allocation of its own: thousands of VFs).
 

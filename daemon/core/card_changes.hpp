@@ -1,6 +1,7 @@
-// One change per card at a time, whichever service makes it (VF count, provisioning, later
-// layouts and firmware): a second change would be planned against a snapshot the first is
-// about to change. Loop thread only.
+// One change per card at a time, whichever service makes it (VF count, later layouts and
+// firmware), and one change per VF: a second change would be planned against a snapshot the
+// first is about to change. Changes of different VFs of one card may run side by side (the
+// device checks its capacity on each write). Loop thread only.
 #pragma once
 
 #include <aismi/error.hpp>
@@ -12,18 +13,36 @@ namespace aismi {
 
 class CardChanges {
 public:
-    /// Claims the card for `what` ("set VF count to 4"); Busy, naming the change under way,
-    /// when another holds it.
+    /// Claims the whole card for `what` ("set VF count to 4"); Busy, naming the change under
+    /// way, when the card or any of its VFs is being changed.
     Result<void> begin(const std::string& cardKey, const std::string& what) {
-        auto [it, fresh] = under_.emplace(cardKey, what);
-        if (!fresh) return makeError(Errc::Busy, what + ": another change on this card is under way (" + it->second + ")");
-        return {};
+        auto it = under_.lower_bound(cardKey + "/");
+        if (it != under_.end() && it->first.starts_with(cardKey + "/")) return busyWith(what, it->second);
+        return claim(cardKey + "/", what);
     }
-    void end(const std::string& cardKey) { under_.erase(cardKey); }
-    bool busy(const std::string& cardKey) const { return under_.count(cardKey) != 0; }
+    /// Claims one VF of the card: Busy while the whole card or that VF is being changed.
+    Result<void> begin(const std::string& cardKey, unsigned vf, const std::string& what) {
+        if (auto whole = under_.find(cardKey + "/"); whole != under_.end()) return busyWith(what, whole->second);
+        return claim(cardKey + "/" + std::to_string(vf), what);
+    }
+    void end(const std::string& cardKey) { under_.erase(cardKey + "/"); }
+    void end(const std::string& cardKey, unsigned vf) { under_.erase(cardKey + "/" + std::to_string(vf)); }
+    /// Whether anything of the card is being changed.
+    bool busy(const std::string& cardKey) const {
+        auto it = under_.lower_bound(cardKey + "/");
+        return it != under_.end() && it->first.starts_with(cardKey + "/");
+    }
 
 private:
-    std::map<std::string, std::string> under_;  // card key -> the change under way
+    static Error busyWith(const std::string& what, const std::string& other) {
+        return makeError(Errc::Busy, what + ": another change on this card is under way (" + other + ")");
+    }
+    Result<void> claim(const std::string& key, const std::string& what) {
+        auto [it, fresh] = under_.emplace(key, what);
+        if (!fresh) return busyWith(what, it->second);
+        return {};
+    }
+    std::map<std::string, std::string> under_;  // "KEY/" the whole card, "KEY/VF" one VF -> the change
 };
 
 }  // namespace aismi

@@ -77,6 +77,12 @@ const char* const kMigrations[] = {
          PRIMARY KEY (serial, vf));
        INSERT INTO vf_provisioning SELECT serial, vf, 'custom', '', compute_units, memory_mib, engines FROM vf_resources;
        DROP TABLE vf_resources;)",
+    // 5 -> 6: tenant quotas (NULL: no limit on that resource).
+    R"(CREATE TABLE quotas (
+         tenant TEXT PRIMARY KEY,
+         max_vfs INTEGER NOT NULL CHECK (max_vfs >= 0),
+         max_compute_units INTEGER CHECK (max_compute_units >= 0),
+         max_memory_mib INTEGER CHECK (max_memory_mib >= 0));)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 
@@ -122,6 +128,16 @@ Result<void> Statement::run(const std::string& what) {
     return {};
 }
 int64_t Statement::integer(int col) { return sqlite3_column_int64(stmt_, col); }
+std::optional<uint64_t> Statement::optionalInteger(int col) {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return static_cast<uint64_t>(sqlite3_column_int64(stmt_, col));
+}
+Statement& Statement::bind(int i, std::optional<uint64_t> v) {
+    if (!stmt_) return *this;
+    if (v) sqlite3_bind_int64(stmt_, i, static_cast<int64_t>(*v));
+    else sqlite3_bind_null(stmt_, i);
+    return *this;
+}
 std::string Statement::text(int col) {
     const auto* p = sqlite3_column_text(stmt_, col);
     return p ? reinterpret_cast<const char*>(p) : "";

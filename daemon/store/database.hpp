@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 struct sqlite3;
@@ -27,11 +28,14 @@ public:
 
     Statement& bind(int i, const std::string& s);
     Statement& bind(int i, int64_t v);
+    /// A number, or NULL when absent.
+    Statement& bind(int i, std::optional<uint64_t> v);
     enum class Step { Row, Done, Failed };
     Step step();
     /// Runs a statement that returns no rows.
     Result<void> run(const std::string& what);
     int64_t integer(int col);
+    std::optional<uint64_t> optionalInteger(int col);  // nullopt for NULL
     std::string text(int col);
 
 private:
@@ -41,7 +45,7 @@ private:
 
 class Database {
 public:
-    static constexpr int kSchemaVersion = 5;
+    static constexpr int kSchemaVersion = 6;
 
     /// Opens (creating if needed) `<stateDir>/aismid.db`, checks its integrity and migrates it
     /// to `targetVersion` (older versions only for tests of the migrations). A damaged file

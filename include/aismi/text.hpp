@@ -15,6 +15,9 @@ std::string_view trim(std::string_view s);
 /// A whole unsigned number: decimal, or hexadecimal with a 0x prefix. `what` names the source
 /// for the error ("bus/pci/devices/.../sriov_totalvfs").
 Result<uint64_t> parseUnsigned(std::string_view s, std::string_view what);
+/// A size in MiB: "512", "512M", "512MiB", "8G", "8GiB", "1T", "1TiB"; whole numbers from 1 MiB
+/// to 1 EiB. "1.5G", "-1", "8g" and "" are refused (InvalidArgument, naming `what`).
+Result<uint64_t> parseSizeMib(std::string_view s, std::string_view what);
 Result<double> parseDouble(std::string_view s, std::string_view what);
 
 /// Lines of "key value" (value may contain spaces; blank lines and '#' comments skipped).

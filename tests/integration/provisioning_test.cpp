@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <sys/wait.h>
 
 using namespace aismi::test;
 
@@ -103,4 +104,58 @@ TEST(ProvisioningProfiles, ReadsProfilesDAndRefusesToStartOnAMalformedOne) {
                      {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
     EXPECT_NE(start.exitCode, 0);
     EXPECT_NE(start.err.find("small.conf line 10: memory: '1.5G' is not a size"), std::string::npos) << start.err;
+}
+
+TEST(TenantQuotas, ManyParallelClientsNeverBothTakeTheLastUnit) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "8"}).exitCode, 0);
+    for (int vf = 0; vf < 8; ++vf) ASSERT_EQ(stack.aismi({"vf", "unprovision", "0:" + std::to_string(vf)}).exitCode, 0);
+    auto set = stack.aismi({"quota", "set", "acme", "--max-vfs", "3"});
+    ASSERT_EQ(set.exitCode, 0) << set.err;
+    EXPECT_EQ(set.out, "Tenant            VFs (used/max)   Compute units (used/max)   Memory MiB (used/max)\n"
+                       "acme              0/3              0/-                        0/-\n");
+    std::vector<Process> clients;
+    for (int vf = 0; vf < 8; ++vf)
+        clients.push_back(stack.spawnAismi({"vf", "provision", "0:" + std::to_string(vf), "--profile", "eighth", "--tenant", "acme"},
+                                           std::nullopt, "client" + std::to_string(vf)));
+    int succeeded = 0, refused = 0;
+    for (auto& c : clients) {
+        while (c.running()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        const int status = c.stop();
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) ++succeeded;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 19) ++refused;
+    }
+    EXPECT_EQ(succeeded, 3);
+    EXPECT_EQ(refused, 5) << "the others are refused by the quota (or the one change per card), never half-done";
+    auto show = stack.aismi({"quota", "show", "acme", "-j"});
+    EXPECT_NE(show.out.find("\"vfs\": 3, \"compute_units\": 48"), std::string::npos) << show.out;
+}
+
+TEST(TenantQuotas, AreSetShownAndRemovedFromTheCliAndRefusedToOthers) {
+    Stack stack;
+    stack.startDaemon();
+    EXPECT_EQ(stack.aismi({"quota", "show"}).out, "No quotas set\n");
+    EXPECT_EQ(stack.aismi({"quota", "set", "acme", "--max-vfs", "2"}, 65534).exitCode, 7) << "changing needs authorization";
+    ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-vfs", "2", "--max-compute", "64", "--max-memory", "16G"}).exitCode, 0);
+    EXPECT_EQ(stack.aismi({"quota", "show", "-j"}, 65534).out,
+              "[\n {\"tenant\": \"acme\", \"max_vfs\": 2, \"max_compute_units\": 64, \"max_memory_mib\": 16384, \"vfs\": 0, "
+              "\"compute_units\": 0, \"memory_mib\": 0}\n]\n")
+        << "reading is open";
+    const std::pair<std::vector<std::string>, std::string> bad[] = {
+        {{"quota", "set", "acme"}, "needs --max-vfs"},
+        {{"quota", "set", "acme", "--max-vfs", "-1"}, "--max-vfs takes a whole number"},
+        {{"quota", "set", "acme", "--max-vfs", "2", "--max-memory", "1.5G"}, "'1.5G' is not a size"},
+        {{"quota", "set", "a b", "--max-vfs", "2"}, "is not a tenant name"},
+        {{"quota", "remove", "nobody"}, "tenant 'nobody' has no quota"},
+        {{"quota", "show", "a", "b"}, "needs one tenant name"},
+    };
+    for (const auto& [args, why] : bad) {
+        auto r = stack.aismi(args);
+        EXPECT_NE(r.exitCode, 0);
+        EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(stack.aismi({"quota", "remove", "acme"}, 65534).exitCode, 7);
+    EXPECT_EQ(stack.aismi({"quota", "remove", "acme"}).out, "tenant acme: quota removed\n");
+    EXPECT_EQ(stack.aismi({"quota", "show"}).out, "No quotas set\n");
 }

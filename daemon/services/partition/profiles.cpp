@@ -56,23 +56,6 @@ std::optional<Resources> Profile::on(const Resources& capacity, std::string* why
     return r;
 }
 
-Result<uint64_t> parseSizeMib(std::string_view text, const std::string& what) {
-    size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    const std::string_view unit = text.substr(digits);
-    uint64_t scale = 0;
-    for (auto [u, s] : {std::pair{"", 1ull}, {"M", 1ull}, {"MiB", 1ull}, {"G", 1024ull}, {"GiB", 1024ull}, {"T", 1024ull * 1024}, {"TiB", 1024ull * 1024}})
-        if (unit == u) scale = s;
-    if (digits == 0 || scale == 0)
-        return makeError(Errc::ConfigInvalid, what + ": '" + std::string(text.substr(0, 32)) +
-                                                  "' is not a size (a whole number of MiB, or with M, MiB, G, GiB, T or TiB: 512, 8G)");
-    auto n = wholeNumber(text.substr(0, digits), what);
-    if (!n) return std::move(n).error();
-    if (*n == 0 || *n > (uint64_t{1} << 40) / scale)
-        return makeError(Errc::ConfigInvalid, what + ": '" + std::string(text.substr(0, 32)) + "' is out of range (1 MiB to 1 EiB)");
-    return *n * scale;
-}
-
 Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::string& what) {
     std::vector<Profile> out;
     struct Seen {
@@ -126,8 +109,8 @@ Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::
             p.shape.computeUnits = static_cast<uint32_t>(*n);
         } else if (key == "memory") {
             if (auto r = once(seen.memory); !r) return std::move(r).error();
-            auto n = parseSizeMib(value, here + ": memory");
-            if (!n) return std::move(n).error();
+            auto n = text::parseSizeMib(value, here + ": memory");
+            if (!n) return makeError(Errc::ConfigInvalid, n.error().message);
             p.shape.memoryMib = *n;
         } else if (key == "engines") {
             if (auto r = once(seen.engines); !r) return std::move(r).error();

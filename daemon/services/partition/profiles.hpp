@@ -34,9 +34,6 @@ Result<std::vector<Profile>> loadProfiles(const std::string& dir);
 /// Parses one profiles.d file (`what` names it in errors).
 Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::string& what);
 
-/// A size in MiB: "512", "512M", "512MiB", "8G", "8GiB", "1T"; whole numbers only.
-Result<uint64_t> parseSizeMib(std::string_view text, const std::string& what);
-
 const Profile* findProfile(const std::vector<Profile>& profiles, std::string_view name);
 
 }  // namespace aismi

@@ -9,6 +9,8 @@
 #include "inventory.hpp"
 #include "journal_repository.hpp"
 #include "poller.hpp"
+#include "quota_repository.hpp"
+#include "quota_service.hpp"
 #include "snapshot.hpp"
 
 #include <aismi/card.hpp>
@@ -20,16 +22,10 @@ namespace {
 
 constexpr const char* kKind = "provision-vf";
 constexpr const char* kStepWrite = "write-vf-resources";
-constexpr size_t kMaxTenantLength = 64;
 
 using Provisioned = DesiredStateRepository::Provisioned;
 
 std::string vfLabel(const CardInfo& card, unsigned vf) { return card.label() + " VF " + std::to_string(vf); }
-
-bool validTenant(const std::string& t) {
-    if (t.size() > kMaxTenantLength) return false;
-    return std::all_of(t.begin(), t.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
-}
 
 std::string shape(const Resources& r) {
     return std::to_string(r.computeUnits) + " compute units, " + std::to_string(r.memoryMib) + " MiB, " + std::to_string(r.engines) + " engines";
@@ -112,6 +108,26 @@ Result<void> ProvisionService::admit(const CardSnapshot& card, unsigned vf, cons
     return {};
 }
 
+Result<void> ProvisionService::withinQuota(const std::string& cardKey, unsigned vf, const Provisioned& next) {
+    if (next.tenant.empty()) return {};
+    auto quota = d_.quotas.get(next.tenant);
+    if (!quota) return std::move(quota).error();
+    if (!*quota) return {};
+    auto used = d_.quotas.usage(next.tenant, cardKey, vf);
+    if (!used) return std::move(used).error();
+    const Quota& q = **quota;
+    const auto over = [&](const std::string& resource, uint64_t max, uint64_t inUse, uint64_t asked) {
+        return makeError(Errc::NoSpace, "tenant " + next.tenant + "'s quota allows " + std::to_string(max) + " " + resource + "; " +
+                                            std::to_string(inUse) + " in use, " + std::to_string(asked) + " asked");
+    };
+    if (used->vfs + 1 > q.maxVfs) return over("VFs", q.maxVfs, used->vfs, 1);
+    if (q.maxComputeUnits && used->computeUnits + next.resources.computeUnits > *q.maxComputeUnits)
+        return over("compute units", *q.maxComputeUnits, used->computeUnits, next.resources.computeUnits);
+    if (q.maxMemoryMib && used->memoryMib + next.resources.memoryMib > *q.maxMemoryMib)
+        return over("MiB of memory", *q.maxMemoryMib, used->memoryMib, next.resources.memoryMib);
+    return {};
+}
+
 ProvisionService::Fit ProvisionService::fit(const CardSnapshot& card, const Profile& profile) const {
     Fit f;
     if (!card.capacity) {
@@ -142,7 +158,7 @@ void ProvisionService::provision(const VfRef& ref, const std::string& profileNam
         for (const auto& p : profiles_) names += (names.empty() ? "" : ", ") + p.name;
         return done(makeError(Errc::NotFound, what + ": no such profile (there are: " + names + ")"));
     }
-    if (!validTenant(tenant))
+    if (!tenant.empty() && !validTenantName(tenant))
         return done(makeError(Errc::InvalidArgument, what + ": '" + tenant.substr(0, 64) + "' is not a tenant name (letters, digits, '-', '_' and '.', at most 64)"));
     if (!card.capacity) return done(makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)"));
     std::string never;
@@ -170,11 +186,15 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
     const Resources want = next ? next->resources : Resources{};
     if (next)
         if (auto ok = admit(card, ref.vf, want, what); !ok) return done(std::move(ok).error());
-    if (auto claimed = d_.changes.begin(info.key, what); !claimed) return done(std::move(claimed).error());
+    if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
     // Desired state and the journal entry first, in one transaction.
     Payload payload{ref.vf, next, std::nullopt};
     int64_t operation = 0;
     auto planned = d_.db.transaction([&]() -> Result<void> {
+        // The quota is counted and the row written in this one transaction (on the loop): two
+        // requests can never both take a tenant's last unit.
+        if (next)
+            if (auto q = withinQuota(info.key, ref.vf, *next); !q) return q;
         auto previous = d_.desired.provisioned(info.key, ref.vf);
         if (!previous) return std::move(previous).error();
         payload.previous = *previous;
@@ -185,7 +205,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
         return {};
     });
     if (!planned) {
-        d_.changes.end(info.key);
+        d_.changes.end(info.key, ref.vf);
         return done(std::move(planned).error().context(what));
     }
     auto device = d_.inventory.device(ref.card);
@@ -209,8 +229,8 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
                                                                    shape(payload.next->resources) + ")"
                                                              : "unprovisioned")
                                              : outcome.error().message});
-            d_.poller.refresh(cardIndex, [this, key = info.key, outcome, done = std::move(done)] {
-                d_.changes.end(key);
+            d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, done = std::move(done)] {
+                d_.changes.end(key, index);
                 done(outcome);
             });
         });

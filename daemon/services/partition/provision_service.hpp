@@ -30,6 +30,7 @@ class EventBus;
 class Inventory;
 class JournalRepository;
 class Poller;
+class QuotaRepository;
 struct CardSnapshot;
 
 class ProvisionService : public ReconcileParticipant {
@@ -43,6 +44,7 @@ public:
         Poller& poller;
         EventBus& events;
         CardChanges& changes;
+        QuotaRepository& quotas;
     };
     ProvisionService(Deps deps, std::vector<Profile> profiles) : d_(deps), profiles_(std::move(profiles)) {}
 
@@ -94,6 +96,8 @@ public:
 private:
     void change(const VfRef& vf, std::optional<DesiredStateRepository::Provisioned> next, const std::string& what, Done done);
     Result<void> admit(const CardSnapshot& card, unsigned vf, const Resources& want, const std::string& what) const;
+    /// The tenant's quota, counted from desired state without `vf` (in the caller's transaction).
+    Result<void> withinQuota(const std::string& cardKey, unsigned vf, const DesiredStateRepository::Provisioned& next);
     /// The device writes that make `card` match desired state: unprovisions first (they free
     /// capacity), then provisions. Blocking (worker or start-up).
     std::vector<std::string> applyDesired(unsigned card);

@@ -1,4 +1,5 @@
 // The core's small parts: the device executor and the event bus.
+#include "card_changes.hpp"
 #include "device_executor.hpp"
 #include "event_bus.hpp"
 
@@ -87,4 +88,23 @@ TEST(EventBus, DeliversEachEventToItsSubscribersInOrder) {
     bus.publish(Ping{1});
     bus.publish(Ping{2});
     EXPECT_EQ(got, (std::vector<std::string>{"a1", "b1", "c1", "a2", "b2", "c2"}));
+}
+
+TEST(CardChanges, OneChangePerCardOrPerVfAtATime) {
+    CardChanges changes;
+    ASSERT_TRUE(changes.begin("A", 1, "provision VF 1").ok());
+    ASSERT_TRUE(changes.begin("A", 2, "provision VF 2").ok()) << "two VFs of one card side by side";
+    EXPECT_EQ(changes.begin("A", 1, "again").error().code, Errc::Busy);
+    auto whole = changes.begin("A", "set VF count");
+    ASSERT_FALSE(whole.ok());
+    EXPECT_NE(whole.error().message.find("set VF count: another change on this card is under way (provision VF 1)"), std::string::npos);
+    EXPECT_TRUE(changes.begin("AB", "set VF count").ok()) << "a key that merely starts alike is another card";
+    changes.end("A", 1);
+    changes.end("A", 2);
+    EXPECT_FALSE(changes.busy("A"));
+    ASSERT_TRUE(changes.begin("A", "set VF count").ok());
+    EXPECT_EQ(changes.begin("A", 3, "provision").error().code, Errc::Busy);
+    EXPECT_TRUE(changes.busy("A"));
+    changes.end("A");
+    EXPECT_FALSE(changes.busy("A"));
 }

@@ -13,6 +13,7 @@
 #include "jobs.hpp"
 #include "journal_repository.hpp"
 #include "known_card_repository.hpp"
+#include "quota_repository.hpp"
 #include "poller.hpp"
 #include "reconciler.hpp"
 #include "card_changes.hpp"
@@ -48,6 +49,7 @@ protected:
         events = std::make_unique<EventBus>();
         executor = std::make_unique<DeviceExecutor>(*io, 2);
         knownCards = std::make_unique<KnownCardRepository>(*db);
+        quotas = std::make_unique<QuotaRepository>(*db);
         inventory = std::make_unique<Inventory>(*fs, std::vector<DeviceMatch>{kAismiCardMatch}, knownCards.get());
         auto found = inventory->scan();
         ASSERT_TRUE(found.ok());
@@ -60,7 +62,7 @@ protected:
         auto profiles = loadProfiles(tmp / "profiles.d");
         ASSERT_TRUE(profiles.ok());
         provisioning = std::make_unique<ProvisionService>(
-            ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes}, std::move(*profiles));
+            ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes, *quotas}, std::move(*profiles));
         poller->annotators.push_back([this](CardSnapshot& s) { provisioning->annotate(s); });
         poller->readAllNow();
     }
@@ -75,6 +77,7 @@ protected:
         events.reset();
         io.reset();
         knownCards.reset();
+        quotas.reset();
         jobRows.reset();
         journal.reset();
         desired.reset();
@@ -117,6 +120,7 @@ protected:
     std::unique_ptr<JournalRepository> journal;
     std::unique_ptr<JobRepository> jobRows;
     std::unique_ptr<KnownCardRepository> knownCards;
+    std::unique_ptr<QuotaRepository> quotas;
     std::unique_ptr<boost::asio::io_context> io;
     std::unique_ptr<EventBus> events;
     std::unique_ptr<DeviceExecutor> executor;

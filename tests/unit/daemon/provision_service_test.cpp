@@ -3,6 +3,7 @@
 // re-applied when a power cycle cleared it.
 #include "daemon_fixture.hpp"
 #include "events.hpp"
+#include "quota_service.hpp"
 
 using namespace aismi;
 
@@ -132,4 +133,32 @@ TEST_F(ProvisionServiceTest, ReappliesItWhileRunningOnceTheVfsComeBack) {
     poller->readAllNow();  // back, split evenly
     ASSERT_TRUE(runUntil([&] { return onDevice(0) == Resources{64, 32512, 4} && !changes.busy(kSerial0); }));
     EXPECT_EQ(onDevice(2), (Resources{0, 0, 0}));
+}
+
+TEST_F(ProvisionServiceTest, KeepsATenantWithinItsQuota) {
+    for (unsigned vf : {1u, 2u, 3u}) ASSERT_TRUE(provision(0, vf, "").ok());
+    QuotaService service(*quotas, *events);
+    ASSERT_TRUE(service.set(Quota{"acme", 2, std::nullopt, 20000}).ok());
+    ASSERT_TRUE(provision(0, 1, "eighth", "acme").ok());
+    auto r = provision(0, 2, "quarter", "acme");
+    ASSERT_FALSE(r.ok()) << "8128 + 16256 MiB is beyond 20000";
+    EXPECT_EQ(r.error().code, Errc::NoSpace);
+    EXPECT_NE(r.error().message.find("tenant acme's quota allows 20000 MiB of memory; 8128 in use, 16256 asked"), std::string::npos)
+        << r.error().message;
+    EXPECT_FALSE(desired->provisioned(kSerial0, 2).value()->tenant.size()) << "still the emptied row it was";
+    ASSERT_TRUE(provision(0, 2, "eighth", "acme").ok());
+    EXPECT_EQ(provision(0, 3, "eighth", "acme").error().code, Errc::NoSpace) << "a third VF";
+    ASSERT_TRUE(provision(0, 1, "eighth", "acme").ok()) << "re-provisioning its own VF is not a new one";
+    ASSERT_TRUE(provision(0, 3, "eighth", "other").ok()) << "other tenants are not limited by it";
+    auto rows = service.list();
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->at(0).used.vfs, 2u);
+    EXPECT_EQ(rows->at(0).used.memoryMib, 2u * 8128);
+    EXPECT_EQ(service.set(Quota{"bad name", 1, {}, {}}).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(service.set(Quota{"acme", 2000000, {}, {}}).error().code, Errc::OutOfRange);
+    ASSERT_TRUE(service.remove("acme").ok());
+    EXPECT_EQ(service.remove("acme").error().code, Errc::NotFound);
+    ASSERT_TRUE(provision(0, 0, "").ok());
+    EXPECT_TRUE(provision(0, 0, "eighth", "acme").ok()) << "no quota, no limit";
 }

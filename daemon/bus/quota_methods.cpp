@@ -1,0 +1,61 @@
+// Manager1's tenant quota methods: SetQuota and RemoveQuota (polkit org.aismi.manage-quotas)
+// and ListQuotas (open to everyone).
+#include "objects.hpp"
+
+#include "quota_service.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <limits>
+
+namespace aismi::bus {
+namespace {
+
+constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
+
+std::optional<uint64_t> limit(uint64_t wire) { return wire == kNoLimit ? std::nullopt : std::optional(wire); }
+
+}  // namespace
+
+void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx) {
+    object.registerMethod(kManagerInterface, "SetQuota", "sttt", {"tenant", "max_vfs", "max_compute_units", "max_memory_mib"}, "", {},
+                          [&ctx](sdbus::MethodCall call) {
+                              guarded(call, [&] {
+                                  Quota q;
+                                  uint64_t vfs = 0, compute = 0, memory = 0;
+                                  call >> q.tenant >> vfs >> compute >> memory;
+                                  q.maxVfs = vfs;
+                                  q.maxComputeUnits = limit(compute);
+                                  q.maxMemoryMib = limit(memory);
+                                  authorizeThen(ctx, call, kActionManageQuotas, [&ctx, q](PendingCall pending) {
+                                      if (auto r = ctx.quotas.set(q); !r) return pending.fail(r.error());
+                                      pending.reply();
+                                  });
+                              });
+                          });
+    object.registerMethod(kManagerInterface, "RemoveQuota", "s", {"tenant"}, "", {}, [&ctx](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string tenant;
+            call >> tenant;
+            authorizeThen(ctx, call, kActionManageQuotas, [&ctx, tenant](PendingCall pending) {
+                if (auto r = ctx.quotas.remove(tenant); !r) return pending.fail(r.error());
+                pending.reply();
+            });
+        });
+    });
+    object.registerMethod(kManagerInterface, "ListQuotas", "", {}, "a(stttttt)", {"quotas"}, [&ctx](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            auto rows = ctx.quotas.list();
+            if (!rows) throw toBusError(rows.error());
+            std::vector<sdbus::Struct<std::string, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>> out;
+            for (const auto& r : *rows)
+                out.emplace_back(r.quota.tenant, r.quota.maxVfs, r.quota.maxComputeUnits.value_or(kNoLimit), r.quota.maxMemoryMib.value_or(kNoLimit),
+                                 r.used.vfs, r.used.computeUnits, r.used.memoryMib);
+            auto reply = call.createReply();
+            reply << out;
+            reply.send();
+        });
+    });
+}
+
+}  // namespace aismi::bus

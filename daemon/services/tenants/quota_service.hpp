@@ -1,0 +1,42 @@
+// Tenant quotas, host-wide: set, remove and list them with what each tenant holds. The check
+// itself runs where VFs are provisioned (ProvisionService), in the same transaction as the
+// change. Loop thread.
+#pragma once
+
+#include "quota_repository.hpp"
+
+#include <aismi/error.hpp>
+
+#include <string>
+#include <vector>
+
+namespace aismi {
+
+class EventBus;
+
+inline constexpr const char* kActionManageQuotas = "org.aismi.manage-quotas";
+
+/// Letters, digits, '-', '_' and '.', 1 to 64 of them.
+bool validTenantName(const std::string& name);
+
+class QuotaService {
+public:
+    QuotaService(QuotaRepository& quotas, EventBus& events) : quotas_(quotas), events_(events) {}
+
+    /// Sets (or replaces) a tenant's quota. A quota below what the tenant holds is accepted:
+    /// nothing is taken away, but no more is admitted until usage falls below it.
+    Result<void> set(const Quota& q);
+    Result<void> remove(const std::string& tenant);
+
+    struct Row {
+        Quota quota;
+        QuotaUsage used;
+    };
+    Result<std::vector<Row>> list();
+
+private:
+    QuotaRepository& quotas_;
+    EventBus& events_;
+};
+
+}  // namespace aismi
