@@ -17,6 +17,7 @@
 #include "poller.hpp"
 #include "reconciler.hpp"
 #include "card_changes.hpp"
+#include "layout_service.hpp"
 #include "provision_service.hpp"
 #include "vf_count_service.hpp"
 
@@ -64,10 +65,12 @@ protected:
         provisioning = std::make_unique<ProvisionService>(
             ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes, *quotas}, std::move(*profiles));
         poller->annotators.push_back([this](CardSnapshot& s) { provisioning->annotate(s); });
+        layouts = std::make_unique<LayoutService>(LayoutService::Deps{*inventory, *service, *provisioning, *jobs, *events});
         poller->readAllNow();
     }
 
     void teardown() {
+        layouts.reset();
         provisioning.reset();
         service.reset();
         jobs.reset();
@@ -130,6 +133,7 @@ protected:
     std::unique_ptr<Jobs> jobs;
     std::unique_ptr<VfCountService> service;
     std::unique_ptr<ProvisionService> provisioning;
+    std::unique_ptr<LayoutService> layouts;
     CardChanges changes;
 };
 
