@@ -256,29 +256,55 @@ Result<Inventory> DaemonClient::fetchSummary() {
     return inv;
 }
 
+Result<void> DaemonClient::waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress) {
+    auto job = sdbus::createProxy(*connection_, kBusName, jobPath);
+    const auto get = [&](const char* name) { return job->getProperty(name).onInterface("org.aismi.Job1"); };
+    // Poll the job (cheap: one property read) until it finishes; a job that has already
+    // finished and been forgotten cannot happen within its retention of minutes.
+    for (unsigned last = 101;;) {
+        const std::string state = get("State").get<std::string>();
+        const unsigned percent = get("Progress").get<uint32_t>();
+        if (percent != last && progress) progress(last = percent);
+        if (state == "done") return {};
+        if (state == "failed" || state == "cancelled") {
+            const std::string name = get("ErrorName").get<std::string>();
+            const std::string message = get("Error").get<std::string>();
+            return makeError(errcFromDbusName(name).value_or(Errc::IoError), message);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
 Result<void> DaemonClient::setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress) {
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
         sdbus::ObjectPath jobPath;
         card->callMethod("SetVfCountAsync").onInterface("org.aismi.Card1").withArguments(uint32_t{count}).storeResultsTo(jobPath);
-        auto job = sdbus::createProxy(*connection_, kBusName, jobPath);
-        const auto get = [&](const char* name) { return job->getProperty(name).onInterface("org.aismi.Job1"); };
-        // Poll the job (cheap: one property read) until it finishes; a job that has already
-        // finished and been forgotten cannot happen within its retention of minutes.
-        for (unsigned last = 101;;) {
-            const std::string state = get("State").get<std::string>();
-            const unsigned percent = get("Progress").get<uint32_t>();
-            if (percent != last && progress) progress(last = percent);
-            if (state == "done") return {};
-            if (state == "failed" || state == "cancelled") {
-                const std::string name = get("ErrorName").get<std::string>();
-                const std::string message = get("Error").get<std::string>();
-                return makeError(errcFromDbusName(name).value_or(Errc::IoError), message);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        return waitForJob(jobPath, progress);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "set the VF count");
+    }
+}
+
+Result<std::string> DaemonClient::planLayout(const std::string& cardPath, const std::string& layout) {
+    try {
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        std::string plan;
+        card->callMethod("PlanLayout").onInterface("org.aismi.Card1").withArguments(layout).storeResultsTo(plan);
+        return plan;
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "plan the layout");
+    }
+}
+
+Result<void> DaemonClient::applyLayout(const std::string& cardPath, const std::string& layout, const std::function<void(unsigned)>& progress) {
+    try {
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        sdbus::ObjectPath jobPath;
+        card->callMethod("ApplyLayout").onInterface("org.aismi.Card1").withArguments(layout).storeResultsTo(jobPath);
+        return waitForJob(jobPath, progress);
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "apply the layout");
     }
 }
 

@@ -38,6 +38,10 @@ public:
     /// Starts a VF count change as a job; `progress` is told the job's percentage as it moves.
     /// Returns when the job has finished, with its outcome.
     Result<void> setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress);
+    /// What applying a layout would do (Card1.PlanLayout); nothing changes.
+    Result<std::string> planLayout(const std::string& cardPath, const std::string& layout);
+    /// Applies a layout as a job and waits for it, like setVfCount.
+    Result<void> applyLayout(const std::string& cardPath, const std::string& layout, const std::function<void(unsigned)>& progress);
 
     /// The object path of a VF named as CARD:VF or by PCI address (aismid resolves it).
     Result<std::string> findVf(const std::string& id);
@@ -68,6 +72,7 @@ public:
     Result<std::vector<QuotaRow>> listQuotas();
 
 private:
+    Result<void> waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress);
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);
     std::unique_ptr<sdbus::IConnection> connection_;
 };

@@ -20,6 +20,7 @@ constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] vf list|enable|disable|provision|unprovision [OPTIONS]
        aismi [OPTIONS] profile list [OPTIONS]
        aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
+       aismi [OPTIONS] partition apply|show [LAYOUT] [OPTIONS]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
 With no options: a summary of every card, then every enabled VF. Options may come before or
@@ -61,6 +62,18 @@ optionally how many compute units and how much device memory (SIZE: 512, 512M, 8
 without a unit). A provisioning that would go beyond it is refused with the numbers; a quota
 set below what the tenant holds takes nothing away. show lists each quota with what the
 tenant holds now.
+
+)";
+
+constexpr const char* kPartitionUsage = R"(Usage: aismi partition apply -i ID LAYOUT [--dry-run]
+       aismi partition show -i ID [-j]
+
+apply lays a card out in one step: LAYOUT is COUNTxPROFILE items, comma separated
+(4xquarter,8xeighth; aismi profile list shows the profiles). The VFs are enabled (replacing
+the card's VFs if the count differs), then each is provisioned with its profile, in order. It
+runs as one job with a progress line on a terminal; a failed step rolls the card back to the
+layout it had. --dry-run prints the plan and changes nothing. show prints each VF's profile
+and what the device holds.
 
 )";
 
@@ -142,7 +155,8 @@ po::options_description vfOptions() {
     o.add_options()
         ("count", po::value<std::string>(), "number of VFs to enable (vf enable)")
         ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
-        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)");
+        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)")
+        ("dry-run", "print what partition apply would do; change nothing");
     return o;
 }
 
@@ -176,6 +190,8 @@ Result<CliRequest> parseProfileList(const CommandLine& c);
 Result<CliRequest> parseQuotaSet(const CommandLine& c);
 Result<CliRequest> parseQuotaShow(const CommandLine& c);
 Result<CliRequest> parseQuotaRemove(const CommandLine& c);
+Result<CliRequest> parsePartitionApply(const CommandLine& c);
+Result<CliRequest> parsePartitionShow(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
 // how many words may follow it (a target).
@@ -199,6 +215,8 @@ const std::vector<Verb>& verbs() {
         {{"quota", "set"}, {"max-vfs", "max-compute", "max-memory"}, parseQuotaSet, 1},
         {{"quota", "show"}, {"json"}, parseQuotaShow, 1},
         {{"quota", "remove"}, {}, parseQuotaRemove, 1},
+        {{"partition", "apply"}, {"id", "dry-run"}, parsePartitionApply, 1},
+        {{"partition", "show"}, {"id", "json"}, parsePartitionShow},
     };
     return table;
 }
@@ -281,12 +299,12 @@ Result<CliRequest> parseVfList(const CommandLine& c) {
     return r;
 }
 
-Result<CliRequest> oneCard(const CommandLine& c, CliRequest::Mode mode, const std::string& verb) {
+Result<CliRequest> oneCard(const CommandLine& c, CliRequest::Mode mode, const std::string& command, const std::string& group = "vf") {
     CliRequest r;
     r.mode = mode;
     auto selected = ids(c);
     if (!selected) return std::move(selected).error();
-    if (selected->size() != 1) return usage("vf " + verb + " needs exactly one card: -i ID", "aismi vf --help");
+    if (selected->size() != 1) return usage(group + " " + command + " needs exactly one card: -i ID", "aismi " + group + " --help");
     r.ids = *selected;
     return r;
 }
@@ -381,6 +399,22 @@ Result<CliRequest> parseQuotaRemove(const CommandLine& c) {
     return r;
 }
 
+Result<CliRequest> parsePartitionApply(const CommandLine& c) {
+    auto r = oneCard(c, CliRequest::Mode::PartitionApply, "apply", "partition");
+    if (!r) return r;
+    if (c.arguments.size() != 1) return usage("partition apply needs one LAYOUT, e.g. 4xquarter,8xeighth", "aismi partition --help");
+    r->layout = c.arguments[0];
+    r->dryRun = c.has("dry-run");
+    return r;
+}
+
+Result<CliRequest> parsePartitionShow(const CommandLine& c) {
+    auto r = oneCard(c, CliRequest::Mode::PartitionShow, "show", "partition");
+    if (!r) return r;
+    r->json = c.has("json");
+    return r;
+}
+
 Result<CliRequest> parseProfileList(const CommandLine& c) {
     CliRequest r;
     r.mode = CliRequest::Mode::ProfileList;
@@ -430,21 +464,27 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     const bool vfGroup = !c.words.empty() && c.words[0] == "vf";
     const bool profileGroup = !c.words.empty() && c.words[0] == "profile";
     const bool quotaGroup = !c.words.empty() && c.words[0] == "quota";
+    const bool partitionGroup = !c.words.empty() && c.words[0] == "partition";
     const std::string hint = vfGroup        ? "aismi vf --help"
                              : profileGroup ? "aismi profile --help"
                              : quotaGroup   ? "aismi quota --help"
+                             : partitionGroup ? "aismi partition --help"
                                             : "aismi --help lists the commands and options";
     if (c.has("help")) {
         std::ostringstream help;
         if (vfGroup) help << kVfUsage << "Options:\n  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
                           << "  -j [ --json ]         JSON output (vf list)\n" << vfOptions() << "  -h [ --help ]         show this help\n";
+        else if (partitionGroup) help << kPartitionUsage << "Options:\n  -i [ --id ] ID        the card (index, PCI address or serial)\n"
+                                      << "  --dry-run             print the plan; change nothing (apply)\n  -j [ --json ]         JSON output (show)\n"
+                                      << "  -h [ --help ]         show this help\n";
         else if (quotaGroup) help << kQuotaUsage << "Options:\n" << quotaOptions() << "  -j [ --json ]         JSON output (quota show)\n  -h [ --help ]         show this help\n";
         else if (profileGroup) help << kProfileUsage << "Options:\n  -i [ --id ] ID        only these cards (index, PCI address or serial)\n"
                                     << "  -j [ --json ]         JSON output\n  -h [ --help ]         show this help\n";
         else help << kUsage << globalOptions()
                   << "\nCommands:\n  vf list|enable|disable|provision|unprovision\n                             manage SR-IOV virtual functions (aismi vf --help)\n"
                   << "  profile list               the VF profiles and what fits (aismi profile --help)\n"
-                  << "  quota set|show|remove      tenant quotas (aismi quota --help)\n";
+                  << "  quota set|show|remove      tenant quotas (aismi quota --help)\n"
+                  << "  partition apply|show       lay a card out in one step (aismi partition --help)\n";
         CliRequest r;
         r.mode = CliRequest::Mode::Help;
         r.helpText = help.str();
@@ -453,10 +493,11 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     if (verb && verb->arguments && c.words.size() > verb->words.size())
         c.arguments.assign(c.words.begin() + static_cast<long>(verb->words.size()), c.words.end());
     if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
-        const size_t known = verb && !verb->words.empty() ? verb->words.size() : (vfGroup || profileGroup || quotaGroup ? 1 : 0);  // "vf lst": both words
+        const size_t known = verb && !verb->words.empty() ? verb->words.size() : (vfGroup || profileGroup || quotaGroup || partitionGroup ? 1 : 0);  // "vf lst": both words
         if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable, disable, provision or unprovision", hint);
         if (profileGroup && c.words.size() == 1) return usage("'aismi profile' needs list", hint);
         if (quotaGroup && c.words.size() == 1) return usage("'aismi quota' needs set, show or remove", hint);
+        if (partitionGroup && c.words.size() == 1) return usage("'aismi partition' needs apply or show", hint);
         return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),
                      hint);
     }

@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, ProfileList, QuotaSet, QuotaShow, QuotaRemove, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case
@@ -24,6 +24,8 @@ struct CliRequest {
     unsigned count = 0;        // vf enable --count
     std::string target;        // vf provision|unprovision: the VF, as CARD:VF or PCI address
     std::string profile;       // vf provision --profile
+    std::string layout;        // partition apply LAYOUT
+    bool dryRun = false;       // partition apply --dry-run
     std::string tenant;        // vf provision --tenant; quota set|show|remove TENANT
     uint64_t maxVfs = 0;                      // quota set --max-vfs
     std::optional<uint64_t> maxComputeUnits;  // quota set --max-compute (none: no limit)

@@ -6,7 +6,9 @@
 #include "render.hpp"
 #include "selection.hpp"
 
+#include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 namespace aismi::cli {
 namespace {
@@ -124,10 +126,82 @@ Result<std::string> quotas(DaemonClient& client, const CliRequest& r) {
     return out.str();
 }
 
+// The card a partition command works on (its path and index, from the ids given).
+Result<const BusObject*> oneCardOf(const Inventory& inv, const CliRequest& r) {
+    auto cards = selectCards(inv, r.ids);
+    if (!cards) return std::move(cards).error();
+    return cards->front();
+}
+
+Result<std::string> showPartition(DaemonClient& client, const BusObject& card, bool json) {
+    std::vector<BusObject> vfs;
+    if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "MemoryMiB", "Engines"}, vfs); !q)
+        return std::move(q).error();
+    auto profiles = client.listProfiles(card.path);
+    if (!profiles) return std::move(profiles).error();
+    std::ostringstream out;
+    std::string doc = "[";
+    bool first = true;
+    if (!json) out << "card " << card.number("Index") << " (" << card.text("PciAddress") << ")\n  VF     Profile           Tenant           Device holds                          State\n";
+    for (const auto& vf : vfs) {
+        if (vf.number("CardIndex") != card.number("Index")) continue;
+        const std::string& profile = vf.text("Profile");
+        // As desired when the device holds the profile's shape (or nothing, for an emptied VF).
+        std::string state = "as desired";
+        if (!profile.empty()) {
+            for (const auto& p : *profiles)
+                if (p.name == profile && (p.computeUnits != vf.number("ComputeUnits") || p.memoryMib != vf.number("MemoryMiB") || p.engines != vf.number("Engines")))
+                    state = "differs from the profile";
+        } else if (vf.number("ComputeUnits") != 0) {
+            state = "no profile (driver's share)";
+        } else {
+            state = "empty";
+        }
+        const std::string holds = std::to_string(vf.number("ComputeUnits")) + " CUs, " + std::to_string(vf.number("MemoryMiB")) + " MiB, " +
+                                  std::to_string(vf.number("Engines")) + " engines";
+        if (json) {
+            doc += std::string(first ? "\n " : ",\n ") + "{\"card\": " + std::to_string(vf.number("CardIndex")) + ", \"vf\": " +
+                   std::to_string(vf.number("Index")) + ", \"profile\": " + json::quote(profile) + ", \"tenant\": " + json::quote(vf.text("Tenant")) +
+                   ", \"compute_units\": " + std::to_string(vf.number("ComputeUnits")) + ", \"memory_mib\": " + std::to_string(vf.number("MemoryMiB")) +
+                   ", \"engines\": " + std::to_string(vf.number("Engines")) + ", \"state\": " + json::quote(state) + "}";
+            first = false;
+            continue;
+        }
+        const std::string id = std::to_string(vf.number("CardIndex")) + ":" + std::to_string(vf.number("Index"));
+        const auto col = [](const std::string& t, size_t w) { return t.size() >= w ? t.substr(0, w - 1) + " " : t + std::string(w - t.size(), ' '); };
+        out << "  " << col(id, 7) << col(profile.empty() ? "-" : profile, 18) << col(vf.text("Tenant").empty() ? "-" : vf.text("Tenant"), 17)
+            << col(holds, 38) << state << "\n";
+    }
+    if (json) return doc + (first ? "]\n" : "\n]\n");
+    return out.str();
+}
+
+Result<std::string> partition(DaemonClient& client, const CliRequest& r, std::ostream& err) {
+    Inventory inv;
+    if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
+    auto card = oneCardOf(inv, r);
+    if (!card) return std::move(card).error();
+    if (r.mode == CliRequest::Mode::PartitionShow) return showPartition(client, **card, r.json);
+    auto plan = client.planLayout((*card)->path, r.layout);
+    if (!plan) return std::move(plan).error();
+    if (r.dryRun) return "would " + *plan;
+    const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
+    auto done = client.applyLayout((*card)->path, r.layout, [&](unsigned percent) {
+        if (tty) err << "\rapplying layout " << r.layout << " on card " << (*card)->number("Index") << ": " << percent << "%" << std::flush;
+    });
+    if (tty) err << "\r\033[K" << std::flush;
+    if (!done) return std::move(done).error();
+    auto shown = showPartition(client, **card, false);
+    if (!shown) return std::move(shown).error();
+    return "layout " + r.layout + " applied\n" + *shown;
+}
+
 }  // namespace
 
-Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r) {
+Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r, std::ostream& err) {
     switch (r.mode) {
+    case CliRequest::Mode::PartitionApply:
+    case CliRequest::Mode::PartitionShow: return partition(client, r, err);
     case CliRequest::Mode::ProfileList: return listProfiles(client, r);
     case CliRequest::Mode::QuotaSet:
     case CliRequest::Mode::QuotaShow:

@@ -7,12 +7,14 @@
 
 #include <aismi/error.hpp>
 
+#include <ostream>
 #include <string>
 
 namespace aismi::cli {
 
 class DaemonClient;
 
-Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r);
+/// `err` gets a progress line on a terminal (partition apply).
+Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r, std::ostream& err);
 
 }  // namespace aismi::cli

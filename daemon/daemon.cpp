@@ -19,6 +19,7 @@
 #include "interfaces.hpp"
 #include "card_changes.hpp"
 #include "inventory.hpp"
+#include "layout_service.hpp"
 #include "provision_service.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
@@ -138,6 +139,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     if (!profiles) return fail(profiles.error());
     ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas}, std::move(*profiles));
     QuotaService quotaService(quotas, events);
+    LayoutService layouts({inventory, vfCount, provisioning, jobs, events});
 
     // Reconciliation, before serving: what a crash interrupted, then desired state.
     if (auto interrupted = jobs.recover()) {
@@ -169,7 +171,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     SdbusAuthorityClient authority(*connection, pump);
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts,
                         bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
         events);
     try {

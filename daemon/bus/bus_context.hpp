@@ -23,6 +23,7 @@ class Jobs;
 class VfCountService;
 class ProvisionService;
 class QuotaService;
+class LayoutService;
 
 namespace bus {
 
@@ -35,6 +36,7 @@ struct BusContext {
     VfCountService& vfCount;
     ProvisionService& provisioning;
     QuotaService& quotas;
+    LayoutService& layouts;
     ManagerState manager;
 };
 

@@ -2,6 +2,7 @@
 
 #include "bus_pump.hpp"
 #include "inventory.hpp"
+#include "layout_service.hpp"
 #include "provision_service.hpp"
 #include "vf_count_service.hpp"
 
@@ -33,6 +34,28 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, false); }); });
     object_->registerMethod(kCardInterface, "SetVfCountAsync", "u", {"count"}, "o", {"job"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, true); }); });
+    object_->registerMethod(kCardInterface, "PlanLayout", "s", {"layout"}, "s", {"plan"}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string layout;
+            call >> layout;
+            auto plan = ctx_.layouts.plan(card_, layout);
+            if (!plan) throw toBusError(plan.error());
+            auto reply = call.createReply();
+            reply << plan->describe();
+            reply.send();
+        });
+    });
+    object_->registerMethod(kCardInterface, "ApplyLayout", "s", {"layout"}, "o", {"job"}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string layout;
+            call >> layout;
+            authorizeThen(ctx_, call, kActionManageVfs, [this, layout](PendingCall pending) {
+                auto job = ctx_.layouts.apply(card_, layout);
+                if (!job) return pending.fail(job.error());
+                pending.reply(sdbus::ObjectPath(jobPath(*job)));
+            });
+        });
+    });
     object_->registerMethod(kCardInterface, "ListProfiles", "", {}, "a(sutuus)", {"profiles"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { listProfiles(call); }); });
     object_->finishRegistration();

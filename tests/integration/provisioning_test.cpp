@@ -159,3 +159,31 @@ TEST(TenantQuotas, AreSetShownAndRemovedFromTheCliAndRefusedToOthers) {
     EXPECT_EQ(stack.aismi({"quota", "remove", "acme"}).out, "tenant acme: quota removed\n");
     EXPECT_EQ(stack.aismi({"quota", "show"}).out, "No quotas set\n");
 }
+
+TEST(Partition, ShowsThePlanThenLaysTheCardOutAndBringsItBackAfterAPowerCycle) {
+    Stack stack;
+    stack.startDaemon();
+    auto dry = stack.aismi({"partition", "apply", "-i", "0", "2xquarter,4xeighth", "--dry-run"});
+    ASSERT_EQ(dry.exitCode, 0) << dry.err;
+    EXPECT_EQ(dry.out.rfind("would enable 6 VFs on card 0\nVF 0:0: provision quarter (32 compute units, 16256 MiB, 2 engines)\n", 0), 0u) << dry.out;
+    EXPECT_EQ(stack.aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "0\n") << "a dry run changes nothing";
+    EXPECT_EQ(stack.aismi({"partition", "apply", "-i", "0", "2xquarter,4xeighth"}, 65534).exitCode, 7);
+    auto apply = stack.aismi({"partition", "apply", "-i", "0", "2xquarter,4xeighth"});
+    ASSERT_EQ(apply.exitCode, 0) << apply.err;
+    EXPECT_NE(apply.out.find("  0:5    eighth            -                16 CUs, 8128 MiB, 1 engines           as desired\n"), std::string::npos)
+        << apply.out;
+    const std::string layout = stack.aismi({"partition", "show", "-i", "0", "-j"}).out;
+    for (const char* bad : {"4x", "x8", "-1xhalf", "1e9xhalf", "1.5xhalf", "3xhalf", "2xtenth"}) {
+        auto r = stack.aismi({"partition", "apply", "-i", "0", bad});
+        EXPECT_NE(r.exitCode, 0) << bad;
+        EXPECT_FALSE(r.err.empty()) << bad;
+    }
+    EXPECT_EQ(stack.aismi({"partition", "show", "-i", "0", "-j"}).out, layout) << "nothing changed";
+    ASSERT_EQ(stack.sim({"power-cycle", "0"}).exitCode, 0);
+    std::string now;
+    for (int i = 0; i < 200 && (stack.daemonLog().find("provisioning restored") == std::string::npos ||
+                                (now = stack.aismi({"partition", "show", "-i", "0", "-j"}).out) != layout);
+         ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(now, layout) << "the layout came back by itself: " << stack.daemonLog();
+}

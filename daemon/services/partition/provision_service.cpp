@@ -279,22 +279,26 @@ std::vector<std::string> ProvisionService::applyDesired(unsigned card) {
     auto device = d_.inventory.device(card);
     auto sr = device->sriov();
     if (!sr) return log;
-    // Emptied VFs first: they free what the provisioned ones need.
-    for (const bool emptying : {true, false})
-        for (const auto& [vf, p] : *rows) {
-            if (p.holdsNothing() != emptying) continue;
-            const std::string what = vfLabel(info, vf);
-            if (vf >= sr->numVfs) {
-                log.push_back(what + ": provisioned (" + (p.profile.empty() ? "empty" : p.profile) + "), but the card has " +
-                              std::to_string(sr->numVfs) + " VFs; left as it is");
-                continue;
-            }
-            auto actual = device->vfResources(vf);
-            if (actual && *actual == p.resources) continue;
-            auto w = device->setVfResources(vf, p.resources);
-            log.push_back(what + ": " + (p.profile.empty() ? "emptied again" : "profile " + p.profile + " restored") +
-                          (w ? "" : " failed: " + w.error().message));
+    // Every VF that differs is emptied first (the driver's even split of re-created VFs holds
+    // the whole card), then the provisioned ones get their shapes.
+    std::vector<std::pair<unsigned, Provisioned>> differing;
+    for (const auto& [vf, p] : *rows) {
+        if (vf >= sr->numVfs) {
+            log.push_back(vfLabel(info, vf) + ": provisioned (" + (p.profile.empty() ? "empty" : p.profile) + "), but the card has " +
+                          std::to_string(sr->numVfs) + " VFs; left as it is");
+            continue;
         }
+        auto actual = device->vfResources(vf);
+        if (!actual || *actual != p.resources) differing.emplace_back(vf, p);
+    }
+    for (const auto& [vf, p] : differing)
+        if (auto w = device->setVfResources(vf, Resources{}); !w) log.push_back(vfLabel(info, vf) + ": emptying failed: " + w.error().message);
+        else if (p.holdsNothing()) log.push_back(vfLabel(info, vf) + ": emptied again");
+    for (const auto& [vf, p] : differing) {
+        if (p.holdsNothing()) continue;
+        auto w = device->setVfResources(vf, p.resources);
+        log.push_back(vfLabel(info, vf) + ": profile " + p.profile + " restored" + (w ? "" : " failed: " + w.error().message));
+    }
     return log;
 }
 
@@ -338,9 +342,13 @@ void ProvisionService::convergeLive(unsigned card) {
         bool emptying;
     };
     std::vector<Write> writes;
+    // Every VF that differs is emptied first (re-created VFs hold the driver's even split of
+    // the whole card), then the provisioned ones get their shapes.
     for (const auto& [vf, p] : *rows)
-        if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) writes.push_back({vf, p.resources, p.holdsNothing()});
-    std::stable_partition(writes.begin(), writes.end(), [](const Write& w) { return w.emptying; });
+        if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) writes.push_back({vf, Resources{}, true});
+    const size_t emptied = writes.size();
+    for (size_t i = 0; i < emptied; ++i)
+        if (const Provisioned& p = rows->at(writes[i].vf); !p.holdsNothing()) writes.push_back({writes[i].vf, p.resources, false});
     const CardInfo info = s.info;
     d_.events.publish(Notice{Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + std::to_string(writes.size()) + " VF(s)"});
     d_.executor.runOnCard<std::vector<std::string>>(
