@@ -167,7 +167,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (!client) return fail(err, client.error());
     if (r.mode == CliRequest::Mode::VfProvision || r.mode == CliRequest::Mode::VfUnprovision || r.mode == CliRequest::Mode::ProfileList ||
         r.mode == CliRequest::Mode::QuotaSet || r.mode == CliRequest::Mode::QuotaShow || r.mode == CliRequest::Mode::QuotaRemove ||
-        r.mode == CliRequest::Mode::PartitionApply || r.mode == CliRequest::Mode::PartitionShow) {
+        r.mode == CliRequest::Mode::PartitionApply || r.mode == CliRequest::Mode::PartitionShow || r.mode == CliRequest::Mode::PartitionExport) {
         auto text = runProvisioning(**client, r, err);
         if (!text) return fail(err, text.error());
         out << *text;

@@ -67,13 +67,15 @@ tenant holds now.
 
 constexpr const char* kPartitionUsage = R"(Usage: aismi partition apply -i ID LAYOUT [--dry-run]
        aismi partition show -i ID [-j]
+       aismi partition export -i ID
 
 apply lays a card out in one step: LAYOUT is COUNTxPROFILE items, comma separated
 (4xquarter,8xeighth; aismi profile list shows the profiles). The VFs are enabled (replacing
 the card's VFs if the count differs), then each is provisioned with its profile, in order. It
 runs as one job with a progress line on a terminal; a failed step rolls the card back to the
 layout it had. --dry-run prints the plan and changes nothing. show prints each VF's profile
-and what the device holds.
+and what the device holds. export prints the card's layout as a layouts.d section, which
+aismid applies at start and on reload (docs/partitioning.md).
 
 )";
 
@@ -192,6 +194,7 @@ Result<CliRequest> parseQuotaShow(const CommandLine& c);
 Result<CliRequest> parseQuotaRemove(const CommandLine& c);
 Result<CliRequest> parsePartitionApply(const CommandLine& c);
 Result<CliRequest> parsePartitionShow(const CommandLine& c);
+Result<CliRequest> parsePartitionExport(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
 // how many words may follow it (a target).
@@ -217,6 +220,7 @@ const std::vector<Verb>& verbs() {
         {{"quota", "remove"}, {}, parseQuotaRemove, 1},
         {{"partition", "apply"}, {"id", "dry-run"}, parsePartitionApply, 1},
         {{"partition", "show"}, {"id", "json"}, parsePartitionShow},
+        {{"partition", "export"}, {"id"}, parsePartitionExport},
     };
     return table;
 }
@@ -415,6 +419,8 @@ Result<CliRequest> parsePartitionShow(const CommandLine& c) {
     return r;
 }
 
+Result<CliRequest> parsePartitionExport(const CommandLine& c) { return oneCard(c, CliRequest::Mode::PartitionExport, "export", "partition"); }
+
 Result<CliRequest> parseProfileList(const CommandLine& c) {
     CliRequest r;
     r.mode = CliRequest::Mode::ProfileList;
@@ -484,7 +490,7 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
                   << "\nCommands:\n  vf list|enable|disable|provision|unprovision\n                             manage SR-IOV virtual functions (aismi vf --help)\n"
                   << "  profile list               the VF profiles and what fits (aismi profile --help)\n"
                   << "  quota set|show|remove      tenant quotas (aismi quota --help)\n"
-                  << "  partition apply|show       lay a card out in one step (aismi partition --help)\n";
+                  << "  partition apply|show|export  lay a card out in one step (aismi partition --help)\n";
         CliRequest r;
         r.mode = CliRequest::Mode::Help;
         r.helpText = help.str();
@@ -497,7 +503,7 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
         if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable, disable, provision or unprovision", hint);
         if (profileGroup && c.words.size() == 1) return usage("'aismi profile' needs list", hint);
         if (quotaGroup && c.words.size() == 1) return usage("'aismi quota' needs set, show or remove", hint);
-        if (partitionGroup && c.words.size() == 1) return usage("'aismi partition' needs apply or show", hint);
+        if (partitionGroup && c.words.size() == 1) return usage("'aismi partition' needs apply, show or export", hint);
         return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),
                      hint);
     }

@@ -176,12 +176,42 @@ Result<std::string> showPartition(DaemonClient& client, const BusObject& card, b
     return out.str();
 }
 
+// The card's layout as a layouts.d section: consecutive VFs of one profile become COUNTxPROFILE.
+Result<std::string> exportPartition(DaemonClient& client, const BusObject& card) {
+    std::vector<BusObject> vfs;
+    if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "Profile"}, vfs); !q) return std::move(q).error();
+    std::string layout, last;
+    unsigned run = 0;
+    const auto flush = [&] {
+        if (run) layout += (layout.empty() ? "" : ",") + std::to_string(run) + "x" + last;
+    };
+    for (const auto& vf : vfs) {
+        if (vf.number("CardIndex") != card.number("Index")) continue;
+        const std::string& profile = vf.text("Profile");
+        if (profile.empty())
+            return makeError(Errc::InvalidState, "VF " + std::to_string(card.number("Index")) + ":" + std::to_string(vf.number("Index")) +
+                                                     " has no profile; a layout gives every VF one (aismi partition apply)");
+        if (profile != last) {
+            flush();
+            last = profile;
+            run = 0;
+        }
+        ++run;
+    }
+    flush();
+    if (layout.empty()) return makeError(Errc::InvalidState, "card " + std::to_string(card.number("Index")) + " has no VFs to export");
+    const std::string serial = card.text("Serial");
+    return "# card " + std::to_string(card.number("Index")) + " (" + card.text("PciAddress") + "), exported by aismi partition export\n[layout card-" +
+           serial + "]\ncards = serial:" + serial + "\nlayout = " + layout + "\n";
+}
+
 Result<std::string> partition(DaemonClient& client, const CliRequest& r, std::ostream& err) {
     Inventory inv;
     if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
     auto card = oneCardOf(inv, r);
     if (!card) return std::move(card).error();
     if (r.mode == CliRequest::Mode::PartitionShow) return showPartition(client, **card, r.json);
+    if (r.mode == CliRequest::Mode::PartitionExport) return exportPartition(client, **card);
     auto plan = client.planLayout((*card)->path, r.layout);
     if (!plan) return std::move(plan).error();
     if (r.dryRun) return "would " + *plan;
@@ -201,7 +231,8 @@ Result<std::string> partition(DaemonClient& client, const CliRequest& r, std::os
 Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r, std::ostream& err) {
     switch (r.mode) {
     case CliRequest::Mode::PartitionApply:
-    case CliRequest::Mode::PartitionShow: return partition(client, r, err);
+    case CliRequest::Mode::PartitionShow:
+    case CliRequest::Mode::PartitionExport: return partition(client, r, err);
     case CliRequest::Mode::ProfileList: return listProfiles(client, r);
     case CliRequest::Mode::QuotaSet:
     case CliRequest::Mode::QuotaShow:

@@ -19,6 +19,7 @@
 #include "interfaces.hpp"
 #include "card_changes.hpp"
 #include "inventory.hpp"
+#include "declared_layouts.hpp"
 #include "layout_service.hpp"
 #include "provision_service.hpp"
 #include "quota_repository.hpp"
@@ -140,6 +141,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas}, std::move(*profiles));
     QuotaService quotaService(quotas, events);
     LayoutService layouts({inventory, vfCount, provisioning, jobs, events});
+    auto declared = loadDeclaredLayouts(config.layoutsDir);
+    if (!declared) return fail(declared.error());
+    DeclaredLayouts declaredLayouts(inventory, layouts, events);
 
     // Reconciliation, before serving: what a crash interrupted, then desired state.
     if (auto interrupted = jobs.recover()) {
@@ -155,6 +159,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     for (const auto& line : report.unclaimed) events.publish(Notice{Severity::Warning, "aismid", "reconcile: " + line});
     poller.desiredVfCount = [&](const std::string& key) { return vfCount.expectedVfCount(key); };
     poller.annotators.push_back([&](CardSnapshot& s) { provisioning.annotate(s); });
+    poller.annotators.push_back([&](CardSnapshot& s) { declaredLayouts.annotate(s); });
     poller.readAllNow();
     events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
@@ -182,6 +187,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                                               "); is another aismid running?"));
     }
     poller.start(config.pollIntervalMs);
+    declaredLayouts.set(std::move(*declared));  // jobs, run once the loop does
 
     boost::asio::steady_timer watchdog(io);
     uint64_t watchdogUsec = 0;
@@ -215,6 +221,12 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                 } else {
                     log::info("reload: " + std::to_string(p->size()) + " VF profiles");
                     provisioning.setProfiles(std::move(*p));
+                }
+                if (auto l = loadDeclaredLayouts(reloaded->config.layoutsDir); !l) {
+                    log::error("reload: " + l.error().message + "; keeping the declared layouts read before");
+                } else {
+                    log::info("reload: " + std::to_string(l->size()) + " declared layouts");
+                    declaredLayouts.set(std::move(*l));
                 }
             }
             notify("READY=1");

@@ -24,6 +24,8 @@ po::options_description settingOptions() {
          "VENDOR:DEVICE of the physical functions to manage (repeatable; default a15e:0100, the aismi card)")
         ("sysfs-root", po::value<std::string>()->default_value("/sys"), "where sysfs is mounted (linux backend)")
         ("state-dir", po::value<std::string>()->default_value("/var/lib/aismi"), "directory of the state store")
+        ("layouts-dir", po::value<std::string>(),
+         "card layouts declared for fleet tooling, in *.conf files (default: layouts.d beside the config file)")
         ("profiles-dir", po::value<std::string>(),
          "VF profiles beyond the built-in ones, in *.conf files (default: profiles.d beside the config file; a missing directory adds none)")
         ("poll-interval", po::value<std::string>()->default_value("1000"), "telemetry polling interval in milliseconds (100 to 3600000)")
@@ -122,11 +124,13 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     if (vm.count("profiles-dir")) {
         c.profilesDir = vm["profiles-dir"].as<std::string>();
         if (c.profilesDir.empty()) return invalid("--profiles-dir must not be empty");
-    } else {
-        // Beside the config file, so an install under another prefix finds its own.
-        const size_t slash = configPath.rfind('/');
-        c.profilesDir = (slash == std::string::npos ? std::string(".") : configPath.substr(0, slash)) + "/profiles.d";
     }
+    // Beside the config file by default, so an install under another prefix finds its own.
+    const size_t slash = configPath.rfind('/');
+    const std::string configDir = slash == std::string::npos ? std::string(".") : configPath.substr(0, slash);
+    if (!vm.count("profiles-dir")) c.profilesDir = configDir + "/profiles.d";
+    c.layoutsDir = vm.count("layouts-dir") ? vm["layouts-dir"].as<std::string>() : configDir + "/layouts.d";
+    if (c.layoutsDir.empty()) return invalid("--layouts-dir must not be empty");
     std::map<std::string, unsigned> n;
     for (const char* name : {"poll-interval", "sim-cards", "sim-vfs", "sim-compute-units", "sim-memory-mib", "sim-engines", "events-keep",
                              "events-max-age-days"}) {

@@ -19,6 +19,7 @@ struct DaemonConfig {
     std::string sysfsRoot = "/sys";
     std::string stateDir = "/var/lib/aismi";
     std::string profilesDir = "/etc/aismi/profiles.d";  // default: profiles.d beside the config file
+    std::string layoutsDir = "/etc/aismi/layouts.d";    // default: layouts.d beside the config file
     std::string simDir;  // default: <stateDir>/sim
     /// What new simulated cards look like (the sim backend turns it into the simulator's own
     /// configuration; the daemon's settings do not depend on the simulator's types).

@@ -97,6 +97,7 @@ void HealthAssessor::assess(CardSnapshot& card) {
         raise(Health::Warning, "desired " + std::to_string(*card.desiredVfs) + " VFs, the device has " + std::to_string(card.vfEnabled()) +
                                    " (changed outside aismid, or lost in a reset)");
     for (const auto& p : card.readProblems) raise(Health::Warning, "cannot read: " + p);
+    for (const auto& p : card.configProblems) raise(Health::Warning, p);
     card.health = worst;
     card.healthReasons = std::move(reasons);
 }

@@ -60,6 +60,7 @@ struct CardSnapshot {
     std::string lostReason;                // why, when it is not "reads all ones"
     std::optional<unsigned> desiredVfs;    // what an operator asked for, when no change is under way
     std::vector<std::string> readProblems;  // attributes that could not be read
+    std::vector<std::string> configProblems;  // what is wrong with what was declared for it (layouts.d)
     Health health = Health::Ok;
     std::vector<std::string> healthReasons;
 

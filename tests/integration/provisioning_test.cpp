@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -186,4 +187,36 @@ TEST(Partition, ShowsThePlanThenLaysTheCardOutAndBringsItBackAfterAPowerCycle) {
          ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(now, layout) << "the layout came back by itself: " << stack.daemonLog();
+}
+
+TEST(Partition, ExportsALayoutThatLayoutsDAppliesOnReloadAndReportsConflicts) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "1xhalf,2xquarter"}).exitCode, 0);
+    auto exported = stack.aismi({"partition", "export", "-i", "0"});
+    ASSERT_EQ(exported.exitCode, 0) << exported.err;
+    EXPECT_NE(exported.out.find("[layout card-AIS24110000]\ncards = serial:AIS24110000\nlayout = 1xhalf,2xquarter\n"), std::string::npos)
+        << exported.out;
+    // The same layout for card 1, pushed as a file, applied on reload.
+    std::filesystem::create_directories(stack.layoutsDir());
+    std::ofstream(stack.layoutsDir() + "/fleet.conf") << "[layout fleet]\ncards = serial:AIS24110001\nlayout = 1xhalf,2xquarter\n";
+    ::kill(stack.daemonPid(), SIGHUP);
+    std::string card1;
+    for (int i = 0; i < 200 && (card1 = stack.aismi({"partition", "export", "-i", "1"}).out).find("1xhalf,2xquarter") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_NE(card1.find("layout = 1xhalf,2xquarter"), std::string::npos) << stack.daemonLog();
+    // Two sections claiming one card: neither applies, and the card says why.
+    std::ofstream(stack.layoutsDir() + "/other.conf") << "[layout other]\ncards = address:3d:00.0\nlayout = 2xhalf\n";
+    ::kill(stack.daemonPid(), SIGHUP);
+    EXPECT_TRUE(stack.waitForCardField("health", "warning", 1));
+    auto reasons = stack.aismi({"-i", "1", "--query-card=health.reasons", "--format=csv,noheader"});
+    EXPECT_NE(reasons.out.find("declared layouts fleet"), std::string::npos) << reasons.out;
+    EXPECT_NE(reasons.out.find("both claim the card; neither is applied"), std::string::npos) << reasons.out;
+    EXPECT_EQ(stack.aismi({"partition", "export", "-i", "1"}).out, card1) << "nothing changed";
+    // A malformed file: the reload keeps what it had, and says so.
+    std::ofstream(stack.layoutsDir() + "/bad.conf") << "[layout bad]\ncards = slot:1\nlayout = 1xhalf\n";
+    ::kill(stack.daemonPid(), SIGHUP);
+    for (int i = 0; i < 100 && stack.daemonLog().find("bad.conf line 2") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_NE(stack.daemonLog().find("bad.conf line 2: 'slot:1' does not name cards"), std::string::npos) << stack.daemonLog();
 }

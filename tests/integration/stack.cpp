@@ -109,6 +109,7 @@ void Stack::startDaemon() {
                                   "--sim-vfs=" + std::to_string(options_.vfs),
                                   "--sim-time-factor=0.01",
                                   "--profiles-dir=" + profilesDir(),
+                                  "--layouts-dir=" + layoutsDir(),
                                   "--config=" + options_.configFile};
     if (options_.configFile == "/dev/null") argv.push_back("--poll-interval=" + std::to_string(options_.pollMs));
     argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());

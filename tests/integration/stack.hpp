@@ -57,6 +57,7 @@ public:
     std::string stateDir() const { return dir_ / "state"; }
     /// aismid's --profiles-dir (absent until a test writes profiles there).
     std::string profilesDir() const { return dir_ / "profiles.d"; }
+    std::string layoutsDir() const { return dir_ / "layouts.d"; }
     std::string path(const std::string& rel) const { return dir_ / rel; }
     pid_t daemonPid() const { return daemon_.pid(); }
 

@@ -1,6 +1,7 @@
 // Laying a card out in one step: the layout language, the plan a dry run shows, applying it
 // as a job, and rolling back to the layout the card had when a step fails.
 #include "daemon_fixture.hpp"
+#include "declared_layouts.hpp"
 
 using namespace aismi;
 
@@ -78,4 +79,56 @@ TEST_F(LayoutServiceTest, RollsBackToTheLayoutTheCardHadWhenAStepFails) {
     EXPECT_NE(r.error().message.find("rolled back to the layout it had"), std::string::npos) << r.error().message << " / " << profiles();
     EXPECT_EQ(profiles(), "eighth,eighth,eighth,eighth");
     for (unsigned vf = 0; vf < 4; ++vf) EXPECT_EQ(inventory->device(0)->vfResources(vf).value(), (Resources{16, 8128, 1})) << vf;
+}
+
+TEST(DeclaredLayouts, ParseCardsAndLayoutsAndRefuseAnythingElse) {
+    auto ok = parseDeclaredLayouts("# fleet\n[layout inference]\ncards = serial:AIS1, address:3b:00.0, device:a15e:0100\nlayout = 4xquarter\n", "f.conf");
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    ASSERT_EQ(ok->size(), 1u);
+    EXPECT_EQ(ok->at(0).serials, std::vector<std::string>{"AIS1"});
+    EXPECT_EQ(ok->at(0).addresses.at(0).str(), "0000:3b:00.0");
+    EXPECT_EQ(ok->at(0).devices.at(0), (DeviceMatch{0xa15e, 0x0100}));
+    CardInfo card;
+    card.serial = "AIS2";
+    card.address = *PciAddress::parse("0000:3d:00.0");
+    EXPECT_FALSE(ok->at(0).matches(card));
+    card.vendorId = 0xa15e;
+    card.deviceId = 0x0100;
+    EXPECT_TRUE(ok->at(0).matches(card)) << "by vendor:device";
+    const std::pair<std::string, std::string> bad[] = {
+        {"[layout a]\ncards = serial:X\n", "line 1: layout 'a' needs cards and layout"},
+        {"[layout a]\ncards = slot:3\nlayout = 1xhalf\n", "line 2: 'slot:3' does not name cards"},
+        {"[layout a]\ncards = address:zz\nlayout = 1xhalf\n", "line 2: 'zz' is not a PCI address"},
+        {"[layout a]\ncards = serial:X\nlayout = 4x\n", "line 3: layout '4x'"},
+        {"[layout a]\ncards = serial:X\nlayout = 1xhalf\nspeed = 3\n", "line 4: unknown setting 'speed'"},
+        {"[layouts a]\n", "line 1: expected '[layout NAME]'"},
+        {"[layout a]\ncards = serial:X\nlayout = 1xhalf\n[layout a]\n", "line 4: layout 'a' is defined twice"},
+    };
+    for (const auto& [content, why] : bad) {
+        auto r = parseDeclaredLayouts(content, "f.conf");
+        ASSERT_FALSE(r.ok()) << content;
+        EXPECT_EQ(r.error().code, Errc::ConfigInvalid);
+        EXPECT_NE(r.error().message.find("f.conf " + why), std::string::npos) << r.error().message;
+    }
+}
+
+TEST_F(LayoutServiceTest, AppliesDeclaredLayoutsAndReportsConflicts) {
+    DeclaredLayouts declared(*inventory, *layouts, *events);
+    auto files = parseDeclaredLayouts("[layout one]\ncards = serial:AIS24110000\nlayout = 2xhalf\n"
+                                      "[layout all]\ncards = device:a15e:0100\nlayout = 1xwhole\n",
+                                      "f.conf");
+    ASSERT_TRUE(files.ok());
+    declared.set(*files);
+    ASSERT_TRUE(runUntil([&] { return !changes.busy(inventory->info(1).key) && inventory->snapshot(1).vfEnabled() == 1; }));
+    poller->readAllNow();
+    EXPECT_EQ(inventory->snapshot(0).vfEnabled(), 0u) << "claimed twice: neither applied";
+    CardSnapshot card0 = inventory->snapshot(0);
+    declared.annotate(card0);
+    ASSERT_EQ(card0.configProblems.size(), 1u);
+    EXPECT_NE(card0.configProblems[0].find("declared layouts one (f.conf line 1) and all (f.conf line 4) both claim the card"), std::string::npos)
+        << card0.configProblems[0];
+    EXPECT_EQ(inventory->snapshot(1).vfs.at(0).profile, "whole");
+    const size_t jobsBefore = jobs->all().size();
+    declared.applyAll();
+    EXPECT_EQ(jobs->all().size(), jobsBefore) << "card 1 already has its layout: nothing to do";
 }
