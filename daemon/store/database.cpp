@@ -76,7 +76,8 @@ const char* const kMigrations[] = {
          CHECK (profile = '' OR (compute_units > 0 AND memory_mib > 0)),
          PRIMARY KEY (serial, vf));
        INSERT INTO vf_provisioning SELECT serial, vf, 'custom', '', compute_units, memory_mib, engines FROM vf_resources;
-       DROP TABLE vf_resources;)",
+       DROP TABLE vf_resources;
+       CREATE INDEX vf_provisioning_tenant ON vf_provisioning (tenant) WHERE profile != '';)",
     // 5 -> 6: tenant quotas (NULL: no limit on that resource).
     R"(CREATE TABLE quotas (
          tenant TEXT PRIMARY KEY,
