@@ -220,3 +220,27 @@ TEST(Partition, ExportsALayoutThatLayoutsDAppliesOnReloadAndReportsConflicts) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_NE(stack.daemonLog().find("bad.conf line 2: 'slot:1' does not name cards"), std::string::npos) << stack.daemonLog();
 }
+
+TEST(Partition, Kill9AtManyPointsOfALayoutLeavesStoreAndDeviceAgreeing) {
+    // kill -9 while a layout is applied (VF count jobs, empties, provisions, each journaled),
+    // at a later point each round; after a restart no VF holds anything but what the store says.
+    Stack stack;
+    stack.startDaemon();
+    const char* layouts[] = {"2xquarter,4xeighth", "1xhalf,2xquarter"};
+    for (int round = 0; round < 12; ++round) {
+        const std::string layout = layouts[round % 2];
+        Process apply = stack.spawnAismi({"partition", "apply", "-i", "0", layout}, std::nullopt, "apply" + std::to_string(round));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5 * round));
+        stack.stopDaemon(SIGKILL);
+        apply.stop(SIGKILL);
+        stack.startDaemon();
+        const std::string show = stack.aismi({"partition", "show", "-i", "0", "-j"}).out;
+        EXPECT_EQ(show.find("differs from the profile"), std::string::npos) << "round " << round << ": " << show << stack.daemonLog();
+        // Whatever was left, the layout can be applied now and is then exactly there.
+        auto again = stack.aismi({"partition", "apply", "-i", "0", layout});
+        ASSERT_EQ(again.exitCode, 0) << "round " << round << ": " << again.err << stack.daemonLog();
+        const std::string after = stack.aismi({"partition", "show", "-i", "0", "-j"}).out;
+        EXPECT_EQ(after.find("differs"), std::string::npos) << after;
+        EXPECT_EQ(after.find("\"profile\": \"\""), std::string::npos) << "every VF has its profile: " << after;
+    }
+}
