@@ -113,9 +113,11 @@ Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r, std
     // A progress line on a terminal; nothing when stderr is a file or a pipe.
     const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
     const std::string what = count ? "enabling " + std::to_string(count) + " VFs" : "disabling VFs";
-    auto done = client.setVfCount(card.path, count, [&](unsigned percent) {
-        if (tty) err << "\r" << what << " on card " << card.number("Index") << ": " << percent << "%" << std::flush;
-    });
+    auto done = client.setVfCount(
+        card.path, count, [&](unsigned percent) {
+            if (tty) err << "\r" << what << " on card " << card.number("Index") << ": " << percent << "%" << std::flush;
+        },
+        r.force);
     if (tty) err << "\r\033[K" << std::flush;
     if (!done) return std::move(done).error();
     // aismid finished the job after reading the device back; show what it reports now.

@@ -275,11 +275,14 @@ Result<void> DaemonClient::waitForJob(const std::string& jobPath, const std::fun
     }
 }
 
-Result<void> DaemonClient::setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress) {
+Result<void> DaemonClient::setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress, bool force) {
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
         sdbus::ObjectPath jobPath;
-        card->callMethod("SetVfCountAsync").onInterface("org.aismi.Card1").withArguments(uint32_t{count}).storeResultsTo(jobPath);
+        if (force)
+            card->callMethod("SetVfCountWithOptions").onInterface("org.aismi.Card1").withArguments(uint32_t{count}, std::map<std::string, sdbus::Variant>{{"force", sdbus::Variant(true)}}).storeResultsTo(jobPath);
+        else
+            card->callMethod("SetVfCountAsync").onInterface("org.aismi.Card1").withArguments(uint32_t{count}).storeResultsTo(jobPath);
         return waitForJob(jobPath, progress);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "set the VF count");

@@ -37,7 +37,8 @@ public:
 
     /// Starts a VF count change as a job; `progress` is told the job's percentage as it moves.
     /// Returns when the job has finished, with its outcome.
-    Result<void> setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress);
+    /// `force`: VFs in use (provisioned for a tenant, bound to vfio-pci) are replaced too.
+    Result<void> setVfCount(const std::string& cardPath, unsigned count, const std::function<void(unsigned)>& progress, bool force = false);
     /// What applying a layout would do (Card1.PlanLayout); nothing changes.
     Result<std::string> planLayout(const std::string& cardPath, const std::string& layout);
     /// Applies a layout as a job and waits for it, like setVfCount.

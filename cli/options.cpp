@@ -36,8 +36,9 @@ constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
 
 Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
 VFs as CARD:VF or by PCI address), enables N of a card's VFs, or disables them all. The
-kernel changes the count only from 0: disable before enabling a different number; provisioned
-VFs must be unprovisioned first. Enabling shows its progress on a terminal.
+kernel changes the count only from 0: disable before enabling a different number. VFs in use
+(provisioned for a tenant, or bound to vfio-pci) stop it unless --force. Enabling shows its
+progress on a terminal.
 
 provision gives one VF a profile's resources (aismi profile list shows them and what fits),
 for a tenant if given; unprovision takes them back (the VF stays, holding nothing). Neither
@@ -156,9 +157,15 @@ po::options_description vfOptions() {
     po::options_description o("vf options");
     o.add_options()
         ("count", po::value<std::string>(), "number of VFs to enable (vf enable)")
+        ("force", "replace VFs in use too: provisioned for a tenant, or bound to vfio-pci (vf enable, vf disable)")
         ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
-        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)")
-        ("dry-run", "print what partition apply would do; change nothing");
+        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)");
+    return o;
+}
+
+po::options_description partitionOptions() {
+    po::options_description o("partition options");
+    o.add_options()("dry-run", "print what partition apply would do; change nothing");
     return o;
 }
 
@@ -210,8 +217,8 @@ const std::vector<Verb>& verbs() {
         {{}, {"version", "list-cards", "id", "query", "display", "query-card", "query-vf", "format", "help-query-card", "help-query-vf", "json", "loop"},
          parseQuery},
         {{"vf", "list"}, {"id", "json"}, parseVfList},
-        {{"vf", "enable"}, {"id", "count"}, parseVfEnable},
-        {{"vf", "disable"}, {"id"}, parseVfDisable},
+        {{"vf", "enable"}, {"id", "count", "force"}, parseVfEnable},
+        {{"vf", "disable"}, {"id", "force"}, parseVfDisable},
         {{"vf", "provision"}, {"profile", "tenant"}, parseVfProvision, 1},
         {{"vf", "unprovision"}, {}, parseVfUnprovision, 1},
         {{"profile", "list"}, {"id", "json"}, parseProfileList},
@@ -310,6 +317,7 @@ Result<CliRequest> oneCard(const CommandLine& c, CliRequest::Mode mode, const st
     if (!selected) return std::move(selected).error();
     if (selected->size() != 1) return usage(group + " " + command + " needs exactly one card: -i ID", "aismi " + group + " --help");
     r.ids = *selected;
+    r.force = c.has("force");
     return r;
 }
 
@@ -445,7 +453,7 @@ std::string optionSpelling(const std::string& name) {
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     po::options_description all;
-    all.add(globalOptions()).add(vfOptions()).add(quotaOptions());
+    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions());
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
     po::options_description parser;

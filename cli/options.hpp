@@ -22,6 +22,7 @@ struct CliRequest {
     bool json = false;
     unsigned loopSeconds = 0;  // 0: once
     unsigned count = 0;        // vf enable --count
+    bool force = false;        // vf enable|disable --force
     std::string target;        // vf provision|unprovision: the VF, as CARD:VF or PCI address
     std::string profile;       // vf provision --profile
     std::string layout;        // partition apply LAYOUT

@@ -8,6 +8,8 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <map>
+
 namespace aismi::bus {
 
 void guarded(sdbus::MethodCall& call, const std::function<void()>& body) {
@@ -34,6 +36,8 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, false); }); });
     object_->registerMethod(kCardInterface, "SetVfCountAsync", "u", {"count"}, "o", {"job"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, true); }); });
+    object_->registerMethod(kCardInterface, "SetVfCountWithOptions", "ua{sv}", {"count", "options"}, "o", {"job"},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { setVfCount(call, true, true); }); });
     object_->registerMethod(kCardInterface, "PlanLayout", "s", {"layout"}, "s", {"plan"}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string layout;
@@ -69,17 +73,27 @@ CardObject::~CardObject() {
 
 void CardObject::announce() { object_->emitInterfacesAddedSignal(); }
 
-void CardObject::setVfCount(sdbus::MethodCall call, bool async) {
+void CardObject::setVfCount(sdbus::MethodCall call, bool async, bool withOptions) {
     uint32_t count = 0;
     call >> count;
-    authorizeThen(ctx_, call, kActionManageVfs, [this, count, async](PendingCall pending) {
+    bool force = false;
+    if (withOptions) {
+        std::map<std::string, sdbus::Variant> options;
+        call >> options;
+        for (const auto& [name, value] : options) {
+            if (name != "force" || value.peekValueType() != "b")
+                throw toBusError(makeError(Errc::InvalidArgument, "SetVfCountWithOptions: unknown option " + quoteInput(name) + " (there is: force, a boolean)"));
+            force = value.get<bool>();
+        }
+    }
+    authorizeThen(ctx_, call, kActionManageVfs, [this, count, async, force](PendingCall pending) {
         std::function<void(Result<void>)> done;
         if (!async)
             done = [pending](Result<void> r) mutable {
                 if (r) pending.reply();
                 else pending.fail(r.error());
             };
-        auto job = ctx_.vfCount.setVfCount(card_, count, std::move(done));
+        auto job = ctx_.vfCount.setVfCount(card_, count, std::move(done), force);
         if (!job) return pending.fail(job.error());
         if (async) pending.reply(sdbus::ObjectPath(jobPath(*job)));
     });

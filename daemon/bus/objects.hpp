@@ -64,7 +64,7 @@ public:
     const CardSnapshot& subject() const;
 
 private:
-    void setVfCount(sdbus::MethodCall call, bool async);
+    void setVfCount(sdbus::MethodCall call, bool async, bool withOptions = false);
     void listProfiles(sdbus::MethodCall call);
     BusContext& ctx_;
     unsigned card_;

@@ -43,7 +43,11 @@ TEST_F(Provisioning, LaysOutACardWithTwoSizesFromTheCli) {
     EXPECT_NE(list.out.find("  quarter                      32   16256 MiB        2         1\n"), std::string::npos) << list.out;
     auto disable = stack.aismi({"vf", "disable", "-i", "0"});
     EXPECT_EQ(disable.exitCode, 13);
-    EXPECT_NE(disable.err.find("provisioned VFs 0:0 (half), 0:1 (quarter); unprovision them first"), std::string::npos) << disable.err;
+    EXPECT_NE(disable.err.find("VFs 0:0 (tenant acme) are in use; unprovision or release them first, or force it"), std::string::npos) << disable.err;
+    auto forced = stack.aismi({"vf", "disable", "-i", "0", "--force"});
+    EXPECT_EQ(forced.exitCode, 0) << forced.err;
+    EXPECT_EQ(stack.aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "0\n");
+    EXPECT_EQ(stack.aismi({"partition", "show", "-i", "0", "-j"}).out, "[]\n") << "the provisioning went with the VFs";
 }
 
 TEST_F(Provisioning, RefusesBadInputClearlyAndChangesNothing) {

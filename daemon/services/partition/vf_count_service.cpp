@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <sstream>
 
 namespace aismi {
 namespace {
@@ -32,11 +33,11 @@ std::string VfCountService::Payload::encode() const {
     PayloadWriter w;
     w.add("count", count);
     if (previousDesired) w.add("previous_desired", *previousDesired);
-    if (!emptied.empty()) {
-        std::string list;
-        for (unsigned vf : emptied) list += (list.empty() ? "" : ",") + std::to_string(vf);
-        w.add("emptied_vfs", list);
-    }
+    // One line per VF being replaced: "cleared_K PROFILE TENANT CU MIB ENGINES" ("-" for none).
+    for (const auto& [vf, p] : cleared)
+        w.add("cleared_" + std::to_string(vf), (p.profile.empty() ? "-" : p.profile) + " " + (p.tenant.empty() ? "-" : p.tenant) + " " +
+                                                   std::to_string(p.resources.computeUnits) + " " + std::to_string(p.resources.memoryMib) + " " +
+                                                   std::to_string(p.resources.engines));
     return w.str();
 }
 
@@ -52,15 +53,17 @@ Result<VfCountService::Payload> VfCountService::Payload::decode(const std::strin
         if (!prev || *prev > 65535) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad previous_desired");
         p.previousDesired = static_cast<unsigned>(*prev);
     }
-    if (kv->count("emptied_vfs")) {
-        const std::string& list = kv->at("emptied_vfs");
-        for (size_t start = 0; start <= list.size();) {
-            const size_t comma = std::min(list.find(',', start), list.size());
-            auto vf = text::parseUnsigned(std::string_view(list).substr(start, comma - start), "emptied_vfs");
-            if (!vf || *vf > 65535) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad emptied_vfs");
-            p.emptied.push_back(static_cast<unsigned>(*vf));
-            start = comma + 1;
-        }
+    for (const auto& [key, value] : *kv) {
+        if (!key.starts_with("cleared_")) continue;
+        auto vf = text::parseUnsigned(std::string_view(key).substr(8), "cleared VF");
+        std::istringstream words(value);
+        std::string profile, tenant;
+        uint64_t cu = 0, mem = 0, eng = 0;
+        if (!vf || *vf > 65535 || !(words >> profile >> tenant >> cu >> mem >> eng) || cu > UINT32_MAX || eng > UINT32_MAX)
+            return makeError(Errc::MalformedData, "set-vf-count journal payload: bad " + key);
+        p.cleared.emplace_back(static_cast<unsigned>(*vf),
+                               DesiredStateRepository::Provisioned{profile == "-" ? "" : profile, tenant == "-" ? "" : tenant,
+                                                                   Resources{static_cast<uint32_t>(cu), mem, static_cast<uint32_t>(eng)}});
     }
     return p;
 }
@@ -77,24 +80,29 @@ Result<void> VfCountService::check(const CardSnapshot& card, unsigned count) {
     return {};
 }
 
-Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsigned count) {
+Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsigned count, bool force) {
     if (auto ok = check(card, count); !ok) return std::move(ok).error();
     Plan p{0, card.info.key, Payload{count, std::nullopt}};
     auto r = d_.db.transaction([&]() -> Result<void> {
-        // Provisioned VFs hold a tenant's resources: VFs the device has are replaced only once
-        // none is provisioned (the kernel would destroy them all). With none on the device
-        // (a power cycle), the provisioning waits for the VFs to come back and is re-applied.
+        // Replacing the VFs the device has destroys them all (the kernel's rule). With none on
+        // the device (a power cycle), the provisioning waits for the VFs to come back and is
+        // re-applied.
         if (card.vfEnabled() != 0) {
             auto provisioned = d_.desired.provisionedVfs(card.info.key);
             if (!provisioned) return std::move(provisioned).error();
-            std::string list;
+            // VFs in use stop it: provisioned for a tenant, or bound to vfio-pci (assigned to a
+            // VM). --force destroys them with the others.
+            std::string inUse;
             for (const auto& [vf, prov] : *provisioned)
-                if (!prov.holdsNothing())
-                    list += (list.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf) + " (" + prov.profile + ")";
-            if (!list.empty()) return makeError(Errc::InvalidState, "provisioned VFs " + list + "; unprovision them first (aismi vf unprovision)");
-            // VFs aismid emptied go with them: forgotten (restored if the change fails).
-            p.payload.emptied.clear();
-            for (const auto& [vf, prov] : *provisioned) p.payload.emptied.push_back(vf);
+                if (!prov.tenant.empty())
+                    inUse += (inUse.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf) + " (tenant " + prov.tenant + ")";
+            for (const auto& vf : card.vfs)
+                if (vf.driver == "vfio-pci")
+                    inUse += (inUse.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf.index) + " (vfio-pci)";
+            if (!inUse.empty() && !force)
+                return makeError(Errc::InvalidState, "VFs " + inUse + " are in use; unprovision or release them first, or force it");
+            // The VFs' provisioning goes with them (put back if the change fails).
+            p.payload.cleared.assign(provisioned->begin(), provisioned->end());
             if (auto c = d_.desired.clearProvisionedCard(card.info.key); !c) return c;
         }
         auto previous = d_.desired.vfCount(card.info.key);
@@ -118,20 +126,20 @@ Result<void> VfCountService::finish(const Plan& plan, const Result<void>& outcom
             auto r = plan.payload.previousDesired ? d_.desired.setVfCount(plan.key, *plan.payload.previousDesired)
                                                   : d_.desired.clearVfCount(plan.key);
             if (!r) return r;
-            for (unsigned vf : plan.payload.emptied)
-                if (auto e = d_.desired.setProvisioned(plan.key, vf, DesiredStateRepository::Provisioned{}); !e) return e;
+            for (const auto& [vf, prov] : plan.payload.cleared)
+                if (auto e = d_.desired.setProvisioned(plan.key, vf, prov); !e) return e;
         }
         return d_.journal.finish(plan.operation, outcome ? "ok" : "failed: " + outcome.error().message);
     });
 }
 
-Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::function<void(Result<void>)> done) {
+Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::function<void(Result<void>)> done, bool force) {
     if (card >= d_.inventory.size()) return makeError(Errc::NotFound, "no card " + std::to_string(card));
     const CardInfo info = d_.inventory.info(card);
     // One change per card at a time: a second one would be planned against a snapshot the
     // first is about to change, and a failure would restore the other's desired state.
     if (auto claimed = d_.changes.begin(info.key, describe(info, count)); !claimed) return std::move(claimed).error();
-    auto p = plan(d_.inventory.snapshot(card), count);
+    auto p = plan(d_.inventory.snapshot(card), count, force);
     if (!p) {
         d_.changes.end(info.key);
         return std::move(p).error();

@@ -5,6 +5,7 @@
 // reconciliation: finishing interrupted changes, restoring counts a host reboot cleared.
 #pragma once
 
+#include "desired_state_repository.hpp"
 #include "operation_kind.hpp"
 
 #include <aismi/error.hpp>
@@ -50,14 +51,17 @@ public:
     struct Payload {
         unsigned count = 0;
         std::optional<unsigned> previousDesired;  // restored if the change fails
-        std::vector<unsigned> emptied = {};       // VFs aismid had emptied: forgotten, restored if it fails
+        /// The provisioning of the VFs being replaced: forgotten, put back if the change fails.
+        std::vector<std::pair<unsigned, DesiredStateRepository::Provisioned>> cleared = {};
         std::string encode() const;
         static Result<Payload> decode(const std::string& text);
     };
 
     /// Starts a job that sets card's VF count; returns its number at once. `done` (optional)
     /// runs on the loop thread when the job finishes and the snapshot shows the outcome.
-    Result<int64_t> setVfCount(unsigned card, unsigned count, std::function<void(Result<void>)> done = nullptr);
+    /// With `force`, VFs provisioned for a tenant or bound to vfio-pci do not stop it (they are
+    /// destroyed with the others); without, they do.
+    Result<int64_t> setVfCount(unsigned card, unsigned count, std::function<void(Result<void>)> done = nullptr, bool force = false);
 
     /// Checks `count` against the card as last read; nothing is written. Loop thread.
     static Result<void> check(const CardSnapshot& card, unsigned count);
@@ -85,7 +89,7 @@ private:
         std::string key;
         Payload payload;
     };
-    Result<Plan> plan(const CardSnapshot& card, unsigned count);
+    Result<Plan> plan(const CardSnapshot& card, unsigned count, bool force);
     Result<void> finish(const Plan& plan, const Result<void>& outcome);
 
     Deps d_;

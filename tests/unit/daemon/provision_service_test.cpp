@@ -68,16 +68,37 @@ TEST_F(ProvisionServiceTest, LeavesDesiredStateAsItWasWhenTheDeviceFails) {
     EXPECT_TRUE(journal->open()->empty());
 }
 
-TEST_F(ProvisionServiceTest, TheVfCountStaysWhileVfsAreProvisioned) {
+TEST_F(ProvisionServiceTest, TheVfCountStaysWhileVfsAreInUseUnlessForced) {
     ASSERT_TRUE(provision(0, 3, "").ok());
     ASSERT_TRUE(provision(0, 3, "eighth", "acme").ok());
+    ASSERT_TRUE(provision(0, 2, "").ok());
     auto r = setVfCount(0, 0);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::InvalidState);
-    EXPECT_NE(r.error().message.find("provisioned VFs 0:3 (eighth); unprovision them first"), std::string::npos) << r.error().message;
-    ASSERT_TRUE(provision(0, 3, "").ok());
-    ASSERT_TRUE(setVfCount(0, 0).ok()) << "emptied VFs do not hold it";
-    EXPECT_TRUE(desired->provisionedVfs(kSerial0)->empty()) << "the emptied VFs went with them";
+    EXPECT_NE(r.error().message.find("VFs 0:3 (tenant acme) are in use; unprovision or release them first, or force it"), std::string::npos)
+        << r.error().message;
+    // Forced, but the device fails: every VF's provisioning is back exactly.
+    const auto before = desired->provisionedVfs(kSerial0).value();
+    inject(0, std::nullopt, sim::Fault::DeviceLost);
+    std::optional<Result<void>> failed;
+    ASSERT_TRUE(service->setVfCount(0, 0, [&](Result<void> x) { failed = x; }, true).ok());
+    ASSERT_TRUE(runUntil([&] { return failed.has_value(); }));
+    EXPECT_FALSE(failed->ok());
+    EXPECT_EQ(desired->provisionedVfs(kSerial0).value(), before);
+    mutate(0, [&](sim::SimCardModel& m) { return m.clear(std::nullopt, clock.now); });
+    poller->readAllNow();
+    // Forced: the VFs go, and their provisioning with them.
+    std::optional<Result<void>> forced;
+    ASSERT_TRUE(service->setVfCount(0, 0, [&](Result<void> x) { forced = x; }, true).ok());
+    ASSERT_TRUE(runUntil([&] { return forced.has_value(); }));
+    ASSERT_TRUE(forced->ok()) << forced->error().message;
+    EXPECT_TRUE(desired->provisionedVfs(kSerial0)->empty());
+    // Provisioned without a tenant does not hold the count.
+    ASSERT_TRUE(setVfCount(0, 2).ok());
+    ASSERT_TRUE(provision(0, 1, "").ok());
+    ASSERT_TRUE(provision(0, 1, "eighth").ok());
+    EXPECT_TRUE(setVfCount(0, 0).ok());
+    EXPECT_TRUE(desired->provisionedVfs(kSerial0)->empty());
 }
 
 TEST_F(ProvisionServiceTest, FinishesOrRollsBackWhatACrashInterrupted) {
