@@ -227,8 +227,11 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
                 const BusObject& vf = *vfp;
                 if (!any) r.heading(2, "Virtual Functions");
                 any = true;
+                const std::string& profile = vf.text("Profile");
+                const std::string& tenant = vf.text("Tenant");
                 r.line(3, vfId(vf), vf.text("PciAddress") + ", " + vf.text("State") + ", " + vf.text("Health") + ", driver " +
-                                        (vf.text("Driver").empty() ? "none" : vf.text("Driver")));
+                                        (vf.text("Driver").empty() ? "none" : vf.text("Driver")) +
+                                        (profile.empty() ? "" : ", profile " + profile) + (tenant.empty() ? "" : " for " + tenant));
             }
         }
         for (const auto& simple : kSimpleSections) {

@@ -248,3 +248,29 @@ TEST(Partition, Kill9AtManyPointsOfALayoutLeavesStoreAndDeviceAgreeing) {
         EXPECT_EQ(after.find("\"profile\": \"\""), std::string::npos) << "every VF has its profile: " << after;
     }
 }
+
+TEST(TenantQuotas, Kill9DuringProvisioningLeavesUsageAndDevicesAgreeing) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "8"}).exitCode, 0);
+    for (int vf = 0; vf < 8; ++vf) ASSERT_EQ(stack.aismi({"vf", "unprovision", "0:" + std::to_string(vf)}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-vfs", "8"}).exitCode, 0);
+    for (int round = 0; round < 10; ++round) {
+        const std::string vf = "0:" + std::to_string(round % 8);
+        const bool provision = (round / 8) % 2 == 0;
+        std::vector<std::string> args = provision ? std::vector<std::string>{"vf", "provision", vf, "--profile", "eighth", "--tenant", "acme"}
+                                                  : std::vector<std::string>{"vf", "unprovision", vf};
+        Process client = stack.spawnAismi(args, std::nullopt, "client" + std::to_string(round));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2 * round));
+        stack.stopDaemon(SIGKILL);
+        client.stop(SIGKILL);
+        stack.startDaemon();
+        const std::string show = stack.aismi({"partition", "show", "-i", "0", "-j"}).out;
+        EXPECT_EQ(show.find("differs"), std::string::npos) << "round " << round << ": " << show;
+        // The quota counts exactly the VFs that hold something for acme.
+        size_t held = 0;
+        for (size_t at = 0; (at = show.find("\"tenant\": \"acme\"", at)) != std::string::npos; ++at) ++held;
+        const std::string quota = stack.aismi({"quota", "show", "acme", "-j"}).out;
+        EXPECT_NE(quota.find("\"vfs\": " + std::to_string(held) + ","), std::string::npos) << "round " << round << ": " << quota << show;
+    }
+}

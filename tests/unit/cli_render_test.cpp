@@ -170,3 +170,11 @@ TEST(CliRender, PutsAJsonDocumentOnOneLineExactly) {
         << "spaces inside strings stay";
     EXPECT_EQ(json::oneLine("[\n {\"a\": \"x\\n  y\"}\n]\n"), "[{\"a\": \"x\\n  y\"}]\n") << "escaped newlines are not line breaks";
 }
+
+TEST(CliRender, ReportShowsAVfsProfileAndTenant) {
+    Inventory inv = sample();
+    inv.vfs[0].set("Profile", std::string("quarter"));
+    inv.vfs[0].set("Tenant", std::string("acme"));
+    const std::string out = renderReport(inv, {&inv.cards[0]}, {"SRIOV"}, "now");
+    EXPECT_NE(out.find("0000:3b:00.4, running, ok, driver vfio-pci, profile quarter for acme\n"), std::string::npos) << out;
+}
