@@ -1,0 +1,18 @@
+// The strict text parsers sysfs and vendor files go through: numbers, "key value" files, sizes.
+#include <aismi/text.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    (void)aismi::text::parseUnsigned(text, "fuzz");
+    (void)aismi::text::parseDouble(text, "fuzz");
+    (void)aismi::text::parseSizeMib(text, "fuzz");
+    if (auto kv = aismi::text::parseKeyValues(text, "fuzz")) {
+        (void)aismi::text::requireUnsigned(*kv, "a", "fuzz");
+        (void)aismi::text::requirePercent(*kv, "b", "fuzz");
+    }
+    return 0;
+}
