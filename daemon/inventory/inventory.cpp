@@ -154,6 +154,12 @@ Result<unsigned> Inventory::resolve(const CardName& name, std::string_view asWri
                                          " cards; name one by index, PCI address or serial)");
 }
 
+std::optional<unsigned> Inventory::findByKey(const std::string& key) const {
+    for (const auto& e : cards_)
+        if (e.info.key == key) return e.info.index;
+    return std::nullopt;
+}
+
 Result<unsigned> Inventory::findCard(std::string_view id) const {
     auto ref = DeviceRef::parse(id);
     if (!ref) return std::move(ref).error();

@@ -12,6 +12,7 @@
 #include <aismi/error.hpp>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace aismi {
@@ -57,6 +58,8 @@ public:
     /// Installs a fresh snapshot and returns the one it replaces.
     CardSnapshot replaceSnapshot(unsigned card, CardSnapshot fresh);
 
+    /// The card with this stable key (serial, else PCI address), if the inventory has it.
+    std::optional<unsigned> findByKey(const std::string& key) const;
     /// A card by index ("0"), PCI address (any form DeviceRef accepts) or serial.
     Result<unsigned> findCard(std::string_view id) const;
     /// A VF as CARD:VF (card by index, address or serial) or by its PCI address.

@@ -1,3 +1,4 @@
+#include "conf_dir.hpp"
 #include "declared_layouts.hpp"
 
 #include "event_bus.hpp"
@@ -11,8 +12,6 @@
 #include <aismi/text.hpp>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace aismi {
@@ -102,20 +101,10 @@ Result<std::vector<DeclaredLayout>> parseDeclaredLayouts(std::string_view conten
 
 Result<std::vector<DeclaredLayout>> loadDeclaredLayouts(const std::string& dir) {
     std::vector<DeclaredLayout> all;
-    std::error_code ec;
-    if (!std::filesystem::exists(dir, ec)) return all;
-    if (!std::filesystem::is_directory(dir, ec)) return makeError(Errc::ConfigInvalid, dir + " is not a directory");
-    std::vector<std::string> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".conf") files.push_back(entry.path().string());
-    if (ec) return makeError(Errc::ConfigInvalid, "cannot list " + dir + ": " + ec.message());
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-        std::ifstream in(file);
-        if (!in) return makeError(Errc::ConfigInvalid, file + " cannot be read");
-        std::ostringstream content;
-        content << in.rdbuf();
-        auto parsed = parseDeclaredLayouts(content.str(), file);
+    auto files = readConfDir(dir);
+    if (!files) return std::move(files).error();
+    for (const auto& [file, content] : *files) {
+        auto parsed = parseDeclaredLayouts(content, file);
         if (!parsed) return std::move(parsed).error();
         for (auto& d : *parsed) {
             for (const auto& other : all)

@@ -1,11 +1,10 @@
+#include "conf_dir.hpp"
 #include "profiles.hpp"
 
 #include <aismi/text.hpp>
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace aismi {
@@ -129,20 +128,10 @@ Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::
 
 Result<std::vector<Profile>> loadProfiles(const std::string& dir) {
     std::vector<Profile> all = builtIns();
-    std::error_code ec;
-    if (!std::filesystem::exists(dir, ec)) return all;
-    if (!std::filesystem::is_directory(dir, ec)) return makeError(Errc::ConfigInvalid, dir + " is not a directory");
-    std::vector<std::string> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".conf") files.push_back(entry.path().string());
-    if (ec) return makeError(Errc::ConfigInvalid, "cannot list " + dir + ": " + ec.message());
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-        std::ifstream in(file);
-        if (!in) return makeError(Errc::ConfigInvalid, file + " cannot be read");
-        std::ostringstream content;
-        content << in.rdbuf();
-        auto parsed = parseProfiles(content.str(), file);
+    auto files = readConfDir(dir);
+    if (!files) return std::move(files).error();
+    for (const auto& [file, content] : *files) {
+        auto parsed = parseProfiles(content, file);
         if (!parsed) return std::move(parsed).error();
         for (auto& p : *parsed) {
             if (const Profile* other = findProfile(all, p.name))

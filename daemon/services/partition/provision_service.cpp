@@ -244,9 +244,8 @@ std::map<unsigned, DesiredStateRepository::Provisioned> ProvisionService::provis
 Result<std::string> ProvisionService::recover(const JournalRow& entry) {
     const std::string what = "provision a VF of " + entry.target;
     auto payload = Payload::decode(entry.payload);
-    std::shared_ptr<Card> device;
-    for (unsigned i = 0; i < d_.inventory.size(); ++i)
-        if (d_.inventory.info(i).key == entry.target) device = d_.inventory.device(i);
+    const auto card = d_.inventory.findByKey(entry.target);
+    std::shared_ptr<Card> device = card ? d_.inventory.device(*card) : nullptr;
     if (!payload || !device) {
         const std::string why = !payload ? payload.error().message : "the card is not present after restart";
         if (auto r = d_.journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();

@@ -190,9 +190,8 @@ std::vector<std::string> VfCountService::kinds() const { return {kKind}; }
 Result<std::string> VfCountService::recover(const JournalRow& entry) {
     const std::string what = "set VF count on " + entry.target;
     auto payload = Payload::decode(entry.payload);
-    std::shared_ptr<Card> device;
-    for (unsigned i = 0; i < d_.inventory.size(); ++i)
-        if (d_.inventory.info(i).key == entry.target) device = d_.inventory.device(i);
+    const auto card = d_.inventory.findByKey(entry.target);
+    std::shared_ptr<Card> device = card ? d_.inventory.device(*card) : nullptr;
     if (!payload || !device) {
         const std::string why = !payload ? payload.error().message : "the card is not present after restart";
         if (auto r = d_.journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
