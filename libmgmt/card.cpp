@@ -47,7 +47,34 @@ Result<Resources> resourcesFrom(const text::KeyValues& kv, std::string_view what
     if (!mem) return std::move(mem).error();
     if (!eng) return std::move(eng).error();
     if (*cu > UINT32_MAX || *eng > UINT32_MAX) return makeError(Errc::MalformedData, std::string(what) + ": value out of range");
-    return Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+    Resources r{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+    // The burst cap and weight are optional: a device without them gives no burst.
+    for (auto [key, slot] : {std::pair{"burst_units", &r.burstUnits}, {"weight", &r.weight}}) {
+        if (!kv.count(key)) continue;
+        auto v = text::requireUnsigned(kv, key, what);
+        if (!v) return std::move(v).error();
+        if (*v > UINT32_MAX) return makeError(Errc::MalformedData, std::string(what) + ": " + key + " out of range");
+        *slot = static_cast<uint32_t>(*v);
+    }
+    return r;
+}
+
+// Telemetry of oversubscription, optional in a status: the compute units the VF gets now and
+// whether it is throttled.
+Result<void> shareFrom(const text::KeyValues& kv, std::string_view p, VfStatus& st) {
+    if (kv.count("compute_share")) {
+        auto v = text::parseDouble(kv.at("compute_share"), std::string(p) + ": compute_share");
+        if (!v) return std::move(v).error();
+        if (!(*v >= 0 && *v <= UINT32_MAX)) return makeError(Errc::MalformedData, std::string(p) + ": compute_share is out of range");
+        st.computeShare = *v;
+    }
+    if (kv.count("throttled")) {
+        auto v = text::requireUnsigned(kv, "throttled", p);
+        if (!v) return std::move(v).error();
+        if (*v > 1) return makeError(Errc::MalformedData, std::string(p) + ": throttled must be 0 or 1");
+        st.throttled = *v == 1;
+    }
+    return {};
 }
 
 Result<Resources> parseResources(std::string_view content, std::string_view what) {
@@ -77,6 +104,7 @@ Result<VfStatus> statusFrom(const text::KeyValues& kv, std::string_view p) {
     auto util = text::requirePercent(kv, "utilization_pct", p);
     if (!util) return std::move(util).error();
     st.utilizationPct = *util;
+    if (auto r = shareFrom(kv, p, st); !r) return std::move(r).error();
     return st;
 }
 
@@ -100,13 +128,15 @@ Result<VfReport> parseReportLine(std::string_view line, const std::string& where
         return makeError(Errc::MalformedData, where + ": '" + std::string(words[0].substr(0, 32)) + "' is not a VF index");
     VfReport r;
     r.vf = vf;
-    uint64_t utilization = 0, computeUnits = 0, engines = 0;
-    std::string_view state;
+    uint64_t utilization = 0, computeUnits = 0, engines = 0, burst = 0, weight = 1, throttled = 0;
+    std::string_view state, share;
     struct Slot {
         std::string_view key;
-        uint64_t* number;  // null: the state word
+        uint64_t* number;  // null: a word kept as it is
+        std::string_view* word = nullptr;
+        bool optional = false;
     };
-    const Slot slots[] = {{"state", nullptr},
+    const Slot slots[] = {{"state", nullptr, &state},
                           {"progress", &r.status.progress},
                           {"utilization_pct", &utilization},
                           {"memory_used_mib", &r.status.memoryUsedMib},
@@ -115,7 +145,11 @@ Result<VfReport> parseReportLine(std::string_view line, const std::string& where
                           {"reset_count", &r.status.resetCount},
                           {"compute_units", &computeUnits},
                           {"memory_mib", &r.resources.memoryMib},
-                          {"engines", &engines}};
+                          {"engines", &engines},
+                          {"burst_units", &burst, nullptr, true},
+                          {"weight", &weight, nullptr, true},
+                          {"compute_share", nullptr, &share, true},
+                          {"throttled", &throttled, nullptr, true}};
     unsigned seen = 0;
     const auto what = [&] { return where + " VF " + std::to_string(r.vf); };  // only for errors
     for (size_t i = 1; i + 1 < n; i += 2) {
@@ -124,7 +158,7 @@ Result<VfReport> parseReportLine(std::string_view line, const std::string& where
             if (seen & (1u << k)) return makeError(Errc::MalformedData, what() + ": " + std::string(words[i]) + " given twice");
             seen |= 1u << k;
             if (!slots[k].number) {
-                state = words[i + 1];
+                *slots[k].word = words[i + 1];
                 break;
             }
             uint64_t v = 0;
@@ -137,16 +171,28 @@ Result<VfReport> parseReportLine(std::string_view line, const std::string& where
         }
     }
     for (unsigned k = 0; k < std::size(slots); ++k)
-        if (!(seen & (1u << k))) return makeError(Errc::MalformedData, what() + ": " + std::string(slots[k].key) + " is missing");
+        if (!(seen & (1u << k)) && !slots[k].optional) return makeError(Errc::MalformedData, what() + ": " + std::string(slots[k].key) + " is missing");
     bool known = false;
     for (VfState candidate : {VfState::Idle, VfState::Running, VfState::Hung, VfState::Resetting, VfState::Error})
         if (vfStateName(candidate) == state) r.status.state = candidate, known = true;
     if (!known) return makeError(Errc::MalformedData, what() + ": unknown state '" + std::string(state.substr(0, 32)) + "'");
     if (utilization > 100) return makeError(Errc::MalformedData, what() + ": utilization_pct " + std::to_string(utilization) + " is above 100");
-    if (computeUnits > UINT32_MAX || engines > UINT32_MAX) return makeError(Errc::MalformedData, what() + ": value out of range");
+    if (computeUnits > UINT32_MAX || engines > UINT32_MAX || burst > UINT32_MAX || weight > UINT32_MAX)
+        return makeError(Errc::MalformedData, what() + ": value out of range");
+    if (throttled > 1) return makeError(Errc::MalformedData, what() + ": throttled must be 0 or 1");
+    if (!share.empty()) {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(share.data(), share.data() + share.size(), v);
+        if (ec != std::errc() || end != share.data() + share.size() || !(v >= 0 && v <= UINT32_MAX))
+            return makeError(Errc::MalformedData, what() + ": compute_share '" + std::string(share.substr(0, 32)) + "' is not a number of compute units");
+        r.status.computeShare = v;
+    }
+    r.status.throttled = throttled == 1;
     r.status.utilizationPct = static_cast<uint32_t>(utilization);
     r.resources.computeUnits = static_cast<uint32_t>(computeUnits);
     r.resources.engines = static_cast<uint32_t>(engines);
+    r.resources.burstUnits = static_cast<uint32_t>(burst);
+    r.resources.weight = static_cast<uint32_t>(weight);
     return r;
 }
 
@@ -350,8 +396,9 @@ Result<void> Card::setVfResources(unsigned vf, const Resources& r) {
     if (auto v = requireVendorAbi("VF provisioning"); !v) return std::move(v).error();
     if (auto v = vfAddress(vf); !v) return std::move(v).error();
     const std::string where = "card " + std::to_string(index_) + " VF " + std::to_string(vf) + ": provision";
-    const std::string content = "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " +
-                                std::to_string(r.memoryMib) + "\nengines " + std::to_string(r.engines) + "\n";
+    const std::string content = "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " + std::to_string(r.memoryMib) +
+                                "\nengines " + std::to_string(r.engines) + "\nburst_units " + std::to_string(r.burstCap()) + "\nweight " +
+                                std::to_string(r.weight) + "\n";
     if (auto w = fs_->write(vendorPath("vf" + std::to_string(vf) + "/resources"), content); !w)
         return std::move(w).error().context(where);
     auto after = vfResources(vf);

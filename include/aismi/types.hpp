@@ -18,11 +18,21 @@ struct AerCounters {
 };
 
 /// What a VF is given of the card (vendor ABI `vf<K>/resources`), or a card's capacity.
+/// computeUnits are guaranteed; when the card has idle compute a busy VF may use up to its
+/// burst cap, idle compute being shared by weight (docs/oversubscription.md).
 struct Resources {
     uint32_t computeUnits = 0;
     uint64_t memoryMib = 0;
     uint32_t engines = 0;
-    bool operator==(const Resources&) const = default;
+    uint32_t burstUnits = 0;  // the burst cap; below computeUnits (0: not given) it is computeUnits
+    uint32_t weight = 1;      // share of idle compute when VFs burst together
+
+    uint32_t burstCap() const { return burstUnits > computeUnits ? burstUnits : computeUnits; }
+    /// Same shape: a burst cap not given equals one of computeUnits.
+    bool operator==(const Resources& o) const {
+        return computeUnits == o.computeUnits && memoryMib == o.memoryMib && engines == o.engines && burstCap() == o.burstCap() &&
+               weight == o.weight;
+    }
 };
 
 enum class VfState { Idle, Running, Hung, Resetting, Error };
@@ -36,6 +46,8 @@ struct VfStatus {
     uint64_t eccCorrected = 0;
     uint64_t eccUncorrected = 0;
     uint64_t resetCount = 0;
+    double computeShare = 0;  // compute units the VF's workload gets now (its guarantee, more when bursting)
+    bool throttled = false;   // it wants more than it gets: the card's compute is oversubscribed
     bool operator==(const VfStatus&) const = default;
 };
 

@@ -260,8 +260,11 @@ private:
             row("state") << vfStateName(m.vfState(*t.vf, now)) << "\n";
             row("workload") << (f.loadOn ? "on" : "off") << "\n";
             row("progress") << m.progress(*t.vf, now) << "\n";
-            row("resources") << f.resources.computeUnits << " compute units, " << f.resources.memoryMib << " MiB, "
-                             << f.resources.engines << " engines\n";
+            row("resources") << f.resources.computeUnits << " compute units (burst to " << f.resources.burstCap() << ", weight "
+                             << f.resources.weight << "), " << f.resources.memoryMib << " MiB, " << f.resources.engines << " engines\n";
+            const std::vector<double> shares = m.computeShares();
+            row("compute") << shares[*t.vf] << " units now" << (m.throttled(*t.vf, shares) ? " (throttled: the card is oversubscribed)" : "")
+                           << "\n";
             row("memory used") << m.vfMemoryUsedMib(*t.vf) << " MiB\n";
             row("ecc") << "corrected " << f.eccCorrected << ", uncorrected " << f.eccUncorrected << "\n";
             row("resets") << f.resetCount << "\n";
@@ -279,7 +282,7 @@ private:
         row("link") << (card->linkDegraded ? "8.0 GT/s x4 (degraded)" : "16.0 GT/s x16") << "\n";
         row("temperature") << m.temperatureC(now) << " C\n";
         row("power") << m.powerW(now) << " W\n";
-        row("utilization") << m.utilizationPct(now) << " %\n";
+        row("utilization") << m.utilizationPct(m.computeShares()) << " %\n";
         row("memory") << m.memoryUsedMib() << " / " << cfg.capacity.memoryMib << " MiB\n";
         row("capacity") << cfg.capacity.computeUnits << " compute units, " << cfg.capacity.engines << " engines\n";
         row("ecc") << "corrected " << m.eccCorrectedTotal() << ", uncorrected " << m.eccUncorrectedTotal() << "\n";

@@ -14,6 +14,8 @@ constexpr unsigned kMaxCards = 32;
 constexpr unsigned kMaxTotalVfs = 256;  // the card's SR-IOV capability limit
 constexpr int kFormat = 1;
 constexpr uint64_t kFirmwareReserveMib = 512;
+constexpr uint64_t kMemoryOvercommitLimit = 4;  // VFs may be given up to 4x the card's memory
+constexpr uint32_t kMaxWeight = 1000;
 constexpr double kIdlePowerW = 60, kPowerPerUtilW = 2.4;
 constexpr double kAmbientC = 35, kDegreesPerWatt = 0.15, kThermalFaultC = 45;
 
@@ -120,6 +122,8 @@ void writeFunction(Writer& w, const std::string& p, const SimFunction& f, bool v
     w.put(p + "compute_units", f.resources.computeUnits)
         .put(p + "memory_mib", f.resources.memoryMib)
         .put(p + "engines", f.resources.engines)
+        .put(p + "burst_units", f.resources.burstCap())
+        .put(p + "weight", f.resources.weight)
         .put(p + "load", f.loadOn)
         .put(p + "hung", f.hung)
         .put(p + "errored", f.errored)
@@ -140,6 +144,9 @@ SimFunction readFunction(Reader& r, const std::string& p, bool vf) {
     f.aer = AerCounters{r.u64(p + "aer_correctable"), r.u64(p + "aer_nonfatal"), r.u64(p + "aer_fatal")};
     if (!vf) return f;
     f.resources = Resources{r.u32(p + "compute_units"), r.u64(p + "memory_mib"), r.u32(p + "engines")};
+    // Absent in state directories written before burst caps existed.
+    if (r.has(p + "burst_units")) f.resources.burstUnits = r.u32(p + "burst_units");
+    if (r.has(p + "weight")) f.resources.weight = r.u32(p + "weight");
     f.loadOn = r.flag(p + "load");
     f.hung = r.flag(p + "hung");
     f.errored = r.flag(p + "errored");
@@ -322,9 +329,51 @@ std::optional<int> SimCardView::functionAt(const PciAddress& address) const {
     return static_cast<int>(offset / kVfStride);
 }
 
-double SimCardView::progressRatePerNs() const {
-    // One unit of work per millisecond; a thermally throttled card runs at half speed.
-    return (card_.thermal ? 0.5 : 1.0) / 1e6;
+uint64_t SimCardView::workDone(unsigned vf, int64_t elapsedNs, const std::vector<double>& shares) const {
+    // One unit of work per millisecond at the VF's guarantee, more while it bursts; a
+    // thermally throttled card runs at half speed.
+    const uint32_t guaranteed = card_.vfs[vf].resources.computeUnits;
+    if (!guaranteed || vf >= shares.size() || elapsedNs <= 0) return 0;
+    const double units = static_cast<double>(elapsedNs) * shares[vf] / (guaranteed * 1e6);
+    return static_cast<uint64_t>(units * (card_.thermal ? 0.5 : 1.0));
+}
+
+std::vector<double> SimCardView::computeShares() const {
+    // Every working VF gets its guarantee; the compute no guarantee holds is shared by weight
+    // among the VFs that may burst, each up to its cap (water-filling: what a capped VF does
+    // not take goes round again to the others).
+    std::vector<double> share(card_.vfs.size(), 0.0);
+    double spare = config_.capacity.computeUnits;
+    std::vector<unsigned> bursting;
+    for (unsigned k = 0; k < card_.vfs.size(); ++k) {
+        if (!vfWorking(k, card_.settledNs)) continue;
+        const Resources& r = card_.vfs[k].resources;
+        share[k] = r.computeUnits;
+        spare -= r.computeUnits;
+        if (r.burstCap() > r.computeUnits && r.weight > 0) bursting.push_back(k);
+    }
+    while (spare > 1e-9 && !bursting.empty()) {
+        double weights = 0;
+        for (unsigned k : bursting) weights += card_.vfs[k].resources.weight;
+        double given = 0;
+        std::vector<unsigned> uncapped;
+        for (unsigned k : bursting) {
+            const double offer = spare * card_.vfs[k].resources.weight / weights;
+            const double room = card_.vfs[k].resources.burstCap() - share[k];
+            const double take = std::min(offer, room);
+            share[k] += take;
+            given += take;
+            if (offer < room) uncapped.push_back(k);
+        }
+        spare -= given;
+        if (uncapped.size() == bursting.size()) break;  // nobody reached a cap: all was given
+        bursting = std::move(uncapped);
+    }
+    return share;
+}
+
+bool SimCardView::throttled(unsigned vf, const std::vector<double>& shares) const {
+    return vf < shares.size() && shares[vf] > 0 && shares[vf] + 1e-6 < card_.vfs[vf].resources.burstCap();
 }
 
 bool SimCardView::vfWorking(unsigned vf, int64_t nowNs) const {
@@ -334,19 +383,24 @@ bool SimCardView::vfWorking(unsigned vf, int64_t nowNs) const {
 }
 
 void SimCardModel::settle(int64_t nowNs) {
+    // The working set changes only through a change, and every change settles first: the
+    // shares were constant since the last settle.
     const int64_t elapsed = std::max<int64_t>(0, nowNs - mutable_.settledNs);
+    const std::vector<double> shares = computeShares();
     for (unsigned k = 0; k < mutable_.vfs.size(); ++k)
         if (vfWorking(k, mutable_.settledNs))
-            mutable_.vfs[k].progressBase += static_cast<uint64_t>(static_cast<double>(elapsed) * progressRatePerNs());
+            mutable_.vfs[k].progressBase += workDone(k, elapsed, shares);
     mutable_.settledNs = std::max(mutable_.settledNs, nowNs);
 }
 
-uint64_t SimCardView::progress(unsigned vf, int64_t nowNs) const {
+uint64_t SimCardView::progress(unsigned vf, int64_t nowNs, const std::vector<double>& shares) const {
     const SimFunction& f = card_.vfs.at(vf);
     if (!vfWorking(vf, card_.settledNs)) return f.progressBase;
     const int64_t elapsed = std::max<int64_t>(0, nowNs - card_.settledNs);
-    return f.progressBase + static_cast<uint64_t>(static_cast<double>(elapsed) * progressRatePerNs());
+    return f.progressBase + workDone(vf, elapsed, shares);
 }
+
+uint64_t SimCardView::progress(unsigned vf, int64_t nowNs) const { return progress(vf, nowNs, computeShares()); }
 
 VfState SimCardView::vfState(unsigned vf, int64_t nowNs) const {
     const SimFunction& f = card_.vfs.at(vf);
@@ -459,8 +513,21 @@ Result<void> SimCardModel::setLoad(unsigned vf, bool on, int64_t nowNs) {
     if (vf >= mutable_.vfs.size())
         return makeError(Errc::NotFound, "card " + std::to_string(mutable_.index) + ": VF " + std::to_string(vf) + " is not enabled (" +
                                              std::to_string(mutable_.vfs.size()) + " VFs are)");
+    SimFunction& f = mutable_.vfs[vf];
+    if (on && !f.loadOn) {
+        // A workload's memory is committed when it starts: with the card's memory
+        // oversubscribed, a start that would not fit is refused (nothing is evicted).
+        uint64_t resident = kFirmwareReserveMib;
+        for (unsigned k = 0; k < mutable_.vfs.size(); ++k) resident += vfMemoryUsedMib(k);
+        const uint64_t need = f.resources.memoryMib * 3 / 4;
+        if (resident + need > config_.capacity.memoryMib)
+            return makeError(Errc::NoSpace, "card " + std::to_string(mutable_.index) + ": VF " + std::to_string(vf) +
+                                                "'s workload needs " + std::to_string(need) + " MiB of device memory; " +
+                                                std::to_string(config_.capacity.memoryMib - std::min(resident, config_.capacity.memoryMib)) +
+                                                " MiB are free (the VFs are given more memory than the card has)");
+    }
     settle(nowNs);
-    mutable_.vfs[vf].loadOn = on;
+    f.loadOn = on;
     return {};
 }
 
@@ -470,17 +537,19 @@ int SimCardModel::provision(unsigned vf, const Resources& r, int64_t nowNs) {
     // All zero unprovisions the VF (it holds nothing and runs nothing); otherwise a VF needs
     // compute and memory.
     const bool none = r.computeUnits == 0 && r.memoryMib == 0 && r.engines == 0;
-    if (!none && (r.computeUnits == 0 || r.memoryMib == 0)) return EINVAL;
+    if (!none && (r.computeUnits == 0 || r.memoryMib == 0 || r.weight == 0)) return EINVAL;
+    if (r.weight > kMaxWeight) return EINVAL;
     // A VF's resources cannot move under a running workload.
     if (mutable_.vfs[vf].loadOn) return EBUSY;
-    Resources used{};
+    // Guarantees never exceed the card; memory may, up to the card's paging limit.
+    uint64_t compute = 0, memory = 0;
     for (unsigned k = 0; k < mutable_.vfs.size(); ++k) {
         const Resources& x = k == vf ? r : mutable_.vfs[k].resources;
-        used.computeUnits += x.computeUnits;
-        used.memoryMib += x.memoryMib;
+        compute += x.computeUnits;
+        memory += x.memoryMib;
     }
-    if (used.computeUnits > config_.capacity.computeUnits || used.memoryMib > config_.capacity.memoryMib) return ENOSPC;
-    if (r.engines > config_.capacity.engines) return ENOSPC;
+    if (compute > config_.capacity.computeUnits || memory > config_.capacity.memoryMib * kMemoryOvercommitLimit) return ENOSPC;
+    if (r.engines > config_.capacity.engines || r.burstCap() > config_.capacity.computeUnits) return ENOSPC;
     settle(nowNs);
     mutable_.vfs[vf].resources = r;
     return 0;
@@ -494,11 +563,10 @@ void SimCardModel::powerCycle(int64_t nowNs) {
     mutable_ = std::move(fresh);
 }
 
-uint32_t SimCardView::utilizationPct(int64_t nowNs) const {
-    uint64_t busy = 0;
-    for (unsigned k = 0; k < card_.vfs.size(); ++k)
-        if (vfWorking(k, nowNs)) busy += card_.vfs[k].resources.computeUnits;
-    return static_cast<uint32_t>(std::min<uint64_t>(100, busy * 100 / config_.capacity.computeUnits));
+uint32_t SimCardView::utilizationPct(const std::vector<double>& shares) const {
+    double busy = 0;
+    for (double s : shares) busy += s;
+    return static_cast<uint32_t>(std::min(100.0, busy * 100 / config_.capacity.computeUnits));
 }
 
 uint64_t SimCardView::vfMemoryUsedMib(unsigned vf) const {
@@ -513,7 +581,7 @@ uint64_t SimCardView::memoryUsedMib() const {
     return std::min(used, config_.capacity.memoryMib);
 }
 
-double SimCardView::powerW(int64_t nowNs) const { return kIdlePowerW + kPowerPerUtilW * utilizationPct(nowNs); }
+double SimCardView::powerW(int64_t) const { return kIdlePowerW + kPowerPerUtilW * utilizationPct(computeShares()); }
 
 double SimCardView::temperatureC(int64_t nowNs) const {
     return kAmbientC + kDegreesPerWatt * powerW(nowNs) + (card_.thermal ? kThermalFaultC : 0);

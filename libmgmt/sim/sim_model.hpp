@@ -95,12 +95,20 @@ public:
     /// Which function of this card `address` is: nullopt for none, -1 for the PF, else the VF.
     std::optional<int> functionAt(const PciAddress& address) const;
 
+    /// The compute units each VF's workload gets (0 when it does not work): every working VF
+    /// its guarantee, the rest shared by weight up to each burst cap. For the working set as
+    /// of the last settle (it changes only through a change, which settles first).
+    std::vector<double> computeShares() const;
+    /// A working VF that gets less than its burst cap.
+    bool throttled(unsigned vf, const std::vector<double>& shares) const;
+
     uint64_t progress(unsigned vf, int64_t nowNs) const;
+    uint64_t progress(unsigned vf, int64_t nowNs, const std::vector<double>& shares) const;
     VfState vfState(unsigned vf, int64_t nowNs) const;
     bool vfWorking(unsigned vf, int64_t nowNs) const;
 
     // Telemetry derived from the workload and the faults.
-    uint32_t utilizationPct(int64_t nowNs) const;
+    uint32_t utilizationPct(const std::vector<double>& shares) const;
     uint64_t memoryUsedMib() const;
     uint64_t vfMemoryUsedMib(unsigned vf) const;
     double powerW(int64_t nowNs) const;
@@ -112,7 +120,8 @@ public:
     const SimConfig& config() const { return config_; }
 
 protected:
-    double progressRatePerNs() const;
+    /// The units of work VF `vf`'s workload does in `elapsedNs` with `shares`.
+    uint64_t workDone(unsigned vf, int64_t elapsedNs, const std::vector<double>& shares) const;
 
     const SimConfig& config_;
     const SimCard& card_;

@@ -57,7 +57,7 @@ std::string hex4(unsigned v) {
 }
 
 // A VF's status as `key value` pairs, each followed by `sep` (a line each, or one line).
-void appendVfStatus(std::string& o, const SimCardView& m, unsigned vf, int64_t now, char sep) {
+void appendVfStatus(std::string& o, const SimCardView& m, const std::vector<double>& shares, unsigned vf, int64_t now, char sep) {
     const SimFunction& fn = m.card().vfs[vf];
     const auto put = [&](std::string_view key, auto value) {
         o += key;
@@ -71,12 +71,31 @@ void appendVfStatus(std::string& o, const SimCardView& m, unsigned vf, int64_t n
         o += sep;
     };
     put("state", vfStateName(m.vfState(vf, now)));
-    put("progress", m.progress(vf, now));
+    put("progress", m.progress(vf, now, shares));
     put("utilization_pct", m.vfWorking(vf, now) ? 100u : 0u);
     put("memory_used_mib", m.vfMemoryUsedMib(vf));
     put("ecc_corrected", fn.eccCorrected);
     put("ecc_uncorrected", fn.eccUncorrected);
     put("reset_count", fn.resetCount);
+    char share[32];
+    std::snprintf(share, sizeof share, "%.1f", shares[vf]);
+    put("compute_share", std::string_view(share));
+    put("throttled", m.throttled(vf, shares) ? 1u : 0u);
+}
+
+std::string resourcesText(const Resources& r, char sep) {
+    std::string o;
+    for (auto [key, v] : {std::pair<const char*, uint64_t>{"compute_units", r.computeUnits},
+                          {"memory_mib", r.memoryMib},
+                          {"engines", r.engines},
+                          {"burst_units", r.burstCap()},
+                          {"weight", r.weight}}) {
+        if (!o.empty()) o += sep;
+        o += key;
+        o += ' ';
+        o += std::to_string(v);
+    }
+    return o;
 }
 
 std::string linkSpeed(bool degraded) { return degraded ? "8.0 GT/s PCIe" : "16.0 GT/s PCIe"; }
@@ -491,9 +510,9 @@ private:
                            "\nengines " + std::to_string(r.engines) + "\n";
                 });
             if (p[0] == "telemetry")
-                return liveFile(c, [](const SimCardView& m, int64_t now) {
+                return liveFile(c, [](const SimCardView& m, int64_t) {
                     std::ostringstream o;
-                    o << "utilization_pct " << m.utilizationPct(now) << "\nmemory_used_mib " << m.memoryUsedMib()
+                    o << "utilization_pct " << m.utilizationPct(m.computeShares()) << "\nmemory_used_mib " << m.memoryUsedMib()
                       << "\nmemory_total_mib " << m.config().capacity.memoryMib << "\necc_corrected " << m.eccCorrectedTotal()
                       << "\necc_uncorrected " << m.eccUncorrectedTotal() << "\n";
                     return o.str();
@@ -502,13 +521,12 @@ private:
                 return liveFile(c, [](const SimCardView& m, int64_t now) {
                     std::string o;
                     o.reserve(m.card().vfs.size() * 200);
+                    const std::vector<double> shares = m.computeShares();
                     for (unsigned k = 0; k < m.card().vfs.size(); ++k) {
                         o += std::to_string(k);
                         o += ' ';
-                        appendVfStatus(o, m, k, now, ' ');
-                        const Resources& r = m.card().vfs[k].resources;
-                        o += "compute_units " + std::to_string(r.computeUnits) + " memory_mib " + std::to_string(r.memoryMib) +
-                             " engines " + std::to_string(r.engines);
+                        appendVfStatus(o, m, shares, k, now, ' ');
+                        o += resourcesText(m.card().vfs[k].resources, ' ');
                         o += '\n';
                     }
                     return o;
@@ -537,16 +555,14 @@ private:
                             if (!s) return std::move(s).error();
                             if ((*s)->deviceLost) return errnoError(ENODEV);
                             if (vf >= (*s)->vfs.size()) return errnoError(ENODEV);
-                            const Resources& r = (*s)->vfs[vf].resources;
-                            return "compute_units " + std::to_string(r.computeUnits) + "\nmemory_mib " +
-                                   std::to_string(r.memoryMib) + "\nengines " + std::to_string(r.engines) + "\n";
+                            return resourcesText((*s)->vfs[vf].resources, '\n') + "\n";
                         },
                         [this, c, vf](std::string_view data) { return provision(c, vf, data); }};
         if (p[1] == "status")
             return liveFile(c, [vf](const SimCardView& m, int64_t now) {
                 if (vf >= m.card().vfs.size()) return std::string("state error\n");
                 std::string o;
-                appendVfStatus(o, m, vf, now, '\n');
+                appendVfStatus(o, m, m.computeShares(), vf, now, '\n');
                 return o;
             });
         return std::nullopt;
@@ -600,12 +616,21 @@ private:
     Result<void> provision(unsigned c, unsigned vf, std::string_view data) const {
         auto kv = text::parseKeyValues(data, "resources");
         if (!kv) return errnoError(EINVAL);
-        Resources r;
+        // compute_units, memory_mib and engines; burst_units and weight are optional.
         auto cu = text::requireUnsigned(*kv, "compute_units", "");
         auto mem = text::requireUnsigned(*kv, "memory_mib", "");
         auto eng = text::requireUnsigned(*kv, "engines", "");
-        if (!cu || !mem || !eng || *cu > UINT32_MAX || *eng > UINT32_MAX || kv->size() != 3) return errnoError(EINVAL);
-        r = Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+        if (!cu || !mem || !eng || *cu > UINT32_MAX || *eng > UINT32_MAX) return errnoError(EINVAL);
+        Resources r{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+        size_t keys = 3;
+        for (auto [key, slot] : {std::pair{"burst_units", &r.burstUnits}, {"weight", &r.weight}}) {
+            if (!kv->count(key)) continue;
+            auto v = text::requireUnsigned(*kv, key, "");
+            if (!v || *v > UINT32_MAX) return errnoError(EINVAL);
+            *slot = static_cast<uint32_t>(*v);
+            ++keys;
+        }
+        if (kv->size() != keys) return errnoError(EINVAL);
         return change(c, [&](SimCardModel& m, int64_t now) { return m.provision(vf, r, now); });
     }
 

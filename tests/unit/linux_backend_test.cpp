@@ -256,7 +256,7 @@ TEST_F(LinuxBackend, ReadsEveryVfsStatusAndResourcesInOneFile) {
     const std::string line0 = "0 state running progress 12 utilization_pct 100 memory_used_mib 3 ecc_corrected 0 ecc_uncorrected 0 "
                               "reset_count 1 compute_units 8 memory_mib 1008 engines 1\n";
     const std::string line1 = "1 state idle progress 0 utilization_pct 0 memory_used_mib 0 ecc_corrected 2 ecc_uncorrected 0 "
-                              "reset_count 0 compute_units 8 memory_mib 1008 engines 0\n";
+                              "reset_count 0 compute_units 8 memory_mib 1008 engines 0 burst_units 32 weight 4 compute_share 12.5 throttled 1\n";
     tree.write(vfs, line0 + line1);
     auto reports = card({kOurs}).vfReports();
     ASSERT_TRUE(reports.ok()) << reports.error().message;
@@ -265,6 +265,11 @@ TEST_F(LinuxBackend, ReadsEveryVfsStatusAndResourcesInOneFile) {
     EXPECT_EQ((*reports)[0].status.progress, 12u);
     EXPECT_EQ((*reports)[0].resources, (Resources{8, 1008, 1}));
     EXPECT_EQ((*reports)[1].status.eccCorrected, 2u);
+    EXPECT_EQ((*reports)[0].resources.burstCap(), 8u) << "no burst cap given: the guarantee";
+    EXPECT_FALSE((*reports)[0].status.throttled);
+    EXPECT_EQ((*reports)[1].resources, (Resources{8, 1008, 0, 32, 4}));
+    EXPECT_DOUBLE_EQ((*reports)[1].status.computeShare, 12.5);
+    EXPECT_TRUE((*reports)[1].status.throttled);
     // Malformed content is refused, naming the file and what is wrong.
     const std::pair<std::string, std::string> bad[] = {
         {line1, "where VF 0 was expected"},
@@ -273,6 +278,10 @@ TEST_F(LinuxBackend, ReadsEveryVfsStatusAndResourcesInOneFile) {
         {"0 state sleeping" + line0.substr(line0.find(" progress")), "unknown state 'sleeping'"},
         {"0 state idle state idle" + line0.substr(line0.find(" progress")), "state given twice"},
         {line0.substr(0, line0.find(" engines")) + "\n", "engines"},
+        {line0.substr(0, line0.size() - 1) + " throttled 2\n", "throttled must be 0 or 1"},
+        {line0.substr(0, line0.size() - 1) + " compute_share nan\n", "compute_share 'nan'"},
+        {line0.substr(0, line0.size() - 1) + " compute_share -1\n", "compute_share '-1'"},
+        {line0.substr(0, line0.size() - 1) + " weight 99999999999\n", "out of range"},
     };
     for (const auto& [content, why] : bad) {
         tree.write(vfs, content);

@@ -173,7 +173,7 @@ TEST_F(SimulatedCard, KeepsItsStateAcrossAReopen) {
     const std::string status = read(vfStatus(2));
     reopen();
     EXPECT_EQ(read(std::string(kPf) + "sriov_numvfs"), "5\n");
-    EXPECT_EQ(read(std::string(kPf) + "aismi/vf2/resources"), "compute_units 3\nmemory_mib 1000\nengines 1\n");
+    EXPECT_EQ(read(std::string(kPf) + "aismi/vf2/resources"), "compute_units 3\nmemory_mib 1000\nengines 1\nburst_units 3\nweight 1\n");
     EXPECT_EQ(read(vfStatus(2)), status);
     EXPECT_GT(std::stod(read(std::string(kPf) + "hwmon/hwmon0/temp1_input")), 80000) << "still thermal";
 }
@@ -411,4 +411,91 @@ TEST_F(SimulatedCard, GivesEachLookupOneConsistentViewWhileAWriterChangesTheCard
     }
     writer.join();
     EXPECT_GT(reads, 0u);
+}
+
+namespace {
+
+// A VF shape as the vendor ABI's resources file takes it.
+std::string shapeText(unsigned cu, uint64_t mib, unsigned burst, unsigned weight) {
+    return "compute_units " + std::to_string(cu) + "\nmemory_mib " + std::to_string(mib) + "\nengines 1\nburst_units " +
+           std::to_string(burst) + "\nweight " + std::to_string(weight) + "\n";
+}
+
+double share(const std::string& status) { return std::stod(field(status, "compute_share")); }
+
+}  // namespace
+
+TEST_F(SimulatedCard, SharesIdleComputeByWeightAboveEachGuarantee) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "3").ok());
+    const std::string res = std::string(kPf) + "aismi/vf";
+    ASSERT_TRUE(fs->write(res + "0/resources", "compute_units 0\nmemory_mib 0\nengines 0\n").ok());
+    ASSERT_TRUE(fs->write(res + "1/resources", "compute_units 0\nmemory_mib 0\nengines 0\n").ok());
+    ASSERT_TRUE(fs->write(res + "2/resources", "compute_units 0\nmemory_mib 0\nengines 0\n").ok());
+    ASSERT_TRUE(fs->write(res + "0/resources", shapeText(16, 1024, 128, 1)).ok());
+    ASSERT_TRUE(fs->write(res + "1/resources", shapeText(16, 1024, 128, 3)).ok());
+    ASSERT_TRUE(fs->write(res + "2/resources", shapeText(32, 1024, 32, 1)).ok());
+    load(0, 0);
+    load(0, 1);
+    // 128 units: 32 guaranteed, 96 shared 1:3.
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(0))), 40);
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(1))), 88);
+    EXPECT_EQ(field(read(vfStatus(0)), "throttled"), "1");
+    EXPECT_EQ(field(read(vfStatus(2)), "throttled"), "0") << "an idle VF is not throttled";
+    EXPECT_EQ(field(read(std::string(kPf) + "aismi/telemetry"), "utilization_pct"), "100");
+    clock.advanceMs(100);
+    EXPECT_EQ(number(read(vfStatus(0)), "progress"), 250u) << "40 of 16 guaranteed units: 2.5 units of work per ms";
+    EXPECT_EQ(number(read(vfStatus(1)), "progress"), 550u);
+    // A third VF starts: everyone keeps the guarantee, the 64 left are shared 1:3.
+    load(0, 2);
+    clock.advanceMs(100);
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(0))), 32);
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(1))), 64);
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(2))), 32);
+    EXPECT_EQ(field(read(vfStatus(2)), "throttled"), "0") << "it has its cap, which is its guarantee";
+    EXPECT_EQ(number(read(vfStatus(0)), "progress"), 450u);
+    EXPECT_EQ(number(read(vfStatus(2)), "progress"), 100u) << "a VF at its guarantee does one unit per ms";
+}
+
+TEST_F(SimulatedCard, GivesWhatACappedVfCannotTakeToTheOthers) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    const std::string res = std::string(kPf) + "aismi/vf";
+    ASSERT_TRUE(fs->write(res + "0/resources", "compute_units 0\nmemory_mib 0\nengines 0\n").ok());
+    ASSERT_TRUE(fs->write(res + "1/resources", shapeText(16, 1024, 128, 1)).ok());
+    ASSERT_TRUE(fs->write(res + "0/resources", shapeText(16, 1024, 24, 1)).ok());
+    load(0, 0);
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(0))), 24) << "alone, a VF bursts to its cap";
+    EXPECT_EQ(field(read(vfStatus(0)), "throttled"), "0");
+    load(0, 1);
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(0))), 24);
+    EXPECT_DOUBLE_EQ(share(read(vfStatus(1))), 104) << "VF 0 could take 8 of its 48: the other 40 go to VF 1";
+    EXPECT_EQ(field(read(vfStatus(1)), "throttled"), "1");
+    EXPECT_EQ(read(res + "1/resources"), shapeText(16, 1024, 128, 1));
+}
+
+TEST_F(SimulatedCard, AcceptsMemoryBeyondTheCardButRefusesAWorkloadThatWouldNotFit) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "4").ok());
+    const std::string res = std::string(kPf) + "aismi/vf";
+    for (unsigned k = 0; k < 4; ++k) ASSERT_TRUE(fs->write(res + std::to_string(k) + "/resources", "compute_units 0\nmemory_mib 0\nengines 0\n").ok());
+    // 4 x 32768 MiB on a 65536 MiB card: twice its memory.
+    for (unsigned k = 0; k < 4; ++k) ASSERT_TRUE(fs->write(res + std::to_string(k) + "/resources", shapeText(16, 32768, 16, 1)).ok());
+    load(0, 0);
+    load(0, 1);  // 512 + 2 x 24576 resident
+    auto r = state->mutate(0, [&](sim::SimCard& c) { return sim::SimCardModel(state->config(), c).setLoad(2, true, clock.now); });
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::NoSpace);
+    EXPECT_NE(r.error().message.find("VF 2's workload needs 24576 MiB of device memory; 15872 MiB are free"), std::string::npos) << r.error().message;
+    EXPECT_EQ(field(read(vfStatus(2)), "state"), "idle") << "refused, nothing changed";
+    // Beyond four times the card's memory the card refuses the provisioning itself.
+    EXPECT_EQ(fs->write(res + "3/resources", shapeText(16, 4 * 65536, 16, 1)).error().sysErrno, ENOSPC);
+}
+
+TEST_F(SimulatedCard, RefusesABurstCapOrWeightItCannotHonour) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    const std::string res = std::string(kPf) + "aismi/vf0/resources";
+    ASSERT_TRUE(fs->write(res, "compute_units 0\nmemory_mib 0\nengines 0\n").ok());
+    EXPECT_EQ(fs->write(res, shapeText(16, 1024, 129, 1)).error().sysErrno, ENOSPC) << "a cap above the card";
+    EXPECT_EQ(fs->write(res, shapeText(16, 1024, 32, 0)).error().sysErrno, EINVAL) << "weight 0";
+    EXPECT_EQ(fs->write(res, shapeText(16, 1024, 32, 1001)).error().sysErrno, EINVAL);
+    EXPECT_EQ(fs->write(res, shapeText(16, 1024, 32, 1) + "colour 3\n").error().sysErrno, EINVAL) << "an unknown key";
+    EXPECT_EQ(field(read(res), "compute_units"), "0") << "nothing was taken";
 }
