@@ -21,6 +21,8 @@
 #include "inventory.hpp"
 #include "declared_layouts.hpp"
 #include "layout_service.hpp"
+#include "policy_repository.hpp"
+#include "policy_service.hpp"
 #include "provision_service.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
@@ -111,6 +113,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     JobRepository jobRows(**db);
     KnownCardRepository knownCards(**db);
     QuotaRepository quotas(**db);
+    PolicyRepository policyRows(**db);
     auto backend = openBackend(config);
     if (!backend) return fail(backend.error());
     log::info("backend " + backend->description + ", state in " + (*db)->path());
@@ -136,9 +139,11 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     Jobs jobs(events, jobRows);
     CardChanges changes;
     VfCountService vfCount({**db, desired, journal, inventory, executor, poller, jobs, events, changes});
+    PolicyService policies({policyRows, inventory, poller, events, changes});
+    if (auto r = policies.load(); !r) return fail(r.error());
     auto profiles = loadProfiles(config.profilesDir);
     if (!profiles) return fail(profiles.error());
-    ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas}, std::move(*profiles));
+    ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas, policies}, std::move(*profiles));
     QuotaService quotaService(quotas, events);
     LayoutService layouts({inventory, vfCount, provisioning, jobs, events});
     auto declared = loadDeclaredLayouts(config.layoutsDir);
@@ -160,6 +165,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     poller.desiredVfCount = [&](const std::string& key) { return vfCount.expectedVfCount(key); };
     poller.annotators.push_back([&](CardSnapshot& s) { provisioning.annotate(s); });
     poller.annotators.push_back([&](CardSnapshot& s) { declaredLayouts.annotate(s); });
+    poller.annotators.push_back([&](CardSnapshot& s) { policies.annotate(s); });
     poller.readAllNow();
     events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
@@ -176,7 +182,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     SdbusAuthorityClient authority(*connection, pump);
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies,
                         bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
         events);
     try {

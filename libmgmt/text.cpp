@@ -1,5 +1,6 @@
 #include <aismi/text.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -97,6 +98,34 @@ Result<uint64_t> parseSizeMib(std::string_view text, std::string_view what) {
     if (n == 0 || n > (uint64_t{1} << 40) / scale)
         return makeError(Errc::InvalidArgument, std::string(what) + ": '" + shown + "' is out of range (1 MiB to 1 EiB)");
     return n * scale;
+}
+
+Result<uint32_t> parseRatio(std::string_view text, uint32_t min, uint32_t max, std::string_view what) {
+    const auto bad = [&](const std::string& why) {
+        return makeError(Errc::InvalidArgument, std::string(what) + ": '" + std::string(text.substr(0, 32)) + "' " + why + " (a ratio from " +
+                                                    ratioText(min) + " to " + ratioText(max) + " with at most two decimals, e.g. 1.5)");
+    };
+    const size_t dot = text.find('.');
+    const std::string_view whole = text.substr(0, dot);
+    const std::string_view fraction = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+    const auto digits = [](std::string_view s) { return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+    if (text.empty()) return bad("is empty");
+    if (whole.empty() || !digits(whole) || !digits(fraction) || (dot != std::string_view::npos && fraction.empty())) return bad("is not a number");
+    if (fraction.size() > 2) return bad("has more than two decimals");
+    if (whole.size() > 6) return bad("is out of range");
+    uint32_t v = 0;
+    for (char c : whole) v = v * 10 + static_cast<uint32_t>(c - '0');
+    v *= 100;
+    if (!fraction.empty()) v += 10 * static_cast<uint32_t>(fraction[0] - '0');
+    if (fraction.size() == 2) v += static_cast<uint32_t>(fraction[1] - '0');
+    if (v < min || v > max) return bad("is out of range");
+    return v;
+}
+
+std::string ratioText(uint32_t hundredths) {
+    std::string s = std::to_string(hundredths / 100) + "." + std::to_string(hundredths / 10 % 10);
+    if (hundredths % 10) s += std::to_string(hundredths % 10);
+    return s;
 }
 
 }  // namespace aismi::text

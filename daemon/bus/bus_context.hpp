@@ -24,6 +24,7 @@ class VfCountService;
 class ProvisionService;
 class QuotaService;
 class LayoutService;
+class PolicyService;
 
 namespace bus {
 
@@ -37,6 +38,7 @@ struct BusContext {
     ProvisionService& provisioning;
     QuotaService& quotas;
     LayoutService& layouts;
+    PolicyService& policies;
     ManagerState manager;
 };
 

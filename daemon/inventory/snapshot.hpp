@@ -52,6 +52,7 @@ struct CardSnapshot {
     CardTelemetry telemetry;
     std::optional<FirmwareState> firmware;
     std::optional<Resources> capacity;  // compute units and engines (vendor ABI)
+    Oversubscription policy;            // what aismid admits to it (the policy service keeps it)
     uint32_t vfTotal = 0;               // 0: no SR-IOV
     std::vector<VfSnapshot> vfs;        // the enabled VFs, by index
 

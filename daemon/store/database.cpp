@@ -84,6 +84,16 @@ const char* const kMigrations[] = {
          max_vfs INTEGER NOT NULL CHECK (max_vfs >= 0),
          max_compute_units INTEGER CHECK (max_compute_units >= 0),
          max_memory_mib INTEGER CHECK (max_memory_mib >= 0));)",
+    // 6 -> 7: burst caps and scheduling weights of provisioned VFs (rows so far have no
+    // burst: their cap is their guarantee), and each card's oversubscription policy in
+    // hundredths (100: none).
+    R"(ALTER TABLE vf_provisioning ADD COLUMN burst_units INTEGER NOT NULL DEFAULT 0 CHECK (burst_units >= 0);
+       ALTER TABLE vf_provisioning ADD COLUMN weight INTEGER NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000);
+       UPDATE vf_provisioning SET burst_units = compute_units;
+       CREATE TABLE card_policy (
+         card_key TEXT PRIMARY KEY,
+         compute_ratio INTEGER NOT NULL CHECK (compute_ratio BETWEEN 100 AND 1600),
+         memory_ratio INTEGER NOT NULL CHECK (memory_ratio BETWEEN 100 AND 400));)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

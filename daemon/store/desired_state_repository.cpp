@@ -28,9 +28,10 @@ Result<std::optional<unsigned>> DesiredStateRepository::vfCount(const std::strin
 
 Result<void> DesiredStateRepository::setProvisioned(const std::string& serial, unsigned vf, const Provisioned& p) {
     Statement st(db_,
-                 "INSERT INTO vf_provisioning (serial, vf, compute_units, memory_mib, engines, profile, tenant) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (serial, vf) DO UPDATE SET compute_units = excluded.compute_units, "
-                 "memory_mib = excluded.memory_mib, engines = excluded.engines, profile = excluded.profile, tenant = excluded.tenant");
+                 "INSERT INTO vf_provisioning (serial, vf, compute_units, memory_mib, engines, profile, tenant, burst_units, weight) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (serial, vf) DO UPDATE SET compute_units = excluded.compute_units, "
+                 "memory_mib = excluded.memory_mib, engines = excluded.engines, profile = excluded.profile, tenant = excluded.tenant, "
+                 "burst_units = excluded.burst_units, weight = excluded.weight");
     return st.bind(1, serial)
         .bind(2, static_cast<int64_t>(vf))
         .bind(3, static_cast<int64_t>(p.resources.computeUnits))
@@ -38,6 +39,8 @@ Result<void> DesiredStateRepository::setProvisioned(const std::string& serial, u
         .bind(5, static_cast<int64_t>(p.resources.engines))
         .bind(6, p.profile)
         .bind(7, p.tenant)
+        .bind(8, static_cast<int64_t>(p.resources.burstCap()))
+        .bind(9, static_cast<int64_t>(p.resources.weight))
         .run("set the provisioning of " + serial + " VF " + std::to_string(vf));
 }
 
@@ -46,13 +49,14 @@ namespace {
 DesiredStateRepository::Provisioned rowOf(Statement& st) {
     return DesiredStateRepository::Provisioned{
         st.text(4), st.text(5),
-        Resources{static_cast<uint32_t>(st.integer(1)), static_cast<uint64_t>(st.integer(2)), static_cast<uint32_t>(st.integer(3))}};
+        Resources{static_cast<uint32_t>(st.integer(1)), static_cast<uint64_t>(st.integer(2)), static_cast<uint32_t>(st.integer(3)),
+                  static_cast<uint32_t>(st.integer(6)), static_cast<uint32_t>(st.integer(7))}};
 }
 
 }  // namespace
 
 Result<std::optional<DesiredStateRepository::Provisioned>> DesiredStateRepository::provisioned(const std::string& serial, unsigned vf) {
-    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_provisioning WHERE serial = ?1 AND vf = ?2");
+    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant, burst_units, weight FROM vf_provisioning WHERE serial = ?1 AND vf = ?2");
     st.bind(1, serial).bind(2, static_cast<int64_t>(vf));
     switch (st.step()) {
     case Statement::Step::Done: return std::optional<Provisioned>();
@@ -62,7 +66,7 @@ Result<std::optional<DesiredStateRepository::Provisioned>> DesiredStateRepositor
 }
 
 Result<std::map<unsigned, DesiredStateRepository::Provisioned>> DesiredStateRepository::provisionedVfs(const std::string& serial) {
-    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant FROM vf_provisioning WHERE serial = ?1 ORDER BY vf");
+    Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant, burst_units, weight FROM vf_provisioning WHERE serial = ?1 ORDER BY vf");
     st.bind(1, serial);
     std::map<unsigned, Provisioned> out;
     Statement::Step rc;

@@ -19,6 +19,11 @@ Result<uint64_t> parseUnsigned(std::string_view s, std::string_view what);
 /// to 1 EiB. "1.5G", "-1", "8g" and "" are refused (InvalidArgument, naming `what`).
 Result<uint64_t> parseSizeMib(std::string_view s, std::string_view what);
 Result<double> parseDouble(std::string_view s, std::string_view what);
+/// A ratio with at most two decimals, in hundredths: "1.5" -> 150, "2" -> 200; from `min` to
+/// `max` hundredths. "nan", "-1", "1e3", "1.333", "" are refused (InvalidArgument, naming `what`).
+Result<uint32_t> parseRatio(std::string_view s, uint32_t min, uint32_t max, std::string_view what);
+/// 150 -> "1.5", 125 -> "1.25", 100 -> "1.0".
+std::string ratioText(uint32_t hundredths);
 
 /// Lines of "key value" (value may contain spaces; blank lines and '#' comments skipped).
 /// Duplicate keys and lines without a value are errors naming the line.

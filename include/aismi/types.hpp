@@ -35,6 +35,17 @@ struct Resources {
     }
 };
 
+/// A card's oversubscription policy, ratios in hundredths (100: none; 150: 1.5 times the card).
+struct Oversubscription {
+    uint32_t compute = 100;  // the VFs' burst caps together, relative to the card's compute units
+    uint32_t memory = 100;   // the memory the VFs are given together, relative to the card's
+    bool operator==(const Oversubscription&) const = default;
+
+    static constexpr uint32_t kMin = 100;
+    static constexpr uint32_t kMaxCompute = 1600;
+    static constexpr uint32_t kMaxMemory = 400;  // the simulated card pages at most 4x its memory
+};
+
 enum class VfState { Idle, Running, Hung, Resetting, Error };
 std::string_view vfStateName(VfState state);
 

@@ -1,5 +1,7 @@
 #include "layout_service.hpp"
 
+#include "admission.hpp"
+
 #include "event_bus.hpp"
 #include "event_repository.hpp"
 #include "events.hpp"
@@ -18,10 +20,6 @@ namespace aismi {
 namespace {
 
 constexpr unsigned kMaxLayoutVfs = 256;
-
-std::string shape(const Resources& r) {
-    return std::to_string(r.computeUnits) + " compute units, " + std::to_string(r.memoryMib) + " MiB, " + std::to_string(r.engines) + " engines";
-}
 
 }  // namespace
 
@@ -66,7 +64,7 @@ std::string LayoutPlan::describe() const {
         out << "VF " << cardIndex << ":" << vf.index << ": ";
         if (vf.unchanged) out << "left alone (" << (vf.profile.empty() ? "empty" : vf.profile) << ")\n";
         else if (vf.profile.empty()) out << "emptied\n";
-        else out << "provision " << vf.profile << " (" << shape(vf.resources) << ")\n";
+        else out << "provision " << vf.profile << " (" << shapeText(vf.resources) << ")\n";
     }
     return out.str();
 }
@@ -85,7 +83,7 @@ Result<LayoutPlan> LayoutService::plan(unsigned card, std::string_view layout) c
     for (const auto& item : *items) p.vfCount += item.count;
     if (p.vfCount > s.vfTotal)
         return makeError(Errc::OutOfRange, what + ": needs " + std::to_string(p.vfCount) + " VFs, the card supports " + std::to_string(s.vfTotal));
-    Resources sum{};
+    Usage sum;
     for (const auto& item : *items) {
         const Profile* profile = findProfile(d_.provisioning.profiles(), item.profile);
         if (!profile) return makeError(Errc::NotFound, what + ": no profile " + quoteInput(item.profile) + " (aismi profile list shows them)");
@@ -98,15 +96,12 @@ Result<LayoutPlan> LayoutService::plan(unsigned card, std::string_view layout) c
             vf.unchanged = p.vfCount == p.vfCountBefore && index < s.vfs.size() && s.vfs[index].profile == profile->name &&
                            s.vfs[index].resources == std::optional<Resources>(*r);
             p.vfs.push_back(vf);
-            sum.computeUnits += r->computeUnits;
-            sum.memoryMib += r->memoryMib;
+            sum.add(*r);
         }
     }
-    if (sum.computeUnits > s.capacity->computeUnits)
-        return makeError(Errc::NoSpace, what + ": needs " + std::to_string(sum.computeUnits) + " compute units, the card has " +
-                                            std::to_string(s.capacity->computeUnits));
-    if (sum.memoryMib > s.capacity->memoryMib)
-        return makeError(Errc::NoSpace, what + ": needs " + std::to_string(sum.memoryMib) + " MiB, the card has " + std::to_string(s.capacity->memoryMib));
+    // The layout is the whole card: it is admitted on its own, under the card's policy.
+    const Oversubscription policy = d_.provisioning.policy(s.info.key);
+    if (auto refusal = exceeds(Limits::of(*s.capacity, policy), policy, Usage{}, sum)) return makeError(Errc::NoSpace, what + ": " + *refusal);
     // A VF provisioned for a tenant is not re-laid out under it.
     if (p.vfCount == p.vfCountBefore)
         for (const auto& vf : p.vfs)

@@ -39,7 +39,7 @@ std::optional<Resources> Profile::on(const Resources& capacity, std::string* why
     Resources r = shape;
     if (fraction) {
         const uint64_t memory = capacity.memoryMib > kFirmwareReserveMib ? capacity.memoryMib - kFirmwareReserveMib : 0;
-        r = Resources{capacity.computeUnits / fraction, memory / fraction, capacity.engines / fraction};
+        r = Resources{capacity.computeUnits / fraction, memory / fraction, capacity.engines / fraction};  // no burst, weight 1
     }
     const auto never = [&](std::string reason) -> std::optional<Resources> {
         if (why) *why = std::move(reason);
@@ -52,13 +52,15 @@ std::optional<Resources> Profile::on(const Resources& capacity, std::string* why
         return never("needs " + std::to_string(r.memoryMib) + " MiB, the card has " + std::to_string(capacity.memoryMib));
     if (r.engines > capacity.engines)
         return never("needs " + std::to_string(r.engines) + " engines, the card has " + std::to_string(capacity.engines));
+    if (r.burstCap() > capacity.computeUnits)
+        return never("bursts to " + std::to_string(r.burstCap()) + " compute units, the card has " + std::to_string(capacity.computeUnits));
     return r;
 }
 
 Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::string& what) {
     std::vector<Profile> out;
     struct Seen {
-        bool compute = false, memory = false, engines = false;
+        bool compute = false, memory = false, engines = false, burst = false, weight = false;
         unsigned line = 0;
     } seen;
     const auto complete = [&]() -> Result<void> {
@@ -66,6 +68,11 @@ Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::
         if (!seen.compute || !seen.memory)
             return makeError(Errc::ConfigInvalid, what + " line " + std::to_string(seen.line) + ": profile '" + out.back().name +
                                                       "' needs compute_units and memory");
+        const Resources& r = out.back().shape;
+        if (seen.burst && r.burstUnits < r.computeUnits)
+            return makeError(Errc::ConfigInvalid, what + " line " + std::to_string(seen.line) + ": profile '" + out.back().name + "' bursts to " +
+                                                      std::to_string(r.burstUnits) + " compute units, less than the " +
+                                                      std::to_string(r.computeUnits) + " it is guaranteed");
         return {};
     };
     std::istringstream in{std::string(content)};
@@ -87,7 +94,7 @@ Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::
             for (const auto& p : out)
                 if (p.name == name) return makeError(Errc::ConfigInvalid, here + ": profile '" + std::string(name) + "' is defined twice");
             out.push_back(Profile{std::string(name), 0, {}, here});
-            seen = Seen{false, false, false, lineNo};
+            seen = Seen{false, false, false, false, false, lineNo};
             continue;
         }
         const size_t eq = line.find('=');
@@ -117,9 +124,21 @@ Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::
             if (!n) return std::move(n).error();
             if (*n > 1024) return makeError(Errc::ConfigInvalid, here + ": engines must be 0 to 1024");
             p.shape.engines = static_cast<uint32_t>(*n);
+        } else if (key == "burst_units") {
+            if (auto r = once(seen.burst); !r) return std::move(r).error();
+            auto n = wholeNumber(value, here + ": burst_units");
+            if (!n) return std::move(n).error();
+            if (*n == 0 || *n > UINT32_MAX) return makeError(Errc::ConfigInvalid, here + ": burst_units must be 1 to 4294967295");
+            p.shape.burstUnits = static_cast<uint32_t>(*n);
+        } else if (key == "weight") {
+            if (auto r = once(seen.weight); !r) return std::move(r).error();
+            auto n = wholeNumber(value, here + ": weight");
+            if (!n) return std::move(n).error();
+            if (*n < 1 || *n > 1000) return makeError(Errc::ConfigInvalid, here + ": weight must be 1 to 1000");
+            p.shape.weight = static_cast<uint32_t>(*n);
         } else {
             return makeError(Errc::ConfigInvalid, here + ": unknown setting '" + std::string(key.substr(0, 40)) +
-                                                      "' (a profile has compute_units, memory and engines)");
+                                                      "' (a profile has compute_units, burst_units, memory, engines and weight)");
         }
     }
     if (auto r = complete(); !r) return std::move(r).error();
@@ -140,6 +159,12 @@ Result<std::vector<Profile>> loadProfiles(const std::string& dir) {
         }
     }
     return all;
+}
+
+std::string shapeText(const Resources& r) {
+    return std::to_string(r.computeUnits) + " compute units" +
+           (r.burstCap() > r.computeUnits ? " bursting to " + std::to_string(r.burstCap()) + " at weight " + std::to_string(r.weight) : "") +
+           ", " + std::to_string(r.memoryMib) + " MiB, " + std::to_string(r.engines) + " engines";
 }
 
 const Profile* findProfile(const std::vector<Profile>& profiles, std::string_view name) {

@@ -1,6 +1,7 @@
-// VF profiles: named resource shapes a VF is provisioned with. Built in: whole, half, quarter
-// and eighth of the card they are used on; more, with absolute sizes, from profiles.d files
-// (docs/partitioning.md has the format). Loaded once at start and on SIGHUP.
+// VF profiles: named resource shapes a VF is provisioned with: guaranteed compute units, a
+// burst cap, memory, engines and a scheduling weight. Built in: whole, half, quarter and
+// eighth of the card they are used on (no burst, weight 1); more, with absolute sizes, from
+// profiles.d files (docs/partitioning.md has the format). Loaded at start and on SIGHUP.
 #pragma once
 
 #include <aismi/error.hpp>
@@ -35,5 +36,8 @@ Result<std::vector<Profile>> loadProfiles(const std::string& dir);
 Result<std::vector<Profile>> parseProfiles(std::string_view content, const std::string& what);
 
 const Profile* findProfile(const std::vector<Profile>& profiles, std::string_view name);
+
+/// "16 compute units bursting to 64 at weight 2, 8128 MiB, 1 engines" for messages and plans.
+std::string shapeText(const Resources& r);
 
 }  // namespace aismi

@@ -1,5 +1,6 @@
 #include "provision_service.hpp"
 
+#include "admission.hpp"
 #include "card_changes.hpp"
 #include "database.hpp"
 #include "device_executor.hpp"
@@ -8,6 +9,7 @@
 #include "events.hpp"
 #include "inventory.hpp"
 #include "journal_repository.hpp"
+#include "policy_service.hpp"
 #include "poller.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
@@ -27,10 +29,6 @@ using Provisioned = DesiredStateRepository::Provisioned;
 
 std::string vfLabel(const CardInfo& card, unsigned vf) { return card.label() + " VF " + std::to_string(vf); }
 
-std::string shape(const Resources& r) {
-    return std::to_string(r.computeUnits) + " compute units, " + std::to_string(r.memoryMib) + " MiB, " + std::to_string(r.engines) + " engines";
-}
-
 void encodeOne(PayloadWriter& w, const std::string& prefix, const std::optional<Provisioned>& p) {
     if (!p) return;
     w.add(prefix + "profile", p->profile.empty() ? "-" : p->profile);
@@ -38,6 +36,8 @@ void encodeOne(PayloadWriter& w, const std::string& prefix, const std::optional<
     w.add(prefix + "compute_units", p->resources.computeUnits);
     w.add(prefix + "memory_mib", p->resources.memoryMib);
     w.add(prefix + "engines", p->resources.engines);
+    w.add(prefix + "burst_units", p->resources.burstCap());
+    w.add(prefix + "weight", p->resources.weight);
 }
 
 Result<std::optional<Provisioned>> decodeOne(const text::KeyValues& kv, const std::string& prefix, const char* what) {
@@ -53,6 +53,13 @@ Result<std::optional<Provisioned>> decodeOne(const text::KeyValues& kv, const st
     p.profile = *profile == "-" ? "" : *profile;
     p.tenant = *tenant == "-" ? "" : *tenant;
     p.resources = Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
+    // Entries journaled before burst caps existed have none.
+    for (auto [key, slot] : {std::pair{"burst_units", &p.resources.burstUnits}, {"weight", &p.resources.weight}}) {
+        if (!kv.count(prefix + key)) continue;
+        auto v = text::requireUnsigned(kv, prefix + key, what);
+        if (!v || *v > UINT32_MAX) return makeError(Errc::MalformedData, std::string(what) + ": bad " + prefix + key);
+        *slot = static_cast<uint32_t>(*v);
+    }
     return std::optional<Provisioned>(p);
 }
 
@@ -85,26 +92,23 @@ Result<ProvisionService::Payload> ProvisionService::Payload::decode(const std::s
 
 std::vector<std::string> ProvisionService::kinds() const { return {kKind}; }
 
+Oversubscription ProvisionService::policy(const std::string& cardKey) const { return d_.policies.of(cardKey); }
+
 Result<void> ProvisionService::admit(const CardSnapshot& card, unsigned vf, const Resources& want, const std::string& what) const {
     if (!card.capacity) return makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)");
-    const Resources& cap = *card.capacity;
-    Resources held{};
+    Usage held, asked;
     std::string holders;
     for (const auto& other : card.vfs) {
         if (other.index == vf || !other.resources) continue;
-        held.computeUnits += other.resources->computeUnits;
-        held.memoryMib += other.resources->memoryMib;
+        held.add(*other.resources);
         if (other.resources->computeUnits) holders += (holders.empty() ? "" : ", ") + std::to_string(other.index);
     }
-    const auto refuse = [&](const std::string& resource, uint64_t asked, uint64_t total, uint64_t taken) {
-        const uint64_t left = total > taken ? total - taken : 0;
-        return makeError(Errc::NoSpace, what + ": needs " + std::to_string(asked) + " " + resource + ", " + std::to_string(left) + " of " +
-                                            std::to_string(total) + " are free" +
-                                            (holders.empty() ? "" : " (VFs " + holders + " hold the rest; unprovision some first)"));
-    };
-    if (held.computeUnits + want.computeUnits > cap.computeUnits) return refuse("compute units", want.computeUnits, cap.computeUnits, held.computeUnits);
-    if (held.memoryMib + want.memoryMib > cap.memoryMib) return refuse("MiB of memory", want.memoryMib, cap.memoryMib, held.memoryMib);
-    if (want.engines > cap.engines) return refuse("engines", want.engines, cap.engines, 0);
+    asked.add(want);
+    const Oversubscription policy = d_.policies.of(card.info.key);
+    if (auto refusal = exceeds(Limits::of(*card.capacity, policy), policy, held, asked))
+        return makeError(Errc::NoSpace, what + ": " + *refusal + (holders.empty() ? "" : " (VFs " + holders + " hold the rest; unprovision some first)"));
+    if (want.engines > card.capacity->engines)
+        return makeError(Errc::NoSpace, what + ": needs " + std::to_string(want.engines) + " engines, the card has " + std::to_string(card.capacity->engines));
     return {};
 }
 
@@ -136,15 +140,11 @@ ProvisionService::Fit ProvisionService::fit(const CardSnapshot& card, const Prof
     }
     f.shape = profile.on(*card.capacity, &f.never);
     if (!f.shape) return f;
-    Resources free = *card.capacity;
+    Usage held;
     for (const auto& vf : card.vfs)
-        if (vf.resources) {
-            free.computeUnits -= std::min(free.computeUnits, vf.resources->computeUnits);
-            free.memoryMib -= std::min(free.memoryMib, vf.resources->memoryMib);
-        }
-    const unsigned byCompute = free.computeUnits / f.shape->computeUnits;
-    const unsigned byMemory = static_cast<unsigned>(std::min<uint64_t>(free.memoryMib / f.shape->memoryMib, UINT32_MAX));
-    f.more = std::min(byCompute, byMemory);
+        if (vf.resources) held.add(*vf.resources);
+    const uint64_t more = howManyMore(Limits::of(*card.capacity, d_.policies.of(card.info.key)), held, *f.shape);
+    f.more = static_cast<unsigned>(std::min<uint64_t>(more, UINT32_MAX));
     return f;
 }
 
@@ -226,7 +226,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
             d_.events.publish(Notice{outcome ? Severity::Info : Severity::Warning, vfLabel(info, index),
                                      outcome ? (payload.next ? "provisioned with profile " + payload.next->profile +
                                                                    (payload.next->tenant.empty() ? "" : " for tenant " + payload.next->tenant) + " (" +
-                                                                   shape(payload.next->resources) + ")"
+                                                                   shapeText(payload.next->resources) + ")"
                                                              : "unprovisioned")
                                              : outcome.error().message});
             d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, done = std::move(done)] {

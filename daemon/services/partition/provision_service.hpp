@@ -29,6 +29,7 @@ class DeviceExecutor;
 class EventBus;
 class Inventory;
 class JournalRepository;
+class PolicyService;
 class Poller;
 class QuotaRepository;
 struct CardSnapshot;
@@ -45,10 +46,13 @@ public:
         EventBus& events;
         CardChanges& changes;
         QuotaRepository& quotas;
+        const PolicyService& policies;
     };
     ProvisionService(Deps deps, std::vector<Profile> profiles) : d_(deps), profiles_(std::move(profiles)) {}
 
     const std::vector<Profile>& profiles() const { return profiles_; }
+    /// The oversubscription policy admission applies to the card with key `cardKey`.
+    Oversubscription policy(const std::string& cardKey) const;
     void setProfiles(std::vector<Profile> profiles) { profiles_ = std::move(profiles); }
 
     using Done = std::function<void(Result<void>)>;
@@ -58,8 +62,8 @@ public:
     /// Takes everything back from `vf` (it keeps existing, holding nothing).
     void unprovision(const VfRef& vf, Done done);
 
-    /// How `profile` fits on `card` now: its shape there, and how many more VFs of it the free
-    /// capacity holds; `never` says why it can never fit.
+    /// How `profile` fits on `card` now: its shape there, and how many more VFs of it the card
+    /// admits under its oversubscription policy; `never` says why it can never fit.
     struct Fit {
         std::optional<Resources> shape;
         unsigned more = 0;

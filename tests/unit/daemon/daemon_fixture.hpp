@@ -18,6 +18,8 @@
 #include "reconciler.hpp"
 #include "card_changes.hpp"
 #include "layout_service.hpp"
+#include "policy_repository.hpp"
+#include "policy_service.hpp"
 #include "provision_service.hpp"
 #include "vf_count_service.hpp"
 
@@ -51,6 +53,7 @@ protected:
         executor = std::make_unique<DeviceExecutor>(*io, 2);
         knownCards = std::make_unique<KnownCardRepository>(*db);
         quotas = std::make_unique<QuotaRepository>(*db);
+        policyRows = std::make_unique<PolicyRepository>(*db);
         inventory = std::make_unique<Inventory>(*fs, std::vector<DeviceMatch>{kAismiCardMatch}, knownCards.get());
         auto found = inventory->scan();
         ASSERT_TRUE(found.ok());
@@ -60,11 +63,15 @@ protected:
         jobs = std::make_unique<Jobs>(*events, *jobRows);
         service = std::make_unique<VfCountService>(
             VfCountService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *jobs, *events, changes});
+        policies = std::make_unique<PolicyService>(PolicyService::Deps{*policyRows, *inventory, *poller, *events, changes});
+        ASSERT_TRUE(policies->load().ok());
         auto profiles = loadProfiles(tmp / "profiles.d");
-        ASSERT_TRUE(profiles.ok());
+        ASSERT_TRUE(profiles.ok()) << profiles.error().message;
         provisioning = std::make_unique<ProvisionService>(
-            ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes, *quotas}, std::move(*profiles));
+            ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes, *quotas, *policies},
+            std::move(*profiles));
         poller->annotators.push_back([this](CardSnapshot& s) { provisioning->annotate(s); });
+        poller->annotators.push_back([this](CardSnapshot& s) { policies->annotate(s); });
         layouts = std::make_unique<LayoutService>(LayoutService::Deps{*inventory, *service, *provisioning, *jobs, *events});
         poller->readAllNow();
     }
@@ -72,6 +79,7 @@ protected:
     void teardown() {
         layouts.reset();
         provisioning.reset();
+        policies.reset();
         service.reset();
         jobs.reset();
         poller.reset();
@@ -81,6 +89,7 @@ protected:
         io.reset();
         knownCards.reset();
         quotas.reset();
+        policyRows.reset();
         jobRows.reset();
         journal.reset();
         desired.reset();
@@ -124,6 +133,7 @@ protected:
     std::unique_ptr<JobRepository> jobRows;
     std::unique_ptr<KnownCardRepository> knownCards;
     std::unique_ptr<QuotaRepository> quotas;
+    std::unique_ptr<PolicyRepository> policyRows;
     std::unique_ptr<boost::asio::io_context> io;
     std::unique_ptr<EventBus> events;
     std::unique_ptr<DeviceExecutor> executor;
@@ -132,6 +142,7 @@ protected:
     std::unique_ptr<Poller> poller;
     std::unique_ptr<Jobs> jobs;
     std::unique_ptr<VfCountService> service;
+    std::unique_ptr<PolicyService> policies;
     std::unique_ptr<ProvisionService> provisioning;
     std::unique_ptr<LayoutService> layouts;
     CardChanges changes;

@@ -44,6 +44,20 @@ TEST(Profiles, ReadsProfilesDFilesInNameOrder) {
     EXPECT_EQ(why, "needs 96 compute units, the card has 64");
 }
 
+TEST(Profiles, ReadsBurstCapsAndWeights) {
+    auto p = parseProfiles("[profile burst]\ncompute_units = 8\nburst_units = 64\nweight = 3\nmemory = 4G\n", "b.conf");
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p->at(0).shape, (Resources{8, 4096, 0, 64, 3}));
+    EXPECT_EQ(p->at(0).on(Resources{128, 65536, 8}), (Resources{8, 4096, 0, 64, 3}));
+    std::string why;
+    EXPECT_FALSE(p->at(0).on(Resources{32, 65536, 8}, &why).has_value());
+    EXPECT_EQ(why, "bursts to 64 compute units, the card has 32");
+    EXPECT_EQ(shapeText(p->at(0).shape), "8 compute units bursting to 64 at weight 3, 4096 MiB, 0 engines");
+    auto builtIn = loadProfiles("/nonexistent");
+    ASSERT_TRUE(builtIn.ok());
+    EXPECT_EQ(findProfile(*builtIn, "eighth")->on(Resources{128, 65536, 8})->burstCap(), 16u) << "built-ins do not burst";
+}
+
 TEST(Profiles, RefusesMalformedFilesNamingFileAndLine) {
     const std::pair<std::string, std::string> bad[] = {
         {"[profile a]\ncompute_units = 8\n", "line 1: profile 'a' needs compute_units and memory"},
@@ -59,6 +73,11 @@ TEST(Profiles, RefusesMalformedFilesNamingFileAndLine) {
         {"[profile a]\ncompute_units = 8\nmemory = 1G\n[profile a]\n", "line 4: profile 'a' is defined twice"},
         {"[profile a]\ncompute_units = 8\nmemory = 0\n", "line 3: memory: '0' is out of range"},
         {"[profile a]\ncompute_units = 8\nmemory = 99999999999T\n", "line 3: memory: '99999999999T' is out of range"},
+        {"[profile a]\ncompute_units = 8\nburst_units = 4\nmemory = 1G\n", "line 1: profile 'a' bursts to 4 compute units, less than the 8"},
+        {"[profile a]\ncompute_units = 8\nmemory = 1G\nweight = 0\n", "line 4: weight must be 1 to 1000"},
+        {"[profile a]\ncompute_units = 8\nmemory = 1G\nweight = 1001\n", "line 4: weight must be 1 to 1000"},
+        {"[profile a]\ncompute_units = 8\nmemory = 1G\nweight = 1.5\n", "line 4: weight: '1.5' is not a whole number"},
+        {"[profile a]\ncompute_units = 8\nmemory = 1G\nburst_units = 0\n", "line 4: burst_units must be 1 to"},
     };
     for (const auto& [content, why] : bad) {
         auto r = parseProfiles(content, "x.conf");

@@ -5,6 +5,9 @@
 #include "events.hpp"
 #include "quota_service.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 using namespace aismi;
 
 namespace {
@@ -182,4 +185,73 @@ TEST_F(ProvisionServiceTest, KeepsATenantWithinItsQuota) {
     EXPECT_EQ(service.remove("acme").error().code, Errc::NotFound);
     ASSERT_TRUE(provision(0, 0, "").ok());
     EXPECT_TRUE(provision(0, 0, "eighth", "acme").ok()) << "no quota, no limit";
+}
+
+TEST_F(ProvisionServiceTest, AdmitsBurstCapsAndMemoryOnlyAsTheCardsPolicyAllows) {
+    std::filesystem::create_directories(tmp / "profiles.d");
+    std::ofstream(tmp / "profiles.d/burst.conf") << "[profile burst]\ncompute_units = 16\nburst_units = 64\nmemory = 24G\nweight = 2\n";
+    auto profiles = loadProfiles(tmp / "profiles.d");
+    ASSERT_TRUE(profiles.ok()) << profiles.error().message;
+    provisioning->setProfiles(std::move(*profiles));
+    for (unsigned vf = 0; vf < 4; ++vf) ASSERT_TRUE(provision(0, vf, "").ok());
+    ASSERT_TRUE(provision(0, 0, "burst").ok());
+    ASSERT_TRUE(provision(0, 1, "burst").ok());
+    EXPECT_EQ(onDevice(0), (Resources{16, 24576, 0, 64, 2}));
+    // Two burst caps of 64 fill the 128 units; memory 48 of 64 GiB.
+    const Profile& burst = *findProfile(provisioning->profiles(), "burst");
+    EXPECT_EQ(provisioning->fit(inventory->snapshot(0), burst).more, 0u);
+    auto r = provision(0, 2, "burst");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::NoSpace);
+    EXPECT_NE(r.error().message.find("needs 64 compute units of burst cap, 0 of 128 are free (the card's compute is not oversubscribed"),
+              std::string::npos)
+        << r.error().message;
+    // Compute oversubscribed twice: the burst caps fit, the memory does not.
+    ASSERT_TRUE(policies->set(0, 200, std::nullopt).ok());
+    poller->readAllNow();
+    EXPECT_EQ(inventory->snapshot(0).policy, (Oversubscription{200, 100}));
+    r = provision(0, 2, "burst");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("needs 24576 MiB of memory, 16384 of 65536 are free"), std::string::npos) << r.error().message;
+    ASSERT_TRUE(policies->set(0, std::nullopt, 150).ok());
+    ASSERT_TRUE(provision(0, 2, "burst").ok());
+    EXPECT_EQ(provisioning->fit(inventory->snapshot(0), burst).more, 1u) << "burst 192 of 256, memory 73728 of 98304 MiB held";
+    // A policy below what the VFs hold, or out of range, is refused and changes nothing.
+    auto lower = policies->set(0, 140, std::nullopt);
+    ASSERT_FALSE(lower.ok());
+    EXPECT_EQ(lower.error().code, Errc::NoSpace);
+    EXPECT_NE(lower.error().message.find("the VFs hold burst caps of 192 compute units; compute ratio 1.4 allows 179"), std::string::npos)
+        << lower.error().message;
+    EXPECT_EQ(policies->set(0, 99, std::nullopt).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(policies->set(0, 1601, std::nullopt).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(policies->set(0, std::nullopt, 401).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(policies->set(0, std::nullopt, std::nullopt).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(policies->set(7, 200, std::nullopt).error().code, Errc::NotFound);
+    EXPECT_EQ(policies->of(kSerial0), (Oversubscription{200, 150}));
+    // It is kept across restarts.
+    teardown();
+    compose();
+    EXPECT_EQ(policies->of(kSerial0), (Oversubscription{200, 150}));
+    EXPECT_EQ(inventory->snapshot(0).policy, (Oversubscription{200, 150}));
+}
+
+TEST_F(ProvisionServiceTest, ShowsEachVfsShareOfAnOversubscribedCard) {
+    std::filesystem::create_directories(tmp / "profiles.d");
+    std::ofstream(tmp / "profiles.d/burst.conf") << "[profile burst]\ncompute_units = 16\nburst_units = 128\nmemory = 4G\n";
+    auto profiles = loadProfiles(tmp / "profiles.d");
+    ASSERT_TRUE(profiles.ok()) << profiles.error().message;
+    provisioning->setProfiles(std::move(*profiles));
+    ASSERT_TRUE(policies->set(0, 400, std::nullopt).ok());
+    for (unsigned vf = 0; vf < 4; ++vf) ASSERT_TRUE(provision(0, vf, "").ok());
+    for (unsigned vf = 0; vf < 3; ++vf) ASSERT_TRUE(provision(0, vf, "burst").ok());
+    load(0, 0);
+    poller->readAllNow();
+    EXPECT_DOUBLE_EQ(inventory->vf(VfRef{0, 0})->status->computeShare, 128) << "alone it bursts to its cap";
+    EXPECT_FALSE(inventory->vf(VfRef{0, 0})->status->throttled);
+    load(0, 1);
+    poller->readAllNow();
+    EXPECT_DOUBLE_EQ(inventory->vf(VfRef{0, 0})->status->computeShare, 64);
+    EXPECT_TRUE(inventory->vf(VfRef{0, 0})->status->throttled);
+    EXPECT_TRUE(inventory->vf(VfRef{0, 1})->status->throttled);
+    EXPECT_FALSE(inventory->vf(VfRef{0, 2})->status->throttled) << "idle";
 }
