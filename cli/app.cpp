@@ -3,6 +3,7 @@
 #include "daemon_client.hpp"
 #include "json.hpp"
 #include "options.hpp"
+#include "policy.hpp"
 #include "provisioning.hpp"
 #include "selection.hpp"
 #include "version.hpp"
@@ -171,6 +172,12 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         r.mode == CliRequest::Mode::QuotaSet || r.mode == CliRequest::Mode::QuotaShow || r.mode == CliRequest::Mode::QuotaRemove ||
         r.mode == CliRequest::Mode::PartitionApply || r.mode == CliRequest::Mode::PartitionShow || r.mode == CliRequest::Mode::PartitionExport) {
         auto text = runProvisioning(**client, r, err);
+        if (!text) return fail(err, text.error());
+        out << *text;
+        return written(out, err);
+    }
+    if (r.mode == CliRequest::Mode::PolicySet || r.mode == CliRequest::Mode::PolicyShow) {
+        auto text = runPolicy(**client, r);
         if (!text) return fail(err, text.error());
         out << *text;
         return written(out, err);

@@ -9,6 +9,7 @@
 #include <thread>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace aismi::cli {
 namespace {
@@ -345,13 +346,27 @@ Result<void> DaemonClient::unprovision(const std::string& vfPath) {
 Result<std::vector<DaemonClient::ProfileFit>> DaemonClient::listProfiles(const std::string& cardPath) {
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
-        std::vector<sdbus::Struct<std::string, uint32_t, uint64_t, uint32_t, uint32_t, std::string>> rows;
+        std::vector<sdbus::Struct<std::string, uint32_t, uint32_t, uint64_t, uint32_t, uint32_t, uint32_t, std::string>> rows;
         card->callMethod("ListProfiles").onInterface("org.aismi.Card1").storeResultsTo(rows);
         std::vector<ProfileFit> out;
-        for (auto& r : rows) out.push_back(ProfileFit{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>()});
+        for (auto& r : rows)
+            out.push_back(ProfileFit{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>(), r.get<6>(), r.get<7>()});
         return out;
     } catch (const sdbus::Error& e) {
         return fromBus(e, "list the profiles of " + cardPath);
+    }
+}
+
+Result<void> DaemonClient::setOversubscription(const std::string& cardPath, std::optional<uint32_t> compute, std::optional<uint32_t> memory) {
+    try {
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        std::map<std::string, sdbus::Variant> ratios;
+        if (compute) ratios["compute"] = sdbus::Variant(*compute / 100.0);
+        if (memory) ratios["memory"] = sdbus::Variant(*memory / 100.0);
+        card->callMethod("SetOversubscription").onInterface("org.aismi.Card1").withArguments(ratios);
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "set the oversubscription policy of " + cardPath);
     }
 }
 

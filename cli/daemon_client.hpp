@@ -54,12 +54,16 @@ public:
     struct ProfileFit {
         std::string name;
         uint32_t computeUnits = 0;
+        uint32_t burstUnits = 0;  // the burst cap (computeUnits when it does not burst)
         uint64_t memoryMib = 0;
         uint32_t engines = 0;
+        uint32_t weight = 1;
         uint32_t more = 0;   // VFs of it that fit now
         std::string never;   // why it never fits this card ("" when it can)
     };
     Result<std::vector<ProfileFit>> listProfiles(const std::string& cardPath);
+    /// Card1.SetOversubscription: either ratio in hundredths (nullopt: unchanged).
+    Result<void> setOversubscription(const std::string& cardPath, std::optional<uint32_t> compute, std::optional<uint32_t> memory);
 
     /// Tenant quotas (Manager1.SetQuota/RemoveQuota/ListQuotas).
     struct QuotaRow {

@@ -2,12 +2,14 @@
 
 #include <aismi/device_ref.hpp>
 #include <aismi/text.hpp>
+#include <aismi/types.hpp>
 
 #include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -20,7 +22,8 @@ constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] vf list|enable|disable|provision|unprovision [OPTIONS]
        aismi [OPTIONS] profile list [OPTIONS]
        aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
-       aismi [OPTIONS] partition apply|show [LAYOUT] [OPTIONS]
+       aismi [OPTIONS] partition apply|show|export [LAYOUT] [OPTIONS]
+       aismi [OPTIONS] policy set|show [OPTIONS]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
 With no options: a summary of every card, then every enabled VF. Options may come before or
@@ -77,6 +80,18 @@ runs as one job with a progress line on a terminal; a failed step rolls the card
 layout it had. --dry-run prints the plan and changes nothing. show prints each VF's profile
 and what the device holds. export prints the card's layout as a layouts.d section, which
 aismid applies at start and on reload (docs/partitioning.md).
+
+)";
+
+constexpr const char* kPolicyUsage = R"(Usage: aismi policy set -i ID [--compute-oversubscription R] [--memory-oversubscription R]
+       aismi policy show [-i ID[,ID...]] [-j]
+
+Sets how far a card may be oversubscribed. A VF's profile guarantees it compute units and may
+let it burst higher when the card has idle compute; the guarantees never exceed the card, the
+burst caps together may reach R times the card's compute units, and the memory the VFs are
+given together R times the card's memory (R: 1.0, the default, is none; compute up to 16,
+memory up to 4; at most two decimals). A policy below what the VFs hold already is refused.
+show prints each card's policy with what its VFs hold against it (docs/oversubscription.md).
 
 )";
 
@@ -163,6 +178,14 @@ po::options_description vfOptions() {
     return o;
 }
 
+po::options_description policyOptions() {
+    po::options_description o("policy options");
+    o.add_options()
+        ("compute-oversubscription", po::value<std::string>(), "the VFs' burst caps together, as a ratio of the card's compute units (1.0 to 16)")
+        ("memory-oversubscription", po::value<std::string>(), "the VFs' memory together, as a ratio of the card's memory (1.0 to 4)");
+    return o;
+}
+
 po::options_description partitionOptions() {
     po::options_description o("partition options");
     o.add_options()("dry-run", "print what partition apply would do; change nothing");
@@ -202,6 +225,8 @@ Result<CliRequest> parseQuotaRemove(const CommandLine& c);
 Result<CliRequest> parsePartitionApply(const CommandLine& c);
 Result<CliRequest> parsePartitionShow(const CommandLine& c);
 Result<CliRequest> parsePartitionExport(const CommandLine& c);
+Result<CliRequest> parsePolicySet(const CommandLine& c);
+Result<CliRequest> parsePolicyShow(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
 // how many words may follow it (a target).
@@ -228,6 +253,8 @@ const std::vector<Verb>& verbs() {
         {{"partition", "apply"}, {"id", "dry-run"}, parsePartitionApply, 1},
         {{"partition", "show"}, {"id", "json"}, parsePartitionShow},
         {{"partition", "export"}, {"id"}, parsePartitionExport},
+        {{"policy", "set"}, {"id", "compute-oversubscription", "memory-oversubscription"}, parsePolicySet},
+        {{"policy", "show"}, {"id", "json"}, parsePolicyShow},
     };
     return table;
 }
@@ -429,6 +456,34 @@ Result<CliRequest> parsePartitionShow(const CommandLine& c) {
 
 Result<CliRequest> parsePartitionExport(const CommandLine& c) { return oneCard(c, CliRequest::Mode::PartitionExport, "export", "partition"); }
 
+Result<CliRequest> parsePolicySet(const CommandLine& c) {
+    auto r = oneCard(c, CliRequest::Mode::PolicySet, "set", "policy");
+    if (!r) return r;
+    if (!c.has("compute-oversubscription") && !c.has("memory-oversubscription"))
+        return usage("policy set needs --compute-oversubscription R or --memory-oversubscription R", "aismi policy --help");
+    for (auto [option, max, slot] : {std::tuple{"compute-oversubscription", Oversubscription::kMaxCompute, &r->computeRatio},
+                                     {"memory-oversubscription", Oversubscription::kMaxMemory, &r->memoryRatio}}) {
+        if (!c.has(option)) continue;
+        auto ratio = text::parseRatio(c.text(option), Oversubscription::kMin, max, std::string("--") + option);
+        if (!ratio) return usage(ratio.error().message, "aismi policy --help");
+        *slot = *ratio;
+    }
+    return r;
+}
+
+Result<CliRequest> parsePolicyShow(const CommandLine& c) {
+    CliRequest r;
+    r.mode = CliRequest::Mode::PolicyShow;
+    r.json = c.has("json");
+    auto selected = ids(c);
+    if (!selected) return std::move(selected).error();
+    for (const auto& id : *selected)
+        if (auto ref = DeviceRef::parse(id); ref && ref->kind != DeviceRef::Kind::Card)
+            return usage("policy show -i takes cards, not " + quoteInput(id), "aismi policy --help");
+    r.ids = *selected;
+    return r;
+}
+
 Result<CliRequest> parseProfileList(const CommandLine& c) {
     CliRequest r;
     r.mode = CliRequest::Mode::ProfileList;
@@ -442,6 +497,53 @@ Result<CliRequest> parseProfileList(const CommandLine& c) {
     return r;
 }
 
+// The command groups: the first word, its usage text, the options its --help lists, what it
+// needs after the first word, and its line in aismi --help.
+struct CommandGroup {
+    const char* word;
+    const char* usage;
+    std::string (*options)();
+    const char* needs;
+    const char* summary;
+};
+
+template <class T>
+std::string printed(const T& x) {
+    std::ostringstream o;
+    o << x;
+    return o.str();
+}
+
+const std::vector<CommandGroup>& commandGroups() {
+    static const std::vector<CommandGroup> table{
+        {"vf", kVfUsage,
+         [] {
+             return "  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
+                    "  -j [ --json ]         JSON output (vf list)\n" + printed(vfOptions());
+         },
+         "list, enable, disable, provision or unprovision",
+         "vf list|enable|disable|provision|unprovision\n                             manage SR-IOV virtual functions (aismi vf --help)"},
+        {"profile", kProfileUsage,
+         [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
+         "list", "profile list               the VF profiles and what fits (aismi profile --help)"},
+        {"quota", kQuotaUsage, [] { return printed(quotaOptions()) + "  -j [ --json ]         JSON output (quota show)\n"; }, "set, show or remove",
+         "quota set|show|remove      tenant quotas (aismi quota --help)"},
+        {"partition", kPartitionUsage,
+         [] {
+             return std::string("  -i [ --id ] ID        the card (index, PCI address or serial)\n"
+                                "  --dry-run             print the plan; change nothing (apply)\n  -j [ --json ]         JSON output (show)\n");
+         },
+         "apply, show or export", "partition apply|show|export  lay a card out in one step (aismi partition --help)"},
+        {"policy", kPolicyUsage,
+         [] {
+             return "  -i [ --id ] ID        the card (set), or only these cards (show)\n" + printed(policyOptions()) +
+                    "  -j [ --json ]         JSON output (show)\n";
+         },
+         "set or show", "policy set|show            oversubscription of a card's compute and memory (aismi policy --help)"},
+    };
+    return table;
+}
+
 std::string optionSpelling(const std::string& name) {
     static const std::map<std::string, std::string> shortForms{{"id", "-i"}, {"json", "-j"}, {"query", "-q"}, {"display", "-d"},
                                                                {"loop", "-l"}, {"list-cards", "-L"}};
@@ -453,7 +555,7 @@ std::string optionSpelling(const std::string& name) {
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     po::options_description all;
-    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions());
+    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions());
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
     po::options_description parser;
@@ -475,43 +577,29 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
         if (v.words.size() <= c.words.size() && std::equal(v.words.begin(), v.words.end(), c.words.begin()) &&
             (!verb || v.words.size() > verb->words.size()))
             verb = &v;
-    const bool vfGroup = !c.words.empty() && c.words[0] == "vf";
-    const bool profileGroup = !c.words.empty() && c.words[0] == "profile";
-    const bool quotaGroup = !c.words.empty() && c.words[0] == "quota";
-    const bool partitionGroup = !c.words.empty() && c.words[0] == "partition";
-    const std::string hint = vfGroup        ? "aismi vf --help"
-                             : profileGroup ? "aismi profile --help"
-                             : quotaGroup   ? "aismi quota --help"
-                             : partitionGroup ? "aismi partition --help"
-                                            : "aismi --help lists the commands and options";
+    // A command group's first word ("vf"): its usage, --help and what it needs.
+    const CommandGroup* group = nullptr;
+    for (const auto& g : commandGroups())
+        if (!c.words.empty() && c.words[0] == g.word) group = &g;
+    const std::string hint = group ? "aismi " + std::string(group->word) + " --help" : "aismi --help lists the commands and options";
     if (c.has("help")) {
-        std::ostringstream help;
-        if (vfGroup) help << kVfUsage << "Options:\n  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
-                          << "  -j [ --json ]         JSON output (vf list)\n" << vfOptions() << "  -h [ --help ]         show this help\n";
-        else if (partitionGroup) help << kPartitionUsage << "Options:\n  -i [ --id ] ID        the card (index, PCI address or serial)\n"
-                                      << "  --dry-run             print the plan; change nothing (apply)\n  -j [ --json ]         JSON output (show)\n"
-                                      << "  -h [ --help ]         show this help\n";
-        else if (quotaGroup) help << kQuotaUsage << "Options:\n" << quotaOptions() << "  -j [ --json ]         JSON output (quota show)\n  -h [ --help ]         show this help\n";
-        else if (profileGroup) help << kProfileUsage << "Options:\n  -i [ --id ] ID        only these cards (index, PCI address or serial)\n"
-                                    << "  -j [ --json ]         JSON output\n  -h [ --help ]         show this help\n";
-        else help << kUsage << globalOptions()
-                  << "\nCommands:\n  vf list|enable|disable|provision|unprovision\n                             manage SR-IOV virtual functions (aismi vf --help)\n"
-                  << "  profile list               the VF profiles and what fits (aismi profile --help)\n"
-                  << "  quota set|show|remove      tenant quotas (aismi quota --help)\n"
-                  << "  partition apply|show|export  lay a card out in one step (aismi partition --help)\n";
         CliRequest r;
         r.mode = CliRequest::Mode::Help;
+        if (group) {
+            r.helpText = std::string(group->usage) + "Options:\n" + group->options() + "  -h [ --help ]         show this help\n";
+            return r;
+        }
+        std::ostringstream help;
+        help << kUsage << globalOptions() << "\nCommands:\n";
+        for (const auto& g : commandGroups()) help << "  " << g.summary << "\n";
         r.helpText = help.str();
         return r;
     }
     if (verb && verb->arguments && c.words.size() > verb->words.size())
         c.arguments.assign(c.words.begin() + static_cast<long>(verb->words.size()), c.words.end());
     if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
-        const size_t known = verb && !verb->words.empty() ? verb->words.size() : (vfGroup || profileGroup || quotaGroup || partitionGroup ? 1 : 0);  // "vf lst": both words
-        if (vfGroup && c.words.size() == 1) return usage("'aismi vf' needs list, enable, disable, provision or unprovision", hint);
-        if (profileGroup && c.words.size() == 1) return usage("'aismi profile' needs list", hint);
-        if (quotaGroup && c.words.size() == 1) return usage("'aismi quota' needs set, show or remove", hint);
-        if (partitionGroup && c.words.size() == 1) return usage("'aismi partition' needs apply, show or export", hint);
+        const size_t known = verb && !verb->words.empty() ? verb->words.size() : (group ? 1 : 0);  // "vf lst": both words
+        if (group && c.words.size() == 1) return usage("'aismi " + std::string(group->word) + "' needs " + group->needs, hint);
         return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),
                      hint);
     }

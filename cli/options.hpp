@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case
@@ -31,6 +31,8 @@ struct CliRequest {
     uint64_t maxVfs = 0;                      // quota set --max-vfs
     std::optional<uint64_t> maxComputeUnits;  // quota set --max-compute (none: no limit)
     std::optional<uint64_t> maxMemoryMib;     // quota set --max-memory
+    std::optional<uint32_t> computeRatio;     // policy set, in hundredths (150: 1.5)
+    std::optional<uint32_t> memoryRatio;
     std::string helpText;      // for Help
 };
 

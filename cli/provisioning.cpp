@@ -54,7 +54,7 @@ Result<std::string> listProfiles(DaemonClient& client, const CliRequest& r) {
         if (!profiles) return std::move(profiles).error();
         if (!r.json) {
             out << "card " << card->number("Index") << " (" << card->text("PciAddress") << ")\n";
-            out << "  " << "Profile" << std::string(11, ' ') << "Compute units      Memory  Engines  Fits now\n";
+            out << "  " << "Profile" << std::string(11, ' ') << "Compute units  Burst to  Weight      Memory  Engines  Fits now\n";
         }
         for (const auto& p : *profiles) {
             if (r.json) {
@@ -62,10 +62,12 @@ Result<std::string> listProfiles(DaemonClient& client, const CliRequest& r) {
                 first = false;
                 json += "{\"card\": " + std::to_string(card->number("Index")) + ", \"profile\": " + json::quote(p.name);
                 if (p.never.empty())
-                    json += ", \"compute_units\": " + std::to_string(p.computeUnits) + ", \"memory_mib\": " + std::to_string(p.memoryMib) +
+                    json += ", \"compute_units\": " + std::to_string(p.computeUnits) + ", \"burst_units\": " + std::to_string(p.burstUnits) +
+                            ", \"weight\": " + std::to_string(p.weight) + ", \"memory_mib\": " + std::to_string(p.memoryMib) +
                             ", \"engines\": " + std::to_string(p.engines) + ", \"fits_now\": " + std::to_string(p.more) + ", \"never_fits\": null}";
                 else
-                    json += ", \"compute_units\": null, \"memory_mib\": null, \"engines\": null, \"fits_now\": 0, \"never_fits\": " + json::quote(p.never) + "}";
+                    json += ", \"compute_units\": null, \"burst_units\": null, \"weight\": null, \"memory_mib\": null, \"engines\": null, "
+                            "\"fits_now\": 0, \"never_fits\": " + json::quote(p.never) + "}";
                 continue;
             }
             std::string name = p.name.size() > 16 ? p.name.substr(0, 15) + "~" : p.name;
@@ -74,11 +76,14 @@ Result<std::string> listProfiles(DaemonClient& client, const CliRequest& r) {
                 out << "never fits: " << p.never << "\n";
                 continue;
             }
-            const std::string cu = std::to_string(p.computeUnits), mem = mib(p.memoryMib), eng = std::to_string(p.engines),
-                              more = std::to_string(p.more);
-            out << std::string(13 - std::min<size_t>(13, cu.size()), ' ') << cu << std::string(12 - std::min<size_t>(12, mem.size()), ' ') << mem
-                << std::string(9 - std::min<size_t>(9, eng.size()), ' ') << eng << std::string(10 - std::min<size_t>(10, more.size()), ' ') << more
-                << "\n";
+            const auto right = [&](const std::string& v, size_t width) { out << std::string(width - std::min(width, v.size()), ' ') << v; };
+            right(std::to_string(p.computeUnits), 13);
+            right(std::to_string(p.burstUnits), 10);
+            right(std::to_string(p.weight), 8);
+            right(mib(p.memoryMib), 12);
+            right(std::to_string(p.engines), 9);
+            right(std::to_string(p.more), 10);
+            out << "\n";
         }
     }
     if (r.json) return json + (first ? "]\n" : "\n]\n");
@@ -135,7 +140,7 @@ Result<const BusObject*> oneCardOf(const Inventory& inv, const CliRequest& r) {
 
 Result<std::string> showPartition(DaemonClient& client, const BusObject& card, bool json) {
     std::vector<BusObject> vfs;
-    if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "MemoryMiB", "Engines"}, vfs); !q)
+    if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "BurstComputeUnits", "Weight", "MemoryMiB", "Engines"}, vfs); !q)
         return std::move(q).error();
     auto profiles = client.listProfiles(card.path);
     if (!profiles) return std::move(profiles).error();
@@ -150,19 +155,22 @@ Result<std::string> showPartition(DaemonClient& client, const BusObject& card, b
         std::string state = "as desired";
         if (!profile.empty()) {
             for (const auto& p : *profiles)
-                if (p.name == profile && (p.computeUnits != vf.number("ComputeUnits") || p.memoryMib != vf.number("MemoryMiB") || p.engines != vf.number("Engines")))
+                if (p.name == profile && (p.computeUnits != vf.number("ComputeUnits") || p.burstUnits != vf.number("BurstComputeUnits") ||
+                                          p.weight != vf.number("Weight") || p.memoryMib != vf.number("MemoryMiB") || p.engines != vf.number("Engines")))
                     state = "differs from the profile";
         } else if (vf.number("ComputeUnits") != 0) {
             state = "no profile (driver's share)";
         } else {
             state = "empty";
         }
-        const std::string holds = std::to_string(vf.number("ComputeUnits")) + " CUs, " + std::to_string(vf.number("MemoryMiB")) + " MiB, " +
-                                  std::to_string(vf.number("Engines")) + " engines";
+        const uint64_t burst = vf.number("BurstComputeUnits");
+        const std::string holds = std::to_string(vf.number("ComputeUnits")) + (burst > vf.number("ComputeUnits") ? "-" + std::to_string(burst) : "") +
+                                  " CUs, " + std::to_string(vf.number("MemoryMiB")) + " MiB, " + std::to_string(vf.number("Engines")) + " engines";
         if (json) {
             doc += std::string(first ? "\n " : ",\n ") + "{\"card\": " + std::to_string(vf.number("CardIndex")) + ", \"vf\": " +
                    std::to_string(vf.number("Index")) + ", \"profile\": " + json::quote(profile) + ", \"tenant\": " + json::quote(vf.text("Tenant")) +
-                   ", \"compute_units\": " + std::to_string(vf.number("ComputeUnits")) + ", \"memory_mib\": " + std::to_string(vf.number("MemoryMiB")) +
+                   ", \"compute_units\": " + std::to_string(vf.number("ComputeUnits")) + ", \"burst_units\": " + std::to_string(burst) +
+                   ", \"weight\": " + std::to_string(vf.number("Weight")) + ", \"memory_mib\": " + std::to_string(vf.number("MemoryMiB")) +
                    ", \"engines\": " + std::to_string(vf.number("Engines")) + ", \"state\": " + json::quote(state) + "}";
             first = false;
             continue;

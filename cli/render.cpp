@@ -222,6 +222,10 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             r.heading(1, "SR-IOV");
             r.line(2, "Total VFs", cardValue(c, "vf.total"));
             r.line(2, "Enabled VFs", cardValue(c, "vf.enabled"));
+            if (std::holds_alternative<uint64_t>(c.get("ComputeUnits"))) {
+                r.line(2, "Compute Oversubscription", cardValue(c, "oversubscription.compute"));
+                r.line(2, "Memory Oversubscription", cardValue(c, "oversubscription.memory"));
+            }
             bool any = false;
             for (const BusObject* vfp : vfsOf(inv, {&c})) {
                 const BusObject& vf = *vfp;
@@ -229,9 +233,14 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
                 any = true;
                 const std::string& profile = vf.text("Profile");
                 const std::string& tenant = vf.text("Tenant");
+                const auto* share = std::get_if<double>(&vf.get("ComputeShare"));
+                const auto* throttled = std::get_if<bool>(&vf.get("Throttled"));
+                char shareText[64] = "";
+                if (share && *share > 0)
+                    std::snprintf(shareText, sizeof shareText, ", getting %.1f compute units%s", *share, throttled && *throttled ? " (throttled)" : "");
                 r.line(3, vfId(vf), vf.text("PciAddress") + ", " + vf.text("State") + ", " + vf.text("Health") + ", driver " +
                                         (vf.text("Driver").empty() ? "none" : vf.text("Driver")) +
-                                        (profile.empty() ? "" : ", profile " + profile) + (tenant.empty() ? "" : " for " + tenant));
+                                        (profile.empty() ? "" : ", profile " + profile) + (tenant.empty() ? "" : " for " + tenant) + shareText);
             }
         }
         for (const auto& simple : kSimpleSections) {

@@ -3,11 +3,13 @@
 #include "bus_pump.hpp"
 #include "inventory.hpp"
 #include "layout_service.hpp"
+#include "policy_service.hpp"
 #include "provision_service.hpp"
 #include "vf_count_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <cmath>
 #include <map>
 
 namespace aismi::bus {
@@ -60,8 +62,10 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
             });
         });
     });
-    object_->registerMethod(kCardInterface, "ListProfiles", "", {}, "a(sutuus)", {"profiles"},
+    object_->registerMethod(kCardInterface, "ListProfiles", "", {}, "a(suutuuus)", {"profiles"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { listProfiles(call); }); });
+    object_->registerMethod(kCardInterface, "SetOversubscription", "a{sv}", {"ratios"}, "", {},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { setOversubscription(call); }); });
     object_->finishRegistration();
     for (const auto& vf : ctx.inventory.snapshot(card).vfs) vfs_.push_back(std::make_unique<VfObject>(ctx, card, vf.index));
 }
@@ -102,16 +106,42 @@ void CardObject::setVfCount(sdbus::MethodCall call, bool async, bool withOptions
 void CardObject::listProfiles(sdbus::MethodCall call) {
     // Each profile's shape on this card and how many more VFs of it fit now (0 and the reason
     // when it never fits). A read: open to everyone, no device access.
-    std::vector<sdbus::Struct<std::string, uint32_t, uint64_t, uint32_t, uint32_t, std::string>> rows;
+    std::vector<sdbus::Struct<std::string, uint32_t, uint32_t, uint64_t, uint32_t, uint32_t, uint32_t, std::string>> rows;
     const CardSnapshot& card = subject();
     for (const auto& p : ctx_.provisioning.profiles()) {
         const auto fit = ctx_.provisioning.fit(card, p);
         const Resources r = fit.shape.value_or(Resources{});
-        rows.emplace_back(p.name, r.computeUnits, r.memoryMib, r.engines, fit.more, fit.never);
+        rows.emplace_back(p.name, r.computeUnits, r.burstCap(), r.memoryMib, r.engines, r.weight, fit.more, fit.never);
     }
     auto reply = call.createReply();
     reply << rows;
     reply.send();
+}
+
+void CardObject::setOversubscription(sdbus::MethodCall call) {
+    std::map<std::string, sdbus::Variant> ratios;
+    call >> ratios;
+    std::optional<uint32_t> compute, memory;
+    for (const auto& [name, value] : ratios) {
+        const bool known = name == "compute" || name == "memory";
+        if (!known || value.peekValueType() != "d")
+            throw toBusError(makeError(Errc::InvalidArgument, "SetOversubscription: " +
+                                                                  (known ? name + " must be a double" : "unknown ratio " + quoteInput(name)) +
+                                                                  " (there are: compute and memory, doubles)"));
+        // Hundredths exactly: 1.5 is 150; 1.333, NaN or infinity are refused.
+        const double ratio = value.get<double>();
+        const double hundredths = ratio * 100;
+        if (!(hundredths >= 0 && hundredths <= 1e6) || std::fabs(hundredths - std::round(hundredths)) > 1e-6)
+            throw toBusError(makeError(Errc::InvalidArgument, "SetOversubscription: " + name + " " + std::to_string(ratio) +
+                                                                  " is not a ratio with at most two decimals"));
+        (name == "compute" ? compute : memory) = static_cast<uint32_t>(std::lround(hundredths));
+    }
+    authorizeThen(ctx_, call, kActionManagePolicy, [this, compute, memory](PendingCall pending) {
+        ctx_.policies.set(card_, compute, memory, [pending](Result<void> r) mutable {
+            if (r) pending.reply();
+            else pending.fail(r.error());
+        });
+    });
 }
 
 const CardSnapshot& CardObject::subject() const { return ctx_.inventory.snapshot(card_); }

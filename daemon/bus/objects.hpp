@@ -66,6 +66,7 @@ public:
 private:
     void setVfCount(sdbus::MethodCall call, bool async, bool withOptions = false);
     void listProfiles(sdbus::MethodCall call);
+    void setOversubscription(sdbus::MethodCall call);
     BusContext& ctx_;
     unsigned card_;
     std::unique_ptr<sdbus::IObject> object_;

@@ -40,7 +40,7 @@ TEST_F(Provisioning, LaysOutACardWithTwoSizesFromTheCli) {
     EXPECT_EQ(vfs(), "0, half, acme, 64\n1, quarter, , 32\n2, , , 0\n3, , , 0\n");
     auto list = stack.aismi({"profile", "list", "-i", "0"});
     ASSERT_EQ(list.exitCode, 0) << list.err;
-    EXPECT_NE(list.out.find("  quarter                      32   16256 MiB        2         1\n"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("  quarter                      32        32       1   16256 MiB        2         1\n"), std::string::npos) << list.out;
     auto disable = stack.aismi({"vf", "disable", "-i", "0"});
     EXPECT_EQ(disable.exitCode, 13);
     EXPECT_NE(disable.err.find("VFs 0:0 (tenant acme) are in use; unprovision or release them first, or force it"), std::string::npos) << disable.err;
@@ -101,7 +101,7 @@ TEST(ProvisioningProfiles, ReadsProfilesDAndRefusesToStartOnAMalformedOne) {
                                                        << "[profile giant]\ncompute_units = 1000\nmemory = 1G\n";
     stack.startDaemon();
     auto list = stack.aismi({"profile", "list", "-i", "0"});
-    EXPECT_NE(list.out.find("  small                         8    2048 MiB        1        16\n"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("  small                         8         8       1    2048 MiB        1        16\n"), std::string::npos) << list.out;
     EXPECT_NE(list.out.find("  giant             never fits: needs 1000 compute units, the card has 128\n"), std::string::npos) << list.out;
     stack.stopDaemon();
     std::ofstream(stack.profilesDir() + "/small.conf", std::ios::app) << "[profile bad]\ncompute_units = 8\nmemory = 1.5G\n";

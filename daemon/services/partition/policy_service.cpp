@@ -28,7 +28,13 @@ Oversubscription PolicyService::of(const std::string& cardKey) const {
 
 void PolicyService::annotate(CardSnapshot& card) const { card.policy = of(card.info.key); }
 
-Result<void> PolicyService::set(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory) {
+void PolicyService::set(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory, std::function<void(Result<void>)> done) {
+    auto r = change(card, compute, memory);
+    if (!r) return done(std::move(r).error());
+    d_.poller.refresh(card, [done = std::move(done)] { done(Result<void>()); });
+}
+
+Result<void> PolicyService::change(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory) {
     if (card >= d_.inventory.size()) return makeError(Errc::NotFound, "no card " + std::to_string(card));
     const CardSnapshot& s = d_.inventory.snapshot(card);
     const std::string what = s.info.label() + ": oversubscription policy";
@@ -64,7 +70,6 @@ Result<void> PolicyService::set(unsigned card, std::optional<uint32_t> compute, 
     policies_[s.info.key] = next;
     d_.events.publish(Notice{Severity::Info, s.info.label(),
                              "oversubscription policy: compute " + text::ratioText(next.compute) + ", memory " + text::ratioText(next.memory)});
-    d_.poller.refresh(card, [] {});
     return {};
 }
 

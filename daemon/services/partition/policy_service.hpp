@@ -8,6 +8,7 @@
 #include <aismi/error.hpp>
 #include <aismi/types.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,10 +44,12 @@ public:
 
     /// Sets either ratio of `card` (hundredths; nullopt keeps it). Refused, changing nothing,
     /// when a ratio is out of range, the card has no provisioning, a change to it is under
-    /// way, or its VFs hold more than the new policy allows.
-    Result<void> set(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory);
+    /// way, or its VFs hold more than the new policy allows. Admission uses the new policy at
+    /// once; `done` runs when the card's snapshot shows it too.
+    void set(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory, std::function<void(Result<void>)> done);
 
 private:
+    Result<void> change(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory);
     Deps d_;
     std::map<std::string, Oversubscription> policies_;
 };

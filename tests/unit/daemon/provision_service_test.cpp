@@ -20,6 +20,12 @@ protected:
     }
     Resources onDevice(unsigned vf) { return inventory->device(0)->vfResources(vf).value(); }
     using P = DesiredStateRepository::Provisioned;
+    Result<void> setPolicy(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory) {
+        std::optional<Result<void>> outcome;
+        policies->set(card, compute, memory, [&](Result<void> r) { outcome = std::move(r); });
+        if (!runUntil([&] { return outcome.has_value(); })) return makeError(Errc::Timeout, "no outcome");
+        return *outcome;
+    }
 };
 
 }  // namespace
@@ -207,26 +213,25 @@ TEST_F(ProvisionServiceTest, AdmitsBurstCapsAndMemoryOnlyAsTheCardsPolicyAllows)
               std::string::npos)
         << r.error().message;
     // Compute oversubscribed twice: the burst caps fit, the memory does not.
-    ASSERT_TRUE(policies->set(0, 200, std::nullopt).ok());
-    poller->readAllNow();
+    ASSERT_TRUE(setPolicy(0, 200, std::nullopt).ok());
     EXPECT_EQ(inventory->snapshot(0).policy, (Oversubscription{200, 100}));
     r = provision(0, 2, "burst");
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("needs 24576 MiB of memory, 16384 of 65536 are free"), std::string::npos) << r.error().message;
-    ASSERT_TRUE(policies->set(0, std::nullopt, 150).ok());
+    ASSERT_TRUE(setPolicy(0, std::nullopt, 150).ok());
     ASSERT_TRUE(provision(0, 2, "burst").ok());
     EXPECT_EQ(provisioning->fit(inventory->snapshot(0), burst).more, 1u) << "burst 192 of 256, memory 73728 of 98304 MiB held";
     // A policy below what the VFs hold, or out of range, is refused and changes nothing.
-    auto lower = policies->set(0, 140, std::nullopt);
+    auto lower = setPolicy(0, 140, std::nullopt);
     ASSERT_FALSE(lower.ok());
     EXPECT_EQ(lower.error().code, Errc::NoSpace);
     EXPECT_NE(lower.error().message.find("the VFs hold burst caps of 192 compute units; compute ratio 1.4 allows 179"), std::string::npos)
         << lower.error().message;
-    EXPECT_EQ(policies->set(0, 99, std::nullopt).error().code, Errc::InvalidArgument);
-    EXPECT_EQ(policies->set(0, 1601, std::nullopt).error().code, Errc::InvalidArgument);
-    EXPECT_EQ(policies->set(0, std::nullopt, 401).error().code, Errc::InvalidArgument);
-    EXPECT_EQ(policies->set(0, std::nullopt, std::nullopt).error().code, Errc::InvalidArgument);
-    EXPECT_EQ(policies->set(7, 200, std::nullopt).error().code, Errc::NotFound);
+    EXPECT_EQ(setPolicy(0, 99, std::nullopt).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(setPolicy(0, 1601, std::nullopt).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(setPolicy(0, std::nullopt, 401).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(setPolicy(0, std::nullopt, std::nullopt).error().code, Errc::InvalidArgument);
+    EXPECT_EQ(setPolicy(7, 200, std::nullopt).error().code, Errc::NotFound);
     EXPECT_EQ(policies->of(kSerial0), (Oversubscription{200, 150}));
     // It is kept across restarts.
     teardown();
@@ -241,7 +246,7 @@ TEST_F(ProvisionServiceTest, ShowsEachVfsShareOfAnOversubscribedCard) {
     auto profiles = loadProfiles(tmp / "profiles.d");
     ASSERT_TRUE(profiles.ok()) << profiles.error().message;
     provisioning->setProfiles(std::move(*profiles));
-    ASSERT_TRUE(policies->set(0, 400, std::nullopt).ok());
+    ASSERT_TRUE(setPolicy(0, 400, std::nullopt).ok());
     for (unsigned vf = 0; vf < 4; ++vf) ASSERT_TRUE(provision(0, vf, "").ok());
     for (unsigned vf = 0; vf < 3; ++vf) ASSERT_TRUE(provision(0, vf, "burst").ok());
     load(0, 0);

@@ -1,0 +1,16 @@
+// aismi policy set|show: a card's oversubscription policy, and what its VFs hold against it.
+#pragma once
+
+#include "options.hpp"
+
+#include <aismi/error.hpp>
+
+#include <string>
+
+namespace aismi::cli {
+
+class DaemonClient;
+
+Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r);
+
+}  // namespace aismi::cli
