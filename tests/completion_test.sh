@@ -40,5 +40,21 @@ expect "aismi quota set acme --max-m" "--max-memory"
 expect "aismi vf provision 0:1 --ten" "--tenant"
 expect "aismi --query-vf=vf,pro" "vf,progress vf,profile"
 expect "aismi --list-c" "--list-cards"
+expect "aismi pol" "policy"
+expect "aismi policy s" "set show"
+expect "aismi policy set -i 0 --comp" "--compute-oversubscription"
+expect "aismi --query-vf=thr" "throttled"
+# The field lists are the CLI's own: every field aismi --help-query-* names completes.
+if [[ -n ${2-} ]]; then
+    for kind in card vf; do
+        listed=$(source "$1/systemd/aismi.bash-completion"; declare -f _aismi | grep -o "local ${kind}_fields=\"[^\"]*\"" | sed 's/.*="//; s/"$//' | tr ' ' '\n' | sort)
+        actual=$("$2" --help-query-$kind | grep '^"' | tr -d '"' | sort)
+        if [[ $listed != "$actual" ]]; then
+            echo "FAIL: the completion's $kind fields differ from aismi --help-query-$kind:"
+            diff <(echo "$listed") <(echo "$actual")
+            fails=$((fails + 1))
+        fi
+    done
+fi
 if ((fails)); then echo "$fails completion(s) wrong"; exit 1; fi
 echo "completion: all as expected"
