@@ -24,10 +24,12 @@ them, injects faults and runs workloads on VFs, even while aismid runs.
 
 Commands:
   create [--cards N] [--vfs N] [--compute-units N] [--memory-mib N] [--engines N]
-         [--flr-ms MS] [--flr-timeout-ms MS] [--vf-enable-us US] [--time-factor F]
+         [--flr-ms MS] [--flr-timeout-ms MS] [--vf-enable-us US]
+         [--vf-provision-us US] [--time-factor F]
                               build new cards in DIR (defaults: 2 cards, TotalVFs 16,
                               128 compute units, 65536 MiB, 8 engines, FLR 100 ms,
-                              1000 us per VF to enable or disable; timings x F)
+                              1000 us per VF to enable or disable, 2000 us per
+                              write of a VF's resources; timings x F)
   list                        one line per card
   show CARD[:VF]              everything about a card or one VF
   inject CARD[:VF] FAULT      make the hardware fail (see 'faults')
@@ -160,6 +162,7 @@ private:
             {"--flr-ms", [&](const std::string& v) { c.flrMs = number(v, "--flr-ms"); }},
             {"--flr-timeout-ms", [&](const std::string& v) { c.flrTimeoutMs = number(v, "--flr-timeout-ms"); }},
             {"--vf-enable-us", [&](const std::string& v) { c.vfEnableUs = number(v, "--vf-enable-us"); }},
+            {"--vf-provision-us", [&](const std::string& v) { c.vfProvisionUs = number(v, "--vf-provision-us"); }},
             {"--time-factor",
              [&](const std::string& v) {
                  auto f = text::parseDouble(v, "--time-factor");
@@ -292,6 +295,7 @@ private:
                                                  << (card->firmware.activeBank == static_cast<unsigned>(b) ? ", active" : "") << ")\n";
         row("flr time") << cfg.flrMs << " ms x time factor " << cfg.timeFactor << "\n";
         row("vf enable time") << cfg.vfEnableUs << " us per VF x time factor " << cfg.timeFactor << "\n";
+        row("provision time") << cfg.vfProvisionUs << " us per VF x time factor " << cfg.timeFactor << "\n";
         row("faults") << cardFaults(*card) << "\n";
         return 0;
     }

@@ -190,6 +190,7 @@ Result<void> SimConfig::validate() const {
     if (capacity.engines < 1) return bad("engines must be at least 1");
     if (flrMs > 60000 || flrTimeoutMs > 600000) return bad("FLR timings are limited to 60 s (FLR) and 600 s (timeout)");
     if (vfEnableUs > 100000) return bad("the time to enable one VF is limited to 100000 us");
+    if (vfProvisionUs > 100000) return bad("the time to provision one VF is limited to 100000 us");
     if (!(timeFactor > 0 && timeFactor <= 1000)) return bad("time factor must be above 0 and at most 1000");
     if (vendorId == 0xffff || vendorId == 0) return bad("vendor ID 0x0000/0xffff are not valid PCI vendor IDs");
     return {};
@@ -206,6 +207,7 @@ std::string SimConfig::serialize() const {
         .put("flr_ms", flrMs)
         .put("flr_timeout_ms", flrTimeoutMs)
         .put("vf_enable_us", vfEnableUs)
+        .put("vf_provision_us", vfProvisionUs)
         .put("time_factor", timeFactor)
         .put("vendor_id", vendorId)
         .put("pf_device_id", pfDeviceId)
@@ -226,6 +228,7 @@ Result<SimConfig> SimConfig::parse(std::string_view content, std::string_view wh
     c.flrMs = r.u32("flr_ms");
     c.flrTimeoutMs = r.u32("flr_timeout_ms");
     if (r.has("vf_enable_us")) c.vfEnableUs = r.u32("vf_enable_us");  // absent in older state directories
+    if (r.has("vf_provision_us")) c.vfProvisionUs = r.u32("vf_provision_us");
     c.timeFactor = r.real("time_factor");
     const auto id16 = [&](const char* key) {
         unsigned v = r.u32(key);

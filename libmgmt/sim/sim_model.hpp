@@ -23,6 +23,7 @@ struct SimConfig {
     unsigned flrMs = 100;           // PCIe allows a function 100 ms to complete an FLR
     unsigned flrTimeoutMs = 1000;   // how long an FLR that never completes blocks before failing
     unsigned vfEnableUs = 1000;     // per VF created or removed: the kernel adding and probing it
+    unsigned vfProvisionUs = 2000;  // per write of a VF's resources: the firmware carving its share
     double timeFactor = 1.0;        // scales the timings above so tests run fast
     uint16_t vendorId = 0xa15e;     // fictional IDs: no real device is ever matched by mistake
     uint16_t pfDeviceId = 0x0100;

@@ -631,7 +631,10 @@ private:
             ++keys;
         }
         if (kv->size() != keys) return errnoError(EINVAL);
-        return change(c, [&](SimCardModel& m, int64_t now) { return m.provision(vf, r, now); });
+        auto done = change(c, [&](SimCardModel& m, int64_t now) { return m.provision(vf, r, now); });
+        // The write blocks while the firmware carves (or takes back) the VF's share.
+        if (done) clock_.sleepNs(static_cast<int64_t>(dir_.config().vfProvisionUs * 1000.0 * dir_.config().timeFactor));
+        return done;
     }
 
     SimStateDir& dir_;

@@ -124,14 +124,11 @@ Result<LayoutPlan> LayoutService::plan(unsigned card, std::string_view layout) c
 struct LayoutService::Run {
     LayoutPlan plan;
     int64_t job = 0;
-    std::string cardKey;
-    size_t next = 0;            // steps: 0 the VF count, then every touched VF emptied, then the provisioned
-    std::vector<size_t> order;  // indexes into plan.vfs of the VFs to provision
-    std::vector<std::pair<unsigned, std::string>> before;  // each touched VF and the profile it had ("" none)
+    enum class Phase { CountOff, CountOn, Provision, Done } phase = Phase::CountOff;
+    std::vector<std::pair<unsigned, std::string>> batch;  // every VF the plan changes, and its profile ("" emptied)
     // When the VFs are replaced: the old VFs aismid had emptied or provisioned, as they were
-    // (profile, or "" for emptied), to clear before and to put back on a rollback.
+    // (profile, or "" for emptied), to put back on a rollback.
     std::vector<std::pair<unsigned, std::string>> old;
-    size_t cleared = 0;  // how many of `old` were emptied before the count changed
     std::function<void(Result<void>)> done;
     bool rollingBack = false;
 };
@@ -141,23 +138,16 @@ Result<int64_t> LayoutService::apply(unsigned card, std::string_view layout, std
     if (!p) return std::move(p).error();
     auto run = std::make_shared<Run>();
     run->plan = *p;
-    run->cardKey = d_.inventory.info(card).key;
     run->done = std::move(done);
-    // Every VF the plan touches is emptied first, so the new shapes fit whatever the old ones
-    // held (new VFs come with the driver's even split); then the provisioned ones get theirs.
-    // What each had is kept for a rollback of a kept count.
     const CardSnapshot& s = d_.inventory.snapshot(card);
     if (p->vfCount != p->vfCountBefore)
         for (const auto& vf : s.vfs) {
             if (!vf.profile.empty()) run->old.emplace_back(vf.index, vf.profile);
             else if (vf.resources && vf.resources->computeUnits == 0) run->old.emplace_back(vf.index, "");
         }
-    for (size_t i = 0; i < p->vfs.size(); ++i) {
-        if (p->vfs[i].unchanged) continue;
-        const bool kept = p->vfCount == p->vfCountBefore;
-        run->before.emplace_back(p->vfs[i].index, kept && i < s.vfs.size() ? s.vfs[i].profile : "");
-        if (!p->vfs[i].profile.empty()) run->order.push_back(i);
-    }
+    for (const auto& vf : p->vfs)
+        if (!vf.unchanged) run->batch.emplace_back(vf.index, vf.profile);
+    run->phase = p->vfCount == p->vfCountBefore ? Run::Phase::Provision : p->vfCountBefore ? Run::Phase::CountOff : Run::Phase::CountOn;
     const std::string label = d_.inventory.info(card).label();
     auto job = d_.jobs.create("apply-layout", label, kActionManageVfs, [] { return makeError(Errc::InvalidState, "a layout cannot be cancelled once it runs"); });
     if (!job) return std::move(job).error();
@@ -169,47 +159,28 @@ Result<int64_t> LayoutService::apply(unsigned card, std::string_view layout, std
 }
 
 void LayoutService::step(std::shared_ptr<Run> run) {
+    // The VF count when it changes (off, then on: the kernel's rule), then every VF the plan
+    // changes as one provisioning batch (all or nothing on its own).
     const unsigned card = run->plan.cardIndex;
-    const size_t total = 1 + run->before.size() + run->order.size();
-    d_.jobs.progress(run->job, static_cast<unsigned>(100 * run->next / (total + 1)));
-    const auto after = [this, run](Result<void> r) {
-        if (!r) return rollback(run, std::move(r).error());
-        ++run->next;
-        step(run);
-    };
-    // 0: the VF count, when it changes (the old VFs' profiles go first: the count does not
-    // change under provisioned VFs).
-    if (run->next == 0) {
-        if (run->plan.vfCount == run->plan.vfCountBefore) {
-            ++run->next;
-            return step(run);
-        }
-        while (run->cleared < run->old.size() && run->old[run->cleared].second.empty()) ++run->cleared;
-        if (run->cleared < run->old.size()) {
-            const unsigned vf = run->old[run->cleared++].first;
-            return d_.provisioning.unprovision(VfRef{card, vf}, [this, run](Result<void> r) {
-                if (!r) return rollback(run, std::move(r).error());
-                step(run);
-            });
-        }
-        const unsigned count = run->plan.vfCount;
-        auto chain = [this, card, count, after](Result<void> off) {
-            if (!off) return after(off);
-            auto on = d_.vfCount.setVfCount(card, count, after);
-            if (!on) after(std::move(on).error());
+    d_.jobs.progress(run->job, static_cast<unsigned>(run->phase) * 30);
+    const auto next = [this, run](Run::Phase phase) {
+        return [this, run, phase](Result<void> r) {
+            if (!r) return rollback(run, std::move(r).error());
+            run->phase = phase;
+            step(run);
         };
-        if (run->plan.vfCountBefore == 0) return chain(Result<void>());
-        auto off = d_.vfCount.setVfCount(card, 0, chain);
-        if (!off) after(std::move(off).error());
+    };
+    switch (run->phase) {
+    case Run::Phase::CountOff:
+        if (auto off = d_.vfCount.setVfCount(card, 0, next(Run::Phase::CountOn)); !off) rollback(run, std::move(off).error());
         return;
-    }
-    // Then the VFs a kept count has, emptied; then each VF the plan changes.
-    size_t i = run->next - 1;
-    if (i < run->before.size()) return d_.provisioning.unprovision(VfRef{card, run->before[i].first}, after);
-    i -= run->before.size();
-    if (i < run->order.size()) {
-        const auto& vf = run->plan.vfs[run->order[i]];
-        return d_.provisioning.provision(VfRef{card, vf.index}, vf.profile, "", after);
+    case Run::Phase::CountOn:
+        if (auto on = d_.vfCount.setVfCount(card, run->plan.vfCount, next(Run::Phase::Provision)); !on) rollback(run, std::move(on).error());
+        return;
+    case Run::Phase::Provision:
+        if (run->batch.empty()) return next(Run::Phase::Done)(Result<void>());
+        return d_.provisioning.provisionBatch(card, run->batch, next(Run::Phase::Done));
+    case Run::Phase::Done: break;
     }
     d_.events.publish(Notice{Severity::Info, d_.inventory.info(card).label(), "layout applied"});
     d_.jobs.finish(run->job, Result<void>());
@@ -228,60 +199,27 @@ void LayoutService::rollback(std::shared_ptr<Run> run, Error why) {
     };
     if (run->rollingBack) return finish("the rollback failed too");
     run->rollingBack = true;
-    // Puts each VF of `list` back as it was, emptied ones first, one after the other; then `then`.
-    auto restore = [this, card, finish](std::vector<std::pair<unsigned, std::string>> list, std::function<void()> then) {
-        auto remaining = std::make_shared<std::vector<std::pair<unsigned, std::string>>>();
-        for (const auto& b : list)
-            if (b.second.empty()) remaining->push_back(b);
-        for (const auto& b : list)
-            if (!b.second.empty()) remaining->push_back(b);
-        auto next = std::make_shared<std::function<void(size_t)>>();
-        *next = [this, card, remaining, next, finish, then](size_t k) {
-            if (k == remaining->size()) {
-                auto last = then;
-                *next = nullptr;  // the chain ends: no cycle left behind
-                return last();
-            }
-            const auto [vf, profile] = (*remaining)[k];
-            auto cont = [next, k, finish](Result<void> r) {
-                if (!r) return finish("rolling back failed: " + r.error().message);
-                (*next)(k + 1);
-            };
-            if (profile.empty()) d_.provisioning.unprovision(VfRef{card, vf}, cont);
-            else d_.provisioning.provision(VfRef{card, vf}, profile, "", cont);
-        };
-        (*next)(0);
-    };
-    if (run->plan.vfCount == run->plan.vfCountBefore) {
-        // Only what the steps done so far changed (the failed step changed nothing): the VFs
-        // emptied so far, which includes every VF provisioned so far.
-        const size_t emptied = run->next == 0 ? 0 : std::min(run->next - 1, run->before.size());
-        std::vector<std::pair<unsigned, std::string>> changed(run->before.begin(), run->before.begin() + static_cast<long>(emptied));
-        return restore(changed, [finish] { finish("rolled back to the layout it had"); });
-    }
-    // The VFs were replaced (or about to be): the old count back, then the old VFs' profiles.
+    // A batch that fails puts its VFs back itself, and a VF count change that fails leaves the
+    // count (and the provisioning that went with the VFs) as it was: with the count kept, or
+    // before it changed, the card is as it was.
     const unsigned count = run->plan.vfCountBefore;
-    auto back = [this, card, count, run, restore, finish](Result<void> off) {
-        if (!off) return finish("rolling back failed: " + off.error().message);
-        if (count == 0) return finish("rolled back to no VFs");
-        auto again = [restore, run, finish, count](Result<void> r) {
-            if (!r) return finish("rolling back failed: " + r.error().message);
-            restore(run->old, [finish, count] { finish("rolled back to " + std::to_string(count) + " VFs and the layout they had"); });
-        };
-        if (d_.inventory.snapshot(card).vfEnabled() == count) return again(Result<void>());
-        auto on = d_.vfCount.setVfCount(card, count, again);
-        if (!on) again(std::move(on).error());
+    if (run->plan.vfCount == count || d_.inventory.snapshot(card).vfEnabled() == count) return finish("rolled back to the layout it had");
+    // The VFs were replaced: the old count back, then the old VFs' profiles.
+    auto restore = [this, card, run, finish, count](Result<void> r) {
+        if (!r) return finish("rolling back failed: " + r.error().message);
+        if (count == 0 || run->old.empty()) return finish("rolled back to " + std::to_string(count) + " VFs");
+        d_.provisioning.provisionBatch(card, run->old, [finish, count](Result<void> back) {
+            if (!back) return finish("rolling back failed: " + back.error().message);
+            finish("rolled back to " + std::to_string(count) + " VFs and the layout they had");
+        });
     };
-    const CardSnapshot& s = d_.inventory.snapshot(card);
-    if (s.vfEnabled() == 0 || s.vfEnabled() == count) return back(Result<void>());
-    // What this run provisioned on the new VFs goes first: the count does not change under it.
-    std::vector<std::pair<unsigned, std::string>> provisioned;
-    for (const auto& vf : s.vfs)
-        if (!vf.profile.empty()) provisioned.emplace_back(vf.index, "");
-    restore(provisioned, [this, card, back] {
-        auto off = d_.vfCount.setVfCount(card, 0, back);
-        if (!off) back(std::move(off).error());
-    });
+    auto on = [this, card, count, restore](Result<void> off) {
+        if (!off) return restore(off);
+        if (count == 0) return restore(Result<void>());
+        if (auto r = d_.vfCount.setVfCount(card, count, restore); !r) restore(std::move(r).error());
+    };
+    if (d_.inventory.snapshot(card).vfEnabled() == 0) return on(Result<void>());
+    if (auto r = d_.vfCount.setVfCount(card, 0, on); !r) on(std::move(r).error());
 }
 
 }  // namespace aismi

@@ -1,8 +1,8 @@
 // Laying a card out in one step: "4xquarter,8xeighth" becomes a plan (the VF count, then each
-// VF emptied or provisioned, in order), checked against the card before anything changes and
-// printed as it is by a dry run. Applying runs the plan as one job with progress, through the
-// VF count and provisioning services (each step journaled and read back as they do it); a
-// failure midway rolls the card back to the layout it had.
+// VF emptied or provisioned), checked against the card before anything changes and printed as
+// it is by a dry run. Applying runs the plan as one job with progress, through the VF count
+// service and one provisioning batch (each journaled and read back as they do it); a failure
+// midway rolls the card back to the layout it had.
 #pragma once
 
 #include "profiles.hpp"

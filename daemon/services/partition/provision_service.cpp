@@ -1,4 +1,5 @@
 #include "provision_service.hpp"
+#include "provisioning_payload.hpp"
 
 #include "admission.hpp"
 #include "card_changes.hpp"
@@ -26,42 +27,11 @@ constexpr const char* kKind = "provision-vf";
 constexpr const char* kStepWrite = "write-vf-resources";
 
 using Provisioned = DesiredStateRepository::Provisioned;
+using provisioning_payload::decodeOne;
+using provisioning_payload::kBatchKind;
+using provisioning_payload::encodeOne;
 
 std::string vfLabel(const CardInfo& card, unsigned vf) { return card.label() + " VF " + std::to_string(vf); }
-
-void encodeOne(PayloadWriter& w, const std::string& prefix, const std::optional<Provisioned>& p) {
-    if (!p) return;
-    w.add(prefix + "profile", p->profile.empty() ? "-" : p->profile);
-    w.add(prefix + "tenant", p->tenant.empty() ? "-" : p->tenant);
-    w.add(prefix + "compute_units", p->resources.computeUnits);
-    w.add(prefix + "memory_mib", p->resources.memoryMib);
-    w.add(prefix + "engines", p->resources.engines);
-    w.add(prefix + "burst_units", p->resources.burstCap());
-    w.add(prefix + "weight", p->resources.weight);
-}
-
-Result<std::optional<Provisioned>> decodeOne(const text::KeyValues& kv, const std::string& prefix, const char* what) {
-    if (!kv.count(prefix + "profile")) return std::optional<Provisioned>();
-    Provisioned p;
-    auto profile = text::requireString(kv, prefix + "profile", what);
-    auto tenant = text::requireString(kv, prefix + "tenant", what);
-    auto cu = text::requireUnsigned(kv, prefix + "compute_units", what);
-    auto mem = text::requireUnsigned(kv, prefix + "memory_mib", what);
-    auto eng = text::requireUnsigned(kv, prefix + "engines", what);
-    if (!profile || !tenant || !cu || !mem || !eng || *cu > UINT32_MAX || *eng > UINT32_MAX)
-        return makeError(Errc::MalformedData, std::string(what) + ": bad " + prefix + "provisioning");
-    p.profile = *profile == "-" ? "" : *profile;
-    p.tenant = *tenant == "-" ? "" : *tenant;
-    p.resources = Resources{static_cast<uint32_t>(*cu), *mem, static_cast<uint32_t>(*eng)};
-    // Entries journaled before burst caps existed have none.
-    for (auto [key, slot] : {std::pair{"burst_units", &p.resources.burstUnits}, {"weight", &p.resources.weight}}) {
-        if (!kv.count(prefix + key)) continue;
-        auto v = text::requireUnsigned(kv, prefix + key, what);
-        if (!v || *v > UINT32_MAX) return makeError(Errc::MalformedData, std::string(what) + ": bad " + prefix + key);
-        *slot = static_cast<uint32_t>(*v);
-    }
-    return std::optional<Provisioned>(p);
-}
 
 }  // namespace
 
@@ -90,7 +60,7 @@ Result<ProvisionService::Payload> ProvisionService::Payload::decode(const std::s
     return p;
 }
 
-std::vector<std::string> ProvisionService::kinds() const { return {kKind}; }
+std::vector<std::string> ProvisionService::kinds() const { return {kKind, kBatchKind}; }
 
 Oversubscription ProvisionService::policy(const std::string& cardKey) const { return d_.policies.of(cardKey); }
 
@@ -242,6 +212,7 @@ std::map<unsigned, DesiredStateRepository::Provisioned> ProvisionService::provis
 }
 
 Result<std::string> ProvisionService::recover(const JournalRow& entry) {
+    if (entry.kind == kBatchKind) return recoverBatch(entry);
     const std::string what = "provision a VF of " + entry.target;
     auto payload = Payload::decode(entry.payload);
     const auto card = d_.inventory.findByKey(entry.target);

@@ -61,6 +61,12 @@ public:
     void provision(const VfRef& vf, const std::string& profile, const std::string& tenant, Done done);
     /// Takes everything back from `vf` (it keeps existing, holding nothing).
     void unprovision(const VfRef& vf, Done done);
+    /// Gives several VFs of `card` a profile each ("" empties the VF; no tenant) as one
+    /// change: admitted together, desired state and one journal entry in one transaction,
+    /// the device writes in one task on the card's strand (VFs that shrink first, then those
+    /// that grow, emptied and given their shapes), each read back, then one refresh. If a
+    /// write fails, every VF of the batch goes back to what it held: all or nothing.
+    void provisionBatch(unsigned card, const std::vector<std::pair<unsigned, std::string>>& profiles, Done done);
 
     /// How `profile` fits on `card` now: its shape there, and how many more VFs of it the card
     /// admits under its oversubscription policy; `never` says why it can never fit.
@@ -70,6 +76,20 @@ public:
         std::string never;
     };
     Fit fit(const CardSnapshot& card, const Profile& profile) const;
+
+    /// The journal payload of a provision-vfs entry: per VF what it gets, the row it had,
+    /// and what the device held (restored if the batch fails).
+    struct BatchPayload {
+        struct Vf {
+            unsigned vf = 0;
+            DesiredStateRepository::Provisioned next;
+            std::optional<DesiredStateRepository::Provisioned> previous;
+            Resources before;
+        };
+        std::vector<Vf> vfs;
+        std::string encode() const;
+        static Result<BatchPayload> decode(const std::string& text);
+    };
 
     /// The journal payload of a provision-vf entry.
     struct Payload {
@@ -105,6 +125,7 @@ private:
     /// The device writes that make `card` match desired state: unprovisions first (they free
     /// capacity), then provisions. Blocking (worker or start-up).
     std::vector<std::string> applyDesired(unsigned card);
+    Result<std::string> recoverBatch(const JournalRow& entry);
 
     Deps d_;
     std::vector<Profile> profiles_;

@@ -33,11 +33,12 @@ std::string VfCountService::Payload::encode() const {
     PayloadWriter w;
     w.add("count", count);
     if (previousDesired) w.add("previous_desired", *previousDesired);
-    // One line per VF being replaced: "cleared_K PROFILE TENANT CU MIB ENGINES" ("-" for none).
+    // One line per VF being replaced: "cleared_K PROFILE TENANT CU MIB ENGINES BURST WEIGHT" ("-" for none).
     for (const auto& [vf, p] : cleared)
         w.add("cleared_" + std::to_string(vf), (p.profile.empty() ? "-" : p.profile) + " " + (p.tenant.empty() ? "-" : p.tenant) + " " +
                                                    std::to_string(p.resources.computeUnits) + " " + std::to_string(p.resources.memoryMib) + " " +
-                                                   std::to_string(p.resources.engines));
+                                                   std::to_string(p.resources.engines) + " " + std::to_string(p.resources.burstCap()) + " " +
+                                                   std::to_string(p.resources.weight));
     return w.str();
 }
 
@@ -59,11 +60,15 @@ Result<VfCountService::Payload> VfCountService::Payload::decode(const std::strin
         std::istringstream words(value);
         std::string profile, tenant;
         uint64_t cu = 0, mem = 0, eng = 0;
+        uint64_t burst = 0, weight = 1;  // absent in entries journaled before burst caps existed
         if (!vf || *vf > 65535 || !(words >> profile >> tenant >> cu >> mem >> eng) || cu > UINT32_MAX || eng > UINT32_MAX)
             return makeError(Errc::MalformedData, "set-vf-count journal payload: bad " + key);
+        if (words >> burst && !(words >> weight)) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad " + key);
+        if (burst > UINT32_MAX || weight > UINT32_MAX) return makeError(Errc::MalformedData, "set-vf-count journal payload: bad " + key);
         p.cleared.emplace_back(static_cast<unsigned>(*vf),
                                DesiredStateRepository::Provisioned{profile == "-" ? "" : profile, tenant == "-" ? "" : tenant,
-                                                                   Resources{static_cast<uint32_t>(cu), mem, static_cast<uint32_t>(eng)}});
+                                                                   Resources{static_cast<uint32_t>(cu), mem, static_cast<uint32_t>(eng),
+                                                                             static_cast<uint32_t>(burst), static_cast<uint32_t>(weight)}});
     }
     return p;
 }

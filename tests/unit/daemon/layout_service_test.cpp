@@ -81,6 +81,60 @@ TEST_F(LayoutServiceTest, RollsBackToTheLayoutTheCardHadWhenAStepFails) {
     for (unsigned vf = 0; vf < 4; ++vf) EXPECT_EQ(inventory->device(0)->vfResources(vf).value(), (Resources{16, 8128, 1})) << vf;
 }
 
+TEST_F(LayoutServiceTest, PutsEveryVfOfTheBatchBackWhenTheDeviceFailsMidway) {
+    ASSERT_TRUE(apply("4xeighth").ok());
+    load(0, 2);  // started after the last poll: admitted, then refused by the device (EBUSY)
+    auto r = apply("4xquarter");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("rolled back to the layout it had"), std::string::npos) << r.error().message;
+    EXPECT_EQ(profiles(), "eighth,eighth,eighth,eighth");
+    for (unsigned vf = 0; vf < 4; ++vf) EXPECT_EQ(inventory->device(0)->vfResources(vf).value(), (Resources{16, 8128, 1})) << vf;
+    for (unsigned vf = 0; vf < 4; ++vf) EXPECT_EQ(desired->provisioned(kSerial0, vf).value()->profile, "eighth") << vf;
+    EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(LayoutServiceTest, RecoversABatchACrashInterruptedAllOrNothing) {
+    ASSERT_TRUE(apply("4xeighth").ok());
+    using P = DesiredStateRepository::Provisioned;
+    const Resources eighth{16, 8128, 1}, quarter{32, 16256, 2};
+    ProvisionService::BatchPayload batch;
+    for (unsigned vf : {0u, 1u}) batch.vfs.push_back({vf, P{"quarter", "", quarter}, P{"eighth", "", eighth}, eighth});
+    auto decoded = ProvisionService::BatchPayload::decode(batch.encode());
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    EXPECT_EQ(decoded->vfs.at(1).previous, batch.vfs.at(1).previous);
+    // The daemon died midway: VF 0 has its new shape, VF 1 was only emptied.
+    for (const auto& vf : batch.vfs) ASSERT_TRUE(desired->setProvisioned(kSerial0, vf.vf, vf.next).ok());
+    ASSERT_TRUE(journal->begin("provision-vfs", kSerial0, batch.encode(), "write-vf-resources").ok());
+    ASSERT_TRUE(inventory->device(0)->setVfResources(1, Resources{}).ok());
+    ASSERT_TRUE(inventory->device(0)->setVfResources(0, quarter).ok());
+    teardown();
+    compose();
+    Reconciler reconciler(*journal);
+    reconciler.add(*provisioning);
+    const auto report = reconciler.run();
+    ASSERT_EQ(report.actions.size(), 1u);
+    EXPECT_NE(report.actions[0].find("every VF put back as it was"), std::string::npos) << report.actions[0];
+    for (unsigned vf = 0; vf < 4; ++vf) EXPECT_EQ(inventory->device(0)->vfResources(vf).value(), eighth) << vf;
+    EXPECT_EQ(desired->provisioned(kSerial0, 0).value()->profile, "eighth");
+    EXPECT_TRUE(journal->open()->empty());
+    // The device took all of it: confirmed.
+    for (const auto& vf : batch.vfs) ASSERT_TRUE(desired->setProvisioned(kSerial0, vf.vf, vf.next).ok());
+    ASSERT_TRUE(journal->begin("provision-vfs", kSerial0, batch.encode(), "write-vf-resources").ok());
+    ASSERT_TRUE(inventory->device(0)->setVfResources(1, Resources{}).ok());
+    ASSERT_TRUE(inventory->device(0)->setVfResources(3, Resources{}).ok());
+    ASSERT_TRUE(inventory->device(0)->setVfResources(0, quarter).ok());
+    ASSERT_TRUE(inventory->device(0)->setVfResources(1, quarter).ok());
+    teardown();
+    compose();
+    Reconciler again(*journal);
+    again.add(*provisioning);
+    const auto confirmed = again.run();
+    ASSERT_GE(confirmed.actions.size(), 1u);
+    EXPECT_NE(confirmed.actions[0].find("the device has every VF"), std::string::npos) << confirmed.actions[0];
+    EXPECT_EQ(inventory->device(0)->vfResources(3).value(), eighth) << "VF 3, emptied outside the batch, is restored by converging";
+    EXPECT_EQ(desired->provisioned(kSerial0, 1).value()->profile, "quarter");
+}
+
 TEST(DeclaredLayouts, ParseCardsAndLayoutsAndRefuseAnythingElse) {
     auto ok = parseDeclaredLayouts("# fleet\n[layout inference]\ncards = serial:AIS1, address:3b:00.0, device:a15e:0100\nlayout = 4xquarter\n", "f.conf");
     ASSERT_TRUE(ok.ok()) << ok.error().message;
