@@ -1,8 +1,10 @@
 // Admission cost with many tenants: 10,000 tenants with quotas and 4,096 provisioned VFs
 // (16 cards x 256) in a fresh state store; each check is what ProvisionService does for a
 // tenant's request: read the quota, count what the tenant holds (without the VF asked for),
-// and add up what the card's other 255 VFs hold.
+// and add up what the card's other 255 VFs hold and admit the request under the card's
+// oversubscription policy (daemon/services/partition/admission.*).
 //   aismi-bench-admission [CHECKS]     -> prints the median and the 99th percentile in us
+#include "admission.hpp"
 #include "database.hpp"
 #include "desired_state_repository.hpp"
 #include "quota_repository.hpp"
@@ -45,7 +47,9 @@ int main(int argc, char** argv) {
             return {};
         });
         if (!filled) return std::fprintf(stderr, "%s\n", filled.error().message.c_str()), 1;
-        std::vector<Resources> card(kVfs, Resources{4, 1024, 1});
+        std::vector<Resources> card(kVfs, Resources{4, 1024, 1, 8, 1});
+        const Resources capacity{1024, 262144, 8};
+        const Oversubscription policy{200, 150};
         std::mt19937 random(42);
         std::vector<double> us;
         us.reserve(static_cast<size_t>(checks));
@@ -55,10 +59,14 @@ int main(int argc, char** argv) {
             const auto start = std::chrono::steady_clock::now();
             auto q = quotas.get(tenant);
             auto used = quotas.usage(tenant, "CARD" + std::to_string(c), v);
-            Resources held{};
+            // The card's part, as ProvisionService::admit does it: what the other VFs hold, and
+            // the request, under the card's oversubscription policy.
+            Usage held, asked;
             for (unsigned k = 0; k < kVfs; ++k)
-                if (k != v) held.computeUnits += card[k].computeUnits, held.memoryMib += card[k].memoryMib;
-            const bool admitted = q && used && *q && used->vfs + 1 <= (*q)->maxVfs && held.computeUnits + 4 <= 1024;
+                if (k != v) held.add(card[k]);
+            asked.add(Resources{4, 1024, 1});
+            const bool fits = !exceeds(Limits::of(capacity, policy), policy, held, asked);
+            const bool admitted = q && used && *q && used->vfs + 1 <= (*q)->maxVfs && fits;
             const auto end = std::chrono::steady_clock::now();
             if (!q || !used) rc = 1;
             (void)admitted;

@@ -186,8 +186,21 @@ Result<std::shared_ptr<const SimCard>> SimStateDir::card(unsigned index) {
 }
 
 Result<void> SimStateDir::save(unsigned index, const SimCard& card) {
-    if (auto r = replaceFile(dir_, cardPath(index), card.serialize()); !r) return std::move(r).error();
-    cache_[index]->valid = false;
+    const std::string path = cardPath(index);
+    Cached& c = *cache_[index];
+    c.valid = false;
+    if (auto r = replaceFile(dir_, path, card.serialize()); !r) return std::move(r).error();
+    // What was just written is what the file holds (the directory lock is held): kept, with
+    // the file's identity, so the read-back of a change does not parse it again.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return {};
+    c.ino = st.st_ino;
+    c.mtimeNs = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    c.ctimeNs = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+    c.size = st.st_size;
+    c.card = std::make_shared<const SimCard>(card);
+    c.checkedAt = {};  // the next read checks the file's identity (a stat, not a parse)
+    c.valid = true;
     return {};
 }
 
