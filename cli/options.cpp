@@ -69,7 +69,7 @@ tenant holds now.
 
 )";
 
-constexpr const char* kPartitionUsage = R"(Usage: aismi partition apply -i ID LAYOUT [--dry-run]
+constexpr const char* kPartitionUsage = R"(Usage: aismi partition apply -i ID LAYOUT|--file FILE [--dry-run]
        aismi partition show -i ID [-j]
        aismi partition export -i ID
 
@@ -77,9 +77,10 @@ apply lays a card out in one step: LAYOUT is COUNTxPROFILE items, comma separate
 (4xquarter,8xeighth; aismi profile list shows the profiles). The VFs are enabled (replacing
 the card's VFs if the count differs), then each is provisioned with its profile, in order. It
 runs as one job with a progress line on a terminal; a failed step rolls the card back to the
-layout it had. --dry-run prints the plan and changes nothing. show prints each VF's profile
-and what the device holds. export prints the card's layout as a layouts.d section, which
-aismid applies at start and on reload (docs/partitioning.md).
+layout it had. --dry-run prints the plan and changes nothing. --file reads the layout from a
+file instead: the same items, comma or newline separated, with # comments. show prints each
+VF's profile and what the device holds. export prints the card's layout as a layouts.d
+section, which aismid applies at start and on reload (docs/partitioning.md).
 
 )";
 
@@ -188,7 +189,9 @@ po::options_description policyOptions() {
 
 po::options_description partitionOptions() {
     po::options_description o("partition options");
-    o.add_options()("dry-run", "print what partition apply would do; change nothing");
+    o.add_options()
+        ("dry-run", "print what partition apply would do; change nothing")
+        ("file", po::value<std::string>(), "read the LAYOUT from FILE: COUNTxPROFILE items, comma or newline separated, # comments");
     return o;
 }
 
@@ -250,7 +253,7 @@ const std::vector<Verb>& verbs() {
         {{"quota", "set"}, {"max-vfs", "max-compute", "max-memory"}, parseQuotaSet, 1},
         {{"quota", "show"}, {"json"}, parseQuotaShow, 1},
         {{"quota", "remove"}, {}, parseQuotaRemove, 1},
-        {{"partition", "apply"}, {"id", "dry-run"}, parsePartitionApply, 1},
+        {{"partition", "apply"}, {"id", "dry-run", "file"}, parsePartitionApply, 1},
         {{"partition", "show"}, {"id", "json"}, parsePartitionShow},
         {{"partition", "export"}, {"id"}, parsePartitionExport},
         {{"policy", "set"}, {"id", "compute-oversubscription", "memory-oversubscription"}, parsePolicySet},
@@ -441,8 +444,15 @@ Result<CliRequest> parseQuotaRemove(const CommandLine& c) {
 Result<CliRequest> parsePartitionApply(const CommandLine& c) {
     auto r = oneCard(c, CliRequest::Mode::PartitionApply, "apply", "partition");
     if (!r) return r;
-    if (c.arguments.size() != 1) return usage("partition apply needs one LAYOUT, e.g. 4xquarter,8xeighth", "aismi partition --help");
-    r->layout = c.arguments[0];
+    if (c.has("file")) {
+        if (!c.arguments.empty()) return usage("partition apply takes a LAYOUT or --file FILE, not both", "aismi partition --help");
+        if (c.text("file").empty()) return usage("--file needs a file name", "aismi partition --help");
+        r->layoutFile = c.text("file");
+    } else if (c.arguments.size() != 1) {
+        return usage("partition apply needs one LAYOUT, e.g. 4xquarter,8xeighth, or --file FILE", "aismi partition --help");
+    } else {
+        r->layout = c.arguments[0];
+    }
     r->dryRun = c.has("dry-run");
     return r;
 }
@@ -531,7 +541,8 @@ const std::vector<CommandGroup>& commandGroups() {
         {"partition", kPartitionUsage,
          [] {
              return std::string("  -i [ --id ] ID        the card (index, PCI address or serial)\n"
-                                "  --dry-run             print the plan; change nothing (apply)\n  -j [ --json ]         JSON output (show)\n");
+                                "  --dry-run             print the plan; change nothing (apply)\n"
+                                "  --file FILE           read the LAYOUT from FILE (apply)\n  -j [ --json ]         JSON output (show)\n");
          },
          "apply, show or export", "partition apply|show|export  lay a card out in one step (aismi partition --help)"},
         {"policy", kPolicyUsage,

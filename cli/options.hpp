@@ -26,6 +26,7 @@ struct CliRequest {
     std::string target;        // vf provision|unprovision: the VF, as CARD:VF or PCI address
     std::string profile;       // vf provision --profile
     std::string layout;        // partition apply LAYOUT
+    std::string layoutFile;    // partition apply --file FILE (read when the command runs)
     bool dryRun = false;       // partition apply --dry-run
     std::string tenant;        // vf provision --tenant; quota set|show|remove TENANT
     uint64_t maxVfs = 0;                      // quota set --max-vfs

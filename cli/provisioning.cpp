@@ -6,6 +6,8 @@
 #include "render.hpp"
 #include "selection.hpp"
 
+#include <cerrno>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -213,7 +215,35 @@ Result<std::string> exportPartition(DaemonClient& client, const BusObject& card)
            serial + "]\ncards = serial:" + serial + "\nlayout = " + layout + "\n";
 }
 
-Result<std::string> partition(DaemonClient& client, const CliRequest& r, std::ostream& err) {
+// A layout file: COUNTxPROFILE items, comma or newline separated, '#' comments; the items
+// joined with commas (aismid checks them as it checks a LAYOUT word).
+Result<std::string> readLayoutFile(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return Error::fromErrno(errno, "--file: cannot read " + path);
+    std::string layout, line;
+    size_t bytes = 0;
+    while (std::getline(in, line)) {
+        if ((bytes += line.size() + 1) > 65536) return makeError(Errc::InvalidArgument, "--file " + path + ": larger than 64 KiB, not a layout");
+        line = line.substr(0, line.find('#'));
+        for (char& c : line)
+            if (c == '\r' || c == '\t') c = ' ';
+        const size_t first = line.find_first_not_of(' '), last = line.find_last_not_of(' ');
+        if (first == std::string::npos) continue;
+        const std::string item = line.substr(first, last - first + 1);
+        layout += (layout.empty() || item.front() == ',' || layout.back() == ',' ? "" : ",") + item;
+    }
+    if (in.bad()) return Error::fromErrno(errno, "--file: cannot read " + path);
+    if (layout.empty()) return makeError(Errc::InvalidArgument, "--file " + path + ": holds no layout (COUNTxPROFILE items, e.g. 4xquarter)");
+    return layout;
+}
+
+Result<std::string> partition(DaemonClient& client, const CliRequest& original, std::ostream& err) {
+    CliRequest r = original;
+    if (!r.layoutFile.empty()) {
+        auto layout = readLayoutFile(r.layoutFile);
+        if (!layout) return std::move(layout).error();
+        r.layout = *layout;
+    }
     Inventory inv;
     if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
     auto card = oneCardOf(inv, r);

@@ -193,6 +193,29 @@ TEST(Partition, ShowsThePlanThenLaysTheCardOutAndBringsItBackAfterAPowerCycle) {
     EXPECT_EQ(now, layout) << "the layout came back by itself: " << stack.daemonLog();
 }
 
+TEST(Partition, ReadsTheLayoutFromAFile) {
+    Stack stack;
+    stack.startDaemon();
+    std::ofstream(stack.path("layout.txt")) << "# an inference host\n1xhalf\n2xquarter   # the rest\n";
+    auto dry = stack.aismi({"partition", "apply", "--dry-run", "-i", "0", "--file", stack.path("layout.txt")});
+    ASSERT_EQ(dry.exitCode, 0) << dry.err;
+    EXPECT_EQ(dry.out.rfind("would enable 3 VFs on card 0\nVF 0:0: provision half", 0), 0u) << dry.out;
+    ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "--file", stack.path("layout.txt")}).exitCode, 0);
+    EXPECT_EQ(stack.aismi({"--query-vf=profile", "--format=csv,noheader", "-i", "0"}).out, "half\nquarter\nquarter\n");
+    std::ofstream(stack.path("empty.txt")) << "# nothing\n";
+    const std::pair<std::vector<std::string>, std::string> bad[] = {
+        {{"partition", "apply", "-i", "0", "--file", stack.path("missing.txt")}, "cannot read"},
+        {{"partition", "apply", "-i", "0", "--file", stack.path("empty.txt")}, "holds no layout"},
+        {{"partition", "apply", "-i", "0", "1xhalf", "--file", stack.path("layout.txt")}, "a LAYOUT or --file FILE, not both"},
+        {{"partition", "show", "-i", "0", "--file", stack.path("layout.txt")}, "--file does not go with 'partition show'"},
+    };
+    for (const auto& [args, why] : bad) {
+        auto r = stack.aismi(args);
+        EXPECT_NE(r.exitCode, 0) << why;
+        EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+    }
+}
+
 TEST(Partition, ExportsALayoutThatLayoutsDAppliesOnReloadAndReportsConflicts) {
     Stack stack;
     stack.startDaemon();
