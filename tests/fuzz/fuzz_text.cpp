@@ -1,4 +1,5 @@
-// The strict text parsers sysfs and vendor files go through: numbers, "key value" files, sizes.
+// The strict text parsers sysfs and vendor files go through: numbers, "key value" files, sizes,
+// ratios.
 #include <aismi/text.hpp>
 
 #include <cstddef>
@@ -10,6 +11,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)aismi::text::parseUnsigned(text, "fuzz");
     (void)aismi::text::parseDouble(text, "fuzz");
     (void)aismi::text::parseSizeMib(text, "fuzz");
+    // A ratio that parses is in range and prints back as it was meant.
+    if (auto r = aismi::text::parseRatio(text, 100, 1600, "fuzz")) {
+        if (*r < 100 || *r > 1600) __builtin_trap();
+        if (aismi::text::parseRatio(aismi::text::ratioText(*r), 100, 1600, "fuzz").valueOr(0) != *r) __builtin_trap();
+    }
     if (auto kv = aismi::text::parseKeyValues(text, "fuzz")) {
         (void)aismi::text::requireUnsigned(*kv, "a", "fuzz");
         (void)aismi::text::requirePercent(*kv, "b", "fuzz");

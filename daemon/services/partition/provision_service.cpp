@@ -53,6 +53,8 @@ Result<ProvisionService::Payload> ProvisionService::Payload::decode(const std::s
     p.vf = static_cast<unsigned>(*vf);
     auto next = decodeOne(*kv, "next_", what);
     if (!next) return std::move(next).error();
+    // Always written (an unprovisioning as the empty provisioning): missing means damaged.
+    if (!*next) return makeError(Errc::MalformedData, std::string(what) + ": no next_ provisioning");
     p.next = *next;
     auto previous = decodeOne(*kv, "previous_", what);
     if (!previous) return std::move(previous).error();
