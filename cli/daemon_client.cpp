@@ -343,6 +343,19 @@ Result<void> DaemonClient::unprovision(const std::string& vfPath) {
     }
 }
 
+Result<uint64_t> DaemonClient::resetVf(const std::string& vfPath, bool force) {
+    try {
+        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
+        std::map<std::string, sdbus::Variant> options;
+        if (force) options["force"] = sdbus::Variant(true);
+        uint64_t took = 0;
+        vf->callMethod("Reset").onInterface("org.aismi.VirtualFunction1").withArguments(options).storeResultsTo(took);
+        return took;
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "reset");
+    }
+}
+
 Result<std::vector<DaemonClient::ProfileFit>> DaemonClient::listProfiles(const std::string& cardPath) {
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);

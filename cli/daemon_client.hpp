@@ -49,6 +49,8 @@ public:
     /// Provisions (or, with an empty profile, unprovisions) a VF; returns once the device has it.
     Result<void> provision(const std::string& vfPath, const std::string& profile, const std::string& tenant);
     Result<void> unprovision(const std::string& vfPath);
+    /// A function-level reset of one VF (VirtualFunction1.Reset); how long it took, in us.
+    Result<uint64_t> resetVf(const std::string& vfPath, bool force);
 
     /// One profile as it stands on a card (Card1.ListProfiles).
     struct ProfileFit {

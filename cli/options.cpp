@@ -19,7 +19,7 @@ namespace aismi::cli {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
-       aismi [OPTIONS] vf list|enable|disable|provision|unprovision [OPTIONS]
+       aismi [OPTIONS] vf list|enable|disable|provision|unprovision|reset [OPTIONS]
        aismi [OPTIONS] profile list [OPTIONS]
        aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
        aismi [OPTIONS] partition apply|show|export [LAYOUT] [OPTIONS]
@@ -36,6 +36,7 @@ constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
        aismi vf disable -i ID
        aismi vf provision CARD:VF --profile NAME [--tenant TENANT]
        aismi vf unprovision CARD:VF
+       aismi vf reset CARD:VF [--force]
 
 Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
 VFs as CARD:VF or by PCI address), enables N of a card's VFs, or disables them all. The
@@ -46,6 +47,10 @@ progress on a terminal.
 provision gives one VF a profile's resources (aismi profile list shows them and what fits),
 for a tenant if given; unprovision takes them back (the VF stays, holding nothing). Neither
 touches the card's other VFs; a VF with a running workload or bound to vfio-pci is refused.
+
+reset gives one VF a function-level reset — never a bus or card reset, so its neighbours keep
+running — and checks that it answers as itself again with its provisioning; a VF with a
+running workload or bound to vfio-pci needs --force.
 
 )";
 
@@ -173,7 +178,8 @@ po::options_description vfOptions() {
     po::options_description o("vf options");
     o.add_options()
         ("count", po::value<std::string>(), "number of VFs to enable (vf enable)")
-        ("force", "replace VFs in use too: provisioned for a tenant, or bound to vfio-pci (vf enable, vf disable)")
+        ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, or bound to vfio-pci); "
+                  "vf reset: reset it also with a workload running or bound to vfio-pci")
         ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
         ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)");
     return o;
@@ -221,6 +227,7 @@ Result<CliRequest> parseVfEnable(const CommandLine& c);
 Result<CliRequest> parseVfDisable(const CommandLine& c);
 Result<CliRequest> parseVfProvision(const CommandLine& c);
 Result<CliRequest> parseVfUnprovision(const CommandLine& c);
+Result<CliRequest> parseVfReset(const CommandLine& c);
 Result<CliRequest> parseProfileList(const CommandLine& c);
 Result<CliRequest> parseQuotaSet(const CommandLine& c);
 Result<CliRequest> parseQuotaShow(const CommandLine& c);
@@ -249,6 +256,7 @@ const std::vector<Verb>& verbs() {
         {{"vf", "disable"}, {"id", "force"}, parseVfDisable},
         {{"vf", "provision"}, {"profile", "tenant"}, parseVfProvision, 1},
         {{"vf", "unprovision"}, {}, parseVfUnprovision, 1},
+        {{"vf", "reset"}, {"force"}, parseVfReset, 1},
         {{"profile", "list"}, {"id", "json"}, parseProfileList},
         {{"quota", "set"}, {"max-vfs", "max-compute", "max-memory"}, parseQuotaSet, 1},
         {{"quota", "show"}, {"json"}, parseQuotaShow, 1},
@@ -392,6 +400,12 @@ Result<CliRequest> parseVfProvision(const CommandLine& c) {
 
 Result<CliRequest> parseVfUnprovision(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfUnprovision, "unprovision"); }
 
+Result<CliRequest> parseVfReset(const CommandLine& c) {
+    auto r = oneVf(c, CliRequest::Mode::VfReset, "reset");
+    if (r) r->force = c.has("force");
+    return r;
+}
+
 // The tenant word of a quota command (`optional`: quota show may go without).
 Result<std::string> tenantWord(const CommandLine& c, const std::string& verb, bool optional) {
     if (c.arguments.empty() && optional) return std::string();
@@ -531,8 +545,8 @@ const std::vector<CommandGroup>& commandGroups() {
              return "  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
                     "  -j [ --json ]         JSON output (vf list)\n" + printed(vfOptions());
          },
-         "list, enable, disable, provision or unprovision",
-         "vf list|enable|disable|provision|unprovision\n                             manage SR-IOV virtual functions (aismi vf --help)"},
+         "list, enable, disable, provision, unprovision or reset",
+         "vf list|enable|disable|provision|unprovision|reset\n                             manage SR-IOV virtual functions (aismi vf --help)"},
         {"profile", kProfileUsage,
          [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
          "list", "profile list               the VF profiles and what fits (aismi profile --help)"},

@@ -7,6 +7,7 @@
 #include "selection.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -38,6 +39,15 @@ Result<std::string> describeVf(DaemonClient& client, const std::string& path) {
 Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
     auto path = client.findVf(r.target);
     if (!path) return std::move(path).error();
+    if (r.mode == CliRequest::Mode::VfReset) {
+        auto took = client.resetVf(*path, r.force);
+        if (!took) return std::move(took).error();
+        auto vf = describeVf(client, *path);
+        if (!vf) return std::move(vf).error();
+        char line[96];
+        std::snprintf(line, sizeof line, "function-level reset in %.1f ms; its neighbours were not touched\n", static_cast<double>(*took) / 1000);
+        return *vf + line;
+    }
     auto done = r.mode == CliRequest::Mode::VfProvision ? client.provision(*path, r.profile, r.tenant) : client.unprovision(*path);
     if (!done) return std::move(done).error();
     return describeVf(client, *path);

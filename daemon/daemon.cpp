@@ -24,6 +24,7 @@
 #include "policy_repository.hpp"
 #include "policy_service.hpp"
 #include "provision_service.hpp"
+#include "reset_service.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
 #include "known_card_repository.hpp"
@@ -145,6 +146,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     if (!profiles) return fail(profiles.error());
     ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas, policies}, std::move(*profiles));
     QuotaService quotaService(quotas, events);
+    ResetService resets({journal, inventory, executor, poller, events, changes});
     LayoutService layouts({inventory, vfCount, provisioning, jobs, events});
     auto declared = loadDeclaredLayouts(config.layoutsDir);
     if (!declared) return fail(declared.error());
@@ -159,6 +161,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     Reconciler reconciler(journal);
     reconciler.add(vfCount);
     reconciler.add(provisioning);
+    reconciler.add(resets);
     const auto report = reconciler.run();
     for (const auto& line : report.actions) events.publish(Notice{Severity::Info, "aismid", "reconcile: " + line});
     for (const auto& line : report.unclaimed) events.publish(Notice{Severity::Warning, "aismid", "reconcile: " + line});
@@ -182,7 +185,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     SdbusAuthorityClient authority(*connection, pump);
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets,
                         bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
         events);
     try {

@@ -25,6 +25,7 @@ class ProvisionService;
 class QuotaService;
 class LayoutService;
 class PolicyService;
+class ResetService;
 
 namespace bus {
 
@@ -39,6 +40,7 @@ struct BusContext {
     QuotaService& quotas;
     LayoutService& layouts;
     PolicyService& policies;
+    ResetService& resets;
     ManagerState manager;
 };
 

@@ -2,9 +2,12 @@
 
 #include "inventory.hpp"
 #include "provision_service.hpp"
+#include "reset_service.hpp"
 #include "vf_count_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
+
+#include <map>
 
 namespace aismi::bus {
 
@@ -15,6 +18,8 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
                             [this](sdbus::MethodCall call) { guarded(call, [&] { provision(call); }); });
     object_->registerMethod(kVfInterface, "Unprovision", "", {}, "", {},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { unprovision(call); }); });
+    object_->registerMethod(kVfInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
     object_->finishRegistration();
 }
 
@@ -40,6 +45,23 @@ void VfObject::provision(sdbus::MethodCall call) {
 void VfObject::unprovision(sdbus::MethodCall call) {
     authorizeThen(ctx_, call, kActionManageVfs,
                   [this](PendingCall pending) { ctx_.provisioning.unprovision(VfRef{card_, vf_}, answer(std::move(pending))); });
+}
+
+void VfObject::reset(sdbus::MethodCall call) {
+    std::map<std::string, sdbus::Variant> options;
+    call >> options;
+    bool force = false;
+    for (const auto& [name, value] : options) {
+        if (name != "force" || value.peekValueType() != "b")
+            throw toBusError(makeError(Errc::InvalidArgument, "Reset: unknown option " + quoteInput(name) + " (there is: force, a boolean)"));
+        force = value.get<bool>();
+    }
+    authorizeThen(ctx_, call, kActionReset, [this, force](PendingCall pending) {
+        ctx_.resets.resetVf(VfRef{card_, vf_}, force, [pending](Result<ResetService::Outcome> r) mutable {
+            if (r) pending.reply(static_cast<uint64_t>(r->took.count()));
+            else pending.fail(r.error());
+        });
+    });
 }
 
 const VfSnapshot& VfObject::subject() const {

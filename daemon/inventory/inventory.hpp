@@ -52,6 +52,8 @@ public:
     Merged merge(std::vector<Found> found);
 
     size_t size() const { return cards_.size(); }
+    /// The sysfs the cards are read through (for a single function's attributes).
+    Fs& fs() const { return fs_; }
     const CardInfo& info(unsigned card) const { return cards_.at(card).info; }
     std::shared_ptr<Card> device(unsigned card) const { return cards_.at(card).device; }
     const CardSnapshot& snapshot(unsigned card) const { return cards_.at(card).snapshot; }

@@ -1,0 +1,103 @@
+// Resetting one VF: function-level only, the neighbours' workloads never notice, refused while
+// the VF is mid-operation or (without force) busy, verified afterwards, and finished or
+// reported after a crash.
+#include "daemon_fixture.hpp"
+#include "reset_service.hpp"
+
+using namespace aismi;
+
+namespace {
+
+class ResetServiceTest : public aismi::test::DaemonFixture {
+protected:
+    void SetUp() override {
+        DaemonFixture::SetUp();
+        ASSERT_TRUE(setVfCount(0, 4).ok());
+        resets = std::make_unique<ResetService>(ResetService::Deps{*journal, *inventory, *executor, *poller, *events, changes});
+    }
+    void TearDown() override {
+        resets.reset();
+        DaemonFixture::TearDown();
+    }
+    Result<ResetService::Outcome> reset(unsigned vf, bool force = false) {
+        std::optional<Result<ResetService::Outcome>> outcome;
+        resets->resetVf(VfRef{0, vf}, force, [&](Result<ResetService::Outcome> r) { outcome = std::move(r); });
+        if (!runUntil([&] { return outcome.has_value(); })) return makeError(Errc::Timeout, "no outcome");
+        return *outcome;
+    }
+    uint64_t progress(unsigned vf) { return inventory->vf(VfRef{0, vf})->status->progress; }
+    std::unique_ptr<ResetService> resets;
+};
+
+}  // namespace
+
+TEST_F(ResetServiceTest, ResetsAHungVfWhileItsNeighboursKeepWorking) {
+    ASSERT_TRUE(provision(0, 1, "").ok());
+    ASSERT_TRUE(provision(0, 1, "eighth").ok());
+    for (unsigned vf : {0u, 1u, 3u}) load(0, vf);
+    clock.advanceMs(50);
+    inject(0, 1u, sim::Fault::VfHang);
+    clock.advanceMs(50);
+    poller->readAllNow();
+    ASSERT_EQ(inventory->vf(VfRef{0, 1})->state(), VfState::Hung);
+    const uint64_t before0 = progress(0), before3 = progress(3);
+    const Resources provisioned = inventory->device(0)->vfResources(1).value();
+    clock.sleeps.clear();
+    auto r = reset(1);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->provisioning, "kept");
+    EXPECT_NE(std::find(clock.sleeps.begin(), clock.sleeps.end(), int64_t{100'000'000}), clock.sleeps.end()) << "one FLR: 100 ms";
+    const VfSnapshot* vf1 = inventory->vf(VfRef{0, 1});
+    EXPECT_EQ(vf1->status->resetCount, 1u);
+    EXPECT_EQ(vf1->state(), VfState::Idle) << "the hang is gone with the reset";
+    EXPECT_EQ(inventory->device(0)->vfResources(1).value(), provisioned) << "provisioning survives an FLR";
+    // The neighbours worked through the reset's 100 ms and were never reset themselves.
+    for (auto [vf, before] : {std::pair{0u, before0}, {3u, before3}}) {
+        EXPECT_GE(progress(vf), before + 100) << "VF " << vf;
+        EXPECT_EQ(inventory->vf(VfRef{0, vf})->state(), VfState::Running) << "VF " << vf;
+        EXPECT_EQ(inventory->vf(VfRef{0, vf})->status->resetCount, 0u) << "VF " << vf;
+    }
+    EXPECT_EQ(inventory->snapshot(0).vfEnabled(), 4u);
+    EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(ResetServiceTest, RefusesABusyVfWithoutForceAndAnyVfMidOperation) {
+    load(0, 0);
+    poller->readAllNow();
+    auto busy = reset(0);
+    ASSERT_FALSE(busy.ok());
+    EXPECT_EQ(busy.error().code, Errc::Busy);
+    EXPECT_NE(busy.error().message.find("a workload runs on the VF and would be lost; --force resets it anyway"), std::string::npos);
+    EXPECT_EQ(inventory->vf(VfRef{0, 0})->status->resetCount, 0u) << "refused: nothing happened";
+    EXPECT_TRUE(reset(0, true).ok()) << "forced";
+    ASSERT_TRUE(changes.begin(kSerial0, 2, "provision VF 2").ok());
+    auto mid = reset(2);
+    ASSERT_FALSE(mid.ok());
+    EXPECT_EQ(mid.error().code, Errc::Busy);
+    EXPECT_NE(mid.error().message.find("another change on this card is under way (provision VF 2)"), std::string::npos) << mid.error().message;
+    changes.end(kSerial0, 2);
+    EXPECT_EQ(reset(9).error().code, Errc::NotFound);
+    EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(ResetServiceTest, ReportsAFailedResetAndReleasesTheVf) {
+    inject(0, 2u, sim::Fault::FlrFail);
+    auto r = reset(2);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("VF 2: reset"), std::string::npos) << r.error().message;
+    EXPECT_TRUE(journal->open()->empty()) << "the entry is closed as failed";
+    mutate(0, [&](sim::SimCardModel& m) { return m.clear(2u, clock.now); });
+    EXPECT_TRUE(reset(2).ok()) << "released: the next reset runs";
+}
+
+TEST_F(ResetServiceTest, FinishesAResetACrashInterrupted) {
+    ASSERT_TRUE(journal->begin("reset-vf", kSerial0, "vf 3\naddress 0000:3b:00.7\n", "function-level-reset").ok());
+    ASSERT_TRUE(journal->begin("reset-vf", kSerial0, "vf 12\n", "function-level-reset").ok());
+    Reconciler reconciler(*journal);
+    reconciler.add(*resets);
+    const auto report = reconciler.run();
+    ASSERT_EQ(report.actions.size(), 2u);
+    EXPECT_NE(report.actions[0].find("finished: the VF answers"), std::string::npos) << report.actions[0];
+    EXPECT_NE(report.actions[1].find("does not answer"), std::string::npos) << report.actions[1];
+    EXPECT_TRUE(journal->open()->empty());
+}
