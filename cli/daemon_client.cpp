@@ -343,6 +343,16 @@ Result<void> DaemonClient::unprovision(const std::string& vfPath) {
     }
 }
 
+Result<void> DaemonClient::unquarantine(const std::string& vfPath) {
+    try {
+        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
+        vf->callMethod("Unquarantine").onInterface("org.aismi.VirtualFunction1");
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "unquarantine");
+    }
+}
+
 Result<uint64_t> DaemonClient::resetVf(const std::string& vfPath, bool force) {
     try {
         auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);

@@ -51,6 +51,8 @@ public:
     Result<void> unprovision(const std::string& vfPath);
     /// A function-level reset of one VF (VirtualFunction1.Reset); how long it took, in us.
     Result<uint64_t> resetVf(const std::string& vfPath, bool force);
+    /// Takes a VF out of quarantine (VirtualFunction1.Unquarantine).
+    Result<void> unquarantine(const std::string& vfPath);
 
     /// One profile as it stands on a card (Card1.ListProfiles).
     struct ProfileFit {

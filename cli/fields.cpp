@@ -70,6 +70,7 @@ const std::vector<Field>& vfFields() {
         {"progress", "Progress", "", "Work completed by the VF's workload since its last reset"},
         {"profile", "Profile", "", "Profile aismid provisioned the VF with (empty: none)"},
         {"tenant", "Tenant", "", "Tenant the VF is provisioned for (empty: none)"},
+        {"quarantined", "Quarantined", "", "True when aismid took the VF out of use after too many automatic resets (aismi vf unquarantine)"},
     };
     return fields;
 }

@@ -19,7 +19,7 @@ namespace aismi::cli {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
-       aismi [OPTIONS] vf list|enable|disable|provision|unprovision|reset [OPTIONS]
+       aismi [OPTIONS] vf list|enable|disable|provision|unprovision|reset|unquarantine [OPTIONS]
        aismi [OPTIONS] profile list [OPTIONS]
        aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
        aismi [OPTIONS] partition apply|show|export [LAYOUT] [OPTIONS]
@@ -37,6 +37,7 @@ constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
        aismi vf provision CARD:VF --profile NAME [--tenant TENANT]
        aismi vf unprovision CARD:VF
        aismi vf reset CARD:VF [--force]
+       aismi vf unquarantine CARD:VF
 
 Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
 VFs as CARD:VF or by PCI address), enables N of a card's VFs, or disables them all. The
@@ -50,7 +51,9 @@ touches the card's other VFs; a VF with a running workload or bound to vfio-pci 
 
 reset gives one VF a function-level reset — never a bus or card reset, so its neighbours keep
 running — and checks that it answers as itself again with its provisioning; a VF with a
-running workload or bound to vfio-pci needs --force.
+running workload or bound to vfio-pci needs --force. aismid resets a hung VF by itself, at
+most N times in a window (aismid.conf reset-guard); past that it quarantines the VF: not reset
+automatically, not provisioned, until unquarantine releases it.
 
 )";
 
@@ -228,6 +231,7 @@ Result<CliRequest> parseVfDisable(const CommandLine& c);
 Result<CliRequest> parseVfProvision(const CommandLine& c);
 Result<CliRequest> parseVfUnprovision(const CommandLine& c);
 Result<CliRequest> parseVfReset(const CommandLine& c);
+Result<CliRequest> parseVfUnquarantine(const CommandLine& c);
 Result<CliRequest> parseProfileList(const CommandLine& c);
 Result<CliRequest> parseQuotaSet(const CommandLine& c);
 Result<CliRequest> parseQuotaShow(const CommandLine& c);
@@ -257,6 +261,7 @@ const std::vector<Verb>& verbs() {
         {{"vf", "provision"}, {"profile", "tenant"}, parseVfProvision, 1},
         {{"vf", "unprovision"}, {}, parseVfUnprovision, 1},
         {{"vf", "reset"}, {"force"}, parseVfReset, 1},
+        {{"vf", "unquarantine"}, {}, parseVfUnquarantine, 1},
         {{"profile", "list"}, {"id", "json"}, parseProfileList},
         {{"quota", "set"}, {"max-vfs", "max-compute", "max-memory"}, parseQuotaSet, 1},
         {{"quota", "show"}, {"json"}, parseQuotaShow, 1},
@@ -399,6 +404,8 @@ Result<CliRequest> parseVfProvision(const CommandLine& c) {
 }
 
 Result<CliRequest> parseVfUnprovision(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfUnprovision, "unprovision"); }
+
+Result<CliRequest> parseVfUnquarantine(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfUnquarantine, "unquarantine"); }
 
 Result<CliRequest> parseVfReset(const CommandLine& c) {
     auto r = oneVf(c, CliRequest::Mode::VfReset, "reset");
@@ -545,8 +552,8 @@ const std::vector<CommandGroup>& commandGroups() {
              return "  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
                     "  -j [ --json ]         JSON output (vf list)\n" + printed(vfOptions());
          },
-         "list, enable, disable, provision, unprovision or reset",
-         "vf list|enable|disable|provision|unprovision|reset\n                             manage SR-IOV virtual functions (aismi vf --help)"},
+         "list, enable, disable, provision, unprovision, reset or unquarantine",
+         "vf list|enable|disable|provision|unprovision|reset|unquarantine\n                             manage SR-IOV virtual functions (aismi vf --help)"},
         {"profile", kProfileUsage,
          [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
          "list", "profile list               the VF profiles and what fits (aismi profile --help)"},

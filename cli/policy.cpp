@@ -30,14 +30,23 @@ uint32_t hundredths(const Value& v) {
     return d && std::isfinite(*d) ? static_cast<uint32_t>(std::lround(*d * 100)) : 100;
 }
 
-std::string render(const std::vector<Standing>& rows, bool json) {
+// The recovery policy (aismid.conf), the same for every card.
+struct Recovery {
+    bool autoReset = false;
+    uint64_t resets = 0, windowS = 0;
+};
+
+std::string render(const std::vector<Standing>& rows, const Recovery& recovery, bool json) {
     if (json) {
+        const std::string rec = std::string(", \"auto_reset\": ") + (recovery.autoReset ? "true" : "false") +
+                                ", \"reset_guard_resets\": " + std::to_string(recovery.resets) +
+                                ", \"reset_guard_window_s\": " + std::to_string(recovery.windowS);
         std::string doc = "[";
         for (size_t i = 0; i < rows.size(); ++i) {
             const Standing& s = rows[i];
             doc += (i ? ",\n " : "\n ") + std::string("{\"card\": ") + std::to_string(s.card) + ", \"pci.bus_id\": " + json::quote(s.address);
             if (!s.supported) {
-                doc += ", \"supported\": false}";
+                doc += ", \"supported\": false" + rec + "}";
                 continue;
             }
             doc += ", \"supported\": true, \"compute_oversubscription\": " + text::ratioText(s.computeRatio) +
@@ -45,7 +54,7 @@ std::string render(const std::vector<Standing>& rows, bool json) {
                    ", \"guaranteed_units\": " + std::to_string(s.guaranteed) + ", \"burst_units\": " + std::to_string(s.burst) +
                    ", \"burst_units_allowed\": " + std::to_string(s.burstAllowed()) + ", \"memory_mib\": " + std::to_string(s.memoryMib) +
                    ", \"memory_provisioned_mib\": " + std::to_string(s.provisionedMib) +
-                   ", \"memory_allowed_mib\": " + std::to_string(s.memoryAllowed()) + "}";
+                   ", \"memory_allowed_mib\": " + std::to_string(s.memoryAllowed()) + rec + "}";
         }
         return doc + (rows.empty() ? "]\n" : "\n]\n");
     }
@@ -65,6 +74,11 @@ std::string render(const std::vector<Standing>& rows, bool json) {
         }
         out << line;
     }
+    if (recovery.autoReset)
+        out << "Recovery (aismid.conf): a hung VF is reset automatically, at most " << recovery.resets << " times in " << recovery.windowS
+            << " s, then quarantined\n";
+    else
+        out << "Recovery (aismid.conf): hung VFs are not reset automatically (auto-reset = no)\n";
     return out.str();
 }
 
@@ -111,7 +125,11 @@ Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
         }
         rows.push_back(s);
     }
-    return render(rows, r.json);
+    Inventory manager;
+    if (auto m = client.readManager(manager); !m) return std::move(m).error();
+    const auto* autoReset = std::get_if<bool>(&manager.manager.get("AutoReset"));
+    const Recovery recovery{autoReset && *autoReset, manager.manager.number("ResetGuardResets"), manager.manager.number("ResetGuardWindowSeconds")};
+    return render(rows, recovery, r.json);
 }
 
 }  // namespace aismi::cli

@@ -39,6 +39,12 @@ Result<std::string> describeVf(DaemonClient& client, const std::string& path) {
 Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
     auto path = client.findVf(r.target);
     if (!path) return std::move(path).error();
+    if (r.mode == CliRequest::Mode::VfUnquarantine) {
+        if (auto u = client.unquarantine(*path); !u) return std::move(u).error();
+        auto vf = describeVf(client, *path);
+        if (!vf) return std::move(vf).error();
+        return *vf + "released from quarantine: aismid resets it automatically again when it hangs\n";
+    }
     if (r.mode == CliRequest::Mode::VfReset) {
         auto took = client.resetVf(*path, r.force);
         if (!took) return std::move(took).error();

@@ -240,7 +240,8 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
                     std::snprintf(shareText, sizeof shareText, ", getting %.1f compute units%s", *share, throttled && *throttled ? " (throttled)" : "");
                 r.line(3, vfId(vf), vf.text("PciAddress") + ", " + vf.text("State") + ", " + vf.text("Health") + ", driver " +
                                         (vf.text("Driver").empty() ? "none" : vf.text("Driver")) +
-                                        (profile.empty() ? "" : ", profile " + profile) + (tenant.empty() ? "" : " for " + tenant) + shareText);
+                                        (profile.empty() ? "" : ", profile " + profile) + (tenant.empty() ? "" : " for " + tenant) + shareText +
+                                        (std::get_if<bool>(&vf.get("Quarantined")) && std::get<bool>(vf.get("Quarantined")) ? ", QUARANTINED" : ""));
             }
         }
         for (const auto& simple : kSimpleSections) {

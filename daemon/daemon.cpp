@@ -24,6 +24,8 @@
 #include "policy_repository.hpp"
 #include "policy_service.hpp"
 #include "provision_service.hpp"
+#include "recovery_repository.hpp"
+#include "recovery_service.hpp"
 #include "reset_service.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
@@ -55,6 +57,10 @@ constexpr std::chrono::seconds kPolkitTimeout{10};  // well inside the unit's wa
 constexpr std::chrono::seconds kHousekeeping{60};
 
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+RecoveryPolicy recoveryPolicyOf(const DaemonConfig& c) {
+    return RecoveryPolicy{c.autoReset, c.resetGuardResets, std::chrono::seconds(c.resetGuardWindowS)};
+}
 
 std::string statusLine(const Inventory& inv, const std::string& backend) {
     size_t vfs = 0, unhealthy = 0;
@@ -147,6 +153,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas, policies}, std::move(*profiles));
     QuotaService quotaService(quotas, events);
     ResetService resets({journal, inventory, executor, poller, events, changes});
+    RecoveryRepository recoveryRows(**db);
+    RecoveryService recovery({recoveryRows, inventory, resets, events, changes}, recoveryPolicyOf(config));
+    if (auto r = recovery.load(); !r) return fail(r.error());
     LayoutService layouts({inventory, vfCount, provisioning, jobs, events});
     auto declared = loadDeclaredLayouts(config.layoutsDir);
     if (!declared) return fail(declared.error());
@@ -169,11 +178,13 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     poller.annotators.push_back([&](CardSnapshot& s) { provisioning.annotate(s); });
     poller.annotators.push_back([&](CardSnapshot& s) { declaredLayouts.annotate(s); });
     poller.annotators.push_back([&](CardSnapshot& s) { policies.annotate(s); });
+    poller.annotators.push_back([&](CardSnapshot& s) { recovery.annotate(s); });
     poller.readAllNow();
     events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
         vfCount.watch(e.card, e.before, e.now);
         provisioning.watch(e.card, e.before, e.now);
+        recovery.watch(e.card, e.now);
     });
 
     int exitCode = 0;
@@ -185,8 +196,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     SdbusAuthorityClient authority(*connection, pump);
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets,
-                        bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery,
+                        [&poller](unsigned card, std::function<void()> then) { poller.refresh(card, std::move(then)); },
+                        bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs, config.autoReset,
+                                          config.resetGuardResets, config.resetGuardWindowS}},
         events);
     try {
         // The name last: a client that sees it finds every object already in place.
@@ -224,6 +237,12 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                     poller.start(reloaded->config.pollIntervalMs);
                     objects.setPollInterval(reloaded->config.pollIntervalMs);
                     log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
+                }
+                if (const RecoveryPolicy p = recoveryPolicyOf(reloaded->config); !(p == recovery.policy())) {
+                    recovery.setPolicy(p);
+                    objects.setRecoveryPolicy(p.autoReset, p.guardResets, static_cast<unsigned>(p.guardWindow.count()));
+                    log::info("reload: automatic resets " + std::string(p.autoReset ? "on" : "off") + ", guard " +
+                              std::to_string(p.guardResets) + "/" + std::to_string(p.guardWindow.count()) + " s");
                 }
                 if (auto p = loadProfiles(reloaded->config.profilesDir); !p) {
                     log::error("reload: " + p.error().message + "; keeping the profiles loaded before");

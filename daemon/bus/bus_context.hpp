@@ -26,6 +26,7 @@ class QuotaService;
 class LayoutService;
 class PolicyService;
 class ResetService;
+class RecoveryService;
 
 namespace bus {
 
@@ -41,6 +42,9 @@ struct BusContext {
     LayoutService& layouts;
     PolicyService& policies;
     ResetService& resets;
+    RecoveryService& recovery;
+    /// Reads a card again; `then` runs once its snapshot (and the bus) show it.
+    std::function<void(unsigned, std::function<void()>)> refresh;
     ManagerState manager;
 };
 

@@ -48,6 +48,14 @@ BusObjects::BusObjects(BusContext context, EventBus& events) : ctx_(std::move(co
 
 BusObjects::~BusObjects() = default;
 
+void BusObjects::setRecoveryPolicy(bool autoReset, unsigned guardResets, unsigned guardWindowSeconds) {
+    ctx_.manager.autoReset = autoReset;
+    ctx_.manager.resetGuardResets = guardResets;
+    ctx_.manager.resetGuardWindowSeconds = guardWindowSeconds;
+    manager_->changed({"AutoReset", "ResetGuardResets", "ResetGuardWindowSeconds"});
+    ctx_.pump.kick();
+}
+
 void BusObjects::setPollInterval(unsigned ms) {
     ctx_.manager.pollIntervalMs = ms;
     manager_->changed({"PollIntervalMs"});

@@ -24,6 +24,8 @@ public:
     BusObjects(BusContext context, EventBus& events);
     ~BusObjects();
     void setPollInterval(unsigned ms);
+    /// The recovery policy changed (SIGHUP): Manager1 says so.
+    void setRecoveryPolicy(bool autoReset, unsigned guardResets, unsigned guardWindowSeconds);
 
 private:
     BusContext ctx_;

@@ -59,6 +59,9 @@ const PropertyTable<ManagerState>& managerProperties() {
         property<M>("Backend", [](const M& m) { return m.backend; }, Change::Const),
         property<M>("Cards", [](const M& m) { return m.cards; }),
         property<M>("PollIntervalMs", [](const M& m) { return m.pollIntervalMs; }),
+        property<M>("AutoReset", [](const M& m) { return m.autoReset; }),
+        property<M>("ResetGuardResets", [](const M& m) { return m.resetGuardResets; }),
+        property<M>("ResetGuardWindowSeconds", [](const M& m) { return m.resetGuardWindowSeconds; }),
     };
     return t;
 }
@@ -139,6 +142,7 @@ const PropertyTable<VfSnapshot>& vfProperties() {
         property<V>("Progress", [](const V& v) { return fromStatus(v, &VfStatus::progress); }),
         property<V>("Profile", [](const V& v) { return v.profile; }),
         property<V>("Tenant", [](const V& v) { return v.tenant; }),
+        property<V>("Quarantined", [](const V& v) { return v.quarantined; }),
     };
     return t;
 }

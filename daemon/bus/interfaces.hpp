@@ -31,6 +31,9 @@ struct ManagerState {
     std::string backend;
     std::vector<sdbus::ObjectPath> cards;
     uint32_t pollIntervalMs = 0;
+    bool autoReset = true;  // the recovery policy (aismid.conf)
+    uint32_t resetGuardResets = 0;
+    uint32_t resetGuardWindowSeconds = 0;
 };
 
 const PropertyTable<ManagerState>& managerProperties();

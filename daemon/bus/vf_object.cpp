@@ -2,6 +2,7 @@
 
 #include "inventory.hpp"
 #include "provision_service.hpp"
+#include "recovery_service.hpp"
 #include "reset_service.hpp"
 #include "vf_count_service.hpp"
 
@@ -18,6 +19,14 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
                             [this](sdbus::MethodCall call) { guarded(call, [&] { provision(call); }); });
     object_->registerMethod(kVfInterface, "Unprovision", "", {}, "", {},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { unprovision(call); }); });
+    object_->registerMethod(kVfInterface, "Unquarantine", "", {}, "", {}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            authorizeThen(ctx_, call, kActionReset, [this](PendingCall pending) {
+                if (auto r = ctx_.recovery.unquarantine(VfRef{card_, vf_}); !r) return pending.fail(r.error());
+                ctx_.refresh(card_, [pending]() mutable { pending.reply(); });
+            });
+        });
+    });
     object_->registerMethod(kVfInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
     object_->finishRegistration();

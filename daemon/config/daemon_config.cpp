@@ -37,7 +37,10 @@ po::options_description settingOptions() {
         ("sim-engines", po::value<std::string>()->default_value("8"), "engines of each new simulated card")
         ("sim-time-factor", po::value<double>(), "scales simulated FLR times (0.01 makes a 100 ms FLR take 1 ms)")
         ("events-keep", po::value<std::string>()->default_value("10000"), "events the history keeps at most (100 to 10000000)")
-        ("events-max-age-days", po::value<std::string>()->default_value("90"), "days the history keeps an event (1 to 3650)");
+        ("events-max-age-days", po::value<std::string>()->default_value("90"), "days the history keeps an event (1 to 3650)")
+        ("auto-reset", po::value<std::string>()->default_value("yes"), "reset hung VFs automatically (function-level): yes or no")
+        ("reset-guard", po::value<std::string>()->default_value("3/600"),
+         "N/SECONDS: at most N automatic resets of one VF within SECONDS, then it is quarantined (N 1 to 100, SECONDS 1 to 604800)");
     return o;
 }
 
@@ -154,6 +157,17 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     c.eventsMaxAgeDays = n["events-max-age-days"];
     if (c.eventsMaxAgeDays < 1 || c.eventsMaxAgeDays > 3650)
         return invalid("--events-max-age-days must be 1 to 3650, not " + std::to_string(c.eventsMaxAgeDays));
+    const std::string autoReset = vm["auto-reset"].as<std::string>();
+    if (autoReset != "yes" && autoReset != "no") return invalid("--auto-reset takes yes or no, not '" + autoReset.substr(0, 40) + "'");
+    c.autoReset = autoReset == "yes";
+    const std::string guard = vm["reset-guard"].as<std::string>();
+    const size_t slashAt = guard.find('/');
+    const auto digits = [](const std::string& s) { return !s.empty() && s.size() <= 6 && s.find_first_not_of("0123456789") == std::string::npos; };
+    const std::string count = guard.substr(0, slashAt), window = slashAt == std::string::npos ? "" : guard.substr(slashAt + 1);
+    if (!digits(count) || !digits(window) || std::stoul(count) < 1 || std::stoul(count) > 100 || std::stoul(window) < 1 || std::stoul(window) > 604800)
+        return invalid("--reset-guard takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. 3/600), not '" + guard.substr(0, 40) + "'");
+    c.resetGuardResets = static_cast<unsigned>(std::stoul(count));
+    c.resetGuardWindowS = static_cast<unsigned>(std::stoul(window));
     if (auto v = validateSimCards(c.sim); !v) return invalid(v.error().message);
     return out;
 }

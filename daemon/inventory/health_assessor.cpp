@@ -85,7 +85,8 @@ void HealthAssessor::assess(CardSnapshot& card) {
         if (!sameVf) h.pciAddress = vf.pciAddress;
         h.seen = true;
         h.progress = st.progress;
-        if (h.stalledPolls >= t_.stalledPolls) {
+        vf.stalled = h.stalledPolls >= t_.stalledPolls;
+        if (vf.stalled) {
             vf.health = std::max(vf.health, Health::Warning);
             ++stalled;
         }

@@ -41,6 +41,11 @@ struct VfSnapshot {
     Health health = Health::Ok;
     std::string profile;  // what aismid provisioned it with ("" for none)
     std::string tenant;
+    bool stalled = false;      // runs a workload that made no progress for some polls (the health assessor)
+    bool quarantined = false;  // taken out of use after too many automatic resets (the recovery service)
+
+    /// Hung: says so, or runs without making progress.
+    bool hung() const { return stalled || state() == VfState::Hung; }
 
     std::optional<VfState> state() const { return status ? std::optional(status->state) : std::nullopt; }
     bool operator==(const VfSnapshot&) const = default;

@@ -94,6 +94,19 @@ const char* const kMigrations[] = {
          card_key TEXT PRIMARY KEY,
          compute_ratio INTEGER NOT NULL CHECK (compute_ratio BETWEEN 100 AND 1600),
          memory_ratio INTEGER NOT NULL CHECK (memory_ratio BETWEEN 100 AND 400));)",
+    // 7 -> 8: the recovery service's memory: automatic resets (for the guard's window) and
+    // quarantined VFs.
+    R"(CREATE TABLE auto_resets (
+         card_key TEXT NOT NULL,
+         vf INTEGER NOT NULL CHECK (vf >= 0),
+         at INTEGER NOT NULL);
+       CREATE INDEX auto_resets_vf ON auto_resets (card_key, vf, at);
+       CREATE TABLE quarantined_vfs (
+         card_key TEXT NOT NULL,
+         vf INTEGER NOT NULL CHECK (vf >= 0),
+         since INTEGER NOT NULL,
+         reason TEXT NOT NULL,
+         PRIMARY KEY (card_key, vf));)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

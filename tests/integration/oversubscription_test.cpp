@@ -45,6 +45,9 @@ TEST(Oversubscription, AdmitsBurstingVfsAsThePolicyAllowsAndSharesTheCardByWeigh
     auto set = stack.aismi({"policy", "set", "--compute-oversubscription", "2", "-i", "0"});  // options in any order
     ASSERT_EQ(set.exitCode, 0) << set.err;
     EXPECT_NE(set.out.find("0     2.0      0/128             0/256          1.0     0/65536\n"), std::string::npos) << set.out;
+    EXPECT_NE(set.out.find("Recovery (aismid.conf): a hung VF is reset automatically, at most 3 times in 600 s, then quarantined\n"),
+              std::string::npos)
+        << set.out;
     ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "4xburst"}).exitCode, 0);
     const std::string shown = stack.aismi({"policy", "show", "-i", "0", "-j"}, 65534).out;
     EXPECT_NE(shown.find("\"compute_oversubscription\": 2.0, \"memory_oversubscription\": 1.0, \"compute_units\": 128, \"guaranteed_units\": 64, "

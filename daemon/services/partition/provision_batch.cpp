@@ -127,6 +127,8 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
         const VfSnapshot& s = card.vfs[vf];
         if (s.driver == "vfio-pci") return done(makeError(Errc::InvalidState, vfWhat + ": the VF is bound to vfio-pci (assigned to a VM?); release it first"));
         if (s.state() == VfState::Running) return done(makeError(Errc::Busy, vfWhat + ": a workload runs on the VF; its resources cannot move under it"));
+        if (!name.empty() && s.quarantined)
+            return done(makeError(Errc::InvalidState, vfWhat + ": the VF is quarantined (it kept hanging); aismi vf unquarantine releases it"));
         Provisioned next;
         if (!name.empty()) {
             const Profile* profile = findProfile(profiles_, name);

@@ -155,6 +155,8 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
         return done(makeError(Errc::InvalidState, what + ": the VF is bound to vfio-pci (assigned to a VM?); release it first"));
     if (vf.state() == VfState::Running)
         return done(makeError(Errc::Busy, what + ": a workload runs on the VF; its resources cannot move under it"));
+    if (next && vf.quarantined)
+        return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (it kept hanging); aismi vf unquarantine releases it"));
     const Resources want = next ? next->resources : Resources{};
     if (next)
         if (auto ok = admit(card, ref.vf, want, what); !ok) return done(std::move(ok).error());

@@ -1,7 +1,10 @@
 // Resetting one VF: function-level only, the neighbours' workloads never notice, refused while
 // the VF is mid-operation or (without force) busy, verified afterwards, and finished or
-// reported after a crash.
+// reported after a crash; and the recovery policy that resets hung VFs by itself, within a
+// guard, and quarantines them past it.
 #include "daemon_fixture.hpp"
+#include "recovery_repository.hpp"
+#include "recovery_service.hpp"
 #include "reset_service.hpp"
 
 using namespace aismi;
@@ -100,4 +103,52 @@ TEST_F(ResetServiceTest, FinishesAResetACrashInterrupted) {
     EXPECT_NE(report.actions[0].find("finished: the VF answers"), std::string::npos) << report.actions[0];
     EXPECT_NE(report.actions[1].find("does not answer"), std::string::npos) << report.actions[1];
     EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(ResetServiceTest, ResetsHungVfsWithinTheGuardsWindowAndQuarantinesPastIt) {
+    RecoveryRepository rows(*db);
+    RecoveryService recovery({rows, *inventory, *resets, *events, changes}, RecoveryPolicy{true, 2, std::chrono::seconds(60)});
+    int64_t t = 1000;
+    recovery.now = [&] { return t; };
+    ASSERT_TRUE(recovery.load().ok());
+    poller->annotators.push_back([&](CardSnapshot& s) { recovery.annotate(s); });
+    const auto hangAndWatch = [&] {
+        load(0, 2);
+        inject(0, 2u, sim::Fault::VfHang);
+        poller->readAllNow();
+        recovery.watch(0, inventory->snapshot(0));
+    };
+    const auto resetsOf2 = [&] {
+        runUntil([&] { return !changes.busy(kSerial0); });
+        poller->readAllNow();
+        return inventory->vf(VfRef{0, 2})->status->resetCount;
+    };
+    hangAndWatch();
+    EXPECT_EQ(resetsOf2(), 1u);
+    t += 10;
+    hangAndWatch();
+    EXPECT_EQ(resetsOf2(), 2u);
+    t += 100;  // both resets are now older than the window: the guard allows two more
+    hangAndWatch();
+    EXPECT_EQ(resetsOf2(), 3u);
+    t += 1;
+    hangAndWatch();
+    EXPECT_EQ(resetsOf2(), 4u);
+    t += 1;
+    hangAndWatch();  // a third within 60 s: quarantined instead
+    EXPECT_EQ(resetsOf2(), 4u);
+    EXPECT_TRUE(inventory->vf(VfRef{0, 2})->quarantined);
+    recovery.watch(0, inventory->snapshot(0));
+    EXPECT_EQ(resetsOf2(), 4u) << "never reset automatically while quarantined";
+    // The store keeps it: a new service (a restart) finds it quarantined.
+    RecoveryService restarted({rows, *inventory, *resets, *events, changes}, RecoveryPolicy{});
+    ASSERT_TRUE(restarted.load().ok());
+    CardSnapshot s = inventory->snapshot(0);
+    restarted.annotate(s);
+    EXPECT_TRUE(s.vfs[2].quarantined);
+    EXPECT_FALSE(s.vfs[1].quarantined);
+    EXPECT_EQ(recovery.unquarantine(VfRef{0, 1}).error().code, Errc::InvalidState);
+    ASSERT_TRUE(recovery.unquarantine(VfRef{0, 2}).ok());
+    EXPECT_TRUE(rows.quarantined()->empty());
+    EXPECT_TRUE(rows.autoResets(kSerial0, 2, 0)->empty()) << "its guard starts afresh";
 }

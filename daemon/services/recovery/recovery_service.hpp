@@ -1,0 +1,68 @@
+// Recovery policy for hung VFs: a VF that says it is hung, or runs a workload that stopped
+// making progress, is reset automatically (function-level, through ResetService) — at most
+// `guardResets` times within `guardWindow`; past that guard it is quarantined instead: never
+// reset automatically again, refused for provisioning, an event raised, until an operator
+// releases it (`aismi vf unquarantine`). Automatic resets and quarantines are kept in the
+// store, so a restart neither forgets the guard nor releases a VF. Loop thread.
+#pragma once
+
+#include <aismi/device_ref.hpp>
+#include <aismi/error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace aismi {
+
+class CardChanges;
+class EventBus;
+class Inventory;
+class RecoveryRepository;
+class ResetService;
+struct CardSnapshot;
+
+struct RecoveryPolicy {
+    bool autoReset = true;                   // reset hung VFs automatically
+    unsigned guardResets = 3;                // at most this many automatic resets of one VF
+    std::chrono::seconds guardWindow{600};   // within this window; then it is quarantined
+    bool operator==(const RecoveryPolicy&) const = default;
+};
+
+class RecoveryService {
+public:
+    struct Deps {
+        RecoveryRepository& repository;
+        Inventory& inventory;
+        ResetService& resets;
+        EventBus& events;
+        CardChanges& changes;
+    };
+    RecoveryService(Deps d, RecoveryPolicy policy) : d_(d), policy_(policy) {}
+
+    /// Reads the quarantined VFs from the store (at start).
+    Result<void> load();
+    const RecoveryPolicy& policy() const { return policy_; }
+    void setPolicy(const RecoveryPolicy& p) { policy_ = p; }
+    /// Marks quarantined VFs in a fresh snapshot (a Poller annotator).
+    void annotate(CardSnapshot& card) const;
+    /// Looks at a card's new poll: hung VFs are reset or quarantined as the policy says.
+    void watch(unsigned card, const CardSnapshot& now);
+    /// Takes the VF out of quarantine (its automatic resets are forgotten too).
+    Result<void> unquarantine(const VfRef& vf);
+    /// The wall clock, in unix seconds (tests move it).
+    std::function<int64_t()> now;
+
+private:
+    void act(const CardSnapshot& card, unsigned vf);
+    Deps d_;
+    RecoveryPolicy policy_;
+    std::map<std::pair<std::string, unsigned>, std::string> quarantined_;  // (card key, VF) -> reason
+    std::set<std::pair<std::string, unsigned>> resetting_;                // automatic resets under way
+};
+
+}  // namespace aismi

@@ -1,0 +1,49 @@
+#include "recovery_repository.hpp"
+
+#include "database.hpp"
+
+namespace aismi {
+
+Result<void> RecoveryRepository::recordAutoReset(const std::string& cardKey, unsigned vf, int64_t at) {
+    Statement st(db_, "INSERT INTO auto_resets (card_key, vf, at) VALUES (?1, ?2, ?3)");
+    return st.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).bind(3, at).run("record an automatic reset of " + cardKey + " VF " + std::to_string(vf));
+}
+
+Result<std::vector<int64_t>> RecoveryRepository::autoResets(const std::string& cardKey, unsigned vf, int64_t since) {
+    Statement prune(db_, "DELETE FROM auto_resets WHERE card_key = ?1 AND vf = ?2 AND at < ?3");
+    if (auto r = prune.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).bind(3, since).run("forget old automatic resets"); !r)
+        return std::move(r).error();
+    Statement st(db_, "SELECT at FROM auto_resets WHERE card_key = ?1 AND vf = ?2 ORDER BY at");
+    st.bind(1, cardKey).bind(2, static_cast<int64_t>(vf));
+    std::vector<int64_t> out;
+    Statement::Step rc;
+    while ((rc = st.step()) == Statement::Step::Row) out.push_back(st.integer(0));
+    if (rc != Statement::Step::Done) return db_.error("read the automatic resets of " + cardKey + " VF " + std::to_string(vf));
+    return out;
+}
+
+Result<void> RecoveryRepository::quarantine(const std::string& cardKey, unsigned vf, const Quarantine& q) {
+    Statement st(db_,
+                 "INSERT INTO quarantined_vfs (card_key, vf, since, reason) VALUES (?1, ?2, ?3, ?4) "
+                 "ON CONFLICT (card_key, vf) DO UPDATE SET since = excluded.since, reason = excluded.reason");
+    return st.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).bind(3, q.since).bind(4, q.reason).run("quarantine " + cardKey + " VF " + std::to_string(vf));
+}
+
+Result<void> RecoveryRepository::release(const std::string& cardKey, unsigned vf) {
+    Statement st(db_, "DELETE FROM quarantined_vfs WHERE card_key = ?1 AND vf = ?2");
+    if (auto r = st.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).run("release " + cardKey + " VF " + std::to_string(vf)); !r) return r;
+    if (db_.changes() == 0) return makeError(Errc::NotFound, "VF " + std::to_string(vf) + " of " + cardKey + " is not quarantined");
+    Statement forget(db_, "DELETE FROM auto_resets WHERE card_key = ?1 AND vf = ?2");
+    return forget.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).run("forget the automatic resets of " + cardKey + " VF " + std::to_string(vf));
+}
+
+Result<std::map<std::pair<std::string, unsigned>, RecoveryRepository::Quarantine>> RecoveryRepository::quarantined() {
+    Statement st(db_, "SELECT card_key, vf, since, reason FROM quarantined_vfs");
+    std::map<std::pair<std::string, unsigned>, Quarantine> out;
+    Statement::Step rc;
+    while ((rc = st.step()) == Statement::Step::Row) out[{st.text(0), static_cast<unsigned>(st.integer(1))}] = Quarantine{st.integer(2), st.text(3)};
+    if (rc != Statement::Step::Done) return db_.error("read the quarantined VFs");
+    return out;
+}
+
+}  // namespace aismi

@@ -1,0 +1,39 @@
+// What the recovery service remembers across restarts: when it reset each VF automatically
+// (the guard counts them in a window), and which VFs it quarantined.
+#pragma once
+
+#include <aismi/error.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aismi {
+
+class Database;
+
+class RecoveryRepository {
+public:
+    explicit RecoveryRepository(Database& db) : db_(db) {}
+
+    Result<void> recordAutoReset(const std::string& cardKey, unsigned vf, int64_t at);
+    /// The automatic resets of the VF at or after `since` (unix seconds), oldest first; older
+    /// ones are forgotten.
+    Result<std::vector<int64_t>> autoResets(const std::string& cardKey, unsigned vf, int64_t since);
+
+    struct Quarantine {
+        int64_t since = 0;
+        std::string reason;
+    };
+    Result<void> quarantine(const std::string& cardKey, unsigned vf, const Quarantine& q);
+    /// NotFound when the VF is not quarantined.
+    Result<void> release(const std::string& cardKey, unsigned vf);
+    Result<std::map<std::pair<std::string, unsigned>, Quarantine>> quarantined();
+
+private:
+    Database& db_;
+};
+
+}  // namespace aismi
