@@ -56,6 +56,11 @@ public:
     Fs& fs() const { return fs_; }
     const CardInfo& info(unsigned card) const { return cards_.at(card).info; }
     std::shared_ptr<Card> device(unsigned card) const { return cards_.at(card).device; }
+    /// The device of the card with this stable key; null when the inventory has no such card.
+    std::shared_ptr<Card> deviceByKey(const std::string& key) const {
+        const auto card = findByKey(key);
+        return card ? device(*card) : nullptr;
+    }
     const CardSnapshot& snapshot(unsigned card) const { return cards_.at(card).snapshot; }
     /// Installs a fresh snapshot and returns the one it replaces.
     CardSnapshot replaceSnapshot(unsigned card, CardSnapshot fresh);

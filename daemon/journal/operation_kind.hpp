@@ -32,6 +32,14 @@ public:
     virtual std::vector<std::string> converge() = 0;
 };
 
+/// Closes `entry` as abandoned — its payload is damaged (`why` says how) or its card is gone —
+/// and returns the sentence for the log ("WHAT: interrupted by a restart; WHY, abandoned").
+inline Result<std::string> abandon(JournalRepository& journal, const JournalRow& entry, const std::string& what, const std::string& why) {
+    if (auto r = journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
+    return what + ": interrupted by a restart; " + why + ", abandoned";
+}
+inline constexpr const char* kCardGoneAfterRestart = "the card is not present after restart";
+
 /// Typed journal payloads are encoded as "key value" lines (aismi/text.hpp parses them back),
 /// so an entry stays readable with the sqlite3 shell.
 class PayloadWriter {

@@ -13,24 +13,6 @@
 
 using namespace aismi::test;
 
-namespace {
-
-std::string vfField(Stack& stack, const std::string& vf, const std::string& field) {
-    auto r = stack.aismi({"--query-vf=" + field, "--format=csv,noheader,nounits", "-i", vf});
-    return r.out.empty() ? "" : r.out.substr(0, r.out.size() - 1);
-}
-
-// Polls until VF `vf`'s `field` reads `value` (aismid polls the card every interval).
-bool waitForVf(Stack& stack, const std::string& vf, const std::string& field, const std::string& value) {
-    for (int i = 0; i < 200; ++i) {
-        if (vfField(stack, vf, field) == value) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-}
-
-}  // namespace
-
 TEST(Oversubscription, AdmitsBurstingVfsAsThePolicyAllowsAndSharesTheCardByWeight) {
     Stack stack;
     std::filesystem::create_directories(stack.profilesDir());
@@ -79,15 +61,15 @@ TEST(Oversubscription, AdmitsBurstingVfsAsThePolicyAllowsAndSharesTheCardByWeigh
 
     // Three busy VFs want 192 units of 128: each keeps its 16, the other 80 go round by weight.
     for (const char* vf : {"0:0", "0:1", "0:2"}) ASSERT_EQ(stack.sim({"load", vf, "on"}).exitCode, 0);
-    EXPECT_TRUE(waitForVf(stack, "0:0", "compute_share,throttled", "42.7, true")) << vfField(stack, "0:0", "compute_share,throttled");
-    EXPECT_EQ(vfField(stack, "0:3", "compute_share,throttled"), "0.0, false") << "idle";
+    EXPECT_TRUE(stack.waitForVf("0:0", "compute_share,throttled", "42.7, true")) << stack.vfField("0:0", "compute_share,throttled");
+    EXPECT_EQ(stack.vfField("0:3", "compute_share,throttled"), "0.0, false") << "idle";
     EXPECT_NE(stack.aismi({"-q", "-d", "sriov", "-i", "0"}).out.find("getting 42.7 compute units (throttled)"), std::string::npos);
     // The free VF is unprovisioned and provisioned again while its neighbours keep working.
-    const std::string progress = vfField(stack, "0:0", "progress");
+    const std::string progress = stack.vfField("0:0", "progress");
     ASSERT_EQ(stack.aismi({"vf", "unprovision", "0:3"}).exitCode, 0);
     ASSERT_EQ(stack.aismi({"vf", "provision", "0:3", "--profile", "burst"}).exitCode, 0);
-    EXPECT_TRUE(waitForVf(stack, "0:0", "state", "running"));
-    EXPECT_GT(std::stoull(vfField(stack, "0:0", "progress")), std::stoull(progress)) << "the neighbour kept working";
+    EXPECT_TRUE(stack.waitForVf("0:0", "state", "running"));
+    EXPECT_GT(std::stoull(stack.vfField("0:0", "progress")), std::stoull(progress)) << "the neighbour kept working";
     // The policy is kept across restarts.
     stack.stopDaemon();
     stack.startDaemon();

@@ -9,23 +9,6 @@
 
 using namespace aismi::test;
 
-namespace {
-
-std::string vfField(Stack& stack, const std::string& vf, const std::string& field) {
-    auto r = stack.aismi({"--query-vf=" + field, "--format=csv,noheader,nounits", "-i", vf});
-    return r.out.empty() ? "" : r.out.substr(0, r.out.size() - 1);
-}
-
-bool waitForVf(Stack& stack, const std::string& vf, const std::string& field, const std::string& value) {
-    for (int i = 0; i < 200; ++i) {
-        if (vfField(stack, vf, field) == value) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-}
-
-}  // namespace
-
 TEST(VfReset, ResetsAHungVfWhileItsNeighboursKeepWorking) {
     Stack::Options options;
     options.extraArgs = {"--auto-reset=no"};  // the operator resets it here, not aismid
@@ -34,18 +17,18 @@ TEST(VfReset, ResetsAHungVfWhileItsNeighboursKeepWorking) {
     ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "4"}).exitCode, 0);
     for (const char* vf : {"0:0", "0:2", "0:3"}) ASSERT_EQ(stack.sim({"load", vf, "on"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"inject", "0:2", "vf-hang"}).exitCode, 0);
-    ASSERT_TRUE(waitForVf(stack, "0:2", "state", "hung")) << vfField(stack, "0:2", "state");
-    const uint64_t before0 = std::stoull(vfField(stack, "0:0", "progress")), before3 = std::stoull(vfField(stack, "0:3", "progress"));
+    ASSERT_TRUE(stack.waitForVf("0:2", "state", "hung")) << stack.vfField("0:2", "state");
+    const uint64_t before0 = std::stoull(stack.vfField("0:0", "progress")), before3 = std::stoull(stack.vfField("0:3", "progress"));
     EXPECT_EQ(stack.aismi({"vf", "reset", "0:2"}, 65534).exitCode, 7) << "resetting needs authorization";
     auto reset = stack.aismi({"vf", "reset", "0:2"});
     ASSERT_EQ(reset.exitCode, 0) << reset.err;
     EXPECT_NE(reset.out.find("VF 0:2 (0000:3b:00.6): "), std::string::npos) << reset.out;
     EXPECT_NE(reset.out.find("function-level reset in "), std::string::npos) << reset.out;
-    EXPECT_EQ(vfField(stack, "0:2", "state,reset_count"), "idle, 1");
-    ASSERT_TRUE(waitForVf(stack, "0:0", "state,reset_count", "running, 0"));
-    EXPECT_EQ(vfField(stack, "0:3", "state,reset_count"), "running, 0");
-    EXPECT_GT(std::stoull(vfField(stack, "0:0", "progress")), before0) << "the neighbours kept working";
-    EXPECT_GT(std::stoull(vfField(stack, "0:3", "progress")), before3);
+    EXPECT_EQ(stack.vfField("0:2", "state,reset_count"), "idle, 1");
+    ASSERT_TRUE(stack.waitForVf("0:0", "state,reset_count", "running, 0"));
+    EXPECT_EQ(stack.vfField("0:3", "state,reset_count"), "running, 0");
+    EXPECT_GT(std::stoull(stack.vfField("0:0", "progress")), before0) << "the neighbours kept working";
+    EXPECT_GT(std::stoull(stack.vfField("0:3", "progress")), before3);
     EXPECT_EQ(stack.aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "4\n") << "no VF went away";
     // A VF with a running workload needs --force; bad input is one sentence and changes nothing.
     const std::pair<std::vector<std::string>, std::string> bad[] = {
@@ -60,10 +43,10 @@ TEST(VfReset, ResetsAHungVfWhileItsNeighboursKeepWorking) {
         EXPECT_NE(r.exitCode, 0) << why;
         EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
     }
-    EXPECT_EQ(vfField(stack, "0:0", "reset_count"), "0");
+    EXPECT_EQ(stack.vfField("0:0", "reset_count"), "0");
     auto forced = stack.aismi({"vf", "reset", "--force", "0:0"});
     EXPECT_EQ(forced.exitCode, 0) << forced.err;
-    EXPECT_EQ(vfField(stack, "0:0", "reset_count"), "1");
+    EXPECT_EQ(stack.vfField("0:0", "reset_count"), "1");
 }
 
 TEST(Recovery, ResetsAHungVfByItselfAndQuarantinesItPastTheGuard) {
@@ -73,34 +56,34 @@ TEST(Recovery, ResetsAHungVfByItselfAndQuarantinesItPastTheGuard) {
     stack.startDaemon();
     ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "4"}).exitCode, 0);
     for (const char* vf : {"0:0", "0:1", "0:3"}) ASSERT_EQ(stack.sim({"load", vf, "on"}).exitCode, 0);
-    const uint64_t before0 = std::stoull(vfField(stack, "0:0", "progress"));
+    const uint64_t before0 = std::stoull(stack.vfField("0:0", "progress"));
     // Hangs twice: reset by aismid each time (the workload is started again after each reset).
     for (int k = 1; k <= 2; ++k) {
         ASSERT_EQ(stack.sim({"inject", "0:1", "vf-hang"}).exitCode, 0);
-        ASSERT_TRUE(waitForVf(stack, "0:1", "reset_count", std::to_string(k))) << "reset " << k << ": " << stack.daemonLog();
+        ASSERT_TRUE(stack.waitForVf("0:1", "reset_count", std::to_string(k))) << "reset " << k << ": " << stack.daemonLog();
         ASSERT_EQ(stack.sim({"load", "0:1", "on"}).exitCode, 0);
     }
     // The third hang is past the guard: quarantined, not reset.
     ASSERT_EQ(stack.sim({"inject", "0:1", "vf-hang"}).exitCode, 0);
-    ASSERT_TRUE(waitForVf(stack, "0:1", "quarantined", "true")) << stack.daemonLog();
+    ASSERT_TRUE(stack.waitForVf("0:1", "quarantined", "true")) << stack.daemonLog();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few more polls: no further reset
-    EXPECT_EQ(vfField(stack, "0:1", "state,reset_count,quarantined"), "hung, 2, true");
+    EXPECT_EQ(stack.vfField("0:1", "state,reset_count,quarantined"), "hung, 2, true");
     EXPECT_NE(stack.daemonLog().find("quarantined: hung again after 2 automatic resets in 600 s"), std::string::npos) << stack.daemonLog();
-    for (const char* vf : {"0:0", "0:3"}) EXPECT_EQ(vfField(stack, vf, "state,reset_count"), "running, 0") << vf << ": the neighbours never noticed";
-    EXPECT_GT(std::stoull(vfField(stack, "0:0", "progress")), before0);
+    for (const char* vf : {"0:0", "0:3"}) EXPECT_EQ(stack.vfField(vf, "state,reset_count"), "running, 0") << vf << ": the neighbours never noticed";
+    EXPECT_GT(std::stoull(stack.vfField("0:0", "progress")), before0);
     // Out of use: not provisioned; kept across a restart; released only by an operator.
     auto provision = stack.aismi({"vf", "provision", "0:1", "--profile", "eighth"});
     EXPECT_NE(provision.exitCode, 0);
     EXPECT_NE(provision.err.find("the VF is quarantined"), std::string::npos) << provision.err;
     stack.stopDaemon();
     stack.startDaemon();
-    EXPECT_TRUE(waitForVf(stack, "0:1", "quarantined", "true")) << "kept across a restart";
+    EXPECT_TRUE(stack.waitForVf("0:1", "quarantined", "true")) << "kept across a restart";
     EXPECT_EQ(stack.aismi({"vf", "unquarantine", "0:1"}, 65534).exitCode, 7);
     auto release = stack.aismi({"vf", "unquarantine", "0:1"});
     ASSERT_EQ(release.exitCode, 0) << release.err;
     EXPECT_NE(release.out.find("released from quarantine"), std::string::npos) << release.out;
     // Still hung: with the guard afresh, aismid resets it again.
-    EXPECT_TRUE(waitForVf(stack, "0:1", "reset_count,quarantined", "3, false")) << stack.daemonLog();
+    EXPECT_TRUE(stack.waitForVf("0:1", "reset_count,quarantined", "3, false")) << stack.daemonLog();
     auto again = stack.aismi({"vf", "unquarantine", "0:1"});
     EXPECT_NE(again.err.find("is not quarantined"), std::string::npos) << again.err;
 }

@@ -159,6 +159,19 @@ bool Stack::waitForCardField(const std::string& field, const std::string& value,
     return false;
 }
 
+std::string Stack::vfField(const std::string& vf, const std::string& fields) {
+    auto r = aismi({"--query-vf=" + fields, "--format=csv,noheader,nounits", "-i", vf});
+    return r.out.empty() ? "" : r.out.substr(0, r.out.size() - 1);
+}
+
+bool Stack::waitForVf(const std::string& vf, const std::string& fields, const std::string& value) {
+    for (int i = 0; i < 200; ++i) {
+        if (vfField(vf, fields) == value) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
 std::vector<std::string> Stack::notifications() {
     char buf[4096];
     ssize_t n;

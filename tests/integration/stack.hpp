@@ -40,6 +40,10 @@ public:
     RunResult sim(const std::vector<std::string>& args);
     /// Waits until aismi's `--query-card=FIELD` for card 0 prints `value` (up to 10 s).
     bool waitForCardField(const std::string& field, const std::string& value, unsigned card = 0);
+    /// One VF's `--query-vf=FIELDS` as CSV without units or newline ("running, 0").
+    std::string vfField(const std::string& vf, const std::string& fields);
+    /// Waits until vfField(vf, fields) is `value` (up to 10 s; aismid polls the cards).
+    bool waitForVf(const std::string& vf, const std::string& fields, const std::string& value);
 
     /// Everything aismid said through NOTIFY_SOCKET so far.
     std::vector<std::string> notifications();

@@ -199,13 +199,8 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
 Result<std::string> ProvisionService::recoverBatch(const JournalRow& entry) {
     const std::string what = "provisioning VFs of " + entry.target;
     auto payload = BatchPayload::decode(entry.payload);
-    const auto card = d_.inventory.findByKey(entry.target);
-    std::shared_ptr<Card> device = card ? d_.inventory.device(*card) : nullptr;
-    if (!payload || !device) {
-        const std::string why = !payload ? payload.error().message : "the card is not present after restart";
-        if (auto r = d_.journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
-        return what + ": interrupted by a restart; " + why + ", abandoned";
-    }
+    std::shared_ptr<Card> device = d_.inventory.deviceByKey(entry.target);
+    if (!payload || !device) return abandon(d_.journal, entry, what, !payload ? payload.error().message : kCardGoneAfterRestart);
     // All or nothing: if the device has every VF's new shape the batch is done; otherwise each
     // VF goes back to what the device held before and desired state to what it was.
     std::vector<std::pair<unsigned, std::pair<Resources, Resources>>> back;

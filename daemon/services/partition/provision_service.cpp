@@ -219,13 +219,8 @@ Result<std::string> ProvisionService::recover(const JournalRow& entry) {
     if (entry.kind == kBatchKind) return recoverBatch(entry);
     const std::string what = "provision a VF of " + entry.target;
     auto payload = Payload::decode(entry.payload);
-    const auto card = d_.inventory.findByKey(entry.target);
-    std::shared_ptr<Card> device = card ? d_.inventory.device(*card) : nullptr;
-    if (!payload || !device) {
-        const std::string why = !payload ? payload.error().message : "the card is not present after restart";
-        if (auto r = d_.journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
-        return what + ": interrupted by a restart; " + why + ", abandoned";
-    }
+    std::shared_ptr<Card> device = d_.inventory.deviceByKey(entry.target);
+    if (!payload || !device) return abandon(d_.journal, entry, what, !payload ? payload.error().message : kCardGoneAfterRestart);
     const Resources want = payload->next ? payload->next->resources : Resources{};
     auto actual = device->vfResources(payload->vf);
     const std::string vfWhat = "VF " + std::to_string(payload->vf) + " of " + entry.target;

@@ -195,13 +195,8 @@ std::vector<std::string> VfCountService::kinds() const { return {kKind}; }
 Result<std::string> VfCountService::recover(const JournalRow& entry) {
     const std::string what = "set VF count on " + entry.target;
     auto payload = Payload::decode(entry.payload);
-    const auto card = d_.inventory.findByKey(entry.target);
-    std::shared_ptr<Card> device = card ? d_.inventory.device(*card) : nullptr;
-    if (!payload || !device) {
-        const std::string why = !payload ? payload.error().message : "the card is not present after restart";
-        if (auto r = d_.journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
-        return what + ": interrupted by a restart; " + why + ", abandoned";
-    }
+    std::shared_ptr<Card> device = d_.inventory.deviceByKey(entry.target);
+    if (!payload || !device) return abandon(d_.journal, entry, what, !payload ? payload.error().message : kCardGoneAfterRestart);
     auto actual = device->sriov();
     if (actual && actual->numVfs == payload->count) {
         if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
