@@ -100,7 +100,8 @@ let it burst higher when the card has idle compute; the guarantees never exceed 
 burst caps together may reach R times the card's compute units, and the memory the VFs are
 given together R times the card's memory (R: 1.0, the default, is none; compute up to 16,
 memory up to 4; at most two decimals). A policy below what the VFs hold already is refused.
-show prints each card's policy with what its VFs hold against it (docs/oversubscription.md).
+show prints each card's policy with what its VFs hold against it (docs/oversubscription.md),
+and the recovery policy for hung VFs (aismid.conf auto-reset, reset-guard).
 
 )";
 
@@ -571,7 +572,8 @@ const std::vector<CommandGroup>& commandGroups() {
              return "  -i [ --id ] ID        the card (set), or only these cards (show)\n" + printed(policyOptions()) +
                     "  -j [ --json ]         JSON output (show)\n";
          },
-         "set or show", "policy set|show            oversubscription of a card's compute and memory (aismi policy --help)"},
+         "set or show", "policy set|show            oversubscription of a card's compute and memory; show also gives\n"
+         "                             the recovery policy for hung VFs (aismi policy --help)"},
     };
     return table;
 }
