@@ -184,7 +184,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
         vfCount.watch(e.card, e.before, e.now);
         provisioning.watch(e.card, e.before, e.now);
-        recovery.watch(e.card, e.now);
+        recovery.watch(e.now);
     });
 
     int exitCode = 0;

@@ -31,8 +31,7 @@ void RecoveryService::annotate(CardSnapshot& card) const {
     for (auto& vf : card.vfs) vf.quarantined = quarantined_.count({card.info.key, vf.index}) > 0;
 }
 
-void RecoveryService::watch(unsigned card, const CardSnapshot& s) {
-    (void)card;
+void RecoveryService::watch(const CardSnapshot& s) {
     if (s.lost || !policy_.autoReset) return;
     for (const auto& vf : s.vfs)
         if (vf.hung() && !vf.quarantined && !resetting_.count({s.info.key, vf.index})) act(s, vf.index);

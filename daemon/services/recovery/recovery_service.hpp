@@ -51,7 +51,7 @@ public:
     /// Marks quarantined VFs in a fresh snapshot (a Poller annotator).
     void annotate(CardSnapshot& card) const;
     /// Looks at a card's new poll: hung VFs are reset or quarantined as the policy says.
-    void watch(unsigned card, const CardSnapshot& now);
+    void watch(const CardSnapshot& now);
     /// Takes the VF out of quarantine (its automatic resets are forgotten too).
     Result<void> unquarantine(const VfRef& vf);
     /// The wall clock, in unix seconds (tests move it).

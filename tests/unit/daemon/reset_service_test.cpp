@@ -116,7 +116,7 @@ TEST_F(ResetServiceTest, ResetsHungVfsWithinTheGuardsWindowAndQuarantinesPastIt)
         load(0, 2);
         inject(0, 2u, sim::Fault::VfHang);
         poller->readAllNow();
-        recovery.watch(0, inventory->snapshot(0));
+        recovery.watch(inventory->snapshot(0));
     };
     const auto resetsOf2 = [&] {
         runUntil([&] { return !changes.busy(kSerial0); });
@@ -138,7 +138,7 @@ TEST_F(ResetServiceTest, ResetsHungVfsWithinTheGuardsWindowAndQuarantinesPastIt)
     hangAndWatch();  // a third within 60 s: quarantined instead
     EXPECT_EQ(resetsOf2(), 4u);
     EXPECT_TRUE(inventory->vf(VfRef{0, 2})->quarantined);
-    recovery.watch(0, inventory->snapshot(0));
+    recovery.watch(inventory->snapshot(0));
     EXPECT_EQ(resetsOf2(), 4u) << "never reset automatically while quarantined";
     // The store keeps it: a new service (a restart) finds it quarantined.
     RecoveryService restarted({rows, *inventory, *resets, *events, changes}, RecoveryPolicy{});
