@@ -1,6 +1,8 @@
 #include "app.hpp"
 
 #include "daemon_client.hpp"
+#include "events.hpp"
+#include "health.hpp"
 #include "json.hpp"
 #include "options.hpp"
 #include "policy.hpp"
@@ -179,6 +181,16 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     }
     if (r.mode == CliRequest::Mode::PolicySet || r.mode == CliRequest::Mode::PolicyShow) {
         auto text = runPolicy(**client, r);
+        if (!text) return fail(err, text.error());
+        out << *text;
+        return written(out, err);
+    }
+    if (r.mode == CliRequest::Mode::Events) {
+        if (auto done = runEvents(**client, r, out); !done) return fail(err, done.error());
+        return written(out, err);
+    }
+    if (r.mode == CliRequest::Mode::Health) {
+        auto text = runHealth(**client, r);
         if (!text) return fail(err, text.error());
         out << *text;
         return written(out, err);

@@ -1,6 +1,5 @@
 #include "daemon_client.hpp"
 
-#include "aismi-dbus/manager1_proxy.h"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -211,15 +210,15 @@ Result<void> DaemonClient::readManager(Inventory& inv) {
 }
 
 Result<Inventory> DaemonClient::fetchSummary() {
-    class ManagerProxy final : public sdbus::ProxyInterfaces<org::aismi::Manager1_proxy> {
-    public:
-        explicit ManagerProxy(sdbus::IConnection& c) : ProxyInterfaces(c, kBusName, kManagerPath) { registerProxy(); }
-        ~ManagerProxy() { unregisterProxy(); }
-    };
     Inventory inv;
     try {
-        ManagerProxy manager(*connection_);
-        auto [cards, vfs] = manager.GetSummary();
+        // A plain proxy: the generated one would subscribe to Manager1's signals (a bus round trip).
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        std::vector<sdbus::Struct<uint32_t, std::string, std::string, std::string, std::string, double, double, uint32_t, uint64_t, uint64_t,
+                                  uint32_t, uint32_t, std::string>>
+            cards;
+        std::vector<sdbus::Struct<uint32_t, uint32_t, std::string, std::string, std::string, std::string, uint32_t, uint64_t, uint32_t>> vfs;
+        manager->callMethod("GetSummary").onInterface("org.aismi.Manager1").storeResultsTo(cards, vfs);
         const auto u32 = [](uint32_t v) { return v == std::numeric_limits<uint32_t>::max() ? Value(NotAvailable{}) : Value(uint64_t{v}); };
         const auto u64 = [](uint64_t v) { return v == std::numeric_limits<uint64_t>::max() ? Value(NotAvailable{}) : Value(v); };
         const auto dbl = [](double v) { return std::isnan(v) ? Value(NotAvailable{}) : Value(v); };
@@ -350,6 +349,61 @@ Result<void> DaemonClient::unquarantine(const std::string& vfPath) {
         return {};
     } catch (const sdbus::Error& e) {
         return fromBus(e, "unquarantine");
+    }
+}
+
+namespace {
+
+constexpr uint32_t kNotAbout = std::numeric_limits<uint32_t>::max();
+
+std::optional<uint32_t> about(uint32_t v) { return v == kNotAbout ? std::nullopt : std::optional(v); }
+
+}  // namespace
+
+Result<std::vector<DaemonClient::EventRow>> DaemonClient::listEvents(const EventQuery& q) {
+    try {
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        std::map<std::string, sdbus::Variant> filters;
+        if (q.since) filters["since"] = sdbus::Variant(*q.since);
+        if (q.card) filters["card"] = sdbus::Variant(*q.card);
+        if (!q.types.empty()) filters["types"] = sdbus::Variant(q.types);
+        if (q.limit) filters["limit"] = sdbus::Variant(q.limit);
+        std::vector<sdbus::Struct<uint64_t, int64_t, std::string, std::string, uint32_t, uint32_t, std::string, std::string, std::string>> rows;
+        manager->callMethod("ListEvents").onInterface("org.aismi.Manager1").withArguments(filters).storeResultsTo(rows);
+        std::vector<EventRow> out;
+        out.reserve(rows.size());
+        for (auto& r : rows)
+            out.push_back(EventRow{r.get<0>(), r.get<1>(), std::move(r.get<2>()), std::move(r.get<3>()), about(r.get<4>()), about(r.get<5>()),
+                                   std::move(r.get<6>()), std::move(r.get<7>()), std::move(r.get<8>())});
+        return out;
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "list events");
+    }
+}
+
+Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& subscribed, const std::function<void(const EventRow&)>& onEvent) {
+    try {
+        bool gone = false;
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        manager->uponSignal("Event").onInterface("org.aismi.Manager1").call(
+            [&](uint64_t id, int64_t at, const std::string& type, const std::string& severity, uint32_t card, uint32_t vf, const std::string& address,
+                const std::string& device, const std::string& message) {
+                onEvent(EventRow{id, at, type, severity, about(card), about(vf), address, device, message});
+            });
+        manager->finishRegistration();
+        auto bus = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        bus->uponSignal("NameOwnerChanged").onInterface("org.freedesktop.DBus").call([&](const std::string& name, const std::string&, const std::string& owner) {
+            if (name != kBusName || !owner.empty()) return;
+            gone = true;
+            connection_->leaveEventLoop();
+        });
+        bus->finishRegistration();
+        if (auto r = subscribed(); !r) return r;
+        connection_->enterEventLoop();
+        if (gone) return makeError(Errc::ServiceUnavailable, "aismid left the bus (stopped or restarted); no more events");
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "follow events");
     }
 }
 

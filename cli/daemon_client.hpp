@@ -80,6 +80,26 @@ public:
     Result<void> removeQuota(const std::string& tenant);
     Result<std::vector<QuotaRow>> listQuotas();
 
+    /// One row of the event history (Manager1.ListEvents, or an Event signal).
+    struct EventRow {
+        uint64_t id = 0;
+        int64_t at = 0;  // unix seconds
+        std::string type, severity;
+        std::optional<uint32_t> card, vf;  // nullopt: not about one
+        std::string address, device, message;
+    };
+    struct EventQuery {
+        std::optional<int64_t> since;
+        std::optional<uint32_t> card;
+        std::vector<std::string> types;
+        uint32_t limit = 0;  // 0: aismid's default
+    };
+    Result<std::vector<EventRow>> listEvents(const EventQuery& q);
+    /// Subscribes to Manager1.Event, runs `subscribed` (what happened before: signals that
+    /// arrive meanwhile wait), then hands every event to `onEvent` until aismid leaves the
+    /// bus, which is an error.
+    Result<void> followEvents(const std::function<Result<void>()>& subscribed, const std::function<void(const EventRow&)>& onEvent);
+
 private:
     Result<void> waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress);
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);

@@ -24,10 +24,34 @@ constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
        aismi [OPTIONS] partition apply|show|export [LAYOUT] [OPTIONS]
        aismi [OPTIONS] policy set|show [OPTIONS]
+       aismi [OPTIONS] health [-i ID[,ID...]] [-j]
+       aismi [OPTIONS] events [--since TIME] [-i ID[,ID...]] [--type TYPE[,TYPE...]] [--follow] [-j]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
 With no options: a summary of every card, then every enabled VF. Options may come before or
 after the command words.
+
+)";
+
+constexpr const char* kHealthUsage = R"(Usage: aismi health [-i ID[,ID...]] [-j]
+
+The health of each card and of its VFs: ok, unknown (the data could not be read, or is
+stale), warning, critical or lost, each with its reasons and how old the reading is; which
+VFs are quarantined and how many automatic resets their guard has left; and the card's
+recent resets and quarantines from the event history.
+
+)";
+
+constexpr const char* kEventsUsage = R"(Usage: aismi events [--since TIME] [-i ID[,ID...]] [--type TYPE[,TYPE...]] [--lines N] [--follow] [-j]
+
+The event history aismid keeps: state changes, health transitions, resets, quarantines,
+policy actions and every change made through it, oldest first. Without --since, the newest
+N events (--lines, 1000 by default; 10 with --follow). --follow then prints each new event
+as aismid signals it, until interrupted; with -j each event is one JSON object on a line of
+its own. TIME: "2026-11-24 18:00[:SS]", "18:00" (today), "today", "yesterday", "10m ago",
+"-2h", "3d ago" or "@UNIXSECONDS". Types: daemon, reconcile, card-added, card-moved,
+card-replaced, discovery, poll-failed, health, vf-state, vf-health, ecc, thermal, vf-count,
+provision, layout, policy, quota, reset, auto-reset, quarantine, unquarantine.
 
 )";
 
@@ -197,6 +221,16 @@ po::options_description policyOptions() {
     return o;
 }
 
+po::options_description eventsOptions() {
+    po::options_description o("events options");
+    o.add_options()
+        ("since", po::value<std::string>(), "only events at or after TIME")
+        ("type", po::value<std::string>(), "only events of these types, comma separated")
+        ("lines,n", po::value<std::string>(), "the newest N events (1 to 100000)")
+        ("follow,f", "then print new events as they happen, until interrupted");
+    return o;
+}
+
 po::options_description partitionOptions() {
     po::options_description o("partition options");
     o.add_options()
@@ -242,6 +276,8 @@ Result<CliRequest> parsePartitionShow(const CommandLine& c);
 Result<CliRequest> parsePartitionExport(const CommandLine& c);
 Result<CliRequest> parsePolicySet(const CommandLine& c);
 Result<CliRequest> parsePolicyShow(const CommandLine& c);
+Result<CliRequest> parseHealth(const CommandLine& c);
+Result<CliRequest> parseEvents(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
 // how many words may follow it (a target).
@@ -272,6 +308,8 @@ const std::vector<Verb>& verbs() {
         {{"partition", "export"}, {"id"}, parsePartitionExport},
         {{"policy", "set"}, {"id", "compute-oversubscription", "memory-oversubscription"}, parsePolicySet},
         {{"policy", "show"}, {"id", "json"}, parsePolicyShow},
+        {{"health"}, {"id", "json"}, parseHealth},
+        {{"events"}, {"id", "json", "since", "type", "lines", "follow"}, parseEvents},
     };
     return table;
 }
@@ -503,29 +541,46 @@ Result<CliRequest> parsePolicySet(const CommandLine& c) {
     return r;
 }
 
-Result<CliRequest> parsePolicyShow(const CommandLine& c) {
+// A command that shows cards (-i names cards only) and may print JSON.
+Result<CliRequest> cardsShown(const CommandLine& c, CliRequest::Mode mode, const std::string& command, const std::string& hint) {
     CliRequest r;
-    r.mode = CliRequest::Mode::PolicyShow;
+    r.mode = mode;
     r.json = c.has("json");
     auto selected = ids(c);
     if (!selected) return std::move(selected).error();
     for (const auto& id : *selected)
         if (auto ref = DeviceRef::parse(id); ref && ref->kind != DeviceRef::Kind::Card)
-            return usage("policy show -i takes cards, not " + quoteInput(id), "aismi policy --help");
+            return usage(command + " -i takes cards, not " + quoteInput(id), hint);
     r.ids = *selected;
     return r;
 }
 
+Result<CliRequest> parsePolicyShow(const CommandLine& c) { return cardsShown(c, CliRequest::Mode::PolicyShow, "policy show", "aismi policy --help"); }
+
 Result<CliRequest> parseProfileList(const CommandLine& c) {
-    CliRequest r;
-    r.mode = CliRequest::Mode::ProfileList;
-    r.json = c.has("json");
-    auto selected = ids(c);
-    if (!selected) return std::move(selected).error();
-    for (const auto& id : *selected)
-        if (auto ref = DeviceRef::parse(id); ref && ref->kind != DeviceRef::Kind::Card)
-            return usage("profile list -i takes cards, not " + quoteInput(id), "aismi profile --help");
-    r.ids = *selected;
+    return cardsShown(c, CliRequest::Mode::ProfileList, "profile list", "aismi profile --help");
+}
+
+Result<CliRequest> parseHealth(const CommandLine& c) { return cardsShown(c, CliRequest::Mode::Health, "health", "aismi health --help"); }
+
+Result<CliRequest> parseEvents(const CommandLine& c) {
+    auto r = cardsShown(c, CliRequest::Mode::Events, "events", "aismi events --help");
+    if (!r) return r;
+    r->follow = c.has("follow");
+    if (c.has("since")) {
+        auto at = text::parseTimePoint(c.text("since"), static_cast<int64_t>(std::time(nullptr)), "--since");
+        if (!at) return usage(at.error().message, "aismi events --help");
+        r->since = *at;
+    }
+    if (c.has("type")) {
+        r->eventTypes = splitComma(c.text("type"));
+        if (r->eventTypes.empty()) return usage("--type needs at least one event type", "aismi events --help lists them");
+    }
+    if (c.has("lines")) {
+        auto n = number(c.text("lines"), "--lines", 1, 100000, "aismi events --help");
+        if (!n) return std::move(n).error();
+        r->lines = *n;
+    }
     return r;
 }
 
@@ -574,13 +629,22 @@ const std::vector<CommandGroup>& commandGroups() {
          },
          "set or show", "policy set|show            oversubscription of a card's compute and memory; show also gives\n"
          "                             the recovery policy for hung VFs (aismi policy --help)"},
+        {"health", kHealthUsage,
+         [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
+         "", "health                     health, reasons, data age, resets and quarantines (aismi health --help)"},
+        {"events", kEventsUsage,
+         [] {
+             return "  -i [ --id ] ID        only events about these cards (index, PCI address or serial)\n" + printed(eventsOptions()) +
+                    "  -j [ --json ]         JSON output (with --follow: one object per line)\n";
+         },
+         "", "events                     the event history, and new events as they happen (aismi events --help)"},
     };
     return table;
 }
 
 std::string optionSpelling(const std::string& name) {
     static const std::map<std::string, std::string> shortForms{{"id", "-i"}, {"json", "-j"}, {"query", "-q"}, {"display", "-d"},
-                                                               {"loop", "-l"}, {"list-cards", "-L"}};
+                                                               {"loop", "-l"}, {"list-cards", "-L"}, {"lines", "-n"}, {"follow", "-f"}};
     auto it = shortForms.find(name);
     return it == shortForms.end() ? "--" + name : it->second + "/--" + name;
 }
@@ -589,7 +653,7 @@ std::string optionSpelling(const std::string& name) {
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     po::options_description all;
-    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions());
+    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions()).add(eventsOptions());
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
     po::options_description parser;

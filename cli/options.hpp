@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case
@@ -34,6 +34,10 @@ struct CliRequest {
     std::optional<uint64_t> maxMemoryMib;     // quota set --max-memory
     std::optional<uint32_t> computeRatio;     // policy set, in hundredths (150: 1.5)
     std::optional<uint32_t> memoryRatio;
+    std::optional<int64_t> since;          // events --since, unix seconds
+    bool follow = false;                   // events --follow
+    std::vector<std::string> eventTypes;   // events --type (aismid checks the names)
+    unsigned lines = 0;                    // events --lines (0: the default)
     std::string helpText;      // for Help
 };
 

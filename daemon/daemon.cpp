@@ -62,6 +62,18 @@ RecoveryPolicy recoveryPolicyOf(const DaemonConfig& c) {
     return RecoveryPolicy{c.autoReset, c.resetGuardResets, std::chrono::seconds(c.resetGuardWindowS)};
 }
 
+HealthThresholds thresholdsOf(const DaemonConfig::HealthLimits& h) {
+    HealthThresholds t;
+    t.temperatureWarningBelowCritC = h.temperatureMarginC;
+    t.temperatureWarningC = h.temperatureWarningC;
+    t.eccCorrectablePerHour = h.eccCorrectablePerHour;
+    t.aerNonfatalPerHour = h.aerNonfatalPerHour;
+    t.aerCorrectablePerHour = h.aerCorrectablePerHour;
+    t.warnDegradedLink = h.warnDegradedLink;
+    t.stalledPolls = h.hangPolls;
+    return t;
+}
+
 std::string statusLine(const Inventory& inv, const std::string& backend) {
     size_t vfs = 0, unhealthy = 0;
     for (unsigned i = 0; i < inv.size(); ++i) {
@@ -129,6 +141,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     EventBus events;
     EventHistory history(events, eventRows, {config.eventsKeep, int64_t{config.eventsMaxAgeDays} * 86400});
     history.prune();
+    events.publish(Notice{EventType::Daemon, Severity::Info, "aismid", "starting (aismid " + std::string(kAismiVersion) + ")"});
     DeviceExecutor executor(io, kWorkerThreads);
     Inventory inventory(*backend->fs, config.matches, &knownCards);
     auto found = inventory.scan();
@@ -136,12 +149,19 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     auto adopted = inventory.adopt(std::move(*found));
     if (!adopted) return fail(adopted.error());
     for (unsigned card : adopted->moved)
-        events.publish(Notice{Severity::Warning, inventory.info(card).label(), "card is at a new PCI address since the last start"});
+        events.publish(Notice{EventType::CardMoved, Severity::Warning, inventory.info(card).label(), "card is at a new PCI address since the last start", card});
     for (unsigned card : adopted->replaced)
-        events.publish(Notice{Severity::Warning, inventory.info(card).label(),
-                              "another card is in this slot since the last start (serial " + inventory.info(card).serial + ")"});
+        events.publish(Notice{EventType::CardReplaced, Severity::Warning, inventory.info(card).label(),
+                              "another card is in this slot since the last start (serial " + inventory.info(card).serial + ")", card});
     for (const auto& problem : adopted->problems) return fail(makeError(Errc::Internal, "cannot remember the cards: " + problem));
-    HealthAssessor health;
+    history.addressOf = [&inventory](unsigned card, std::optional<unsigned> vf) -> std::string {
+        if (card >= inventory.size()) return {};
+        if (!vf) return inventory.info(card).pciAddress;
+        const auto& vfs = inventory.snapshot(card).vfs;
+        return *vf < vfs.size() ? vfs[*vf].pciAddress : std::string();
+    };
+    DaemonConfig::HealthLimits healthLimits = config.health;  // SIGHUP may change them
+    HealthAssessor health(thresholdsOf(healthLimits));
     Poller poller(io, inventory, executor, health, events);
     Jobs jobs(events, jobRows);
     CardChanges changes;
@@ -163,7 +183,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
 
     // Reconciliation, before serving: what a crash interrupted, then desired state.
     if (auto interrupted = jobs.recover()) {
-        for (const auto& line : *interrupted) events.publish(Notice{Severity::Warning, "aismid", line});
+        for (const auto& line : *interrupted) events.publish(Notice{EventType::Reconcile, Severity::Warning, "aismid", line});
     } else {
         return fail(interrupted.error());
     }
@@ -172,8 +192,8 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     reconciler.add(provisioning);
     reconciler.add(resets);
     const auto report = reconciler.run();
-    for (const auto& line : report.actions) events.publish(Notice{Severity::Info, "aismid", "reconcile: " + line});
-    for (const auto& line : report.unclaimed) events.publish(Notice{Severity::Warning, "aismid", "reconcile: " + line});
+    for (const auto& line : report.actions) events.publish(Notice{EventType::Reconcile, Severity::Info, "aismid", "reconcile: " + line});
+    for (const auto& line : report.unclaimed) events.publish(Notice{EventType::Reconcile, Severity::Warning, "aismid", "reconcile: " + line});
     poller.desiredVfCount = [&](const std::string& key) { return vfCount.expectedVfCount(key); };
     poller.annotators.push_back([&](CardSnapshot& s) { provisioning.annotate(s); });
     poller.annotators.push_back([&](CardSnapshot& s) { declaredLayouts.annotate(s); });
@@ -196,7 +216,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     SdbusAuthorityClient authority(*connection, pump);
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, history,
                         [&poller](unsigned card, std::function<void()> then) { poller.refresh(card, std::move(then)); },
                         bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs, config.autoReset,
                                           config.resetGuardResets, config.resetGuardWindowS}},
@@ -208,6 +228,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         return fail(makeError(Errc::Busy, std::string("cannot own ") + bus::kBusName + " on the system bus (" + e.getMessage() +
                                               "); is another aismid running?"));
     }
+    poller.setStalePolls(config.health.stalePolls);
     poller.start(config.pollIntervalMs);
     declaredLayouts.set(std::move(*declared));  // jobs, run once the loop does
 
@@ -218,6 +239,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     std::function<void(const boost::system::error_code&)> tidy = [&](const boost::system::error_code& ec) {
         if (ec) return;
         jobs.prune(static_cast<int64_t>(std::time(nullptr)));
+        history.sweep();
         housekeeping.expires_after(kHousekeeping);
         housekeeping.async_wait(tidy);
     };
@@ -244,6 +266,12 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                     log::info("reload: automatic resets " + std::string(p.autoReset ? "on" : "off") + ", guard " +
                               std::to_string(p.guardResets) + "/" + std::to_string(p.guardWindow.count()) + " s");
                 }
+                if (!(reloaded->config.health == healthLimits)) {
+                    healthLimits = reloaded->config.health;
+                    health.setThresholds(thresholdsOf(healthLimits));
+                    poller.setStalePolls(reloaded->config.health.stalePolls);
+                    log::info("reload: new health thresholds");
+                }
                 if (auto p = loadProfiles(reloaded->config.profilesDir); !p) {
                     log::error("reload: " + p.error().message + "; keeping the profiles loaded before");
                 } else {
@@ -261,7 +289,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
             signals.async_wait(onSignal);
             return;
         }
-        log::info("stopping");
+        events.publish(Notice{EventType::Daemon, Severity::Info, "aismid", "stopping"});
         notify("STOPPING=1");
         io.stop();
     };

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
+#include <optional>
 
 namespace aismi::text {
 
@@ -126,6 +128,86 @@ std::string ratioText(uint32_t hundredths) {
     std::string s = std::to_string(hundredths / 100) + "." + std::to_string(hundredths / 10 % 10);
     if (hundredths % 10) s += std::to_string(hundredths % 10);
     return s;
+}
+
+namespace {
+
+// Digits only, exactly `n` of them, or nullopt.
+std::optional<int> fixedDigits(std::string_view s, size_t n) {
+    if (s.size() != n || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+    int v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
+    return v;
+}
+
+// "HH:MM" or "HH:MM:SS" into `tm`.
+bool parseClock(std::string_view s, std::tm& tm) {
+    const auto h = fixedDigits(s.substr(0, 2), 2);
+    if (!h || s.size() < 5 || s[2] != ':') return false;
+    const auto m = fixedDigits(s.substr(3, 2), 2);
+    std::optional<int> sec = 0;
+    if (s.size() == 8 && s[5] == ':') sec = fixedDigits(s.substr(6, 2), 2);
+    else if (s.size() != 5) return false;
+    if (!m || !sec || *h > 23 || *m > 59 || *sec > 60) return false;
+    tm.tm_hour = *h, tm.tm_min = *m, tm.tm_sec = *sec;
+    return true;
+}
+
+}  // namespace
+
+Result<int64_t> parseTimePoint(std::string_view text, int64_t now, std::string_view what) {
+    const auto bad = [&](const std::string& why) {
+        return makeError(Errc::InvalidArgument, std::string(what) + ": '" + std::string(text.substr(0, 40)) + "' " + why +
+                                                    " (e.g. \"2026-11-24 18:00\", \"18:00\", \"10m ago\", \"-2h\", \"yesterday\", \"@1700000000\")");
+    };
+    if (text.empty()) return bad("is empty");
+    if (text.size() > 40) return bad("is too long to be a time");
+    if (text == "now") return now;
+    if (text[0] == '@') {
+        auto secs = parseUnsigned(text.substr(1), what);
+        if (!secs || *secs > 253402300799ULL) return bad("is not a unix time (seconds, up to the year 9999)");
+        return static_cast<int64_t>(*secs);
+    }
+    // A time ago: "-2h", "2h ago", "10m ago".
+    std::string_view ago = text;
+    bool relative = false;
+    if (ago.front() == '-') ago.remove_prefix(1), relative = true;
+    else if (ago.size() > 4 && ago.substr(ago.size() - 4) == " ago") ago.remove_suffix(4), relative = true;
+    if (relative) {
+        if (ago.size() < 2) return bad("is not a time ago");
+        const char unit = ago.back();
+        const int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+        if (!scale) return bad("has no unit (s, m, h or d)");
+        auto n = parseUnsigned(ago.substr(0, ago.size() - 1), what);
+        if (!n) return bad("is not a whole number with a unit");
+        if (*n * static_cast<uint64_t>(scale) > 3650ULL * 86400) return bad("is more than 3650 days ago");
+        return now - static_cast<int64_t>(*n) * scale;
+    }
+    const std::time_t t = static_cast<std::time_t>(now);
+    std::tm tm{};
+    if (!localtime_r(&t, &tm)) return bad("cannot be placed in local time");
+    tm.tm_isdst = -1;
+    if (text == "today" || text == "yesterday") {
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        if (text == "yesterday") tm.tm_mday -= 1;
+    } else if (text.size() >= 10 && text[4] == '-' && text[7] == '-') {
+        const auto y = fixedDigits(text.substr(0, 4), 4), mo = fixedDigits(text.substr(5, 2), 2), d = fixedDigits(text.substr(8, 2), 2);
+        if (!y || !mo || !d || *y < 1970 || *mo < 1 || *mo > 12 || *d < 1 || *d > 31) return bad("is not a date (YYYY-MM-DD)");
+        tm.tm_year = *y - 1900, tm.tm_mon = *mo - 1, tm.tm_mday = *d;
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        if (text.size() > 10) {
+            if (text[10] != ' ' && text[10] != 'T') return bad("is not a date and time (YYYY-MM-DD HH:MM[:SS])");
+            if (!parseClock(text.substr(11), tm)) return bad("has no valid time of day (HH:MM[:SS])");
+        }
+        // 2026-02-31 would roll over into March: refuse a date that is not on the calendar.
+        std::tm check = tm;
+        if (std::mktime(&check) == -1 || check.tm_mday != *d || check.tm_mon != *mo - 1) return bad("is not a date on the calendar");
+    } else if (!parseClock(text, tm)) {
+        return bad("is not a time this understands");
+    }
+    const std::time_t at = std::mktime(&tm);
+    if (at == -1) return bad("cannot be placed in local time");
+    return static_cast<int64_t>(at);
 }
 
 }  // namespace aismi::text

@@ -27,6 +27,7 @@ class LayoutService;
 class PolicyService;
 class ResetService;
 class RecoveryService;
+class EventHistory;
 
 namespace bus {
 
@@ -43,6 +44,7 @@ struct BusContext {
     PolicyService& policies;
     ResetService& resets;
     RecoveryService& recovery;
+    EventHistory& history;
     /// Reads a card again; `then` runs once its snapshot (and the bus) show it.
     std::function<void(unsigned, std::function<void()>)> refresh;
     ManagerState manager;

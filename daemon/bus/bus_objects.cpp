@@ -29,6 +29,10 @@ BusObjects::BusObjects(BusContext context, EventBus& events) : ctx_(std::move(co
         manager_->changed({"Cards"});
         ctx_.pump.kick();
     });
+    events.subscribe<EventRecorded>([this](const EventRecorded& e) {
+        manager_->event(e.event);
+        ctx_.pump.kick();
+    });
     events.subscribe<JobChanged>([this](const JobChanged& e) {
         switch (e.what) {
         case JobChanged::What::Added: {

@@ -146,6 +146,7 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
         });
     });
     registerQuotaMethods(*object_, ctx);
+    registerEventMethods(*object_, ctx);
     object_->addObjectManager();
     object_->finishRegistration();
 }
@@ -153,6 +154,8 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
 const ManagerState& ManagerObject::subject() const { return ctx_.manager; }
 
 ManagerObject::~ManagerObject() { object_->unregister(); }
+
+void ManagerObject::event(const StoredEvent& e) { emitEvent(*object_, e); }
 
 void ManagerObject::changed(const std::vector<std::string>& properties) {
     object_->emitPropertiesChangedSignal(kManagerInterface, properties);

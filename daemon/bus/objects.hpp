@@ -17,6 +17,7 @@ namespace aismi {
 struct CardSnapshot;
 struct VfSnapshot;
 struct Job;
+struct StoredEvent;
 }  // namespace aismi
 
 namespace aismi::bus {
@@ -34,6 +35,9 @@ void withdraw(sdbus::IObject& object);
 
 /// Manager1's SetQuota, RemoveQuota and ListQuotas (quota_methods.cpp).
 void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx);
+/// Manager1's ListEvents and its Event signal (event_methods.cpp).
+void registerEventMethods(sdbus::IObject& object, BusContext& ctx);
+void emitEvent(sdbus::IObject& object, const StoredEvent& event);
 
 // Each adaptor's subject() is what its properties read (registerProperties keeps a pointer to
 // the adaptor, so a property costs no allocation of its own: thousands of VFs).
@@ -93,6 +97,8 @@ public:
     explicit ManagerObject(BusContext& ctx);
     ~ManagerObject();
     void changed(const std::vector<std::string>& properties);
+    /// Signals a recorded event (Manager1.Event).
+    void event(const StoredEvent& e);
     const ManagerState& subject() const;
 
 private:

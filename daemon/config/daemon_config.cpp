@@ -40,7 +40,16 @@ po::options_description settingOptions() {
         ("events-max-age-days", po::value<std::string>()->default_value("90"), "days the history keeps an event (1 to 3650)")
         ("auto-reset", po::value<std::string>()->default_value("yes"), "reset hung VFs automatically (function-level): yes or no")
         ("reset-guard", po::value<std::string>()->default_value("3/600"),
-         "N/SECONDS: at most N automatic resets of one VF within SECONDS, then it is quarantined (N 1 to 100, SECONDS 1 to 604800)");
+         "N/SECONDS: at most N automatic resets of one VF within SECONDS, then it is quarantined (N 1 to 100, SECONDS 1 to 604800)")
+        ("health-temperature-margin", po::value<std::string>()->default_value("10"), "warn this many degrees C below the card's critical temperature (0 to 100)")
+        ("health-temperature-warning", po::value<std::string>()->default_value("85"), "warn at this many degrees C when the card reports no critical limit (1 to 200)")
+        ("health-ecc-correctable-per-hour", po::value<std::string>()->default_value("1000"),
+         "warn above this many correctable ECC errors within an hour (0 to 1000000000; uncorrectable ones are always critical)")
+        ("health-aer-nonfatal-per-hour", po::value<std::string>()->default_value("0"), "warn above this many non-fatal PCIe errors within an hour (0 to 1000000000)")
+        ("health-aer-correctable-per-hour", po::value<std::string>()->default_value("100"), "warn above this many correctable PCIe errors within an hour (0 to 1000000000)")
+        ("health-link-degraded", po::value<std::string>()->default_value("warn"), "a PCIe link trained below its maximum: warn or ignore")
+        ("health-stale-polls", po::value<std::string>()->default_value("3"), "a reading older than this many poll intervals makes health unknown (1 to 100)")
+        ("hang-polls", po::value<std::string>()->default_value("3"), "a running VF whose progress does not move for this many polls is hung (1 to 1000)");
     return o;
 }
 
@@ -168,6 +177,27 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
         return invalid("--reset-guard takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. 3/600), not '" + guard.substr(0, 40) + "'");
     c.resetGuardResets = static_cast<unsigned>(std::stoul(count));
     c.resetGuardWindowS = static_cast<unsigned>(std::stoul(window));
+    struct Range {
+        const char* name;
+        unsigned min, max;
+        unsigned DaemonConfig::HealthLimits::*field;
+    };
+    for (const Range& r : {Range{"health-temperature-margin", 0, 100, &DaemonConfig::HealthLimits::temperatureMarginC},
+                           Range{"health-temperature-warning", 1, 200, &DaemonConfig::HealthLimits::temperatureWarningC},
+                           Range{"health-ecc-correctable-per-hour", 0, 1'000'000'000, &DaemonConfig::HealthLimits::eccCorrectablePerHour},
+                           Range{"health-aer-nonfatal-per-hour", 0, 1'000'000'000, &DaemonConfig::HealthLimits::aerNonfatalPerHour},
+                           Range{"health-aer-correctable-per-hour", 0, 1'000'000'000, &DaemonConfig::HealthLimits::aerCorrectablePerHour},
+                           Range{"health-stale-polls", 1, 100, &DaemonConfig::HealthLimits::stalePolls},
+                           Range{"hang-polls", 1, 1000, &DaemonConfig::HealthLimits::hangPolls}}) {
+        auto v = whole(vm, r.name);
+        if (!v) return std::move(v).error();
+        if (*v < r.min || *v > r.max)
+            return invalid("--" + std::string(r.name) + " must be " + std::to_string(r.min) + " to " + std::to_string(r.max) + ", not " + std::to_string(*v));
+        c.health.*r.field = *v;
+    }
+    const std::string link = vm["health-link-degraded"].as<std::string>();
+    if (link != "warn" && link != "ignore") return invalid("--health-link-degraded takes warn or ignore, not '" + link.substr(0, 40) + "'");
+    c.health.warnDegradedLink = link == "warn";
     if (auto v = validateSimCards(c.sim); !v) return invalid(v.error().message);
     return out;
 }

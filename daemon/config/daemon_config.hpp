@@ -36,6 +36,19 @@ struct DaemonConfig {
     bool autoReset = true;            // reset hung VFs automatically
     unsigned resetGuardResets = 3;    // at most this many automatic resets of one VF
     unsigned resetGuardWindowS = 600; // within this many seconds; then the VF is quarantined
+    /// The health monitor's thresholds (inventory/health_assessor.hpp applies them).
+    struct HealthLimits {
+        unsigned temperatureMarginC = 10;     // warn this close to the card's critical temperature
+        unsigned temperatureWarningC = 85;    // or at this, when the card reports no critical limit
+        unsigned eccCorrectablePerHour = 1000;  // warn above this many correctable ECC errors in an hour
+        unsigned aerNonfatalPerHour = 0;      // warn above this many non-fatal PCIe errors in an hour
+        unsigned aerCorrectablePerHour = 100; // and above this many correctable ones
+        bool warnDegradedLink = true;         // warn when the link trains below its maximum
+        unsigned stalePolls = 3;              // a reading older than this many intervals makes health unknown
+        unsigned hangPolls = 3;               // a running VF without progress for this many polls is hung
+        bool operator==(const HealthLimits&) const = default;
+    };
+    HealthLimits health;
     std::string configFile;  // the file that was read, if any
 };
 

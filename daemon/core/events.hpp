@@ -2,6 +2,9 @@
 // happened, named in the past tense; references are valid only during the publish call.
 #pragma once
 
+#include "event_type.hpp"
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,8 +12,8 @@ namespace aismi {
 
 struct CardSnapshot;
 struct CardInfo;
+struct StoredEvent;
 enum class Health;
-enum class Severity;
 
 /// A poll (or a change) replaced a card's snapshot.
 struct CardUpdated {
@@ -39,9 +42,17 @@ struct HealthChanged {
 
 /// Something an operator should find in the log and the event history.
 struct Notice {
+    EventType type;
     Severity severity;
-    std::string device;   // "card 0 (0000:3b:00.0)", "aismid"
+    std::string device;   // "card 0 (0000:3b:00.0)", "card 0 (0000:3b:00.0) VF 2", "aismid"
     std::string message;
+    std::optional<unsigned> card = std::nullopt;  // what it is about, for filters and the journal's fields
+    std::optional<unsigned> vf = std::nullopt;
+};
+
+/// The event history stored a notice (after rate limiting): what the bus signals.
+struct EventRecorded {
+    const StoredEvent& event;
 };
 
 }  // namespace aismi

@@ -29,13 +29,33 @@ bool linkIsReadable(const LinkState& link) {
     return isLinkSpeed(link.speed) && isLinkSpeed(link.maxSpeed) && isLinkWidth(link.width) && isLinkWidth(link.maxWidth);
 }
 
-void HealthAssessor::assess(CardSnapshot& card) {
-    auto& vfHistory = history_[card.info.key];
+namespace {
+
+constexpr int64_t kRateWindowS = 3600;
+constexpr int64_t kSampleEveryS = 60;
+
+// How far each counter rose within the last hour: against the oldest sample of that hour.
+// A counter that went down (the device was reset) counts from zero.
+uint64_t rise(uint64_t now, uint64_t base) { return now >= base ? now - base : now; }
+
+}  // namespace
+
+void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
+    CardHistory& history = history_[card.info.key];
+    auto& vfHistory = history.vfs;
     if (card.lost) {
         card.health = Health::Lost;
         card.healthReasons = {card.lostReason.empty() ? "the device does not answer (config space reads all ones)" : card.lostReason};
-        for (auto& vf : card.vfs) vf.health = Health::Lost;
-        vfHistory.clear();
+        for (auto& vf : card.vfs) vf.health = Health::Lost, vf.healthReasons.clear(), vf.stalled = false;
+        history = CardHistory{};
+        return;
+    }
+    if (!card.staleReason.empty()) {
+        // Old data proves nothing either way: not ok, and not a hang (progress was not read).
+        card.health = Health::Unknown;
+        card.healthReasons = {card.staleReason};
+        card.thermal = Thermal::Normal;
+        for (auto& vf : card.vfs) vf.health = Health::Unknown, vf.healthReasons = {"the card's reading is stale"}, vf.stalled = false;
         return;
     }
     Health worst = Health::Ok;
@@ -45,18 +65,37 @@ void HealthAssessor::assess(CardSnapshot& card) {
         reasons.push_back(std::move(why));
     };
     const CardTelemetry& t = card.telemetry;
+    card.thermal = Thermal::Normal;
     if (t.temperatureC) {
         const double temp = *t.temperatureC;
         const double warnAt = t.temperatureCritC ? *t.temperatureCritC - t_.temperatureWarningBelowCritC : t_.temperatureWarningC;
-        if (t.temperatureCritC && temp >= *t.temperatureCritC)
+        if (t.temperatureCritC && temp >= *t.temperatureCritC) {
+            card.thermal = Thermal::Critical;
             raise(Health::Critical, "temperature " + celsius(temp) + " at or above the critical " + celsius(*t.temperatureCritC));
-        else if (temp >= warnAt)
+        } else if (temp >= warnAt) {
+            card.thermal = Thermal::Warning;
             raise(Health::Warning, "temperature " + celsius(temp) + " is near the limit (warning at " + celsius(warnAt) + ")");
+        }
     }
-    if (t.eccUncorrected && *t.eccUncorrected > 0) raise(Health::Critical, std::to_string(*t.eccUncorrected) + " uncorrectable ECC error(s)");
+    if (t.eccUncorrected && *t.eccUncorrected > 0)
+        raise(Health::Critical, "degraded: " + std::to_string(*t.eccUncorrected) + " uncorrectable ECC error(s)");
     if (t.aer && t.aer->fatal > 0) raise(Health::Critical, std::to_string(t.aer->fatal) + " fatal PCIe error(s)");
-    if (t.aer && t.aer->nonfatal > 0) raise(Health::Warning, std::to_string(t.aer->nonfatal) + " non-fatal PCIe error(s)");
-    if (t.link && linkIsReadable(*t.link) && t.link->degraded())
+    // Rates: what the counters gained within the last hour, against the thresholds.
+    const Counters current{nowS, t.eccCorrected.value_or(0), t.aer ? t.aer->nonfatal : 0, t.aer ? t.aer->correctable : 0};
+    auto& samples = history.samples;
+    while (samples.size() > 1 && samples[1].at <= nowS - kRateWindowS) samples.erase(samples.begin());
+    if (samples.empty() || nowS - samples.back().at >= kSampleEveryS) samples.push_back(current);
+    const Counters& base = samples.front();
+    const auto rate = [&](uint64_t now, uint64_t then, uint64_t limit, const char* what) {
+        if (const uint64_t n = rise(now, then); n > limit)
+            raise(Health::Warning, std::to_string(n) + " " + what + " within the last hour (more than " + std::to_string(limit) + ")");
+    };
+    if (t.eccCorrected) rate(current.eccCorrected, base.eccCorrected, t_.eccCorrectablePerHour, "correctable ECC errors");
+    if (t.aer) {
+        rate(current.aerNonfatal, base.aerNonfatal, t_.aerNonfatalPerHour, "non-fatal PCIe errors");
+        rate(current.aerCorrectable, base.aerCorrectable, t_.aerCorrectablePerHour, "correctable PCIe errors");
+    }
+    if (t_.warnDegradedLink && t.link && linkIsReadable(*t.link) && t.link->degraded())
         raise(Health::Warning, "PCIe link degraded to " + t.link->speed + " x" + std::to_string(t.link->width) + " (capable of " +
                                    t.link->maxSpeed + " x" + std::to_string(t.link->maxWidth) + ")");
     if (card.firmware)
@@ -66,20 +105,27 @@ void HealthAssessor::assess(CardSnapshot& card) {
                 raise(active ? Health::Critical : Health::Warning,
                       "firmware bank " + std::to_string(b) + (active ? " (active)" : "") + " fails its integrity check");
             }
-    unsigned hung = 0, errored = 0, stalled = 0;
+    unsigned hung = 0, errored = 0, stalled = 0, degraded = 0;
     vfHistory.resize(card.vfs.size());  // VFs past the count are gone: their history with them
     for (size_t k = 0; k < card.vfs.size(); ++k) {
         VfSnapshot& vf = card.vfs[k];
         VfHistory& h = vfHistory[k];
         vf.health = Health::Ok;
+        vf.healthReasons.clear();
+        const auto vfRaise = [&vf](Health level, std::string why) {
+            vf.health = std::max(vf.health, level);
+            vf.healthReasons.push_back(std::move(why));
+        };
         if (!vf.status) {
             h = VfHistory{};
+            vf.stalled = false;
+            if (!card.info.genericMode) vfRaise(Health::Unknown, "its status cannot be read");
             continue;
         }
         const VfStatus& st = *vf.status;
-        if (st.state == VfState::Hung) vf.health = Health::Warning, ++hung;
-        if (st.state == VfState::Error) vf.health = Health::Critical, ++errored;
-        if (st.eccUncorrected > 0) vf.health = Health::Critical;
+        if (st.state == VfState::Hung) vfRaise(Health::Warning, "hung (the device says so)"), ++hung;
+        if (st.state == VfState::Error) vfRaise(Health::Critical, "stopped by an error"), ++errored;
+        if (st.eccUncorrected > 0) vfRaise(Health::Critical, "degraded: " + std::to_string(st.eccUncorrected) + " uncorrectable ECC error(s)"), ++degraded;
         const bool sameVf = h.seen && h.pciAddress == vf.pciAddress;
         h.stalledPolls = sameVf && st.state == VfState::Running && st.progress == h.progress ? h.stalledPolls + 1 : 0;
         if (!sameVf) h.pciAddress = vf.pciAddress;
@@ -87,17 +133,19 @@ void HealthAssessor::assess(CardSnapshot& card) {
         h.progress = st.progress;
         vf.stalled = h.stalledPolls >= t_.stalledPolls;
         if (vf.stalled) {
-            vf.health = std::max(vf.health, Health::Warning);
+            vfRaise(Health::Warning, "running without progress for " + std::to_string(h.stalledPolls) + " polls");
             ++stalled;
         }
+        if (vf.quarantined) vfRaise(Health::Warning, "quarantined (aismi vf unquarantine releases it)");
     }
     if (hung) raise(Health::Warning, std::to_string(hung) + " VF(s) hung");
     if (errored) raise(Health::Warning, std::to_string(errored) + " VF(s) stopped by an error");
+    if (degraded) raise(Health::Warning, std::to_string(degraded) + " VF(s) degraded by uncorrectable ECC errors");
     if (stalled) raise(Health::Warning, std::to_string(stalled) + " VF(s) running without progress for " + std::to_string(t_.stalledPolls) + " polls");
     if (card.desiredVfs && *card.desiredVfs != card.vfEnabled())
         raise(Health::Warning, "desired " + std::to_string(*card.desiredVfs) + " VFs, the device has " + std::to_string(card.vfEnabled()) +
                                    " (changed outside aismid, or lost in a reset)");
-    for (const auto& p : card.readProblems) raise(Health::Warning, "cannot read: " + p);
+    for (const auto& p : card.readProblems) raise(Health::Unknown, "cannot read: " + p);
     for (const auto& p : card.configProblems) raise(Health::Warning, p);
     card.health = worst;
     card.healthReasons = std::move(reasons);

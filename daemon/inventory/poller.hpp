@@ -30,6 +30,9 @@ public:
     void start(unsigned intervalMs);
     void stop();
     unsigned intervalMs() const { return intervalMs_; }
+    /// A card whose last reading is older than this many intervals (a read that hangs, or
+    /// fails) has health unknown until a reading comes in.
+    void setStalePolls(unsigned polls) { stalePolls_ = polls; }
 
     /// Reads `card` now; `then` runs on the loop thread once its snapshot is replaced.
     void refresh(unsigned card, std::function<void()> then) { read(card, std::move(then), false); }
@@ -46,6 +49,10 @@ private:
     void pollAll();
     void rescan();
     void install(unsigned card, struct CardSnapshot fresh);
+    /// Marks a card's snapshot stale when its reading is too old (pollAll, every interval).
+    void judgeStaleness(unsigned card);
+    /// Replaces the card's snapshot and says what changed.
+    void publish(unsigned card, struct CardSnapshot fresh);
     /// `routine`: a periodic poll, which may carry stable values over from the last snapshot.
     void read(unsigned card, std::function<void()> then, bool routine);
 
@@ -59,6 +66,8 @@ private:
     unsigned polls_ = 0;
     bool rescanning_ = false;
     std::vector<bool> reading_;  // a read of this card is under way
+    std::vector<std::string> lastFailure_;  // why the card's last read failed ("" when it did not)
+    unsigned stalePolls_ = 3;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

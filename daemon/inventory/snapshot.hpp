@@ -12,8 +12,14 @@
 
 namespace aismi {
 
-enum class Health { Ok, Warning, Critical, Lost };
+/// Worst last: Unknown (something could not be read, or the reading is stale) ranks above Ok,
+/// below anything known to be wrong.
+enum class Health { Ok, Unknown, Warning, Critical, Lost };
 std::string_view healthName(Health h);
+
+/// Where the temperature stands against the thresholds (the health assessor judges it).
+enum class Thermal { Normal, Warning, Critical };
+std::string_view thermalName(Thermal t);
 
 /// Who a card is: read once at discovery; does not change while the card is present.
 struct CardInfo {
@@ -28,6 +34,8 @@ struct CardInfo {
     bool genericMode = false;
     /// "card 0 (0000:3b:00.0)": how messages and events name it.
     std::string label() const { return "card " + std::to_string(index) + " (" + pciAddress + ")"; }
+    /// "card 0 (0000:3b:00.0) VF 2".
+    std::string vfLabel(unsigned vf) const { return label() + " VF " + std::to_string(vf); }
 };
 
 struct VfSnapshot {
@@ -39,10 +47,12 @@ struct VfSnapshot {
     std::optional<Resources> resources;  // provisioned share of the card (vendor ABI)
     std::optional<VfStatus> status;      // state, workload and counters (vendor ABI)
     Health health = Health::Ok;
+    std::vector<std::string> healthReasons;
     std::string profile;  // what aismid provisioned it with ("" for none)
     std::string tenant;
     bool stalled = false;      // runs a workload that made no progress for some polls (the health assessor)
     bool quarantined = false;  // taken out of use after too many automatic resets (the recovery service)
+    uint32_t guardResetsLeft = 0;  // automatic resets its guard still allows in the window (the recovery service)
 
     /// Hung: says so, or runs without making progress.
     bool hung() const { return stalled || state() == VfState::Hung; }
@@ -67,8 +77,11 @@ struct CardSnapshot {
     std::optional<unsigned> desiredVfs;    // what an operator asked for, when no change is under way
     std::vector<std::string> readProblems;  // attributes that could not be read
     std::vector<std::string> configProblems;  // what is wrong with what was declared for it (layouts.d)
+    int64_t readAtUs = 0;                  // when this reading was taken (unix microseconds)
+    std::string staleReason;               // set when no fresh reading came in time: the values are old
     Health health = Health::Ok;
     std::vector<std::string> healthReasons;
+    Thermal thermal = Thermal::Normal;
 
     uint32_t vfEnabled() const { return static_cast<uint32_t>(vfs.size()); }
 };

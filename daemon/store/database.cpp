@@ -107,6 +107,13 @@ const char* const kMigrations[] = {
          since INTEGER NOT NULL,
          reason TEXT NOT NULL,
          PRIMARY KEY (card_key, vf));)",
+    // 8 -> 9: typed events: the kind (core/event_type.hpp), and the card, VF and PCI address
+    // they are about, so that they can be filtered (rows so far are plain notices).
+    R"(ALTER TABLE events ADD COLUMN type TEXT NOT NULL DEFAULT 'daemon';
+       ALTER TABLE events ADD COLUMN card INTEGER CHECK (card >= 0);
+       ALTER TABLE events ADD COLUMN vf INTEGER CHECK (vf >= 0);
+       ALTER TABLE events ADD COLUMN address TEXT NOT NULL DEFAULT '';
+       CREATE INDEX events_card ON events (card, id);)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

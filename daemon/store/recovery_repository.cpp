@@ -22,6 +22,16 @@ Result<std::vector<int64_t>> RecoveryRepository::autoResets(const std::string& c
     return out;
 }
 
+Result<std::map<std::pair<std::string, unsigned>, std::vector<int64_t>>> RecoveryRepository::allAutoResets(int64_t since) {
+    Statement st(db_, "SELECT card_key, vf, at FROM auto_resets WHERE at >= ?1 ORDER BY at");
+    st.bind(1, since);
+    std::map<std::pair<std::string, unsigned>, std::vector<int64_t>> out;
+    Statement::Step rc;
+    while ((rc = st.step()) == Statement::Step::Row) out[{st.text(0), static_cast<unsigned>(st.integer(1))}].push_back(st.integer(2));
+    if (rc != Statement::Step::Done) return db_.error("read the automatic resets");
+    return out;
+}
+
 Result<void> RecoveryRepository::quarantine(const std::string& cardKey, unsigned vf, const Quarantine& q) {
     Statement st(db_,
                  "INSERT INTO quarantined_vfs (card_key, vf, since, reason) VALUES (?1, ?2, ?3, ?4) "

@@ -23,6 +23,9 @@ public:
     /// ones are forgotten.
     Result<std::vector<int64_t>> autoResets(const std::string& cardKey, unsigned vf, int64_t since);
 
+    /// Every VF's automatic resets at or after `since`, oldest first (start-up).
+    Result<std::map<std::pair<std::string, unsigned>, std::vector<int64_t>>> allAutoResets(int64_t since);
+
     struct Quarantine {
         int64_t since = 0;
         std::string reason;

@@ -25,6 +25,12 @@ Result<uint32_t> parseRatio(std::string_view s, uint32_t min, uint32_t max, std:
 /// 150 -> "1.5", 125 -> "1.25", 100 -> "1.0".
 std::string ratioText(uint32_t hundredths);
 
+/// A point in time as `aismi events --since` takes it, in unix seconds: "@1700000000",
+/// "2026-11-24", "2026-11-24 18:00[:05]" (or with a T), "18:00[:05]" (today), "now",
+/// "today", "yesterday" (local time), or a time ago: "10m ago", "-2h", "3d ago" (s, m, h, d;
+/// at most 3650 days). Anything else is InvalidArgument naming `what`.
+Result<int64_t> parseTimePoint(std::string_view s, int64_t now, std::string_view what);
+
 /// Lines of "key value" (value may contain spaces; blank lines and '#' comments skipped).
 /// Duplicate keys and lines without a value are errors naming the line.
 using KeyValues = std::map<std::string, std::string, std::less<>>;

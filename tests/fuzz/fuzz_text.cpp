@@ -1,5 +1,5 @@
 // The strict text parsers sysfs and vendor files go through: numbers, "key value" files, sizes,
-// ratios.
+// ratios, times.
 #include <aismi/text.hpp>
 
 #include <cstddef>
@@ -16,6 +16,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (*r < 100 || *r > 1600) __builtin_trap();
         if (aismi::text::parseRatio(aismi::text::ratioText(*r), 100, 1600, "fuzz").valueOr(0) != *r) __builtin_trap();
     }
+    // A time ago never lies in the future, nor more than 3650 days back.
+    constexpr int64_t kNow = 1'800'000'000;
+    if (auto t = aismi::text::parseTimePoint(text, kNow, "fuzz"); t && (text.find("ago") != std::string_view::npos || text.starts_with("-")))
+        if (*t > kNow || *t < kNow - 3650LL * 86400) __builtin_trap();
     if (auto kv = aismi::text::parseKeyValues(text, "fuzz")) {
         (void)aismi::text::requireUnsigned(*kv, "a", "fuzz");
         (void)aismi::text::requirePercent(*kv, "b", "fuzz");

@@ -1,7 +1,9 @@
-// The strict text parsers every input goes through: ratios for oversubscription policies.
+// The strict text parsers every input goes through: ratios for oversubscription policies, times.
 #include <aismi/text.hpp>
 
 #include <gtest/gtest.h>
+
+#include <ctime>
 
 using namespace aismi;
 
@@ -28,4 +30,31 @@ TEST(Text, ParsesRatiosInHundredthsAndRefusesEverythingElse) {
     EXPECT_EQ(text::ratioText(150), "1.5");
     EXPECT_EQ(text::ratioText(125), "1.25");
     EXPECT_EQ(text::ratioText(1600), "16.0");
+}
+
+TEST(Text, ParsesTimePointsTheWayEventsSinceTakesThem) {
+    const int64_t now = 1'800'000'000;
+    EXPECT_EQ(text::parseTimePoint("now", now, "t").value(), now);
+    EXPECT_EQ(text::parseTimePoint("@1700000000", now, "t").value(), 1'700'000'000);
+    EXPECT_EQ(text::parseTimePoint("10m ago", now, "t").value(), now - 600);
+    EXPECT_EQ(text::parseTimePoint("-2h", now, "t").value(), now - 7200);
+    EXPECT_EQ(text::parseTimePoint("3d ago", now, "t").value(), now - 3 * 86400);
+    EXPECT_EQ(text::parseTimePoint("45s ago", now, "t").value(), now - 45);
+    // Local times: compare against the C library's own reading of the same fields.
+    std::tm tm{};
+    tm.tm_year = 2026 - 1900, tm.tm_mon = 10, tm.tm_mday = 24, tm.tm_hour = 18, tm.tm_min = 5, tm.tm_isdst = -1;
+    const int64_t at = static_cast<int64_t>(std::mktime(&tm));
+    EXPECT_EQ(text::parseTimePoint("2026-11-24 18:05", now, "t").value(), at);
+    EXPECT_EQ(text::parseTimePoint("2026-11-24T18:05:00", now, "t").value(), at);
+    EXPECT_EQ(text::parseTimePoint("2026-11-24 18:05:07", now, "t").value(), at + 7);
+    EXPECT_LE(text::parseTimePoint("today", now, "t").value(), now);
+    EXPECT_LT(text::parseTimePoint("yesterday", now, "t").value(), text::parseTimePoint("today", now, "t").value());
+    for (const char* bad : {"", "soon", "10 ago", "10x ago", "-", "-h", "2026-13-01", "2026-02-31", "2026-11-24 25:00", "2026-11-24 18", "18:60",
+                            "@", "@-5", "@99999999999999", "4000d ago", "1e3s ago", "2026-11-24  18:00", "18:00:00:00"}) {
+        auto r = text::parseTimePoint(bad, now, "--since");
+        EXPECT_FALSE(r.ok()) << bad;
+        if (!r.ok()) {
+            EXPECT_NE(r.error().message.find("--since"), std::string::npos) << bad;
+        }
+    }
 }

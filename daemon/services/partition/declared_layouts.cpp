@@ -132,27 +132,27 @@ void DeclaredLayouts::applyAll() {
             std::string names;
             for (const auto* d : claims) names += (names.empty() ? "" : " and ") + d->name + " (" + d->origin + ")";
             problems_[info.key] = "declared layouts " + names + " both claim the card; neither is applied";
-            events_.publish(Notice{Severity::Warning, info.label(), problems_[info.key]});
+            events_.publish(Notice{EventType::Layout, Severity::Warning, info.label(), problems_[info.key], info.index});
             continue;
         }
         const DeclaredLayout& d = *claims.front();
         auto plan = layouts_.plan(card, d.layout);
         if (!plan) {
             problems_[info.key] = "declared layout " + d.name + " (" + d.origin + ") is not applied: " + plan.error().message;
-            events_.publish(Notice{Severity::Warning, info.label(), problems_[info.key]});
+            events_.publish(Notice{EventType::Layout, Severity::Warning, info.label(), problems_[info.key], info.index});
             continue;
         }
         const bool already = plan->vfCount == plan->vfCountBefore &&
                              std::all_of(plan->vfs.begin(), plan->vfs.end(), [](const LayoutPlan::Vf& v) { return v.unchanged; });
         if (already) continue;
-        events_.publish(Notice{Severity::Info, info.label(), "applying declared layout " + d.name + " (" + d.layout + ")"});
+        events_.publish(Notice{EventType::Layout, Severity::Info, info.label(), "applying declared layout " + d.name + " (" + d.layout + ")", info.index});
         const std::string key = info.key, label = info.label(), name = d.name;
         auto job = layouts_.apply(card, d.layout, [this, key, label, name](Result<void> r) {
             if (!r) problems_[key] = "declared layout " + name + " failed: " + r.error().message;
         });
         if (!job) {
             problems_[key] = "declared layout " + d.name + " is not applied: " + job.error().message;
-            events_.publish(Notice{Severity::Warning, label, problems_[key]});
+            events_.publish(Notice{EventType::Layout, Severity::Warning, label, problems_[key], card});
         }
     }
 }

@@ -153,7 +153,7 @@ Result<int64_t> LayoutService::apply(unsigned card, std::string_view layout, std
     if (!job) return std::move(job).error();
     run->job = *job;
     d_.jobs.start(*job);
-    d_.events.publish(Notice{Severity::Info, label, "applying layout " + std::string(layout)});
+    d_.events.publish(Notice{EventType::Layout, Severity::Info, label, "applying layout " + std::string(layout), card});
     step(run);
     return *job;
 }
@@ -182,7 +182,7 @@ void LayoutService::step(std::shared_ptr<Run> run) {
         return d_.provisioning.provisionBatch(card, run->batch, next(Run::Phase::Done));
     case Run::Phase::Done: break;
     }
-    d_.events.publish(Notice{Severity::Info, d_.inventory.info(card).label(), "layout applied"});
+    d_.events.publish(Notice{EventType::Layout, Severity::Info, d_.inventory.info(card).label(), "layout applied", card});
     d_.jobs.finish(run->job, Result<void>());
     if (run->done) run->done(Result<void>());
 }
@@ -190,8 +190,8 @@ void LayoutService::step(std::shared_ptr<Run> run) {
 void LayoutService::rollback(std::shared_ptr<Run> run, Error why) {
     const unsigned card = run->plan.cardIndex;
     const std::string label = d_.inventory.info(card).label();
-    const auto finish = [this, run, why, label](const std::string& rollbackOutcome) {
-        d_.events.publish(Notice{Severity::Warning, label, "layout failed: " + why.message + "; " + rollbackOutcome});
+    const auto finish = [this, run, why, label, card](const std::string& rollbackOutcome) {
+        d_.events.publish(Notice{EventType::Layout, Severity::Warning, label, "layout failed: " + why.message + "; " + rollbackOutcome, card});
         Error e = why;
         e.message = "applying the layout failed: " + why.message + "; " + rollbackOutcome;
         d_.jobs.finish(run->job, e);

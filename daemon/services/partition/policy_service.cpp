@@ -68,8 +68,8 @@ Result<void> PolicyService::change(unsigned card, std::optional<uint32_t> comput
                                             text::ratioText(next.memory) + " allows " + std::to_string(limits.memoryMib) + " (unprovision some first)");
     if (auto w = d_.repository.set(s.info.key, next); !w) return std::move(w).error().context(what);
     policies_[s.info.key] = next;
-    d_.events.publish(Notice{Severity::Info, s.info.label(),
-                             "oversubscription policy: compute " + text::ratioText(next.compute) + ", memory " + text::ratioText(next.memory)});
+    d_.events.publish(Notice{EventType::Policy, Severity::Info, s.info.label(),
+                             "oversubscription policy: compute " + text::ratioText(next.compute) + ", memory " + text::ratioText(next.memory), s.info.index});
     return {};
 }
 

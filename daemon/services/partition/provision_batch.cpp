@@ -187,8 +187,9 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
                 return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
             });
             if (!finished && outcome) outcome = std::move(finished).error();
-            d_.events.publish(Notice{outcome ? Severity::Info : Severity::Warning, info.label(),
-                                     outcome ? std::to_string(payload.vfs.size()) + " VF(s) provisioned" : outcome.error().message + "; every VF put back"});
+            d_.events.publish(Notice{EventType::Provision, outcome ? Severity::Info : Severity::Warning, info.label(),
+                                     outcome ? std::to_string(payload.vfs.size()) + " VF(s) provisioned" : outcome.error().message + "; every VF put back",
+                                     info.index});
             d_.poller.refresh(cardIndex, [this, key = info.key, outcome, done = std::move(done)] {
                 d_.changes.end(key);
                 done(outcome);

@@ -31,7 +31,6 @@ using provisioning_payload::decodeOne;
 using provisioning_payload::kBatchKind;
 using provisioning_payload::encodeOne;
 
-std::string vfLabel(const CardInfo& card, unsigned vf) { return card.label() + " VF " + std::to_string(vf); }
 
 }  // namespace
 
@@ -123,7 +122,7 @@ ProvisionService::Fit ProvisionService::fit(const CardSnapshot& card, const Prof
 void ProvisionService::provision(const VfRef& ref, const std::string& profileName, const std::string& tenant, Done done) {
     if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
     const CardSnapshot& card = d_.inventory.snapshot(ref.card);
-    const std::string what = vfLabel(card.info, ref.vf) + ": provision with profile '" + profileName.substr(0, 40) + "'";
+    const std::string what = card.info.vfLabel(ref.vf) + ": provision with profile '" + profileName.substr(0, 40) + "'";
     const Profile* profile = findProfile(profiles_, profileName);
     if (!profile) {
         std::string names;
@@ -141,7 +140,7 @@ void ProvisionService::provision(const VfRef& ref, const std::string& profileNam
 
 void ProvisionService::unprovision(const VfRef& ref, Done done) {
     if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
-    change(ref, std::nullopt, vfLabel(d_.inventory.info(ref.card), ref.vf) + ": unprovision", std::move(done));
+    change(ref, std::nullopt, d_.inventory.info(ref.card).vfLabel(ref.vf) + ": unprovision", std::move(done));
 }
 
 void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next, const std::string& what, Done done) {
@@ -197,12 +196,13 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
                 return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
             });
             if (!finished && outcome) outcome = std::move(finished).error();
-            d_.events.publish(Notice{outcome ? Severity::Info : Severity::Warning, vfLabel(info, index),
+            d_.events.publish(Notice{EventType::Provision, outcome ? Severity::Info : Severity::Warning, info.vfLabel(index),
                                      outcome ? (payload.next ? "provisioned with profile " + payload.next->profile +
                                                                    (payload.next->tenant.empty() ? "" : " for tenant " + payload.next->tenant) + " (" +
                                                                    shapeText(payload.next->resources) + ")"
                                                              : "unprovisioned")
-                                             : outcome.error().message});
+                                             : outcome.error().message,
+                                     cardIndex, index});
             d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, done = std::move(done)] {
                 d_.changes.end(key, index);
                 done(outcome);
@@ -253,7 +253,7 @@ std::vector<std::string> ProvisionService::applyDesired(unsigned card) {
     std::vector<std::pair<unsigned, Provisioned>> differing;
     for (const auto& [vf, p] : *rows) {
         if (vf >= sr->numVfs) {
-            log.push_back(vfLabel(info, vf) + ": provisioned (" + (p.profile.empty() ? "empty" : p.profile) + "), but the card has " +
+            log.push_back(info.vfLabel(vf) + ": provisioned (" + (p.profile.empty() ? "empty" : p.profile) + "), but the card has " +
                           std::to_string(sr->numVfs) + " VFs; left as it is");
             continue;
         }
@@ -261,12 +261,12 @@ std::vector<std::string> ProvisionService::applyDesired(unsigned card) {
         if (!actual || *actual != p.resources) differing.emplace_back(vf, p);
     }
     for (const auto& [vf, p] : differing)
-        if (auto w = device->setVfResources(vf, Resources{}); !w) log.push_back(vfLabel(info, vf) + ": emptying failed: " + w.error().message);
-        else if (p.holdsNothing()) log.push_back(vfLabel(info, vf) + ": emptied again");
+        if (auto w = device->setVfResources(vf, Resources{}); !w) log.push_back(info.vfLabel(vf) + ": emptying failed: " + w.error().message);
+        else if (p.holdsNothing()) log.push_back(info.vfLabel(vf) + ": emptied again");
     for (const auto& [vf, p] : differing) {
         if (p.holdsNothing()) continue;
         auto w = device->setVfResources(vf, p.resources);
-        log.push_back(vfLabel(info, vf) + ": profile " + p.profile + " restored" + (w ? "" : " failed: " + w.error().message));
+        log.push_back(info.vfLabel(vf) + ": profile " + p.profile + " restored" + (w ? "" : " failed: " + w.error().message));
     }
     return log;
 }
@@ -319,19 +319,19 @@ void ProvisionService::convergeLive(unsigned card) {
     for (size_t i = 0; i < emptied; ++i)
         if (const Provisioned& p = rows->at(writes[i].vf); !p.holdsNothing()) writes.push_back({writes[i].vf, p.resources, false});
     const CardInfo info = s.info;
-    d_.events.publish(Notice{Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + std::to_string(writes.size()) + " VF(s)"});
+    d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + std::to_string(writes.size()) + " VF(s)", card});
     d_.executor.runOnCard<std::vector<std::string>>(
         info.key,
         [device = d_.inventory.device(card), writes, info]() -> Result<std::vector<std::string>> {
             std::vector<std::string> failed;
             for (const auto& w : writes)
-                if (auto r = device->setVfResources(w.vf, w.r); !r) failed.push_back(vfLabel(info, w.vf) + ": " + r.error().message);
+                if (auto r = device->setVfResources(w.vf, w.r); !r) failed.push_back(info.vfLabel(w.vf) + ": " + r.error().message);
             return failed;
         },
         [this, card, info](Result<std::vector<std::string>> failed) {
             if (!failed) failed = std::vector<std::string>{failed.error().message};
-            for (const auto& f : *failed) d_.events.publish(Notice{Severity::Warning, info.label(), "restoring provisioning failed: " + f});
-            if (failed->empty()) d_.events.publish(Notice{Severity::Info, info.label(), "provisioning restored"});
+            for (const auto& f : *failed) d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "restoring provisioning failed: " + f, card});
+            if (failed->empty()) d_.events.publish(Notice{EventType::Provision, Severity::Info, info.label(), "provisioning restored", card});
             d_.poller.refresh(card, [this, key = info.key] { d_.changes.end(key); });
         });
 }

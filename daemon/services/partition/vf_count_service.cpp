@@ -175,8 +175,8 @@ Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::f
         [this, card, jobId, plan = *p, info, count, done = std::move(done)](Result<void> outcome) mutable {
             if (!outcome) outcome = std::move(outcome).error().context(describe(info, count));
             if (auto f = finish(plan, outcome); !f && outcome) outcome = f;
-            d_.events.publish(Notice{outcome ? Severity::Info : Severity::Warning, info.label(),
-                                     outcome ? "VF count set to " + std::to_string(count) : outcome.error().message});
+            d_.events.publish(Notice{EventType::VfCount, outcome ? Severity::Info : Severity::Warning, info.label(),
+                                     outcome ? "VF count set to " + std::to_string(count) : outcome.error().message, info.index});
             // The job ends once the snapshot shows the outcome, so a reader right after sees it.
             d_.poller.refresh(card, [this, jobId, key = info.key, outcome, done = std::move(done)] {
                 d_.changes.end(key);
@@ -247,8 +247,8 @@ void VfCountService::watch(unsigned card, const CardSnapshot& before, const Card
     if (before.lost || now.lost || before.vfs.empty() || !now.vfs.empty() || d_.changes.busy(now.info.key)) return;
     auto desired = d_.desired.vfCount(now.info.key);
     if (!desired || !*desired) return;
-    d_.events.publish(Notice{Severity::Warning, now.info.label(),
-                             "the card lost its VFs (" + std::to_string(before.vfEnabled()) + " before; a reset, power cycle or driver reload?)"});
+    d_.events.publish(Notice{EventType::VfCount, Severity::Warning, now.info.label(),
+                             "the card lost its VFs (" + std::to_string(before.vfEnabled()) + " before; a reset, power cycle or driver reload?)", card});
     convergeLive(card);
 }
 
@@ -257,16 +257,17 @@ void VfCountService::convergeLive(unsigned card) {
     auto desired = d_.desired.vfCount(s.info.key);
     if (!desired || !*desired || s.lost || s.vfEnabled() == **desired) return;
     if (s.vfEnabled() != 0) {
-        d_.events.publish(Notice{Severity::Warning, s.info.label(),
+        d_.events.publish(Notice{EventType::VfCount, Severity::Warning, s.info.label(),
                                  "desired " + std::to_string(**desired) + " VFs, the device has " + std::to_string(s.vfEnabled()) +
-                                     "; left as it is (set outside aismid)"});
+                                     "; left as it is (set outside aismid)",
+                                 card});
         return;
     }
     const unsigned want = **desired;
-    d_.events.publish(Notice{Severity::Warning, s.info.label(),
-                             "the card came back with 0 of " + std::to_string(want) + " desired VFs; restoring them"});
+    d_.events.publish(Notice{EventType::VfCount, Severity::Warning, s.info.label(),
+                             "the card came back with 0 of " + std::to_string(want) + " desired VFs; restoring them", card});
     if (auto job = setVfCount(card, want); !job)
-        d_.events.publish(Notice{Severity::Warning, s.info.label(), "restoring " + std::to_string(want) + " VFs failed: " + job.error().message});
+        d_.events.publish(Notice{EventType::VfCount, Severity::Warning, s.info.label(), "restoring " + std::to_string(want) + " VFs failed: " + job.error().message, card});
 }
 
 }  // namespace aismi

@@ -12,76 +12,84 @@
 #include <ctime>
 
 namespace aismi {
-namespace {
-
-std::string vfLabel(const CardInfo& card, unsigned vf) { return card.label() + " VF " + std::to_string(vf); }
-
-}  // namespace
-
 Result<void> RecoveryService::load() {
     if (!now) now = [] { return static_cast<int64_t>(std::time(nullptr)); };
     auto rows = d_.repository.quarantined();
     if (!rows) return std::move(rows).error();
     quarantined_.clear();
     for (const auto& [vf, q] : *rows) quarantined_[vf] = q.reason;
+    auto recent = d_.repository.allAutoResets(now() - policy_.guardWindow.count());
+    if (!recent) return std::move(recent).error();
+    recent_ = std::move(*recent);
     return {};
 }
 
 void RecoveryService::annotate(CardSnapshot& card) const {
-    for (auto& vf : card.vfs) vf.quarantined = quarantined_.count({card.info.key, vf.index}) > 0;
+    const int64_t windowStart = now() - policy_.guardWindow.count();
+    for (auto& vf : card.vfs) {
+        vf.quarantined = quarantined_.count({card.info.key, vf.index}) > 0;
+        unsigned used = 0;
+        if (auto it = recent_.find({card.info.key, vf.index}); it != recent_.end())
+            for (int64_t at : it->second) used += at >= windowStart;
+        vf.guardResetsLeft = vf.quarantined || used >= policy_.guardResets ? 0 : policy_.guardResets - used;
+    }
 }
 
 void RecoveryService::watch(const CardSnapshot& s) {
-    if (s.lost || !policy_.autoReset) return;
+    if (s.lost || !s.staleReason.empty() || !policy_.autoReset) return;  // old data is no proof of a hang
     for (const auto& vf : s.vfs)
         if (vf.hung() && !vf.quarantined && !resetting_.count({s.info.key, vf.index})) act(s, vf.index);
 }
 
 void RecoveryService::act(const CardSnapshot& card, unsigned vf) {
-    const std::string key = card.info.key, label = vfLabel(card.info, vf);
+    const std::string key = card.info.key, label = card.info.vfLabel(vf);
     const int64_t t = now();
     auto earlier = d_.repository.autoResets(key, vf, t - policy_.guardWindow.count());
     if (!earlier) {
-        d_.events.publish(Notice{Severity::Warning, label, "hung, but its automatic resets cannot be read: " + earlier.error().message});
+        d_.events.publish(Notice{EventType::AutoReset, Severity::Warning, label, "hung, but its automatic resets cannot be read: " + earlier.error().message, card.info.index, vf});
         return;
     }
     const std::string guard = std::to_string(policy_.guardResets) + " automatic resets in " + std::to_string(policy_.guardWindow.count()) + " s";
+    recent_[{key, vf}] = *earlier;
     if (earlier->size() >= policy_.guardResets) {
         // Past the guard: out of use until an operator looks at it.
         const std::string reason = "hung again after " + guard;
         if (auto r = d_.repository.quarantine(key, vf, {t, reason}); !r) {
-            d_.events.publish(Notice{Severity::Critical, label, "hung past its reset guard, and quarantining it failed: " + r.error().message});
+            d_.events.publish(Notice{EventType::Quarantine, Severity::Critical, label, "hung past its reset guard, and quarantining it failed: " + r.error().message, card.info.index, vf});
             return;
         }
         quarantined_[{key, vf}] = reason;
-        d_.events.publish(Notice{Severity::Critical, label,
+        d_.events.publish(Notice{EventType::Quarantine, Severity::Critical, label,
                                  "quarantined: " + reason + "; it is not reset automatically again, nor provisioned, until "
-                                 "'aismi vf unquarantine " + std::to_string(card.info.index) + ":" + std::to_string(vf) + "'"});
+                                 "'aismi vf unquarantine " + std::to_string(card.info.index) + ":" + std::to_string(vf) + "'",
+                                 card.info.index, vf});
         return;
     }
     // The attempt is recorded before it is made: a crash during it still counts against the guard.
     if (auto r = d_.repository.recordAutoReset(key, vf, t); !r) {
-        d_.events.publish(Notice{Severity::Warning, label, "hung, but recording an automatic reset failed: " + r.error().message});
+        d_.events.publish(Notice{EventType::AutoReset, Severity::Warning, label, "hung, but recording an automatic reset failed: " + r.error().message, card.info.index, vf});
         return;
     }
+    recent_[{key, vf}].push_back(t);
     resetting_.insert({key, vf});
-    d_.events.publish(Notice{Severity::Warning, label,
-                             "hung: resetting it automatically (" + std::to_string(earlier->size() + 1) + " of " + guard + ")"});
+    d_.events.publish(Notice{EventType::AutoReset, Severity::Warning, label,
+                             "hung: resetting it automatically (" + std::to_string(earlier->size() + 1) + " of " + guard + ")", card.info.index, vf});
     // force: a hung workload is lost anyway; the reset is what gives the VF back.
-    d_.resets.resetVf(VfRef{card.info.index, vf}, true, [this, key, vf, label](Result<ResetService::Outcome> r) {
+    d_.resets.resetVf(VfRef{card.info.index, vf}, true, [this, key, vf, label, cardIndex = card.info.index](Result<ResetService::Outcome> r) {
         resetting_.erase({key, vf});
-        if (!r) d_.events.publish(Notice{Severity::Warning, label, "the automatic reset failed: " + r.error().message});
+        if (!r) d_.events.publish(Notice{EventType::AutoReset, Severity::Warning, label, "the automatic reset failed: " + r.error().message, cardIndex, vf});
     });
 }
 
 Result<void> RecoveryService::unquarantine(const VfRef& ref) {
     if (ref.card >= d_.inventory.size()) return makeError(Errc::NotFound, "no card " + std::to_string(ref.card));
     const CardInfo& info = d_.inventory.info(ref.card);
-    const std::string label = vfLabel(info, ref.vf);
+    const std::string label = info.vfLabel(ref.vf);
     if (!quarantined_.count({info.key, ref.vf})) return makeError(Errc::InvalidState, label + " is not quarantined");
     if (auto r = d_.repository.release(info.key, ref.vf); !r) return std::move(r).error().context(label + ": unquarantine");
     quarantined_.erase({info.key, ref.vf});
-    d_.events.publish(Notice{Severity::Info, label, "released from quarantine by an operator; its automatic resets start afresh"});
+    recent_.erase({info.key, ref.vf});
+    d_.events.publish(Notice{EventType::Unquarantine, Severity::Info, label, "released from quarantine by an operator; its automatic resets start afresh", ref.card, ref.vf});
     return {};
 }
 

@@ -48,7 +48,8 @@ public:
     Result<void> load();
     const RecoveryPolicy& policy() const { return policy_; }
     void setPolicy(const RecoveryPolicy& p) { policy_ = p; }
-    /// Marks quarantined VFs in a fresh snapshot (a Poller annotator).
+    /// Marks quarantined VFs, and each VF's automatic resets left in its guard, in a fresh
+    /// snapshot (a Poller annotator).
     void annotate(CardSnapshot& card) const;
     /// Looks at a card's new poll: hung VFs are reset or quarantined as the policy says.
     void watch(const CardSnapshot& now);
@@ -63,6 +64,7 @@ private:
     RecoveryPolicy policy_;
     std::map<std::pair<std::string, unsigned>, std::string> quarantined_;  // (card key, VF) -> reason
     std::set<std::pair<std::string, unsigned>> resetting_;                // automatic resets under way
+    std::map<std::pair<std::string, unsigned>, std::vector<int64_t>> recent_;  // automatic resets, as last read
 };
 
 }  // namespace aismi

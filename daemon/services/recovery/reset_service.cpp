@@ -21,7 +21,6 @@ namespace {
 constexpr const char* kKind = "reset-vf";
 constexpr const char* kStepReset = "function-level-reset";
 
-std::string vfLabel(const CardInfo& card, unsigned vf) { return card.label() + " VF " + std::to_string(vf); }
 
 std::string ms(std::chrono::microseconds us) {
     const auto tenths = (us.count() + 50) / 100;
@@ -36,7 +35,7 @@ void ResetService::resetVf(const VfRef& ref, bool force, Done done) {
     if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
     const CardSnapshot& card = d_.inventory.snapshot(ref.card);
     const CardInfo info = card.info;
-    const std::string what = vfLabel(info, ref.vf) + ": reset";
+    const std::string what = info.vfLabel(ref.vf) + ": reset";
     if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
     if (ref.vf >= card.vfs.size())
         return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
@@ -84,9 +83,10 @@ void ResetService::resetVf(const VfRef& ref, bool force, Done done) {
                                            : Result<Outcome>(std::move(work).error().context(what));
             if (auto r = d_.journal.finish(id, outcome ? "ok in " + ms(outcome->took) : "failed: " + outcome.error().message); !r && outcome)
                 outcome = std::move(r).error();
-            d_.events.publish(Notice{outcome ? Severity::Info : Severity::Warning, vfLabel(info, index),
+            d_.events.publish(Notice{EventType::Reset, outcome ? Severity::Info : Severity::Warning, info.vfLabel(index),
                                      outcome ? "function-level reset in " + ms(outcome->took) + "; provisioning " + outcome->provisioning
-                                             : outcome.error().message});
+                                             : outcome.error().message,
+                                     cardIndex, index});
             d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, done = std::move(done)] {
                 d_.changes.end(key, index);
                 done(outcome);

@@ -33,14 +33,14 @@ Result<void> QuotaService::set(const Quota& q) {
     if (q.maxVfs > kMaxVfsPerTenant)
         return makeError(Errc::OutOfRange, "quota of " + q.tenant + ": at most " + std::to_string(kMaxVfsPerTenant) + " VFs, not " + std::to_string(q.maxVfs));
     if (auto r = quotas_.set(q); !r) return r;
-    events_.publish(Notice{Severity::Info, "tenant " + q.tenant, "quota set: " + limits(q)});
+    events_.publish(Notice{EventType::Quota, Severity::Info, "tenant " + q.tenant, "quota set: " + limits(q)});
     return {};
 }
 
 Result<void> QuotaService::remove(const std::string& tenant) {
     if (!validTenantName(tenant)) return makeError(Errc::InvalidArgument, "'" + tenant.substr(0, 64) + "' is not a tenant name");
     if (auto r = quotas_.remove(tenant); !r) return r;
-    events_.publish(Notice{Severity::Info, "tenant " + tenant, "quota removed"});
+    events_.publish(Notice{EventType::Quota, Severity::Info, "tenant " + tenant, "quota removed"});
     return {};
 }
 

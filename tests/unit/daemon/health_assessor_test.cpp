@@ -119,12 +119,85 @@ TEST(HealthAssessor, CallsALostCardLostAndItsVfsToo) {
     EXPECT_EQ(c.vfs[0].health, Health::Lost);
 }
 
-TEST(HealthAssessor, WarnsOfWhatItCouldNotRead) {
+TEST(HealthAssessor, CallsWhatItCouldNotReadUnknownNeverOk) {
     CardSnapshot c = healthyCard();
     c.readProblems = {"hwmon/temp1_input: Input/output error"};
     HealthAssessor().assess(c);
-    EXPECT_EQ(c.health, Health::Warning);
+    EXPECT_EQ(c.health, Health::Unknown);
     EXPECT_EQ(c.healthReasons.back(), "cannot read: hwmon/temp1_input: Input/output error");
+    c.telemetry.temperatureC = 99;  // something known to be worse wins
+    HealthAssessor().assess(c);
+    EXPECT_EQ(c.health, Health::Critical);
+    CardSnapshot v = healthyCard();
+    v.vfs[1].status.reset();
+    HealthAssessor().assess(v);
+    EXPECT_EQ(v.vfs[1].health, Health::Unknown);
+    EXPECT_EQ(v.vfs[1].healthReasons.at(0), "its status cannot be read");
+}
+
+TEST(HealthAssessor, CallsAStaleReadingUnknownAndNeverAHang) {
+    HealthAssessor h;
+    CardSnapshot c = healthyCard();
+    h.assess(c);
+    CardSnapshot stale = c;
+    stale.staleReason = "no fresh reading for more than 3000 ms";
+    for (int i = 0; i < 10; ++i) h.assess(stale);  // the same progress, over and over
+    EXPECT_EQ(stale.health, Health::Unknown);
+    EXPECT_EQ(stale.healthReasons, std::vector<std::string>{"no fresh reading for more than 3000 ms"});
+    EXPECT_EQ(stale.vfs[0].health, Health::Unknown);
+    EXPECT_FALSE(stale.vfs[0].stalled) << "old data is no proof of a hang";
+    c.vfs[0].status->progress = 200;
+    h.assess(c);
+    EXPECT_EQ(c.health, Health::Ok) << "a fresh reading ends it";
+}
+
+TEST(HealthAssessor, JudgesErrorCountersByTheirRiseWithinTheLastHour) {
+    HealthThresholds t;
+    t.eccCorrectablePerHour = 10;
+    t.aerCorrectablePerHour = 5;
+    t.aerNonfatalPerHour = 0;
+    HealthAssessor h(t);
+    CardSnapshot c = healthyCard();
+    c.telemetry.eccCorrected = 1000;  // what the card had before aismid looked: not a rate
+    c.telemetry.aer = AerCounters{50, 0, 0};
+    c.vfs[0].status->state = VfState::Idle;  // no hang to find in these polls
+    h.assess(c, 0);
+    EXPECT_EQ(c.health, Health::Ok) << ::testing::PrintToString(c.healthReasons);
+    c.telemetry.eccCorrected = 1011;
+    h.assess(c, 600);
+    EXPECT_EQ(c.health, Health::Warning);
+    EXPECT_NE(c.healthReasons.at(0).find("11 correctable ECC errors within the last hour"), std::string::npos) << c.healthReasons.at(0);
+    c.telemetry.aer = AerCounters{50, 1, 0};
+    h.assess(c, 700);
+    EXPECT_EQ(c.healthReasons.size(), 2u) << "any non-fatal PCIe error with a threshold of 0";
+    h.assess(c, 600 + 3700);  // an hour on, nothing new
+    h.assess(c, 600 + 3800);
+    EXPECT_EQ(c.health, Health::Ok) << ::testing::PrintToString(c.healthReasons);
+}
+
+TEST(HealthAssessor, FollowsItsThresholdsAndSaysWhyPerVf) {
+    HealthThresholds t;
+    t.temperatureWarningBelowCritC = 2;
+    t.warnDegradedLink = false;
+    t.stalledPolls = 1;
+    HealthAssessor h(t);
+    CardSnapshot c = healthyCard();
+    c.telemetry.temperatureC = 90;  // 5 below critical: fine with a margin of 2
+    c.telemetry.link = LinkState{"8.0 GT/s PCIe", 8, "16.0 GT/s PCIe", 16};
+    h.assess(c);
+    EXPECT_EQ(c.health, Health::Ok) << ::testing::PrintToString(c.healthReasons);
+    EXPECT_EQ(c.thermal, Thermal::Normal);
+    c.telemetry.temperatureC = 93;
+    h.assess(c);
+    EXPECT_EQ(c.thermal, Thermal::Warning);
+    EXPECT_EQ(c.vfs[0].health, Health::Warning) << "one poll without progress is a hang at stalledPolls 1";
+    EXPECT_EQ(c.vfs[0].healthReasons.at(0), "running without progress for 1 polls");
+    c.vfs[1].status->eccUncorrected = 2;
+    c.vfs[1].quarantined = true;
+    h.assess(c);
+    EXPECT_EQ(c.vfs[1].health, Health::Critical);
+    EXPECT_EQ(c.vfs[1].healthReasons, (std::vector<std::string>{"degraded: 2 uncorrectable ECC error(s)",
+                                                                 "quarantined (aismi vf unquarantine releases it)"}));
 }
 
 TEST(HealthAssessor, WarnsWhenTheDeviceHasOtherVfsThanDesired) {

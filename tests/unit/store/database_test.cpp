@@ -55,6 +55,11 @@ void overwrite(const std::string& path, long offset, const std::string& bytes) {
 
 }  // namespace
 
+Result<int64_t> appendEvent(Store& store, const std::string& message) {
+    StoredEvent e{0, 0, EventType::Daemon, Severity::Info, 0u, std::nullopt, "", "card 0", message};
+    return store.events.append(e);
+}
+
 TEST(Database, CreatesTheLatestSchemaInWalModeWithFullSync) {
     TempDir tmp;
     auto store = openStore(tmp.path());
@@ -72,14 +77,20 @@ TEST(Database, MigratesAnOlderSchemaAndKeepsItsData) {
         auto v1 = openStore(tmp.path(), 1);
         ASSERT_TRUE(v1);
         ASSERT_TRUE(v1->desired.setVfCount("AIS1", 8).ok());
-        ASSERT_TRUE(v1->events.append(Severity::Warning, "card 0", "hot").ok());
+        Statement old(*v1->db, "INSERT INTO events (at, severity, device, message) VALUES (1, 'warning', 'card 0', 'hot')");
+        ASSERT_TRUE(old.run("insert").ok());
         EXPECT_FALSE(v1->journal.begin("x", "y", "z", "begin").ok()) << "version 1 has no journal";
     }
     auto store = openStore(tmp.path());
     ASSERT_TRUE(store);
     EXPECT_EQ(store->db->schemaVersion().valueOr(-1), Database::kSchemaVersion);
     EXPECT_EQ(store->desired.vfCount("AIS1").valueOr(std::nullopt), 8u);
-    EXPECT_EQ(store->events.recent(10)->at(0).message, "hot");
+    auto old = store->events.list({});
+    ASSERT_TRUE(old.ok());
+    ASSERT_EQ(old->size(), 1u);
+    EXPECT_EQ(old->at(0).message, "hot");
+    EXPECT_EQ(old->at(0).type, EventType::Daemon) << "an event from before types is a plain one";
+    EXPECT_FALSE(old->at(0).card.has_value());
     EXPECT_TRUE(store->journal.begin("set-vf-count", "AIS1", "count 4\n", "begin").ok());
 }
 
@@ -143,7 +154,7 @@ TEST(Database, ReportsADamagedFile) {
     TempDir tmp;
     {
         auto store = openStore(tmp.path());
-        for (int i = 0; i < 300; ++i) ASSERT_TRUE(store->events.append(Severity::Info, "card 0", std::string(200, 'x')).ok());
+        for (int i = 0; i < 300; ++i) ASSERT_TRUE(appendEvent(*store, std::string(200, 'x')).ok());
     }
     // Scribble over the b-tree page headers of pages 2 to 9 (page 1 holds the file header).
     for (long page = 1; page < 9; ++page) overwrite(tmp / "aismid.db", 4096 * page, std::string(12, '\x5a'));
@@ -197,13 +208,43 @@ TEST(Database, StoresProvisionedVfs) {
 TEST(Database, KeepsTheEventHistoryWithinItsCountAndAge) {
     TempDir tmp;
     auto store = openStore(tmp.path());
-    for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->events.append(Severity::Info, "card 0", "event " + std::to_string(i)).ok());
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(appendEvent(*store, "event " + std::to_string(i)).ok());
     ASSERT_TRUE(store->events.prune(20, 3600).ok());
-    auto kept = store->events.recent(100);
+    auto kept = store->events.list({});
     ASSERT_EQ(kept->size(), 20u);
-    EXPECT_EQ(kept->front().message, "event 49") << "the newest stay";
+    EXPECT_EQ(kept->back().message, "event 49") << "the newest stay";
+    EXPECT_EQ(kept->front().message, "event 30") << "oldest first";
     ASSERT_TRUE(store->events.prune(100, -10).ok()) << "an age limit in the future's past removes everything";
-    EXPECT_TRUE(store->events.recent(100)->empty());
+    EXPECT_TRUE(store->events.list({})->empty());
+}
+
+TEST(Database, ListsEventsByCardTypeTimeAndId) {
+    TempDir tmp;
+    auto store = openStore(tmp.path());
+    const auto add = [&](EventType type, std::optional<unsigned> card, std::optional<unsigned> vf, int64_t at) {
+        StoredEvent e{0, at, type, Severity::Warning, card, vf, card ? "0000:3b:00.0" : "", "dev", "m"};
+        auto id = store->events.append(e);
+        EXPECT_TRUE(id.ok());
+        return id.valueOr(0);
+    };
+    const int64_t a = add(EventType::Reset, 0u, 2u, 1000);
+    add(EventType::Quota, std::nullopt, std::nullopt, 1001);
+    const int64_t c = add(EventType::Reset, 1u, 0u, 1002);
+    const int64_t d = add(EventType::Health, 0u, std::nullopt, 1003);
+    EXPECT_LT(a, c);
+    auto card0 = store->events.list(EventFilter{.card = 0u});
+    ASSERT_EQ(card0->size(), 2u);
+    EXPECT_EQ(card0->at(0).vf, 2u);
+    EXPECT_EQ(card0->at(0).address, "0000:3b:00.0");
+    EXPECT_EQ(card0->at(1).id, d);
+    EXPECT_EQ(store->events.list(EventFilter{.types = {EventType::Reset}})->size(), 2u);
+    EXPECT_EQ(store->events.list(EventFilter{.since = 1002})->size(), 2u);
+    EXPECT_EQ(store->events.list(EventFilter{.afterId = c})->size(), 1u);
+    auto newest = store->events.list(EventFilter{.limit = 2});
+    ASSERT_EQ(newest->size(), 2u);
+    EXPECT_EQ(newest->back().id, d) << "the newest, oldest first";
+    EXPECT_EQ(newest->front().id, c);
+    EXPECT_TRUE(store->events.list(EventFilter{.card = 0u, .types = {EventType::Quota}})->empty());
 }
 
 TEST(Database, RefusesANegativeSchemaVersionAsDamage) {
