@@ -139,7 +139,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
 
     boost::asio::io_context io;
     EventBus events;
-    EventHistory history(events, eventRows, {config.eventsKeep, int64_t{config.eventsMaxAgeDays} * 86400});
+    EventHistory history(events, eventRows, {config.eventsKeep, int64_t{config.eventsMaxAgeDays} * 86400, config.eventsRepeatWindowS});
     history.prune();
     events.publish(Notice{EventType::Daemon, Severity::Info, "aismid", "starting (aismid " + std::string(kAismiVersion) + ")"});
     DeviceExecutor executor(io, kWorkerThreads);

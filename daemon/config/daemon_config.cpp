@@ -38,6 +38,8 @@ po::options_description settingOptions() {
         ("sim-time-factor", po::value<double>(), "scales simulated FLR times (0.01 makes a 100 ms FLR take 1 ms)")
         ("events-keep", po::value<std::string>()->default_value("10000"), "events the history keeps at most (100 to 10000000)")
         ("events-max-age-days", po::value<std::string>()->default_value("90"), "days the history keeps an event (1 to 3650)")
+        ("events-repeat-window", po::value<std::string>()->default_value("300"),
+         "seconds within which an identical warning is counted rather than recorded and logged again (0 to 86400; 0 records every one)")
         ("auto-reset", po::value<std::string>()->default_value("yes"), "reset hung VFs automatically (function-level): yes or no")
         ("reset-guard", po::value<std::string>()->default_value("3/600"),
          "N/SECONDS: at most N automatic resets of one VF within SECONDS, then it is quarantined (N 1 to 100, SECONDS 1 to 604800)")
@@ -145,7 +147,7 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     if (c.layoutsDir.empty()) return invalid("--layouts-dir must not be empty");
     std::map<std::string, unsigned> n;
     for (const char* name : {"poll-interval", "sim-cards", "sim-vfs", "sim-compute-units", "sim-memory-mib", "sim-engines", "events-keep",
-                             "events-max-age-days"}) {
+                             "events-max-age-days", "events-repeat-window"}) {
         auto v = whole(vm, name);
         if (!v) return std::move(v).error();
         n[name] = *v;
@@ -166,6 +168,8 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     c.eventsMaxAgeDays = n["events-max-age-days"];
     if (c.eventsMaxAgeDays < 1 || c.eventsMaxAgeDays > 3650)
         return invalid("--events-max-age-days must be 1 to 3650, not " + std::to_string(c.eventsMaxAgeDays));
+    c.eventsRepeatWindowS = n["events-repeat-window"];
+    if (c.eventsRepeatWindowS > 86400) return invalid("--events-repeat-window must be 0 to 86400 seconds, not " + std::to_string(c.eventsRepeatWindowS));
     const std::string autoReset = vm["auto-reset"].as<std::string>();
     if (autoReset != "yes" && autoReset != "no") return invalid("--auto-reset takes yes or no, not '" + autoReset.substr(0, 40) + "'");
     c.autoReset = autoReset == "yes";

@@ -33,6 +33,7 @@ struct DaemonConfig {
     unsigned pollIntervalMs = 1000;
     unsigned eventsKeep = 10000;      // the event history keeps at most this many events
     unsigned eventsMaxAgeDays = 90;   // and none older than this
+    unsigned eventsRepeatWindowS = 300;  // an identical warning within this long is counted, not recorded (0: never)
     bool autoReset = true;            // reset hung VFs automatically
     unsigned resetGuardResets = 3;    // at most this many automatic resets of one VF
     unsigned resetGuardWindowS = 600; // within this many seconds; then the VF is quarantined

@@ -90,7 +90,10 @@ void EventHistory::record(const Notice& n) {
     store(n, n.message);
 }
 
-void EventHistory::store(const Notice& n, const std::string& message) {
+void EventHistory::store(const Notice& n, const std::string& text) {
+    // An error passed on whole often starts with the device it is about: the event names it once.
+    const std::string prefix = n.device + ": ";
+    const std::string message = text.starts_with(prefix) ? text.substr(prefix.size()) : text;
     StoredEvent e{0, now(), n.type, n.severity, n.card, n.vf, n.card && addressOf ? addressOf(*n.card, n.vf) : std::string(), n.device, message};
     if (auto r = repository_.append(e); !r) {
         log::error(r.error().message);

@@ -83,3 +83,34 @@ TEST(DaemonConfig, LooksForProfilesBesideTheConfigFile) {
     EXPECT_EQ(p->config.profilesDir, "/srv/profiles");
     EXPECT_EQ(parseDaemonConfig({"--config=/dev/null", "--profiles-dir="}).error().code, Errc::ConfigInvalid);
 }
+
+TEST(DaemonConfig, ReadsHealthThresholdsAndRefusesThemOutOfRange) {
+    aismi::test::TempDir tmp;
+    std::ofstream(tmp / "aismid.conf") << "health-temperature-margin = 5\nhealth-ecc-correctable-per-hour = 20\nhealth-link-degraded = ignore\n"
+                                          "health-stale-polls = 5\nhang-polls = 10\nevents-repeat-window = 0\n";
+    auto p = parseDaemonConfig({"--config=" + (tmp / "aismid.conf"), "--health-aer-nonfatal-per-hour=2"});
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    const auto& h = p->config.health;
+    EXPECT_EQ(h.temperatureMarginC, 5u);
+    EXPECT_EQ(h.temperatureWarningC, 85u) << "the default";
+    EXPECT_EQ(h.eccCorrectablePerHour, 20u);
+    EXPECT_EQ(h.aerNonfatalPerHour, 2u);
+    EXPECT_FALSE(h.warnDegradedLink);
+    EXPECT_EQ(h.stalePolls, 5u);
+    EXPECT_EQ(h.hangPolls, 10u);
+    EXPECT_EQ(p->config.eventsRepeatWindowS, 0u);
+    const std::pair<const char*, const char*> bad[] = {
+        {"--health-temperature-margin=101", "--health-temperature-margin must be 0 to 100, not 101"},
+        {"--health-temperature-warning=0", "--health-temperature-warning must be 1 to 200"},
+        {"--health-stale-polls=0", "--health-stale-polls must be 1 to 100"},
+        {"--hang-polls=1001", "--hang-polls must be 1 to 1000"},
+        {"--health-link-degraded=maybe", "--health-link-degraded takes warn or ignore, not 'maybe'"},
+        {"--health-ecc-correctable-per-hour=-1", "--health-ecc-correctable-per-hour takes a whole number"},
+        {"--events-repeat-window=86401", "--events-repeat-window must be 0 to 86400"},
+    };
+    for (const auto& [arg, why] : bad) {
+        auto r = parseDaemonConfig({arg, "--config=/dev/null"});
+        ASSERT_FALSE(r.ok()) << arg;
+        EXPECT_NE(r.error().message.find(why), std::string::npos) << r.error().message;
+    }
+}
