@@ -40,7 +40,7 @@ const std::vector<Field>& cardFields() {
         {"pcie.link.width.max", "LinkMaxWidth", "", "Maximum PCIe link width of the card", 0, false, "PCI"},
         {"vf.enabled", "VfEnabled", "", "SR-IOV virtual functions enabled", 0, false, "SRIOV"},
         {"vf.total", "VfTotal", "", "SR-IOV virtual functions the card supports (TotalVFs)", 0, false, "SRIOV"},
-        {"health", "Health", "", "ok, warning, critical, or lost (the device does not answer)", 0, false, "HEALTH"},
+        {"health", "Health", "", "ok, unknown (not readable, or stale), warning, critical, or lost (the device does not answer)", 0, false, "HEALTH"},
         {"health.reasons", "HealthReasons", "", "Why health is not ok", 0, false, "HEALTH"},
     };
     return fields;
@@ -52,7 +52,7 @@ const std::vector<Field>& vfFields() {
         {"vf", "Index", "", "Index of the VF on its card (virtfnN)"},
         {"pci.bus_id", "PciAddress", "", "PCI address of the VF"},
         {"state", "State", "", "idle, running, hung, resetting, error, or unknown (generic mode)"},
-        {"health", "Health", "", "ok, warning (hung), critical (error, uncorrectable ECC) or lost"},
+        {"health", "Health", "", "ok, unknown (not readable, or stale), warning (hung), critical (error, uncorrectable ECC) or lost"},
         {"driver", "Driver", "", "Kernel driver bound to the VF (aismi on the host, vfio-pci when assigned)"},
         {"iommu_group", "IommuGroup", "", "IOMMU group of the VF"},
         {"compute_units", "ComputeUnits", "", "Compute units provisioned to the VF"},
@@ -71,6 +71,8 @@ const std::vector<Field>& vfFields() {
         {"profile", "Profile", "", "Profile aismid provisioned the VF with (empty: none)"},
         {"tenant", "Tenant", "", "Tenant the VF is provisioned for (empty: none)"},
         {"quarantined", "Quarantined", "", "True when aismid took the VF out of use after too many automatic resets (aismi vf unquarantine)"},
+        {"health.reasons", "HealthReasons", "", "Why the VF's health is not ok"},
+        {"guard_resets_left", "GuardResetsLeft", "", "Automatic resets the VF's reset guard still allows in its window (0 when quarantined)"},
     };
     return fields;
 }

@@ -45,6 +45,11 @@ expect "aismi pol" "policy"
 expect "aismi policy s" "set show"
 expect "aismi policy set -i 0 --comp" "--compute-oversubscription"
 expect "aismi --query-vf=thr" "throttled"
+expect "aismi he" "health"
+expect "aismi ev" "events"
+expect "aismi events --fo" "--follow"
+expect "aismi events --type reset,au" "reset,auto-reset"
+expect "aismi -i 0 health -" "-i --id -j --json -h --help"
 # The field lists are the CLI's own: every field aismi --help-query-* names completes.
 if [[ -n ${2-} ]]; then
     for kind in card vf; do
