@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include "card_reset.hpp"
 #include "daemon_client.hpp"
 #include "events.hpp"
 #include "health.hpp"
@@ -187,6 +188,12 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     }
     if (r.mode == CliRequest::Mode::Events) {
         if (auto done = runEvents(**client, r, out); !done) return fail(err, done.error());
+        return written(out, err);
+    }
+    if (r.mode == CliRequest::Mode::CardReset) {
+        auto text = runCardReset(**client, r);
+        if (!text) return fail(err, text.error());
+        out << *text;
         return written(out, err);
     }
     if (r.mode == CliRequest::Mode::Health) {

@@ -407,18 +407,21 @@ Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& sub
     }
 }
 
-Result<uint64_t> DaemonClient::resetVf(const std::string& vfPath, bool force) {
+Result<uint64_t> DaemonClient::reset(const std::string& path, const char* interface, bool force) {
     try {
-        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
+        auto object = sdbus::createProxy(*connection_, kBusName, path);
         std::map<std::string, sdbus::Variant> options;
         if (force) options["force"] = sdbus::Variant(true);
         uint64_t took = 0;
-        vf->callMethod("Reset").onInterface("org.aismi.VirtualFunction1").withArguments(options).storeResultsTo(took);
+        object->callMethod("Reset").onInterface(interface).withArguments(options).storeResultsTo(took);
         return took;
     } catch (const sdbus::Error& e) {
         return fromBus(e, "reset");
     }
 }
+
+Result<uint64_t> DaemonClient::resetVf(const std::string& vfPath, bool force) { return reset(vfPath, "org.aismi.VirtualFunction1", force); }
+Result<uint64_t> DaemonClient::resetCard(const std::string& cardPath, bool force) { return reset(cardPath, "org.aismi.Card1", force); }
 
 Result<std::vector<DaemonClient::ProfileFit>> DaemonClient::listProfiles(const std::string& cardPath) {
     try {

@@ -51,6 +51,8 @@ public:
     Result<void> unprovision(const std::string& vfPath);
     /// A function-level reset of one VF (VirtualFunction1.Reset); how long it took, in us.
     Result<uint64_t> resetVf(const std::string& vfPath, bool force);
+    /// A reset of a whole card (Card1.Reset); how long it took, in us.
+    Result<uint64_t> resetCard(const std::string& cardPath, bool force);
     /// Takes a VF out of quarantine (VirtualFunction1.Unquarantine).
     Result<void> unquarantine(const std::string& vfPath);
 
@@ -101,6 +103,7 @@ public:
     Result<void> followEvents(const std::function<Result<void>()>& subscribed, const std::function<void(const EventRow&)>& onEvent);
 
 private:
+    Result<uint64_t> reset(const std::string& path, const char* interface, bool force);
     Result<void> waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress);
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);
     std::unique_ptr<sdbus::IConnection> connection_;

@@ -25,6 +25,7 @@ constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] partition apply|show|export [LAYOUT] [OPTIONS]
        aismi [OPTIONS] policy set|show [OPTIONS]
        aismi [OPTIONS] health [-i ID[,ID...]] [-j]
+       aismi [OPTIONS] reset -i ID [--force]
        aismi [OPTIONS] events [--since TIME] [-i ID[,ID...]] [--type TYPE[,TYPE...]] [--follow] [-j]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
@@ -42,6 +43,16 @@ recent resets and quarantines from the event history.
 
 )";
 
+constexpr const char* kResetUsage = R"(Usage: aismi reset -i ID [--force]
+
+Resets a whole card: the PF's function-level reset, which takes every VF with it (never a bus
+reset, which would reach other devices). Refused while a VF is in use (a workload runs on it,
+it is provisioned for a tenant, or bound to vfio-pci) unless --force. Clients are told first
+(an event of type card-reset); afterwards aismid reads the card again and puts its VF count
+and provisioning back. To reset one VF without touching the others: aismi vf reset CARD:VF.
+
+)";
+
 constexpr const char* kEventsUsage = R"(Usage: aismi events [--since TIME] [-i ID[,ID...]] [--type TYPE[,TYPE...]] [--lines N] [--follow] [-j]
 
 The event history aismid keeps: state changes, health transitions, resets, quarantines,
@@ -51,7 +62,7 @@ as aismid signals it, until interrupted; with -j each event is one JSON object o
 its own. TIME: "2026-11-24 18:00[:SS]", "18:00" (today), "today", "yesterday", "10m ago",
 "-2h", "3d ago" or "@UNIXSECONDS". Types: daemon, reconcile, card-added, card-moved,
 card-replaced, discovery, poll-failed, health, vf-state, vf-health, ecc, thermal, vf-count,
-provision, layout, policy, quota, reset, auto-reset, quarantine, unquarantine.
+provision, layout, policy, quota, reset, auto-reset, quarantine, unquarantine, card-reset.
 
 )";
 
@@ -278,6 +289,7 @@ Result<CliRequest> parsePolicySet(const CommandLine& c);
 Result<CliRequest> parsePolicyShow(const CommandLine& c);
 Result<CliRequest> parseHealth(const CommandLine& c);
 Result<CliRequest> parseEvents(const CommandLine& c);
+Result<CliRequest> parseCardReset(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
 // how many words may follow it (a target).
@@ -309,6 +321,7 @@ const std::vector<Verb>& verbs() {
         {{"policy", "set"}, {"id", "compute-oversubscription", "memory-oversubscription"}, parsePolicySet},
         {{"policy", "show"}, {"id", "json"}, parsePolicyShow},
         {{"health"}, {"id", "json"}, parseHealth},
+        {{"reset"}, {"id", "force"}, parseCardReset},
         {{"events"}, {"id", "json", "since", "type", "lines", "follow"}, parseEvents},
     };
     return table;
@@ -397,11 +410,17 @@ Result<CliRequest> oneCard(const CommandLine& c, CliRequest::Mode mode, const st
     r.mode = mode;
     auto selected = ids(c);
     if (!selected) return std::move(selected).error();
-    if (selected->size() != 1) return usage(group + " " + command + " needs exactly one card: -i ID", "aismi " + group + " --help");
+    // group "": a command of its own ("reset").
+    const std::string name = group.empty() ? command : group + " " + command;
+    if (selected->size() != 1) return usage(name + " needs exactly one card: -i ID", "aismi " + (group.empty() ? command : group) + " --help");
+    if (auto ref = DeviceRef::parse(selected->front()); group.empty() && ref && ref->kind != DeviceRef::Kind::Card)
+        return usage(name + " -i takes a card, not " + quoteInput(selected->front()) + " (aismi vf reset resets one VF)", "aismi " + command + " --help");
     r.ids = *selected;
     r.force = c.has("force");
     return r;
 }
+
+Result<CliRequest> parseCardReset(const CommandLine& c) { return oneCard(c, CliRequest::Mode::CardReset, "reset", ""); }
 
 Result<CliRequest> parseVfEnable(const CommandLine& c) {
     auto r = oneCard(c, CliRequest::Mode::VfEnable, "enable");
@@ -632,6 +651,12 @@ const std::vector<CommandGroup>& commandGroups() {
         {"health", kHealthUsage,
          [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
          "", "health                     health, reasons, data age, resets and quarantines (aismi health --help)"},
+        {"reset", kResetUsage,
+         [] {
+             return std::string("  -i [ --id ] ID        the card (index, PCI address or serial)\n"
+                                "  --force               reset it also while VFs are in use\n");
+         },
+         "", "reset -i ID [--force]      reset a whole card, every VF with it (aismi reset --help)"},
         {"events", kEventsUsage,
          [] {
              return "  -i [ --id ] ID        only events about these cards (index, PCI address or serial)\n" + printed(eventsOptions()) +

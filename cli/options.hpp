@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case

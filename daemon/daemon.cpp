@@ -200,7 +200,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     poller.annotators.push_back([&](CardSnapshot& s) { policies.annotate(s); });
     poller.annotators.push_back([&](CardSnapshot& s) { recovery.annotate(s); });
     poller.readAllNow();
-    events.subscribe<CardReturned>([&](const CardReturned& e) { vfCount.convergeLive(e.card); });
+    events.subscribe<CardReturned>([&](const CardReturned& e) {
+        vfCount.convergeLive(e.card);
+        provisioning.convergeLive(e.card);
+    });
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
         vfCount.watch(e.card, e.before, e.now);
         provisioning.watch(e.card, e.before, e.now);

@@ -378,6 +378,11 @@ Result<void> Card::resetVf(unsigned vf) {
     return {};
 }
 
+Result<void> Card::resetCard() {
+    if (auto r = pf_.functionLevelReset(); !r) return std::move(r).error().context("card " + std::to_string(index_));
+    return {};
+}
+
 Result<Resources> Card::capacity() const {
     if (auto r = requireVendorAbi("capacity"); !r) return std::move(r).error();
     auto s = fs_->read(vendorPath("capacity"));

@@ -5,6 +5,7 @@
 #include "layout_service.hpp"
 #include "policy_service.hpp"
 #include "provision_service.hpp"
+#include "reset_service.hpp"
 #include "vf_count_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -22,6 +23,18 @@ void guarded(sdbus::MethodCall& call, const std::function<void()>& body) {
     } catch (const std::exception& e) {
         throw toBusError(makeError(Errc::Internal, call.getMemberName() + ": " + e.what()));
     }
+}
+
+bool forceOption(sdbus::MethodCall& call, const std::string& method) {
+    std::map<std::string, sdbus::Variant> options;
+    call >> options;
+    bool force = false;
+    for (const auto& [name, value] : options) {
+        if (name != "force" || value.peekValueType() != "b")
+            throw toBusError(makeError(Errc::InvalidArgument, method + ": unknown option " + quoteInput(name) + " (there is: force, a boolean)"));
+        force = value.get<bool>();
+    }
+    return force;
 }
 
 void withdraw(sdbus::IObject& object) {
@@ -66,6 +79,8 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
                             [this](sdbus::MethodCall call) { guarded(call, [&] { listProfiles(call); }); });
     object_->registerMethod(kCardInterface, "SetOversubscription", "a{sv}", {"ratios"}, "", {},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setOversubscription(call); }); });
+    object_->registerMethod(kCardInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
+                            [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
     object_->finishRegistration();
     for (const auto& vf : ctx.inventory.snapshot(card).vfs) vfs_.push_back(std::make_unique<VfObject>(ctx, card, vf.index));
 }
@@ -80,16 +95,7 @@ void CardObject::announce() { object_->emitInterfacesAddedSignal(); }
 void CardObject::setVfCount(sdbus::MethodCall call, bool async, bool withOptions) {
     uint32_t count = 0;
     call >> count;
-    bool force = false;
-    if (withOptions) {
-        std::map<std::string, sdbus::Variant> options;
-        call >> options;
-        for (const auto& [name, value] : options) {
-            if (name != "force" || value.peekValueType() != "b")
-                throw toBusError(makeError(Errc::InvalidArgument, "SetVfCountWithOptions: unknown option " + quoteInput(name) + " (there is: force, a boolean)"));
-            force = value.get<bool>();
-        }
-    }
+    const bool force = withOptions && forceOption(call, "SetVfCountWithOptions");
     authorizeThen(ctx_, call, kActionManageVfs, [this, count, async, force](PendingCall pending) {
         std::function<void(Result<void>)> done;
         if (!async)
@@ -116,6 +122,16 @@ void CardObject::listProfiles(sdbus::MethodCall call) {
     auto reply = call.createReply();
     reply << rows;
     reply.send();
+}
+
+void CardObject::reset(sdbus::MethodCall call) {
+    const bool force = forceOption(call, "Reset");
+    authorizeThen(ctx_, call, kActionReset, [this, force](PendingCall pending) {
+        ctx_.resets.resetCard(card_, force, [pending](Result<ResetService::CardOutcome> r) mutable {
+            if (r) pending.reply(static_cast<uint64_t>(r->took.count()));
+            else pending.fail(r.error());
+        });
+    });
 }
 
 void CardObject::setOversubscription(sdbus::MethodCall call) {

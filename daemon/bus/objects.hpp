@@ -30,6 +30,10 @@ namespace aismi::bus {
 /// org.aismi.Error.Internal, so no exception leaves a handler.
 void guarded(sdbus::MethodCall& call, const std::function<void()>& body);
 
+/// Reads an options dictionary whose only option is `force` (a boolean): its value, false when
+/// absent; anything else is InvalidArgument naming `method`.
+bool forceOption(sdbus::MethodCall& call, const std::string& method);
+
 /// Says InterfacesRemoved (unless the bus is gone) and unregisters the object.
 void withdraw(sdbus::IObject& object);
 
@@ -72,6 +76,7 @@ private:
     void setVfCount(sdbus::MethodCall call, bool async, bool withOptions = false);
     void listProfiles(sdbus::MethodCall call);
     void setOversubscription(sdbus::MethodCall call);
+    void reset(sdbus::MethodCall call);
     BusContext& ctx_;
     unsigned card_;
     std::unique_ptr<sdbus::IObject> object_;

@@ -57,14 +57,7 @@ void VfObject::unprovision(sdbus::MethodCall call) {
 }
 
 void VfObject::reset(sdbus::MethodCall call) {
-    std::map<std::string, sdbus::Variant> options;
-    call >> options;
-    bool force = false;
-    for (const auto& [name, value] : options) {
-        if (name != "force" || value.peekValueType() != "b")
-            throw toBusError(makeError(Errc::InvalidArgument, "Reset: unknown option " + quoteInput(name) + " (there is: force, a boolean)"));
-        force = value.get<bool>();
-    }
+    const bool force = forceOption(call, "Reset");
     authorizeThen(ctx_, call, kActionReset, [this, force](PendingCall pending) {
         ctx_.resets.resetVf(VfRef{card_, vf_}, force, [pending](Result<ResetService::Outcome> r) mutable {
             if (r) pending.reply(static_cast<uint64_t>(r->took.count()));

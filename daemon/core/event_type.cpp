@@ -34,6 +34,7 @@ constexpr std::array kTypes{
     TypeRow{EventType::AutoReset, "auto-reset", "ef94d592843f41d1a3e401beeeb880b3"},
     TypeRow{EventType::Quarantine, "quarantine", "8bfabacb436b4091b4d78d3272fb6ae8"},
     TypeRow{EventType::Unquarantine, "unquarantine", "e75ecb0776c646f08f0e60f4b23a7a5e"},
+    TypeRow{EventType::CardReset, "card-reset", "55564d7a6994496c927cf9555f7f732d"},
 };
 
 constexpr std::array<EventType, kTypes.size()> typesInOrder() {

@@ -34,6 +34,7 @@ enum class EventType {
     AutoReset,     // a hung VF was reset by the recovery policy
     Quarantine,    // a VF was quarantined past its reset guard
     Unquarantine,  // an operator released a VF from quarantine
+    CardReset,     // a whole card is about to be reset, or was
 };
 
 std::string_view eventTypeName(EventType t);

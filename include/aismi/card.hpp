@@ -80,6 +80,10 @@ public:
     /// The VF index of `address` if it is one of this card's enabled VFs.
     std::optional<unsigned> vfIndexOf(const PciAddress& address) const;
     Result<void> resetVf(unsigned vf);
+    /// A reset of the whole card: the PF's function-level reset, which takes every VF with it
+    /// (the kernel enables them again when it restores the PF; what they held is gone). Never
+    /// a bus reset (which would reach other devices below the bridge).
+    Result<void> resetCard();
 
     // Vendor ABI (NotSupported in generic mode).
     Result<Resources> capacity() const;

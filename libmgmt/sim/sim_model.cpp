@@ -457,12 +457,25 @@ SimCardModel::FlrStart SimCardModel::beginFlr(int fn, int64_t nowNs) {
     }
     // FLR clears the function's own state only (PCIe 6.6.2): its workload, a hang, an error;
     // provisioning is held by the PF and survives. Sibling functions are not touched.
-    f.loadOn = false;
-    f.hung = false;
-    f.errored = false;
-    f.progressBase = 0;
-    f.resetCount++;
-    f.resettingUntilNs = nowNs + scaled(config_.flrMs);
+    const auto clear = [&](SimFunction& fn) {
+        fn.loadOn = false;
+        fn.hung = false;
+        fn.errored = false;
+        fn.progressBase = 0;
+        fn.resetCount++;
+        fn.resettingUntilNs = nowNs + scaled(config_.flrMs);
+    };
+    clear(f);
+    if (fn < 0) {
+        // The PF's FLR is the whole card's: it clears VF Enable (SR-IOV 1.1 3.3.3.1) and the
+        // kernel enables the same VFs again when it restores the PF's state, each holding the
+        // even split a fresh enable gives (what aismid provisioned is gone).
+        const Resources share = mutable_.vfs.empty() ? Resources{} : evenShare(static_cast<unsigned>(mutable_.vfs.size()));
+        for (SimFunction& vf : mutable_.vfs) {
+            clear(vf);
+            vf.resources = share;
+        }
+    }
     return {0, scaled(config_.flrMs), 0};
 }
 

@@ -87,3 +87,57 @@ TEST(Recovery, ResetsAHungVfByItselfAndQuarantinesItPastTheGuard) {
     auto again = stack.aismi({"vf", "unquarantine", "0:1"});
     EXPECT_NE(again.err.find("is not quarantined"), std::string::npos) << again.err;
 }
+
+TEST(CardReset, ResetsAWholeCardOnlyWhenFreeOrForcedAndPutsItsVfsBack) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "2xquarter,2xeighth"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:3", "--profile", "eighth", "--tenant", "acme"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "1", "--count", "2"}).exitCode, 0);
+    for (const char* vf : {"0:0", "1:0"}) ASSERT_EQ(stack.sim({"load", vf, "on"}).exitCode, 0);
+    ASSERT_TRUE(stack.waitForVf("0:0", "state", "running"));
+    EXPECT_EQ(stack.aismi({"reset", "-i", "0", "--force"}, 65534).exitCode, 7) << "a reset needs authorization";
+    auto refused = stack.aismi({"reset", "-i", "0"});
+    EXPECT_EQ(refused.exitCode, 5) << refused.err;
+    EXPECT_NE(refused.err.find("VFs in use (0:0 runs a workload, 0:3 is provisioned for tenant acme)"), std::string::npos) << refused.err;
+    EXPECT_EQ(stack.vfField("0:0", "state,reset_count"), "running, 0") << "a refusal changes nothing";
+    const uint64_t other = std::stoull(stack.vfField("1:0", "progress"));
+
+    auto reset = stack.aismi({"reset", "-i", "0", "--force"});
+    ASSERT_EQ(reset.exitCode, 0) << reset.err;
+    EXPECT_NE(reset.out.find("card 0 (0000:3b:00.0): reset in "), std::string::npos) << reset.out;
+    for (const char* vf : {"0:0", "0:1", "0:2", "0:3"}) EXPECT_TRUE(stack.waitForVf(vf, "reset_count", "1")) << vf;
+    EXPECT_EQ(stack.vfField("0:0", "state"), "idle") << "the workload went with the card";
+    // aismid puts the provisioning back: every VF holds its profile again.
+    for (int i = 0; i < 200; ++i) {
+        auto shown = stack.aismi({"partition", "show", "-i", "0"});
+        size_t desired = 0;
+        for (size_t at = 0; (at = shown.out.find("as desired", at)) != std::string::npos; ++at) ++desired;
+        if (desired == 4) break;
+        ASSERT_LT(i, 199) << shown.out << stack.daemonLog();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(stack.vfField("0:3", "profile,tenant"), "eighth, acme");
+    // The other card never noticed.
+    EXPECT_EQ(stack.vfField("1:0", "state,reset_count"), "running, 0");
+    for (int i = 0; i < 100 && std::stoull(stack.vfField("1:0", "progress")) <= other; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a poll or two
+    EXPECT_GT(std::stoull(stack.vfField("1:0", "progress")), other);
+    // Clients were told before the reset, and after it.
+    auto events = stack.aismi({"events", "--type", "card-reset", "-i", "0"});
+    const size_t before = events.out.find("warning   card-reset     card 0 (0000:3b:00.0): resetting the whole card (4 VFs");
+    const size_t after = events.out.find("info      card-reset     card 0 (0000:3b:00.0): reset in ");
+    EXPECT_NE(before, std::string::npos) << events.out;
+    EXPECT_NE(after, std::string::npos) << events.out;
+    EXPECT_LT(before, after);
+    for (const auto& [args, why] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"reset"}, "reset needs exactly one card: -i ID"},
+             {{"reset", "-i", "0:1"}, "reset -i takes a card, not '0:1'"},
+             {{"reset", "-i", "0,1"}, "reset needs exactly one card"},
+             {{"reset", "-i", "9"}, "no card '9'"},
+             {{"reset", "-i", "0", "--count", "2"}, "--count does not go with 'reset'"}}) {
+        auto r = stack.aismi(args);
+        EXPECT_NE(r.exitCode, 0) << why;
+        EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+    }
+}

@@ -119,6 +119,24 @@ TEST_F(SimulatedCard, ResetOfOneVfLeavesItsNeighboursUntouched) {
     }
 }
 
+TEST_F(SimulatedCard, APfResetResetsTheWholeCardAndKeepsItsVfsEnabled) {
+    ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
+    ASSERT_TRUE(fs->write(std::string(kPf) + "aismi/vf1/resources", "compute_units 8\nmemory_mib 1024\nengines 1\n").ok());
+    for (unsigned k = 0; k < 2; ++k) load(0, k);
+    clock.advanceMs(50);
+    clock.sleeps.clear();
+    ASSERT_TRUE(fs->write(std::string(kPf) + "reset", "1").ok());
+    EXPECT_EQ(clock.sleeps.size(), 1u);
+    EXPECT_EQ(read(std::string(kPf) + "sriov_numvfs"), "2\n") << "the kernel restores VF Enable";
+    for (unsigned k = 0; k < 2; ++k) {
+        const std::string after = read(vfStatus(k));
+        EXPECT_EQ(field(after, "state"), "idle") << "VF " << k << ": its workload went with the reset";
+        EXPECT_EQ(number(after, "reset_count"), 1u);
+    }
+    EXPECT_NE(read(std::string(kPf) + "aismi/vf1/resources").find("compute_units 64"), std::string::npos)
+        << "the provisioning is gone: the even split of a fresh enable: " << read(std::string(kPf) + "aismi/vf1/resources");
+}
+
 TEST_F(SimulatedCard, ShowsAVfAsResettingWhileItsFlrRuns) {
     ASSERT_TRUE(fs->write(std::string(kPf) + "sriov_numvfs", "2").ok());
     mutate(0, [&](sim::SimCardModel& m) {

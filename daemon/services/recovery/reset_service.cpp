@@ -19,6 +19,7 @@ namespace aismi {
 namespace {
 
 constexpr const char* kKind = "reset-vf";
+constexpr const char* kCardKind = "reset-card";
 constexpr const char* kStepReset = "function-level-reset";
 
 
@@ -29,7 +30,75 @@ std::string ms(std::chrono::microseconds us) {
 
 }  // namespace
 
-std::vector<std::string> ResetService::kinds() const { return {kKind}; }
+std::vector<std::string> ResetService::kinds() const { return {kKind, kCardKind}; }
+
+namespace {
+
+// Why each VF counts as in use for a card reset ("0:1 runs a workload"), or nothing.
+std::vector<std::string> vfsInUse(const CardSnapshot& card) {
+    std::vector<std::string> out;
+    for (const auto& vf : card.vfs) {
+        const std::string name = std::to_string(card.info.index) + ":" + std::to_string(vf.index);
+        if (vf.state() == VfState::Running) out.push_back(name + " runs a workload");
+        else if (vf.driver == "vfio-pci") out.push_back(name + " is bound to vfio-pci");
+        else if (!vf.tenant.empty()) out.push_back(name + " is provisioned for tenant " + vf.tenant);
+    }
+    return out;
+}
+
+}  // namespace
+
+void ResetService::resetCard(unsigned cardIndex, bool force, CardDone done) {
+    if (cardIndex >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(cardIndex)));
+    const CardSnapshot& card = d_.inventory.snapshot(cardIndex);
+    const CardInfo info = card.info;
+    const std::string what = info.label() + ": reset";
+    if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
+    if (const auto used = vfsInUse(card); !used.empty() && !force) {
+        std::string list;
+        for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
+        return done(makeError(Errc::Busy, what + ": VFs in use (" + list + ") would lose their work; --force resets the card anyway"));
+    }
+    if (auto claimed = d_.changes.begin(info.key, what); !claimed) return done(std::move(claimed).error());
+    const unsigned vfs = card.vfEnabled();
+    PayloadWriter payload;
+    payload.add("vfs", vfs).add("address", info.pciAddress);
+    auto operation = d_.journal.begin(kCardKind, info.key, payload.str(), kStepReset);
+    if (!operation) {
+        d_.changes.end(info.key);
+        return done(std::move(operation).error().context(what));
+    }
+    // Clients hear of it before the device is touched.
+    d_.events.publish(Notice{EventType::CardReset, Severity::Warning, info.label(),
+                             "resetting the whole card (" + std::to_string(vfs) + " VFs: their workloads stop; aismid puts their count and provisioning back)",
+                             cardIndex});
+    d_.executor.runOnCard<CardOutcome>(
+        info.key,
+        [device = d_.inventory.device(cardIndex)]() -> Result<CardOutcome> {
+            const auto start = std::chrono::steady_clock::now();
+            if (auto r = device->resetCard(); !r) return std::move(r).error();
+            CardOutcome o;
+            o.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+            if (auto s = device->sriov()) o.vfs = s->numVfs;
+            return o;
+        },
+        [this, info, cardIndex, vfs, id = *operation, what, done = std::move(done)](Result<CardOutcome> outcome) mutable {
+            if (!outcome) outcome = std::move(outcome).error().context(what);
+            if (auto r = d_.journal.finish(id, outcome ? "ok in " + ms(outcome->took) : "failed: " + outcome.error().message); !r && outcome)
+                outcome = std::move(r).error();
+            d_.events.publish(Notice{EventType::CardReset, outcome ? Severity::Info : Severity::Warning, info.label(),
+                                     outcome ? "reset in " + ms(outcome->took) + "; " + std::to_string(outcome->vfs) + " of " + std::to_string(vfs) +
+                                                   " VFs enabled after it"
+                                             : outcome.error().message,
+                                     cardIndex});
+            d_.poller.refresh(cardIndex, [this, key = info.key, cardIndex, outcome, done = std::move(done)] {
+                d_.changes.end(key);
+                // As after any return of a card: the VF count and the provisioning are put back.
+                d_.events.publish(CardReturned{cardIndex});
+                done(outcome);
+            });
+        });
+}
 
 void ResetService::resetVf(const VfRef& ref, bool force, Done done) {
     if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
@@ -95,6 +164,14 @@ void ResetService::resetVf(const VfRef& ref, bool force, Done done) {
 }
 
 Result<std::string> ResetService::recover(const JournalRow& entry) {
+    if (entry.kind == kCardKind) {
+        // The card is read at start like every other, and its VF count and provisioning are
+        // converged there: nothing is left but to say so.
+        const std::string outcome = d_.inventory.findByKey(entry.target) ? "finished: the card is read again and its VFs put back at start"
+                                                                          : "abandoned: the card is not present after restart";
+        if (auto r = d_.journal.finish(entry.id, outcome); !r) return std::move(r).error();
+        return "a reset of card " + entry.target + " was interrupted by a restart; " + outcome;
+    }
     // An FLR completes in the hardware whether or not aismid saw it: what is left to do is to
     // see whether the VF answers as itself again, and say so.
     auto kv = text::parseKeyValues(entry.payload, "reset-vf journal payload");

@@ -58,6 +58,17 @@ public:
     /// vfio-pci. `done` runs on the loop once the snapshot shows the VF after the reset.
     void resetVf(const VfRef& vf, bool force, Done done);
 
+    struct CardOutcome {
+        std::chrono::microseconds took{0};  // the PF's reset, from the write to the card answering again
+        unsigned vfs = 0;                   // VFs enabled after it
+    };
+    using CardDone = std::function<void(Result<CardOutcome>)>;
+    /// Resets the whole card (the PF's function-level reset; every VF with it): only when no VF
+    /// is in use (a workload, a tenant, vfio-pci), or with `force`. An event of type
+    /// card-reset tells clients before the device is touched; afterwards the card is read
+    /// again and `CardReturned` lets the services put its VF count and provisioning back.
+    void resetCard(unsigned card, bool force, CardDone done);
+
     // ReconcileParticipant
     Phase phase() const override { return Phase::Quarantine; }
     std::vector<std::string> kinds() const override;

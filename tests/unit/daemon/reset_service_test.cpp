@@ -3,6 +3,7 @@
 // reported after a crash; and the recovery policy that resets hung VFs by itself, within a
 // guard, and quarantines them past it.
 #include "daemon_fixture.hpp"
+#include "events.hpp"
 #include "recovery_repository.hpp"
 #include "recovery_service.hpp"
 #include "reset_service.hpp"
@@ -102,6 +103,50 @@ TEST_F(ResetServiceTest, FinishesAResetACrashInterrupted) {
     ASSERT_EQ(report.actions.size(), 2u);
     EXPECT_NE(report.actions[0].find("finished: the VF answers"), std::string::npos) << report.actions[0];
     EXPECT_NE(report.actions[1].find("does not answer"), std::string::npos) << report.actions[1];
+    EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(ResetServiceTest, ResetsAWholeCardTellingClientsFirstAndReportsAFailure) {
+    std::vector<std::string> told;
+    events->subscribe<Notice>([&](const Notice& n) {
+        if (n.type == EventType::CardReset) told.push_back(n.message);
+    });
+    bool returned = false;
+    events->subscribe<CardReturned>([&](const CardReturned& e) { returned = e.card == 0; });
+    const auto resetCard = [&](bool force) {
+        std::optional<Result<ResetService::CardOutcome>> outcome;
+        resets->resetCard(0, force, [&](Result<ResetService::CardOutcome> r) { outcome = std::move(r); });
+        EXPECT_TRUE(runUntil([&] { return outcome.has_value(); }));
+        return outcome.value_or(makeError(Errc::Timeout, "no outcome"));
+    };
+    load(0, 1);
+    poller->readAllNow();
+    auto refused = resetCard(false);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, Errc::Busy);
+    EXPECT_NE(refused.error().message.find("0:1 runs a workload"), std::string::npos) << refused.error().message;
+    EXPECT_TRUE(told.empty()) << "nothing said, nothing done";
+    auto done = resetCard(true);
+    ASSERT_TRUE(done.ok()) << done.error().message;
+    EXPECT_EQ(done->vfs, 4u);
+    ASSERT_EQ(told.size(), 2u);
+    EXPECT_NE(told[0].find("resetting the whole card (4 VFs"), std::string::npos) << told[0];
+    EXPECT_TRUE(returned) << "the services hear the card is back";
+    EXPECT_TRUE(journal->open()->empty());
+    for (unsigned k = 0; k < 4; ++k) EXPECT_EQ(inventory->vf(VfRef{0, k})->status->resetCount, 1u) << "VF " << k;
+    EXPECT_FALSE(changes.busy(kSerial0));
+    inject(0, std::nullopt, sim::Fault::FlrFail);
+    auto failed = resetCard(true);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.error().message.find("card 0 (0000:3b:00.0): reset"), std::string::npos) << failed.error().message;
+    EXPECT_FALSE(changes.busy(kSerial0)) << "released after a failure";
+    // A card reset a crash interrupted is reported at restart.
+    ASSERT_TRUE(journal->begin("reset-card", kSerial0, "vfs 4\n", "function-level-reset").ok());
+    Reconciler reconciler(*journal);
+    reconciler.add(*resets);
+    const auto report = reconciler.run();
+    ASSERT_EQ(report.actions.size(), 1u);
+    EXPECT_NE(report.actions[0].find("a reset of card AIS"), std::string::npos) << report.actions[0];
     EXPECT_TRUE(journal->open()->empty());
 }
 

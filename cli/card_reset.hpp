@@ -1,0 +1,16 @@
+// aismi reset -i ID [--force]: a whole card's reset (Card1.Reset).
+#pragma once
+
+#include "options.hpp"
+
+#include <aismi/error.hpp>
+
+#include <string>
+
+namespace aismi::cli {
+
+class DaemonClient;
+
+Result<std::string> runCardReset(DaemonClient& client, const CliRequest& r);
+
+}  // namespace aismi::cli
