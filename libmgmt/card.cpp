@@ -152,9 +152,14 @@ Result<VfReport> parseReportLine(std::string_view line, const std::string& where
                           {"throttled", &throttled, nullptr, true}};
     unsigned seen = 0;
     const auto what = [&] { return where + " VF " + std::to_string(r.vf); };  // only for errors
+    // Drivers write the keys in this order: the slot after the last one matched is tried first
+    // (one comparison per key on a poll of hundreds of lines), then every slot.
+    unsigned next = 0;
     for (size_t i = 1; i + 1 < n; i += 2) {
-        for (unsigned k = 0; k < std::size(slots); ++k) {
+        for (unsigned j = 0; j < std::size(slots); ++j) {
+            const unsigned k = (next + j) % std::size(slots);
             if (slots[k].key != words[i]) continue;
+            next = k + 1;
             if (seen & (1u << k)) return makeError(Errc::MalformedData, what() + ": " + std::string(words[i]) + " given twice");
             seen |= 1u << k;
             if (!slots[k].number) {

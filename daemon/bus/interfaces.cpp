@@ -83,7 +83,7 @@ const PropertyTable<CardSnapshot>& cardProperties() {
         property<C>("FirmwareBankIntegrity", [](const C& c) { return bankField(c, true); }),
         property<C>("Health", [](const C& c) { return healthName(c.health); }),
         property<C>("HealthReasons", [](const C& c) { return c.healthReasons; }),
-        property<C>("ReadTimestamp", [](const C& c) { return static_cast<uint64_t>(c.readAtUs); }),
+        property<C>("ReadTimestamp", [](const C& c) { return static_cast<uint64_t>(c.readAtUs); }, Change::Silent),
         property<C>("TemperatureC", [](const C& c) { return c.telemetry.temperatureC; }),
         property<C>("TemperatureCriticalC", [](const C& c) { return c.telemetry.temperatureCritC; }),
         property<C>("PowerW", [](const C& c) { return c.telemetry.powerW; }),

@@ -44,7 +44,9 @@ std::string signatureOf(const WireValue& v);
 bool sameWire(const WireValue& a, const WireValue& b);
 void appendTo(sdbus::Message& msg, const WireValue& v);
 
-enum class Change { Emits, Const };
+/// Emits: PropertiesChanged when it changes; Const: never changes; Silent: changes at every
+/// poll (a timestamp), read on demand, never signalled (EmitsChangedSignal "false").
+enum class Change { Emits, Const, Silent };
 
 template <class Subject>
 struct PropertyRow {
@@ -84,6 +86,7 @@ void registerProperties(sdbus::IObject& object, const std::string& interface, co
     for (const auto& row : table) {
         sdbus::Flags flags;
         if (row.change == Change::Const) flags.set(sdbus::Flags::CONST_PROPERTY_VALUE);
+        if (row.change == Change::Silent) flags.set(sdbus::Flags::EMITS_NO_SIGNAL);
         object.registerProperty(interface, row.name, row.signature,
                                 [r = &row, owner](sdbus::PropertyGetReply& reply) { appendTo(reply, r->get(owner->subject())); }, flags);
     }

@@ -68,6 +68,8 @@ public:
     /// Runs `body` in one transaction: every write in it lands, or none does (also on a crash).
     /// Nested calls join the outer transaction.
     Result<void> transaction(const std::function<Result<void>()>& body);
+    /// Inside transaction(): what is read may still be rolled back.
+    bool inTransaction() const { return depth_ > 0; }
 
     /// An error naming the file, the operation and SQLite's own words.
     Error error(const std::string& what) const;

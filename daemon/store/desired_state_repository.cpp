@@ -5,6 +5,7 @@
 namespace aismi {
 
 Result<void> DesiredStateRepository::setVfCount(const std::string& serial, unsigned count) {
+    vfCounts_.erase(serial);
     Statement st(db_,
                  "INSERT INTO cards (serial, desired_vf_count) VALUES (?1, ?2) "
                  "ON CONFLICT (serial) DO UPDATE SET desired_vf_count = excluded.desired_vf_count");
@@ -12,21 +13,27 @@ Result<void> DesiredStateRepository::setVfCount(const std::string& serial, unsig
 }
 
 Result<void> DesiredStateRepository::clearVfCount(const std::string& serial) {
+    vfCounts_.erase(serial);
     Statement st(db_, "DELETE FROM cards WHERE serial = ?1");
     return st.bind(1, serial).run("clear desired VF count of " + serial);
 }
 
 Result<std::optional<unsigned>> DesiredStateRepository::vfCount(const std::string& serial) {
+    if (auto it = vfCounts_.find(serial); it != vfCounts_.end()) return it->second;
     Statement st(db_, "SELECT desired_vf_count FROM cards WHERE serial = ?1");
     st.bind(1, serial);
+    std::optional<unsigned> count;
     switch (st.step()) {
-    case Statement::Step::Done: return std::optional<unsigned>();
-    case Statement::Step::Row: return std::optional<unsigned>(static_cast<unsigned>(st.integer(0)));
+    case Statement::Step::Done: break;
+    case Statement::Step::Row: count = static_cast<unsigned>(st.integer(0)); break;
     default: return db_.error("read desired VF count of " + serial);
     }
+    if (!db_.inTransaction()) vfCounts_[serial] = count;
+    return count;
 }
 
 Result<void> DesiredStateRepository::setProvisioned(const std::string& serial, unsigned vf, const Provisioned& p) {
+    provisionedVfs_.erase(serial);
     Statement st(db_,
                  "INSERT INTO vf_provisioning (serial, vf, compute_units, memory_mib, engines, profile, tenant, burst_units, weight) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (serial, vf) DO UPDATE SET compute_units = excluded.compute_units, "
@@ -66,21 +73,25 @@ Result<std::optional<DesiredStateRepository::Provisioned>> DesiredStateRepositor
 }
 
 Result<std::map<unsigned, DesiredStateRepository::Provisioned>> DesiredStateRepository::provisionedVfs(const std::string& serial) {
+    if (auto it = provisionedVfs_.find(serial); it != provisionedVfs_.end()) return it->second;
     Statement st(db_, "SELECT vf, compute_units, memory_mib, engines, profile, tenant, burst_units, weight FROM vf_provisioning WHERE serial = ?1 ORDER BY vf");
     st.bind(1, serial);
     std::map<unsigned, Provisioned> out;
     Statement::Step rc;
     while ((rc = st.step()) == Statement::Step::Row) out[static_cast<unsigned>(st.integer(0))] = rowOf(st);
     if (rc != Statement::Step::Done) return db_.error("read the provisioned VFs of " + serial);
+    if (!db_.inTransaction()) provisionedVfs_[serial] = out;
     return out;
 }
 
 Result<void> DesiredStateRepository::clearProvisioned(const std::string& serial, unsigned vf) {
+    provisionedVfs_.erase(serial);
     Statement st(db_, "DELETE FROM vf_provisioning WHERE serial = ?1 AND vf = ?2");
     return st.bind(1, serial).bind(2, static_cast<int64_t>(vf)).run("clear the provisioning of " + serial + " VF " + std::to_string(vf));
 }
 
 Result<void> DesiredStateRepository::clearProvisionedCard(const std::string& serial) {
+    provisionedVfs_.erase(serial);
     Statement st(db_, "DELETE FROM vf_provisioning WHERE serial = ?1");
     return st.bind(1, serial).run("clear the provisioning of " + serial);
 }

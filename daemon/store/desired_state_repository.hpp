@@ -1,5 +1,7 @@
 // Desired state of the cards: what operators asked for, keyed by card serial (stable across
-// re-enumeration and slot moves).
+// re-enumeration and slot moves). Every poll of every card reads a card's desired VF count and
+// provisioned VFs: those reads are kept in memory, dropped at each write of that card, and
+// never kept from inside a transaction (it may still roll back).
 #pragma once
 
 #include <aismi/error.hpp>
@@ -42,6 +44,8 @@ public:
 
 private:
     Database& db_;
+    std::map<std::string, std::optional<unsigned>, std::less<>> vfCounts_;
+    std::map<std::string, std::map<unsigned, Provisioned>, std::less<>> provisionedVfs_;
 };
 
 }  // namespace aismi

@@ -18,6 +18,7 @@ namespace {
 struct XmlProperty {
     std::string type;
     bool isConst = false;
+    bool silent = false;  // EmitsChangedSignal "false"
 };
 
 // The properties of daemon/dbus/<interface>.xml: name -> type and whether it is const.
@@ -37,10 +38,11 @@ std::map<std::string, XmlProperty> xmlProperties(const std::string& interface) {
     for (size_t at = xml.find("<property "); at != std::string::npos; at = xml.find("<property ", at + 1)) {
         const size_t close = xml.find('>', at);
         const std::string tag = xml.substr(at, close - at + 1);
-        XmlProperty p{attr(tag, "type"), false};
+        XmlProperty p{attr(tag, "type"), false, false};
         if (tag[tag.size() - 2] != '/') {
             const size_t end = xml.find("</property>", close);
             p.isConst = xml.substr(close, end - close).find("value=\"const\"") != std::string::npos;
+            p.silent = xml.substr(close, end - close).find("value=\"false\"") != std::string::npos;
         }
         out[attr(tag, "name")] = p;
     }
@@ -56,6 +58,7 @@ void expectTableMatchesXml(const PropertyTable<Subject>& table, const std::strin
         ASSERT_NE(it, xml.end()) << interface << "." << row.name << " is served but not in the XML";
         EXPECT_EQ(it->second.type, row.signature) << interface << "." << row.name;
         EXPECT_EQ(it->second.isConst, row.change == Change::Const) << interface << "." << row.name;
+        EXPECT_EQ(it->second.silent, row.change == Change::Silent) << interface << "." << row.name;
         xml.erase(it);
     }
     for (const auto& [name, p] : xml) ADD_FAILURE() << interface << "." << name << " is in the XML but not served";
