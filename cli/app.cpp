@@ -11,6 +11,7 @@
 #include "selection.hpp"
 #include "version.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iomanip>
@@ -93,7 +94,22 @@ Result<std::string> show(DaemonClient& client, const CliRequest& r, bool first) 
     case CliRequest::Mode::Summary:
         return r.json ? renderJsonInventory(*inv, *cards, {}, timestamp()) : renderSummary(*inv, *cards, timestamp());
     case CliRequest::Mode::Report:
-        return r.json ? renderJsonInventory(*inv, *cards, r.sections, timestamp()) : renderReport(*inv, *cards, r.sections, timestamp());
+        if (r.json) return renderJsonInventory(*inv, *cards, r.sections, timestamp());
+        if (!r.sections.empty() && std::find(r.sections.begin(), r.sections.end(), "RECOVERY") == r.sections.end())
+            return renderReport(*inv, *cards, r.sections, timestamp());
+        {
+            // The RECOVERY section's last resets come from the event history.
+            LastResets last;
+            for (const BusObject* card : *cards) {
+                auto resets = client.listEvents({std::nullopt, static_cast<uint32_t>(card->number("Index")), {"reset"}, 100000});
+                if (!resets) return std::move(resets).error();
+                for (const auto& e : *resets)
+                    if (e.card && e.vf)
+                        last[std::to_string(*e.card) + ":" + std::to_string(*e.vf)] =
+                            localTime(e.at) + (e.severity == "info" ? "" : ", failed");
+            }
+            return renderReport(*inv, *cards, r.sections, timestamp(), last);
+        }
     case CliRequest::Mode::QueryCard: return r.json ? renderJsonRows(*cards, r.fields) : renderCsv(*cards, r.fields, csv);
     case CliRequest::Mode::ListCards: {
         std::ostringstream out;

@@ -3,6 +3,7 @@
 #include "daemon_client.hpp"
 #include "events.hpp"
 #include "json.hpp"
+#include "render.hpp"
 #include "selection.hpp"
 
 #include <chrono>
@@ -65,6 +66,7 @@ Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
         return std::move(q).error();
     if (auto m = client.readManager(inv); !m) return std::move(m).error();
     const uint64_t guard = inv.manager.number("ResetGuardResets");
+    const auto* autoReset = std::get_if<bool>(&inv.manager.get("AutoReset"));
     std::string out = r.json ? "[" : "";
     bool firstCard = true;
     for (const BusObject* card : *cards) {
@@ -86,7 +88,8 @@ Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
                        json::quote(vf.text("PciAddress")) + ", \"state\": " + json::quote(vf.text("State")) + ", \"health\": " +
                        json::quote(vf.text("Health")) + ", \"reasons\": " + jsonList(listOf(vf, "HealthReasons")) +
                        ", \"quarantined\": " + (flag(vf, "Quarantined") ? "true" : "false") +
-                       ", \"guard_resets_left\": " + std::to_string(vf.number("GuardResetsLeft")) + ", \"reset_count\": " + json::value(vf.get("ResetCount")) + "}";
+                       ", \"guard_resets_left\": " + std::to_string(vf.number("GuardResetsLeft")) + ", \"reset_count\": " + json::value(vf.get("ResetCount")) +
+                       ", \"recommended_action\": " + json::quote(recommendedAction(vf, autoReset && *autoReset)) + "}";
             }
             out += "], \"recent_resets\": [";
             for (size_t i = 0; i < resets->size(); ++i) out += (i ? ", " : "") + eventJson((*resets)[i]);
@@ -104,6 +107,8 @@ Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
                    (flag(*vf, "Quarantined") ? "  QUARANTINED" : "") + "  (automatic resets left: " + std::to_string(vf->number("GuardResetsLeft")) +
                    " of " + std::to_string(guard) + ")\n";
             for (const auto& why : listOf(*vf, "HealthReasons")) out += "      " + why + "\n";
+            if (const std::string action = recommendedAction(*vf, autoReset && *autoReset); action != "none")
+                out += "      recommended: " + action + "\n";
         }
         if (!vfs.empty() && shown < vfs.size())
             out += "  " + std::string(shown ? "the other " : "") + std::to_string(vfs.size() - shown) + " VF(s): ok\n";

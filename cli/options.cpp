@@ -202,7 +202,7 @@ po::options_description globalOptions() {
                                            "and vf list also VFs as CARD:VF or PCI address)")
         ("query,q", "full report of each card")
         ("display,d", po::value<std::string>(), "with -q: only these sections (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, "
-                                                "UTILIZATION, MEMORY, ECC, HEALTH), comma separated")
+                                                "UTILIZATION, MEMORY, ECC, HEALTH, RECOVERY), comma separated")
         ("query-card", po::value<std::string>(), "card fields to print, comma separated (see --help-query-card)")
         ("query-vf", po::value<std::string>(), "VF fields to print, comma separated (see --help-query-vf)")
         ("format", po::value<std::string>(), "for --query-*: csv[,noheader][,nounits]")
@@ -373,7 +373,7 @@ Result<CliRequest> parseQuery(const CommandLine& c) {
                 const auto& known = reportSections();
                 if (std::find(known.begin(), known.end(), s) == known.end())
                     return usage("unknown -d section " + quoteInput(s) +
-                                 " (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, UTILIZATION, MEMORY, ECC, HEALTH)");
+                                 " (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, UTILIZATION, MEMORY, ECC, HEALTH, RECOVERY)");
                 r.sections.push_back(s);
             }
         }

@@ -98,7 +98,7 @@ std::string yesNo(const BusObject& o, const std::string& prop) {
 }  // namespace
 
 const std::vector<std::string>& reportSections() {
-    static const std::vector<std::string> s{"PCI", "FIRMWARE", "SRIOV", "TEMPERATURE", "POWER", "UTILIZATION", "MEMORY", "ECC", "HEALTH"};
+    static const std::vector<std::string> s{"PCI", "FIRMWARE", "SRIOV", "TEMPERATURE", "POWER", "UTILIZATION", "MEMORY", "ECC", "HEALTH", "RECOVERY"};
     return s;
 }
 
@@ -177,8 +177,24 @@ std::string renderVfTable(const std::vector<const BusObject*>& vfs) {
     return out;
 }
 
+std::string recommendedAction(const BusObject& vf, bool autoReset) {
+    const std::string id = vfId(vf);
+    const auto* quarantined = std::get_if<bool>(&vf.get("Quarantined"));
+    const auto* reasons = std::get_if<std::vector<std::string>>(&vf.get("HealthReasons"));
+    const auto said = [&](const char* text) {
+        return reasons && std::any_of(reasons->begin(), reasons->end(), [&](const std::string& r) { return r.find(text) != std::string::npos; });
+    };
+    if (quarantined && *quarantined) return "find out why its workload hangs, then 'aismi vf unquarantine " + id + "'";
+    if (said("uncorrectable ECC")) return "degraded: move its tenant off, then 'aismi vf reset " + id + "'; replace the card if it recurs";
+    if (vf.text("State") == "error") return "'aismi vf reset " + id + "'";
+    if (vf.text("State") == "hung" || said("without progress"))
+        return autoReset ? "none: aismid resets it (automatic resets are on)" : "'aismi vf reset " + id + "' (automatic resets are off)";
+    if (vf.text("Health") == "unknown") return "see 'aismi health': its data is not fresh";
+    return "none";
+}
+
 std::string renderReport(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
-                         const std::string& timestamp) {
+                         const std::string& timestamp, const LastResets& lastResets) {
     Report r;
     r.out() << "\n==============AISMI LOG==============\n\n";
     r.line(0, "Timestamp", timestamp);
@@ -265,6 +281,24 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             const auto* reasons = std::get_if<std::vector<std::string>>(&c.get("HealthReasons"));
             if (!reasons || reasons->empty()) r.line(2, "Reasons", "None");
             for (size_t i = 0; reasons && i < reasons->size(); ++i) r.line(2, i ? "" : "Reasons", (*reasons)[i]);
+        }
+        if (wanted(sections, "RECOVERY")) {
+            const auto* autoReset = std::get_if<bool>(&inv.manager.get("AutoReset"));
+            const bool on = autoReset && *autoReset;
+            const uint64_t guard = inv.manager.number("ResetGuardResets");
+            r.heading(1, "Recovery");
+            r.line(2, "Automatic Resets", on ? "On, at most " + std::to_string(guard) + " per VF in " +
+                                                   std::to_string(inv.manager.number("ResetGuardWindowSeconds")) + " s, then quarantine"
+                                             : std::string("Off"));
+            for (const BusObject* vfp : vfsOf(inv, {&c})) {
+                const BusObject& vf = *vfp;
+                const auto last = lastResets.find(vfId(vf));
+                r.heading(2, "VF " + vfId(vf));
+                r.line(3, "Reset Count", value(vf, vfFields(), "reset_count"));
+                r.line(3, "Last Reset", last == lastResets.end() ? "None recorded" : last->second);
+                r.line(3, "Guard Budget Left", std::to_string(vf.number("GuardResetsLeft")) + " of " + std::to_string(guard));
+                r.line(3, "Recommended Action", recommendedAction(vf, on));
+            }
         }
     }
     return r.out().str();

@@ -5,6 +5,7 @@
 #include "fields.hpp"
 #include "inventory.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,13 @@ struct CsvFormat {
 /// The nvidia-smi-style summary: one block per card, then one row per enabled VF.
 std::string renderSummary(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::string& timestamp);
 /// The full report (-q); `sections` empty means all. Section names: see reportSections().
+/// Each VF's last reset for the RECOVERY section, by "CARD:VF" ("2026-11-24 18:30:59, automatic").
+using LastResets = std::map<std::string, std::string>;
 std::string renderReport(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
-                         const std::string& timestamp);
+                         const std::string& timestamp, const LastResets& lastResets = {});
+/// What an operator should do about a VF, from its properties and whether aismid resets hung
+/// VFs by itself ("none" when nothing is wrong).
+std::string recommendedAction(const BusObject& vf, bool autoReset);
 const std::vector<std::string>& reportSections();
 std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields, const CsvFormat& format);
 /// A JSON array of objects, one per row, with the given fields.

@@ -85,8 +85,19 @@ TEST(Events, AHungVfIsResetRecordedSignalledAndShownInHealth) {
     EXPECT_EQ(card["recent_resets"].array().size(), 2u) << health.out;
     auto text = stack.aismi({"health", "-i", "0"});
     EXPECT_NE(text.out.find("VF 1  0000:3b:00.5"), std::string::npos) << text.out;
+    EXPECT_EQ(card["vfs"][1]["recommended_action"].str(), "none");
     EXPECT_NE(text.out.find("automatic resets left: 2 of 3"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("hung: resetting it automatically (1 of 3"), std::string::npos) << text.out;
+    auto report = stack.aismi({"-q", "-i", "0", "-d", "RECOVERY"});
+    ASSERT_EQ(report.exitCode, 0) << report.err;
+    const size_t vf1 = report.out.find("VF 0:1");
+    ASSERT_NE(vf1, std::string::npos) << report.out;
+    const std::string section = report.out.substr(vf1, report.out.find("VF 0:2") - vf1);
+    EXPECT_NE(section.find("Reset Count                   : 1"), std::string::npos) << section;
+    EXPECT_NE(section.find("Guard Budget Left             : 2 of 3"), std::string::npos) << section;
+    EXPECT_EQ(section.find("Last Reset                    : None"), std::string::npos) << "the reset is in the history: " << section;
+    EXPECT_NE(section.find("Recommended Action            : none"), std::string::npos) << section;
+    EXPECT_NE(report.out.find("Automatic Resets                  : On, at most 3 per VF in 600 s, then quarantine"), std::string::npos) << report.out;
     // aismid going away ends --follow with an error, not silence.
     stack.stopDaemon();
     for (int i = 0; i < 100 && follower.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -98,6 +98,38 @@ TEST(CliRender, ReportsOnlyTheAskedSections) {
     EXPECT_NE(out.find("Product Name"), std::string::npos) << "the card's identity always shows";
 }
 
+TEST(CliRender, RecommendsAnActionForEachKindOfTrouble) {
+    BusObject vf{"/org/aismi/Manager1/card0/vf3", {}};
+    vf.props = {{"CardIndex", uint64_t{0}}, {"Index", uint64_t{3}}, {"State", std::string("running")}, {"Health", std::string("ok")}};
+    EXPECT_EQ(recommendedAction(vf, true), "none");
+    vf.set("State", std::string("hung"));
+    EXPECT_EQ(recommendedAction(vf, true), "none: aismid resets it (automatic resets are on)");
+    EXPECT_EQ(recommendedAction(vf, false), "'aismi vf reset 0:3' (automatic resets are off)");
+    vf.set("State", std::string("error"));
+    EXPECT_EQ(recommendedAction(vf, true), "'aismi vf reset 0:3'");
+    vf.set("HealthReasons", std::vector<std::string>{"degraded: 1 uncorrectable ECC error(s)"});
+    EXPECT_NE(recommendedAction(vf, true).find("degraded: move its tenant off"), std::string::npos);
+    vf.set("Quarantined", true);
+    EXPECT_EQ(recommendedAction(vf, true), "find out why its workload hangs, then 'aismi vf unquarantine 0:3'");
+    BusObject stale{"", {{"CardIndex", uint64_t{0}}, {"Index", uint64_t{1}}, {"State", std::string("idle")}, {"Health", std::string("unknown")}}};
+    EXPECT_EQ(recommendedAction(stale, true), "see 'aismi health': its data is not fresh");
+}
+
+TEST(CliRender, ShowsEachVfsRecoveryWithItsLastReset) {
+    Inventory inv = sample();
+    inv.manager.set("AutoReset", true);
+    inv.manager.set("ResetGuardResets", uint64_t{3});
+    inv.manager.set("ResetGuardWindowSeconds", uint64_t{600});
+    inv.vfs[0].set("ResetCount", uint64_t{2});
+    inv.vfs[0].set("GuardResetsLeft", uint64_t{1});
+    const std::string out = renderReport(inv, {&inv.cards[0]}, {"RECOVERY"}, "now", {{"0:0", "2026-11-24 18:30:59"}});
+    EXPECT_NE(out.find("Automatic Resets                  : On, at most 3 per VF in 600 s, then quarantine"), std::string::npos) << out;
+    EXPECT_NE(out.find("Reset Count                   : 2"), std::string::npos) << out;
+    EXPECT_NE(out.find("Last Reset                    : 2026-11-24 18:30:59"), std::string::npos) << out;
+    EXPECT_NE(out.find("Guard Budget Left             : 1 of 3"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Health"), std::string::npos) << "only the asked section";
+}
+
 TEST(CliSelection, FindsCardsByIndexAddressShortAddressAndSerial) {
     const Inventory inv = sample();
     for (const char* id : {"0", "0000:3b:00.0", "3b:00.0", "AIS24110000"}) {
