@@ -34,13 +34,18 @@ uint32_t hundredths(const Value& v) {
 struct Recovery {
     bool autoReset = false;
     uint64_t resets = 0, windowS = 0;
+    bool autoCardReset = false;
+    uint64_t cardResets = 0, cardWindowS = 0;
 };
 
 std::string render(const std::vector<Standing>& rows, const Recovery& recovery, bool json) {
     if (json) {
         const std::string rec = std::string(", \"auto_reset\": ") + (recovery.autoReset ? "true" : "false") +
                                 ", \"reset_guard_resets\": " + std::to_string(recovery.resets) +
-                                ", \"reset_guard_window_s\": " + std::to_string(recovery.windowS);
+                                ", \"reset_guard_window_s\": " + std::to_string(recovery.windowS) +
+                                ", \"auto_card_reset\": " + (recovery.autoCardReset ? "true" : "false") +
+                                ", \"card_reset_budget\": " + std::to_string(recovery.cardResets) +
+                                ", \"card_reset_window_s\": " + std::to_string(recovery.cardWindowS);
         std::string doc = "[";
         for (size_t i = 0; i < rows.size(); ++i) {
             const Standing& s = rows[i];
@@ -79,6 +84,11 @@ std::string render(const std::vector<Standing>& rows, const Recovery& recovery, 
             << " s, then quarantined\n";
     else
         out << "Recovery (aismid.conf): hung VFs are not reset automatically (auto-reset = no)\n";
+    if (recovery.autoCardReset)
+        out << "Escalation (aismid.conf): when a hung VF's own reset fails, its whole card is reset, at most " << recovery.cardResets
+            << " time(s) in " << recovery.cardWindowS << " s\n";
+    else
+        out << "Escalation (aismid.conf): a whole card is never reset automatically (auto-card-reset = no)\n";
     return out.str();
 }
 
@@ -127,8 +137,12 @@ Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
     }
     Inventory manager;
     if (auto m = client.readManager(manager); !m) return std::move(m).error();
-    const auto* autoReset = std::get_if<bool>(&manager.manager.get("AutoReset"));
-    const Recovery recovery{autoReset && *autoReset, manager.manager.number("ResetGuardResets"), manager.manager.number("ResetGuardWindowSeconds")};
+    const auto flag = [&](std::string_view name) {
+        const auto* b = std::get_if<bool>(&manager.manager.get(name));
+        return b && *b;
+    };
+    const Recovery recovery{flag("AutoReset"),     manager.manager.number("ResetGuardResets"), manager.manager.number("ResetGuardWindowSeconds"),
+                            flag("AutoCardReset"), manager.manager.number("CardResetBudget"),  manager.manager.number("CardResetWindowSeconds")};
     return render(rows, recovery, r.json);
 }
 

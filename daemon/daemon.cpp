@@ -59,7 +59,8 @@ constexpr std::chrono::seconds kHousekeeping{60};
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
 RecoveryPolicy recoveryPolicyOf(const DaemonConfig& c) {
-    return RecoveryPolicy{c.autoReset, c.resetGuardResets, std::chrono::seconds(c.resetGuardWindowS)};
+    return RecoveryPolicy{c.autoReset,     c.resetGuardResets, std::chrono::seconds(c.resetGuardWindowS),
+                          c.autoCardReset, c.cardResetBudget,  std::chrono::seconds(c.cardResetWindowS)};
 }
 
 HealthThresholds thresholdsOf(const DaemonConfig::HealthLimits& h) {
@@ -222,7 +223,8 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, history,
                         [&poller](unsigned card, std::function<void()> then) { poller.refresh(card, std::move(then)); },
                         bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs, config.autoReset,
-                                          config.resetGuardResets, config.resetGuardWindowS}},
+                                          config.resetGuardResets, config.resetGuardWindowS, config.autoCardReset, config.cardResetBudget,
+                                          config.cardResetWindowS}},
         events);
     try {
         // The name last: a client that sees it finds every object already in place.
@@ -265,9 +267,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                 }
                 if (const RecoveryPolicy p = recoveryPolicyOf(reloaded->config); !(p == recovery.policy())) {
                     recovery.setPolicy(p);
-                    objects.setRecoveryPolicy(p.autoReset, p.guardResets, static_cast<unsigned>(p.guardWindow.count()));
+                    objects.setRecoveryPolicy(p);
                     log::info("reload: automatic resets " + std::string(p.autoReset ? "on" : "off") + ", guard " +
-                              std::to_string(p.guardResets) + "/" + std::to_string(p.guardWindow.count()) + " s");
+                              std::to_string(p.guardResets) + "/" + std::to_string(p.guardWindow.count()) + " s, card resets " +
+                              (p.autoCardReset ? "on, " + std::to_string(p.cardResetBudget) + "/" + std::to_string(p.cardResetWindow.count()) + " s" : "off"));
                 }
                 if (!(reloaded->config.health == healthLimits)) {
                     healthLimits = reloaded->config.health;

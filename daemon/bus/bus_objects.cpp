@@ -6,6 +6,7 @@
 #include "inventory.hpp"
 #include "jobs.hpp"
 #include "objects.hpp"
+#include "recovery_service.hpp"
 
 namespace aismi::bus {
 
@@ -52,11 +53,14 @@ BusObjects::BusObjects(BusContext context, EventBus& events) : ctx_(std::move(co
 
 BusObjects::~BusObjects() = default;
 
-void BusObjects::setRecoveryPolicy(bool autoReset, unsigned guardResets, unsigned guardWindowSeconds) {
-    ctx_.manager.autoReset = autoReset;
-    ctx_.manager.resetGuardResets = guardResets;
-    ctx_.manager.resetGuardWindowSeconds = guardWindowSeconds;
-    manager_->changed({"AutoReset", "ResetGuardResets", "ResetGuardWindowSeconds"});
+void BusObjects::setRecoveryPolicy(const RecoveryPolicy& p) {
+    ctx_.manager.autoReset = p.autoReset;
+    ctx_.manager.resetGuardResets = p.guardResets;
+    ctx_.manager.resetGuardWindowSeconds = static_cast<uint32_t>(p.guardWindow.count());
+    ctx_.manager.autoCardReset = p.autoCardReset;
+    ctx_.manager.cardResetBudget = p.cardResetBudget;
+    ctx_.manager.cardResetWindowSeconds = static_cast<uint32_t>(p.cardResetWindow.count());
+    manager_->changed({"AutoReset", "ResetGuardResets", "ResetGuardWindowSeconds", "AutoCardReset", "CardResetBudget", "CardResetWindowSeconds"});
     ctx_.pump.kick();
 }
 

@@ -12,6 +12,7 @@
 namespace aismi {
 
 class EventBus;
+struct RecoveryPolicy;
 
 namespace bus {
 
@@ -25,7 +26,7 @@ public:
     ~BusObjects();
     void setPollInterval(unsigned ms);
     /// The recovery policy changed (SIGHUP): Manager1 says so.
-    void setRecoveryPolicy(bool autoReset, unsigned guardResets, unsigned guardWindowSeconds);
+    void setRecoveryPolicy(const RecoveryPolicy& p);
 
 private:
     BusContext ctx_;

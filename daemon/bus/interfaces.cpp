@@ -62,6 +62,9 @@ const PropertyTable<ManagerState>& managerProperties() {
         property<M>("AutoReset", [](const M& m) { return m.autoReset; }),
         property<M>("ResetGuardResets", [](const M& m) { return m.resetGuardResets; }),
         property<M>("ResetGuardWindowSeconds", [](const M& m) { return m.resetGuardWindowSeconds; }),
+        property<M>("AutoCardReset", [](const M& m) { return m.autoCardReset; }),
+        property<M>("CardResetBudget", [](const M& m) { return m.cardResetBudget; }),
+        property<M>("CardResetWindowSeconds", [](const M& m) { return m.cardResetWindowSeconds; }),
     };
     return t;
 }

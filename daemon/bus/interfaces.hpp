@@ -34,6 +34,9 @@ struct ManagerState {
     bool autoReset = true;  // the recovery policy (aismid.conf)
     uint32_t resetGuardResets = 0;
     uint32_t resetGuardWindowSeconds = 0;
+    bool autoCardReset = false;
+    uint32_t cardResetBudget = 0;
+    uint32_t cardResetWindowSeconds = 0;
 };
 
 const PropertyTable<ManagerState>& managerProperties();

@@ -43,6 +43,10 @@ po::options_description settingOptions() {
         ("auto-reset", po::value<std::string>()->default_value("yes"), "reset hung VFs automatically (function-level): yes or no")
         ("reset-guard", po::value<std::string>()->default_value("3/600"),
          "N/SECONDS: at most N automatic resets of one VF within SECONDS, then it is quarantined (N 1 to 100, SECONDS 1 to 604800)")
+        ("auto-card-reset", po::value<std::string>()->default_value("no"),
+         "when the automatic reset of a hung VF fails, reset its whole card (every VF with it): yes or no")
+        ("card-reset-budget", po::value<std::string>()->default_value("1/3600"),
+         "N/SECONDS: at most N such card resets of one card within SECONDS (N 1 to 100, SECONDS 1 to 604800)")
         ("health-temperature-margin", po::value<std::string>()->default_value("10"), "warn this many degrees C below the card's critical temperature (0 to 100)")
         ("health-temperature-warning", po::value<std::string>()->default_value("85"), "warn at this many degrees C when the card reports no critical limit (1 to 200)")
         ("health-ecc-correctable-per-hour", po::value<std::string>()->default_value("1000"),
@@ -173,14 +177,25 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     const std::string autoReset = vm["auto-reset"].as<std::string>();
     if (autoReset != "yes" && autoReset != "no") return invalid("--auto-reset takes yes or no, not '" + autoReset.substr(0, 40) + "'");
     c.autoReset = autoReset == "yes";
-    const std::string guard = vm["reset-guard"].as<std::string>();
-    const size_t slashAt = guard.find('/');
-    const auto digits = [](const std::string& s) { return !s.empty() && s.size() <= 6 && s.find_first_not_of("0123456789") == std::string::npos; };
-    const std::string count = guard.substr(0, slashAt), window = slashAt == std::string::npos ? "" : guard.substr(slashAt + 1);
-    if (!digits(count) || !digits(window) || std::stoul(count) < 1 || std::stoul(count) > 100 || std::stoul(window) < 1 || std::stoul(window) > 604800)
-        return invalid("--reset-guard takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. 3/600), not '" + guard.substr(0, 40) + "'");
-    c.resetGuardResets = static_cast<unsigned>(std::stoul(count));
-    c.resetGuardWindowS = static_cast<unsigned>(std::stoul(window));
+    // N/SECONDS: N 1 to 100 within 1 to 604800 seconds.
+    const auto budget = [&](const char* name, const char* example, unsigned& n, unsigned& window) -> Result<void> {
+        const std::string text = vm[name].as<std::string>();
+        const size_t slashAt = text.find('/');
+        const auto digits = [](const std::string& s) { return !s.empty() && s.size() <= 6 && s.find_first_not_of("0123456789") == std::string::npos; };
+        const std::string count = text.substr(0, slashAt), seconds = slashAt == std::string::npos ? "" : text.substr(slashAt + 1);
+        if (!digits(count) || !digits(seconds) || std::stoul(count) < 1 || std::stoul(count) > 100 || std::stoul(seconds) < 1 ||
+            std::stoul(seconds) > 604800)
+            return invalid("--" + std::string(name) + " takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. " + example + "), not '" +
+                           text.substr(0, 40) + "'");
+        n = static_cast<unsigned>(std::stoul(count));
+        window = static_cast<unsigned>(std::stoul(seconds));
+        return {};
+    };
+    if (auto r = budget("reset-guard", "3/600", c.resetGuardResets, c.resetGuardWindowS); !r) return std::move(r).error();
+    if (auto r = budget("card-reset-budget", "1/3600", c.cardResetBudget, c.cardResetWindowS); !r) return std::move(r).error();
+    const std::string cardReset = vm["auto-card-reset"].as<std::string>();
+    if (cardReset != "yes" && cardReset != "no") return invalid("--auto-card-reset takes yes or no, not '" + cardReset.substr(0, 40) + "'");
+    c.autoCardReset = cardReset == "yes";
     struct Range {
         const char* name;
         unsigned min, max;

@@ -37,6 +37,9 @@ struct DaemonConfig {
     bool autoReset = true;            // reset hung VFs automatically
     unsigned resetGuardResets = 3;    // at most this many automatic resets of one VF
     unsigned resetGuardWindowS = 600; // within this many seconds; then the VF is quarantined
+    bool autoCardReset = false;       // escalate to a whole-card reset when a hung VF's own reset fails
+    unsigned cardResetBudget = 1;     // at most this many such card resets of one card
+    unsigned cardResetWindowS = 3600; // within this many seconds
     /// The health monitor's thresholds (inventory/health_assessor.hpp applies them).
     struct HealthLimits {
         unsigned temperatureMarginC = 10;     // warn this close to the card's critical temperature

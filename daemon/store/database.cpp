@@ -114,6 +114,11 @@ const char* const kMigrations[] = {
        ALTER TABLE events ADD COLUMN vf INTEGER CHECK (vf >= 0);
        ALTER TABLE events ADD COLUMN address TEXT NOT NULL DEFAULT '';
        CREATE INDEX events_card ON events (card, id);)",
+    // 9 -> 10: whole-card resets the recovery policy escalated to (its budget's window).
+    R"(CREATE TABLE auto_card_resets (
+         card_key TEXT NOT NULL,
+         at INTEGER NOT NULL);
+       CREATE INDEX auto_card_resets_card ON auto_card_resets (card_key, at);)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

@@ -32,6 +32,20 @@ Result<std::map<std::pair<std::string, unsigned>, std::vector<int64_t>>> Recover
     return out;
 }
 
+Result<void> RecoveryRepository::recordCardReset(const std::string& cardKey, int64_t at) {
+    Statement st(db_, "INSERT INTO auto_card_resets (card_key, at) VALUES (?1, ?2)");
+    return st.bind(1, cardKey).bind(2, at).run("record an escalated reset of " + cardKey);
+}
+
+Result<unsigned> RecoveryRepository::cardResets(const std::string& cardKey, int64_t since) {
+    Statement prune(db_, "DELETE FROM auto_card_resets WHERE card_key = ?1 AND at < ?2");
+    if (auto r = prune.bind(1, cardKey).bind(2, since).run("forget old escalated resets"); !r) return std::move(r).error();
+    Statement st(db_, "SELECT COUNT(*) FROM auto_card_resets WHERE card_key = ?1");
+    st.bind(1, cardKey);
+    if (st.step() != Statement::Step::Row) return db_.error("count the escalated resets of " + cardKey);
+    return static_cast<unsigned>(st.integer(0));
+}
+
 Result<void> RecoveryRepository::quarantine(const std::string& cardKey, unsigned vf, const Quarantine& q) {
     Statement st(db_,
                  "INSERT INTO quarantined_vfs (card_key, vf, since, reason) VALUES (?1, ?2, ?3, ?4) "

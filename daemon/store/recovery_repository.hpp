@@ -26,6 +26,10 @@ public:
     /// Every VF's automatic resets at or after `since`, oldest first (start-up).
     Result<std::map<std::pair<std::string, unsigned>, std::vector<int64_t>>> allAutoResets(int64_t since);
 
+    Result<void> recordCardReset(const std::string& cardKey, int64_t at);
+    /// The card's escalated resets at or after `since`; older ones are forgotten.
+    Result<unsigned> cardResets(const std::string& cardKey, int64_t since);
+
     struct Quarantine {
         int64_t since = 0;
         std::string reason;

@@ -77,7 +77,41 @@ void RecoveryService::act(const CardSnapshot& card, unsigned vf) {
     // force: a hung workload is lost anyway; the reset is what gives the VF back.
     d_.resets.resetVf(VfRef{card.info.index, vf}, true, [this, key, vf, label, cardIndex = card.info.index](Result<ResetService::Outcome> r) {
         resetting_.erase({key, vf});
-        if (!r) d_.events.publish(Notice{EventType::AutoReset, Severity::Warning, label, "the automatic reset failed: " + r.error().message, cardIndex, vf});
+        if (!r) escalate(cardIndex, label, vf, r.error().message);
+    });
+}
+
+void RecoveryService::escalate(unsigned cardIndex, const std::string& label, unsigned vf, const std::string& why) {
+    if (!policy_.autoCardReset) {
+        d_.events.publish(Notice{EventType::AutoReset, Severity::Warning, label,
+                                 "the automatic reset failed: " + why + "; aismid does not reset the whole card (aismid.conf auto-card-reset = no)",
+                                 cardIndex, vf});
+        return;
+    }
+    if (cardIndex >= d_.inventory.size()) return;
+    const CardInfo& info = d_.inventory.info(cardIndex);
+    const int64_t t = now();
+    auto spent = d_.repository.cardResets(info.key, t - policy_.cardResetWindow.count());
+    const std::string budget = std::to_string(policy_.cardResetBudget) + " card reset(s) in " + std::to_string(policy_.cardResetWindow.count()) + " s";
+    if (!spent || *spent >= policy_.cardResetBudget) {
+        d_.events.publish(Notice{EventType::AutoReset, Severity::Critical, label,
+                                 "the automatic reset failed: " + why + "; the card's reset budget (" + budget + ") is " +
+                                     (spent ? "spent" : "unreadable (" + spent.error().message + ")") + ": an operator must act ('aismi reset -i " +
+                                     std::to_string(cardIndex) + "')",
+                                 cardIndex, vf});
+        return;
+    }
+    // Recorded before it is made: a crash during it still counts against the budget.
+    if (auto r = d_.repository.recordCardReset(info.key, t); !r) {
+        d_.events.publish(Notice{EventType::AutoReset, Severity::Critical, label, "escalating, but recording it failed: " + r.error().message, cardIndex, vf});
+        return;
+    }
+    d_.events.publish(Notice{EventType::AutoReset, Severity::Critical, info.label(),
+                             "VF " + std::to_string(vf) + " is hung and its own reset failed (" + why + "): resetting the whole card (" +
+                                 std::to_string(*spent + 1) + " of " + budget + ")",
+                             cardIndex});
+    d_.resets.resetCard(cardIndex, true, [this, cardIndex, label = info.label()](Result<ResetService::CardOutcome> r) {
+        if (!r) d_.events.publish(Notice{EventType::AutoReset, Severity::Critical, label, "the escalated card reset failed: " + r.error().message, cardIndex});
     });
 }
 

@@ -2,8 +2,11 @@
 // making progress, is reset automatically (function-level, through ResetService) — at most
 // `guardResets` times within `guardWindow`; past that guard it is quarantined instead: never
 // reset automatically again, refused for provisioning, an event raised, until an operator
-// releases it (`aismi vf unquarantine`). Automatic resets and quarantines are kept in the
-// store, so a restart neither forgets the guard nor releases a VF. Loop thread.
+// releases it (`aismi vf unquarantine`). When a hung VF's own reset fails, the whole card is
+// reset only if the policy allows escalation (off by default), and at most its budget of card
+// resets in a window; past it an event says an operator must act. Automatic resets, card
+// resets and quarantines are kept in the store, so a restart neither forgets the guard nor the
+// budget, nor releases a VF. Loop thread.
 #pragma once
 
 #include <aismi/device_ref.hpp>
@@ -30,6 +33,9 @@ struct RecoveryPolicy {
     bool autoReset = true;                   // reset hung VFs automatically
     unsigned guardResets = 3;                // at most this many automatic resets of one VF
     std::chrono::seconds guardWindow{600};   // within this window; then it is quarantined
+    bool autoCardReset = false;              // when a hung VF's own reset fails: reset the whole card
+    unsigned cardResetBudget = 1;            // at most this many such card resets of one card
+    std::chrono::seconds cardResetWindow{3600};  // within this window
     bool operator==(const RecoveryPolicy&) const = default;
 };
 
@@ -60,6 +66,9 @@ public:
 
 private:
     void act(const CardSnapshot& card, unsigned vf);
+    /// The hung VF's own reset failed: a whole-card reset, if the policy allows it and its
+    /// budget is not spent; otherwise it is said why not.
+    void escalate(unsigned card, const std::string& vfLabel, unsigned vf, const std::string& why);
     Deps d_;
     RecoveryPolicy policy_;
     std::map<std::pair<std::string, unsigned>, std::string> quarantined_;  // (card key, VF) -> reason

@@ -13,7 +13,8 @@
 //   3. Secondary bus reset (PCI-to-PCI Bridge Spec 3.2.5.17): resets every function below the
 //      bridge: the PF and all its VFs, every tenant of the card. Never for one VF.
 //   4. PF reset / card reset: destroys every VF (SR-IOV 1.1 3.3.3.1: VF Enable cleared). Only
-//      `aismi reset` on a whole card, asked for explicitly.
+//      `aismi reset` on a whole card, asked for explicitly (resetCard), or the recovery policy
+//      when aismid.conf allows escalation (auto-card-reset) and within its budget.
 #pragma once
 
 #include "operation_kind.hpp"

@@ -99,6 +99,12 @@ TEST(DaemonConfig, ReadsHealthThresholdsAndRefusesThemOutOfRange) {
     EXPECT_EQ(h.stalePolls, 5u);
     EXPECT_EQ(h.hangPolls, 10u);
     EXPECT_EQ(p->config.eventsRepeatWindowS, 0u);
+    EXPECT_FALSE(p->config.autoCardReset) << "escalation is off unless asked for";
+    auto escalate = parseDaemonConfig({"--auto-card-reset=yes", "--card-reset-budget=2/900", "--config=/dev/null"});
+    ASSERT_TRUE(escalate.ok()) << escalate.error().message;
+    EXPECT_TRUE(escalate->config.autoCardReset);
+    EXPECT_EQ(escalate->config.cardResetBudget, 2u);
+    EXPECT_EQ(escalate->config.cardResetWindowS, 900u);
     const std::pair<const char*, const char*> bad[] = {
         {"--health-temperature-margin=101", "--health-temperature-margin must be 0 to 100, not 101"},
         {"--health-temperature-warning=0", "--health-temperature-warning must be 1 to 200"},
@@ -107,6 +113,9 @@ TEST(DaemonConfig, ReadsHealthThresholdsAndRefusesThemOutOfRange) {
         {"--health-link-degraded=maybe", "--health-link-degraded takes warn or ignore, not 'maybe'"},
         {"--health-ecc-correctable-per-hour=-1", "--health-ecc-correctable-per-hour takes a whole number"},
         {"--events-repeat-window=86401", "--events-repeat-window must be 0 to 86400"},
+        {"--auto-card-reset=maybe", "--auto-card-reset takes yes or no, not 'maybe'"},
+        {"--card-reset-budget=0/60", "--card-reset-budget takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. 1/3600), not '0/60'"},
+        {"--card-reset-budget=2", "--card-reset-budget takes N/SECONDS"},
     };
     for (const auto& [arg, why] : bad) {
         auto r = parseDaemonConfig({arg, "--config=/dev/null"});

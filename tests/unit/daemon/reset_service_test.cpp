@@ -197,3 +197,47 @@ TEST_F(ResetServiceTest, ResetsHungVfsWithinTheGuardsWindowAndQuarantinesPastIt)
     EXPECT_TRUE(rows.quarantined()->empty());
     EXPECT_TRUE(rows.autoResets(kSerial0, 2, 0)->empty()) << "its guard starts afresh";
 }
+
+TEST_F(ResetServiceTest, EscalatesToACardResetOnlyWhenThePolicyAllowsItAndWithinItsBudget) {
+    RecoveryRepository rows(*db);
+    RecoveryPolicy policy;
+    policy.guardResets = 100;  // the guard does not stop these resets; the card budget does
+    RecoveryService recovery({rows, *inventory, *resets, *events, changes}, policy);
+    int64_t t = 1000;
+    recovery.now = [&] { return t; };
+    ASSERT_TRUE(recovery.load().ok());
+    std::vector<std::string> said;
+    events->subscribe<Notice>([&](const Notice& n) {
+        if (n.type == EventType::AutoReset) said.push_back(n.message);
+    });
+    inject(0, 2u, sim::Fault::FlrFail);  // the VF's own reset fails
+    const auto hangAndWatch = [&] {
+        load(0, 2);
+        inject(0, 2u, sim::Fault::VfHang);
+        poller->readAllNow();
+        recovery.watch(inventory->snapshot(0));
+        runUntil([&] { return !changes.busy(kSerial0); });
+        poller->readAllNow();
+    };
+    const auto cardResets = [&] { return inventory->vf(VfRef{0, 0})->status->resetCount; };  // VF 0 is reset only with the card
+    hangAndWatch();
+    EXPECT_EQ(cardResets(), 0u) << "escalation is off by default";
+    ASSERT_FALSE(said.empty());
+    EXPECT_NE(said.back().find("aismid does not reset the whole card (aismid.conf auto-card-reset = no)"), std::string::npos) << said.back();
+
+    policy.autoCardReset = true;
+    policy.cardResetBudget = 1;
+    policy.cardResetWindow = std::chrono::seconds(600);
+    recovery.setPolicy(policy);
+    t += 10;
+    hangAndWatch();
+    EXPECT_EQ(cardResets(), 1u) << "the whole card was reset";
+    EXPECT_NE(said.back().find("resetting the whole card (1 of 1 card reset(s) in 600 s)"), std::string::npos) << said.back();
+    t += 10;
+    hangAndWatch();
+    EXPECT_EQ(cardResets(), 1u) << "the budget is spent: never more";
+    EXPECT_NE(said.back().find("the card's reset budget (1 card reset(s) in 600 s) is spent: an operator must act"), std::string::npos) << said.back();
+    t += 601;
+    hangAndWatch();
+    EXPECT_EQ(cardResets(), 2u) << "a new window, a new budget";
+}
