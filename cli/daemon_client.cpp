@@ -407,6 +407,27 @@ Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& sub
     }
 }
 
+Result<void> DaemonClient::setRecoveryPolicy(const RecoveryChange& c) {
+    try {
+        auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+        std::map<std::string, sdbus::Variant> policy;
+        if (c.autoReset) policy["auto_reset"] = sdbus::Variant(*c.autoReset);
+        if (c.autoCardReset) policy["auto_card_reset"] = sdbus::Variant(*c.autoCardReset);
+        if (c.resetGuard) {
+            policy["reset_guard_resets"] = sdbus::Variant(uint32_t{c.resetGuard->first});
+            policy["reset_guard_window_s"] = sdbus::Variant(uint32_t{c.resetGuard->second});
+        }
+        if (c.cardResetBudget) {
+            policy["card_reset_budget"] = sdbus::Variant(uint32_t{c.cardResetBudget->first});
+            policy["card_reset_window_s"] = sdbus::Variant(uint32_t{c.cardResetBudget->second});
+        }
+        manager->callMethod("SetRecoveryPolicy").onInterface("org.aismi.Manager1").withArguments(policy);
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "set the recovery policy");
+    }
+}
+
 Result<uint64_t> DaemonClient::reset(const std::string& path, const char* interface, bool force) {
     try {
         auto object = sdbus::createProxy(*connection_, kBusName, path);

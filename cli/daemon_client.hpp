@@ -71,6 +71,13 @@ public:
     /// Card1.SetOversubscription: either ratio in hundredths (nullopt: unchanged).
     Result<void> setOversubscription(const std::string& cardPath, std::optional<uint32_t> compute, std::optional<uint32_t> memory);
 
+    /// Manager1.SetRecoveryPolicy: what is given changes, the rest stays.
+    struct RecoveryChange {
+        std::optional<bool> autoReset, autoCardReset;
+        std::optional<std::pair<unsigned, unsigned>> resetGuard, cardResetBudget;
+    };
+    Result<void> setRecoveryPolicy(const RecoveryChange& change);
+
     /// Tenant quotas (Manager1.SetQuota/RemoveQuota/ListQuotas).
     struct QuotaRow {
         std::string tenant;

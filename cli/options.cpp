@@ -128,6 +128,7 @@ section, which aismid applies at start and on reload (docs/partitioning.md).
 )";
 
 constexpr const char* kPolicyUsage = R"(Usage: aismi policy set -i ID [--compute-oversubscription R] [--memory-oversubscription R]
+       aismi policy set [--auto-reset yes|no] [--reset-guard N/SECONDS] [--auto-card-reset yes|no] [--card-reset-budget N/SECONDS]
        aismi policy show [-i ID[,ID...]] [-j]
 
 Sets how far a card may be oversubscribed. A VF's profile guarantees it compute units and may
@@ -136,7 +137,10 @@ burst caps together may reach R times the card's compute units, and the memory t
 given together R times the card's memory (R: 1.0, the default, is none; compute up to 16,
 memory up to 4; at most two decimals). A policy below what the VFs hold already is refused.
 show prints each card's policy with what its VFs hold against it (docs/oversubscription.md),
-and the recovery policy for hung VFs (aismid.conf auto-reset, reset-guard).
+and the recovery policy for hung VFs. The recovery policy is host-wide: whether hung VFs are
+reset automatically, at most N times in SECONDS (then quarantined), and whether a VF whose own
+reset fails has its whole card reset, at most N times in SECONDS. aismid.conf sets it; set
+here, it is kept and wins over aismid.conf's from then on.
 
 )";
 
@@ -228,7 +232,11 @@ po::options_description policyOptions() {
     po::options_description o("policy options");
     o.add_options()
         ("compute-oversubscription", po::value<std::string>(), "the VFs' burst caps together, as a ratio of the card's compute units (1.0 to 16)")
-        ("memory-oversubscription", po::value<std::string>(), "the VFs' memory together, as a ratio of the card's memory (1.0 to 4)");
+        ("memory-oversubscription", po::value<std::string>(), "the VFs' memory together, as a ratio of the card's memory (1.0 to 4)")
+        ("auto-reset", po::value<std::string>(), "reset hung VFs automatically: yes or no (host-wide, no -i)")
+        ("reset-guard", po::value<std::string>(), "N/SECONDS: at most N automatic resets of a VF in SECONDS, then quarantine")
+        ("auto-card-reset", po::value<std::string>(), "when a hung VF's own reset fails, reset its whole card: yes or no")
+        ("card-reset-budget", po::value<std::string>(), "N/SECONDS: at most N such card resets of a card in SECONDS");
     return o;
 }
 
@@ -318,7 +326,9 @@ const std::vector<Verb>& verbs() {
         {{"partition", "apply"}, {"id", "dry-run", "file"}, parsePartitionApply, 1},
         {{"partition", "show"}, {"id", "json"}, parsePartitionShow},
         {{"partition", "export"}, {"id"}, parsePartitionExport},
-        {{"policy", "set"}, {"id", "compute-oversubscription", "memory-oversubscription"}, parsePolicySet},
+        {{"policy", "set"},
+         {"id", "compute-oversubscription", "memory-oversubscription", "auto-reset", "reset-guard", "auto-card-reset", "card-reset-budget"},
+         parsePolicySet},
         {{"policy", "show"}, {"id", "json"}, parsePolicyShow},
         {{"health"}, {"id", "json"}, parseHealth},
         {{"reset"}, {"id", "force"}, parseCardReset},
@@ -546,10 +556,29 @@ Result<CliRequest> parsePartitionShow(const CommandLine& c) {
 Result<CliRequest> parsePartitionExport(const CommandLine& c) { return oneCard(c, CliRequest::Mode::PartitionExport, "export", "partition"); }
 
 Result<CliRequest> parsePolicySet(const CommandLine& c) {
-    auto r = oneCard(c, CliRequest::Mode::PolicySet, "set", "policy");
+    const bool card = c.has("compute-oversubscription") || c.has("memory-oversubscription");
+    const bool recovery = c.has("auto-reset") || c.has("reset-guard") || c.has("auto-card-reset") || c.has("card-reset-budget");
+    if (!card && !recovery)
+        return usage("policy set needs --compute-oversubscription R, --memory-oversubscription R (with -i), or a recovery option "
+                     "(--auto-reset, --reset-guard, --auto-card-reset, --card-reset-budget)",
+                     "aismi policy --help");
+    if (!card && c.has("id")) return usage("the recovery policy is host-wide: -i goes only with the oversubscription options", "aismi policy --help");
+    Result<CliRequest> r = CliRequest{};
+    if (card) r = oneCard(c, CliRequest::Mode::PolicySet, "set", "policy");
     if (!r) return r;
-    if (!c.has("compute-oversubscription") && !c.has("memory-oversubscription"))
-        return usage("policy set needs --compute-oversubscription R or --memory-oversubscription R", "aismi policy --help");
+    r->mode = CliRequest::Mode::PolicySet;
+    for (auto [option, slot] : {std::pair{"auto-reset", &r->autoReset}, {"auto-card-reset", &r->autoCardReset}}) {
+        if (!c.has(option)) continue;
+        const std::string v = c.text(option);
+        if (v != "yes" && v != "no") return usage(std::string("--") + option + " takes yes or no, not " + quoteInput(v), "aismi policy --help");
+        *slot = v == "yes";
+    }
+    for (auto [option, example, slot] : {std::tuple{"reset-guard", "3/600", &r->resetGuard}, {"card-reset-budget", "1/3600", &r->cardResetBudget}}) {
+        if (!c.has(option)) continue;
+        auto b = text::parseBudget(c.text(option), std::string("--") + option, example);
+        if (!b) return usage(b.error().message, "aismi policy --help");
+        *slot = std::pair{b->count, b->seconds};
+    }
     for (auto [option, max, slot] : {std::tuple{"compute-oversubscription", Oversubscription::kMaxCompute, &r->computeRatio},
                                      {"memory-oversubscription", Oversubscription::kMaxMemory, &r->memoryRatio}}) {
         if (!c.has(option)) continue;

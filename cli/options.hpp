@@ -34,6 +34,9 @@ struct CliRequest {
     std::optional<uint64_t> maxMemoryMib;     // quota set --max-memory
     std::optional<uint32_t> computeRatio;     // policy set, in hundredths (150: 1.5)
     std::optional<uint32_t> memoryRatio;
+    // policy set, the recovery policy (host-wide): nullopt keeps what aismid has
+    std::optional<bool> autoReset, autoCardReset;
+    std::optional<std::pair<unsigned, unsigned>> resetGuard, cardResetBudget;  // N within SECONDS
     std::optional<int64_t> since;          // events --since, unix seconds
     bool follow = false;                   // events --follow
     std::vector<std::string> eventTypes;   // events --type (aismid checks the names)

@@ -80,15 +80,15 @@ std::string render(const std::vector<Standing>& rows, const Recovery& recovery, 
         out << line;
     }
     if (recovery.autoReset)
-        out << "Recovery (aismid.conf): a hung VF is reset automatically, at most " << recovery.resets << " times in " << recovery.windowS
+        out << "Recovery: a hung VF is reset automatically, at most " << recovery.resets << " times in " << recovery.windowS
             << " s, then quarantined\n";
     else
-        out << "Recovery (aismid.conf): hung VFs are not reset automatically (auto-reset = no)\n";
+        out << "Recovery: hung VFs are not reset automatically (auto-reset no)\n";
     if (recovery.autoCardReset)
-        out << "Escalation (aismid.conf): when a hung VF's own reset fails, its whole card is reset, at most " << recovery.cardResets
+        out << "Escalation: when a hung VF's own reset fails, its whole card is reset, at most " << recovery.cardResets
             << " time(s) in " << recovery.cardWindowS << " s\n";
     else
-        out << "Escalation (aismid.conf): a whole card is never reset automatically (auto-card-reset = no)\n";
+        out << "Escalation: a whole card is never reset automatically (auto-card-reset no)\n";
     return out.str();
 }
 
@@ -103,7 +103,9 @@ Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
         return std::move(q).error();
     auto cards = selectCards(inv, r.ids);
     if (!cards) return std::move(cards).error();
-    if (r.mode == CliRequest::Mode::PolicySet) {
+    if (r.mode == CliRequest::Mode::PolicySet && (r.autoReset || r.autoCardReset || r.resetGuard || r.cardResetBudget))
+        if (auto s = client.setRecoveryPolicy({r.autoReset, r.autoCardReset, r.resetGuard, r.cardResetBudget}); !s) return std::move(s).error();
+    if (r.mode == CliRequest::Mode::PolicySet && (r.computeRatio || r.memoryRatio)) {
         if (auto s = client.setOversubscription(cards->front()->path, r.computeRatio, r.memoryRatio); !s) return std::move(s).error();
         inv.cards.clear();  // read back what aismid keeps now
         if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial", "ComputeUnits", "MemoryTotalMiB", "ComputeOversubscription",

@@ -222,10 +222,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     bus::BusObjects objects(
         bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, history,
                         [&poller](unsigned card, std::function<void()> then) { poller.refresh(card, std::move(then)); },
-                        bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs, config.autoReset,
-                                          config.resetGuardResets, config.resetGuardWindowS, config.autoCardReset, config.cardResetBudget,
-                                          config.cardResetWindowS}},
+                        bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
         events);
+    objects.setRecoveryPolicy(recovery.policy());  // aismid.conf's, or the one set at run time
     try {
         // The name last: a client that sees it finds every object already in place.
         connection->requestName(bus::kBusName);
@@ -265,7 +264,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                     objects.setPollInterval(reloaded->config.pollIntervalMs);
                     log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
                 }
-                if (const RecoveryPolicy p = recoveryPolicyOf(reloaded->config); !(p == recovery.policy())) {
+                if (const RecoveryPolicy p = recoveryPolicyOf(reloaded->config); recovery.policySetAtRunTime() && !(p == recovery.policy())) {
+                    log::info("reload: aismid.conf's recovery policy is not applied: the one set with 'aismi policy set' stays");
+                } else if (!(p == recovery.policy())) {
                     recovery.setPolicy(p);
                     objects.setRecoveryPolicy(p);
                     log::info("reload: automatic resets " + std::string(p.autoReset ? "on" : "off") + ", guard " +

@@ -210,4 +210,19 @@ Result<int64_t> parseTimePoint(std::string_view text, int64_t now, std::string_v
     return static_cast<int64_t>(at);
 }
 
+Result<Budget> parseBudget(std::string_view text, std::string_view what, std::string_view example) {
+    const size_t slash = text.find('/');
+    const auto digits = [](std::string_view d) { return !d.empty() && d.size() <= 6 && d.find_first_not_of("0123456789") == std::string_view::npos; };
+    const std::string_view count = text.substr(0, slash), seconds = slash == std::string_view::npos ? std::string_view() : text.substr(slash + 1);
+    const auto number = [](std::string_view d) {
+        unsigned v = 0;
+        for (char c : d) v = v * 10 + static_cast<unsigned>(c - '0');
+        return v;
+    };
+    if (!digits(count) || !digits(seconds) || number(count) < 1 || number(count) > 100 || number(seconds) < 1 || number(seconds) > 604800)
+        return makeError(Errc::InvalidArgument, std::string(what) + " takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. " + std::string(example) +
+                                                    "), not '" + std::string(text.substr(0, 40)) + "'");
+    return Budget{number(count), number(seconds)};
+}
+
 }  // namespace aismi::text

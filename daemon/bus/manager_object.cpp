@@ -147,6 +147,7 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
     });
     registerQuotaMethods(*object_, ctx);
     registerEventMethods(*object_, ctx);
+    registerRecoveryMethods(*object_, ctx, *this);
     object_->addObjectManager();
     object_->finishRegistration();
 }

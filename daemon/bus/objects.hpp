@@ -22,6 +22,7 @@ struct StoredEvent;
 
 namespace aismi::bus {
 struct ManagerState;
+class ManagerObject;
 }  // namespace aismi::bus
 
 namespace aismi::bus {
@@ -39,6 +40,8 @@ void withdraw(sdbus::IObject& object);
 
 /// Manager1's SetQuota, RemoveQuota and ListQuotas (quota_methods.cpp).
 void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx);
+/// Manager1's SetRecoveryPolicy (recovery_methods.cpp).
+void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, ManagerObject& manager);
 /// Manager1's ListEvents and its Event signal (event_methods.cpp).
 void registerEventMethods(sdbus::IObject& object, BusContext& ctx);
 void emitEvent(sdbus::IObject& object, const StoredEvent& event);

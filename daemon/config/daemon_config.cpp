@@ -2,6 +2,8 @@
 
 #include "version.hpp"
 
+#include <aismi/text.hpp>
+
 #include <boost/program_options.hpp>
 
 #include <fstream>
@@ -177,18 +179,11 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     const std::string autoReset = vm["auto-reset"].as<std::string>();
     if (autoReset != "yes" && autoReset != "no") return invalid("--auto-reset takes yes or no, not '" + autoReset.substr(0, 40) + "'");
     c.autoReset = autoReset == "yes";
-    // N/SECONDS: N 1 to 100 within 1 to 604800 seconds.
     const auto budget = [&](const char* name, const char* example, unsigned& n, unsigned& window) -> Result<void> {
-        const std::string text = vm[name].as<std::string>();
-        const size_t slashAt = text.find('/');
-        const auto digits = [](const std::string& s) { return !s.empty() && s.size() <= 6 && s.find_first_not_of("0123456789") == std::string::npos; };
-        const std::string count = text.substr(0, slashAt), seconds = slashAt == std::string::npos ? "" : text.substr(slashAt + 1);
-        if (!digits(count) || !digits(seconds) || std::stoul(count) < 1 || std::stoul(count) > 100 || std::stoul(seconds) < 1 ||
-            std::stoul(seconds) > 604800)
-            return invalid("--" + std::string(name) + " takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. " + example + "), not '" +
-                           text.substr(0, 40) + "'");
-        n = static_cast<unsigned>(std::stoul(count));
-        window = static_cast<unsigned>(std::stoul(seconds));
+        auto b = text::parseBudget(vm[name].as<std::string>(), "--" + std::string(name), example);
+        if (!b) return invalid(b.error().message);
+        n = b->count;
+        window = b->seconds;
         return {};
     };
     if (auto r = budget("reset-guard", "3/600", c.resetGuardResets, c.resetGuardWindowS); !r) return std::move(r).error();

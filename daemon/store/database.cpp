@@ -119,6 +119,16 @@ const char* const kMigrations[] = {
          card_key TEXT NOT NULL,
          at INTEGER NOT NULL);
        CREATE INDEX auto_card_resets_card ON auto_card_resets (card_key, at);)",
+    // 10 -> 11: the recovery policy set at run time (aismi policy set), which then wins over
+    // aismid.conf's (one row, or none).
+    R"(CREATE TABLE recovery_policy (
+         id INTEGER PRIMARY KEY CHECK (id = 1),
+         auto_reset INTEGER NOT NULL CHECK (auto_reset IN (0, 1)),
+         guard_resets INTEGER NOT NULL CHECK (guard_resets BETWEEN 1 AND 100),
+         guard_window_s INTEGER NOT NULL CHECK (guard_window_s BETWEEN 1 AND 604800),
+         auto_card_reset INTEGER NOT NULL CHECK (auto_card_reset IN (0, 1)),
+         card_reset_budget INTEGER NOT NULL CHECK (card_reset_budget BETWEEN 1 AND 100),
+         card_reset_window_s INTEGER NOT NULL CHECK (card_reset_window_s BETWEEN 1 AND 604800));)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

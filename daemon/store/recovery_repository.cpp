@@ -46,6 +46,27 @@ Result<unsigned> RecoveryRepository::cardResets(const std::string& cardKey, int6
     return static_cast<unsigned>(st.integer(0));
 }
 
+Result<void> RecoveryRepository::storePolicy(const StoredPolicy& p) {
+    Statement st(db_,
+                 "INSERT OR REPLACE INTO recovery_policy (id, auto_reset, guard_resets, guard_window_s, auto_card_reset, card_reset_budget, "
+                 "card_reset_window_s) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)");
+    st.bind(1, int64_t{p.autoReset}).bind(2, int64_t{p.guardResets}).bind(3, int64_t{p.guardWindowS});
+    st.bind(4, int64_t{p.autoCardReset}).bind(5, int64_t{p.cardResetBudget}).bind(6, int64_t{p.cardResetWindowS});
+    return st.run("store the recovery policy");
+}
+
+Result<std::optional<RecoveryRepository::StoredPolicy>> RecoveryRepository::storedPolicy() {
+    Statement st(db_, "SELECT auto_reset, guard_resets, guard_window_s, auto_card_reset, card_reset_budget, card_reset_window_s FROM recovery_policy");
+    switch (st.step()) {
+    case Statement::Step::Done: return std::optional<StoredPolicy>();
+    case Statement::Step::Row: {
+        const auto u = [&](int col) { return static_cast<unsigned>(st.integer(col)); };
+        return std::optional<StoredPolicy>(StoredPolicy{st.integer(0) != 0, u(1), u(2), st.integer(3) != 0, u(4), u(5)});
+    }
+    default: return db_.error("read the recovery policy");
+    }
+}
+
 Result<void> RecoveryRepository::quarantine(const std::string& cardKey, unsigned vf, const Quarantine& q) {
     Statement st(db_,
                  "INSERT INTO quarantined_vfs (card_key, vf, since, reason) VALUES (?1, ?2, ?3, ?4) "

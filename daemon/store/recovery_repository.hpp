@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,16 @@ public:
     Result<void> recordCardReset(const std::string& cardKey, int64_t at);
     /// The card's escalated resets at or after `since`; older ones are forgotten.
     Result<unsigned> cardResets(const std::string& cardKey, int64_t since);
+
+    /// The recovery policy as set at run time.
+    struct StoredPolicy {
+        bool autoReset = true;
+        unsigned guardResets = 3, guardWindowS = 600;
+        bool autoCardReset = false;
+        unsigned cardResetBudget = 1, cardResetWindowS = 3600;
+    };
+    Result<void> storePolicy(const StoredPolicy& p);
+    Result<std::optional<StoredPolicy>> storedPolicy();
 
     struct Quarantine {
         int64_t since = 0;

@@ -25,6 +25,14 @@ Result<uint32_t> parseRatio(std::string_view s, uint32_t min, uint32_t max, std:
 /// 150 -> "1.5", 125 -> "1.25", 100 -> "1.0".
 std::string ratioText(uint32_t hundredths);
 
+/// "N/SECONDS" (at most N times within SECONDS): N 1 to 100, SECONDS 1 to 604800 (a week);
+/// anything else is InvalidArgument naming `what` and giving `example`.
+struct Budget {
+    unsigned count = 0;
+    unsigned seconds = 0;
+};
+Result<Budget> parseBudget(std::string_view s, std::string_view what, std::string_view example);
+
 /// A point in time as `aismi events --since` takes it, in unix seconds: "@1700000000",
 /// "2026-11-24", "2026-11-24 18:00[:05]" (or with a T), "18:00[:05]" (today), "now",
 /// "today", "yesterday" (local time), or a time ago: "10m ago", "-2h", "3d ago" (s, m, h, d;

@@ -20,6 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     constexpr int64_t kNow = 1'800'000'000;
     if (auto t = aismi::text::parseTimePoint(text, kNow, "fuzz"); t && (text.find("ago") != std::string_view::npos || text.starts_with("-")))
         if (*t > kNow || *t < kNow - 3650LL * 86400) __builtin_trap();
+    if (auto b = aismi::text::parseBudget(text, "fuzz", "1/60"); b && (b->count < 1 || b->count > 100 || b->seconds < 1 || b->seconds > 604800))
+        __builtin_trap();
     if (auto kv = aismi::text::parseKeyValues(text, "fuzz")) {
         (void)aismi::text::requireUnsigned(*kv, "a", "fuzz");
         (void)aismi::text::requirePercent(*kv, "b", "fuzz");

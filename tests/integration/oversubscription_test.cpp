@@ -27,7 +27,7 @@ TEST(Oversubscription, AdmitsBurstingVfsAsThePolicyAllowsAndSharesTheCardByWeigh
     auto set = stack.aismi({"policy", "set", "--compute-oversubscription", "2", "-i", "0"});  // options in any order
     ASSERT_EQ(set.exitCode, 0) << set.err;
     EXPECT_NE(set.out.find("0     2.0      0/128             0/256          1.0     0/65536\n"), std::string::npos) << set.out;
-    EXPECT_NE(set.out.find("Recovery (aismid.conf): a hung VF is reset automatically, at most 3 times in 600 s, then quarantined\n"),
+    EXPECT_NE(set.out.find("Recovery: a hung VF is reset automatically, at most 3 times in 600 s, then quarantined\n"),
               std::string::npos)
         << set.out;
     ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "4xburst"}).exitCode, 0);
@@ -45,7 +45,7 @@ TEST(Oversubscription, AdmitsBurstingVfsAsThePolicyAllowsAndSharesTheCardByWeigh
         {{"policy", "set", "-i", "0", "--compute-oversubscription", "1000"}, "'1000' is out of range"},
         {{"policy", "set", "-i", "0", "--memory-oversubscription", "1.333"}, "has more than two decimals"},
         {{"policy", "set", "-i", "0", "--memory-oversubscription", ""}, "is empty"},
-        {{"policy", "set", "-i", "0"}, "needs --compute-oversubscription R or --memory-oversubscription R"},
+        {{"policy", "set", "-i", "0"}, "needs --compute-oversubscription R, --memory-oversubscription R (with -i), or a recovery option"},
         {{"policy", "set", "--compute-oversubscription", "2"}, "needs exactly one card"},
         {{"policy", "set", "-i", "7", "--compute-oversubscription", "2"}, "no card"},
         {{"policy", "show", "-i", "0:1"}, "takes cards"},

@@ -141,3 +141,39 @@ TEST(CardReset, ResetsAWholeCardOnlyWhenFreeOrForcedAndPutsItsVfsBack) {
         EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
     }
 }
+
+TEST(Recovery, ThePolicySetAtRunTimeIsAuthorizedCheckedAndKeptAcrossRestarts) {
+    Stack stack;
+    stack.startDaemon();
+    const std::vector<std::string> set{"policy", "set", "--auto-reset", "no", "--reset-guard", "5/300", "--auto-card-reset", "yes",
+                                       "--card-reset-budget", "2/7200"};
+    EXPECT_EQ(stack.aismi(set, 65534).exitCode, 7) << "changing it needs org.aismi.manage-policy";
+    auto done = stack.aismi(set);
+    ASSERT_EQ(done.exitCode, 0) << done.err;
+    EXPECT_NE(done.out.find("Recovery: hung VFs are not reset automatically"), std::string::npos) << done.out;
+    EXPECT_NE(done.out.find("Escalation: when a hung VF's own reset fails, its whole card is reset, at most 2 time(s) in 7200 s"),
+              std::string::npos)
+        << done.out;
+    const std::pair<std::vector<std::string>, std::string> bad[] = {
+        {{"policy", "set", "--reset-guard", "0/5"}, "--reset-guard takes N/SECONDS"},
+        {{"policy", "set", "--card-reset-budget", "3/604801"}, "--card-reset-budget takes N/SECONDS"},
+        {{"policy", "set", "--auto-reset", "maybe"}, "--auto-reset takes yes or no, not 'maybe'"},
+        {{"policy", "set", "-i", "0", "--auto-reset", "yes"}, "the recovery policy is host-wide"},
+        {{"policy", "set"}, "policy set needs"},
+    };
+    for (const auto& [args, why] : bad) {
+        auto r = stack.aismi(args);
+        EXPECT_NE(r.exitCode, 0) << why;
+        EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+    }
+    // Kept, and it wins over aismid.conf's after a restart.
+    stack.stopDaemon();
+    stack.startDaemon();
+    auto shown = stack.aismi({"policy", "show", "-j"});
+    EXPECT_NE(shown.out.find("\"auto_reset\": false, \"reset_guard_resets\": 5, \"reset_guard_window_s\": 300, \"auto_card_reset\": true, "
+                             "\"card_reset_budget\": 2, \"card_reset_window_s\": 7200"),
+              std::string::npos)
+        << shown.out;
+    auto events = stack.aismi({"events", "--type", "policy"});
+    EXPECT_NE(events.out.find("recovery policy: automatic resets off, guard 5/300 s, card resets on, 2/7200 s"), std::string::npos) << events.out;
+}

@@ -18,6 +18,14 @@ Result<void> RecoveryService::load() {
     if (!rows) return std::move(rows).error();
     quarantined_.clear();
     for (const auto& [vf, q] : *rows) quarantined_[vf] = q.reason;
+    auto stored = d_.repository.storedPolicy();
+    if (!stored) return std::move(stored).error();
+    if (*stored) {
+        const auto& s = **stored;
+        policy_ = RecoveryPolicy{s.autoReset,     s.guardResets,     std::chrono::seconds(s.guardWindowS),
+                                 s.autoCardReset, s.cardResetBudget, std::chrono::seconds(s.cardResetWindowS)};
+        setAtRunTime_ = true;
+    }
     auto recent = d_.repository.allAutoResets(now() - policy_.guardWindow.count());
     if (!recent) return std::move(recent).error();
     recent_ = std::move(*recent);
@@ -113,6 +121,28 @@ void RecoveryService::escalate(unsigned cardIndex, const std::string& label, uns
     d_.resets.resetCard(cardIndex, true, [this, cardIndex, label = info.label()](Result<ResetService::CardOutcome> r) {
         if (!r) d_.events.publish(Notice{EventType::AutoReset, Severity::Critical, label, "the escalated card reset failed: " + r.error().message, cardIndex});
     });
+}
+
+Result<void> RecoveryService::setAtRunTime(const RecoveryPolicy& p) {
+    const auto out = [](const char* what, long long v, long long min, long long max) -> Result<void> {
+        if (v < min || v > max)
+            return makeError(Errc::InvalidArgument, std::string(what) + " must be " + std::to_string(min) + " to " + std::to_string(max) + ", not " + std::to_string(v));
+        return {};
+    };
+    for (auto r : {out("the reset guard's count", p.guardResets, 1, 100), out("the reset guard's window", p.guardWindow.count(), 1, 604800),
+                   out("the card reset budget", p.cardResetBudget, 1, 100), out("the card reset budget's window", p.cardResetWindow.count(), 1, 604800)})
+        if (!r) return r;
+    const RecoveryRepository::StoredPolicy row{p.autoReset,     p.guardResets,     static_cast<unsigned>(p.guardWindow.count()),
+                                               p.autoCardReset, p.cardResetBudget, static_cast<unsigned>(p.cardResetWindow.count())};
+    if (auto r = d_.repository.storePolicy(row); !r) return r;
+    policy_ = p;
+    setAtRunTime_ = true;
+    d_.events.publish(Notice{EventType::Policy, Severity::Info, "aismid",
+                             std::string("recovery policy: automatic resets ") + (p.autoReset ? "on" : "off") + ", guard " +
+                                 std::to_string(p.guardResets) + "/" + std::to_string(p.guardWindow.count()) + " s, card resets " +
+                                 (p.autoCardReset ? "on, " + std::to_string(p.cardResetBudget) + "/" + std::to_string(p.cardResetWindow.count()) + " s"
+                                                  : "off")});
+    return {};
 }
 
 Result<void> RecoveryService::unquarantine(const VfRef& ref) {

@@ -53,7 +53,14 @@ public:
     /// Reads the quarantined VFs from the store (at start).
     Result<void> load();
     const RecoveryPolicy& policy() const { return policy_; }
-    void setPolicy(const RecoveryPolicy& p) { policy_ = p; }
+    /// aismid.conf's policy (start, SIGHUP): applied unless one was set at run time.
+    void setPolicy(const RecoveryPolicy& p) {
+        if (!setAtRunTime_) policy_ = p;
+    }
+    /// The policy set with `aismi policy set` (Manager1.SetRecoveryPolicy): range-checked,
+    /// kept in the store, and from then on it wins over aismid.conf's, across restarts.
+    Result<void> setAtRunTime(const RecoveryPolicy& p);
+    bool policySetAtRunTime() const { return setAtRunTime_; }
     /// Marks quarantined VFs, and each VF's automatic resets left in its guard, in a fresh
     /// snapshot (a Poller annotator).
     void annotate(CardSnapshot& card) const;
@@ -71,6 +78,7 @@ private:
     void escalate(unsigned card, const std::string& vfLabel, unsigned vf, const std::string& why);
     Deps d_;
     RecoveryPolicy policy_;
+    bool setAtRunTime_ = false;
     std::map<std::pair<std::string, unsigned>, std::string> quarantined_;  // (card key, VF) -> reason
     std::set<std::pair<std::string, unsigned>> resetting_;                // automatic resets under way
     std::map<std::pair<std::string, unsigned>, std::vector<int64_t>> recent_;  // automatic resets, as last read

@@ -1,0 +1,62 @@
+// Manager1.SetRecoveryPolicy (polkit org.aismi.manage-policy): the recovery policy set at run
+// time. Every key is optional; the ones not given keep their value.
+#include "objects.hpp"
+
+#include "policy_service.hpp"
+#include "recovery_service.hpp"
+
+#include <aismi/device_ref.hpp>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <map>
+
+namespace aismi::bus {
+namespace {
+
+RecoveryPolicy decode(const std::map<std::string, sdbus::Variant>& options, RecoveryPolicy p) {
+    for (const auto& [name, value] : options) {
+        const std::string type = value.peekValueType();
+        const auto want = [&](const char* sig) {
+            if (type != sig)
+                throw toBusError(makeError(Errc::InvalidArgument, "SetRecoveryPolicy: " + name + " must be of type " + sig + ", not " + type));
+        };
+        if (name == "auto_reset") want("b"), p.autoReset = value.get<bool>();
+        else if (name == "reset_guard_resets") want("u"), p.guardResets = value.get<uint32_t>();
+        else if (name == "reset_guard_window_s") want("u"), p.guardWindow = std::chrono::seconds(value.get<uint32_t>());
+        else if (name == "auto_card_reset") want("b"), p.autoCardReset = value.get<bool>();
+        else if (name == "card_reset_budget") want("u"), p.cardResetBudget = value.get<uint32_t>();
+        else if (name == "card_reset_window_s") want("u"), p.cardResetWindow = std::chrono::seconds(value.get<uint32_t>());
+        else
+            throw toBusError(makeError(Errc::InvalidArgument, "SetRecoveryPolicy: unknown key " + quoteInput(name) +
+                                                                  " (there are: auto_reset, reset_guard_resets, reset_guard_window_s, "
+                                                                  "auto_card_reset, card_reset_budget, card_reset_window_s)"));
+    }
+    return p;
+}
+
+}  // namespace
+
+void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, ManagerObject& manager) {
+    object.registerMethod(kManagerInterface, "SetRecoveryPolicy", "a{sv}", {"policy"}, "", {}, [&ctx, &manager](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::map<std::string, sdbus::Variant> options;
+            call >> options;
+            if (options.empty()) throw toBusError(makeError(Errc::InvalidArgument, "SetRecoveryPolicy: nothing to set"));
+            const RecoveryPolicy wanted = decode(options, ctx.recovery.policy());
+            authorizeThen(ctx, call, kActionManagePolicy, [&ctx, &manager, wanted](PendingCall pending) {
+                if (auto r = ctx.recovery.setAtRunTime(wanted); !r) return pending.fail(r.error().context("SetRecoveryPolicy"));
+                ManagerState& m = ctx.manager;
+                m.autoReset = wanted.autoReset;
+                m.resetGuardResets = wanted.guardResets;
+                m.resetGuardWindowSeconds = static_cast<uint32_t>(wanted.guardWindow.count());
+                m.autoCardReset = wanted.autoCardReset;
+                m.cardResetBudget = wanted.cardResetBudget;
+                m.cardResetWindowSeconds = static_cast<uint32_t>(wanted.cardResetWindow.count());
+                manager.changed({"AutoReset", "ResetGuardResets", "ResetGuardWindowSeconds", "AutoCardReset", "CardResetBudget", "CardResetWindowSeconds"});
+                pending.reply();
+            });
+        });
+    });
+}
+
+}  // namespace aismi::bus
