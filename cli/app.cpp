@@ -188,6 +188,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     auto client = DaemonClient::connect();
     if (!client) return fail(err, client.error());
     if (r.mode == CliRequest::Mode::VfProvision || r.mode == CliRequest::Mode::VfUnprovision || r.mode == CliRequest::Mode::VfReset || r.mode == CliRequest::Mode::VfUnquarantine ||
+        r.mode == CliRequest::Mode::VfQuarantine ||
         r.mode == CliRequest::Mode::ProfileList ||
         r.mode == CliRequest::Mode::QuotaSet || r.mode == CliRequest::Mode::QuotaShow || r.mode == CliRequest::Mode::QuotaRemove ||
         r.mode == CliRequest::Mode::PartitionApply || r.mode == CliRequest::Mode::PartitionShow || r.mode == CliRequest::Mode::PartitionExport) {

@@ -342,6 +342,16 @@ Result<void> DaemonClient::unprovision(const std::string& vfPath) {
     }
 }
 
+Result<void> DaemonClient::quarantine(const std::string& vfPath, const std::string& reason) {
+    try {
+        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
+        vf->callMethod("Quarantine").onInterface("org.aismi.VirtualFunction1").withArguments(reason);
+        return {};
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "quarantine");
+    }
+}
+
 Result<void> DaemonClient::unquarantine(const std::string& vfPath) {
     try {
         auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);

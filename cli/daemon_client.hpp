@@ -53,6 +53,8 @@ public:
     Result<uint64_t> resetVf(const std::string& vfPath, bool force);
     /// A reset of a whole card (Card1.Reset); how long it took, in us.
     Result<uint64_t> resetCard(const std::string& cardPath, bool force);
+    /// Takes a VF out of use (VirtualFunction1.Quarantine).
+    Result<void> quarantine(const std::string& vfPath, const std::string& reason);
     /// Takes a VF out of quarantine (VirtualFunction1.Unquarantine).
     Result<void> unquarantine(const std::string& vfPath);
 

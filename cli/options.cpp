@@ -19,7 +19,7 @@ namespace aismi::cli {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
-       aismi [OPTIONS] vf list|enable|disable|provision|unprovision|reset|unquarantine [OPTIONS]
+       aismi [OPTIONS] vf list|enable|disable|provision|unprovision|reset|quarantine|unquarantine [OPTIONS]
        aismi [OPTIONS] profile list [OPTIONS]
        aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
        aismi [OPTIONS] partition apply|show|export [LAYOUT] [OPTIONS]
@@ -72,6 +72,7 @@ constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
        aismi vf provision CARD:VF --profile NAME [--tenant TENANT]
        aismi vf unprovision CARD:VF
        aismi vf reset CARD:VF [--force]
+       aismi vf quarantine CARD:VF [--reason TEXT]
        aismi vf unquarantine CARD:VF
 
 Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
@@ -88,7 +89,8 @@ reset gives one VF a function-level reset — never a bus or card reset, so its 
 running — and checks that it answers as itself again with its provisioning; a VF with a
 running workload or bound to vfio-pci needs --force. aismid resets a hung VF by itself, at
 most N times in a window (aismid.conf reset-guard); past that it quarantines the VF: not reset
-automatically, not provisioned, until unquarantine releases it.
+automatically, not provisioned, until unquarantine releases it. quarantine takes a VF out of
+use by hand the same way.
 
 )";
 
@@ -224,7 +226,8 @@ po::options_description vfOptions() {
         ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, or bound to vfio-pci); "
                   "vf reset: reset it also with a workload running or bound to vfio-pci")
         ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
-        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)");
+        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)")
+        ("reason", po::value<std::string>(), "why the VF is taken out of use (vf quarantine)");
     return o;
 }
 
@@ -286,6 +289,7 @@ Result<CliRequest> parseVfProvision(const CommandLine& c);
 Result<CliRequest> parseVfUnprovision(const CommandLine& c);
 Result<CliRequest> parseVfReset(const CommandLine& c);
 Result<CliRequest> parseVfUnquarantine(const CommandLine& c);
+Result<CliRequest> parseVfQuarantine(const CommandLine& c);
 Result<CliRequest> parseProfileList(const CommandLine& c);
 Result<CliRequest> parseQuotaSet(const CommandLine& c);
 Result<CliRequest> parseQuotaShow(const CommandLine& c);
@@ -319,6 +323,7 @@ const std::vector<Verb>& verbs() {
         {{"vf", "unprovision"}, {}, parseVfUnprovision, 1},
         {{"vf", "reset"}, {"force"}, parseVfReset, 1},
         {{"vf", "unquarantine"}, {}, parseVfUnquarantine, 1},
+        {{"vf", "quarantine"}, {"reason"}, parseVfQuarantine, 1},
         {{"profile", "list"}, {"id", "json"}, parseProfileList},
         {{"quota", "set"}, {"max-vfs", "max-compute", "max-memory"}, parseQuotaSet, 1},
         {{"quota", "show"}, {"json"}, parseQuotaShow, 1},
@@ -474,6 +479,14 @@ Result<CliRequest> parseVfProvision(const CommandLine& c) {
 Result<CliRequest> parseVfUnprovision(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfUnprovision, "unprovision"); }
 
 Result<CliRequest> parseVfUnquarantine(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfUnquarantine, "unquarantine"); }
+Result<CliRequest> parseVfQuarantine(const CommandLine& c) {
+    auto r = oneVf(c, CliRequest::Mode::VfQuarantine, "quarantine");
+    if (r && c.has("reason")) {
+        r->reason = c.text("reason");
+        if (r->reason.empty() || r->reason.size() > 200) return usage("--reason takes one line of 1 to 200 characters", "aismi vf --help");
+    }
+    return r;
+}
 
 Result<CliRequest> parseVfReset(const CommandLine& c) {
     auto r = oneVf(c, CliRequest::Mode::VfReset, "reset");
@@ -656,8 +669,8 @@ const std::vector<CommandGroup>& commandGroups() {
              return "  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
                     "  -j [ --json ]         JSON output (vf list)\n" + printed(vfOptions());
          },
-         "list, enable, disable, provision, unprovision, reset or unquarantine",
-         "vf list|enable|disable|provision|unprovision|reset|unquarantine\n                             manage SR-IOV virtual functions (aismi vf --help)"},
+         "list, enable, disable, provision, unprovision, reset, quarantine or unquarantine",
+         "vf list|enable|disable|provision|unprovision|reset|quarantine|unquarantine\n                             manage SR-IOV virtual functions (aismi vf --help)"},
         {"profile", kProfileUsage,
          [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
          "list", "profile list               the VF profiles and what fits (aismi profile --help)"},

@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case
@@ -41,6 +41,7 @@ struct CliRequest {
     bool follow = false;                   // events --follow
     std::vector<std::string> eventTypes;   // events --type (aismid checks the names)
     unsigned lines = 0;                    // events --lines (0: the default)
+    std::string reason;        // vf quarantine --reason
     std::string helpText;      // for Help
 };
 

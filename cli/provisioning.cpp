@@ -39,6 +39,12 @@ Result<std::string> describeVf(DaemonClient& client, const std::string& path) {
 Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
     auto path = client.findVf(r.target);
     if (!path) return std::move(path).error();
+    if (r.mode == CliRequest::Mode::VfQuarantine) {
+        if (auto q = client.quarantine(*path, r.reason); !q) return std::move(q).error();
+        auto vf = describeVf(client, *path);
+        if (!vf) return std::move(vf).error();
+        return *vf + "quarantined: not reset automatically nor provisioned until 'aismi vf unquarantine " + r.target + "'\n";
+    }
     if (r.mode == CliRequest::Mode::VfUnquarantine) {
         if (auto u = client.unquarantine(*path); !u) return std::move(u).error();
         auto vf = describeVf(client, *path);

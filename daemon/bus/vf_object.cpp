@@ -27,6 +27,16 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
             });
         });
     });
+    object_->registerMethod(kVfInterface, "Quarantine", "s", {"reason"}, "", {}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string reason;
+            call >> reason;
+            authorizeThen(ctx_, call, kActionReset, [this, reason](PendingCall pending) {
+                if (auto r = ctx_.recovery.quarantine(VfRef{card_, vf_}, reason); !r) return pending.fail(r.error());
+                ctx_.refresh(card_, [pending]() mutable { pending.reply(); });
+            });
+        });
+    });
     object_->registerMethod(kVfInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
     object_->finishRegistration();

@@ -86,6 +86,17 @@ TEST(Recovery, ResetsAHungVfByItselfAndQuarantinesItPastTheGuard) {
     EXPECT_TRUE(stack.waitForVf("0:1", "reset_count,quarantined", "3, false")) << stack.daemonLog();
     auto again = stack.aismi({"vf", "unquarantine", "0:1"});
     EXPECT_NE(again.err.find("is not quarantined"), std::string::npos) << again.err;
+    // An operator quarantines a VF by hand, the same way; only once.
+    EXPECT_EQ(stack.aismi({"vf", "quarantine", "0:3"}, 65534).exitCode, 7);
+    auto byHand = stack.aismi({"vf", "quarantine", "0:3", "--reason", "tenant reports corrupt results"});
+    ASSERT_EQ(byHand.exitCode, 0) << byHand.err;
+    EXPECT_NE(byHand.out.find("quarantined: not reset automatically nor provisioned until 'aismi vf unquarantine 0:3'"), std::string::npos)
+        << byHand.out;
+    EXPECT_EQ(stack.vfField("0:3", "quarantined"), "true");
+    EXPECT_NE(stack.aismi({"vf", "quarantine", "0:3"}).err.find("is quarantined already"), std::string::npos);
+    EXPECT_NE(stack.aismi({"vf", "quarantine", "0:3", "--reason", ""}).err.find("--reason takes one line of 1 to 200 characters"), std::string::npos);
+    auto events = stack.aismi({"events", "--type", "quarantine"});
+    EXPECT_NE(events.out.find("quarantined by an operator (tenant reports corrupt results)"), std::string::npos) << events.out;
 }
 
 TEST(CardReset, ResetsAWholeCardOnlyWhenFreeOrForcedAndPutsItsVfsBack) {

@@ -145,6 +145,24 @@ Result<void> RecoveryService::setAtRunTime(const RecoveryPolicy& p) {
     return {};
 }
 
+Result<void> RecoveryService::quarantine(const VfRef& ref, const std::string& reason) {
+    if (ref.card >= d_.inventory.size()) return makeError(Errc::NotFound, "no card " + std::to_string(ref.card));
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const std::string label = card.info.vfLabel(ref.vf);
+    if (ref.vf >= card.vfs.size()) return makeError(Errc::NotFound, label + ": the card has " + std::to_string(card.vfs.size()) + " VFs enabled");
+    if (quarantined_.count({card.info.key, ref.vf})) return makeError(Errc::InvalidState, label + " is quarantined already");
+    if (reason.size() > 200 || reason.find_first_of("\n\r") != std::string::npos)
+        return makeError(Errc::InvalidArgument, label + ": a quarantine reason is one line of at most 200 characters");
+    const std::string why = reason.empty() ? "quarantined by an operator" : reason;
+    if (auto r = d_.repository.quarantine(card.info.key, ref.vf, {now(), why}); !r) return std::move(r).error().context(label + ": quarantine");
+    quarantined_[{card.info.key, ref.vf}] = why;
+    d_.events.publish(Notice{EventType::Quarantine, Severity::Warning, label,
+                             "quarantined by an operator (" + why + "); it is not reset automatically, nor provisioned, until 'aismi vf unquarantine " +
+                                 std::to_string(ref.card) + ":" + std::to_string(ref.vf) + "'",
+                             ref.card, ref.vf});
+    return {};
+}
+
 Result<void> RecoveryService::unquarantine(const VfRef& ref) {
     if (ref.card >= d_.inventory.size()) return makeError(Errc::NotFound, "no card " + std::to_string(ref.card));
     const CardInfo& info = d_.inventory.info(ref.card);

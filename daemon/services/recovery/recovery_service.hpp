@@ -66,6 +66,9 @@ public:
     void annotate(CardSnapshot& card) const;
     /// Looks at a card's new poll: hung VFs are reset or quarantined as the policy says.
     void watch(const CardSnapshot& now);
+    /// An operator takes a VF out of use (Busy while it is being changed; InvalidState when it
+    /// is quarantined already).
+    Result<void> quarantine(const VfRef& vf, const std::string& reason);
     /// Takes the VF out of quarantine (its automatic resets are forgotten too).
     Result<void> unquarantine(const VfRef& vf);
     /// The wall clock, in unix seconds (tests move it).
