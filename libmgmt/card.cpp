@@ -115,10 +115,13 @@ Result<VfReport> parseReportLine(std::string_view line, const std::string& where
     std::string_view words[48];
     size_t n = 0;
     for (size_t i = 0; i < line.size() && n < std::size(words);) {
-        while (i < line.size() && line[i] == ' ') ++i;
-        const size_t start = i;
-        while (i < line.size() && line[i] != ' ') ++i;
-        if (i > start) words[n++] = line.substr(start, i - start);
+        if (line[i] == ' ') {
+            ++i;
+            continue;
+        }
+        const size_t end = std::min(line.find(' ', i), line.size());  // memchr, not a byte loop: hundreds of lines a poll
+        words[n++] = line.substr(i, end - i);
+        i = end;
     }
     if (n == 0 || n % 2 == 0)
         return makeError(Errc::MalformedData, where + ": expected 'VF key value ...', got '" + std::string(line.substr(0, 64)) + "'");

@@ -16,7 +16,8 @@ void readVf(const Card& card, const SriovState& routing, unsigned k, VfSnapshot&
     if (!address) return problems.push_back(address.error().message);
     vf.pciAddress = address->str();
     PciFunction fn = card.vfFunction(*address);
-    vf.driver = fn.driver().valueOr("");
+    if (carry && k < carry->drivers.size() && carry->drivers[k].first == vf.pciAddress) vf.driver = carry->drivers[k].second;
+    else vf.driver = fn.driver().valueOr("");
     if (carry && k < carry->iommuGroups.size() && carry->iommuGroups[k].first == vf.pciAddress)
         vf.iommuGroup = carry->iommuGroups[k].second;
     else if (auto g = fn.iommuGroup())

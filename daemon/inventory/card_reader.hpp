@@ -20,6 +20,7 @@ CardInfo readCardInfo(const Card& card, unsigned index);
 /// every read after a change, reads everything.
 struct CarryOver {
     std::vector<std::pair<std::string, uint32_t>> iommuGroups;  // by VF index: address, group
+    std::vector<std::pair<std::string, std::string>> drivers;   // by VF index: address, driver (empty: read them)
 };
 
 /// A fresh snapshot. What cannot be read stays std::nullopt and is listed in readProblems;

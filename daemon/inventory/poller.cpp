@@ -18,6 +18,7 @@ namespace {
 constexpr unsigned kRescanEveryMs = 10'000;  // new cards appear within this long
 constexpr const char* kScanKey = "(rescan)";
 constexpr unsigned kFullReadEvery = 10;  // polls; the others carry IOMMU groups over
+constexpr unsigned kDriversEveryMs = 1000;  // VF drivers are read at least this often (every poll at 1 s and slower)
 
 int64_t unixMicros() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -60,6 +61,8 @@ void Poller::pollAll() {
     lastFailure_.resize(inventory_.size());
     ++polls_;
     const bool routine = polls_ % kFullReadEvery != 0;
+    const unsigned driversEvery = std::max(1u, kDriversEveryMs / std::max(1u, intervalMs_));
+    carryDrivers_ = routine && polls_ % driversEvery != 0;
     bool anyLost = false;
     for (unsigned i = 0; i < inventory_.size(); ++i) {
         anyLost = anyLost || inventory_.snapshot(i).lost;
@@ -80,6 +83,8 @@ void Poller::read(unsigned card, std::function<void()> then, bool routine) {
         carry.emplace();
         for (const auto& vf : last.vfs)
             carry->iommuGroups.emplace_back(vf.iommuGroup ? vf.pciAddress : std::string(), vf.iommuGroup.value_or(0));
+        if (carryDrivers_)
+            for (const auto& vf : last.vfs) carry->drivers.emplace_back(vf.pciAddress, vf.driver);
     }
     executor_.runOnCard<CardSnapshot>(
         info.key,

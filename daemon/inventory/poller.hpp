@@ -65,6 +65,7 @@ private:
     unsigned intervalMs_ = 1000;
     unsigned polls_ = 0;
     bool rescanning_ = false;
+    bool carryDrivers_ = false;  // this poll takes the VF drivers from the last snapshot (polling faster than 1 s)
     std::vector<bool> reading_;  // a read of this card is under way
     std::vector<std::string> lastFailure_;  // why the card's last read failed ("" when it did not)
     unsigned stalePolls_ = 3;

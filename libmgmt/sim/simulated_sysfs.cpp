@@ -77,24 +77,32 @@ void appendVfStatus(std::string& o, const SimCardView& m, const std::vector<doub
     put("ecc_corrected", fn.eccCorrected);
     put("ecc_uncorrected", fn.eccUncorrected);
     put("reset_count", fn.resetCount);
-    char share[32];
-    std::snprintf(share, sizeof share, "%.1f", shares[vf]);
-    put("compute_share", std::string_view(share));
+    char share[32];  // one decimal, as "%.1f" (to_chars: no locale, no format parsing per VF)
+    const auto end = std::to_chars(share, share + sizeof share, shares[vf], std::chars_format::fixed, 1).ptr;
+    put("compute_share", std::string_view(share, static_cast<size_t>(end - share)));
     put("throttled", m.throttled(vf, shares) ? 1u : 0u);
 }
 
-std::string resourcesText(const Resources& r, char sep) {
-    std::string o;
-    for (auto [key, v] : {std::pair<const char*, uint64_t>{"compute_units", r.computeUnits},
+// Appends "compute_units N<sep>memory_mib N<sep>...": the keys of a VF's resources.
+void appendResources(std::string& o, const Resources& r, char sep) {
+    bool first = true;
+    for (auto [key, v] : {std::pair<std::string_view, uint64_t>{"compute_units", r.computeUnits},
                           {"memory_mib", r.memoryMib},
                           {"engines", r.engines},
                           {"burst_units", r.burstCap()},
                           {"weight", r.weight}}) {
-        if (!o.empty()) o += sep;
+        if (!first) o += sep;
+        first = false;
         o += key;
         o += ' ';
-        o += std::to_string(v);
+        char buf[24];
+        o.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
     }
+}
+
+std::string resourcesText(const Resources& r, char sep) {
+    std::string o;
+    appendResources(o, r, sep);
     return o;
 }
 
@@ -526,7 +534,7 @@ private:
                         o += std::to_string(k);
                         o += ' ';
                         appendVfStatus(o, m, shares, k, now, ' ');
-                        o += resourcesText(m.card().vfs[k].resources, ' ');
+                        appendResources(o, m.card().vfs[k].resources, ' ');
                         o += '\n';
                     }
                     return o;

@@ -50,6 +50,7 @@ std::vector<Notice> transitions(const CardSnapshot& before, const CardSnapshot& 
     for (size_t k = 0; k < common; ++k) {
         const VfSnapshot &a = before.vfs[k], &b = now.vfs[k];
         if (a.pciAddress != b.pciAddress) continue;  // another VF at this index (the count changed)
+        if (a == b) continue;  // most VFs at most polls
         const auto label = info.vfLabel(b.index);
         if (a.state() && b.state() && *a.state() != *b.state())
             out.push_back(Notice{EventType::VfState, severityOf(*b.state()), label,
