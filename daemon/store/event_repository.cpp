@@ -49,6 +49,13 @@ Result<std::vector<StoredEvent>> EventRepository::list(const EventFilter& f) {
     return out;
 }
 
+Result<void> EventRepository::inOneTransaction(const std::function<void()>& body) {
+    return db_.transaction([&]() -> Result<void> {
+        body();
+        return {};
+    });
+}
+
 Result<void> EventRepository::prune(unsigned keepCount, int64_t maxAgeSeconds) {
     Statement byCount(db_, "DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)");
     if (auto r = byCount.bind(1, static_cast<int64_t>(keepCount)).run("prune events by count"); !r) return r;

@@ -6,6 +6,7 @@
 #include <aismi/error.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ public:
     Result<int64_t> append(StoredEvent& e);
     /// The events `filter` selects, oldest first.
     Result<std::vector<StoredEvent>> list(const EventFilter& filter);
+    /// Runs `body` (appends) in one transaction: one disk sync for a poll's many events, not
+    /// one each.
+    Result<void> inOneTransaction(const std::function<void()>& body);
     /// Deletes all but the newest `keepCount` events and any older than `maxAgeSeconds`.
     Result<void> prune(unsigned keepCount, int64_t maxAgeSeconds);
 

@@ -2,7 +2,8 @@
 // ECC errors, heat, a degraded link, corrupt firmware, failing resets, the device vanishing and
 // coming back), resets and reads from the CLI, for AISMI_SOAK_SECONDS (30 by default; the
 // bench/soak script runs it for minutes). aismid must keep serving, and its memory and file
-// descriptors stay flat: measured after a warm-up and at the end.
+// descriptors stay flat: measured after a warm-up and at the end (memory in the normal build
+// only: AddressSanitizer's quarantine grows RSS by design).
 #include "stack.hpp"
 
 #include <gtest/gtest.h>
@@ -77,5 +78,11 @@ TEST(Soak, RandomFaultsLeaveMemoryAndFileDescriptorsFlat) {
     auto alive = stack.aismi({"-L"});
     EXPECT_EQ(alive.exitCode, 0) << "aismid still serves (seed " << seed << "): " << alive.err << stack.daemonLog();
     EXPECT_LE(fds1, fds0 + 2) << "file descriptors leak (seed " << seed << ")";
+#if defined(__SANITIZE_ADDRESS__)
+    // Under AddressSanitizer freed memory is held in its quarantine (up to 256 MiB) and RSS grows
+    // by design; LeakSanitizer checks for leaks at exit instead. The normal build checks RSS.
+    std::cout << "soak: RSS not judged under AddressSanitizer\n";
+#else
     EXPECT_LE(rss1 - rss0, 4096) << "memory grows by more than 4 MiB (seed " << seed << ")";
+#endif
 }

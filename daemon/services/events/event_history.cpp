@@ -65,7 +65,14 @@ EventHistory::EventHistory(EventBus& events, EventRepository& repository, Limits
                       "health " + std::string(healthName(e.now)) + (e.reasons.empty() ? "" : ": " + joined(e.reasons)), e.card.index});
     });
     events.subscribe<CardUpdated>([this](const CardUpdated& e) {
-        for (const auto& n : transitions(e.before, e.now)) record(n);
+        const auto notices = transitions(e.before, e.now);
+        if (notices.empty()) return;
+        // A card reset changes every VF at once: their events land with one disk sync.
+        if (auto r = repository_.inOneTransaction([&] {
+                for (const auto& n : notices) record(n);
+            });
+            !r)
+            log::error(r.error().message);
     });
     events.subscribe<Notice>([this](const Notice& n) { record(n); });
 }

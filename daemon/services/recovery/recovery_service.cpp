@@ -12,8 +12,11 @@
 #include <ctime>
 
 namespace aismi {
+RecoveryService::RecoveryService(Deps d, RecoveryPolicy policy) : d_(d), policy_(policy) {
+    now = [] { return static_cast<int64_t>(std::time(nullptr)); };
+}
+
 Result<void> RecoveryService::load() {
-    if (!now) now = [] { return static_cast<int64_t>(std::time(nullptr)); };
     auto rows = d_.repository.quarantined();
     if (!rows) return std::move(rows).error();
     quarantined_.clear();

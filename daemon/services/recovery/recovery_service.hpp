@@ -48,7 +48,7 @@ public:
         EventBus& events;
         CardChanges& changes;
     };
-    RecoveryService(Deps d, RecoveryPolicy policy) : d_(d), policy_(policy) {}
+    RecoveryService(Deps d, RecoveryPolicy policy);
 
     /// Reads the quarantined VFs from the store (at start).
     Result<void> load();

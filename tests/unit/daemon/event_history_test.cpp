@@ -145,3 +145,18 @@ TEST(Transitions, SayNothingOfVfsWhenTheCardWasLostOrStaleOrTheVfIsAnotherOne) {
     now.vfs[0].pciAddress = "0000:3b:01.0";
     EXPECT_TRUE(transitions(before, now).empty());
 }
+
+TEST(EventHistory, RecordsAPollsTransitionsTogether) {
+    History h;
+    CardSnapshot before = card(VfState::Running), now = card(VfState::Hung, Health::Warning);
+    now.vfs[1].status->state = VfState::Running;
+    h.bus.publish(CardUpdated{0, before, now});
+    const auto events = h.all();
+    ASSERT_EQ(events.size(), 3u) << "VF 0 state and health, VF 1 state";
+    EXPECT_EQ(events[0].type, EventType::VfState);
+    EXPECT_EQ(events[0].address, "0000:3b:00.0/0");
+    EXPECT_EQ(events[2].vf, 1u);
+    EXPECT_EQ(h.signalled.size(), 3u);
+    h.bus.publish(CardUpdated{0, now, now});
+    EXPECT_EQ(h.all().size(), 3u) << "nothing changed, nothing recorded";
+}
