@@ -342,12 +342,6 @@ const std::vector<Verb>& verbs() {
     return table;
 }
 
-std::string joined(const std::vector<std::string>& words) {
-    std::string s;
-    for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
-    return s;
-}
-
 Result<std::vector<std::string>> ids(const CommandLine& c) {
     if (!c.has("id")) return std::vector<std::string>{};
     auto list = splitComma(c.text("id"));
@@ -765,12 +759,12 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
         const size_t known = verb && !verb->words.empty() ? verb->words.size() : (group ? 1 : 0);  // "vf lst": both words
         if (group && c.words.size() == 1) return usage("'aismi " + std::string(group->word) + "' needs " + group->needs, hint);
-        return usage("unknown command " + quoteInput(joined(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1))),
+        return usage("unknown command " + quoteInput(text::join(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1), " ")),
                      hint);
     }
     for (const auto& [name, value] : c.vm) {
         if (name == "words" || verb->options.count(name)) continue;
-        const std::string where = verb->words.empty() ? "without a command" : "with '" + joined(verb->words) + "'";
+        const std::string where = verb->words.empty() ? "without a command" : "with '" + text::join(verb->words, " ") + "'";
         return usage(optionSpelling(name) + " does not go " + where, hint);
     }
     return verb->parse(c);

@@ -225,4 +225,13 @@ Result<Budget> parseBudget(std::string_view text, std::string_view what, std::st
     return Budget{number(count), number(seconds)};
 }
 
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+    std::string out;
+    for (const auto& p : parts) {
+        if (!out.empty()) out += separator;
+        out += p;
+    }
+    return out;
+}
+
 }  // namespace aismi::text

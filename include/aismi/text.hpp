@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace aismi::text {
 
@@ -24,6 +25,9 @@ Result<double> parseDouble(std::string_view s, std::string_view what);
 Result<uint32_t> parseRatio(std::string_view s, uint32_t min, uint32_t max, std::string_view what);
 /// 150 -> "1.5", 125 -> "1.25", 100 -> "1.0".
 std::string ratioText(uint32_t hundredths);
+
+/// The parts with `separator` between them ("a; b; c").
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 /// "N/SECONDS" (at most N times within SECONDS): N 1 to 100, SECONDS 1 to 604800 (a week);
 /// anything else is InvalidArgument naming `what` and giving `example`.

@@ -5,6 +5,8 @@
 #include "events.hpp"
 #include "log.hpp"
 #include "snapshot.hpp"
+
+#include <aismi/text.hpp>
 #include "transitions.hpp"
 
 #include <systemd/sd-journal.h>
@@ -35,12 +37,6 @@ void writeToJournal(const StoredEvent& e) {
     if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0) log::warning(e.device + ": " + e.message);
 }
 
-std::string joined(const std::vector<std::string>& parts) {
-    std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
-    return out;
-}
-
 }  // namespace
 
 std::vector<std::string> journalFields(const StoredEvent& e) {
@@ -62,7 +58,7 @@ EventHistory::EventHistory(EventBus& events, EventRepository& repository, Limits
     events.subscribe<HealthChanged>([this](const HealthChanged& e) {
         const Severity s = e.now == Health::Ok ? Severity::Info : e.now == Health::Critical || e.now == Health::Lost ? Severity::Critical : Severity::Warning;
         record(Notice{EventType::Health, s, e.card.label(),
-                      "health " + std::string(healthName(e.now)) + (e.reasons.empty() ? "" : ": " + joined(e.reasons)), e.card.index});
+                      "health " + std::string(healthName(e.now)) + (e.reasons.empty() ? "" : ": " + text::join(e.reasons, "; ")), e.card.index});
     });
     events.subscribe<CardUpdated>([this](const CardUpdated& e) {
         const auto notices = transitions(e.before, e.now);

@@ -2,6 +2,8 @@
 
 #include "snapshot.hpp"
 
+#include <aismi/text.hpp>
+
 namespace aismi {
 namespace {
 
@@ -20,12 +22,6 @@ Severity severityOf(VfState s) { return s == VfState::Hung || s == VfState::Erro
 
 uint64_t newErrors(std::optional<uint64_t> before, std::optional<uint64_t> now) {
     return before && now && *now > *before ? *now - *before : 0;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-    std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
-    return out;
 }
 
 }  // namespace
@@ -58,7 +54,7 @@ std::vector<Notice> transitions(const CardSnapshot& before, const CardSnapshot& 
                                  b.index});
         if (a.health != b.health)
             out.push_back(Notice{EventType::VfHealth, severityOf(b.health), label,
-                                 "health " + std::string(healthName(b.health)) + (b.healthReasons.empty() ? "" : ": " + joined(b.healthReasons)),
+                                 "health " + std::string(healthName(b.health)) + (b.healthReasons.empty() ? "" : ": " + text::join(b.healthReasons, "; ")),
                                  info.index, b.index});
         if (a.status && b.status)
             if (const uint64_t n = newErrors(a.status->eccUncorrected, b.status->eccUncorrected))
