@@ -16,6 +16,7 @@
 #include "event_repository.hpp"
 #include "events.hpp"
 #include "health_assessor.hpp"
+#include "http_server.hpp"
 #include "interfaces.hpp"
 #include "card_changes.hpp"
 #include "inventory.hpp"
@@ -34,6 +35,7 @@
 #include "jobs.hpp"
 #include "journal_repository.hpp"
 #include "log.hpp"
+#include "metrics_endpoint.hpp"
 #include "poller.hpp"
 #include "reconciler.hpp"
 #include "sdbus_authority_client.hpp"
@@ -211,6 +213,18 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         recovery.watch(e.now);
     });
 
+    MetricsEndpoint metrics(events, inventory, poller.stats(),
+                            {config.metrics.vfOwnerLabels, kAismiVersion, std::string(backendName(config.backend)), config.pollIntervalMs});
+    std::unique_ptr<HttpServer> metricsServer;
+    if (config.metrics.enabled) {
+        auto listening = HttpServer::listen(io, config.metrics.host, config.metrics.port, HttpServer::Limits{},
+                                            [&metrics](const HttpRequest& r) { return metrics.handle(r); });
+        if (!listening) return fail(Error{listening.error().code, "metrics endpoint: " + listening.error().message + " (--metrics-address=none turns it off)"});
+        metricsServer = std::move(*listening);
+        metrics.setHttpStats(&metricsServer->stats());
+        log::info("serving metrics at http://" + metricsServer->address() + "/metrics");
+    }
+
     int exitCode = 0;
     BusPump pump(io, *connection, [&](const std::string& why) {
         log::error("lost the system bus (" + why + "); stopping so that systemd can restart aismid");
@@ -218,11 +232,16 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         io.stop();
     });
     SdbusAuthorityClient authority(*connection, pump);
+    bus::ManagerState managerState;
+    managerState.version = kAismiVersion;
+    managerState.backend = backendName(config.backend);
+    managerState.pollIntervalMs = config.pollIntervalMs;
+    managerState.metricsAddress = metricsServer ? metricsServer->address() : std::string();
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
         bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, history,
                         [&poller](unsigned card, std::function<void()> then) { poller.refresh(card, std::move(then)); },
-                        bus::ManagerState{kAismiVersion, std::string(backendName(config.backend)), {}, config.pollIntervalMs}},
+                        managerState},
         events);
     objects.setRecoveryPolicy(recovery.policy());  // aismid.conf's, or the one set at run time
     try {
@@ -255,13 +274,15 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         if (ec) return;
         if (sig == SIGHUP) {
             notify("RELOADING=1");
-            // The polling interval and the profiles change live; backend and state dir need a restart.
+            // The polling interval and the profiles change live; backend, state dir and the
+            // metrics address need a restart.
             auto reloaded = parseDaemonConfig(args);
             if (!reloaded) log::error("reload: " + reloaded.error().message + "; keeping the running configuration");
             else {
                 if (reloaded->config.pollIntervalMs != poller.intervalMs()) {
                     poller.start(reloaded->config.pollIntervalMs);
                     objects.setPollInterval(reloaded->config.pollIntervalMs);
+                    metrics.setPollInterval(reloaded->config.pollIntervalMs);
                     log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
                 }
                 if (const RecoveryPolicy p = recoveryPolicyOf(reloaded->config); recovery.policySetAtRunTime() && !(p == recovery.policy())) {

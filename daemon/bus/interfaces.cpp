@@ -59,6 +59,7 @@ const PropertyTable<ManagerState>& managerProperties() {
         property<M>("Backend", [](const M& m) { return m.backend; }, Change::Const),
         property<M>("Cards", [](const M& m) { return m.cards; }),
         property<M>("PollIntervalMs", [](const M& m) { return m.pollIntervalMs; }),
+        property<M>("MetricsAddress", [](const M& m) { return m.metricsAddress; }, Change::Const),
         property<M>("AutoReset", [](const M& m) { return m.autoReset; }),
         property<M>("ResetGuardResets", [](const M& m) { return m.resetGuardResets; }),
         property<M>("ResetGuardWindowSeconds", [](const M& m) { return m.resetGuardWindowSeconds; }),

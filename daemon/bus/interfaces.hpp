@@ -37,6 +37,7 @@ struct ManagerState {
     bool autoCardReset = false;
     uint32_t cardResetBudget = 0;
     uint32_t cardResetWindowSeconds = 0;
+    std::string metricsAddress;  // where /metrics is served ("" when it is not)
 };
 
 const PropertyTable<ManagerState>& managerProperties();

@@ -6,6 +6,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <arpa/inet.h>
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
@@ -57,7 +58,11 @@ po::options_description settingOptions() {
         ("health-aer-correctable-per-hour", po::value<std::string>()->default_value("100"), "warn above this many correctable PCIe errors within an hour (0 to 1000000000)")
         ("health-link-degraded", po::value<std::string>()->default_value("warn"), "a PCIe link trained below its maximum: warn or ignore")
         ("health-stale-polls", po::value<std::string>()->default_value("3"), "a reading older than this many poll intervals makes health unknown (1 to 100)")
-        ("hang-polls", po::value<std::string>()->default_value("3"), "a running VF whose progress does not move for this many polls is hung (1 to 1000)");
+        ("hang-polls", po::value<std::string>()->default_value("3"), "a running VF whose progress does not move for this many polls is hung (1 to 1000)")
+        ("metrics-address", po::value<std::string>()->default_value("127.0.0.1:9400"),
+         "ADDR:PORT of the Prometheus endpoint (/metrics; [ADDR]:PORT for IPv6; port 0 picks a free one), or none")
+        ("metrics-vf-owner-labels", po::value<std::string>()->default_value("no")->implicit_value("yes"),
+         "label every VF series with the tenant of the VF (more series: the operator's choice): yes or no");
     return o;
 }
 
@@ -70,6 +75,37 @@ Result<unsigned> whole(const po::variables_map& vm, const std::string& name) {
     const unsigned long long v = digits ? std::stoull(text) : 0;
     if (!digits || v > 0xffffffffULL) return invalid("--" + name + " takes a whole number, not '" + text.substr(0, 40) + "'");
     return static_cast<unsigned>(v);
+}
+
+// "127.0.0.1:9400", "[::1]:9400": a numeric address (no name lookups in a daemon's start) and a port.
+Result<DaemonConfig::Metrics> parseMetricsAddress(const std::string& text, DaemonConfig::Metrics m) {
+    const auto bad = [&](const std::string& why) { return invalid("--metrics-address " + why + ", not '" + text.substr(0, 60) + "'"); };
+    if (text == "none") {
+        m.enabled = false;
+        return m;
+    }
+    std::string host, port;
+    if (!text.empty() && text[0] == '[') {
+        const size_t close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return bad("takes [IPV6]:PORT");
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        in6_addr a6{};
+        if (::inet_pton(AF_INET6, host.c_str(), &a6) != 1) return bad("takes an IPv6 address within [ ]");
+    } else {
+        const size_t colon = text.rfind(':');
+        if (colon == std::string::npos) return bad("takes ADDR:PORT (or none)");
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        in_addr a4{};
+        if (::inet_pton(AF_INET, host.c_str(), &a4) != 1) return bad("takes an IPv4 address (or [IPV6]) before the port");
+    }
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
+        return bad("takes a port of 0 to 65535");
+    m.enabled = true;
+    m.host = host;
+    m.port = static_cast<uint16_t>(std::stoul(port));
+    return m;
 }
 
 }  // namespace
@@ -212,6 +248,13 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     const std::string link = vm["health-link-degraded"].as<std::string>();
     if (link != "warn" && link != "ignore") return invalid("--health-link-degraded takes warn or ignore, not '" + link.substr(0, 40) + "'");
     c.health.warnDegradedLink = link == "warn";
+    auto metrics = parseMetricsAddress(vm["metrics-address"].as<std::string>(), c.metrics);
+    if (!metrics) return std::move(metrics).error();
+    c.metrics = *metrics;
+    const std::string ownerLabels = vm["metrics-vf-owner-labels"].as<std::string>();
+    if (ownerLabels != "yes" && ownerLabels != "no")
+        return invalid("--metrics-vf-owner-labels takes yes or no, not '" + ownerLabels.substr(0, 40) + "'");
+    c.metrics.vfOwnerLabels = ownerLabels == "yes";
     if (auto v = validateSimCards(c.sim); !v) return invalid(v.error().message);
     return out;
 }

@@ -53,6 +53,14 @@ struct DaemonConfig {
         bool operator==(const HealthLimits&) const = default;
     };
     HealthLimits health;
+    /// The Prometheus endpoint (daemon/http): where it listens, if anywhere.
+    struct Metrics {
+        bool enabled = true;
+        std::string host = "127.0.0.1";  // an IPv4 or IPv6 address
+        uint16_t port = 9400;            // 0: any free port (Manager1.MetricsAddress tells which)
+        bool vfOwnerLabels = false;      // the tenant of assigned VFs as a label of every VF series
+    };
+    Metrics metrics;
     std::string configFile;  // the file that was read, if any
 };
 

@@ -89,8 +89,11 @@ void Poller::read(unsigned card, std::function<void()> then, bool routine) {
     executor_.runOnCard<CardSnapshot>(
         info.key,
         [device, info, carry = std::move(carry)]() -> Result<CardSnapshot> { return readCardSnapshot(*device, info, carry ? &*carry : nullptr); },
-        [this, card, then = std::move(then)](Result<CardSnapshot> fresh) {
+        [this, card, then = std::move(then), asked = std::chrono::steady_clock::now()](Result<CardSnapshot> fresh) {
             reading_[card] = false;
+            ++stats_.reads;
+            stats_.failures += !fresh;
+            stats_.readSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
             lastFailure_.resize(inventory_.size());
             lastFailure_[card] = fresh ? std::string() : fresh.error().message;
             if (fresh) install(card, std::move(*fresh));

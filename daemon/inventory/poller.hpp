@@ -6,6 +6,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,6 +21,13 @@ class HealthAssessor;
 class Inventory;
 struct CardSnapshot;
 
+/// How the reads went, for aismid's own metrics.
+struct PollStats {
+    uint64_t reads = 0;        // card reads finished (poll or refresh)
+    uint64_t failures = 0;     // of which failed
+    double readSeconds = 0;    // their time together, from asking to having the result
+};
+
 class Poller {
 public:
     Poller(boost::asio::io_context& io, Inventory& inventory, DeviceExecutor& executor, HealthAssessor& health, EventBus& events);
@@ -30,6 +38,7 @@ public:
     void start(unsigned intervalMs);
     void stop();
     unsigned intervalMs() const { return intervalMs_; }
+    const PollStats& stats() const { return stats_; }
     /// A card whose last reading is older than this many intervals (a read that hangs, or
     /// fails) has health unknown until a reading comes in.
     void setStalePolls(unsigned polls) { stalePolls_ = polls; }
@@ -69,6 +78,7 @@ private:
     std::vector<bool> reading_;  // a read of this card is under way
     std::vector<std::string> lastFailure_;  // why the card's last read failed ("" when it did not)
     unsigned stalePolls_ = 3;
+    PollStats stats_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,5 +1,7 @@
 #include "stack.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -112,6 +114,9 @@ void Stack::startDaemon() {
                                   "--layouts-dir=" + layoutsDir(),
                                   "--config=" + options_.configFile};
     if (options_.configFile == "/dev/null") argv.push_back("--poll-interval=" + std::to_string(options_.pollMs));
+    // Tests run side by side: each daemon's metrics endpoint on a free port of its own.
+    if (std::none_of(options_.extraArgs.begin(), options_.extraArgs.end(), [](const std::string& a) { return a.rfind("--metrics-address", 0) == 0; }))
+        argv.push_back("--metrics-address=127.0.0.1:0");
     argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
     received_.clear();
     auto env = options_.env;

@@ -1,0 +1,293 @@
+// The Prometheus endpoint as Prometheus meets it: the real aismid on simulated cards, scraped
+// over TCP; its output checked by promtool in every state the simulator can put a card in;
+// its bounds tested with clients that misbehave; and a real Prometheus server scraping it.
+#include "http_client.hpp"
+#include "json_parse.hpp"
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+using namespace aismi::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string metricsAddress(Stack& stack) {
+    auto r = run({BUSCTL_PATH, "--address=" + stack.busAddress(), "get-property", "org.aismi.Manager1", "/org/aismi/Manager1",
+                  "org.aismi.Manager1", "MetricsAddress"});
+    // s "127.0.0.1:43120"
+    const size_t open = r.out.find('"'), close = r.out.rfind('"');
+    return open == std::string::npos || close <= open ? std::string() : r.out.substr(open + 1, close - open - 1);
+}
+
+/// `promtool check metrics` on `text`: "" when it passes, else what it said.
+std::string promtoolProblems(Stack& stack, const std::string& text) {
+    const std::string file = stack.path("metrics.txt");
+    std::ofstream(file) << text;
+    auto r = run({"/bin/sh", "-c", std::string(PROMTOOL_PATH) + " check metrics < '" + file + "'"});
+    ::unlink(file.c_str());
+    return r.exitCode == 0 ? std::string() : "exit " + std::to_string(r.exitCode) + ": " + r.out + r.err;
+}
+
+/// The value of the sample whose line starts with `series` (name and labels as written).
+std::optional<std::string> sampleValue(const std::string& text, const std::string& series) {
+    size_t at = 0;
+    while ((at = text.find(series + " ", at)) != std::string::npos) {
+        if (at == 0 || text[at - 1] == '\n') {
+            const size_t start = at + series.size() + 1;
+            return text.substr(start, text.find('\n', start) - start);
+        }
+        at += series.size();
+    }
+    return std::nullopt;
+}
+
+size_t countLines(const std::string& text, const std::string& prefix) {
+    size_t n = 0;
+    for (size_t at = 0; (at = text.find("\n" + prefix, at)) != std::string::npos; ++at) ++n;
+    return n;
+}
+
+long rssKib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+int freePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+class MetricsTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        stack.startDaemon();
+        address = metricsAddress(stack);
+        ASSERT_FALSE(address.empty()) << "Manager1.MetricsAddress is empty";
+        for (const char* card : {"0", "1"}) ASSERT_EQ(stack.aismi({"vf", "enable", "-i", card, "--count", "4"}).exitCode, 0);
+    }
+    std::string scrape(const std::vector<std::string>& headers = {}) {
+        auto r = httpGet(address, "/metrics", headers);
+        EXPECT_EQ(r.status, 200) << r.error;
+        return r.body;
+    }
+    static Stack::Options options() {
+        Stack::Options o;
+        o.cards = 2;
+        o.vfs = 4;
+        o.pollMs = 100;
+        return o;
+    }
+    Stack stack{options()};
+    std::string address;
+};
+
+}  // namespace
+
+TEST_F(MetricsTest, ServesEveryCardAndVfAndPromtoolAcceptsItInEveryState) {
+    auto r = httpGet(address, "/metrics");
+    ASSERT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(promtoolProblems(stack, r.body), "");
+    EXPECT_EQ(countLines(r.body, "aismi_card_info{"), 2u);
+    EXPECT_EQ(countLines(r.body, "aismi_vf_info{"), 8u);
+    EXPECT_EQ(sampleValue(r.body, R"(aismi_cards)"), "2");
+    const std::string card0 = R"(card="0",pci_address=")";
+    EXPECT_NE(r.body.find("aismi_card_health{" + card0), std::string::npos);
+    EXPECT_NE(r.body.find("aismi_card_temperature_celsius{card=\"0\""), std::string::npos);
+    EXPECT_NE(r.body.find("aismi_card_data_age_seconds{card=\"1\""), std::string::npos);
+    EXPECT_NE(r.body.find("aismi_vf_state{card=\"1\",vf=\"3\""), std::string::npos);
+
+    // Faults, one state after another: each output passes promtool and says what happened.
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:1", "--profile", "eighth"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"load", "0:1", "on"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"inject", "0", "thermal"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"inject", "0", "link-degrade"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"inject", "0:2", "ecc-uncorrectable"}).exitCode, 0);
+    ASSERT_TRUE(stack.waitForVf("0:2", "health", "critical"));
+    std::string text = scrape();
+    EXPECT_EQ(promtoolProblems(stack, text), "");
+    const std::regex vf2Critical(R"(\naismi_vf_health\{card="0",vf="2",pci_address="[^"]+",state="critical"\} 1\n)");
+    EXPECT_TRUE(std::regex_search(text, vf2Critical)) << text.substr(0, 4000);
+    const std::regex degraded(R"(\naismi_card_pcie_link_degraded\{card="0",[^}]*\} 1\n)");
+    EXPECT_TRUE(std::regex_search(text, degraded));
+    const std::regex provisioned(R"(\naismi_vf_info\{card="0",vf="1",pci_address="[^"]+",driver="[^"]*",profile="eighth"[^}]*\} 1\n)");
+    EXPECT_TRUE(std::regex_search(text, provisioned));
+    const std::regex uncorrected(R"(\naismi_vf_ecc_uncorrected_errors_total\{card="0",vf="2",[^}]*\} 1\n)");
+    EXPECT_TRUE(std::regex_search(text, uncorrected));
+
+    // A card that vanishes: health lost, its values absent (never a made-up zero), and the
+    // age of its data keeps growing for an alert to see.
+    ASSERT_EQ(stack.sim({"inject", "1", "device-lost"}).exitCode, 0);
+    ASSERT_TRUE(stack.waitForCardField("health", "lost", 1));
+    text = scrape();
+    EXPECT_EQ(promtoolProblems(stack, text), "");
+    const std::regex lost(R"(\naismi_card_health\{card="1",[^}]*state="lost"\} 1\n)");
+    EXPECT_TRUE(std::regex_search(text, lost));
+    EXPECT_EQ(text.find("aismi_card_temperature_celsius{card=\"1\""), std::string::npos) << "a lost card's temperature is absent";
+    EXPECT_EQ(text.find("aismi_vf_state{card=\"1\""), std::string::npos) << "the VFs of a lost card have no state to report";
+    const std::regex vfLost(R"(\naismi_vf_health\{card="1",vf="0",[^}]*state="lost"\} 1\n)");
+    EXPECT_TRUE(std::regex_search(text, vfLost));
+
+    // Scrapes while a card is being reset all answer, and pass.
+    std::atomic<bool> resetting{true};
+    std::atomic<int> failures{0}, scrapes{0};
+    std::thread scraper([&] {
+        while (resetting) {
+            auto s = httpGet(address, "/metrics");
+            ++scrapes;
+            if (s.status != 200 || s.body.find("aismi_cards 2") == std::string::npos) ++failures;
+        }
+    });
+    auto reset = stack.aismi({"reset", "-i", "0", "--force"});
+    resetting = false;
+    scraper.join();
+    EXPECT_EQ(reset.exitCode, 0) << reset.err;
+    EXPECT_GT(scrapes.load(), 0);
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(promtoolProblems(stack, scrape()), "");
+}
+
+TEST_F(MetricsTest, SpeaksOpenMetricsWhenAskedAndAnswersOnlyWhatItServes) {
+    auto r = httpGet(address, "/metrics", {"Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"});
+    ASSERT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.headers["content-type"], "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    EXPECT_TRUE(r.body.size() > 6 && r.body.substr(r.body.size() - 6) == "# EOF\n");
+    EXPECT_NE(r.body.find("# UNIT aismi_card_temperature_celsius celsius\n"), std::string::npos);
+    EXPECT_NE(r.body.find("# TYPE aismi_events counter\n"), std::string::npos);
+    EXPECT_NE(r.body.find("\naismi_events_total{type=\"daemon\",severity=\"info\"} "), std::string::npos);
+    EXPECT_NE(r.body.find("# TYPE aismi_card info\n"), std::string::npos);
+
+    auto head = httpExchange(address, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.body, "");
+    EXPECT_GT(std::stoul(head.headers["content-length"]), 1000u);
+    EXPECT_EQ(httpGet(address, "/nothing-here").status, 404);
+    auto post = httpExchange(address, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(post.headers["allow"], "GET, HEAD");
+    EXPECT_EQ(httpGet(address, "/").status, 200);
+}
+
+TEST_F(MetricsTest, SlowIdleAndMaliciousClientsNeitherStallTheDaemonNorGrowIt) {
+    scrape();
+    const long rssBefore = rssKib(stack.daemonPid());
+    // 200 connections that never send a byte.
+    std::vector<int> idle;
+    for (int i = 0; i < 200; ++i) {
+        const int fd = connectTcp(address);
+        ASSERT_GE(fd, 0);
+        idle.push_back(fd);
+    }
+    // A client that sends its request one byte a second.
+    std::atomic<bool> slowClosed{false};
+    std::thread slow([&] {
+        const int fd = connectTcp(address);
+        const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+        for (char c : request) {
+            if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1) {
+                slowClosed = true;
+                break;
+            }
+            std::this_thread::sleep_for(1s);
+        }
+        ::close(fd);
+    });
+    // Garbage, and a 1 MB header.
+    EXPECT_EQ(httpExchange(address, "HELLO THERE\r\n\r\n").status, 400);
+    EXPECT_EQ(httpExchange(address, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n").status, 431);
+    EXPECT_EQ(httpExchange(address, "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").status, 400);
+    // Meanwhile a scraper is served, every time.
+    for (int i = 0; i < 5; ++i) {
+        auto r = httpGet(address, "/metrics");
+        EXPECT_EQ(r.status, 200) << r.error;
+    }
+    // And the daemon still answers on the bus.
+    EXPECT_EQ(stack.aismi({"-L"}).exitCode, 0);
+    slow.join();
+    EXPECT_TRUE(slowClosed) << "a request trickling in for longer than the request timeout is cut off";
+    for (int fd : idle) ::close(fd);
+    const std::string text = scrape();
+    EXPECT_EQ(promtoolProblems(stack, text), "");
+    const auto counter = [&](const std::string& name) { return std::stoull(sampleValue(text, name).value_or("0")); };
+    EXPECT_GE(counter("aismi_http_connections_evicted_total"), 160u) << "the idle connections made room for the others";
+    EXPECT_GE(counter("aismi_http_requests_malformed_total"), 3u);
+    EXPECT_GE(counter("aismi_http_connections_timed_out_total"), 1u);
+    EXPECT_LE(std::stoull(sampleValue(text, "aismi_http_connections_open").value_or("99")), 32u);
+    const long rssAfter = rssKib(stack.daemonPid());
+    EXPECT_LT(rssAfter - rssBefore, 32 * 1024) << "RSS " << rssBefore << " -> " << rssAfter << " KiB";
+}
+
+TEST_F(MetricsTest, ARealPrometheusScrapesItAndSeesAFaultWithinAPollAndAScrape) {
+    const std::string prometheusPort = std::to_string(freePort());
+    const std::string config = stack.path("prometheus.yml");
+    std::ofstream(config) << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                             "scrape_configs:\n  - job_name: aismi\n    static_configs:\n      - targets: ['" << address << "']\n";
+    Process prometheus = Process::spawn({PROMETHEUS_PATH, "--config.file=" + config, "--storage.tsdb.path=" + stack.path("tsdb"),
+                                         "--web.listen-address=127.0.0.1:" + prometheusPort, "--log.level=warn"},
+                                        {{}, std::nullopt, "", stack.path("prometheus.log")});
+    const std::string api = "127.0.0.1:" + prometheusPort;
+    // The value of an instant query's single series, "" while there is none.
+    const auto query = [&](const std::string& promql) -> std::string {
+        std::string encoded;
+        for (unsigned char c : promql) {
+            if (std::isalnum(c) || c == '_') encoded += static_cast<char>(c);
+            else {
+                char hex[4];
+                std::snprintf(hex, sizeof hex, "%%%02X", c);
+                encoded += hex;
+            }
+        }
+        auto r = httpGet(api, "/api/v1/query?query=" + encoded, {}, 5000);
+        if (r.status != 200) return {};
+        const std::regex value(R"re("value":\[[0-9.]+,"([^"]*)"\])re");
+        std::smatch m;
+        return std::regex_search(r.body, m, value) ? m[1].str() : std::string();
+    };
+    const auto waitFor = [&](const std::string& promql, const std::string& expected, std::chrono::seconds limit) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        std::string got;
+        while (std::chrono::steady_clock::now() < until) {
+            got = query(promql);
+            if (got == expected) return true;
+            std::this_thread::sleep_for(200ms);
+        }
+        ADD_FAILURE() << promql << " is '" << got << "', not '" << expected << "'";
+        return false;
+    };
+    ASSERT_TRUE(waitFor(R"(up{job="aismi"})", "1", 60s)) << "prometheus log:\n" << [&] {
+        std::ifstream in(stack.path("prometheus.log"));
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    EXPECT_TRUE(waitFor(R"(count(aismi_vf_info))", "8", 10s));
+    EXPECT_TRUE(waitFor(R"(aismi_card_health{card="0",state="ok"})", "1", 10s));
+
+    ASSERT_EQ(stack.sim({"inject", "0", "ecc-uncorrectable"}).exitCode, 0);
+    const auto injected = std::chrono::steady_clock::now();
+    // A poll (100 ms) and a scrape (1 s), plus Prometheus' own pace; generous for a busy machine.
+    EXPECT_TRUE(waitFor(R"(aismi_card_health{card="0",state="critical"})", "1", 30s));
+    std::cout << "[ measured ] fault to critical in Prometheus: "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - injected).count() << " ms\n";
+    EXPECT_TRUE(waitFor(R"(aismi_card_ecc_uncorrected_errors_total{card="0"})", "1", 10s));
+    EXPECT_NE(query(R"(aismi_card_data_age_seconds{card="0"} < 5)"), "") << "a card polled every 100 ms has data younger than 5 s";
+    prometheus.stop();
+}
