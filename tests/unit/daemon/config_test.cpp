@@ -123,3 +123,34 @@ TEST(DaemonConfig, ReadsHealthThresholdsAndRefusesThemOutOfRange) {
         EXPECT_NE(r.error().message.find(why), std::string::npos) << r.error().message;
     }
 }
+
+TEST(DaemonConfig, ReadsTheMetricsAddressAndRefusesWhatIsNotOne) {
+    const auto metrics = [](const std::string& value) { return parseDaemonConfig({"--config=/dev/null", "--metrics-address=" + value}); };
+    auto d = parseDaemonConfig({"--config=/dev/null"});
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d->config.metrics.enabled);
+    EXPECT_EQ(d->config.metrics.host, "127.0.0.1");
+    EXPECT_EQ(d->config.metrics.port, 9400);
+    EXPECT_FALSE(d->config.metrics.vfOwnerLabels);
+    auto v6 = metrics("[::1]:9500");
+    ASSERT_TRUE(v6.ok()) << v6.error().message;
+    EXPECT_EQ(v6->config.metrics.host, "::1");
+    EXPECT_EQ(v6->config.metrics.port, 9500);
+    auto any = metrics("0.0.0.0:0");
+    ASSERT_TRUE(any.ok());
+    EXPECT_EQ(any->config.metrics.port, 0);
+    auto none = metrics("none");
+    ASSERT_TRUE(none.ok());
+    EXPECT_FALSE(none->config.metrics.enabled);
+    for (const char* bad : {"", "9400", "localhost:9400", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:94x", "::1:9400", "[::1]9400",
+                            "[127.0.0.1]:9400", "1.2.3:80", "none:80"}) {
+        auto r = metrics(bad);
+        ASSERT_FALSE(r.ok()) << bad;
+        EXPECT_EQ(r.error().code, Errc::ConfigInvalid);
+        EXPECT_NE(r.error().message.find("--metrics-address"), std::string::npos) << r.error().message;
+    }
+    auto labels = parseDaemonConfig({"--config=/dev/null", "--metrics-vf-owner-labels"});
+    ASSERT_TRUE(labels.ok()) << labels.error().message;
+    EXPECT_TRUE(labels->config.metrics.vfOwnerLabels);
+    EXPECT_FALSE(parseDaemonConfig({"--config=/dev/null", "--metrics-vf-owner-labels=maybe"}).ok());
+}
