@@ -2,6 +2,7 @@
 
 #include "card_reset.hpp"
 #include "daemon_client.hpp"
+#include "dmon.hpp"
 #include "events.hpp"
 #include "health.hpp"
 #include "json.hpp"
@@ -205,6 +206,10 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     }
     if (r.mode == CliRequest::Mode::Events) {
         if (auto done = runEvents(**client, r, out); !done) return fail(err, done.error());
+        return written(out, err);
+    }
+    if (r.mode == CliRequest::Mode::Dmon) {
+        if (auto done = runDmon(**client, r, out); !done) return fail(err, done.error());
         return written(out, err);
     }
     if (r.mode == CliRequest::Mode::CardReset) {

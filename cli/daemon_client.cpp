@@ -1,5 +1,8 @@
 #include "daemon_client.hpp"
 
+#include <poll.h>
+#include <unordered_map>
+
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -414,6 +417,64 @@ Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& sub
         return {};
     } catch (const sdbus::Error& e) {
         return fromBus(e, "follow events");
+    }
+}
+
+Result<void> DaemonClient::watch(std::chrono::milliseconds interval, const std::function<bool(const Inventory&)>& onTick) {
+    using Clock = std::chrono::steady_clock;
+    try {
+        bool gone = false, reread = true;
+        Inventory inv;
+        std::unordered_map<std::string, BusObject*> byPath;
+        // Subscribed before the first read: nothing that changes meanwhile is missed.
+        const std::string from = std::string("type='signal',sender='") + kBusName + "',";
+        auto changed = connection_->addMatch(
+            from + "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path_namespace='" + kManagerPath + "'",
+            [&](sdbus::Message& msg) {
+                auto it = byPath.find(msg.getPath());
+                if (it == byPath.end()) return;
+                std::string interface;
+                msg >> interface;
+                readProperties(msg, it->second);
+            });
+        auto added = connection_->addMatch(from + "interface='org.freedesktop.DBus.ObjectManager',path='" + kManagerPath + "'",
+                                           [&](sdbus::Message&) { reread = true; });
+        auto owner = connection_->addMatch(
+            "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" + std::string(kBusName) + "'", [&](sdbus::Message& msg) {
+                std::string name, before, after;
+                msg >> name >> before >> after;
+                if (after.empty()) gone = true;
+            });
+        auto next = Clock::now();  // the first lines at once, as nvidia-smi does
+        for (;;) {
+            while (connection_->processPendingRequest()) {
+            }
+            if (gone) return makeError(Errc::ServiceUnavailable, "aismid left the bus (stopped or restarted)");
+            if (reread) {
+                reread = false;
+                auto fresh = fetch();
+                if (!fresh) return std::move(fresh).error();
+                inv = std::move(*fresh);
+                byPath.clear();
+                for (auto* list : {&inv.cards, &inv.vfs})
+                    for (auto& o : *list) byPath[o.path] = &o;
+            }
+            const auto now = Clock::now();
+            if (now >= next) {
+                if (!onTick(inv)) return {};
+                next += interval;
+                if (next < now) next = now + interval;  // suspended, or a slow terminal: no burst of lines
+                continue;
+            }
+            const auto poll = connection_->getEventLoopPollData();
+            auto waitMs = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
+            if (const auto busWants = poll.getRelativeTimeout())
+                waitMs = std::min<int64_t>(waitMs, std::chrono::duration_cast<std::chrono::milliseconds>(*busWants).count());
+            pollfd fd{poll.fd, poll.events, 0};
+            ::poll(&fd, 1, static_cast<int>(waitMs));
+        }
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "watch the cards");
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <aismi/error.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -110,6 +111,12 @@ public:
     /// arrive meanwhile wait), then hands every event to `onEvent` until aismid leaves the
     /// bus, which is an error.
     Result<void> followEvents(const std::function<Result<void>()>& subscribed, const std::function<void(const EventRow&)>& onEvent);
+
+    /// Reads every card and VF once, then keeps them current from aismid's PropertiesChanged
+    /// signals (no polling; cards or VFs added or removed are read again). Every `interval`
+    /// hands the current state to `onTick`, until it returns false. aismid leaving the bus is
+    /// an error.
+    Result<void> watch(std::chrono::milliseconds interval, const std::function<bool(const Inventory&)>& onTick);
 
 private:
     Result<uint64_t> reset(const std::string& path, const char* interface, bool force);

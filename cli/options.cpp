@@ -27,6 +27,7 @@ constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] health [-i ID[,ID...]] [-j]
        aismi [OPTIONS] reset -i ID [--force]
        aismi [OPTIONS] events [--since TIME] [-i ID[,ID...]] [--type TYPE[,TYPE...]] [--follow] [-j]
+       aismi [OPTIONS] dmon [-i ID[,ID...]] [-s GROUPS] [-c COUNT] [-d SECONDS] [--vf] [-j]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
 With no options: a summary of every card, then every enabled VF. Options may come before or
@@ -63,6 +64,21 @@ its own. TIME: "2026-11-24 18:00[:SS]", "18:00" (today), "today", "yesterday", "
 "-2h", "3d ago" or "@UNIXSECONDS". Types: daemon, reconcile, card-added, card-moved,
 card-replaced, discovery, poll-failed, health, vf-state, vf-health, ecc, thermal, vf-count,
 provision, layout, policy, quota, reset, auto-reset, quarantine, unquarantine, card-reset.
+
+)";
+
+constexpr const char* kDmonUsage = R"(Usage: aismi dmon [-i ID[,ID...]] [-s GROUPS] [-c COUNT] [-d SECONDS] [--vf] [-j]
+
+Streams one line per card (and per VF with --vf) every SECONDS (default 1), COUNT times
+(default: until interrupted), as nvidia-smi dmon does; the header comes again every screenful.
+The values are the latest aismid has, kept current from its PropertiesChanged signals (aismi
+does not poll it). "-" is a value the card does not report. GROUPS, letters (default pumev):
+  p  power (W) and temperature (C)
+  u  utilisation (%)
+  m  memory used and total, or given to a VF (MiB)
+  e  ECC errors corrected and uncorrected; PCIe AER correctable, non-fatal, fatal (cards)
+  v  VFs enabled, running, hung and quarantined (cards); state (VFs); health
+With -j every line is one JSON object with the time, the card (and VF) and the columns.
 
 )";
 
@@ -222,7 +238,7 @@ po::options_description globalOptions() {
 po::options_description vfOptions() {
     po::options_description o("vf options");
     o.add_options()
-        ("count", po::value<std::string>(), "number of VFs to enable (vf enable)")
+        ("count,c", po::value<std::string>(), "number of VFs to enable (vf enable); intervals to print (dmon)")
         ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, or bound to vfio-pci); "
                   "vf reset: reset it also with a workload running or bound to vfio-pci")
         ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
@@ -250,6 +266,15 @@ po::options_description eventsOptions() {
         ("type", po::value<std::string>(), "only events of these types, comma separated")
         ("lines,n", po::value<std::string>(), "the newest N events (1 to 100000)")
         ("follow,f", "then print new events as they happen, until interrupted");
+    return o;
+}
+
+po::options_description dmonOptions() {
+    po::options_description o("dmon options");
+    o.add_options()
+        ("select,s", po::value<std::string>(), "column groups, letters of pumev (default all)")
+        ("delay", po::value<std::string>(), "seconds between lines (1 to 86400; also -d)")
+        ("vf", "a line per VF too");
     return o;
 }
 
@@ -302,6 +327,7 @@ Result<CliRequest> parsePolicyShow(const CommandLine& c);
 Result<CliRequest> parseHealth(const CommandLine& c);
 Result<CliRequest> parseEvents(const CommandLine& c);
 Result<CliRequest> parseCardReset(const CommandLine& c);
+Result<CliRequest> parseDmon(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
 // how many words may follow it (a target).
@@ -338,6 +364,7 @@ const std::vector<Verb>& verbs() {
         {{"health"}, {"id", "json"}, parseHealth},
         {{"reset"}, {"id", "force"}, parseCardReset},
         {{"events"}, {"id", "json", "since", "type", "lines", "follow"}, parseEvents},
+        {{"dmon"}, {"id", "json", "select", "count", "display", "delay", "vf"}, parseDmon},
     };
     return table;
 }
@@ -639,6 +666,34 @@ Result<CliRequest> parseEvents(const CommandLine& c) {
     return r;
 }
 
+Result<CliRequest> parseDmon(const CommandLine& c) {
+    auto r = cardsShown(c, CliRequest::Mode::Dmon, "dmon", "aismi dmon --help");
+    if (!r) return r;
+    r->dmonVfs = c.has("vf");
+    r->dmonGroups = std::string(kDmonGroups);
+    if (c.has("select")) {
+        r->dmonGroups.clear();
+        for (char g : c.text("select")) {
+            if (std::string_view(kDmonGroups).find(g) == std::string_view::npos)
+                return usage("-s takes letters of " + std::string(kDmonGroups) + ", not " + quoteInput(c.text("select")), "aismi dmon --help");
+            if (r->dmonGroups.find(g) == std::string::npos) r->dmonGroups += g;
+        }
+        if (r->dmonGroups.empty()) return usage("-s needs at least one of " + std::string(kDmonGroups), "aismi dmon --help");
+    }
+    if (c.has("count")) {
+        auto n = number(c.text("count"), "-c/--count", 1, 100'000'000, "aismi dmon --help");
+        if (!n) return std::move(n).error();
+        r->dmonCount = *n;
+    }
+    if (c.has("display") && c.has("delay")) return usage("give the interval once: -d or --delay", "aismi dmon --help");
+    if (c.has("display") || c.has("delay")) {
+        auto s = number(c.text(c.has("delay") ? "delay" : "display"), "-d/--delay", 1, 86400, "aismi dmon --help");
+        if (!s) return std::move(s).error();
+        r->dmonDelaySeconds = *s;
+    }
+    return r;
+}
+
 // The command groups: the first word, its usage text, the options its --help lists, what it
 // needs after the first word, and its line in aismi --help.
 struct CommandGroup {
@@ -699,13 +754,24 @@ const std::vector<CommandGroup>& commandGroups() {
                     "  -j [ --json ]         JSON output (with --follow: one object per line)\n";
          },
          "", "events                     the event history, and new events as they happen (aismi events --help)"},
+        {"dmon", kDmonUsage,
+         [] {
+             return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n"
+                    "  -s [ --select ] GROUPS column groups, letters of pumev (default all)\n"
+                    "  -c [ --count ] COUNT  print COUNT intervals, then exit (default: until interrupted)\n"
+                    "  -d [ --delay ] SECONDS seconds between lines (1 to 86400, default 1)\n"
+                    "  --vf                  a line per VF too\n"
+                    "  -j [ --json ]         one JSON object per line\n");
+         },
+         "", "dmon                       stream a line per card (and VF) every second, like nvidia-smi dmon (aismi dmon --help)"},
     };
     return table;
 }
 
 std::string optionSpelling(const std::string& name) {
     static const std::map<std::string, std::string> shortForms{{"id", "-i"}, {"json", "-j"}, {"query", "-q"}, {"display", "-d"},
-                                                               {"loop", "-l"}, {"list-cards", "-L"}, {"lines", "-n"}, {"follow", "-f"}};
+                                                               {"loop", "-l"}, {"list-cards", "-L"}, {"lines", "-n"}, {"follow", "-f"},
+                                                               {"count", "-c"}, {"select", "-s"}};
     auto it = shortForms.find(name);
     return it == shortForms.end() ? "--" + name : it->second + "/--" + name;
 }
@@ -714,7 +780,7 @@ std::string optionSpelling(const std::string& name) {
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     po::options_description all;
-    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions()).add(eventsOptions());
+    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions()).add(eventsOptions()).add(dmonOptions());
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
     po::options_description parser;

@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Dmon, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case
@@ -41,9 +41,16 @@ struct CliRequest {
     bool follow = false;                   // events --follow
     std::vector<std::string> eventTypes;   // events --type (aismid checks the names)
     unsigned lines = 0;                    // events --lines (0: the default)
+    std::string dmonGroups;                // dmon -s: the column groups (letters of kDmonGroups)
+    bool dmonVfs = false;                  // dmon --vf: a line per VF too
+    unsigned dmonCount = 0;                // dmon -c: intervals to print (0: until interrupted)
+    unsigned dmonDelaySeconds = 1;         // dmon -d: seconds between lines
     std::string reason;        // vf quarantine --reason
     std::string helpText;      // for Help
 };
+
+/// The column groups aismi dmon -s takes, in the order their columns appear.
+inline constexpr std::string_view kDmonGroups = "pumev";
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args);
 

@@ -14,25 +14,6 @@
 
 using namespace aismi::test;
 
-namespace {
-
-std::string fileText(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// Waits up to 10 s for `path` to contain `text`.
-bool waitForText(const std::string& path, const std::string& text) {
-    for (int i = 0; i < 200; ++i) {
-        if (fileText(path).find(text) != std::string::npos) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-}
-
-}  // namespace
 
 TEST(Events, AHungVfIsResetRecordedSignalledAndShownInHealth) {
     Stack stack;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 using namespace aismi::test;
@@ -290,4 +291,47 @@ TEST_F(MetricsTest, ARealPrometheusScrapesItAndSeesAFaultWithinAPollAndAScrape) 
     EXPECT_TRUE(waitFor(R"(aismi_card_ecc_uncorrected_errors_total{card="0"})", "1", 10s));
     EXPECT_NE(query(R"(aismi_card_data_age_seconds{card="0"} < 5)"), "") << "a card polled every 100 ms has data younger than 5 s";
     prometheus.stop();
+}
+
+TEST(Dmon, StreamsAlignedLinesThatFollowTheCardsAsAismidSignalsChanges) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    // An unprivileged uid: watching needs no authorization.
+    Process dmon = stack.spawnAismi({"dmon", "--vf", "-s", "uv", "-i", "0", "-c", "8"}, 65534, "dmon");
+    const std::string out = stack.path("dmon.out");
+    ASSERT_TRUE(waitForText(out, "     0:1")) << fileText(out) << fileText(stack.path("dmon.err"));
+    ASSERT_EQ(stack.sim({"load", "0:1", "on"}).exitCode, 0);
+    EXPECT_TRUE(waitForText(out, "running", 6000)) << "a workload started shows within a few lines:\n" << fileText(out);
+    EXPECT_EQ(dmon.stop(0, 15000) >> 8, 0) << "-c 8 ends by itself: " << fileText(stack.path("dmon.err"));
+    std::istringstream lines(fileText(out));
+    std::string line;
+    ASSERT_TRUE(std::getline(lines, line));
+    EXPECT_EQ(line, "#    idx   util    vfs    run   hung   quar    state   health");
+    const size_t width = line.size();
+    ASSERT_TRUE(std::getline(lines, line));
+    EXPECT_EQ(line, "#             %");
+    size_t rows = 0;
+    while (std::getline(lines, line)) {
+        ++rows;
+        EXPECT_EQ(line.size(), width) << "every row is aligned under the header: '" << line << "'";
+    }
+    EXPECT_EQ(rows, 8u * 3) << "the card and its two VFs, eight times (one header: not a terminal)";
+
+    auto json = stack.aismi({"dmon", "-c", "1", "-j", "-s", "p"});
+    ASSERT_EQ(json.exitCode, 0) << json.err;
+    std::istringstream objects(json.out);
+    size_t n = 0;
+    for (std::string l; std::getline(objects, l); ++n) {
+        auto doc = parseJson(l);
+        ASSERT_TRUE(doc) << l;
+        EXPECT_GT((*doc)["temperature_c"].num(), 0) << l;
+    }
+    EXPECT_EQ(n, 2u);
+    for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+             {"dmon", "-s", "pq"}, {"dmon", "-c", "0"}, {"dmon", "-d", "86401"}, {"dmon", "-i", "0:1"}, {"dmon", "-i", "7", "-c", "1"}, {"dmon", "extra"}}) {
+        auto r = stack.aismi(bad);
+        EXPECT_NE(r.exitCode, 0) << bad.back();
+        EXPECT_NE(r.err, "") << bad.back();
+    }
 }

@@ -103,6 +103,21 @@ std::string Stack::aismiFor(std::optional<uid_t> uid) {
     return publicBinDir_ + "/aismi";
 }
 
+std::string fileText(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+bool waitForText(const std::string& path, const std::string& text, int timeoutMs) {
+    for (int waited = 0; waited <= timeoutMs; waited += 50) {
+        if (fileText(path).find(text) != std::string::npos) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
 void Stack::startDaemon() {
     std::vector<std::string> argv{AISMID_PATH,
                                   "--backend=sim",

@@ -11,6 +11,11 @@
 
 namespace aismi::test {
 
+/// What `path` holds now ("" when it does not exist).
+std::string fileText(const std::string& path);
+/// Waits up to `timeoutMs` for `path` to contain `text`.
+bool waitForText(const std::string& path, const std::string& text, int timeoutMs = 10000);
+
 class Stack {
 public:
     struct Options {
