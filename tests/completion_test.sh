@@ -52,6 +52,8 @@ expect "aismi ev" "events"
 expect "aismi reset -i 0 --f" "--force"
 expect "aismi events --fo" "--follow"
 expect "aismi events --type reset,au" "reset,auto-reset"
+expect "aismi dm" "dmon"
+expect "aismi dmon --v" "--vf"
 expect "aismi -i 0 health -" "-i --id -j --json -h --help"
 # The field lists are the CLI's own: every field aismi --help-query-* names completes.
 if [[ -n ${2-} ]]; then

@@ -39,14 +39,17 @@ std::optional<double> transfersPerSecond(const std::string& speed) {
     return gts * 1e9;
 }
 
-// One value per card: a row each (name, kind, help, unit, how to read it from a snapshot).
-struct CardValue {
+// One value per card or VF: a row each (name, kind, help, unit, how to read it from a snapshot).
+template <class Snapshot>
+struct ValueRow {
     std::string_view name;
     Kind kind;
     std::string_view help;
     std::string_view unit;
-    std::optional<double> (*read)(const CardSnapshot&);
+    std::optional<double> (*read)(const Snapshot&);
 };
+using CardValue = ValueRow<CardSnapshot>;
+using VfValue = ValueRow<VfSnapshot>;
 
 const CardValue kCardValues[] = {
     {"aismi_card_temperature_celsius", Kind::Gauge, "Card temperature.", "celsius", [](const CardSnapshot& c) { return c.telemetry.temperatureC; }},
@@ -89,14 +92,6 @@ const CardValue kCardValues[] = {
      [](const CardSnapshot& c) -> std::optional<double> { return c.policy.memory / 100.0; }},
     {"aismi_card_data_stale", Kind::Gauge, "1 when no fresh reading came in time: the card's values are old.", "",
      [](const CardSnapshot& c) -> std::optional<double> { return c.readAtUs ? std::optional<double>(flag(!c.staleReason.empty())) : std::nullopt; }},
-};
-
-struct VfValue {
-    std::string_view name;
-    Kind kind;
-    std::string_view help;
-    std::string_view unit;
-    std::optional<double> (*read)(const VfSnapshot&);
 };
 
 const VfValue kVfValues[] = {
@@ -209,10 +204,10 @@ void MetricsEndpoint::renderCards(Exposition& out, int64_t nowUs) const {
         if (!card(i).telemetry.temperatureC) continue;
         for (Thermal t : kThermalLevels) out.sample(labels[i], flag(card(i).thermal == t), stateLabel("level", thermalName(t)));
     }
-    out.family("aismi_card_data_age_seconds", Kind::Gauge, "How old the card's values are: time since its last successful reading.", "seconds");
+    out.family("aismi_card_data_age_seconds", Kind::Gauge, "How old the card's values are: time since its last reading.", "seconds");
     for (unsigned i = 0; i < inventory_.size(); ++i)
         if (card(i).readAtUs > 0) out.sample(labels[i], std::max<int64_t>(0, nowUs - card(i).readAtUs) / 1e6);
-    out.family("aismi_card_last_read_timestamp_seconds", Kind::Gauge, "When the card was last read successfully (Unix time).", "seconds");
+    out.family("aismi_card_last_read_timestamp_seconds", Kind::Gauge, "When the card was last read (Unix time).", "seconds");
     for (unsigned i = 0; i < inventory_.size(); ++i)
         if (card(i).readAtUs > 0) out.sample(labels[i], card(i).readAtUs / 1e6);
     for (const CardValue& v : kCardValues) {
