@@ -161,9 +161,9 @@ int written(std::ostream& out, std::ostream& err) {
     return fail(err, makeError(Errc::IoError, "cannot write to standard output"));
 }
 
-int version(std::ostream& out, std::ostream& err) {
+int version(const std::optional<std::string>& host, std::ostream& out, std::ostream& err) {
     out << "aismi " << kAismiVersion << "\n";
-    auto client = DaemonClient::connect();
+    auto client = DaemonClient::connect(host);
     Inventory inv;
     if (client && (*client)->readManager(inv)) {
         out << "aismid " << inv.manager.text("Version") << " (backend " << inv.manager.text("Backend") << ")\n";
@@ -173,20 +173,16 @@ int version(std::ostream& out, std::ostream& err) {
     return written(out, err);
 }
 
-}  // namespace
-
-int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-    auto request = parseCli(args);
-    if (!request) return fail(err, request.error());
-    const CliRequest& r = *request;
+// One request against aismid on `host` (this machine's when none).
+int runOn(const CliRequest& r, const std::optional<std::string>& host, std::ostream& out, std::ostream& err) {
     switch (r.mode) {
     case CliRequest::Mode::Help: out << r.helpText; return written(out, err);
-    case CliRequest::Mode::Version: return version(out, err);
+    case CliRequest::Mode::Version: return version(host, out, err);
     case CliRequest::Mode::HelpQueryCard: out << renderFieldHelp(cardFields(), "--query-card="); return written(out, err);
     case CliRequest::Mode::HelpQueryVf: out << renderFieldHelp(vfFields(), "--query-vf="); return written(out, err);
     default: break;
     }
-    auto client = DaemonClient::connect();
+    auto client = DaemonClient::connect(host);
     if (!client) return fail(err, client.error());
     if (r.mode == CliRequest::Mode::VfProvision || r.mode == CliRequest::Mode::VfUnprovision || r.mode == CliRequest::Mode::VfReset || r.mode == CliRequest::Mode::VfUnquarantine ||
         r.mode == CliRequest::Mode::VfQuarantine ||
@@ -239,6 +235,71 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         std::this_thread::sleep_for(std::chrono::seconds(r.loopSeconds));
         if (!r.json && (r.mode == CliRequest::Mode::Summary || r.mode == CliRequest::Mode::Report)) out << "\n";
     }
+}
+
+// Every "aismi: ..." line of `errors` as "aismi: HOST: ...": which host said it.
+std::string namingHost(const std::string& errors, const std::string& host) {
+    std::istringstream lines(errors);
+    std::string out;
+    for (std::string line; std::getline(lines, line);)
+        out += (line.rfind("aismi: ", 0) == 0 ? "aismi: " + host + ": " + line.substr(7) : line) + "\n";
+    return out;
+}
+
+// A request that reads once, against several hosts: CSV rows start with the host (one header),
+// JSON documents are gathered in one object by host, anything else comes under "# HOST". A
+// host that fails says so and the others still answer; the exit code is the first failure's.
+int runOnHosts(const CliRequest& r, std::ostream& out, std::ostream& err) {
+    const bool csv = (r.mode == CliRequest::Mode::QueryCard || r.mode == CliRequest::Mode::QueryVf) && !r.json;
+    int rc = 0;
+    bool headerDone = false, firstJson = true;
+    if (r.json) out << "{";
+    for (const auto& host : r.hosts) {
+        std::ostringstream o, e;
+        const int code = runOn(r, host, o, e);
+        err << namingHost(e.str(), host);
+        if (code) {
+            rc = rc ? rc : code;
+            continue;
+        }
+        std::string text = o.str();
+        if (r.json) {
+            while (!text.empty() && text.back() == '\n') text.pop_back();
+            out << (firstJson ? "\n " : ",\n ") << json::quote(host) << ": " << text;
+            firstJson = false;
+        } else if (csv) {
+            std::istringstream lines(text);
+            bool first = true;
+            for (std::string line; std::getline(lines, line); first = false) {
+                if (first && r.csv.header) {
+                    if (!headerDone) out << "host, " << line << "\n";
+                    headerDone = true;
+                    continue;
+                }
+                out << host << ", " << line << "\n";
+            }
+        } else {
+            out << "# " << host << "\n" << text;
+        }
+    }
+    if (r.json) out << (firstJson ? "}\n" : "\n}\n");
+    const int w = written(out, err);
+    return rc ? rc : w;
+}
+
+}  // namespace
+
+int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    auto request = parseCli(args);
+    if (!request) return fail(err, request.error());
+    const CliRequest& r = *request;
+    if (r.hosts.empty() || r.mode == CliRequest::Mode::Help || r.mode == CliRequest::Mode::HelpQueryCard || r.mode == CliRequest::Mode::HelpQueryVf)
+        return runOn(r, std::nullopt, out, err);
+    if (r.hosts.size() > 1) return runOnHosts(r, out, err);
+    std::ostringstream errors;  // its lines name the host
+    const int rc = runOn(r, r.hosts.front(), out, errors);
+    err << namingHost(errors.str(), r.hosts.front());
+    return rc;
 }
 
 }  // namespace aismi::cli

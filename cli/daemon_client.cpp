@@ -109,10 +109,14 @@ void readProperties(sdbus::Message& msg, BusObject* target) {
 DaemonClient::DaemonClient(std::unique_ptr<sdbus::IConnection> c) : connection_(std::move(c)) {}
 DaemonClient::~DaemonClient() = default;
 
-Result<std::unique_ptr<DaemonClient>> DaemonClient::connect() {
+Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const std::optional<std::string>& host) {
     try {
+        if (host) return std::unique_ptr<DaemonClient>(new DaemonClient(sdbus::createRemoteSystemBusConnection(*host)));
         return std::unique_ptr<DaemonClient>(new DaemonClient(sdbus::createSystemBusConnection()));
     } catch (const sdbus::Error& e) {
+        if (host)
+            return makeError(Errc::ServiceUnavailable, "cannot reach its system bus over SSH (" + e.getMessage() +
+                                                           "); does ssh reach it without a password, with systemd-stdio-bridge there?");
         return makeError(Errc::ServiceUnavailable, "cannot connect to the system bus (" + e.getMessage() +
                                                        "); is dbus running, and DBUS_SYSTEM_BUS_ADDRESS right if set?");
     }

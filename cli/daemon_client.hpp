@@ -21,7 +21,10 @@ namespace aismi::cli {
 
 class DaemonClient {
 public:
-    static Result<std::unique_ptr<DaemonClient>> connect();
+    /// The local system bus, or with `host` ("[USER@]HOST[:PORT]") the system bus of another
+    /// machine over SSH (sd-bus' remote transport: ssh there runs systemd-stdio-bridge), where
+    /// that machine's polkit decides what the SSH user may change.
+    static Result<std::unique_ptr<DaemonClient>> connect(const std::optional<std::string>& host = std::nullopt);
     ~DaemonClient();
 
     /// Everything in one round trip (ObjectManager.GetManagedObjects) plus the manager's own

@@ -231,7 +231,9 @@ po::options_description globalOptions() {
         ("help-query-card", "list the card fields")
         ("help-query-vf", "list the VF fields")
         ("json,j", "machine-readable JSON output")
-        ("loop,l", po::value<std::string>(), "repeat every SECONDS (1 to 86400) until interrupted");
+        ("loop,l", po::value<std::string>(), "repeat every SECONDS (1 to 86400) until interrupted")
+        ("host,H", po::value<std::vector<std::string>>()->composing(),
+         "[USER@]HOST[:PORT]: run against aismid on that host over SSH (repeatable for commands that only read)");
     return o;
 }
 
@@ -376,6 +378,39 @@ Result<std::vector<std::string>> ids(const CommandLine& c) {
     for (const auto& id : list)
         if (auto ref = DeviceRef::parse(id); !ref) return usage("-i: " + ref.error().message);
     return list;
+}
+
+// -H: [USER@]HOST[:PORT] as ssh takes it; nothing ssh could read as an option or a second word.
+Result<void> checkHost(const std::string& host) {
+    const auto bad = [&](const std::string& why) { return usage("-H " + quoteInput(host) + ": " + why); };
+    if (host.empty()) return bad("needs [USER@]HOST[:PORT]");
+    if (host.size() > 255) return bad("too long");
+    if (host[0] == '-') return bad("a host does not start with '-'");
+    for (unsigned char ch : host)
+        if (!std::isalnum(ch) && std::string_view("._-@:[]%").find(static_cast<char>(ch)) == std::string_view::npos)
+            return bad("a host name, IP address or [IPv6] with an optional user@ and :port, nothing else");
+    const size_t at = host.find('@');
+    if (at == 0 || at == host.size() - 1 || host.find('@', at + 1) != std::string::npos) return bad("one user before one '@'");
+    const std::string target = at == std::string::npos ? host : host.substr(at + 1);
+    std::string port;
+    if (target[0] == '[') {
+        const size_t close = target.find(']');
+        if (close == std::string::npos || close == 1) return bad("an [IPv6] address needs its ']'");
+        if (close + 1 < target.size()) {
+            if (target[close + 1] != ':') return bad("only :PORT may follow ']'");
+            port = target.substr(close + 2);
+            if (port.empty()) return bad("a port after ':'");
+        }
+    } else if (const size_t colon = target.find(':'); colon != std::string::npos) {
+        if (colon == 0) return bad("a host before ':'");
+        port = target.substr(colon + 1);
+        if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) return bad("the port after ':' is a number (IPv6 goes in [ ])");
+    }
+    if (!port.empty()) {
+        if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 || std::stoul(port) < 1 || std::stoul(port) > 65535)
+            return bad("the port is 1 to 65535");
+    }
+    return {};
 }
 
 Result<CliRequest> parseQuery(const CommandLine& c) {
@@ -771,7 +806,7 @@ const std::vector<CommandGroup>& commandGroups() {
 std::string optionSpelling(const std::string& name) {
     static const std::map<std::string, std::string> shortForms{{"id", "-i"}, {"json", "-j"}, {"query", "-q"}, {"display", "-d"},
                                                                {"loop", "-l"}, {"list-cards", "-L"}, {"lines", "-n"}, {"follow", "-f"},
-                                                               {"count", "-c"}, {"select", "-s"}};
+                                                               {"count", "-c"}, {"select", "-s"}, {"host", "-H"}};
     auto it = shortForms.find(name);
     return it == shortForms.end() ? "--" + name : it->second + "/--" + name;
 }
@@ -829,11 +864,41 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
                      hint);
     }
     for (const auto& [name, value] : c.vm) {
-        if (name == "words" || verb->options.count(name)) continue;
+        if (name == "words" || name == "host" || verb->options.count(name)) continue;
         const std::string where = verb->words.empty() ? "without a command" : "with '" + text::join(verb->words, " ") + "'";
         return usage(optionSpelling(name) + " does not go " + where, hint);
     }
-    return verb->parse(c);
+    auto request = verb->parse(c);
+    if (!request || !c.has("host")) return request;
+    for (const auto& host : c.vm["host"].as<std::vector<std::string>>()) {
+        if (auto ok = checkHost(host); !ok) return std::move(ok).error();
+        if (std::find(request->hosts.begin(), request->hosts.end(), host) == request->hosts.end()) request->hosts.push_back(host);
+    }
+    if (request->hosts.size() > 1 && !readsOnce(*request))
+        return usage("several -H hosts go only with commands that read once (queries, lists, show, health, events without --follow); "
+                     "changes, --loop, dmon and --follow go to one host at a time");
+    return request;
+}
+
+bool readsOnce(const CliRequest& r) {
+    using M = CliRequest::Mode;
+    switch (r.mode) {
+    case M::Summary:
+    case M::ListCards:
+    case M::Report:
+    case M::QueryCard:
+    case M::QueryVf:
+    case M::VfList:
+    case M::ProfileList:
+    case M::QuotaShow:
+    case M::PartitionShow:
+    case M::PartitionExport:
+    case M::PolicyShow:
+    case M::Health:
+    case M::Version: return r.loopSeconds == 0;
+    case M::Events: return !r.follow;
+    default: return false;
+    }
 }
 
 }  // namespace aismi::cli

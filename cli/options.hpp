@@ -15,6 +15,7 @@ namespace aismi::cli {
 struct CliRequest {
     enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Dmon, Help, Version };
     Mode mode = Mode::Summary;
+    std::vector<std::string> hosts;     // -H: run against aismid on these hosts over SSH (none: this one)
     std::vector<std::string> ids;       // -i, as given
     std::vector<std::string> sections;  // -d, upper case
     std::vector<const Field*> fields;   // --query-card / --query-vf
@@ -53,5 +54,7 @@ struct CliRequest {
 inline constexpr std::string_view kDmonGroups = "pumev";
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args);
+/// Whether a request only reads and ends by itself: what may go to several hosts at once.
+bool readsOnce(const CliRequest& r);
 
 }  // namespace aismi::cli
