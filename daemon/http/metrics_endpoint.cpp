@@ -90,6 +90,8 @@ const CardValue kCardValues[] = {
      [](const CardSnapshot& c) -> std::optional<double> { return c.policy.compute / 100.0; }},
     {"aismi_card_oversubscription_memory_ratio", Kind::Gauge, "What the VFs' memory may add up to, relative to the card's memory.", "ratio",
      [](const CardSnapshot& c) -> std::optional<double> { return c.policy.memory / 100.0; }},
+    {"aismi_card_firmware_active_bank", Kind::Gauge, "The firmware bank the card runs from (0 or 1).", "",
+     [](const CardSnapshot& c) { return c.firmware ? std::optional<double>(c.firmware->activeBank) : std::nullopt; }},
     {"aismi_card_data_stale", Kind::Gauge, "1 when no fresh reading came in time: the card's values are old.", "",
      [](const CardSnapshot& c) -> std::optional<double> { return c.readAtUs ? std::optional<double>(flag(!c.staleReason.empty())) : std::nullopt; }},
 };
@@ -105,6 +107,10 @@ const VfValue kVfValues[] = {
      [](const VfSnapshot& v) { return v.resources ? std::optional<double>(v.resources->computeUnits) : std::nullopt; }},
     {"aismi_vf_compute_burst_units", Kind::Gauge, "Compute units the VF may burst to.", "",
      [](const VfSnapshot& v) { return v.resources ? std::optional<double>(v.resources->burstCap()) : std::nullopt; }},
+    {"aismi_vf_engines", Kind::Gauge, "Engines given to the VF.", "",
+     [](const VfSnapshot& v) { return v.resources ? std::optional<double>(v.resources->engines) : std::nullopt; }},
+    {"aismi_vf_weight", Kind::Gauge, "The VF's share of idle compute when VFs burst together.", "",
+     [](const VfSnapshot& v) { return v.resources ? std::optional<double>(v.resources->weight) : std::nullopt; }},
     {"aismi_vf_compute_share_units", Kind::Gauge, "Compute units the VF's workload gets now.", "",
      [](const VfSnapshot& v) { return v.status ? std::optional<double>(v.status->computeShare) : std::nullopt; }},
     {"aismi_vf_throttled", Kind::Gauge, "1 when the VF wants more compute than it gets (the card is oversubscribed).", "",
@@ -214,6 +220,22 @@ void MetricsEndpoint::renderCards(Exposition& out, int64_t nowUs) const {
         out.family(v.name, v.kind, v.help, v.unit);
         for (unsigned i = 0; i < inventory_.size(); ++i)
             if (const auto value = v.read(card(i))) out.sample(labels[i], *value);
+    }
+    out.family("aismi_card_firmware_bank_info", Kind::Info, "The firmware version in each bank of the card (always 1).");
+    for (unsigned i = 0; i < inventory_.size(); ++i) {
+        if (!card(i).firmware) continue;
+        for (unsigned bank = 0; bank < 2; ++bank) {
+            std::string extra;
+            appendLabel(extra, "bank", std::to_string(bank));
+            appendLabel(extra, "version", card(i).firmware->banks[bank].version);
+            out.sample(labels[i], 1.0, extra);
+        }
+    }
+    out.family("aismi_card_firmware_bank_integrity_ok", Kind::Gauge, "1 when the bank's image passes its integrity check, 0 when it does not.");
+    for (unsigned i = 0; i < inventory_.size(); ++i) {
+        if (!card(i).firmware) continue;
+        for (unsigned bank = 0; bank < 2; ++bank)
+            out.sample(labels[i], flag(card(i).firmware->banks[bank].integrityOk), stateLabel("bank", std::to_string(bank)));
     }
     out.family("aismi_card_pcie_aer_errors_total", Kind::Counter, "PCIe AER errors the card reported, by severity.");
     for (unsigned i = 0; i < inventory_.size(); ++i) {

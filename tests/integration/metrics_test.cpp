@@ -123,6 +123,7 @@ TEST_F(MetricsTest, ServesEveryCardAndVfAndPromtoolAcceptsItInEveryState) {
     ASSERT_EQ(stack.sim({"load", "0:1", "on"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"inject", "0", "thermal"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"inject", "0", "link-degrade"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"inject", "0", "fw-corrupt"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"inject", "0:2", "ecc-uncorrectable"}).exitCode, 0);
     ASSERT_TRUE(stack.waitForVf("0:2", "health", "critical"));
     std::string text = scrape();
@@ -133,6 +134,8 @@ TEST_F(MetricsTest, ServesEveryCardAndVfAndPromtoolAcceptsItInEveryState) {
     EXPECT_TRUE(std::regex_search(text, degraded));
     const std::regex provisioned(R"(\naismi_vf_info\{card="0",vf="1",pci_address="[^"]+",driver="[^"]*",profile="eighth"[^}]*\} 1\n)");
     EXPECT_TRUE(std::regex_search(text, provisioned));
+    const std::regex corrupt(R"(\naismi_card_firmware_bank_integrity_ok\{card="0",[^}]*,bank="[01]"\} 0\n)");
+    EXPECT_TRUE(std::regex_search(text, corrupt)) << "the inactive bank fails its check";
     const std::regex uncorrected(R"(\naismi_vf_ecc_uncorrected_errors_total\{card="0",vf="2",[^}]*\} 1\n)");
     EXPECT_TRUE(std::regex_search(text, uncorrected));
 
