@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace aismi::cli {
@@ -172,6 +173,40 @@ int version(const std::optional<std::string>& host, std::ostream& out, std::ostr
     }
     return written(out, err);
 }
+
+unsigned terminalRows() {
+    winsize w{};
+    if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_row > 4) return w.ws_row;
+    return 0;  // not a terminal: one header
+}
+
+// aismi dmon: streams until the count is reached, the user interrupts, or aismid leaves the bus.
+Result<void> runDmon(DaemonClient& client, const CliRequest& r, std::ostream& out) {
+    const unsigned rows = terminalRows();
+    unsigned printed = 0, intervals = 0;
+    bool headerShown = false;
+    Result<void> failure;
+    auto watched = client.watch(std::chrono::seconds(r.dmonDelaySeconds), [&](const Inventory& inv) {
+        auto lines = dmonLines(inv, r, static_cast<int64_t>(std::time(nullptr)));
+        if (!lines) {
+            failure = std::move(lines).error();
+            return false;
+        }
+        const unsigned n = static_cast<unsigned>(std::count(lines->begin(), lines->end(), '\n'));
+        if (!r.json && (!headerShown || (rows && printed + n + 2 > rows - 1))) {
+            out << dmonHeader(r);
+            headerShown = true;
+            printed = 2;
+        }
+        out << *lines;
+        out.flush();
+        printed += n;
+        return !out.fail() && (r.dmonCount == 0 || ++intervals < r.dmonCount);
+    });
+    if (!failure) return failure;
+    return watched;
+}
+
 
 // One request against aismid on `host` (this machine's when none).
 int runOn(const CliRequest& r, const std::optional<std::string>& host, std::ostream& out, std::ostream& err) {

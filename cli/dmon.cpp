@@ -3,9 +3,6 @@
 #include "json.hpp"
 #include "selection.hpp"
 
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -111,11 +108,6 @@ std::string jsonValue(const Value& v) {
 
 std::string pad(const std::string& s, int width) { return s.size() >= static_cast<size_t>(width) ? " " + s : std::string(width - s.size(), ' ') + s; }
 
-unsigned terminalRows() {
-    winsize w{};
-    if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_row > 4) return w.ws_row;
-    return 0;  // not a terminal: one header
-}
 
 }  // namespace
 
@@ -156,32 +148,6 @@ Result<std::string> dmonLines(const Inventory& inv, const CliRequest& r, int64_t
         }
     }
     return out;
-}
-
-Result<void> runDmon(DaemonClient& client, const CliRequest& r, std::ostream& out) {
-    const unsigned rows = terminalRows();
-    unsigned printed = 0, intervals = 0;
-    bool headerShown = false;
-    Result<void> failure;
-    auto watched = client.watch(std::chrono::seconds(r.dmonDelaySeconds), [&](const Inventory& inv) {
-        auto lines = dmonLines(inv, r, static_cast<int64_t>(std::time(nullptr)));
-        if (!lines) {
-            failure = std::move(lines).error();
-            return false;
-        }
-        const unsigned n = static_cast<unsigned>(std::count(lines->begin(), lines->end(), '\n'));
-        if (!r.json && (!headerShown || (rows && printed + n + 2 > rows - 1))) {
-            out << dmonHeader(r);
-            headerShown = true;
-            printed = 2;
-        }
-        out << *lines;
-        out.flush();
-        printed += n;
-        return !out.fail() && (r.dmonCount == 0 || ++intervals < r.dmonCount);
-    });
-    if (!failure) return failure;
-    return watched;
 }
 
 }  // namespace aismi::cli

@@ -3,18 +3,14 @@
 // come from aismid's PropertiesChanged signals, not from polling it.
 #pragma once
 
-#include "daemon_client.hpp"
+#include "inventory.hpp"
 #include "options.hpp"
 
 #include <aismi/error.hpp>
 
-#include <ostream>
 #include <string>
 
 namespace aismi::cli {
-
-/// Streams until the count is reached, the user interrupts, or aismid leaves the bus.
-Result<void> runDmon(DaemonClient& client, const CliRequest& r, std::ostream& out);
 
 /// The two header lines (names, units).
 std::string dmonHeader(const CliRequest& r);

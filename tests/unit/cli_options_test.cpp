@@ -118,3 +118,44 @@ TEST(CliOptions, CallsAMalformedAddressMalformed) {
     EXPECT_TRUE(parseCli({"-i", "00000000:3B:00.0"}).ok());
     EXPECT_EQ(parseCli({"-L"})->mode, Mode::ListCards);
 }
+
+TEST(CliOptions, TakesHostsAsSshDoesAndNothingSshCouldReadAsAnOption) {
+    auto r = parseCli({"-H", "root@gpu1:2222", "--query-card=index", "--format=csv", "-H", "[::1]:22", "--host=gpu2.example.com", "-H", "gpu2.example.com"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->hosts, (std::vector<std::string>{"root@gpu1:2222", "[::1]:22", "gpu2.example.com"})) << "a host named twice is asked once";
+    auto change = parseCli({"vf", "enable", "-i", "0", "--count", "2", "-H", "gpu1"});
+    ASSERT_TRUE(change.ok()) << "one host takes any command";
+    for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+             {"-H", ""}, {"-H", "-oProxyCommand=x"}, {"-H", "gpu 1"}, {"-H", "gpu1;reboot"}, {"-H", "gpu1:"}, {"-H", "gpu1:0"}, {"-H", "gpu1:70000"},
+             {"-H", "::1"}, {"-H", "[::1"}, {"-H", "[::1]x"}, {"-H", "a@"}, {"-H", "a@b@c"},
+             {"-H", "a", "-H", "b", "vf", "reset", "0:1"}, {"-H", "a", "-H", "b", "events", "-f"}, {"-H", "a", "-H", "b", "-l", "2"},
+             {"-H", "a", "-H", "b", "dmon"}}) {
+        auto p = parseCli(bad);
+        EXPECT_FALSE(p.ok()) << bad[1];
+        if (!p.ok()) {
+            EXPECT_EQ(p.error().code, Errc::InvalidArgument);
+        }
+    }
+}
+
+TEST(CliOptions, ParsesDmonLikeNvidiaSmi) {
+    auto d = parseCli({"dmon"});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_EQ(d->mode, Mode::Dmon);
+    EXPECT_EQ(d->dmonGroups, "pumev");
+    EXPECT_EQ(d->dmonCount, 0u);
+    EXPECT_EQ(d->dmonDelaySeconds, 1u);
+    auto r = parseCli({"dmon", "-s", "vup", "-c", "5", "-d", "2", "--vf", "-i", "0,1", "-j"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->dmonGroups, "vup");
+    EXPECT_EQ(r->dmonCount, 5u);
+    EXPECT_EQ(r->dmonDelaySeconds, 2u);
+    EXPECT_TRUE(r->dmonVfs);
+    EXPECT_TRUE(r->json);
+    EXPECT_EQ(parseCli({"dmon", "--delay", "3"})->dmonDelaySeconds, 3u);
+    for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+             {"dmon", "-s", ""}, {"dmon", "-s", "px"}, {"dmon", "-c", "0"}, {"dmon", "-c", "-1"}, {"dmon", "-d", "0"}, {"dmon", "-d", "1", "--delay", "1"},
+             {"dmon", "-i", "0:1"}, {"dmon", "--force"}, {"dmon", "now"}}) {
+        EXPECT_FALSE(parseCli(bad).ok()) << bad.back();
+    }
+}

@@ -1,3 +1,4 @@
+#include "dmon.hpp"
 #include "json.hpp"
 #include "render.hpp"
 #include "selection.hpp"
@@ -209,4 +210,46 @@ TEST(CliRender, ReportShowsAVfsProfileAndTenant) {
     inv.vfs[0].set("Tenant", std::string("acme"));
     const std::string out = renderReport(inv, {&inv.cards[0]}, {"SRIOV"}, "now");
     EXPECT_NE(out.find("0000:3b:00.4, running, ok, driver vfio-pci, profile quarter for acme\n"), std::string::npos) << out;
+}
+
+TEST(Dmon, AlignsCardAndVfRowsUnderTheHeaderAndShowsWhatIsNotReported) {
+    aismi::cli::Inventory inv;
+    aismi::cli::BusObject card{"/org/aismi/Manager1/card0", {}};
+    card.set("Index", uint64_t{0});
+    card.set("PciAddress", std::string("0000:3b:00.0"));
+    card.set("Serial", std::string("S0"));
+    card.set("PowerW", 61.4);
+    card.set("TemperatureC", aismi::cli::Value(aismi::cli::NotAvailable{}));
+    card.set("UtilizationPercent", uint64_t{50});
+    card.set("VfEnabled", uint64_t{2});
+    card.set("Health", std::string("ok"));
+    inv.cards.push_back(card);
+    for (uint64_t i = 0; i < 2; ++i) {
+        aismi::cli::BusObject vf{"/org/aismi/Manager1/card0/vf" + std::to_string(i), {}};
+        vf.set("CardIndex", uint64_t{0});
+        vf.set("Index", i);
+        vf.set("UtilizationPercent", uint64_t{i * 100});
+        vf.set("State", std::string(i ? "running" : "hung"));
+        vf.set("Quarantined", i == 0);
+        vf.set("Health", std::string("ok"));
+        inv.vfs.push_back(vf);
+    }
+    auto r = aismi::cli::parseCli({"dmon", "-s", "puv", "--vf"});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(aismi::cli::dmonHeader(*r),
+              "#    idx    pwr   temp   util    vfs    run   hung   quar    state   health\n"
+              "#             W      C      %\n");
+    auto lines = aismi::cli::dmonLines(inv, *r, 0);
+    ASSERT_TRUE(lines.ok());
+    EXPECT_EQ(*lines,
+              "       0     61      -     50      2      1      1      1        -       ok\n"
+              "     0:0      -      -      0      -      -      -      1     hung       ok\n"
+              "     0:1      -      -    100      -      -      -      0  running       ok\n");
+    r->json = true;
+    r->dmonVfs = false;
+    EXPECT_EQ(*aismi::cli::dmonLines(inv, *r, 7),
+              "{\"time\":7,\"card\":0,\"power_w\":61.4,\"temperature_c\":null,\"utilization_pct\":50,\"vfs\":2,\"vfs_running\":1,\"vfs_hung\":1,"
+              "\"quarantined\":1,\"state\":null,\"health\":\"ok\"}\n");
+    r->ids = {"4"};
+    EXPECT_FALSE(aismi::cli::dmonLines(inv, *r, 0).ok()) << "a card that is not there";
 }
