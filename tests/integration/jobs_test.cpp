@@ -71,7 +71,7 @@ TEST(AismiCommands, TakeOptionsFirstAndRefuseUnknownWords) {
     auto r = stack.aismi({"-i", "1", "vf", "disable"});
     EXPECT_EQ(r.exitCode, 0) << r.err;
     EXPECT_EQ(stack.aismi({"-i", "1", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "0\n");
-    for (std::vector<std::string> bad : {std::vector<std::string>{"vff", "list"}, {"topo"}, {"dmon"}, {"foo"}, {"vf", "list", "foo"}}) {
+    for (std::vector<std::string> bad : {std::vector<std::string>{"vff", "list"}, {"topo"}, {"pmon"}, {"foo"}, {"vf", "list", "foo"}}) {
         r = stack.aismi(bad);
         EXPECT_EQ(r.exitCode, 2) << bad[0];
         EXPECT_TRUE(r.out.empty()) << "nothing else is printed instead";
