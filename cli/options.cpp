@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <aismi/device_ref.hpp>
+#include <aismi/option_errors.hpp>
 #include <aismi/text.hpp>
 #include <aismi/types.hpp>
 
@@ -826,7 +827,7 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     try {
         po::store(po::command_line_parser(args).options(parser).positional(positional).run(), c.vm);
     } catch (const po::error& e) {
-        return usage(e.what());
+        return usage(optionErrorText(e));
     }
     if (c.has("words")) c.words = c.vm["words"].as<std::vector<std::string>>();
 

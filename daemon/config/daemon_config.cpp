@@ -2,6 +2,7 @@
 
 #include "version.hpp"
 
+#include <aismi/option_errors.hpp>
 #include <aismi/text.hpp>
 
 #include <boost/program_options.hpp>
@@ -152,7 +153,7 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
             try {
                 po::store(po::parse_config_file(in, settings), vm);
             } catch (const po::error& e) {
-                return invalid("config file " + file + ": " + e.what());
+                return invalid("config file " + file + ": " + optionErrorText(e));
             }
             out.config.configFile = file;
         } else if (explicitFile) {
@@ -160,7 +161,7 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
         }
         po::notify(vm);
     } catch (const po::error& e) {
-        return invalid(std::string(e.what()) + " (aismid --help lists the options)");
+        return invalid(optionErrorText(e) + " (aismid --help lists the options)");
     }
 
     DaemonConfig& c = out.config;

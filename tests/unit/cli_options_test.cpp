@@ -159,3 +159,10 @@ TEST(CliOptions, ParsesDmonLikeNvidiaSmi) {
         EXPECT_FALSE(parseCli(bad).ok()) << bad.back();
     }
 }
+
+TEST(CliOptions, AnOptionHoldingAnErrorPlaceholderIsRefusedNotLoopedOn) {
+    // Boost 1.74 replaced %original_token% with the token itself until none was left: forever.
+    auto r = parseCli({"--qu%original_token%", "--f=csv"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("'--qu?original_token?'"), std::string::npos) << r.error().message;
+}

@@ -154,3 +154,10 @@ TEST(DaemonConfig, ReadsTheMetricsAddressAndRefusesWhatIsNotOne) {
     EXPECT_TRUE(labels->config.metrics.vfOwnerLabels);
     EXPECT_FALSE(parseDaemonConfig({"--config=/dev/null", "--metrics-vf-owner-labels=maybe"}).ok());
 }
+
+TEST(DaemonConfig, AnOptionHoldingAnErrorPlaceholderIsRefusedNotLoopedOn) {
+    auto p = parseDaemonConfig({"--x%option%%original_token%", "--config=/dev/null"});
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.error().code, Errc::ConfigInvalid);
+    EXPECT_NE(p.error().message.find("x?option??original_token?"), std::string::npos) << p.error().message;
+}
