@@ -66,18 +66,6 @@ long rssKib(pid_t pid) {
     return -1;
 }
 
-int freePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 class MetricsTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -242,7 +230,7 @@ TEST_F(MetricsTest, SlowIdleAndMaliciousClientsNeitherStallTheDaemonNorGrowIt) {
 }
 
 TEST_F(MetricsTest, ARealPrometheusScrapesItAndSeesAFaultWithinAPollAndAScrape) {
-    const std::string prometheusPort = std::to_string(freePort());
+    const std::string prometheusPort = std::to_string(freeLoopbackPort());
     const std::string config = stack.path("prometheus.yml");
     std::ofstream(config) << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                              "scrape_configs:\n  - job_name: aismi\n    static_configs:\n      - targets: ['" << address << "']\n";

@@ -1,6 +1,7 @@
 // aismi -H: two "hosts" (each a private bus with its own aismid), each behind a real sshd on a
 // loopback port whose sessions run systemd-stdio-bridge to that bus, as sd-bus' remote
 // transport expects. aismi finds no local bus at all: every answer came over SSH.
+#include "http_client.hpp"
 #include "stack.hpp"
 
 #include <gtest/gtest.h>
@@ -17,24 +18,12 @@ using namespace aismi::test;
 
 namespace {
 
-int freePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 std::string sh(const std::string& command) { return run({"/bin/sh", "-c", command}).out; }
 
 // An sshd on 127.0.0.1:port whose every session is a bridge to `busAddress`.
 class SshHost {
 public:
-    SshHost(const std::string& dir, const std::string& busAddress, const std::string& clientKey) : port_(freePort()) {
+    SshHost(const std::string& dir, const std::string& busAddress, const std::string& clientKey) : port_(freeLoopbackPort()) {
         sh("ssh-keygen -q -t ed25519 -N '' -f '" + dir + "/host_key'");
         std::filesystem::copy_file(clientKey + ".pub", dir + "/authorized_keys");
         std::ofstream(dir + "/sshd_config") << "ListenAddress 127.0.0.1\nPort " << port_ << "\nHostKey " << dir << "/host_key\nPidFile none\n"
@@ -125,7 +114,7 @@ TEST_F(RemoteTest, QueriesSeveralHostsOverSshAndPrefixesEachRowWithItsHost) {
 }
 
 TEST_F(RemoteTest, AHostThatCannotBeReachedIsNamedAndTheOthersStillAnswer) {
-    const std::string nowhere = "root@127.0.0.1:" + std::to_string(freePort());
+    const std::string nowhere = "root@127.0.0.1:" + std::to_string(freeLoopbackPort());
     auto r = remote({"-H", nowhere, "-H", hostA->host(), "--query-card=index", "--format=csv,noheader"});
     EXPECT_EQ(r.exitCode, 18) << r.err;
     EXPECT_NE(r.err.find("aismi: " + nowhere + ": "), std::string::npos) << r.err;

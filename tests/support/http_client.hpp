@@ -15,6 +15,8 @@ struct HttpResponse {
     std::string error;
 };
 
+/// A loopback TCP port nobody listens on just now (for a server a test starts).
+int freeLoopbackPort();
 /// "127.0.0.1:9400" or "[::1]:9400" -> a connected TCP socket, or -1.
 int connectTcp(const std::string& hostPort);
 /// Sends `request` as it is and reads until the server closes or `timeoutMs` passes.
