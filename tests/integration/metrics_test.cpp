@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -229,11 +230,23 @@ TEST_F(MetricsTest, SlowIdleAndMaliciousClientsNeitherStallTheDaemonNorGrowIt) {
     EXPECT_LT(rssAfter - rssBefore, 32 * 1024) << "RSS " << rssBefore << " -> " << rssAfter << " KiB";
 }
 
-TEST_F(MetricsTest, ARealPrometheusScrapesItAndSeesAFaultWithinAPollAndAScrape) {
+TEST_F(MetricsTest, ARealPrometheusWithTheShippedConfigAndRulesSeesAFaultAndFiresItsAlert) {
     const std::string prometheusPort = std::to_string(freeLoopbackPort());
+    // contrib/prometheus as a user installs it, pointed at this daemon and made faster.
+    std::string shipped = fileText(std::string(AISMI_PROMETHEUS_CONTRIB) + "/prometheus.yml");
+    const auto replace = [&](const std::string& from, const std::string& to) {
+        const size_t at = shipped.find(from);
+        ASSERT_NE(at, std::string::npos) << from << " is not in the shipped prometheus.yml";
+        shipped.replace(at, from.size(), to);
+    };
+    replace("\"127.0.0.1:9400\"", "\"" + address + "\"");
+    replace("scrape_interval: 15s", "scrape_interval: 1s");
+    replace("evaluation_interval: 15s", "evaluation_interval: 1s");
+    replace("scrape_interval: 5s", "scrape_interval: 1s");
+    replace("scrape_timeout: 4s", "scrape_timeout: 1s");
     const std::string config = stack.path("prometheus.yml");
-    std::ofstream(config) << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                             "scrape_configs:\n  - job_name: aismi\n    static_configs:\n      - targets: ['" << address << "']\n";
+    std::ofstream(config) << shipped;
+    std::filesystem::copy_file(std::string(AISMI_PROMETHEUS_CONTRIB) + "/aismi-rules.yml", stack.path("aismi-rules.yml"));
     Process prometheus = Process::spawn({PROMETHEUS_PATH, "--config.file=" + config, "--storage.tsdb.path=" + stack.path("tsdb"),
                                          "--web.listen-address=127.0.0.1:" + prometheusPort, "--log.level=warn"},
                                         {{}, std::nullopt, "", stack.path("prometheus.log")});
@@ -280,6 +293,9 @@ TEST_F(MetricsTest, ARealPrometheusScrapesItAndSeesAFaultWithinAPollAndAScrape) 
     std::cout << "[ measured ] fault to critical in Prometheus: "
               << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - injected).count() << " ms\n";
     EXPECT_TRUE(waitFor(R"(aismi_card_ecc_uncorrected_errors_total{card="0"})", "1", 10s));
+    // The shipped rule fires in the real server (it has no "for": at the next evaluation).
+    EXPECT_TRUE(waitFor(R"(ALERTS{alertname="AismiUncorrectableEcc",alertstate="firing",card="0"})", "1", 30s));
+    EXPECT_EQ(query(R"(ALERTS{alertname="AismidDown"})"), "") << "aismid is up: its alert is quiet";
     EXPECT_NE(query(R"(aismi_card_data_age_seconds{card="0"} < 5)"), "") << "a card polled every 100 ms has data younger than 5 s";
     prometheus.stop();
 }
