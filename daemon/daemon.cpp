@@ -124,6 +124,19 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         return fail(makeError(Errc::ServiceUnavailable, "cannot connect to the system bus: " + e.getMessage()));
     }
     if (auto free = requireNameFree(*connection); !free) return fail(free.error());
+    boost::asio::io_context io;
+    // The metrics port before anything is written: a port in use stops the start with nothing
+    // changed. Nothing is served before the loop runs, by then the page is in place.
+    MetricsEndpoint* metricsPage = nullptr;
+    std::unique_ptr<HttpServer> metricsServer;
+    if (config.metrics.enabled) {
+        auto listening = HttpServer::listen(io, config.metrics.host, config.metrics.port, HttpServer::Limits{}, [&metricsPage](const HttpRequest& r) {
+            return metricsPage ? metricsPage->handle(r) : HttpReply{503, "text/plain; charset=utf-8", "aismid is starting\n"};
+        });
+        if (!listening) return fail(Error{listening.error().code, "metrics endpoint: " + listening.error().message + " (--metrics-address=none turns it off)"});
+        metricsServer = std::move(*listening);
+        log::info("serving metrics at http://" + metricsServer->address() + "/metrics");
+    }
     auto lock = StateDirLock::acquire(config.stateDir);
     if (!lock) return fail(lock.error());
 
@@ -140,7 +153,6 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     if (!backend) return fail(backend.error());
     log::info("backend " + backend->description + ", state in " + (*db)->path());
 
-    boost::asio::io_context io;
     EventBus events;
     EventHistory history(events, eventRows, {config.eventsKeep, int64_t{config.eventsMaxAgeDays} * 86400, config.eventsRepeatWindowS});
     history.prune();
@@ -215,15 +227,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
 
     MetricsEndpoint metrics(events, inventory, poller.stats(),
                             {config.metrics.vfOwnerLabels, kAismiVersion, std::string(backendName(config.backend)), config.pollIntervalMs});
-    std::unique_ptr<HttpServer> metricsServer;
-    if (config.metrics.enabled) {
-        auto listening = HttpServer::listen(io, config.metrics.host, config.metrics.port, HttpServer::Limits{},
-                                            [&metrics](const HttpRequest& r) { return metrics.handle(r); });
-        if (!listening) return fail(Error{listening.error().code, "metrics endpoint: " + listening.error().message + " (--metrics-address=none turns it off)"});
-        metricsServer = std::move(*listening);
-        metrics.setHttpStats(&metricsServer->stats());
-        log::info("serving metrics at http://" + metricsServer->address() + "/metrics");
-    }
+    metricsPage = &metrics;
+    if (metricsServer) metrics.setHttpStats(&metricsServer->stats());
+    bool ownerLabels = config.metrics.vfOwnerLabels;  // SIGHUP may change it
 
     int exitCode = 0;
     BusPump pump(io, *connection, [&](const std::string& why) {
@@ -300,6 +306,15 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                     poller.setStalePolls(reloaded->config.health.stalePolls);
                     log::info("reload: new health thresholds");
                 }
+                if (reloaded->config.metrics.vfOwnerLabels != ownerLabels) {
+                    ownerLabels = reloaded->config.metrics.vfOwnerLabels;
+                    metrics.setOwnerLabels(ownerLabels);
+                    log::info(std::string("reload: VF series ") + (reloaded->config.metrics.vfOwnerLabels ? "carry" : "no longer carry") + " their tenant");
+                }
+                const auto& m = reloaded->config.metrics;
+                if (m.enabled != config.metrics.enabled || m.host != config.metrics.host || m.port != config.metrics.port)
+                    log::info("reload: the metrics address changes at the next start; serving at " +
+                              (metricsServer ? metricsServer->address() : std::string("none")) + " until then");
                 if (auto p = loadProfiles(reloaded->config.profilesDir); !p) {
                     log::error("reload: " + p.error().message + "; keeping the profiles loaded before");
                 } else {

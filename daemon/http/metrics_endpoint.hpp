@@ -29,6 +29,7 @@ public:
     MetricsEndpoint(EventBus& events, const Inventory& inventory, const PollStats& polls, Options options);
 
     void setPollInterval(unsigned ms) { options_.pollIntervalMs = ms; }
+    void setOwnerLabels(bool on) { options_.ownerLabels = on; }
     /// The server's counters, once it listens.
     void setHttpStats(const HttpStats* stats) { http_ = stats; }
 

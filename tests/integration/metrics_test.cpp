@@ -342,3 +342,40 @@ TEST(Dmon, StreamsAlignedLinesThatFollowTheCardsAsAismidSignalsChanges) {
         EXPECT_NE(r.err, "") << bad.back();
     }
 }
+
+TEST(MetricsConfig, OwnerLabelsFollowTheConfigOnSighupAndATakenPortStopsTheStart) {
+    Stack::Options o;
+    TempDir configDir;
+    o.configFile = configDir / "aismid.conf";
+    std::ofstream(o.configFile) << "poll-interval = 200\nmetrics-vf-owner-labels = no\n";
+    Stack stack(o);
+    stack.startDaemon();
+    const std::string address = metricsAddress(stack);
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:1", "--profile", "eighth", "--tenant", "acme"}).exitCode, 0);
+    EXPECT_EQ(httpGet(address, "/metrics").body.find("tenant=\"acme\""), std::string::npos);
+    std::ofstream(o.configFile) << "poll-interval = 200\nmetrics-vf-owner-labels = yes\n";
+    ::kill(stack.daemonPid(), SIGHUP);
+    bool labelled = false;
+    for (int i = 0; i < 100 && !labelled; ++i) {
+        labelled = httpGet(address, "/metrics").body.find(R"(vf="1",pci_address="0000:3b:00.5",tenant="acme"} )") != std::string::npos;
+        if (!labelled) std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_TRUE(labelled) << stack.daemonLog();
+    EXPECT_EQ(metricsAddress(stack), address) << "the address stays until the next start";
+
+    // A second aismid (on a bus of its own) asked for the same port does not start, and says why.
+    Stack other;
+    auto r = run({AISMID_PATH, "--backend=sim", "--state-dir=" + other.stateDir(), "--config=/dev/null", "--metrics-address=" + address},
+                 [&] {
+                     SpawnOptions s;
+                     s.env = {{"DBUS_SYSTEM_BUS_ADDRESS", other.busAddress()}};
+                     return s;
+                 }(),
+                 20000);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("metrics endpoint: cannot listen on " + address + ": Address already in use (--metrics-address=none turns it off)"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(std::filesystem::exists(other.stateDir() + "/aismid.db")) << "nothing written before it gave up";
+}
