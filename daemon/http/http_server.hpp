@@ -36,7 +36,7 @@ struct HttpReply {
 struct HttpStats {
     std::map<unsigned, uint64_t> replies;  // by status code
     uint64_t accepted = 0;
-    uint64_t evicted = 0;    // closed to make room: still waiting for a request when the limit was reached
+    uint64_t evicted = 0;    // closed to stay within the limit: the oldest still waiting for a request, or a new one when all are busy
     uint64_t timedOut = 0;   // request not complete in time, or reply not taken in time
     uint64_t malformed = 0;  // not HTTP, or over the size limit
     unsigned open = 0;
