@@ -225,11 +225,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         recovery.watch(e.now);
     });
 
-    MetricsEndpoint metrics(events, inventory, poller.stats(),
-                            {config.metrics.vfOwnerLabels, kAismiVersion, std::string(backendName(config.backend)), config.pollIntervalMs});
+    MetricsEndpoint metrics(events, inventory, poller, {config.metrics.vfOwnerLabels, kAismiVersion, std::string(backendName(config.backend))});
     metricsPage = &metrics;
     if (metricsServer) metrics.setHttpStats(&metricsServer->stats());
-    bool ownerLabels = config.metrics.vfOwnerLabels;  // SIGHUP may change it
 
     int exitCode = 0;
     BusPump pump(io, *connection, [&](const std::string& why) {
@@ -288,7 +286,6 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                 if (reloaded->config.pollIntervalMs != poller.intervalMs()) {
                     poller.start(reloaded->config.pollIntervalMs);
                     objects.setPollInterval(reloaded->config.pollIntervalMs);
-                    metrics.setPollInterval(reloaded->config.pollIntervalMs);
                     log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
                 }
                 if (const RecoveryPolicy p = recoveryPolicyOf(reloaded->config); recovery.policySetAtRunTime() && !(p == recovery.policy())) {
@@ -306,10 +303,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                     poller.setStalePolls(reloaded->config.health.stalePolls);
                     log::info("reload: new health thresholds");
                 }
-                if (reloaded->config.metrics.vfOwnerLabels != ownerLabels) {
-                    ownerLabels = reloaded->config.metrics.vfOwnerLabels;
-                    metrics.setOwnerLabels(ownerLabels);
-                    log::info(std::string("reload: VF series ") + (reloaded->config.metrics.vfOwnerLabels ? "carry" : "no longer carry") + " their tenant");
+                if (const bool owners = reloaded->config.metrics.vfOwnerLabels; owners != metrics.ownerLabels()) {
+                    metrics.setOwnerLabels(owners);
+                    log::info(std::string("reload: VF series ") + (owners ? "carry" : "no longer carry") + " their tenant");
                 }
                 const auto& m = reloaded->config.metrics;
                 if (m.enabled != config.metrics.enabled || m.host != config.metrics.host || m.port != config.metrics.port)

@@ -145,8 +145,8 @@ std::string stateLabel(std::string_view name, std::string_view value) {
 
 }  // namespace
 
-MetricsEndpoint::MetricsEndpoint(EventBus& events, const Inventory& inventory, const PollStats& polls, Options options)
-    : inventory_(inventory), polls_(polls), options_(std::move(options)), events_(allEventTypes().size(), std::array<uint64_t, 3>{}) {
+MetricsEndpoint::MetricsEndpoint(EventBus& events, const Inventory& inventory, const Poller& poller, Options options)
+    : inventory_(inventory), poller_(poller), options_(std::move(options)), events_(allEventTypes().size(), std::array<uint64_t, 3>{}) {
     // Every occurrence, also the repeats the event history only counts.
     events.subscribe<Notice>([this](const Notice& n) { ++events_[static_cast<size_t>(n.type)][static_cast<size_t>(n.severity)]; });
 }
@@ -296,12 +296,13 @@ void MetricsEndpoint::renderDaemon(Exposition& out) const {
     out.family("aismi_cards", Kind::Gauge, "Cards aismid manages.");
     out.sample({}, static_cast<double>(inventory_.size()));
     out.family("aismi_poll_interval_seconds", Kind::Gauge, "How often aismid reads every card.", "seconds");
-    out.sample({}, options_.pollIntervalMs / 1000.0);
+    out.sample({}, poller_.intervalMs() / 1000.0);
     out.family("aismi_card_read_duration_seconds", Kind::Summary, "Card reads (polls and refreshes): their number and time together.", "seconds");
-    out.sample({}, polls_.readSeconds, {}, "_sum");
-    out.sample({}, polls_.reads, {}, "_count");
+    const PollStats& polls = poller_.stats();
+    out.sample({}, polls.readSeconds, {}, "_sum");
+    out.sample({}, polls.reads, {}, "_count");
     out.family("aismi_card_read_failures_total", Kind::Counter, "Card reads that failed.");
-    out.sample({}, polls_.failures);
+    out.sample({}, polls.failures);
     out.family("aismi_scrape_duration_seconds", Kind::Summary, "Renderings of /metrics before this one: their number and time together.", "seconds");
     out.sample({}, scrapeSeconds_, {}, "_sum");
     out.sample({}, scrapes_, {}, "_count");

@@ -16,19 +16,19 @@ namespace aismi {
 
 class EventBus;
 class Inventory;
-struct PollStats;
+class Poller;
 
 class MetricsEndpoint {
 public:
     struct Options {
-        bool ownerLabels = false;  // the tenant (and domain) of assigned VFs as labels of every VF series
+        bool ownerLabels = false;  // the tenant of assigned VFs as a label of every VF series
         std::string version;
         std::string backend;
-        unsigned pollIntervalMs = 1000;
     };
-    MetricsEndpoint(EventBus& events, const Inventory& inventory, const PollStats& polls, Options options);
+    /// The polling interval and the read counters come from `poller` as they are at each scrape.
+    MetricsEndpoint(EventBus& events, const Inventory& inventory, const Poller& poller, Options options);
 
-    void setPollInterval(unsigned ms) { options_.pollIntervalMs = ms; }
+    bool ownerLabels() const { return options_.ownerLabels; }
     void setOwnerLabels(bool on) { options_.ownerLabels = on; }
     /// The server's counters, once it listens.
     void setHttpStats(const HttpStats* stats) { http_ = stats; }
@@ -44,7 +44,7 @@ private:
     void renderDaemon(metrics::Exposition& out) const;
 
     const Inventory& inventory_;
-    const PollStats& polls_;
+    const Poller& poller_;
     const HttpStats* http_ = nullptr;
     Options options_;
     std::vector<std::array<uint64_t, 3>> events_;  // by event type, then severity

@@ -12,7 +12,7 @@ namespace {
 
 class MetricsEndpointTest : public aismi::test::DaemonFixture {
 protected:
-    MetricsEndpoint endpoint(bool ownerLabels = false) { return MetricsEndpoint(*events, *inventory, poller->stats(), {ownerLabels, "1.2.3", "sim", 1000}); }
+    MetricsEndpoint endpoint(bool ownerLabels = false) { return MetricsEndpoint(*events, *inventory, *poller, {ownerLabels, "1.2.3", "sim"}); }
     static bool has(const std::string& text, const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; }
 };
 
