@@ -4,6 +4,7 @@
 #include <aismi/text.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 
@@ -417,6 +418,22 @@ Result<void> Card::setVfResources(unsigned vf, const Resources& r) {
     auto after = vfResources(vf);
     if (!after) return std::move(after).error().context(where);
     if (!(*after == r)) return makeError(Errc::VerifyFailed, where + ": the device reports different resources afterwards");
+    return {};
+}
+
+Result<void> Card::scrubVf(unsigned vf) {
+    if (auto v = requireVendorAbi("VF scrub"); !v) return std::move(v).error();
+    const std::string where = "card " + std::to_string(index_) + " VF " + std::to_string(vf) + ": scrub";
+    if (auto w = fs_->write(vendorPath("vf" + std::to_string(vf) + "/scrub"), "1"); !w) {
+        if (w.error().code == Errc::NotFound || w.error().sysErrno == ENODEV)
+            if (!fs_->exists(pf_.path("virtfn" + std::to_string(vf))))
+                return makeError(Errc::NotFound, "card " + std::to_string(index_) + " has no VF " + std::to_string(vf) + " enabled");
+        return std::move(w).error().context(where);
+    }
+    auto after = readVfFile(vf, "scrub");
+    if (!after) return std::move(after).error().context(where);
+    if (text::trim(*after) != "clean")
+        return makeError(Errc::VerifyFailed, where + ": the device reports '" + std::string(text::trim(*after)) + "' afterwards, not 'clean'");
     return {};
 }
 

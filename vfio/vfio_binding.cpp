@@ -14,7 +14,11 @@ Result<std::vector<GroupMember>> groupBlockers(Fs& fs, const PciAddress& fn) {
         if (m == fn) continue;
         auto driver = PciFunction(fs, m).driver();
         if (!driver) return std::move(driver).error();
-        if (!driver->empty() && *driver != kVfioDriver) blockers.push_back(GroupMember{m, *driver});
+        if (driver->empty() || *driver == kVfioDriver || *driver == kStubDriver) continue;
+        // A bridge in the group (a PCIe root or switch port) is not given to the guest.
+        auto classCode = PciFunction(fs, m).readNumber("class");
+        if (classCode && (*classCode >> 8) == 0x0604) continue;
+        blockers.push_back(GroupMember{m, *driver});
     }
     return blockers;
 }
@@ -51,6 +55,23 @@ Result<void> returnToHost(Fs& fs, const PciAddress& fn, const std::string& hostD
     if (*after != hostDriver)
         return makeError(Errc::VerifyFailed, fn.str() + ": return to " + hostDriver + ": bound to '" + *after + "' afterwards");
     return {};
+}
+
+Result<std::string> bindToHost(Fs& fs, const PciAddress& fn) {
+    PciFunction self(fs, fn);
+    if (!self.present()) return makeError(Errc::NotFound, fn.str() + ": no such PCI function");
+    // unbindDriver also clears driver_override, so the probe uses the kernel's own matching.
+    if (auto r = self.unbindDriver(); !r) return std::move(r).error().context("return to the host driver");
+    // An unbound function may still carry an override (a bind that stopped half-way).
+    if (fs.exists(self.path("driver_override")))
+        if (auto r = fs.write(self.path("driver_override"), "\n"); !r) return std::move(r).error().context(fn.str());
+    if (auto r = fs.write("bus/pci/drivers_probe", fn.str()); !r)
+        return std::move(r).error().context(fn.str() + ": return to the host driver");
+    auto after = self.driver();
+    if (!after) return std::move(after).error();
+    if (*after == kVfioDriver)
+        return makeError(Errc::VerifyFailed, fn.str() + ": return to the host driver: still bound to vfio-pci afterwards");
+    return *after;
 }
 
 }  // namespace aismi::vfio

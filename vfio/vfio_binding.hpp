@@ -1,6 +1,7 @@
 // Handing a function to vfio-pci for device assignment, and back to its host driver.
 // VFIO assigns whole IOMMU groups: a group is usable only when every member is bound to
-// vfio-pci or to no driver (Documentation/driver-api/vfio.rst, "viable" groups).
+// vfio-pci, to pci-stub or to no driver, or is a PCI bridge (Documentation/driver-api/
+// vfio.rst, "viable" groups).
 #pragma once
 
 #include <aismi/error.hpp>
@@ -16,6 +17,7 @@ class Fs;
 namespace aismi::vfio {
 
 inline constexpr const char* kVfioDriver = "vfio-pci";
+inline constexpr const char* kStubDriver = "pci-stub";
 
 struct GroupMember {
     PciAddress address;
@@ -32,5 +34,10 @@ Result<unsigned> bindToVfio(Fs& fs, const PciAddress& fn);
 
 /// Returns `fn` from vfio-pci to `hostDriver` (for a VF of ours: "aismi").
 Result<void> returnToHost(Fs& fs, const PciAddress& fn, const std::string& hostDriver);
+
+/// Gives `fn` back to whatever driver the kernel picks for it, as `virsh nodedev-reattach`
+/// does: clears driver_override, unbinds, and asks the kernel to probe. Returns the driver
+/// bound afterwards ("" when the kernel has none for it).
+Result<std::string> bindToHost(Fs& fs, const PciAddress& fn);
 
 }  // namespace aismi::vfio

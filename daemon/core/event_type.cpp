@@ -35,6 +35,11 @@ constexpr std::array kTypes{
     TypeRow{EventType::Quarantine, "quarantine", "8bfabacb436b4091b4d78d3272fb6ae8"},
     TypeRow{EventType::Unquarantine, "unquarantine", "e75ecb0776c646f08f0e60f4b23a7a5e"},
     TypeRow{EventType::CardReset, "card-reset", "55564d7a6994496c927cf9555f7f732d"},
+    TypeRow{EventType::Driver, "driver", "c1cc1f6e99874e06977e87d563450bf5"},
+    TypeRow{EventType::Assignment, "assignment", "7096575f04a844b99ddb89f46887a55a"},
+    TypeRow{EventType::Scrub, "scrub", "45aa46ee01a7413abf9fa0ed46923879"},
+    TypeRow{EventType::Conflict, "assignment-conflict", "f4e7db0b8c6e4553b7019f38c802f3d0"},
+    TypeRow{EventType::Libvirt, "libvirt", "3b776135430f4e13a6421b4142ae5c5c"},
 };
 
 constexpr std::array<EventType, kTypes.size()> typesInOrder() {

@@ -35,6 +35,11 @@ enum class EventType {
     Quarantine,    // a VF was quarantined past its reset guard
     Unquarantine,  // an operator released a VF from quarantine
     CardReset,     // a whole card is about to be reset, or was
+    Driver,        // a VF was bound to another driver
+    Assignment,    // a VF was given to a libvirt domain, adopted from one, or taken back
+    Scrub,         // a VF's memory was scrubbed (or could not be) before its next tenant
+    Conflict,      // a domain's hostdevs disagree with what aismid allows (two domains, a quota, ...)
+    Libvirt,       // the connection to libvirt was made, lost or made again
 };
 
 std::string_view eventTypeName(EventType t);

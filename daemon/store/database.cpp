@@ -129,6 +129,25 @@ const char* const kMigrations[] = {
          auto_card_reset INTEGER NOT NULL CHECK (auto_card_reset IN (0, 1)),
          card_reset_budget INTEGER NOT NULL CHECK (card_reset_budget BETWEEN 1 AND 100),
          card_reset_window_s INTEGER NOT NULL CHECK (card_reset_window_s BETWEEN 1 AND 604800));)",
+    // 11 -> 12: VFs given to libvirt domains (one domain per VF), and VFs whose memory a
+    // tenant may have left something in: nobody gets them before they are scrubbed.
+    R"(CREATE TABLE vf_assignments (
+         card_key TEXT NOT NULL,
+         vf INTEGER NOT NULL CHECK (vf >= 0),
+         domain TEXT NOT NULL CHECK (domain != ''),
+         tenant TEXT NOT NULL,
+         tenant_given INTEGER NOT NULL CHECK (tenant_given IN (0, 1)),
+         state TEXT NOT NULL CHECK (state IN ('assigning', 'assigned', 'releasing')),
+         adopted INTEGER NOT NULL CHECK (adopted IN (0, 1)),
+         since INTEGER NOT NULL,
+         PRIMARY KEY (card_key, vf));
+       CREATE INDEX vf_assignments_domain ON vf_assignments (domain);
+       CREATE TABLE vf_scrub_pending (
+         card_key TEXT NOT NULL,
+         vf INTEGER NOT NULL CHECK (vf >= 0),
+         since INTEGER NOT NULL,
+         reason TEXT NOT NULL,
+         PRIMARY KEY (card_key, vf));)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

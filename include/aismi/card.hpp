@@ -90,6 +90,9 @@ public:
     Result<Resources> vfResources(unsigned vf) const;
     Result<void> setVfResources(unsigned vf, const Resources& resources);
     Result<VfStatus> vfStatus(unsigned vf) const;
+    /// Zeroes VF `vf`'s memory through the vendor `scrub` file and reads back that it is
+    /// clean (VerifyFailed if not). An FLR alone does not clear device memory.
+    Result<void> scrubVf(unsigned vf);
     /// Status and resources of every enabled VF in one read (`aismi/vfs`): what a poll uses,
     /// rather than two files per VF.
     Result<std::vector<VfReport>> vfReports() const;

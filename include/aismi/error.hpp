@@ -34,7 +34,8 @@ namespace aismi {
     X(ServiceUnavailable, 18) \
     X(NoSpace, 19)           \
     X(Internal, 20)          \
-    X(Cancelled, 21)
+    X(Cancelled, 21)         \
+    X(LibvirtFailed, 22)
 
 enum class Errc {
 #define AISMI_ENUM(name, code) name,

@@ -36,6 +36,10 @@ Commands:
   clear CARD[:VF]             end every injected fault condition on the target
   load CARD:VF on|off         start or stop a workload on a VF; its progress counter
                               grows while the VF works
+  vf-memory write CARD:VF PATTERN
+                              play the tenant: leave PATTERN (1 to 64 letters, digits,
+                              '-', '_', '.') in the VF's memory; only a scrub removes it
+  vf-memory read CARD:VF      what the VF's memory holds ('clean' when nothing)
   power-cycle CARD            what a host reboot does to the card: VFs gone, functions,
                               faults and counters back to power-on state (firmware stays)
   faults                      the faults that can be injected
@@ -87,6 +91,7 @@ public:
             if (command == "inject") return inject(args);
             if (command == "clear") return clear(args);
             if (command == "load") return load(args);
+            if (command == "vf-memory") return vfMemory(args);
             if (command == "power-cycle") return powerCycle(args);
             return usage("unknown command '" + command + "'");
         } catch (const UsageError& e) {
@@ -262,6 +267,7 @@ private:
             row("driver") << (f.driver.empty() ? "-" : f.driver) << "\n";
             row("state") << vfStateName(m.vfState(*t.vf, now)) << "\n";
             row("workload") << (f.loadOn ? "on" : "off") << "\n";
+            row("memory") << (f.memory.empty() ? "clean" : f.memory) << "\n";
             row("progress") << m.progress(*t.vf, now) << "\n";
             row("resources") << f.resources.computeUnits << " compute units (burst to " << f.resources.burstCap() << ", weight "
                              << f.resources.weight << "), " << f.resources.memoryMib << " MiB, " << f.resources.engines << " engines\n";
@@ -329,6 +335,30 @@ private:
         });
         if (!r) return fail(r.error());
         out_ << "workload " << args[1] << " on " << args[0] << "\n";
+        return 0;
+    }
+
+    int vfMemory(const std::vector<std::string>& args) {
+        if (args.empty()) throw UsageError{"vf-memory takes 'write CARD:VF PATTERN' or 'read CARD:VF'"};
+        if (args[0] == "read") {
+            const std::vector<std::string> rest(args.begin() + 1, args.end());
+            expectArgs(rest, 1, "aismi-sim vf-memory read CARD:VF");
+            const Target t = parseTarget(rest[0], true);
+            auto loaded = state_->card(t.card);
+            if (!loaded) return fail(loaded.error());
+            const SimCard* card = loaded->get();
+            if (*t.vf >= card->vfs.size()) return fail(makeError(Errc::NotFound, "card " + std::to_string(t.card) + " has no VF " + std::to_string(*t.vf) + " enabled"));
+            const std::string& m = card->vfs[*t.vf].memory;
+            out_ << (m.empty() ? "clean" : m) << "\n";
+            return 0;
+        }
+        if (args[0] != "write") throw UsageError{"vf-memory takes 'write' or 'read', not '" + args[0] + "'"};
+        const std::vector<std::string> rest(args.begin() + 1, args.end());
+        expectArgs(rest, 2, "aismi-sim vf-memory write CARD:VF PATTERN");
+        const Target t = parseTarget(rest[0], true);
+        auto r = state_->mutate(t.card, [&](SimCard& c) { return SimCardModel(state_->config(), c).writeMemory(*t.vf, rest[1]); });
+        if (!r) return fail(r.error());
+        out_ << "wrote " << rest[1] << " into " << rest[0] << "'s memory\n";
         return 0;
     }
 

@@ -129,7 +129,8 @@ void writeFunction(Writer& w, const std::string& p, const SimFunction& f, bool v
         .put(p + "errored", f.errored)
         .put(p + "progress", f.progressBase)
         .put(p + "ecc_corrected", f.eccCorrected)
-        .put(p + "ecc_uncorrected", f.eccUncorrected);
+        .put(p + "ecc_uncorrected", f.eccUncorrected)
+        .put(p + "memory", str(f.memory));
 }
 
 SimFunction readFunction(Reader& r, const std::string& p, bool vf) {
@@ -153,6 +154,9 @@ SimFunction readFunction(Reader& r, const std::string& p, bool vf) {
     f.progressBase = r.u64(p + "progress");
     f.eccCorrected = r.u64(p + "ecc_corrected");
     f.eccUncorrected = r.u64(p + "ecc_uncorrected");
+    // Absent in state directories written before VF memory was modelled.
+    if (r.has(p + "memory")) f.memory = r.string(p + "memory");
+    if (!f.memory.empty() && !validMemoryPattern(f.memory)) f.memory.clear();
     return f;
 }
 
@@ -568,6 +572,34 @@ int SimCardModel::provision(unsigned vf, const Resources& r, int64_t nowNs) {
     if (r.engines > config_.capacity.engines || r.burstCap() > config_.capacity.computeUnits) return ENOSPC;
     settle(nowNs);
     mutable_.vfs[vf].resources = r;
+    return 0;
+}
+
+bool validMemoryPattern(std::string_view pattern) {
+    if (pattern.empty() || pattern.size() > 64 || pattern == "-") return false;
+    return std::all_of(pattern.begin(), pattern.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
+    });
+}
+
+Result<void> SimCardModel::writeMemory(unsigned vf, const std::string& pattern) {
+    if (!validMemoryPattern(pattern))
+        return makeError(Errc::InvalidArgument, "a memory pattern is 1 to 64 letters, digits, '-', '_' or '.'; not '" + pattern + "'");
+    if (mutable_.deviceLost) return makeError(Errc::InvalidState, "card " + std::to_string(mutable_.index) + " is lost");
+    if (vf >= mutable_.vfs.size())
+        return makeError(Errc::NotFound, "card " + std::to_string(mutable_.index) + " has no VF " + std::to_string(vf) + " enabled");
+    SimFunction& f = mutable_.vfs[vf];
+    if (f.errored || f.hung) return makeError(Errc::InvalidState, "VF " + std::to_string(vf) + " does not answer (hung or in error)");
+    f.memory = pattern;
+    return {};
+}
+
+int SimCardModel::scrub(unsigned vf) {
+    if (mutable_.deviceLost) return ENODEV;
+    if (vf >= mutable_.vfs.size()) return ENOENT;
+    SimFunction& f = mutable_.vfs[vf];
+    if (f.loadOn) return EBUSY;  // the firmware will not zero memory a workload is using
+    f.memory.clear();
     return 0;
 }
 

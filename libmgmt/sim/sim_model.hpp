@@ -64,7 +64,13 @@ struct SimFunction {
     uint64_t progressBase = 0;
     uint64_t eccCorrected = 0;
     uint64_t eccUncorrected = 0;
+    /// What a tenant left in the VF's memory ("" when it holds nothing): survives an FLR
+    /// (device memory is not function state), gone only with a scrub or a power cycle.
+    std::string memory;
 };
+
+/// Whether `pattern` is something a tenant may write with `aismi-sim vf-memory write`.
+bool validMemoryPattern(std::string_view pattern);
 
 struct SimCard {
     unsigned index = 0;
@@ -151,6 +157,10 @@ public:
     Result<void> setLoad(unsigned vf, bool on, int64_t nowNs);
     /// Provisioning through the vendor ABI; returns an errno.
     int provision(unsigned vf, const Resources& r, int64_t nowNs);
+    /// A tenant writes `pattern` into VF `vf`'s memory (the VF must answer).
+    Result<void> writeMemory(unsigned vf, const std::string& pattern);
+    /// The vendor scrub: zeroes VF `vf`'s memory and nothing else's; returns an errno.
+    int scrub(unsigned vf);
     /// What a host reboot does: SR-IOV off, every function and fault back to power-on state;
     /// the firmware banks (flash) and the serial stay.
     void powerCycle(int64_t nowNs);

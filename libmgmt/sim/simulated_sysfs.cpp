@@ -554,7 +554,7 @@ private:
         auto k = text::parseUnsigned(p[0].substr(2), "vf");
         if (!k || *k >= state->vfs.size()) return std::nullopt;
         const auto vf = static_cast<unsigned>(*k);
-        if (p.size() == 1) return dir({"resources", "status"});
+        if (p.size() == 1) return dir({"resources", "scrub", "status"});
         if (p.size() != 2) return std::nullopt;
         if (p[1] == "resources")
             return Node{Node::Kind::File, {}, {},
@@ -566,6 +566,21 @@ private:
                             return resourcesText((*s)->vfs[vf].resources, '\n') + "\n";
                         },
                         [this, c, vf](std::string_view data) { return provision(c, vf, data); }};
+        if (p[1] == "scrub")
+            return Node{Node::Kind::File, {}, {},
+                        [this, c, vf]() -> Result<std::string> {
+                            auto s = card(c);
+                            if (!s) return std::move(s).error();
+                            if ((*s)->deviceLost || vf >= (*s)->vfs.size()) return errnoError(ENODEV);
+                            return std::string((*s)->vfs[vf].memory.empty() ? "clean\n" : "dirty\n");
+                        },
+                        [this, c, vf](std::string_view data) -> Result<void> {
+                            if (text::trim(data) != "1") return errnoError(EINVAL);
+                            auto done = change(c, [vf](SimCardModel& m, int64_t) { return m.scrub(vf); });
+                            // The write blocks while the firmware zeroes the VF's memory.
+                            if (done) clock_.sleepNs(static_cast<int64_t>(dir_.config().vfProvisionUs * 1000.0 * dir_.config().timeFactor));
+                            return done;
+                        }};
         if (p[1] == "status")
             return liveFile(c, [vf](const SimCardView& m, int64_t now) {
                 if (vf >= m.card().vfs.size()) return std::string("state error\n");
