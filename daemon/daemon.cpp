@@ -3,6 +3,8 @@
 // sd_notify and the watchdog.
 #include "daemon.hpp"
 
+#include "assignment_repository.hpp"
+#include "assignment_service.hpp"
 #include "authorizer.hpp"
 #include "backend.hpp"
 #include "bus_objects.hpp"
@@ -43,6 +45,7 @@
 #include "version.hpp"
 #include "vf_count_service.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <sdbus-c++/sdbus-c++.h>
@@ -195,6 +198,22 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     auto declared = loadDeclaredLayouts(config.layoutsDir);
     if (!declared) return fail(declared.error());
     DeclaredLayouts declaredLayouts(inventory, layouts, events);
+    // libvirt: its events come from its own thread and are handed to the loop; its calls run
+    // on a thread of their own (libvirtCalls), joined before the hypervisor goes.
+    std::function<void(const HypervisorEvent&)> onLibvirt;
+    std::unique_ptr<Hypervisor> hypervisor;
+    if (config.libvirtUri != "none")
+        hypervisor = makeLibvirtHypervisor(config.libvirtUri, [&io, &onLibvirt](HypervisorEvent e) {
+            boost::asio::post(io, [&onLibvirt, e = std::move(e)] {
+                if (onLibvirt) onLibvirt(e);
+            });
+        });
+    DeviceExecutor libvirtCalls(io, 1);
+    AssignmentRepository assignmentRows(**db);
+    AssignmentService assignments({**db, desired, assignmentRows, quotas, journal, inventory, executor, libvirtCalls, poller, events, changes, io,
+                                   config.stateDir + "/managed-vfs"},
+                                  hypervisor.get());
+    onLibvirt = [&assignments](const HypervisorEvent& e) { assignments.onHypervisorEvent(e); };
 
     // Reconciliation, before serving: what a crash interrupted, then desired state.
     if (auto interrupted = jobs.recover()) {
@@ -205,6 +224,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     Reconciler reconciler(journal);
     reconciler.add(vfCount);
     reconciler.add(provisioning);
+    reconciler.add(assignments);
     reconciler.add(resets);
     const auto report = reconciler.run();
     for (const auto& line : report.actions) events.publish(Notice{EventType::Reconcile, Severity::Info, "aismid", "reconcile: " + line});
@@ -214,6 +234,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     poller.annotators.push_back([&](CardSnapshot& s) { declaredLayouts.annotate(s); });
     poller.annotators.push_back([&](CardSnapshot& s) { policies.annotate(s); });
     poller.annotators.push_back([&](CardSnapshot& s) { recovery.annotate(s); });
+    poller.annotators.push_back([&](CardSnapshot& s) { assignments.annotate(s); });
     poller.readAllNow();
     events.subscribe<CardReturned>([&](const CardReturned& e) {
         vfCount.convergeLive(e.card);
@@ -241,9 +262,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     managerState.backend = backendName(config.backend);
     managerState.pollIntervalMs = config.pollIntervalMs;
     managerState.metricsAddress = metricsServer ? metricsServer->address() : std::string();
+    managerState.libvirtUri = config.libvirtUri;
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, history,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, assignments, history,
                         [&poller](unsigned card, std::function<void()> then) { poller.refresh(card, std::move(then)); },
                         managerState},
         events);
@@ -257,6 +279,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     }
     poller.setStalePolls(config.health.stalePolls);
     poller.start(config.pollIntervalMs);
+    assignments.start();
     declaredLayouts.set(std::move(*declared));  // jobs, run once the loop does
 
     boost::asio::steady_timer watchdog(io);

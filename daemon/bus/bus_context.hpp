@@ -27,6 +27,7 @@ class LayoutService;
 class PolicyService;
 class ResetService;
 class RecoveryService;
+class AssignmentService;
 class EventHistory;
 
 namespace bus {
@@ -44,6 +45,7 @@ struct BusContext {
     PolicyService& policies;
     ResetService& resets;
     RecoveryService& recovery;
+    AssignmentService& assignments;
     EventHistory& history;
     /// Reads a card again; `then` runs once its snapshot (and the bus) show it.
     std::function<void(unsigned, std::function<void()>)> refresh;

@@ -60,6 +60,7 @@ const PropertyTable<ManagerState>& managerProperties() {
         property<M>("Cards", [](const M& m) { return m.cards; }),
         property<M>("PollIntervalMs", [](const M& m) { return m.pollIntervalMs; }),
         property<M>("MetricsAddress", [](const M& m) { return m.metricsAddress; }, Change::Const),
+        property<M>("LibvirtUri", [](const M& m) { return m.libvirtUri; }, Change::Const),
         property<M>("AutoReset", [](const M& m) { return m.autoReset; }),
         property<M>("ResetGuardResets", [](const M& m) { return m.resetGuardResets; }),
         property<M>("ResetGuardWindowSeconds", [](const M& m) { return m.resetGuardWindowSeconds; }),
@@ -150,6 +151,9 @@ const PropertyTable<VfSnapshot>& vfProperties() {
         property<V>("Quarantined", [](const V& v) { return v.quarantined; }),
         property<V>("HealthReasons", [](const V& v) { return v.healthReasons; }),
         property<V>("GuardResetsLeft", [](const V& v) { return v.guardResetsLeft; }),
+        property<V>("Domain", [](const V& v) { return v.domain; }),
+        property<V>("Assignment", [](const V& v) { return v.assignment; }),
+        property<V>("ScrubPending", [](const V& v) { return v.scrubPending; }),
     };
     return t;
 }

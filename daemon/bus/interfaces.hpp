@@ -38,6 +38,7 @@ struct ManagerState {
     uint32_t cardResetBudget = 0;
     uint32_t cardResetWindowSeconds = 0;
     std::string metricsAddress;  // where /metrics is served ("" when it is not)
+    std::string libvirtUri;      // "none" when libvirt is turned off
 };
 
 const PropertyTable<ManagerState>& managerProperties();

@@ -1,5 +1,6 @@
 #include "objects.hpp"
 
+#include "assignment_service.hpp"
 #include "inventory.hpp"
 #include "jobs.hpp"
 
@@ -145,6 +146,18 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
             reply.send();
         });
     });
+    object_->registerMethod(kManagerInterface, "CheckDomainStart", "s", {"domain_xml"}, "bs", {"allowed", "reason"},
+                            [&assignments = ctx.assignments](sdbus::MethodCall call) {
+                                guarded(call, [&] {
+                                    std::string xml;
+                                    call >> xml;
+                                    auto verdict = assignments.checkStart(xml);
+                                    if (!verdict) throw toBusError(verdict.error());
+                                    auto reply = call.createReply();
+                                    reply << verdict->empty() << *verdict;
+                                    reply.send();
+                                });
+                            });
     registerQuotaMethods(*object_, ctx);
     registerEventMethods(*object_, ctx);
     registerRecoveryMethods(*object_, ctx, *this);

@@ -1,5 +1,6 @@
 #include "objects.hpp"
 
+#include "assignment_service.hpp"
 #include "inventory.hpp"
 #include "provision_service.hpp"
 #include "recovery_service.hpp"
@@ -11,6 +12,17 @@
 #include <map>
 
 namespace aismi::bus {
+
+namespace {
+
+std::function<void(Result<void>)> answer(PendingCall pending) {
+    return [pending](Result<void> r) mutable {
+        if (r) pending.reply();
+        else pending.fail(r.error());
+    };
+}
+
+}  // namespace
 
 VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     : ctx_(ctx), card_(card), vf_(vf), object_(sdbus::createObject(ctx.connection, vfPath(card, vf))) {
@@ -37,21 +49,37 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
             });
         });
     });
+    object_->registerMethod(kVfInterface, "BindDriver", "s", {"driver"}, "", {}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string driver;
+            call >> driver;
+            auto choice = AssignmentService::parseDriverChoice(driver);
+            if (!choice)
+                throw toBusError(makeError(Errc::InvalidArgument, "BindDriver: driver must be vfio-pci or host, not " + quoteInput(driver)));
+            authorizeThen(ctx_, call, kActionAssignVfs, [this, choice](PendingCall pending) {
+                ctx_.assignments.bind(VfRef{card_, vf_}, *choice, answer(std::move(pending)));
+            });
+        });
+    });
+    object_->registerMethod(kVfInterface, "Assign", "ss", {"domain", "tenant"}, "", {}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string domain, tenant;
+            call >> domain >> tenant;
+            authorizeThen(ctx_, call, kActionAssignVfs, [this, domain, tenant](PendingCall pending) {
+                ctx_.assignments.assign(VfRef{card_, vf_}, domain, tenant, answer(std::move(pending)));
+            });
+        });
+    });
+    object_->registerMethod(kVfInterface, "Release", "", {}, "", {}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            authorizeThen(ctx_, call, kActionAssignVfs,
+                          [this](PendingCall pending) { ctx_.assignments.release(VfRef{card_, vf_}, answer(std::move(pending))); });
+        });
+    });
     object_->registerMethod(kVfInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
     object_->finishRegistration();
 }
-
-namespace {
-
-std::function<void(Result<void>)> answer(PendingCall pending) {
-    return [pending](Result<void> r) mutable {
-        if (r) pending.reply();
-        else pending.fail(r.error());
-    };
-}
-
-}  // namespace
 
 void VfObject::provision(sdbus::MethodCall call) {
     std::string profile, tenant;

@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
@@ -63,7 +64,9 @@ po::options_description settingOptions() {
         ("metrics-address", po::value<std::string>()->default_value("127.0.0.1:9400"),
          "ADDR:PORT of the Prometheus endpoint (/metrics; [ADDR]:PORT for IPv6; port 0 picks a free one), or none")
         ("metrics-vf-owner-labels", po::value<std::string>()->default_value("no")->implicit_value("yes"),
-         "label every VF series with the tenant of the VF (more series: the operator's choice): yes or no");
+         "label every VF series with the tenant of the VF (more series: the operator's choice): yes or no")
+        ("libvirt-uri", po::value<std::string>()->default_value("qemu:///system"),
+         "the libvirt that VFs are assigned through (qemu:///system, test+unix:///default?socket=PATH, ...), or none");
     return o;
 }
 
@@ -256,6 +259,12 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     if (ownerLabels != "yes" && ownerLabels != "no")
         return invalid("--metrics-vf-owner-labels takes yes or no, not '" + ownerLabels.substr(0, 40) + "'");
     c.metrics.vfOwnerLabels = ownerLabels == "yes";
+    c.libvirtUri = vm["libvirt-uri"].as<std::string>();
+    if (c.libvirtUri.empty() || c.libvirtUri.size() > 1024 || c.libvirtUri.find(':') == std::string::npos ||
+        std::any_of(c.libvirtUri.begin(), c.libvirtUri.end(), [](char ch) { return static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f; }))
+        if (c.libvirtUri != "none")
+            return invalid("--libvirt-uri takes a libvirt URI (qemu:///system) of at most 1024 characters without spaces, or none; not '" +
+                           c.libvirtUri.substr(0, 60) + "'");
     if (auto v = validateSimCards(c.sim); !v) return invalid(v.error().message);
     return out;
 }

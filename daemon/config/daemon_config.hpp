@@ -61,6 +61,7 @@ struct DaemonConfig {
         bool vfOwnerLabels = false;      // the tenant of assigned VFs as a label of every VF series
     };
     Metrics metrics;
+    std::string libvirtUri = "qemu:///system";  // "none": no libvirt (VFs can still be bound to vfio-pci)
     std::string configFile;  // the file that was read, if any
 };
 

@@ -33,6 +33,11 @@ public:
         return it != under_.end() && it->first.starts_with(cardKey + "/");
     }
 
+    /// Whether the whole card or VF `vf` is being changed.
+    bool busy(const std::string& cardKey, unsigned vf) const {
+        return under_.count(cardKey + "/") || under_.count(cardKey + "/" + std::to_string(vf));
+    }
+
 private:
     static Error busyWith(const std::string& what, const std::string& other) {
         return makeError(Errc::Busy, what + ": another change on this card is under way (" + other + ")");

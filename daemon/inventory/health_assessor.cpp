@@ -116,6 +116,7 @@ void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
             vf.health = std::max(vf.health, level);
             vf.healthReasons.push_back(std::move(why));
         };
+        for (const auto& problem : vf.assignmentProblems) vfRaise(Health::Warning, problem);
         if (!vf.status) {
             h = VfHistory{};
             vf.stalled = false;

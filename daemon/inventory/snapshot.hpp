@@ -53,6 +53,11 @@ struct VfSnapshot {
     bool stalled = false;      // runs a workload that made no progress for some polls (the health assessor)
     bool quarantined = false;  // taken out of use after too many automatic resets (the recovery service)
     uint32_t guardResetsLeft = 0;  // automatic resets its guard still allows in the window (the recovery service)
+    // The assignment service:
+    std::string domain;      // the libvirt domain it is given to ("" for none)
+    std::string assignment;  // "", "assigning", "assigned" or "releasing"
+    bool scrubPending = false;  // a tenant's data may still be in its memory: nobody gets it until scrubbed
+    std::vector<std::string> assignmentProblems;  // conflicts with libvirt (health reasons)
 
     /// Hung: says so, or runs without making progress.
     bool hung() const { return stalled || state() == VfState::Hung; }

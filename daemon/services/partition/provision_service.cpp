@@ -84,23 +84,7 @@ Result<void> ProvisionService::admit(const CardSnapshot& card, unsigned vf, cons
 }
 
 Result<void> ProvisionService::withinQuota(const std::string& cardKey, unsigned vf, const Provisioned& next) {
-    if (next.tenant.empty()) return {};
-    auto quota = d_.quotas.get(next.tenant);
-    if (!quota) return std::move(quota).error();
-    if (!*quota) return {};
-    auto used = d_.quotas.usage(next.tenant, cardKey, vf);
-    if (!used) return std::move(used).error();
-    const Quota& q = **quota;
-    const auto over = [&](const std::string& resource, uint64_t max, uint64_t inUse, uint64_t asked) {
-        return makeError(Errc::NoSpace, "tenant " + next.tenant + "'s quota allows " + std::to_string(max) + " " + resource + "; " +
-                                            std::to_string(inUse) + " in use, " + std::to_string(asked) + " asked");
-    };
-    if (used->vfs + 1 > q.maxVfs) return over("VFs", q.maxVfs, used->vfs, 1);
-    if (q.maxComputeUnits && used->computeUnits + next.resources.computeUnits > *q.maxComputeUnits)
-        return over("compute units", *q.maxComputeUnits, used->computeUnits, next.resources.computeUnits);
-    if (q.maxMemoryMib && used->memoryMib + next.resources.memoryMib > *q.maxMemoryMib)
-        return over("MiB of memory", *q.maxMemoryMib, used->memoryMib, next.resources.memoryMib);
-    return {};
+    return checkQuota(d_.quotas, next.tenant, cardKey, vf, next.resources);
 }
 
 ProvisionService::Fit ProvisionService::fit(const CardSnapshot& card, const Profile& profile) const {

@@ -56,4 +56,24 @@ Result<std::vector<QuotaService::Row>> QuotaService::list() {
     return out;
 }
 
+Result<void> checkQuota(QuotaRepository& quotas, const std::string& tenant, const std::string& cardKey, unsigned vf, const Resources& resources) {
+    if (tenant.empty()) return {};
+    auto quota = quotas.get(tenant);
+    if (!quota) return std::move(quota).error();
+    if (!*quota) return {};
+    auto used = quotas.usage(tenant, cardKey, vf);
+    if (!used) return std::move(used).error();
+    const Quota& q = **quota;
+    const auto over = [&](const std::string& resource, uint64_t max, uint64_t inUse, uint64_t asked) {
+        return makeError(Errc::NoSpace, "tenant " + tenant + "'s quota allows " + std::to_string(max) + " " + resource + "; " +
+                                            std::to_string(inUse) + " in use, " + std::to_string(asked) + " asked");
+    };
+    if (used->vfs + 1 > q.maxVfs) return over("VFs", q.maxVfs, used->vfs, 1);
+    if (q.maxComputeUnits && used->computeUnits + resources.computeUnits > *q.maxComputeUnits)
+        return over("compute units", *q.maxComputeUnits, used->computeUnits, resources.computeUnits);
+    if (q.maxMemoryMib && used->memoryMib + resources.memoryMib > *q.maxMemoryMib)
+        return over("MiB of memory", *q.maxMemoryMib, used->memoryMib, resources.memoryMib);
+    return {};
+}
+
 }  // namespace aismi

@@ -6,6 +6,7 @@
 #include "quota_repository.hpp"
 
 #include <aismi/error.hpp>
+#include <aismi/types.hpp>
 
 #include <string>
 #include <vector>
@@ -18,6 +19,11 @@ inline constexpr const char* kActionManageQuotas = "org.aismi.manage-quotas";
 
 /// Letters, digits, '-', '_' and '.', 1 to 64 of them.
 bool validTenantName(const std::string& name);
+
+/// Whether `tenant` ("" for none: always) may hold one more VF with `resources` on top of
+/// what it holds without VF `vf` of `cardKey`: NoSpace naming the limit if not. Call inside
+/// the transaction that records the change, so two requests can never both take the last unit.
+Result<void> checkQuota(QuotaRepository& quotas, const std::string& tenant, const std::string& cardKey, unsigned vf, const Resources& resources);
 
 class QuotaService {
 public:

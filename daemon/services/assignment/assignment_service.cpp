@@ -1,0 +1,891 @@
+#include "assignment_service.hpp"
+
+#include "card_changes.hpp"
+#include "database.hpp"
+#include "desired_state_repository.hpp"
+#include "device_executor.hpp"
+#include "domain_xml.hpp"
+#include "event_bus.hpp"
+#include "events.hpp"
+#include "inventory.hpp"
+#include "journal_repository.hpp"
+#include "poller.hpp"
+#include "quota_repository.hpp"
+#include "quota_service.hpp"
+#include "snapshot.hpp"
+#include "vfio_binding.hpp"
+
+#include <aismi/card.hpp>
+#include <aismi/fs.hpp>
+#include <aismi/pci_function.hpp>
+#include <aismi/text.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+namespace aismi {
+
+struct ReconnectTimer {
+    explicit ReconnectTimer(boost::asio::io_context& loop) : timer(loop) {}
+    boost::asio::steady_timer timer;
+};
+
+namespace {
+
+constexpr const char* kBindKind = "bind-vf-driver";
+constexpr const char* kAssignKind = "assign-vf";
+constexpr const char* kReleaseKind = "release-vf";
+constexpr const char* kLibvirtKey = "libvirt";
+constexpr unsigned kMaxReconnectDelayS = 30;
+
+using Provisioned = DesiredStateRepository::Provisioned;
+using Key = std::pair<std::string, unsigned>;
+
+bool has(const std::vector<PciAddress>& v, const PciAddress& a) { return std::find(v.begin(), v.end(), a) != v.end(); }
+
+// FLR, the vendor scrub, then (unless the VF stays with its domain) back to the host driver.
+// Blocking: the card's strand. Returns what was done, for the event.
+Result<std::string> resetAndScrub(const std::shared_ptr<Card>& card, Fs& fs, unsigned vf, const PciAddress& address, bool toHost) {
+    PciFunction fn(fs, address);
+    if (auto r = fn.functionLevelReset(); !r) return std::move(r).error();
+    std::string done = "reset (FLR)";
+    if (card->hasVendorAbi()) {
+        if (auto r = card->scrubVf(vf); !r) return std::move(r).error();
+        done += " and scrubbed";
+    } else {
+        done += "; a generic device has no vendor scrub, so its memory is only as clean as its FLR leaves it";
+    }
+    if (toHost) {
+        auto driver = vfio::bindToHost(fs, address);
+        if (!driver) return std::move(driver).error();
+        done += ", back to " + (driver->empty() ? std::string("no driver") : *driver);
+    }
+    return done;
+}
+
+std::string domainList(const std::vector<std::string>& names) {
+    std::string s;
+    for (size_t i = 0; i < names.size(); ++i) s += (i ? (i + 1 == names.size() ? " and " : ", ") : "") + ("'" + names[i] + "'");
+    return s;
+}
+
+}  // namespace
+
+struct AssignmentService::Pending {
+    VfRef ref;
+    CardInfo info;
+    PciAddress address;
+    std::string domain;
+    std::string tenant;
+    bool tenantGiven = false;
+    std::optional<Provisioned> provisioned;  // the VF's provisioning before the assignment gave it a tenant
+    std::string driverBefore;
+    int64_t operation = 0;
+    std::string what;
+    Done done;
+};
+
+AssignmentService::AssignmentService(Deps deps, Hypervisor* hypervisor)
+    : d_(deps), hypervisor_(hypervisor), timer_(std::make_unique<ReconnectTimer>(deps.loop)) {
+    reload();
+}
+
+AssignmentService::~AssignmentService() { *alive_ = false; }
+
+std::optional<AssignmentService::DriverChoice> AssignmentService::parseDriverChoice(const std::string& name) {
+    if (name == vfio::kVfioDriver) return DriverChoice::Vfio;
+    if (name == "host") return DriverChoice::Host;
+    return std::nullopt;
+}
+
+void AssignmentService::reload() {
+    rows_.clear();
+    dirty_.clear();
+    if (auto all = d_.assignments.all())
+        for (auto& a : *all) rows_[{a.cardKey, a.vf}] = a;
+    if (auto dirty = d_.assignments.dirty())
+        for (auto& p : *dirty) dirty_[{p.cardKey, p.vf}] = p.reason;
+}
+
+void AssignmentService::publish(unsigned card, unsigned vf, EventType type, Severity severity, const std::string& message) {
+    d_.events.publish(Notice{type, severity, d_.inventory.info(card).vfLabel(vf), message, card, vf});
+}
+
+void AssignmentService::refreshCardOf(const std::string& cardKey) {
+    for (unsigned c = 0; c < d_.inventory.size(); ++c)
+        if (d_.inventory.info(c).key == cardKey) d_.poller.refresh(c, nullptr);
+}
+
+std::optional<std::pair<unsigned, unsigned>> AssignmentService::ownerOf(const PciAddress& address) const {
+    const std::string text = address.str();
+    for (unsigned c = 0; c < d_.inventory.size(); ++c) {
+        const CardSnapshot& s = d_.inventory.snapshot(c);
+        for (const auto& vf : s.vfs)
+            if (vf.pciAddress == text) return std::pair{c, vf.index};
+    }
+    return std::nullopt;
+}
+
+// ---- binding ---------------------------------------------------------------------------
+
+void AssignmentService::bind(const VfRef& ref, DriverChoice choice, Done done) {
+    const std::string target = choice == DriverChoice::Vfio ? vfio::kVfioDriver : "its host driver";
+    if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const CardInfo info = card.info;
+    const std::string what = "bind " + info.vfLabel(ref.vf) + " to " + target;
+    if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
+    if (ref.vf >= card.vfs.size())
+        return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
+    if (auto row = rows_.find({info.key, ref.vf}); row != rows_.end())
+        return done(makeError(Errc::InvalidState, what + ": the VF is assigned to domain '" + row->second.domain + "'; aismi vf release takes it back first"));
+    auto address = PciAddress::parse(card.vfs[ref.vf].pciAddress);
+    if (!address) return done(std::move(address).error().context(what));
+    const std::string from = card.vfs[ref.vf].driver;
+    if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
+    const std::string to = choice == DriverChoice::Vfio ? vfio::kVfioDriver : "host";
+    auto op = d_.journal.begin(kBindKind, info.key,
+                               PayloadWriter().add("vf", ref.vf).add("address", address->str()).add("from", from.empty() ? "-" : from).add("to", to).str(),
+                               "bind");
+    if (!op) {
+        d_.changes.end(info.key, ref.vf);
+        return done(std::move(op).error().context(what));
+    }
+    Fs* fs = &d_.inventory.fs();
+    d_.executor.runOnCard<std::string>(
+        info.key,
+        [fs, a = *address, choice]() -> Result<std::string> {
+            if (choice == DriverChoice::Host) return vfio::bindToHost(*fs, a);
+            auto group = vfio::bindToVfio(*fs, a);
+            if (!group) return std::move(group).error();
+            return std::string(vfio::kVfioDriver);
+        },
+        [this, info, ref, what, operation = *op, done = std::move(done)](Result<std::string> bound) {
+            (void)d_.journal.finish(operation, bound ? "ok: " + (bound->empty() ? std::string("no driver") : *bound) : "failed: " + bound.error().message);
+            if (bound)
+                publish(ref.card, ref.vf, EventType::Driver, Severity::Info, "bound to " + (bound->empty() ? std::string("no driver") : *bound));
+            Result<void> outcome = bound ? Result<void>() : Result<void>(std::move(bound).error().context(what));
+            d_.poller.refresh(ref.card, [this, key = info.key, ref, outcome, done] {
+                d_.changes.end(key, ref.vf);
+                done(outcome);
+            });
+        });
+}
+
+// ---- assignment ------------------------------------------------------------------------
+
+void AssignmentService::assign(const VfRef& ref, const std::string& domain, const std::string& tenantArg, Done done) {
+    if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const CardInfo info = card.info;
+    const std::string what = "assign " + info.vfLabel(ref.vf) + " to domain '" + domain + "'";
+    if (!hypervisor_) return done(makeError(Errc::NotSupported, what + ": libvirt is disabled (libvirt-uri none)"));
+    if (!vfio::validDomainName(domain))
+        return done(makeError(Errc::InvalidArgument, "'" + domain + "' is not a libvirt domain name (1 to 200 characters, no '/', not only digits)"));
+    if (!tenantArg.empty() && !validTenantName(tenantArg))
+        return done(makeError(Errc::InvalidArgument, "'" + tenantArg + "' is not a tenant name (1 to 64 letters, digits, '-', '_', '.')"));
+    if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
+    if (ref.vf >= card.vfs.size())
+        return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
+    const VfSnapshot& vf = card.vfs[ref.vf];
+    if (!connected_) return done(makeError(Errc::ServiceUnavailable, what + ": libvirt at " + hypervisor_->uri() + " is not reachable"));
+    if (auto row = rows_.find({info.key, ref.vf}); row != rows_.end())
+        return done(makeError(Errc::InvalidState, what + ": the VF is " +
+                                                      (row->second.state == Assignment::State::Assigned ? "already assigned to domain '"
+                                                                                                        : "being assigned to or released from domain '") +
+                                                      row->second.domain + "'"));
+    if (dirty_.count({info.key, ref.vf}))
+        return done(makeError(Errc::InvalidState, what + ": the VF waits for its memory to be scrubbed (" + dirty_[{info.key, ref.vf}] +
+                                                      "); aismi vf release retries the scrub"));
+    if (vf.quarantined) return done(makeError(Errc::InvalidState, what + ": the VF is quarantined; aismi vf unquarantine releases it"));
+    auto provisioned = d_.desired.provisioned(info.key, ref.vf);
+    if (!provisioned) return done(std::move(provisioned).error().context(what));
+    if (!info.genericMode && (!*provisioned || (*provisioned)->holdsNothing()))
+        return done(makeError(Errc::InvalidState, what + ": the VF is not provisioned; aismi vf provision gives it a profile first"));
+    auto address = PciAddress::parse(vf.pciAddress);
+    if (!address) return done(std::move(address).error().context(what));
+    if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
+    auto p = std::make_shared<Pending>();
+    p->ref = ref;
+    p->info = info;
+    p->address = *address;
+    p->domain = domain;
+    p->tenant = tenantArg;
+    p->provisioned = *provisioned;
+    p->driverBefore = vf.driver;
+    p->what = what;
+    p->done = std::move(done);
+    d_.libvirtCalls.runOnCard<Domain>(
+        kLibvirtKey, [h = hypervisor_, domain] { return h->domain(domain); },
+        [this, p](Result<Domain> found) {
+            if (!found) {
+                d_.changes.end(p->info.key, p->ref.vf);
+                return p->done(std::move(found).error().context(p->what));
+            }
+            assignInDomain(p, std::move(*found));
+        });
+}
+
+void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain) {
+    const auto refuse = [&](Error e) {
+        d_.changes.end(p->info.key, p->ref.vf);
+        p->done(std::move(e));
+    };
+    if (has(domain.hostdevs(), p->address))
+        return refuse(makeError(Errc::InvalidState, p->what + ": the domain already has " + p->address.str() + " (aismid adopts it)"));
+    const std::string meta = domain.tenant();
+    const std::string provTenant = p->provisioned ? p->provisioned->tenant : "";
+    if (!p->tenant.empty() && !meta.empty() && p->tenant != meta)
+        return refuse(makeError(Errc::InvalidArgument, p->what + ": the domain's metadata names tenant '" + meta + "', not '" + p->tenant + "'"));
+    if (p->tenant.empty()) p->tenant = meta.empty() ? provTenant : meta;
+    if (!provTenant.empty() && p->tenant != provTenant)
+        return refuse(makeError(Errc::InvalidArgument, p->what + ": the VF is provisioned for tenant '" + provTenant + "', not '" + p->tenant + "'"));
+    p->tenantGiven = provTenant.empty() && !p->tenant.empty() && p->provisioned.has_value();
+    const bool live = domain.active, config = domain.persistent;
+    auto planned = d_.db.transaction([&]() -> Result<void> {
+        if (p->tenantGiven) {
+            Provisioned withTenant = *p->provisioned;
+            withTenant.tenant = p->tenant;
+            if (auto q = checkQuota(d_.quotas, p->tenant, p->info.key, p->ref.vf, withTenant.resources); !q) return q;
+            if (auto w = d_.desired.setProvisioned(p->info.key, p->ref.vf, withTenant); !w) return w;
+        }
+        Assignment row{p->info.key, p->ref.vf, p->domain, p->tenant, p->tenantGiven, Assignment::State::Assigning, false, Database::now()};
+        if (auto w = d_.assignments.put(row); !w) return w;
+        auto op = d_.journal.begin(kAssignKind, p->info.key,
+                                   PayloadWriter()
+                                       .add("vf", p->ref.vf)
+                                       .add("address", p->address.str())
+                                       .add("domain", p->domain)
+                                       .add("tenant", p->tenant.empty() ? "-" : p->tenant)
+                                       .add("live", live ? 1 : 0)
+                                       .add("config", config ? 1 : 0)
+                                       .str(),
+                                   "bind-vfio");
+        if (!op) return std::move(op).error();
+        p->operation = *op;
+        return {};
+    });
+    reload();
+    if (!planned) return refuse(std::move(planned).error().context(p->what));
+    Fs* fs = &d_.inventory.fs();
+    d_.executor.runOnCard<std::string>(
+        p->info.key,
+        [fs, a = p->address]() -> Result<std::string> {
+            auto group = vfio::bindToVfio(*fs, a);
+            if (!group) return std::move(group).error();
+            return std::string(vfio::kVfioDriver);
+        },
+        [this, p, live, config](Result<std::string> bound) {
+            if (!bound) return finishAssign(p, std::move(bound).error(), false);
+            (void)d_.journal.advance(p->operation, "attach");
+            d_.libvirtCalls.runOnCard<void>(
+                kLibvirtKey,
+                [h = hypervisor_, name = p->domain, a = p->address, live, config]() -> Result<void> {
+                    if (live)
+                        if (auto r = h->attach(name, a, Scope::Live); !r) return r;
+                    if (config)
+                        if (auto r = h->attach(name, a, Scope::Config); !r) {
+                            if (live) (void)h->detach(name, a, Scope::Live);  // every step already taken goes back
+                            return r;
+                        }
+                    return {};
+                },
+                [this, p](Result<void> attached) { finishAssign(p, std::move(attached), true); });
+        });
+}
+
+void AssignmentService::finishAssign(std::shared_ptr<Pending> p, Result<void> outcome, bool bound) {
+    const auto finish = [this, p](Result<void> result) {
+        d_.poller.refresh(p->ref.card, [this, p, result] {
+            d_.changes.end(p->info.key, p->ref.vf);
+            p->done(result);
+        });
+    };
+    if (outcome) {
+        auto recorded = d_.db.transaction([&]() -> Result<void> {
+            Assignment row{p->info.key, p->ref.vf, p->domain, p->tenant, p->tenantGiven, Assignment::State::Assigned, false, Database::now()};
+            if (auto w = d_.assignments.put(row); !w) return w;
+            return d_.journal.finish(p->operation, "ok");
+        });
+        reload();
+        if (recorded) {
+            publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Info,
+                    "assigned to domain '" + p->domain + "'" + (p->tenant.empty() ? "" : " for tenant " + p->tenant));
+            return finish({});
+        }
+        outcome = std::move(recorded).error();  // the row stays 'assigning': reconciliation rolls it back
+        return finish(std::move(outcome).error().context(p->what));
+    }
+    Error error = std::move(outcome).error().context(p->what);
+    const auto rollBackStore = [this, p, error, finish](const std::string& driverNote) {
+        auto back = d_.db.transaction([&]() -> Result<void> {
+            if (auto r = d_.assignments.remove(p->info.key, p->ref.vf); !r) return r;
+            if (p->tenantGiven)
+                if (auto r = d_.desired.setProvisioned(p->info.key, p->ref.vf, *p->provisioned); !r) return r;
+            return d_.journal.finish(p->operation, "failed, rolled back: " + error.message + driverNote);
+        });
+        reload();
+        publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Warning, error.message + "; rolled back" + driverNote);
+        finish(back ? Result<void>(error) : Result<void>(std::move(back).error()));
+    };
+    if (!bound || p->driverBefore == vfio::kVfioDriver) return rollBackStore("");
+    Fs* fs = &d_.inventory.fs();
+    d_.executor.runOnCard<std::string>(
+        p->info.key, [fs, a = p->address] { return vfio::bindToHost(*fs, a); },
+        [rollBackStore](Result<std::string> back) {
+            rollBackStore(back ? "" : " (the VF stays bound to vfio-pci: " + back.error().message + ")");
+        });
+}
+
+// ---- release ---------------------------------------------------------------------------
+
+void AssignmentService::release(const VfRef& ref, Done done) {
+    if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const CardInfo info = card.info;
+    const std::string what = "release " + info.vfLabel(ref.vf);
+    if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
+    if (ref.vf >= card.vfs.size())
+        return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
+    auto address = PciAddress::parse(card.vfs[ref.vf].pciAddress);
+    if (!address) return done(std::move(address).error().context(what));
+    auto row = rows_.find({info.key, ref.vf});
+    if (row == rows_.end()) {
+        if (!dirty_.count({info.key, ref.vf})) return done(makeError(Errc::InvalidState, what + ": the VF is not assigned to any domain"));
+        // Free but not yet scrubbed: try the scrub again.
+        if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
+        auto device = d_.inventory.device(ref.card);
+        Fs* fs = &d_.inventory.fs();
+        d_.executor.runOnCard<std::string>(
+            info.key, [device, fs, vf = ref.vf, a = *address] { return resetAndScrub(device, *fs, vf, a, true); },
+            [this, info, ref, what, done = std::move(done)](Result<std::string> scrubbed) {
+                if (scrubbed) (void)d_.assignments.markClean(info.key, ref.vf);
+                reload();
+                publish(ref.card, ref.vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
+                        scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message + "; the VF stays out of use");
+                Result<void> outcome = scrubbed ? Result<void>() : Result<void>(std::move(scrubbed).error().context(what));
+                d_.poller.refresh(ref.card, [this, key = info.key, ref, outcome, done] {
+                    d_.changes.end(key, ref.vf);
+                    done(outcome);
+                });
+            });
+        return;
+    }
+    if (row->second.state != Assignment::State::Assigned)
+        return done(makeError(Errc::Busy, what + ": the VF is being assigned to or released from domain '" + row->second.domain + "'"));
+    if (!hypervisor_ || !connected_)
+        return done(makeError(Errc::ServiceUnavailable, what + ": libvirt at " + libvirtUri() + " is not reachable, so domain '" +
+                                                            row->second.domain + "' cannot give it back"));
+    if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
+    auto p = std::make_shared<Pending>();
+    p->ref = ref;
+    p->info = info;
+    p->address = *address;
+    p->domain = row->second.domain;
+    p->tenant = row->second.tenant;
+    p->tenantGiven = row->second.tenantGiven;
+    p->what = what;
+    p->done = std::move(done);
+    Assignment releasing = row->second;
+    releasing.state = Assignment::State::Releasing;
+    auto planned = d_.db.transaction([&]() -> Result<void> {
+        if (auto w = d_.assignments.put(releasing); !w) return w;
+        auto op = d_.journal.begin(kReleaseKind, info.key,
+                                   PayloadWriter().add("vf", ref.vf).add("address", address->str()).add("domain", p->domain).str(), "detach");
+        if (!op) return std::move(op).error();
+        p->operation = *op;
+        return {};
+    });
+    reload();
+    if (!planned) {
+        d_.changes.end(info.key, ref.vf);
+        return p->done(std::move(planned).error().context(what));
+    }
+    releaseWith(p);
+}
+
+// Detach from the domain (if it still has the VF), free the row and mark the VF for a scrub
+// in one transaction, then reset, scrub and return it to its host driver. The caller holds
+// the VF's change claim and has marked the row 'releasing'.
+void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
+    d_.libvirtCalls.runOnCard<void>(
+        kLibvirtKey,
+        [h = hypervisor_, name = p->domain, a = p->address]() -> Result<void> {
+            auto dom = h->domain(name);
+            if (!dom && dom.error().code == Errc::NotFound) return {};  // gone: nothing to take back
+            if (!dom) return std::move(dom).error();
+            if (dom->active && has(dom->live.pciHostdevs, a))
+                if (auto r = h->detach(name, a, Scope::Live); !r) return r;
+            if (dom->config && has(dom->config->pciHostdevs, a))
+                if (auto r = h->detach(name, a, Scope::Config); !r) return r;
+            return {};
+        },
+        [this, p](Result<void> detached) {
+            if (!detached) {
+                // The domain keeps it: the VF stays assigned, as it was.
+                Error e = std::move(detached).error().context(p->what);
+                auto back = d_.db.transaction([&]() -> Result<void> {
+                    auto row = d_.assignments.get(p->info.key, p->ref.vf);
+                    if (!row) return std::move(row).error();
+                    if (*row) {
+                        Assignment a = **row;
+                        a.state = Assignment::State::Assigned;
+                        if (auto w = d_.assignments.put(a); !w) return w;
+                    }
+                    return p->operation ? d_.journal.finish(p->operation, "failed: " + e.message) : Result<void>();
+                });
+                reload();
+                d_.changes.end(p->info.key, p->ref.vf);
+                return p->done(back ? Result<void>(e) : Result<void>(std::move(back).error()));
+            }
+            auto freed = d_.db.transaction([&]() -> Result<void> {
+                if (auto r = d_.assignments.remove(p->info.key, p->ref.vf); !r) return r;
+                if (p->tenantGiven) {
+                    auto prov = d_.desired.provisioned(p->info.key, p->ref.vf);
+                    if (!prov) return std::move(prov).error();
+                    if (*prov) {
+                        Provisioned back = **prov;
+                        back.tenant.clear();
+                        if (auto r = d_.desired.setProvisioned(p->info.key, p->ref.vf, back); !r) return r;
+                    }
+                }
+                if (auto r = d_.assignments.markDirty(p->info.key, p->ref.vf, "released from domain '" + p->domain + "'"); !r) return r;
+                return p->operation ? d_.journal.advance(p->operation, "scrub") : Result<void>();
+            });
+            reload();
+            if (!freed) {
+                d_.changes.end(p->info.key, p->ref.vf);
+                return p->done(std::move(freed).error().context(p->what));
+            }
+            publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Info, "taken back from domain '" + p->domain + "'");
+            auto device = d_.inventory.device(p->ref.card);
+            Fs* fs = &d_.inventory.fs();
+            d_.executor.runOnCard<std::string>(
+                p->info.key, [device, fs, vf = p->ref.vf, a = p->address] { return resetAndScrub(device, *fs, vf, a, true); },
+                [this, p](Result<std::string> scrubbed) {
+                    auto closed = d_.db.transaction([&]() -> Result<void> {
+                        if (scrubbed)
+                            if (auto r = d_.assignments.markClean(p->info.key, p->ref.vf); !r) return r;
+                        return p->operation ? d_.journal.finish(p->operation, scrubbed ? "ok" : "failed: " + scrubbed.error().message)
+                                            : Result<void>();
+                    });
+                    reload();
+                    publish(p->ref.card, p->ref.vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
+                            scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message + "; the VF stays out of use (aismi vf release retries)");
+                    Result<void> outcome = !scrubbed ? Result<void>(std::move(scrubbed).error().context(p->what))
+                                           : closed  ? Result<void>()
+                                                     : Result<void>(std::move(closed).error());
+                    d_.poller.refresh(p->ref.card, [this, p, outcome] {
+                        d_.changes.end(p->info.key, p->ref.vf);
+                        p->done(outcome);
+                    });
+                });
+        });
+}
+
+void AssignmentService::freeVf(const Assignment& row, const std::string& why, Done done) {
+    for (unsigned c = 0; c < d_.inventory.size(); ++c) {
+        const CardSnapshot& card = d_.inventory.snapshot(c);
+        if (card.info.key != row.cardKey || card.lost || row.vf >= card.vfs.size()) continue;
+        auto address = PciAddress::parse(card.vfs[row.vf].pciAddress);
+        if (!address) return done(std::move(address).error());
+        const std::string what = "free " + card.info.vfLabel(row.vf) + " (" + why + ")";
+        if (auto claimed = d_.changes.begin(row.cardKey, row.vf, what); !claimed) return done(std::move(claimed).error());
+        auto p = std::make_shared<Pending>();
+        p->ref = VfRef{c, row.vf};
+        p->info = card.info;
+        p->address = *address;
+        p->domain = row.domain;
+        p->tenant = row.tenant;
+        p->tenantGiven = row.tenantGiven;
+        p->what = what;
+        p->done = std::move(done);
+        return releaseWith(p);
+    }
+    done(makeError(Errc::NotFound, row.cardKey + " VF " + std::to_string(row.vf) + " is not present"));
+}
+
+void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why) {
+    for (unsigned c = 0; c < d_.inventory.size(); ++c) {
+        const CardSnapshot& card = d_.inventory.snapshot(c);
+        if (card.info.key != cardKey || card.lost || vf >= card.vfs.size()) continue;
+        auto address = PciAddress::parse(card.vfs[vf].pciAddress);
+        if (!address) return;
+        if (!d_.changes.begin(cardKey, vf, "scrub " + card.info.vfLabel(vf))) return;
+        (void)d_.assignments.markDirty(cardKey, vf, why);
+        reload();
+        auto device = d_.inventory.device(c);
+        Fs* fs = &d_.inventory.fs();
+        d_.executor.runOnCard<std::string>(
+            cardKey, [device, fs, vf, a = *address] { return resetAndScrub(device, *fs, vf, a, false); },
+            [this, c, cardKey, vf, why](Result<std::string> scrubbed) {
+                if (scrubbed) (void)d_.assignments.markClean(cardKey, vf);
+                reload();
+                publish(c, vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
+                        (scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message) + " (" + why + ")");
+                d_.poller.refresh(c, [this, cardKey, vf] { d_.changes.end(cardKey, vf); });
+            });
+        return;
+    }
+}
+
+// ---- libvirt: connection, events, reconciliation -----------------------------------------
+
+void AssignmentService::start() {
+    if (!hypervisor_ || connecting_ || connected_) return;
+    connecting_ = true;
+    d_.libvirtCalls.runOnCard<void>(kLibvirtKey, [h = hypervisor_] { return h->connect(); }, [this](Result<void> r) {
+        connecting_ = false;
+        if (r) return;  // the Connected event follows
+        if (reconnectDelayS_ == 1)
+            d_.events.publish(Notice{EventType::Libvirt, Severity::Warning, "aismid", r.error().message + "; retrying"});
+        scheduleReconnect();
+    });
+}
+
+void AssignmentService::scheduleReconnect() {
+    timer_->timer.expires_after(std::chrono::seconds(reconnectDelayS_));
+    reconnectDelayS_ = std::min(reconnectDelayS_ * 2, kMaxReconnectDelayS);
+    std::weak_ptr<bool> alive = alive_;
+    timer_->timer.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (auto a = alive.lock(); !ec && a && *a) start();
+    });
+}
+
+void AssignmentService::onHypervisorEvent(const HypervisorEvent& e) {
+    using K = HypervisorEvent::Kind;
+    switch (e.kind) {
+    case K::Connected:
+        connected_ = true;
+        scrubAllStopped_ = true;
+        reconnectDelayS_ = 1;
+        d_.events.publish(Notice{EventType::Libvirt, Severity::Info, "aismid", "connected to libvirt at " + hypervisor_->uri()});
+        reconcileAll();
+        return;
+    case K::Disconnected:
+        connected_ = false;
+        d_.events.publish(Notice{EventType::Libvirt, Severity::Warning, "aismid",
+                                 "lost libvirt at " + hypervisor_->uri() + ": " + e.detail + "; reconnecting"});
+        scheduleReconnect();
+        return;
+    case K::DomainStopped:
+        justStopped_.insert(e.domain);
+        reconcileDomain(e.domain);
+        return;
+    default: reconcileDomain(e.domain); return;
+    }
+}
+
+void AssignmentService::reconcileAll() {
+    if (!hypervisor_ || !connected_) return;
+    d_.libvirtCalls.runOnCard<std::vector<Domain>>(kLibvirtKey, [h = hypervisor_] { return h->domains(); },
+                                                   [this](Result<std::vector<Domain>> domains) {
+                                                       if (!domains)
+                                                           return d_.events.publish(Notice{EventType::Libvirt, Severity::Warning, "aismid",
+                                                                                           "reconcile with libvirt: " + domains.error().message});
+                                                       reconcileWith(std::move(*domains));
+                                                   });
+}
+
+void AssignmentService::reconcileDomain(const std::string& name) {
+    if (!hypervisor_ || !connected_ || name.empty()) return;
+    // One domain changed; but a VF may be in two domains, so the whole picture is needed to
+    // judge conflicts. Listing is one call; it is what `virsh list --all` does.
+    (void)name;
+    reconcileAll();
+}
+
+std::optional<unsigned> AssignmentService::cardOf(const std::string& cardKey) const {
+    for (unsigned c = 0; c < d_.inventory.size(); ++c)
+        if (d_.inventory.info(c).key == cardKey) return c;
+    return std::nullopt;
+}
+
+// What is wrong with an assignment as libvirt and the device show it: health reasons.
+std::vector<std::string> AssignmentService::problemsOf(const Assignment& row, const Domain& dom, const std::vector<std::string>& holders) {
+    std::vector<std::string> out;
+    if (holders.size() > 1) out.push_back("in domains " + domainList(holders) + ": a VF belongs to one domain");
+    auto card = cardOf(row.cardKey);
+    if (!card) return out;
+    const CardSnapshot& snap = d_.inventory.snapshot(*card);
+    if (row.vf < snap.vfs.size() && snap.vfs[row.vf].driver != vfio::kVfioDriver)
+        out.push_back("domain '" + dom.name + "' has it, but it is bound to '" + (snap.vfs[row.vf].driver.empty() ? "no driver" : snap.vfs[row.vf].driver) +
+                      "', not vfio-pci");
+    auto prov = d_.desired.provisioned(row.cardKey, row.vf);
+    const bool provisioned = prov && *prov && !(*prov)->holdsNothing();
+    if (!snap.info.genericMode && !provisioned) out.push_back("domain '" + dom.name + "' has it, but it is not provisioned");
+    const std::string provTenant = provisioned ? (*prov)->tenant : "";
+    if (!row.tenant.empty() && provTenant != row.tenant)
+        out.push_back(provTenant.empty() ? "domain '" + dom.name + "' names tenant " + row.tenant + ", whose quota does not cover it"
+                                         : "domain '" + dom.name + "' names tenant " + row.tenant + ", but the VF is provisioned for " + provTenant);
+    return out;
+}
+
+void AssignmentService::reconcileWith(std::vector<Domain> domains) {
+    const auto byName = [&](const std::string& n) -> const Domain* {
+        for (const auto& d : domains)
+            if (d.name == n) return &d;
+        return nullptr;
+    };
+    // Which of our VFs each domain holds.
+    std::map<Key, std::vector<std::string>> holders;
+    for (const auto& d : domains)
+        for (const auto& a : d.hostdevs())
+            if (auto owner = ownerOf(a)) holders[{d_.inventory.info(owner->first).key, owner->second}].push_back(d.name);
+    std::map<Key, std::vector<std::string>> problems;
+
+    // Hostdevs aismid has no record of: adopt them (a platform may assign VFs itself), unless
+    // two domains claim one.
+    for (const auto& [key, names] : holders) {
+        if (rows_.count(key) || d_.changes.busy(key.first, key.second)) continue;
+        auto card = cardOf(key.first);
+        if (!card) continue;
+        if (names.size() > 1) {
+            problems[key].push_back("in domains " + domainList(names) + ": a VF belongs to one domain; not adopted");
+            continue;
+        }
+        const Domain* dom = byName(names[0]);
+        auto prov = d_.desired.provisioned(key.first, key.second);
+        const bool provisioned = prov && *prov && !(*prov)->holdsNothing();
+        const std::string provTenant = provisioned ? (*prov)->tenant : "";
+        const std::string tenant = dom->tenant().empty() ? provTenant : dom->tenant();
+        bool tenantGiven = false;
+        auto adopted = d_.db.transaction([&]() -> Result<void> {
+            if (provisioned && provTenant.empty() && !tenant.empty() &&
+                checkQuota(d_.quotas, tenant, key.first, key.second, (*prov)->resources)) {
+                Provisioned withTenant = **prov;
+                withTenant.tenant = tenant;
+                if (auto w = d_.desired.setProvisioned(key.first, key.second, withTenant); !w) return w;
+                tenantGiven = true;
+            }
+            return d_.assignments.put(Assignment{key.first, key.second, names[0], tenant, tenantGiven, Assignment::State::Assigned, true, Database::now()});
+        });
+        reload();
+        if (adopted)
+            publish(*card, key.second, EventType::Assignment, Severity::Info,
+                    "adopted: domain '" + names[0] + "' has it" + (tenant.empty() ? "" : " (tenant " + tenant + ")"));
+        else
+            d_.events.publish(Notice{EventType::Assignment, Severity::Warning, d_.inventory.info(*card).vfLabel(key.second),
+                                     "adopt from domain '" + names[0] + "': " + adopted.error().message, *card, key.second});
+    }
+
+    for (const auto& [key, row] : std::map<Key, Assignment>(rows_)) {
+        if (d_.changes.busy(key.first, key.second)) continue;  // an operation under way decides
+        const Domain* dom = byName(row.domain);
+        const auto it = holders.find(key);
+        const bool held = dom && it != holders.end() && std::count(it->second.begin(), it->second.end(), row.domain);
+        if (row.state == Assignment::State::Assigning) {
+            rollBackInterrupted(row, held);
+            continue;
+        }
+        if (row.state == Assignment::State::Releasing) {
+            freeVf(row, "finishing a release a restart interrupted", [](Result<void>) {});
+            continue;
+        }
+        if (!dom) {
+            freeVf(row, "domain '" + row.domain + "' no longer exists", [](Result<void>) {});
+            continue;
+        }
+        if (!held) {
+            freeVf(row, "domain '" + row.domain + "' no longer has it", [](Result<void>) {});
+            continue;
+        }
+        problems[key] = problemsOf(row, *dom, it->second);
+        // A domain that stopped left the VF's memory as its tenant had it: scrub it before
+        // the domain (or anyone) runs again. After a (re)connect every stopped domain counts,
+        // since its Stopped event may have been missed.
+        if (!dom->active && (scrubAllStopped_ || justStopped_.count(row.domain)))
+            scrubInPlace(key.first, key.second, "domain '" + row.domain + "' stopped");
+    }
+    scrubAllStopped_ = false;
+    justStopped_.clear();
+
+    // Conflicts: new ones are events; every one is a health reason until it is gone.
+    std::map<Key, std::vector<std::string>> before = problems_;
+    problems_.clear();
+    for (auto& [key, list] : problems)
+        if (!list.empty()) problems_[key] = list;
+    std::set<std::string> touched;
+    for (const auto& [key, list] : problems_) {
+        if (before[key] == list) continue;
+        touched.insert(key.first);
+        if (auto card = cardOf(key.first))
+            for (const auto& problem : list)
+                if (std::find(before[key].begin(), before[key].end(), problem) == before[key].end())
+                    publish(*card, key.second, EventType::Conflict, Severity::Warning, problem);
+    }
+    for (const auto& [key, list] : before)
+        if (!problems_.count(key) && !list.empty()) touched.insert(key.first);
+    for (const auto& cardKey : touched) refreshCardOf(cardKey);
+}
+
+// An assignment a restart interrupted before it was recorded as done: every step goes back.
+void AssignmentService::rollBackInterrupted(const Assignment& row, bool held) {
+    auto card = cardOf(row.cardKey);
+    if (!card) return;
+    const CardSnapshot& snap = d_.inventory.snapshot(*card);
+    if (snap.lost || row.vf >= snap.vfs.size()) return;
+    auto address = PciAddress::parse(snap.vfs[row.vf].pciAddress);
+    if (!address || !d_.changes.begin(row.cardKey, row.vf, "roll back an interrupted assignment")) return;
+    auto p = std::make_shared<Pending>();
+    p->ref = VfRef{*card, row.vf};
+    p->info = snap.info;
+    p->address = *address;
+    p->domain = row.domain;
+    p->tenant = row.tenant;
+    if (row.tenantGiven) {
+        auto prov = d_.desired.provisioned(row.cardKey, row.vf);
+        if (prov && *prov) {
+            Provisioned back = **prov;
+            back.tenant.clear();
+            p->provisioned = back;
+            p->tenantGiven = true;
+        }
+    }
+    p->what = "the assignment of " + snap.info.vfLabel(row.vf) + " to domain '" + row.domain + "' a restart interrupted";
+    p->done = [](Result<void>) {};
+    d_.libvirtCalls.runOnCard<void>(
+        kLibvirtKey,
+        [h = hypervisor_, name = row.domain, a = *address, held]() -> Result<void> {
+            if (!held) return {};
+            auto dom = h->domain(name);
+            if (!dom) return dom.error().code == Errc::NotFound ? Result<void>() : Result<void>(std::move(dom).error());
+            if (dom->active && has(dom->live.pciHostdevs, a))
+                if (auto r = h->detach(name, a, Scope::Live); !r) return r;
+            if (dom->config && has(dom->config->pciHostdevs, a)) return h->detach(name, a, Scope::Config);
+            return {};
+        },
+        [this, p](Result<void> detached) {
+            if (!detached) {
+                d_.changes.end(p->info.key, p->ref.vf);
+                return publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Warning,
+                               "roll back " + p->what + ": " + detached.error().message + "; tried again at the next reconciliation");
+            }
+            finishAssign(p, makeError(Errc::Cancelled, "interrupted by a restart"), true);
+        });
+}
+
+// ---- the hook's question -----------------------------------------------------------------
+
+Result<std::string> AssignmentService::checkStart(const std::string& xml) const {
+    auto domain = vfio::parseDomainXml(xml);
+    if (!domain) return std::move(domain).error();
+    for (const auto& address : domain->pciHostdevs) {
+        auto owner = ownerOf(address);
+        if (!owner) continue;  // not ours: libvirt decides
+        const CardSnapshot& card = d_.inventory.snapshot(owner->first);
+        const VfSnapshot& vf = card.vfs[owner->second];
+        const std::string who = card.info.vfLabel(owner->second) + " (" + address.str() + ")";
+        auto row = rows_.find({card.info.key, owner->second});
+        if (row == rows_.end() || row->second.domain != domain->name)
+            return who + " is not assigned to domain '" + domain->name + "'" +
+                   (row == rows_.end() ? "; aismi vf assign gives it" : " but to '" + row->second.domain + "'");
+        if (row->second.state != Assignment::State::Assigned) return who + " is still being assigned or released";
+        if (dirty_.count({card.info.key, owner->second})) return who + " waits for its memory to be scrubbed";
+        if (vf.quarantined) return who + " is quarantined";
+        if (card.lost || vf.health == Health::Critical || vf.health == Health::Lost)
+            return who + " is not healthy: " + (vf.healthReasons.empty() ? std::string(healthName(vf.health)) : vf.healthReasons.front());
+        if (vf.driver != vfio::kVfioDriver) return who + " is bound to '" + vf.driver + "', not vfio-pci";
+        if (!row->second.tenant.empty()) {
+            auto quota = d_.quotas.get(row->second.tenant);
+            auto used = d_.quotas.usage(row->second.tenant);
+            if (quota && *quota && used && used->vfs > (*quota)->maxVfs)
+                return "tenant " + row->second.tenant + " holds " + std::to_string(used->vfs) + " VFs, over its quota of " +
+                       std::to_string((*quota)->maxVfs);
+        }
+    }
+    return std::string();
+}
+
+// ---- the read model --------------------------------------------------------------------
+
+void AssignmentService::annotate(CardSnapshot& card) {
+    for (auto& vf : card.vfs) {
+        const Key key{card.info.key, vf.index};
+        auto row = rows_.find(key);
+        vf.domain = row != rows_.end() ? row->second.domain : "";
+        vf.assignment = row != rows_.end() ? std::string(assignmentStateName(row->second.state)) : "";
+        vf.scrubPending = dirty_.count(key) > 0;
+        auto p = problems_.find(key);
+        vf.assignmentProblems = p != problems_.end() ? p->second : std::vector<std::string>{};
+    }
+    writeManagedList(&card);
+}
+
+void AssignmentService::writeManagedList(const CardSnapshot* fresh) {
+    if (d_.managedVfsFile.empty()) return;
+    std::string list;
+    for (unsigned c = 0; c < d_.inventory.size(); ++c) {
+        const CardSnapshot& s = fresh && d_.inventory.info(c).key == fresh->info.key ? *fresh : d_.inventory.snapshot(c);
+        for (const auto& vf : s.vfs) list += vf.pciAddress + "\n";
+    }
+    if (list == managedList_) return;
+    const std::string tmp = d_.managedVfsFile + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << "# The VFs aismid manages, for aismi-libvirt-hook when aismid is not running.\n" << list;
+        if (!out.flush()) return;
+    }
+    if (std::rename(tmp.c_str(), d_.managedVfsFile.c_str()) == 0) managedList_ = list;
+}
+
+// ---- crash recovery ----------------------------------------------------------------------
+
+std::vector<std::string> AssignmentService::kinds() const { return {kBindKind, kAssignKind, kReleaseKind}; }
+
+Result<std::string> AssignmentService::recover(const JournalRow& entry) {
+    if (entry.kind != kBindKind) {
+        // The assignment row carries the state ('assigning' is rolled back, 'releasing'
+        // finished) once libvirt answers; the entry itself is done.
+        if (auto r = d_.journal.finish(entry.id, "interrupted at step " + entry.step + "; the assignment row is reconciled with libvirt"); !r)
+            return std::move(r).error();
+        return entry.kind + " of " + entry.target + " interrupted at step " + entry.step + "; reconciled with libvirt once it answers";
+    }
+    const std::string what = "bind a VF of " + entry.target;
+    auto kv = text::parseKeyValues(entry.payload, "bind-vf-driver payload");
+    std::shared_ptr<Card> device = d_.inventory.deviceByKey(entry.target);
+    if (!kv || !device) return abandon(d_.journal, entry, what, !kv ? kv.error().message : kCardGoneAfterRestart);
+    auto address = PciAddress::parse((*kv)["address"]);
+    if (!address) return abandon(d_.journal, entry, what, address.error().message);
+    const std::string to = (*kv)["to"], from = (*kv)["from"];
+    PciFunction fn(d_.inventory.fs(), *address);
+    auto now = fn.driver();
+    if (now && ((to == "host" && !now->empty() && *now != vfio::kVfioDriver) || *now == to)) {
+        if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
+        return what + ": the binding a restart interrupted is in place (" + *now + ")";
+    }
+    // Half-way (unbound, an override left): back to where it was.
+    Result<void> back;
+    if (from == vfio::kVfioDriver) {
+        if (auto r = vfio::bindToVfio(d_.inventory.fs(), *address); !r) back = std::move(r).error();
+    } else if (auto r = vfio::bindToHost(d_.inventory.fs(), *address); !r) {
+        back = std::move(r).error();
+    }
+    if (auto r = d_.journal.finish(entry.id, back ? "rolled back after restart" : "failed after restart: " + back.error().message); !r)
+        return std::move(r).error();
+    return what + ": the binding a restart interrupted was " + (back ? "rolled back" : "left as it is: " + back.error().message);
+}
+
+std::vector<std::string> AssignmentService::converge() {
+    std::vector<std::string> said;
+    for (const auto& [key, why] : std::map<Key, std::string>(dirty_)) {
+        if (rows_.count(key)) continue;  // still with its domain: reconciliation scrubs it when the domain is not running
+        for (unsigned c = 0; c < d_.inventory.size(); ++c) {
+            if (d_.inventory.info(c).key != key.first) continue;
+            // Before the first read: the device, not a snapshot, says where the VF is.
+            auto address = d_.inventory.device(c)->vfAddress(key.second);
+            if (!address) continue;
+            auto done = resetAndScrub(d_.inventory.device(c), d_.inventory.fs(), key.second, *address, true);
+            if (done) (void)d_.assignments.markClean(key.first, key.second);
+            said.push_back(d_.inventory.info(c).vfLabel(key.second) + " waited for a scrub (" + why + "): " + (done ? *done : "failed: " + done.error().message));
+        }
+    }
+    reload();
+    return said;
+}
+
+}  // namespace aismi

@@ -1,0 +1,152 @@
+// VFs for virtual machines: binding a VF to vfio-pci or back to its host driver, giving it
+// to a libvirt domain (a <hostdev managed='no'>) for a tenant within quota, taking it back
+// with a function-level reset and a scrub of its memory, and keeping aismid's record and
+// libvirt's domains in agreement: lifecycle events, adoption of hostdevs added outside
+// aismid, and conflicts reported, never "fixed" by destroying something.
+//
+// Each VF's assignment row (docs/libvirt.md) is written before anything is touched and
+// carries its state: 'assigning' is rolled back and 'releasing' finished by the next
+// reconciliation with libvirt, so a crash at any step leaves nothing half-done for long. A
+// VF a tenant used is marked for scrubbing in the same transaction that frees it, and
+// nobody gets it until the scrub is done. libvirt calls run on a thread of their own, device
+// I/O on the card's strand; decisions are made on the loop. Loop thread.
+#pragma once
+
+#include "event_type.hpp"
+#include "hypervisor.hpp"
+#include "assignment_repository.hpp"
+#include "operation_kind.hpp"
+
+#include <aismi/device_ref.hpp>
+#include <aismi/error.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace aismi {
+
+class AssignmentRepository;
+class CardChanges;
+class Database;
+class DesiredStateRepository;
+class DeviceExecutor;
+class EventBus;
+class Inventory;
+class JournalRepository;
+class Poller;
+class QuotaRepository;
+struct CardSnapshot;
+
+inline constexpr const char* kActionAssignVfs = "org.aismi.assign-vfs";
+
+class AssignmentService : public ReconcileParticipant {
+public:
+    struct Deps {
+        Database& db;
+        DesiredStateRepository& desired;
+        AssignmentRepository& assignments;
+        QuotaRepository& quotas;
+        JournalRepository& journal;
+        Inventory& inventory;
+        DeviceExecutor& executor;      // device I/O, one strand per card
+        DeviceExecutor& libvirtCalls;  // libvirt calls, a thread of their own
+        Poller& poller;
+        EventBus& events;
+        CardChanges& changes;
+        boost::asio::io_context& loop;
+        std::string managedVfsFile;  // where the VFs aismid manages are listed for the libvirt hook ("" none)
+    };
+    /// `hypervisor` null: libvirt disabled (--libvirt-uri=none); binding still works. Its
+    /// events come in through onHypervisorEvent() on the loop; its calls run on
+    /// `Deps::libvirtCalls`, which must be stopped and joined before it is destroyed.
+    AssignmentService(Deps deps, Hypervisor* hypervisor);
+    ~AssignmentService() override;
+
+    using Done = std::function<void(Result<void>)>;
+
+    enum class DriverChoice { Vfio, Host };
+    static std::optional<DriverChoice> parseDriverChoice(const std::string& name);  // "vfio-pci", "host"
+    /// Binds `vf` to vfio-pci (its IOMMU group must be viable) or back to the driver the kernel
+    /// picks; refused while the VF is assigned. `done` once the snapshot shows the binding.
+    void bind(const VfRef& vf, DriverChoice driver, Done done);
+    /// Gives `vf` to libvirt domain `domain` for `tenant` ("" : the domain's metadata, else the
+    /// VF's provisioning).
+    void assign(const VfRef& vf, const std::string& domain, const std::string& tenant, Done done);
+    /// Takes `vf` back from its domain, resets and scrubs it, returns it to its host driver;
+    /// on a VF waiting for a scrub, retries the scrub.
+    void release(const VfRef& vf, Done done);
+
+    /// Whether a domain with this XML may start (the libvirt hook asks at prepare/begin):
+    /// "" when it may, else the sentence why not. MalformedData for XML that is not a domain.
+    Result<std::string> checkStart(const std::string& domainXml) const;
+
+    /// Connects to libvirt (off the loop) and keeps reconnecting while it is away.
+    void start();
+    /// An event from the Hypervisor, on the loop thread.
+    void onHypervisorEvent(const HypervisorEvent& event);
+    bool libvirtEnabled() const { return hypervisor_ != nullptr; }
+    bool libvirtConnected() const { return connected_; }
+    std::string libvirtUri() const { return hypervisor_ ? hypervisor_->uri() : "none"; }
+    /// Runs a full reconciliation with libvirt now (tests, and after a reconnect).
+    void reconcileAll();
+
+    /// Adds each VF's domain, assignment state, scrub mark and conflicts to a fresh snapshot.
+    void annotate(CardSnapshot& card);
+
+    // ReconcileParticipant
+    Phase phase() const override { return Phase::Assignments; }
+    std::vector<std::string> kinds() const override;
+    Result<std::string> recover(const JournalRow& entry) override;
+    /// Scrubs every VF left waiting for a scrub (a crash between freeing and scrubbing).
+    std::vector<std::string> converge() override;
+
+private:
+    struct Pending;
+    void assignInDomain(std::shared_ptr<Pending> p, Domain domain);
+    void finishAssign(std::shared_ptr<Pending> p, Result<void> outcome, bool bound);
+    void releaseWith(std::shared_ptr<Pending> p);
+    /// Frees a VF its domain no longer has (undefined, or the hostdev removed): scrub, host
+    /// driver, row gone. Takes the VF's change claim itself; skips a VF that is busy.
+    void freeVf(const Assignment& row, const std::string& why, Done done);
+    /// Scrubs a VF in place (its domain stopped; it stays assigned).
+    void scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why);
+    void reconcileWith(std::vector<Domain> domains);
+    void rollBackInterrupted(const Assignment& row, bool held);
+    std::vector<std::string> problemsOf(const Assignment& row, const Domain& domain, const std::vector<std::string>& holders);
+    std::optional<unsigned> cardOf(const std::string& cardKey) const;
+    void reconcileDomain(const std::string& name);
+    void scheduleReconnect();
+    void noteProblems(const std::string& cardKey, unsigned vf, std::vector<std::string> problems);
+    /// The card index and VF of an address aismid manages, if it is one.
+    std::optional<std::pair<unsigned, unsigned>> ownerOf(const PciAddress& address) const;
+    void writeManagedList(const CardSnapshot* fresh);
+    void publish(unsigned card, unsigned vf, EventType type, Severity severity, const std::string& message);
+    /// Re-reads the rows and scrub marks annotate() shows (after every write).
+    void reload();
+    void refreshCardOf(const std::string& cardKey);
+
+    Deps d_;
+    Hypervisor* hypervisor_;
+    bool connected_ = false;
+    bool connecting_ = false;
+    unsigned reconnectDelayS_ = 1;
+    std::unique_ptr<struct ReconnectTimer> timer_;
+    std::map<std::pair<std::string, unsigned>, std::vector<std::string>> problems_;
+    std::string managedList_;  // what was last written to the managed-VFs file
+    std::map<std::pair<std::string, unsigned>, Assignment> rows_;
+    std::map<std::pair<std::string, unsigned>, std::string> dirty_;  // -> why it waits for a scrub
+    bool scrubAllStopped_ = false;        // after a (re)connect: scrub the VFs of every stopped domain
+    std::set<std::string> justStopped_;   // domains whose Stopped event the next reconciliation handles
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace aismi
