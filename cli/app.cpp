@@ -85,10 +85,12 @@ Result<std::string> show(DaemonClient& client, const CliRequest& r, bool first) 
     if (r.mode == CliRequest::Mode::QueryVf || r.mode == CliRequest::Mode::VfList) {
         auto vfs = selectVfs(*inv, r.ids);
         if (!vfs) return std::move(vfs).error();
+        if (!r.domain.empty())
+            std::erase_if(*vfs, [&](const BusObject* vf) { return vf->text("Domain") != r.domain; });
         if (r.mode == CliRequest::Mode::QueryVf) return r.json ? renderJsonRows(*vfs, r.fields) : renderCsv(*vfs, r.fields, csv);
         std::vector<const Field*> all;
         for (const auto& f : vfFields()) all.push_back(&f);
-        return r.json ? renderJsonRows(*vfs, all) : renderVfTable(*vfs);
+        return r.json ? renderJsonRows(*vfs, all) : renderVfTable(*vfs, r.domain.empty() ? "No VFs enabled" : "No VFs assigned to domain " + r.domain);
     }
     auto cards = selectCards(*inv, r.ids);
     if (!cards) return std::move(cards).error();
@@ -220,8 +222,8 @@ int runOn(const CliRequest& r, const std::optional<std::string>& host, std::ostr
     auto client = DaemonClient::connect(host);
     if (!client) return fail(err, client.error());
     if (r.mode == CliRequest::Mode::VfProvision || r.mode == CliRequest::Mode::VfUnprovision || r.mode == CliRequest::Mode::VfReset || r.mode == CliRequest::Mode::VfUnquarantine ||
-        r.mode == CliRequest::Mode::VfQuarantine ||
-        r.mode == CliRequest::Mode::ProfileList ||
+        r.mode == CliRequest::Mode::VfQuarantine || r.mode == CliRequest::Mode::VfBind || r.mode == CliRequest::Mode::VfAssign ||
+        r.mode == CliRequest::Mode::VfRelease || r.mode == CliRequest::Mode::ProfileList ||
         r.mode == CliRequest::Mode::QuotaSet || r.mode == CliRequest::Mode::QuotaShow || r.mode == CliRequest::Mode::QuotaRemove ||
         r.mode == CliRequest::Mode::PartitionApply || r.mode == CliRequest::Mode::PartitionShow || r.mode == CliRequest::Mode::PartitionExport) {
         auto text = runProvisioning(**client, r, err);

@@ -329,45 +329,33 @@ Result<std::string> DaemonClient::findVf(const std::string& id) {
     }
 }
 
-Result<void> DaemonClient::provision(const std::string& vfPath, const std::string& profile, const std::string& tenant) {
+template <class... Args>
+Result<void> DaemonClient::callVf(const std::string& vfPath, const char* method, const char* what, const Args&... args) {
     try {
         auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
-        vf->callMethod("Provision").onInterface("org.aismi.VirtualFunction1").withArguments(profile, tenant);
+        // The call is made when the invoker goes, at the end of each full expression.
+        if constexpr (sizeof...(Args) > 0) vf->callMethod(method).onInterface("org.aismi.VirtualFunction1").withArguments(args...);
+        else vf->callMethod(method).onInterface("org.aismi.VirtualFunction1");
         return {};
     } catch (const sdbus::Error& e) {
-        return fromBus(e, "provision");
+        return fromBus(e, what);
     }
 }
 
-Result<void> DaemonClient::unprovision(const std::string& vfPath) {
-    try {
-        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
-        vf->callMethod("Unprovision").onInterface("org.aismi.VirtualFunction1");
-        return {};
-    } catch (const sdbus::Error& e) {
-        return fromBus(e, "unprovision");
-    }
-}
+Result<void> DaemonClient::provision(const std::string& vfPath, const std::string& profile, const std::string& tenant) { return callVf(vfPath, "Provision", "provision", profile, tenant); }
 
-Result<void> DaemonClient::quarantine(const std::string& vfPath, const std::string& reason) {
-    try {
-        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
-        vf->callMethod("Quarantine").onInterface("org.aismi.VirtualFunction1").withArguments(reason);
-        return {};
-    } catch (const sdbus::Error& e) {
-        return fromBus(e, "quarantine");
-    }
-}
+Result<void> DaemonClient::unprovision(const std::string& vfPath) { return callVf(vfPath, "Unprovision", "unprovision"); }
 
-Result<void> DaemonClient::unquarantine(const std::string& vfPath) {
-    try {
-        auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
-        vf->callMethod("Unquarantine").onInterface("org.aismi.VirtualFunction1");
-        return {};
-    } catch (const sdbus::Error& e) {
-        return fromBus(e, "unquarantine");
-    }
+Result<void> DaemonClient::quarantine(const std::string& vfPath, const std::string& reason) { return callVf(vfPath, "Quarantine", "quarantine", reason); }
+
+Result<void> DaemonClient::unquarantine(const std::string& vfPath) { return callVf(vfPath, "Unquarantine", "unquarantine"); }
+
+
+Result<void> DaemonClient::bindDriver(const std::string& vfPath, const std::string& driver) { return callVf(vfPath, "BindDriver", "bind", driver); }
+Result<void> DaemonClient::assign(const std::string& vfPath, const std::string& domain, const std::string& tenant) {
+    return callVf(vfPath, "Assign", "assign", domain, tenant);
 }
+Result<void> DaemonClient::release(const std::string& vfPath) { return callVf(vfPath, "Release", "release"); }
 
 namespace {
 

@@ -61,6 +61,12 @@ public:
     Result<void> quarantine(const std::string& vfPath, const std::string& reason);
     /// Takes a VF out of quarantine (VirtualFunction1.Unquarantine).
     Result<void> unquarantine(const std::string& vfPath);
+    /// VirtualFunction1.BindDriver: "vfio-pci" or "host".
+    Result<void> bindDriver(const std::string& vfPath, const std::string& driver);
+    /// VirtualFunction1.Assign: gives the VF to a libvirt domain.
+    Result<void> assign(const std::string& vfPath, const std::string& domain, const std::string& tenant);
+    /// VirtualFunction1.Release: takes it back, reset and scrubbed.
+    Result<void> release(const std::string& vfPath);
 
     /// One profile as it stands on a card (Card1.ListProfiles).
     struct ProfileFit {
@@ -122,6 +128,9 @@ public:
     Result<void> watch(std::chrono::milliseconds interval, const std::function<bool(const Inventory&)>& onTick);
 
 private:
+    /// Calls a method of VirtualFunction1 that returns nothing; `what` names it in errors.
+    template <class... Args>
+    Result<void> callVf(const std::string& vfPath, const char* method, const char* what, const Args&... args);
     Result<uint64_t> reset(const std::string& path, const char* interface, bool force);
     Result<void> waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress);
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);

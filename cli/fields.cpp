@@ -73,6 +73,9 @@ const std::vector<Field>& vfFields() {
         {"quarantined", "Quarantined", "", "True when aismid took the VF out of use after too many automatic resets (aismi vf unquarantine)"},
         {"health.reasons", "HealthReasons", "", "Why the VF's health is not ok"},
         {"guard_resets_left", "GuardResetsLeft", "", "Automatic resets the VF's reset guard still allows in its window (0 when quarantined)"},
+        {"domain", "Domain", "", "libvirt domain the VF is assigned to (empty: none)"},
+        {"assignment", "Assignment", "", "Empty (free), assigning, assigned or releasing"},
+        {"scrub_pending", "ScrubPending", "", "True while a tenant's data may still be in the VF's memory: nobody gets it until it is scrubbed"},
     };
     return fields;
 }

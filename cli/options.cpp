@@ -103,7 +103,9 @@ po::options_description vfOptions() {
         ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, or bound to vfio-pci); "
                   "vf reset: reset it also with a workload running or bound to vfio-pci")
         ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
-        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision)")
+        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision) or assigned for (vf assign)")
+        ("driver", po::value<std::string>(), "vfio-pci, or host: the driver the kernel picks (vf bind)")
+        ("domain", po::value<std::string>(), "the libvirt domain (vf assign); only the VFs of that domain (vf list)")
         ("reason", po::value<std::string>(), "why the VF is taken out of use (vf quarantine)");
     return o;
 }
@@ -176,6 +178,9 @@ Result<CliRequest> parseVfUnprovision(const CommandLine& c);
 Result<CliRequest> parseVfReset(const CommandLine& c);
 Result<CliRequest> parseVfUnquarantine(const CommandLine& c);
 Result<CliRequest> parseVfQuarantine(const CommandLine& c);
+Result<CliRequest> parseVfBind(const CommandLine& c);
+Result<CliRequest> parseVfAssign(const CommandLine& c);
+Result<CliRequest> parseVfRelease(const CommandLine& c);
 Result<CliRequest> parseProfileList(const CommandLine& c);
 Result<CliRequest> parseQuotaSet(const CommandLine& c);
 Result<CliRequest> parseQuotaShow(const CommandLine& c);
@@ -203,7 +208,7 @@ const std::vector<Verb>& verbs() {
     static const std::vector<Verb> table{
         {{}, {"version", "list-cards", "id", "query", "display", "query-card", "query-vf", "format", "help-query-card", "help-query-vf", "json", "loop"},
          parseQuery},
-        {{"vf", "list"}, {"id", "json"}, parseVfList},
+        {{"vf", "list"}, {"id", "json", "domain"}, parseVfList},
         {{"vf", "enable"}, {"id", "count", "force"}, parseVfEnable},
         {{"vf", "disable"}, {"id", "force"}, parseVfDisable},
         {{"vf", "provision"}, {"profile", "tenant"}, parseVfProvision, 1},
@@ -211,6 +216,9 @@ const std::vector<Verb>& verbs() {
         {{"vf", "reset"}, {"force"}, parseVfReset, 1},
         {{"vf", "unquarantine"}, {}, parseVfUnquarantine, 1},
         {{"vf", "quarantine"}, {"reason"}, parseVfQuarantine, 1},
+        {{"vf", "bind"}, {"driver"}, parseVfBind, 1},
+        {{"vf", "assign"}, {"domain", "tenant"}, parseVfAssign, 1},
+        {{"vf", "release"}, {}, parseVfRelease, 1},
         {{"profile", "list"}, {"id", "json"}, parseProfileList},
         {{"quota", "set"}, {"max-vfs", "max-compute", "max-memory"}, parseQuotaSet, 1},
         {{"quota", "show"}, {"json"}, parseQuotaShow, 1},
@@ -329,6 +337,10 @@ Result<CliRequest> parseVfList(const CommandLine& c) {
     CliRequest r;
     r.mode = CliRequest::Mode::VfList;
     r.json = c.has("json");
+    if (c.has("domain")) {
+        r.domain = c.text("domain");
+        if (r.domain.empty()) return usage("--domain needs a libvirt domain name", "aismi vf --help");
+    }
     auto selected = ids(c);
     if (!selected) return std::move(selected).error();
     r.ids = *selected;
@@ -402,6 +414,30 @@ Result<CliRequest> parseVfQuarantine(const CommandLine& c) {
     }
     return r;
 }
+
+Result<CliRequest> parseVfBind(const CommandLine& c) {
+    auto r = oneVf(c, CliRequest::Mode::VfBind, "bind");
+    if (!r) return r;
+    if (!c.has("driver")) return usage("vf bind needs --driver vfio-pci or --driver host", "aismi vf --help");
+    r->driver = c.text("driver");
+    if (r->driver != "vfio-pci" && r->driver != "host")
+        return usage("--driver takes vfio-pci or host, not " + quoteInput(r->driver), "aismi vf --help");
+    return r;
+}
+
+Result<CliRequest> parseVfAssign(const CommandLine& c) {
+    auto r = oneVf(c, CliRequest::Mode::VfAssign, "assign");
+    if (!r) return r;
+    if (!c.has("domain") || c.text("domain").empty()) return usage("vf assign needs --domain NAME (a libvirt domain)", "aismi vf --help");
+    r->domain = c.text("domain");
+    if (c.has("tenant")) {
+        r->tenant = c.text("tenant");
+        if (r->tenant.empty()) return usage("--tenant needs a name", "aismi vf --help");
+    }
+    return r;
+}
+
+Result<CliRequest> parseVfRelease(const CommandLine& c) { return oneVf(c, CliRequest::Mode::VfRelease, "release"); }
 
 Result<CliRequest> parseVfReset(const CommandLine& c) {
     auto r = oneVf(c, CliRequest::Mode::VfReset, "reset");
@@ -612,8 +648,8 @@ const std::vector<CommandGroup>& commandGroups() {
              return "  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
                     "  -j [ --json ]         JSON output (vf list)\n" + printed(vfOptions());
          },
-         "list, enable, disable, provision, unprovision, reset, quarantine or unquarantine",
-         "vf list|enable|disable|provision|unprovision|reset|quarantine|unquarantine\n                             manage SR-IOV virtual functions (aismi vf --help)"},
+         "list, enable, disable, provision, unprovision, reset, quarantine, unquarantine, bind, assign or release",
+         "vf list|enable|disable|provision|unprovision|reset|quarantine|unquarantine|bind|assign|release\n                             manage SR-IOV virtual functions (aismi vf --help)"},
         {"profile", kProfileUsage,
          [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
          "list", "profile list               the VF profiles and what fits (aismi profile --help)"},

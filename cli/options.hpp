@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Dmon, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, VfBind, VfAssign, VfRelease, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Dmon, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> hosts;     // -H: run against aismid on these hosts over SSH (none: this one)
     std::vector<std::string> ids;       // -i, as given
@@ -47,6 +47,8 @@ struct CliRequest {
     unsigned dmonCount = 0;                // dmon -c: intervals to print (0: until interrupted)
     unsigned dmonDelaySeconds = 1;         // dmon -d: seconds between lines
     std::string reason;        // vf quarantine --reason
+    std::string driver;        // vf bind --driver: vfio-pci or host
+    std::string domain;        // vf assign --domain; vf list --domain (a filter)
     std::string helpText;      // for Help
 };
 

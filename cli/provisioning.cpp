@@ -51,6 +51,27 @@ Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
         if (!vf) return std::move(vf).error();
         return *vf + "released from quarantine: aismid resets it automatically again when it hangs\n";
     }
+    if (r.mode == CliRequest::Mode::VfBind || r.mode == CliRequest::Mode::VfAssign || r.mode == CliRequest::Mode::VfRelease) {
+        auto done = r.mode == CliRequest::Mode::VfBind     ? client.bindDriver(*path, r.driver)
+                    : r.mode == CliRequest::Mode::VfAssign ? client.assign(*path, r.domain, r.tenant)
+                                                           : client.release(*path);
+        if (!done) return std::move(done).error();
+        std::vector<BusObject> vfs;
+        if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Driver", "Domain", "Tenant", "ScrubPending"}, vfs); !q)
+            return std::move(q).error();
+        for (const auto& vf : vfs) {
+            if (vf.path != *path) continue;
+            std::ostringstream out;
+            out << "VF " << vf.number("CardIndex") << ":" << vf.number("Index") << " (" << vf.text("PciAddress") << "): ";
+            if (!vf.text("Domain").empty())
+                out << "assigned to domain '" << vf.text("Domain") << "'" << (vf.text("Tenant").empty() ? "" : " for tenant " + vf.text("Tenant")) << ", ";
+            else if (r.mode == CliRequest::Mode::VfRelease)
+                out << "released, reset and scrubbed, ";
+            out << "bound to " << (vf.text("Driver").empty() ? "no driver" : vf.text("Driver")) << "\n";
+            return out.str();
+        }
+        return makeError(Errc::NotFound, *path + " is gone");
+    }
     if (r.mode == CliRequest::Mode::VfReset) {
         auto took = client.resetVf(*path, r.force);
         if (!took) return std::move(took).error();

@@ -129,7 +129,7 @@ std::string renderSummary(const Inventory& inv, const std::vector<const BusObjec
     return out.str();
 }
 
-std::string renderVfTable(const std::vector<const BusObject*>& vfs) {
+std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::string& none) {
     // Thousands of rows on a large host: each row is appended in place to one buffer.
     std::string out;
     out.reserve((vfs.size() + 6) * 81);
@@ -137,7 +137,7 @@ std::string renderVfTable(const std::vector<const BusObject*>& vfs) {
     out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("State", 10) + " " + fit("Health", 9) + " " + fit("Driver", 10) +
                  " " + fit("CUs", 5, true) + " " + fit("Memory", 9, true) + " " + fit("Util", 5, true));
     out += ruleEq();
-    if (vfs.empty()) out += boxed("No VFs enabled");
+    if (vfs.empty()) out += boxed(none);
     char num[32];
     // A number with its unit, or N/A.
     const auto amount = [&](const Value& v, std::string_view unit) -> std::string_view {
@@ -172,6 +172,21 @@ std::string renderVfTable(const std::vector<const BusObject*>& vfs) {
         appendFit(out, amount(vf->get("UtilizationPercent"), "%"), 5, true);
         out.append(kInner - std::min(kInner, out.size() - start - 2), ' ');  // pad to the box
         out += " |\n";
+    }
+    out += rule('-');
+    // Like nvidia-smi's process table under its GPUs: which VM each VF is given to.
+    std::vector<const BusObject*> assigned;
+    for (const auto* vf : vfs)
+        if (const auto* d = std::get_if<std::string>(&vf->get("Domain")); d && !d->empty()) assigned.push_back(vf);
+    if (assigned.empty()) return out;
+    out += "\n" + rule('-');
+    out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("Domain", 27) + " " + fit("Tenant", 15) + " " + fit("State", 9));
+    out += ruleEq();
+    for (const auto* vf : assigned) {
+        const std::string id = std::to_string(vf->number("CardIndex")) + ":" + std::to_string(vf->number("Index"));
+        const std::string& tenant = vf->text("Tenant");
+        out += boxed(fit(id, 8) + " " + fit(vf->text("PciAddress"), 12) + "  " + fit(vf->text("Domain"), 27) + " " +
+                     fit(tenant.empty() ? "-" : tenant, 15) + " " + fit(vf->text("Assignment"), 9));
     }
     out += rule('-');
     return out;
@@ -257,6 +272,7 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
                 r.line(3, vfId(vf), vf.text("PciAddress") + ", " + vf.text("State") + ", " + vf.text("Health") + ", driver " +
                                         (vf.text("Driver").empty() ? "none" : vf.text("Driver")) +
                                         (profile.empty() ? "" : ", profile " + profile) + (tenant.empty() ? "" : " for " + tenant) + shareText +
+                                        (vf.text("Domain").empty() ? "" : ", domain " + vf.text("Domain")) +
                                         (std::get_if<bool>(&vf.get("Quarantined")) && std::get<bool>(vf.get("Quarantined")) ? ", QUARANTINED" : ""));
             }
         }

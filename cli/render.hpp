@@ -35,7 +35,8 @@ std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std:
 /// (and the VFs with SRIOV), besides the identity fields that are always there.
 std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
                                 const std::string& timestamp);
-std::string renderVfTable(const std::vector<const BusObject*>& vfs);
+/// The VF table (and, under it, the VFs given to libvirt domains); `none` when there are no VFs.
+std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::string& none = "No VFs enabled");
 std::string renderFieldHelp(const std::vector<Field>& fields, const std::string& option);
 
 }  // namespace aismi::cli

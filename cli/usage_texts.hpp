@@ -6,6 +6,7 @@ namespace aismi::cli {
 
 inline constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] vf list|enable|disable|provision|unprovision|reset|quarantine|unquarantine [OPTIONS]
+       aismi [OPTIONS] vf bind|assign|release CARD:VF [OPTIONS]
        aismi [OPTIONS] profile list [OPTIONS]
        aismi [OPTIONS] quota set|show|remove [TENANT] [OPTIONS]
        aismi [OPTIONS] partition apply|show|export [LAYOUT] [OPTIONS]
@@ -68,7 +69,7 @@ With -j every line is one JSON object with the time, the card (and VF) and the c
 
 )";
 
-inline constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [-j]
+inline constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [--domain NAME] [-j]
        aismi vf enable -i ID --count N
        aismi vf disable -i ID
        aismi vf provision CARD:VF --profile NAME [--tenant TENANT]
@@ -76,6 +77,9 @@ inline constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] 
        aismi vf reset CARD:VF [--force]
        aismi vf quarantine CARD:VF [--reason TEXT]
        aismi vf unquarantine CARD:VF
+       aismi vf bind CARD:VF --driver vfio-pci|host
+       aismi vf assign CARD:VF --domain NAME [--tenant TENANT]
+       aismi vf release CARD:VF
 
 Lists SR-IOV virtual functions (of cards named by index, PCI address or serial, or single
 VFs as CARD:VF or by PCI address), enables N of a card's VFs, or disables them all. The
@@ -93,6 +97,16 @@ running workload or bound to vfio-pci needs --force. aismid resets a hung VF by 
 most N times in a window (aismid.conf reset-guard); past that it quarantines the VF: not reset
 automatically, not provisioned, until unquarantine releases it. quarantine takes a VF out of
 use by hand the same way.
+
+bind hands a VF to vfio-pci (its IOMMU group must be viable) or back to the driver the kernel
+picks (host), as virsh nodedev-detach and nodedev-reattach do; refused while it is assigned.
+assign gives a provisioned, free VF to a libvirt domain for a tenant (--tenant, else the
+domain's metadata, else the VF's provisioning) within the tenant's quota: it binds it to
+vfio-pci and adds a <hostdev managed='no'> to the domain, live and persistent as the domain
+is; any failure undoes every step. release takes it back from the domain, resets and scrubs
+it so nothing passes to the next tenant, and returns it to its host driver. A domain that
+stops has its VFs scrubbed; one that is undefined frees them. vf list shows each VF's domain
+(--domain: only that domain's VFs). docs/libvirt.md.
 
 )";
 
