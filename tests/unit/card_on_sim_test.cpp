@@ -131,3 +131,25 @@ TEST_F(CardOnSim, ReportsEveryVfInOneReadAsTheVfFilesDo) {
     ASSERT_TRUE(c.setVfCount(0).ok());
     EXPECT_TRUE(c.vfReports()->empty());
 }
+
+TEST_F(CardOnSim, ScrubsOneVfsMemoryAndNoOtherAndAnFlrDoesNot) {
+    auto cards = discoverCards(*fs, std::vector<DeviceMatch>{kAismiCardMatch});
+    ASSERT_TRUE(cards.ok());
+    Card& card = cards->front();
+    ASSERT_TRUE(card.setVfCount(3).ok());
+    for (unsigned vf : {0u, 1u, 2u})
+        mutate(0, [&](sim::SimCardModel& m) { return m.writeMemory(vf, "tenant" + std::to_string(vf)); });
+    const auto memory = [&](unsigned vf) { return state->card(0).value()->vfs.at(vf).memory; };
+    ASSERT_TRUE(card.resetVf(1).ok());
+    EXPECT_EQ(memory(1), "tenant1") << "an FLR resets function state, not device memory";
+    EXPECT_EQ(fs->read(std::string(kPf) + "aismi/vf1/scrub").value(), "dirty\n");
+    ASSERT_TRUE(card.scrubVf(1).ok());
+    EXPECT_EQ(memory(1), "");
+    EXPECT_EQ(memory(0), "tenant0");
+    EXPECT_EQ(memory(2), "tenant2");
+    EXPECT_EQ(fs->read(std::string(kPf) + "aismi/vf1/scrub").value(), "clean\n");
+    EXPECT_EQ(card.scrubVf(5).error().code, Errc::NotFound);
+    EXPECT_FALSE(fs->write(std::string(kPf) + "aismi/vf0/scrub", "2").ok()) << "only 1 starts a scrub";
+    load(0, 0);
+    EXPECT_EQ(card.scrubVf(0).error().code, Errc::Busy) << "not under a running workload";
+}

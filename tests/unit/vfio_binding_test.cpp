@@ -55,3 +55,25 @@ TEST(VfioGroups, ExplainAMissingIommu) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("IOMMU"), std::string::npos);
 }
+
+TEST(VfioGroups, AGroupIsViableWithPciStubUnboundMembersAndBridges) {
+    aismi::test::TempDir tmp;
+    aismi::test::FakeSysfs tree(tmp.path());
+    tree.addFunction("0000:3b:00.4", 0xa15e, 0x0101);
+    tree.addFunction("0000:3b:00.5", 0xa15e, 0x0101);
+    tree.addFunction("0000:3b:00.6", 0xa15e, 0x0101);
+    tree.addFunction("0000:00:01.0", 0x8086, 0x1901, 0x060400);  // a PCIe root port
+    tree.bindDriver("0000:3b:00.4", "aismi");
+    tree.bindDriver("0000:3b:00.5", "pci-stub");
+    tree.bindDriver("0000:00:01.0", "pcieport");
+    for (const char* a : {"0000:3b:00.4", "0000:3b:00.5", "0000:3b:00.6", "0000:00:01.0"}) tree.setIommuGroup(a, 9);
+    auto fs = makeHostFs(tmp.path());
+    auto blockers = vfio::groupBlockers(*fs, PciAddress::parse("0000:3b:00.4").value());
+    ASSERT_TRUE(blockers.ok()) << blockers.error().message;
+    EXPECT_TRUE(blockers->empty()) << "pci-stub, an unbound function and a bridge keep a group viable";
+    tree.bindDriver("0000:3b:00.6", "aismi");
+    blockers = vfio::groupBlockers(*fs, PciAddress::parse("0000:3b:00.4").value());
+    ASSERT_TRUE(blockers.ok());
+    ASSERT_EQ(blockers->size(), 1u);
+    EXPECT_EQ(blockers->front().address.str(), "0000:3b:00.6");
+}

@@ -326,7 +326,7 @@ void AssignmentService::finishAssign(std::shared_ptr<Pending> p, Result<void> ou
             if (auto r = d_.assignments.remove(p->info.key, p->ref.vf); !r) return r;
             if (p->tenantGiven)
                 if (auto r = d_.desired.setProvisioned(p->info.key, p->ref.vf, *p->provisioned); !r) return r;
-            return d_.journal.finish(p->operation, "failed, rolled back: " + error.message + driverNote);
+            return p->operation ? d_.journal.finish(p->operation, "failed, rolled back: " + error.message + driverNote) : Result<void>();
         });
         reload();
         publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Warning, error.message + "; rolled back" + driverNote);
@@ -679,7 +679,7 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
         const auto it = holders.find(key);
         const bool held = dom && it != holders.end() && std::count(it->second.begin(), it->second.end(), row.domain);
         if (row.state == Assignment::State::Assigning) {
-            rollBackInterrupted(row, held);
+            rollBackInterrupted(row);
             continue;
         }
         if (row.state == Assignment::State::Releasing) {
@@ -724,7 +724,7 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
 }
 
 // An assignment a restart interrupted before it was recorded as done: every step goes back.
-void AssignmentService::rollBackInterrupted(const Assignment& row, bool held) {
+void AssignmentService::rollBackInterrupted(const Assignment& row) {
     auto card = cardOf(row.cardKey);
     if (!card) return;
     const CardSnapshot& snap = d_.inventory.snapshot(*card);
@@ -750,8 +750,8 @@ void AssignmentService::rollBackInterrupted(const Assignment& row, bool held) {
     p->done = [](Result<void>) {};
     d_.libvirtCalls.runOnCard<void>(
         kLibvirtKey,
-        [h = hypervisor_, name = row.domain, a = *address, held]() -> Result<void> {
-            if (!held) return {};
+        [h = hypervisor_, name = row.domain, a = *address]() -> Result<void> {
+            // Asked again here: the listing that led here may be older than the domain.
             auto dom = h->domain(name);
             if (!dom) return dom.error().code == Errc::NotFound ? Result<void>() : Result<void>(std::move(dom).error());
             if (dom->active && has(dom->live.pciHostdevs, a))

@@ -120,7 +120,7 @@ private:
     /// Scrubs a VF in place (its domain stopped; it stays assigned).
     void scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why);
     void reconcileWith(std::vector<Domain> domains);
-    void rollBackInterrupted(const Assignment& row, bool held);
+    void rollBackInterrupted(const Assignment& row);
     std::vector<std::string> problemsOf(const Assignment& row, const Domain& domain, const std::vector<std::string>& holders);
     std::optional<unsigned> cardOf(const std::string& cardKey) const;
     void reconcileDomain(const std::string& name);
