@@ -132,6 +132,9 @@ void Stack::startDaemon() {
     // Tests run side by side: each daemon's metrics endpoint on a free port of its own.
     if (std::none_of(options_.extraArgs.begin(), options_.extraArgs.end(), [](const std::string& a) { return a.rfind("--metrics-address", 0) == 0; }))
         argv.push_back("--metrics-address=127.0.0.1:0");
+    // No libvirt unless a test brings its own libvirtd (tests never touch the host's).
+    if (std::none_of(options_.extraArgs.begin(), options_.extraArgs.end(), [](const std::string& a) { return a.rfind("--libvirt-uri", 0) == 0; }))
+        argv.push_back("--libvirt-uri=none");
     argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
     received_.clear();
     auto env = options_.env;

@@ -34,6 +34,8 @@ public:
 
     /// Starts aismid and waits for its READY=1 (fails the test after 20 s).
     void startDaemon();
+    /// aismid's extra environment for the next startDaemon().
+    std::map<std::string, std::string>& daemonEnv() { return options_.env; }
     /// Sends `sig` to aismid and waits for it to exit; returns its wait status.
     int stopDaemon(int sig = 15);
     /// Waits up to `timeoutMs` for aismid to exit by itself; its wait status (SIGKILLed if not).

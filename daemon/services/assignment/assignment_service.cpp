@@ -1,6 +1,7 @@
 #include "assignment_service.hpp"
 
 #include "card_changes.hpp"
+#include "crash_point.hpp"
 #include "database.hpp"
 #include "desired_state_repository.hpp"
 #include "device_executor.hpp"
@@ -86,6 +87,8 @@ struct AssignmentService::Pending {
     std::string driverBefore;
     int64_t operation = 0;
     std::string what;
+    std::string why;  // why aismid frees it by itself ("" for a release asked for)
+    bool running = false;  // the domain runs: its tenant may use the VF from the moment it has it
     Done done;
 };
 
@@ -246,6 +249,7 @@ void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain
         return refuse(makeError(Errc::InvalidArgument, p->what + ": the VF is provisioned for tenant '" + provTenant + "', not '" + p->tenant + "'"));
     p->tenantGiven = provTenant.empty() && !p->tenant.empty() && p->provisioned.has_value();
     const bool live = domain.active, config = domain.persistent;
+    p->running = domain.active;
     auto planned = d_.db.transaction([&]() -> Result<void> {
         if (p->tenantGiven) {
             Provisioned withTenant = *p->provisioned;
@@ -271,6 +275,7 @@ void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain
     });
     reload();
     if (!planned) return refuse(std::move(planned).error().context(p->what));
+    crashPoint("assign:planned");
     Fs* fs = &d_.inventory.fs();
     d_.executor.runOnCard<std::string>(
         p->info.key,
@@ -281,6 +286,7 @@ void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain
         },
         [this, p, live, config](Result<std::string> bound) {
             if (!bound) return finishAssign(p, std::move(bound).error(), false);
+            crashPoint("assign:bound");
             (void)d_.journal.advance(p->operation, "attach");
             d_.libvirtCalls.runOnCard<void>(
                 kLibvirtKey,
@@ -306,9 +312,12 @@ void AssignmentService::finishAssign(std::shared_ptr<Pending> p, Result<void> ou
         });
     };
     if (outcome) {
+        crashPoint("assign:attached");
         auto recorded = d_.db.transaction([&]() -> Result<void> {
             Assignment row{p->info.key, p->ref.vf, p->domain, p->tenant, p->tenantGiven, Assignment::State::Assigned, false, Database::now()};
             if (auto w = d_.assignments.put(row); !w) return w;
+            if (p->running)
+                if (auto w = d_.assignments.markDirty(p->info.key, p->ref.vf, "domain '" + p->domain + "' runs with it"); !w) return w;
             return d_.journal.finish(p->operation, "ok");
         });
         reload();
@@ -405,6 +414,7 @@ void AssignmentService::release(const VfRef& ref, Done done) {
         d_.changes.end(info.key, ref.vf);
         return p->done(std::move(planned).error().context(what));
     }
+    crashPoint("release:planned");
     releaseWith(p);
 }
 
@@ -461,12 +471,15 @@ void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
                 d_.changes.end(p->info.key, p->ref.vf);
                 return p->done(std::move(freed).error().context(p->what));
             }
-            publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Info, "taken back from domain '" + p->domain + "'");
+            crashPoint("release:freed");
+            publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Info,
+                    "taken back from domain '" + p->domain + "'" + (p->why.empty() ? "" : " (" + p->why + ")"));
             auto device = d_.inventory.device(p->ref.card);
             Fs* fs = &d_.inventory.fs();
             d_.executor.runOnCard<std::string>(
                 p->info.key, [device, fs, vf = p->ref.vf, a = p->address] { return resetAndScrub(device, *fs, vf, a, true); },
                 [this, p](Result<std::string> scrubbed) {
+                    crashPoint("release:scrubbed");
                     auto closed = d_.db.transaction([&]() -> Result<void> {
                         if (scrubbed)
                             if (auto r = d_.assignments.markClean(p->info.key, p->ref.vf); !r) return r;
@@ -503,6 +516,7 @@ void AssignmentService::freeVf(const Assignment& row, const std::string& why, Do
         p->tenant = row.tenant;
         p->tenantGiven = row.tenantGiven;
         p->what = what;
+        p->why = why;
         p->done = std::move(done);
         return releaseWith(p);
     }
@@ -561,7 +575,6 @@ void AssignmentService::onHypervisorEvent(const HypervisorEvent& e) {
     switch (e.kind) {
     case K::Connected:
         connected_ = true;
-        scrubAllStopped_ = true;
         reconnectDelayS_ = 1;
         d_.events.publish(Notice{EventType::Libvirt, Severity::Info, "aismid", "connected to libvirt at " + hypervisor_->uri()});
         reconcileAll();
@@ -571,10 +584,6 @@ void AssignmentService::onHypervisorEvent(const HypervisorEvent& e) {
         d_.events.publish(Notice{EventType::Libvirt, Severity::Warning, "aismid",
                                  "lost libvirt at " + hypervisor_->uri() + ": " + e.detail + "; reconnecting"});
         scheduleReconnect();
-        return;
-    case K::DomainStopped:
-        justStopped_.insert(e.domain);
-        reconcileDomain(e.domain);
         return;
     default: reconcileDomain(e.domain); return;
     }
@@ -695,14 +704,17 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
             continue;
         }
         problems[key] = problemsOf(row, *dom, it->second);
-        // A domain that stopped left the VF's memory as its tenant had it: scrub it before
-        // the domain (or anyone) runs again. After a (re)connect every stopped domain counts,
-        // since its Stopped event may have been missed.
-        if (!dom->active && (scrubAllStopped_ || justStopped_.count(row.domain)))
-            scrubInPlace(key.first, key.second, "domain '" + row.domain + "' stopped");
+        // A VF is dirty from the moment a tenant may touch it (its domain runs) until it is
+        // scrubbed, which happens once the domain is not running: nothing passes on, even
+        // when a Stopped event was missed while libvirt was away.
+        if (dom->active && !dirty_.count(key)) {
+            (void)d_.assignments.markDirty(key.first, key.second, "domain '" + row.domain + "' runs with it");
+            reload();
+            refreshCardOf(key.first);
+        } else if (!dom->active && dirty_.count(key)) {
+            scrubInPlace(key.first, key.second, "domain '" + row.domain + "' is not running");
+        }
     }
-    scrubAllStopped_ = false;
-    justStopped_.clear();
 
     // Conflicts: new ones are events; every one is a health reason until it is gone.
     std::map<Key, std::vector<std::string>> before = problems_;
@@ -785,6 +797,11 @@ Result<std::string> AssignmentService::checkStart(const std::string& xml) const 
             return who + " is not assigned to domain '" + domain->name + "'" +
                    (row == rows_.end() ? "; aismi vf assign gives it" : " but to '" + row->second.domain + "'");
         if (row->second.state != Assignment::State::Assigned) return who + " is still being assigned or released";
+        if (auto p = problems_.find({card.info.key, owner->second}); p != problems_.end() && !p->second.empty()) {
+            std::string all;
+            for (const auto& problem : p->second) all += (all.empty() ? "" : "; ") + problem;
+            return who + ": " + all;
+        }
         if (dirty_.count({card.info.key, owner->second})) return who + " waits for its memory to be scrubbed";
         if (vf.quarantined) return who + " is quarantined";
         if (card.lost || vf.health == Health::Critical || vf.health == Health::Lost)

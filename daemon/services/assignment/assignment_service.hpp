@@ -144,8 +144,6 @@ private:
     std::string managedList_;  // what was last written to the managed-VFs file
     std::map<std::pair<std::string, unsigned>, Assignment> rows_;
     std::map<std::pair<std::string, unsigned>, std::string> dirty_;  // -> why it waits for a scrub
-    bool scrubAllStopped_ = false;        // after a (re)connect: scrub the VFs of every stopped domain
-    std::set<std::string> justStopped_;   // domains whose Stopped event the next reconciliation handles
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

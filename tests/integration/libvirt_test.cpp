@@ -1,0 +1,324 @@
+// VFs for libvirt domains with a real libvirtd: an unprivileged libvirtd in session mode
+// serving the test driver (test:///default, shared by every connection while one is open; a
+// `virsh event --loop` holds one for the test's life, as aismid does while it runs). virsh
+// and aismid see the same domains. The test driver has no live attach, so domains here are
+// defined and stopped (the live path is covered by the unit tests' fake).
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+using namespace aismi::test;
+
+namespace {
+
+constexpr uid_t kNobody = 65534;
+
+// libvirtd as `nobody` in session mode, in a directory of its own.
+class Libvirtd {
+public:
+    Libvirtd() : dir_(tmp_.path()) {
+        for (const char* sub : {"run", "config", "cache", "home"}) std::filesystem::create_directories(dir_ + "/" + sub);
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) (void)::chown(entry.path().c_str(), kNobody, kNobody);
+        (void)::chown(dir_.c_str(), kNobody, kNobody);
+        start();
+    }
+    void start() {
+        SpawnOptions o;
+        o.uid = kNobody;
+        o.env = {{"HOME", dir_ + "/home"}, {"XDG_RUNTIME_DIR", dir_ + "/run"}, {"XDG_CONFIG_HOME", dir_ + "/config"},
+                 {"XDG_CACHE_HOME", dir_ + "/cache"}, {"DBUS_SESSION_BUS_ADDRESS", "disabled:"}};
+        o.stderrFile = dir_ + "/libvirtd.log";
+        daemon_ = Process::spawn({LIBVIRTD_PATH, "--timeout", "0"}, o);
+        for (int i = 0; i < 200 && !std::filesystem::exists(socket()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ASSERT_TRUE(std::filesystem::exists(socket())) << fileText(dir_ + "/libvirtd.log");
+        // The test driver's state lives while a connection is open: hold one.
+        holder_ = Process::spawn({VIRSH_PATH, "-c", uri(), "event", "--all", "--loop"}, {{}, std::nullopt, dir_ + "/events.log", ""});
+        for (int i = 0; i < 100 && virsh({"list", "--all"}).exitCode != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    void kill() {
+        holder_.stop(9);
+        daemon_.stop(9);
+        std::filesystem::remove(socket());
+    }
+    std::string socket() const { return dir_ + "/run/libvirt/libvirt-sock"; }
+    std::string uri() const { return "test+unix:///default?socket=" + socket(); }
+    RunResult virsh(std::vector<std::string> args) {
+        args.insert(args.begin(), {VIRSH_PATH, "-q", "-c", uri()});
+        return run(args, {}, 30000);
+    }
+    // A defined, stopped domain with these PCI hostdevs (and a tenant in aismi's metadata).
+    void define(const std::string& name, const std::vector<std::string>& hostdevs = {}, const std::string& tenant = "") {
+        std::string xml = "<domain type='test'><name>" + name + "</name><memory>1048576</memory><os><type>hvm</type></os>";
+        if (!tenant.empty())
+            xml += "<metadata><aismi:vm xmlns:aismi='https://aismi.org/xmlns/libvirt/1'><aismi:tenant>" + tenant + "</aismi:tenant></aismi:vm></metadata>";
+        xml += "<devices>";
+        for (const auto& a : hostdevs) xml += hostdev(a);
+        xml += "</devices></domain>";
+        const std::string file = tmp_ / (name + ".xml");
+        std::ofstream(file) << xml;
+        auto r = virsh({"define", file});
+        ASSERT_EQ(r.exitCode, 0) << r.err;
+    }
+    static std::string hostdev(const std::string& a) {  // "0000:3b:00.5"
+        return "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x" + a.substr(0, 4) + "' bus='0x" + a.substr(5, 2) +
+               "' slot='0x" + a.substr(8, 2) + "' function='0x" + a.substr(11, 1) + "'/></source></hostdev>";
+    }
+    std::string dumpxml(const std::string& name) { return virsh({"dumpxml", name}).out; }
+    // Whether domain `name` has the PCI function at `address` (as libvirt writes it back).
+    bool has(const std::string& name, const std::string& address) {
+        const std::string xml = dumpxml(name);
+        return xml.find("bus='0x" + address.substr(5, 2) + "' slot='0x" + address.substr(8, 2) + "' function='0x" + address.substr(11, 1) + "'") !=
+               std::string::npos;
+    }
+    std::string log() { return fileText(dir_ + "/libvirtd.log"); }
+
+private:
+    TempDir tmp_;
+    std::string dir_;
+    Process daemon_;
+    Process holder_;
+};
+
+class LibvirtTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "libvirtd runs as another uid: needs root";
+        lv = std::make_unique<Libvirtd>();
+        if (HasFatalFailure()) return;
+        Stack::Options o;
+        o.cards = 2;
+        o.vfs = 4;
+        o.extraArgs = {"--libvirt-uri=" + lv->uri()};
+        stack = std::make_unique<Stack>(o);
+        stack->startDaemon();
+        ASSERT_TRUE(waitForEvent("connected to libvirt"));
+        ASSERT_EQ(stack->aismi({"vf", "enable", "-i", "0", "--count", "4"}).exitCode, 0);
+        for (const char* vf : {"0:1", "0:2", "0:3"}) ASSERT_EQ(stack->aismi({"vf", "provision", vf, "--profile", "eighth"}).exitCode, 0);
+    }
+    void TearDown() override {
+        stack.reset();
+        lv.reset();
+    }
+    bool waitForEvent(const std::string& text, int timeoutMs = 15000) {
+        for (int waited = 0; waited < timeoutMs; waited += 100) {
+            if (stack->aismi({"events", "-n", "1000"}).out.find(text) != std::string::npos) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+    std::string address(const std::string& vf) { return stack->vfField(vf, "pci.bus_id"); }
+    std::string memory(const std::string& vf) {
+        std::string m = stack->sim({"vf-memory", "read", vf}).out;
+        while (!m.empty() && m.back() == '\n') m.pop_back();
+        return m;
+    }
+    RunResult hook(const std::string& domain, const std::string& xml, const std::string& busAddress) {
+        const std::string file = stack->path("hook-input.xml");
+        std::ofstream(file) << xml;
+        return run({"/bin/sh", "-c", std::string(AISMI_HOOK_PATH) + " '" + domain + "' prepare begin - < '" + file + "'"},
+                   {{{"DBUS_SYSTEM_BUS_ADDRESS", busAddress}, {"AISMI_STATE_DIR", stack->stateDir()}}, std::nullopt, "", ""}, 30000);
+    }
+
+    std::unique_ptr<Libvirtd> lv;
+    std::unique_ptr<Stack> stack;
+};
+
+}  // namespace
+
+TEST_F(LibvirtTest, AssignShowsInTheDomainReleaseScrubsAndAnUndefinedDomainFreesItsVfs) {
+    ASSERT_EQ(stack->aismi({"quota", "set", "acme", "--max-vfs", "2"}).exitCode, 0);
+    lv->define("vm1");
+    auto assigned = stack->aismi({"vf", "assign", "0:1", "--domain", "vm1", "--tenant", "acme"});
+    ASSERT_EQ(assigned.exitCode, 0) << assigned.err;
+    EXPECT_NE(assigned.out.find("assigned to domain 'vm1' for tenant acme, bound to vfio-pci"), std::string::npos) << assigned.out;
+    const std::string a1 = address("0:1");
+    EXPECT_TRUE(lv->has("vm1", a1)) << lv->dumpxml("vm1");
+    EXPECT_NE(lv->dumpxml("vm1").find("managed='no'"), std::string::npos);
+    EXPECT_EQ(stack->vfField("0:1", "domain,tenant,driver,assignment"), "vm1, acme, vfio-pci, assigned");
+    auto listed = stack->aismi({"vf", "list", "--domain", "vm1"});
+    EXPECT_NE(listed.out.find("vm1"), std::string::npos);
+    EXPECT_NE(listed.out.find("acme"), std::string::npos);
+    EXPECT_EQ(listed.out.find("0:2 "), std::string::npos) << "only the domain's VFs";
+
+    // The tenant leaves something behind; release must not pass it on, nor touch the neighbour.
+    ASSERT_EQ(stack->sim({"vf-memory", "write", "0:1", "tenant-secret"}).exitCode, 0);
+    ASSERT_EQ(stack->sim({"vf-memory", "write", "0:2", "neighbour"}).exitCode, 0);
+    auto released = stack->aismi({"vf", "release", "0:1"});
+    ASSERT_EQ(released.exitCode, 0) << released.err;
+    EXPECT_FALSE(lv->has("vm1", a1)) << lv->dumpxml("vm1");
+    EXPECT_EQ(memory("0:1"), "clean");
+    EXPECT_EQ(memory("0:2"), "neighbour");
+    EXPECT_EQ(stack->vfField("0:1", "domain,tenant,driver,scrub_pending"), ", , aismi, false");
+
+    // Undefining a domain frees its VFs, scrubbed.
+    ASSERT_EQ(stack->aismi({"vf", "assign", "0:2", "--domain", "vm1"}).exitCode, 0);
+    ASSERT_EQ(stack->sim({"vf-memory", "write", "0:2", "second-tenant"}).exitCode, 0);
+    ASSERT_EQ(lv->virsh({"undefine", "vm1"}).exitCode, 0);
+    EXPECT_TRUE(stack->waitForVf("0:2", "domain,driver,scrub_pending", ", aismi, false"));
+    EXPECT_EQ(memory("0:2"), "clean");
+    EXPECT_TRUE(waitForEvent("no longer exists"));
+}
+
+TEST_F(LibvirtTest, BadInputIsRefusedWithWhatWasWrongAndChangesNothing) {
+    lv->define("vm1");
+    const auto refused = [&](std::vector<std::string> args, int code, const std::string& says) {
+        auto r = stack->aismi(args);
+        EXPECT_EQ(r.exitCode, code) << r.err;
+        EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+    };
+    refused({"vf", "assign", "0:1", "--domain", "nosuch"}, 3, "libvirt has no domain 'nosuch'");
+    refused({"vf", "assign", "0:9", "--domain", "vm1"}, 3, "VF 9");
+    refused({"vf", "assign", "0:0", "--domain", "vm1"}, 13, "not provisioned");
+    refused({"vf", "assign", "0:1", "--domain", "a/b"}, 2, "not a libvirt domain name");
+    refused({"vf", "assign", "0:1", "--domain", "vm1", "--tenant", "no spaces"}, 2, "not a tenant name");
+    refused({"vf", "assign", "0:1"}, 2, "needs --domain");
+    refused({"vf", "assign", "0", "--domain", "vm1"}, 2, "names a card");
+    refused({"vf", "bind", "0:1", "--driver", "nouveau"}, 2, "vfio-pci or host");
+    refused({"vf", "release", "0:1"}, 13, "not assigned");
+    refused({"vf", "release", "0:1", "extra"}, 2, "");
+    EXPECT_EQ(stack->vfField("0:1", "domain,driver"), ", aismi");
+    EXPECT_EQ(lv->dumpxml("vm1").find("hostdev"), std::string::npos);
+    // A domain that vanishes midway: assigning to it after it is gone is refused cleanly.
+    ASSERT_EQ(lv->virsh({"undefine", "vm1"}).exitCode, 0);
+    refused({"vf", "assign", "0:1", "--domain", "vm1"}, 3, "libvirt has no domain 'vm1'");
+    EXPECT_EQ(stack->vfField("0:1", "domain,driver"), ", aismi");
+}
+
+TEST_F(LibvirtTest, TheHookRefusesWhatBreaksAQuotaAndAllowsWhatIsAssigned) {
+    ASSERT_EQ(stack->aismi({"quota", "set", "acme", "--max-vfs", "1"}).exitCode, 0);
+    lv->define("vm1");
+    ASSERT_EQ(stack->aismi({"vf", "assign", "0:1", "--domain", "vm1", "--tenant", "acme"}).exitCode, 0);
+    // A platform defines vm2 with another VF for acme by itself: adopted, but over quota.
+    lv->define("vm2", {address("0:2")}, "acme");
+    ASSERT_TRUE(stack->waitForVf("0:2", "domain", "vm2"));
+    ASSERT_TRUE(waitForEvent("quota does not cover it"));
+    const std::string bus = stack->busAddress();
+    auto ok = hook("vm1", lv->dumpxml("vm1"), bus);
+    EXPECT_EQ(ok.exitCode, 0) << ok.err;
+    auto over = hook("vm2", lv->dumpxml("vm2"), bus);
+    EXPECT_EQ(over.exitCode, 1);
+    EXPECT_NE(over.err.find("may not start"), std::string::npos) << over.err;
+    EXPECT_NE(over.err.find("quota"), std::string::npos) << over.err;
+    auto bad = hook("x", "<domain><name>x</name", bus);
+    EXPECT_EQ(bad.exitCode, 1);
+    EXPECT_NE(bad.err.find("domain XML"), std::string::npos) << bad.err;
+    auto other = hook("vm9", "<domain><name>vm9</name><devices>" + Libvirtd::hostdev("0000:5e:00.1") + "</devices></domain>", bus);
+    EXPECT_EQ(other.exitCode, 0) << "hostdevs that are not aismid's: libvirt decides";
+    // Other operations pass without asking.
+    EXPECT_EQ(run({AISMI_HOOK_PATH, "vm2", "stopped", "end", "-"}).exitCode, 0);
+    // aismid down: a domain with its VFs may not start; one without may.
+    stack->stopDaemon();
+    auto down = hook("vm1", lv->dumpxml("vm1"), bus);
+    EXPECT_EQ(down.exitCode, 1);
+    EXPECT_NE(down.err.find("aismid is not running"), std::string::npos) << down.err;
+    EXPECT_EQ(hook("vm9", "<domain><name>vm9</name></domain>", bus).exitCode, 0);
+}
+
+TEST_F(LibvirtTest, LibvirtdKilledAndRestartedIsReconnectedAndReconciled) {
+    lv->define("vm1");
+    ASSERT_EQ(stack->aismi({"vf", "assign", "0:1", "--domain", "vm1"}).exitCode, 0);
+    ASSERT_EQ(stack->sim({"vf-memory", "write", "0:1", "before-restart"}).exitCode, 0);
+    lv->kill();
+    ASSERT_TRUE(waitForEvent("lost libvirt"));
+    EXPECT_EQ(stack->aismi({"vf", "list"}).exitCode, 0) << "aismid keeps serving";
+    auto refused = stack->aismi({"vf", "assign", "0:2", "--domain", "vm1"});
+    EXPECT_EQ(refused.exitCode, 18) << refused.err;
+    EXPECT_NE(refused.err.find("not reachable"), std::string::npos) << refused.err;
+    lv->start();
+    // The test driver starts empty: vm1 is gone, so its VF comes back scrubbed and free; a
+    // domain defined with a VF by someone else is adopted.
+    EXPECT_TRUE(stack->waitForVf("0:1", "domain,driver,scrub_pending", ", aismi, false"));
+    EXPECT_EQ(memory("0:1"), "clean");
+    lv->define("vm2", {address("0:3")});
+    EXPECT_TRUE(stack->waitForVf("0:3", "domain,assignment", "vm2, assigned"));
+    EXPECT_TRUE(waitForEvent("adopted: domain 'vm2' has it"));
+}
+
+TEST_F(LibvirtTest, AKillAtEveryStepOfAssignAndReleaseLeavesLibvirtTheStoreAndTheDeviceAgreeing) {
+    lv->define("vm1");
+    const std::string a1 = address("0:1");
+    // Agreement: the domain has the VF exactly when aismid says it is assigned to it, and then
+    // it is bound to vfio-pci; a free VF is on its host driver, scrubbed.
+    const auto agreed = [&](const std::string& point) {
+        for (int i = 0; i < 100; ++i) {
+            const std::string v = stack->vfField("0:1", "domain,driver,assignment,scrub_pending");
+            const bool inDomain = lv->has("vm1", a1);
+            if (v == "vm1, vfio-pci, assigned, false" && inDomain) return std::string("assigned");
+            if (v == ", aismi, , false" && !inDomain && memory("0:1") == "clean") return std::string("free");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        ADD_FAILURE() << point << ": no agreement: aismi says '" << stack->vfField("0:1", "domain,driver,assignment,scrub_pending") << "', vm1 "
+                      << (lv->has("vm1", a1) ? "has" : "lacks") << " it, memory " << memory("0:1") << "\n"
+                      << stack->daemonLog();
+        return std::string();
+    };
+    // aismid killed itself at the point (not the test's SIGKILL after waiting in vain).
+    const auto expectCrashed = [&](const std::string& point) {
+        const auto start = std::chrono::steady_clock::now();
+        const int status = stack->waitForDaemonExit(10000);
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << point;
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8)) << point << ": aismid never reached it";
+    };
+    const auto restartWith = [&](const std::string& point) {
+        stack->stopDaemon();
+        if (point.empty()) stack->daemonEnv().erase("AISMI_CRASH_AT");
+        else stack->daemonEnv()["AISMI_CRASH_AT"] = point;
+        stack->startDaemon();
+        ASSERT_TRUE(stack->waitForVf("0:0", "state", "idle"));
+    };
+    for (const char* point : {"assign:planned", "assign:bound", "assign:attached"}) {
+        restartWith(point);
+        stack->aismi({"vf", "assign", "0:1", "--domain", "vm1"});  // aismid dies on the way
+        expectCrashed(point);
+        restartWith("");
+        EXPECT_EQ(agreed(point), "free") << point << ": an assignment a crash interrupted is rolled back";
+    }
+    for (const char* point : {"release:planned", "release:freed", "release:scrubbed"}) {
+        restartWith("");
+        ASSERT_EQ(stack->aismi({"vf", "assign", "0:1", "--domain", "vm1"}).exitCode, 0) << point;
+        ASSERT_EQ(stack->sim({"vf-memory", "write", "0:1", "secret"}).exitCode, 0);
+        restartWith(point);
+        stack->aismi({"vf", "release", "0:1"});
+        expectCrashed(point);
+        restartWith("");
+        EXPECT_EQ(agreed(point), "free") << point << ": a release a crash interrupted is finished, scrubbed\n" << stack->aismi({"events", "-n", "40"}).out;
+    }
+}
+
+TEST_F(LibvirtTest, ManyClientsAssigningAndReleasingAtOnceNeverDoubleAssign) {
+    lv->define("vm1");
+    lv->define("vm2");
+    std::vector<Process> clients;
+    for (int round = 0; round < 3; ++round) {
+        for (const char* vf : {"0:1", "0:2", "0:3"})
+            for (const char* dom : {"vm1", "vm2"})
+                clients.push_back(stack->spawnAismi({"vf", "assign", vf, "--domain", dom}, std::nullopt,
+                                                    "assign-" + std::to_string(round) + vf + dom));
+        for (auto& c : clients) c.stop(0, 30000);
+        clients.clear();
+        for (const char* vf : {"0:1", "0:2", "0:3"}) {
+            const std::string a = address(vf);
+            const std::string dom = stack->vfField(vf, "domain");
+            ASSERT_FALSE(dom.empty()) << vf << ": one of the two assigns wins";
+            EXPECT_EQ(lv->has("vm1", a), dom == "vm1") << vf;
+            EXPECT_EQ(lv->has("vm2", a), dom == "vm2") << vf << ": never in two domains";
+        }
+        for (const char* vf : {"0:1", "0:2", "0:3"})
+            for (int twice = 0; twice < 2; ++twice) clients.push_back(stack->spawnAismi({"vf", "release", vf}, std::nullopt, "release" + std::to_string(twice) + vf));
+        for (auto& c : clients) c.stop(0, 30000);
+        clients.clear();
+        for (const char* vf : {"0:1", "0:2", "0:3"}) EXPECT_TRUE(stack->waitForVf(vf, "domain,driver", ", aismi")) << vf;
+        EXPECT_EQ(lv->dumpxml("vm1").find("hostdev"), std::string::npos);
+        EXPECT_EQ(lv->dumpxml("vm2").find("hostdev"), std::string::npos);
+    }
+}
