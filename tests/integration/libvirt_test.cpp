@@ -186,6 +186,19 @@ TEST_F(LibvirtTest, BadInputIsRefusedWithWhatWasWrongAndChangesNothing) {
     refused({"vf", "bind", "0:1", "--driver", "nouveau"}, 2, "vfio-pci or host");
     refused({"vf", "release", "0:1"}, 13, "not assigned");
     refused({"vf", "release", "0:1", "extra"}, 2, "");
+    // Reads are open; every change needs org.aismi.assign-vfs (without polkit: root only).
+    for (std::vector<std::string> change : {std::vector<std::string>{"vf", "assign", "0:1", "--domain", "vm1"},
+                                            {"vf", "bind", "0:1", "--driver", "vfio-pci"}, {"vf", "release", "0:1"}}) {
+        auto r = stack->aismi(change, 65534u);
+        EXPECT_EQ(r.exitCode, 7) << r.err;
+        EXPECT_NE(r.err.find("polkit is not running"), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(stack->aismi({"vf", "list", "--domain", "vm1"}, 65534u).exitCode, 0);
+    // A VF given to a domain is never destroyed under it, not even with --force.
+    ASSERT_EQ(stack->aismi({"vf", "assign", "0:3", "--domain", "vm1"}).exitCode, 0);
+    refused({"vf", "disable", "-i", "0", "--force"}, 13, "assigned to libvirt domains");
+    EXPECT_EQ(stack->vfField("0:3", "domain"), "vm1");
+    ASSERT_EQ(stack->aismi({"vf", "release", "0:3"}).exitCode, 0);
     EXPECT_EQ(stack->vfField("0:1", "domain,driver"), ", aismi");
     EXPECT_EQ(lv->dumpxml("vm1").find("hostdev"), std::string::npos);
     // A domain that vanishes midway: assigning to it after it is gone is refused cleanly.

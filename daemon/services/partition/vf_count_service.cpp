@@ -106,6 +106,14 @@ Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsi
                     inUse += (inUse.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf.index) + " (vfio-pci)";
             if (!inUse.empty() && !force)
                 return makeError(Errc::InvalidState, "VFs " + inUse + " are in use; unprovision or release them first, or force it");
+            // A VF given to a libvirt domain is never destroyed under it, not even by force: the
+            // domain's definition would keep a device that no longer exists.
+            std::string assigned;
+            for (const auto& vf : card.vfs)
+                if (!vf.domain.empty())
+                    assigned += (assigned.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf.index) + " (domain " + vf.domain + ")";
+            if (!assigned.empty())
+                return makeError(Errc::InvalidState, "VFs " + assigned + " are assigned to libvirt domains; aismi vf release takes them back first");
             // The VFs' provisioning goes with them (put back if the change fails).
             p.payload.cleared.assign(provisioned->begin(), provisioned->end());
             if (auto c = d_.desired.clearProvisionedCard(card.info.key); !c) return c;

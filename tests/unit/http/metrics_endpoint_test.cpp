@@ -47,6 +47,18 @@ TEST_F(MetricsEndpointTest, ShowsEveryVfAndTheTenantOnlyWhenAskedTo) {
     EXPECT_TRUE(has(text, "aismi_vf_compute_units{" + vf1 + R"(,tenant="acme"} 16)")) << text;
     const std::string vf0 = R"(card="0",vf="0",pci_address=")" + inventory->snapshot(0).vfs.at(0).pciAddress + R"(")";
     EXPECT_TRUE(has(text, "aismi_vf_quarantined{" + vf0 + "} 0")) << "a VF without a tenant has no tenant label";
+    // The libvirt domain a VF is given to, beside its tenant.
+    poller->annotators.push_back([](CardSnapshot& s) {
+        if (s.vfs.size() > 1) {
+            s.vfs[1].domain = "web1";
+            s.vfs[1].assignment = "assigned";
+        }
+    });
+    poller->readAllNow();
+    text = endpoint(true).render(metrics::Format::Prometheus, 0);
+    EXPECT_TRUE(has(text, "aismi_vf_assigned{" + vf1 + R"(,tenant="acme",domain="web1"} 1)")) << text;
+    EXPECT_TRUE(has(text, "aismi_vf_assigned{" + vf0 + "} 0"));
+    EXPECT_EQ(endpoint(false).render(metrics::Format::Prometheus, 0).find("web1"), std::string::npos) << "only when the operator asks";
 }
 
 TEST_F(MetricsEndpointTest, CountsEveryNoticeByTypeAndSeverity) {

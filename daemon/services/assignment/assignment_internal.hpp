@@ -1,0 +1,62 @@
+// What assignment_service.cpp and assignment_reconcile.cpp share: the journal kinds, the
+// state of one operation under way, and the device steps. Not for use outside the service.
+#pragma once
+
+#include "assignment_service.hpp"
+#include "desired_state_repository.hpp"
+#include "snapshot.hpp"
+
+#include <aismi/card.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <memory>
+
+namespace aismi {
+
+class Fs;
+
+struct ReconnectTimer {
+    explicit ReconnectTimer(boost::asio::io_context& loop) : timer(loop) {}
+    boost::asio::steady_timer timer;
+};
+
+namespace assignment_detail {
+
+inline constexpr const char* kBindKind = "bind-vf-driver";
+inline constexpr const char* kAssignKind = "assign-vf";
+inline constexpr const char* kReleaseKind = "release-vf";
+inline constexpr const char* kLibvirtKey = "libvirt";
+inline constexpr unsigned kMaxReconnectDelayS = 30;
+
+using Provisioned = DesiredStateRepository::Provisioned;
+using Key = std::pair<std::string, unsigned>;
+
+inline bool has(const std::vector<PciAddress>& v, const PciAddress& a) { return std::find(v.begin(), v.end(), a) != v.end(); }
+
+// FLR, the vendor scrub, then (unless the VF stays with its domain) back to the host driver.
+// Blocking: the card's strand. Returns what was done, for the event.
+Result<std::string> resetAndScrub(const std::shared_ptr<Card>& card, Fs& fs, unsigned vf, const PciAddress& address, bool toHost);
+/// "'a', 'b' and 'c'".
+std::string domainList(const std::vector<std::string>& names);
+
+}  // namespace assignment_detail
+
+struct AssignmentService::Pending {
+    VfRef ref;
+    CardInfo info;
+    PciAddress address;
+    std::string domain;
+    std::string tenant;
+    bool tenantGiven = false;
+    std::optional<DesiredStateRepository::Provisioned> provisioned;  // the VF's provisioning before the assignment gave it a tenant
+    std::string driverBefore;
+    int64_t operation = 0;
+    std::string what;
+    std::string why;  // why aismid frees it by itself ("" for a release asked for)
+    bool running = false;  // the domain runs: its tenant may use the VF from the moment it has it
+    Done done;
+};
+
+}  // namespace aismi
