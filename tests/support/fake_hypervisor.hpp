@@ -92,6 +92,7 @@ public:
     HypervisorEvents events;               // set by the test: post to the loop
     std::set<std::pair<bool, Scope>> fail;  // {attach?, scope}: that call fails (LibvirtFailed)
     bool down = false;
+    bool slowUnplug = false;  // a live detach answers before the guest lets go (the device stays)
     unsigned calls = 0;
 
 private:
@@ -121,6 +122,7 @@ private:
         const bool present = std::find(list.begin(), list.end(), a) != list.end();
         if (add && present) return makeError(Errc::LibvirtFailed, "libvirt: PCI device " + a.str() + " is in use by domain " + name);
         if (!add && !present) return makeError(Errc::LibvirtFailed, "libvirt: device not found");
+        if (!add && scope == Scope::Live && slowUnplug) return {};
         if (add) list.push_back(a);
         else list.erase(std::find(list.begin(), list.end(), a));
         return {};

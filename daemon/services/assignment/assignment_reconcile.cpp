@@ -79,12 +79,25 @@ void AssignmentService::onHypervisorEvent(const HypervisorEvent& e) {
 
 void AssignmentService::reconcileAll() {
     if (!hypervisor_ || !connected_) return;
+    // Events come in bursts (aismid's own changes cause some): one listing at a time, and one
+    // more after it if anything asked meanwhile.
+    if (reconciling_) {
+        reconcileAgain_ = true;
+        return;
+    }
+    reconciling_ = true;
     d_.libvirtCalls.runOnCard<std::vector<Domain>>(kLibvirtKey, [h = hypervisor_] { return h->domains(); },
                                                    [this](Result<std::vector<Domain>> domains) {
+                                                       reconciling_ = false;
                                                        if (!domains)
-                                                           return d_.events.publish(Notice{EventType::Libvirt, Severity::Warning, "aismid",
-                                                                                           "reconcile with libvirt: " + domains.error().message});
-                                                       reconcileWith(std::move(*domains));
+                                                           d_.events.publish(Notice{EventType::Libvirt, Severity::Warning, "aismid",
+                                                                                    "reconcile with libvirt: " + domains.error().message});
+                                                       else
+                                                           reconcileWith(std::move(*domains));
+                                                       if (reconcileAgain_) {
+                                                           reconcileAgain_ = false;
+                                                           reconcileAll();
+                                                       }
                                                    });
 }
 

@@ -398,8 +398,14 @@ void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
             auto dom = h->domain(name);
             if (!dom && dom.error().code == Errc::NotFound) return {};  // gone: nothing to take back
             if (!dom) return std::move(dom).error();
-            if (dom->active && has(dom->live.pciHostdevs, a))
+            if (dom->active && has(dom->live.pciHostdevs, a)) {
                 if (auto r = h->detach(name, a, Scope::Live); !r) return r;
+                // libvirt may answer before the guest has let go of the device (it finishes the
+                // unplug later): nothing is reset or scrubbed under a guest that still has it.
+                auto after = h->domain(name);
+                if (after && after->active && has(after->live.pciHostdevs, a))
+                    return makeError(Errc::Busy, "domain '" + name + "' has not released " + a.str() + " yet (its guest must let go of it); try again");
+            }
             if (dom->config && has(dom->config->pciHostdevs, a))
                 if (auto r = h->detach(name, a, Scope::Config); !r) return r;
             return {};

@@ -138,6 +138,8 @@ private:
     Hypervisor* hypervisor_;
     bool connected_ = false;
     bool connecting_ = false;
+    bool reconciling_ = false;     // a listing of the domains is under way
+    bool reconcileAgain_ = false;  // and another was asked for meanwhile
     unsigned reconnectDelayS_ = 1;
     std::unique_ptr<struct ReconnectTimer> timer_;
     std::map<std::pair<std::string, unsigned>, std::vector<std::string>> problems_;

@@ -166,6 +166,24 @@ TEST_F(AssignmentServiceTest, ReleaseResetsAndScrubsTheVfAndNeverTouchesANeighbo
     EXPECT_TRUE(journal->open()->empty());
 }
 
+TEST_F(AssignmentServiceTest, NothingIsResetUnderAGuestThatHasNotLetGoOfTheVf) {
+    hv.define("vm1", {true, true, {}, {}, ""});
+    ASSERT_TRUE(assign(1, "vm1").ok());
+    writeMemory(1, "in-use");
+    hv.slowUnplug = true;
+    auto r = release(1);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::Busy);
+    EXPECT_NE(r.error().message.find("has not released"), std::string::npos) << r.error().message;
+    EXPECT_EQ(memory(1), "in-use") << "not scrubbed under the guest";
+    EXPECT_EQ(vf(1).domain, "vm1");
+    EXPECT_EQ(vf(1).driver, "vfio-pci");
+    EXPECT_TRUE(has(hv.get("vm1").config, address(1))) << "its definition keeps it";
+    hv.slowUnplug = false;
+    ASSERT_TRUE(release(1).ok()) << "once the guest lets go";
+    EXPECT_EQ(memory(1), "");
+}
+
 TEST_F(AssignmentServiceTest, AScrubThatFailsKeepsTheVfOutOfUseUntilItSucceeds) {
     hv.define("vm1", {false, true, {}, {}, ""});
     ASSERT_TRUE(assign(1, "vm1").ok());
