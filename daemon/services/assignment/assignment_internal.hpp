@@ -4,6 +4,7 @@
 
 #include "assignment_service.hpp"
 #include "desired_state_repository.hpp"
+#include "device_executor.hpp"
 #include "snapshot.hpp"
 
 #include <aismi/card.hpp>
@@ -58,5 +59,23 @@ struct AssignmentService::Pending {
     bool running = false;  // the domain runs: its tenant may use the VF from the moment it has it
     Done done;
 };
+
+// Completions check that the service still exists: a test (or a shutdown) may end it while a
+// call is still on a worker.
+template <class T>
+void AssignmentService::viaLibvirt(std::function<Result<T>()> work, std::function<void(Result<T>)> then) {
+    std::weak_ptr<bool> alive = alive_;
+    d_.libvirtCalls.runOnCard<T>(assignment_detail::kLibvirtKey, std::move(work), [alive, then = std::move(then)](Result<T> r) {
+        if (auto a = alive.lock(); a && *a) then(std::move(r));
+    });
+}
+
+template <class T>
+void AssignmentService::onDevice(const std::string& key, std::function<Result<T>()> work, std::function<void(Result<T>)> then) {
+    std::weak_ptr<bool> alive = alive_;
+    d_.executor.runOnCard<T>(key, std::move(work), [alive, then = std::move(then)](Result<T> r) {
+        if (auto a = alive.lock(); a && *a) then(std::move(r));
+    });
+}
 
 }  // namespace aismi

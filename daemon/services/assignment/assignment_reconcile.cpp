@@ -40,7 +40,7 @@ using namespace assignment_detail;
 void AssignmentService::start() {
     if (!hypervisor_ || connecting_ || connected_) return;
     connecting_ = true;
-    d_.libvirtCalls.runOnCard<void>(kLibvirtKey, [h = hypervisor_] { return h->connect(); }, [this](Result<void> r) {
+    viaLibvirt<void>([h = hypervisor_] { return h->connect(); }, [this](Result<void> r) {
         connecting_ = false;
         if (r) return;  // the Connected event follows
         if (reconnectDelayS_ == 1)
@@ -86,7 +86,7 @@ void AssignmentService::reconcileAll() {
         return;
     }
     reconciling_ = true;
-    d_.libvirtCalls.runOnCard<std::vector<Domain>>(kLibvirtKey, [h = hypervisor_] { return h->domains(); },
+    viaLibvirt<std::vector<Domain>>([h = hypervisor_] { return h->domains(); },
                                                    [this](Result<std::vector<Domain>> domains) {
                                                        reconciling_ = false;
                                                        if (!domains)
@@ -261,9 +261,7 @@ void AssignmentService::rollBackInterrupted(const Assignment& row) {
     }
     p->what = "the assignment of " + snap.info.vfLabel(row.vf) + " to domain '" + row.domain + "' a restart interrupted";
     p->done = [](Result<void>) {};
-    d_.libvirtCalls.runOnCard<void>(
-        kLibvirtKey,
-        [h = hypervisor_, name = row.domain, a = *address]() -> Result<void> {
+    viaLibvirt<void>([h = hypervisor_, name = row.domain, a = *address]() -> Result<void> {
             // Asked again here: the listing that led here may be older than the domain.
             auto dom = h->domain(name);
             if (!dom) return dom.error().code == Errc::NotFound ? Result<void>() : Result<void>(std::move(dom).error());

@@ -129,7 +129,7 @@ void AssignmentService::bind(const VfRef& ref, DriverChoice choice, Done done) {
         return done(std::move(op).error().context(what));
     }
     Fs* fs = &d_.inventory.fs();
-    d_.executor.runOnCard<std::string>(
+    onDevice<std::string>(
         info.key,
         [fs, a = *address, choice]() -> Result<std::string> {
             if (choice == DriverChoice::Host) return vfio::bindToHost(*fs, a);
@@ -192,8 +192,7 @@ void AssignmentService::assign(const VfRef& ref, const std::string& domain, cons
     p->driverBefore = vf.driver;
     p->what = what;
     p->done = std::move(done);
-    d_.libvirtCalls.runOnCard<Domain>(
-        kLibvirtKey, [h = hypervisor_, domain] { return h->domain(domain); },
+    viaLibvirt<Domain>([h = hypervisor_, domain] { return h->domain(domain); },
         [this, p](Result<Domain> found) {
             if (!found) {
                 d_.changes.end(p->info.key, p->ref.vf);
@@ -247,7 +246,7 @@ void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain
     if (!planned) return refuse(std::move(planned).error().context(p->what));
     crashPoint("assign:planned");
     Fs* fs = &d_.inventory.fs();
-    d_.executor.runOnCard<std::string>(
+    onDevice<std::string>(
         p->info.key,
         [fs, a = p->address]() -> Result<std::string> {
             auto group = vfio::bindToVfio(*fs, a);
@@ -258,9 +257,7 @@ void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain
             if (!bound) return finishAssign(p, std::move(bound).error(), false);
             crashPoint("assign:bound");
             (void)d_.journal.advance(p->operation, "attach");
-            d_.libvirtCalls.runOnCard<void>(
-                kLibvirtKey,
-                [h = hypervisor_, name = p->domain, a = p->address, live, config]() -> Result<void> {
+            viaLibvirt<void>([h = hypervisor_, name = p->domain, a = p->address, live, config]() -> Result<void> {
                     if (live)
                         if (auto r = h->attach(name, a, Scope::Live); !r) return r;
                     if (config)
@@ -313,7 +310,7 @@ void AssignmentService::finishAssign(std::shared_ptr<Pending> p, Result<void> ou
     };
     if (!bound || p->driverBefore == vfio::kVfioDriver) return rollBackStore("");
     Fs* fs = &d_.inventory.fs();
-    d_.executor.runOnCard<std::string>(
+    onDevice<std::string>(
         p->info.key, [fs, a = p->address] { return vfio::bindToHost(*fs, a); },
         [rollBackStore](Result<std::string> back) {
             rollBackStore(back ? "" : " (the VF stays bound to vfio-pci: " + back.error().message + ")");
@@ -339,7 +336,7 @@ void AssignmentService::release(const VfRef& ref, Done done) {
         if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
         auto device = d_.inventory.device(ref.card);
         Fs* fs = &d_.inventory.fs();
-        d_.executor.runOnCard<std::string>(
+        onDevice<std::string>(
             info.key, [device, fs, vf = ref.vf, a = *address] { return resetAndScrub(device, *fs, vf, a, true); },
             [this, info, ref, what, done = std::move(done)](Result<std::string> scrubbed) {
                 if (scrubbed) (void)d_.assignments.markClean(info.key, ref.vf);
@@ -392,9 +389,7 @@ void AssignmentService::release(const VfRef& ref, Done done) {
 // in one transaction, then reset, scrub and return it to its host driver. The caller holds
 // the VF's change claim and has marked the row 'releasing'.
 void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
-    d_.libvirtCalls.runOnCard<void>(
-        kLibvirtKey,
-        [h = hypervisor_, name = p->domain, a = p->address]() -> Result<void> {
+    viaLibvirt<void>([h = hypervisor_, name = p->domain, a = p->address]() -> Result<void> {
             auto dom = h->domain(name);
             if (!dom && dom.error().code == Errc::NotFound) return {};  // gone: nothing to take back
             if (!dom) return std::move(dom).error();
@@ -452,7 +447,7 @@ void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
                     "taken back from domain '" + p->domain + "'" + (p->why.empty() ? "" : " (" + p->why + ")"));
             auto device = d_.inventory.device(p->ref.card);
             Fs* fs = &d_.inventory.fs();
-            d_.executor.runOnCard<std::string>(
+            onDevice<std::string>(
                 p->info.key, [device, fs, vf = p->ref.vf, a = p->address] { return resetAndScrub(device, *fs, vf, a, true); },
                 [this, p](Result<std::string> scrubbed) {
                     crashPoint("release:scrubbed");
@@ -510,7 +505,7 @@ void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, co
         reload();
         auto device = d_.inventory.device(c);
         Fs* fs = &d_.inventory.fs();
-        d_.executor.runOnCard<std::string>(
+        onDevice<std::string>(
             cardKey, [device, fs, vf, a = *address] { return resetAndScrub(device, *fs, vf, a, false); },
             [this, c, cardKey, vf, why](Result<std::string> scrubbed) {
                 if (scrubbed) (void)d_.assignments.markClean(cardKey, vf);

@@ -130,6 +130,12 @@ private:
     std::optional<std::pair<unsigned, unsigned>> ownerOf(const PciAddress& address) const;
     void writeManagedList(const CardSnapshot* fresh);
     void publish(unsigned card, unsigned vf, EventType type, Severity severity, const std::string& message);
+    /// `work` on the libvirt thread, then `then` on the loop unless the service is gone by then.
+    template <class T>
+    void viaLibvirt(std::function<Result<T>()> work, std::function<void(Result<T>)> then);
+    /// `work` on card `key`'s strand, then `then` on the loop unless the service is gone by then.
+    template <class T>
+    void onDevice(const std::string& key, std::function<Result<T>()> work, std::function<void(Result<T>)> then);
     /// Re-reads the rows and scrub marks annotate() shows (after every write).
     void reload();
     void refreshCardOf(const std::string& cardKey);
