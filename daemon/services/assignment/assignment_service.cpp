@@ -88,6 +88,13 @@ void AssignmentService::publish(unsigned card, unsigned vf, EventType type, Seve
     d_.events.publish(Notice{type, severity, d_.inventory.info(card).vfLabel(vf), message, card, vf});
 }
 
+void AssignmentService::afterRefresh(unsigned card, std::function<void()> then) {
+    std::weak_ptr<bool> alive = alive_;
+    d_.poller.refresh(card, [alive, then = std::move(then)] {
+        if (auto a = alive.lock(); a && *a) then();
+    });
+}
+
 void AssignmentService::refreshCardOf(const std::string& cardKey) {
     for (unsigned c = 0; c < d_.inventory.size(); ++c)
         if (d_.inventory.info(c).key == cardKey) d_.poller.refresh(c, nullptr);
@@ -142,7 +149,7 @@ void AssignmentService::bind(const VfRef& ref, DriverChoice choice, Done done) {
             if (bound)
                 publish(ref.card, ref.vf, EventType::Driver, Severity::Info, "bound to " + (bound->empty() ? std::string("no driver") : *bound));
             Result<void> outcome = bound ? Result<void>() : Result<void>(std::move(bound).error().context(what));
-            d_.poller.refresh(ref.card, [this, key = info.key, ref, outcome, done] {
+            afterRefresh(ref.card, [this, key = info.key, ref, outcome, done] {
                 d_.changes.end(key, ref.vf);
                 done(outcome);
             });
@@ -273,7 +280,7 @@ void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain
 
 void AssignmentService::finishAssign(std::shared_ptr<Pending> p, Result<void> outcome, bool bound) {
     const auto finish = [this, p](Result<void> result) {
-        d_.poller.refresh(p->ref.card, [this, p, result] {
+        afterRefresh(p->ref.card, [this, p, result] {
             d_.changes.end(p->info.key, p->ref.vf);
             p->done(result);
         });
@@ -344,7 +351,7 @@ void AssignmentService::release(const VfRef& ref, Done done) {
                 publish(ref.card, ref.vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
                         scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message + "; the VF stays out of use");
                 Result<void> outcome = scrubbed ? Result<void>() : Result<void>(std::move(scrubbed).error().context(what));
-                d_.poller.refresh(ref.card, [this, key = info.key, ref, outcome, done] {
+                afterRefresh(ref.card, [this, key = info.key, ref, outcome, done] {
                     d_.changes.end(key, ref.vf);
                     done(outcome);
                 });
@@ -463,7 +470,7 @@ void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
                     Result<void> outcome = !scrubbed ? Result<void>(std::move(scrubbed).error().context(p->what))
                                            : closed  ? Result<void>()
                                                      : Result<void>(std::move(closed).error());
-                    d_.poller.refresh(p->ref.card, [this, p, outcome] {
+                    afterRefresh(p->ref.card, [this, p, outcome] {
                         d_.changes.end(p->info.key, p->ref.vf);
                         p->done(outcome);
                     });
@@ -512,7 +519,7 @@ void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, co
                 reload();
                 publish(c, vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
                         (scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message) + " (" + why + ")");
-                d_.poller.refresh(c, [this, cardKey, vf] { d_.changes.end(cardKey, vf); });
+                afterRefresh(c, [this, cardKey, vf] { d_.changes.end(cardKey, vf); });
             });
         return;
     }

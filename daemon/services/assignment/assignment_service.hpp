@@ -130,6 +130,8 @@ private:
     std::optional<std::pair<unsigned, unsigned>> ownerOf(const PciAddress& address) const;
     void writeManagedList(const CardSnapshot* fresh);
     void publish(unsigned card, unsigned vf, EventType type, Severity severity, const std::string& message);
+    /// Reads card `card` again, then `then` on the loop unless the service is gone by then.
+    void afterRefresh(unsigned card, std::function<void()> then);
     /// `work` on the libvirt thread, then `then` on the loop unless the service is gone by then.
     template <class T>
     void viaLibvirt(std::function<Result<T>()> work, std::function<void(Result<T>)> then);

@@ -286,6 +286,7 @@ TEST_F(AssignmentServiceTest, AnAssignmentARestartInterruptedIsRolledBackWhenLib
     settle();
     EXPECT_FALSE(has(hv.get("vm1").config, address(1))) << "taken back out of the domain";
     EXPECT_EQ(inventory->fs().readLink("bus/pci/devices/" + address(1).str() + "/driver").value().find("vfio"), std::string::npos);
+    ASSERT_TRUE(runUntil([&] { return !changes.busy(kSerial0, 1); })) << "the roll-back has finished";
     // A release a restart interrupted is finished: scrubbed and free.
     assignments.reset();
     hv.define("vm2", {false, true, {}, {address(2)}, ""});
