@@ -150,7 +150,9 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
 
     // Hostdevs aismid has no record of: adopt them (a platform may assign VFs itself), unless
     // two domains claim one.
-    for (const auto& [key, names] : holders) {
+    for (const auto& holder : holders) {
+        const Key& key = holder.first;  // named, not bound: lambdas below capture them
+        const std::vector<std::string>& names = holder.second;
         if (rows_.count(key) || d_.changes.busy(key.first, key.second)) continue;
         auto card = cardOf(key.first);
         if (!card) continue;
