@@ -73,7 +73,11 @@ void AssignmentService::onHypervisorEvent(const HypervisorEvent& e) {
                                  "lost libvirt at " + hypervisor_->uri() + ": " + e.detail + "; reconnecting"});
         scheduleReconnect();
         return;
-    default: reconcileDomain(e.domain); return;
+    default:
+        // One domain changed, but a VF may be in two domains: conflicts are judged on the
+        // whole picture (one listing, as `virsh list --all` makes).
+        reconcileAll();
+        return;
     }
 }
 
@@ -99,14 +103,6 @@ void AssignmentService::reconcileAll() {
                                                            reconcileAll();
                                                        }
                                                    });
-}
-
-void AssignmentService::reconcileDomain(const std::string& name) {
-    if (!hypervisor_ || !connected_ || name.empty()) return;
-    // One domain changed; but a VF may be in two domains, so the whole picture is needed to
-    // judge conflicts. Listing is one call; it is what `virsh list --all` does.
-    (void)name;
-    reconcileAll();
 }
 
 std::optional<unsigned> AssignmentService::cardOf(const std::string& cardKey) const {
@@ -331,24 +327,27 @@ void AssignmentService::annotate(CardSnapshot& card) {
         auto p = problems_.find(key);
         vf.assignmentProblems = p != problems_.end() ? p->second : std::vector<std::string>{};
     }
-    writeManagedList(&card);
+    writeManagedList(card);
 }
 
-void AssignmentService::writeManagedList(const CardSnapshot* fresh) {
+// Only when a card's VFs change (rarely): annotate() runs at every poll of every card.
+void AssignmentService::writeManagedList(const CardSnapshot& fresh) {
     if (d_.managedVfsFile.empty()) return;
-    std::string list;
-    for (unsigned c = 0; c < d_.inventory.size(); ++c) {
-        const CardSnapshot& s = fresh && d_.inventory.info(c).key == fresh->info.key ? *fresh : d_.inventory.snapshot(c);
-        for (const auto& vf : s.vfs) list += vf.pciAddress + "\n";
-    }
-    if (list == managedList_) return;
+    std::vector<std::string>& known = managedVfs_[fresh.info.key];
+    const bool same = known.size() == fresh.vfs.size() &&
+                      std::equal(known.begin(), known.end(), fresh.vfs.begin(), [](const std::string& a, const VfSnapshot& v) { return a == v.pciAddress; });
+    if (same) return;
+    known.clear();
+    for (const auto& vf : fresh.vfs) known.push_back(vf.pciAddress);
     const std::string tmp = d_.managedVfsFile + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << "# The VFs aismid manages, for aismi-libvirt-hook when aismid is not running.\n" << list;
-        if (!out.flush()) return;
+        out << "# The VFs aismid manages, for aismi-libvirt-hook when aismid is not running.\n";
+        for (const auto& [card, addresses] : managedVfs_)
+            for (const auto& a : addresses) out << a << "\n";
+        if (!out.flush()) return known.clear();  // tried again at the next poll
     }
-    if (std::rename(tmp.c_str(), d_.managedVfsFile.c_str()) == 0) managedList_ = list;
+    if (std::rename(tmp.c_str(), d_.managedVfsFile.c_str()) != 0) known.clear();
 }
 
 // ---- crash recovery ----------------------------------------------------------------------

@@ -96,8 +96,7 @@ void AssignmentService::afterRefresh(unsigned card, std::function<void()> then) 
 }
 
 void AssignmentService::refreshCardOf(const std::string& cardKey) {
-    for (unsigned c = 0; c < d_.inventory.size(); ++c)
-        if (d_.inventory.info(c).key == cardKey) d_.poller.refresh(c, nullptr);
+    if (auto c = cardOf(cardKey)) d_.poller.refresh(*c, nullptr);
 }
 
 std::optional<std::pair<unsigned, unsigned>> AssignmentService::ownerOf(const PciAddress& address) const {
@@ -479,15 +478,14 @@ void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
 }
 
 void AssignmentService::freeVf(const Assignment& row, const std::string& why, Done done) {
-    for (unsigned c = 0; c < d_.inventory.size(); ++c) {
-        const CardSnapshot& card = d_.inventory.snapshot(c);
-        if (card.info.key != row.cardKey || card.lost || row.vf >= card.vfs.size()) continue;
+    if (auto c = cardOf(row.cardKey); c && !d_.inventory.snapshot(*c).lost && row.vf < d_.inventory.snapshot(*c).vfs.size()) {
+        const CardSnapshot& card = d_.inventory.snapshot(*c);
         auto address = PciAddress::parse(card.vfs[row.vf].pciAddress);
         if (!address) return done(std::move(address).error());
         const std::string what = "free " + card.info.vfLabel(row.vf) + " (" + why + ")";
         if (auto claimed = d_.changes.begin(row.cardKey, row.vf, what); !claimed) return done(std::move(claimed).error());
         auto p = std::make_shared<Pending>();
-        p->ref = VfRef{c, row.vf};
+        p->ref = VfRef{*c, row.vf};
         p->info = card.info;
         p->address = *address;
         p->domain = row.domain;
@@ -502,9 +500,9 @@ void AssignmentService::freeVf(const Assignment& row, const std::string& why, Do
 }
 
 void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why) {
-    for (unsigned c = 0; c < d_.inventory.size(); ++c) {
+    if (auto found = cardOf(cardKey); found && !d_.inventory.snapshot(*found).lost && vf < d_.inventory.snapshot(*found).vfs.size()) {
+        const unsigned c = *found;
         const CardSnapshot& card = d_.inventory.snapshot(c);
-        if (card.info.key != cardKey || card.lost || vf >= card.vfs.size()) continue;
         auto address = PciAddress::parse(card.vfs[vf].pciAddress);
         if (!address) return;
         if (!d_.changes.begin(cardKey, vf, "scrub " + card.info.vfLabel(vf))) return;

@@ -123,12 +123,11 @@ private:
     void rollBackInterrupted(const Assignment& row);
     std::vector<std::string> problemsOf(const Assignment& row, const Domain& domain, const std::vector<std::string>& holders);
     std::optional<unsigned> cardOf(const std::string& cardKey) const;
-    void reconcileDomain(const std::string& name);
     void scheduleReconnect();
     void noteProblems(const std::string& cardKey, unsigned vf, std::vector<std::string> problems);
     /// The card index and VF of an address aismid manages, if it is one.
     std::optional<std::pair<unsigned, unsigned>> ownerOf(const PciAddress& address) const;
-    void writeManagedList(const CardSnapshot* fresh);
+    void writeManagedList(const CardSnapshot& fresh);
     void publish(unsigned card, unsigned vf, EventType type, Severity severity, const std::string& message);
     /// Reads card `card` again, then `then` on the loop unless the service is gone by then.
     void afterRefresh(unsigned card, std::function<void()> then);
@@ -151,7 +150,7 @@ private:
     unsigned reconnectDelayS_ = 1;
     std::unique_ptr<struct ReconnectTimer> timer_;
     std::map<std::pair<std::string, unsigned>, std::vector<std::string>> problems_;
-    std::string managedList_;  // what was last written to the managed-VFs file
+    std::map<std::string, std::vector<std::string>> managedVfs_;  // card key -> its VFs' addresses, as last written
     std::map<std::pair<std::string, unsigned>, Assignment> rows_;
     std::map<std::pair<std::string, unsigned>, std::string> dirty_;  // -> why it waits for a scrub
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
