@@ -485,13 +485,63 @@ Result<FirmwareState> Card::firmware() const {
         if (!integrity) return std::move(integrity).error();
         if (*integrity != "ok" && *integrity != "bad")
             return makeError(Errc::MalformedData, p + ": " + prefix + "integrity is '" + *integrity + "', expected ok or bad");
-        fw.banks[b] = FirmwareBank{*version, *integrity == "ok"};
+        fw.banks[b] = FirmwareBank{*version == "-" ? "" : *version, *integrity == "ok", ""};
+        if (auto hash = kv->find(prefix + "sha256"); hash != kv->end() && hash->second != "-") {
+            if (hash->second.size() != 64 || hash->second.find_first_not_of("0123456789abcdef") != std::string::npos)
+                return makeError(Errc::MalformedData, p + ": " + prefix + "sha256 is not 64 lower-case hex digits");
+            fw.banks[b].sha256 = hash->second;
+        }
     }
-    auto active = text::requireUnsigned(*kv, "active_bank", p);
+    const auto bank = [&](const std::string& key) -> Result<unsigned> {
+        auto v = text::requireUnsigned(*kv, key, p);
+        if (!v) return std::move(v).error();
+        if (*v > 1) return makeError(Errc::MalformedData, p + ": " + key + " " + std::to_string(*v) + " is not 0 or 1");
+        return static_cast<unsigned>(*v);
+    };
+    auto active = bank("active_bank");
     if (!active) return std::move(active).error();
-    if (*active > 1) return makeError(Errc::MalformedData, p + ": active_bank " + std::to_string(*active) + " is not 0 or 1");
-    fw.activeBank = static_cast<unsigned>(*active);
+    fw.activeBank = fw.bootBank = *active;
+    // The A/B update keys (docs/driver-abi.md); a card without them can be read, not updated.
+    if (!kv->count("boot_bank")) return fw;
+    auto boot = bank("boot_bank");
+    if (!boot) return std::move(boot).error();
+    fw.bootBank = *boot;
+    auto tryBank = text::requireString(*kv, "try_bank", p);
+    auto lastTry = text::requireString(*kv, "last_try", p);
+    auto selftest = text::requireString(*kv, "selftest", p);
+    if (!tryBank) return std::move(tryBank).error();
+    if (!lastTry) return std::move(lastTry).error();
+    if (!selftest) return std::move(selftest).error();
+    if (*tryBank == "0" || *tryBank == "1") fw.tryBank = static_cast<unsigned>((*tryBank)[0] - '0');
+    else if (*tryBank != "none") return makeError(Errc::MalformedData, p + ": try_bank is '" + *tryBank + "', expected none, 0 or 1");
+    if (*lastTry == "booted") fw.lastTry = FirmwareTry::Booted;
+    else if (*lastTry == "fell-back") fw.lastTry = FirmwareTry::FellBack;
+    else if (*lastTry != "none") return makeError(Errc::MalformedData, p + ": last_try is '" + *lastTry + "', expected none, booted or fell-back");
+    if (*selftest != "pass" && *selftest != "fail") return makeError(Errc::MalformedData, p + ": selftest is '" + *selftest + "', expected pass or fail");
+    fw.selftestOk = *selftest == "pass";
+    fw.updatable = true;
     return fw;
+}
+
+Result<void> Card::armFirmwareTry(std::optional<unsigned> bank) {
+    if (auto r = requireVendorAbi("firmware banks"); !r) return std::move(r).error();
+    const std::string what = "card " + std::to_string(index_) + ": " + (bank ? "arming a try of firmware bank " + std::to_string(*bank) : "disarming the firmware try");
+    if (auto r = fs_->write(vendorPath("firmware_try"), bank ? std::to_string(*bank) : "none"); !r) return std::move(r).error().context(what);
+    auto fw = firmware();
+    if (!fw) return std::move(fw).error().context(what);
+    if (fw->tryBank != bank) return makeError(Errc::VerifyFailed, what + ": the card reports try_bank " + (fw->tryBank ? std::to_string(*fw->tryBank) : "none") + " after the write");
+    return {};
+}
+
+Result<void> Card::commitFirmware() {
+    if (auto r = requireVendorAbi("firmware banks"); !r) return std::move(r).error();
+    const std::string what = "card " + std::to_string(index_) + ": committing the running firmware";
+    if (auto r = fs_->write(vendorPath("firmware_commit"), "1"); !r) return std::move(r).error().context(what);
+    auto fw = firmware();
+    if (!fw) return std::move(fw).error().context(what);
+    if (fw->bootBank != fw->activeBank)
+        return makeError(Errc::VerifyFailed, what + ": the card still boots bank " + std::to_string(fw->bootBank) + " after the write");
+    return {};
 }
 
 Result<CardTelemetry> Card::telemetry() const {

@@ -66,7 +66,11 @@ po::options_description settingOptions() {
         ("metrics-vf-owner-labels", po::value<std::string>()->default_value("no")->implicit_value("yes"),
          "label every VF series with the tenant of the VF (more series: the operator's choice): yes or no")
         ("libvirt-uri", po::value<std::string>()->default_value("qemu:///system"),
-         "the libvirt that VFs are assigned through (qemu:///system, test+unix:///default?socket=PATH, ...), or none");
+         "the libvirt that VFs are assigned through (qemu:///system, test+unix:///default?socket=PATH, ...), or none")
+        ("firmware-keys", po::value<std::string>()->default_value("/etc/aismi/firmware-keys.d"),
+         "directory of the PEM public keys (*.pem, Ed25519) firmware images must be signed with")
+        ("firmware-check-seconds", po::value<std::string>()->default_value("10"),
+         "after activation, how long new firmware must run healthy before it is committed (1 to 600; it gets 3 times as long, at least 30 s, to come up)");
     return o;
 }
 
@@ -265,6 +269,12 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
         if (c.libvirtUri != "none")
             return invalid("--libvirt-uri takes a libvirt URI (qemu:///system) of at most 1024 characters without spaces, or none; not '" +
                            c.libvirtUri.substr(0, 60) + "'");
+    c.firmwareKeys = vm["firmware-keys"].as<std::string>();
+    if (c.firmwareKeys.empty() || c.firmwareKeys.size() > 4096) return invalid("--firmware-keys takes a directory");
+    auto check = whole(vm, "firmware-check-seconds");
+    if (!check) return std::move(check).error();
+    if (*check < 1 || *check > 600) return invalid("--firmware-check-seconds must be 1 to 600, not " + std::to_string(*check));
+    c.firmwareCheckSeconds = *check;
     if (auto v = validateSimCards(c.sim); !v) return invalid(v.error().message);
     return out;
 }

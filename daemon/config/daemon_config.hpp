@@ -62,6 +62,8 @@ struct DaemonConfig {
     };
     Metrics metrics;
     std::string libvirtUri = "qemu:///system";  // "none": no libvirt (VFs can still be bound to vfio-pci)
+    std::string firmwareKeys = "/etc/aismi/firmware-keys.d";  // trusted public keys of firmware images
+    unsigned firmwareCheckSeconds = 10;  // new firmware runs healthy this long before it is committed
     std::string configFile;  // the file that was read, if any
 };
 

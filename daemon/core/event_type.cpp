@@ -40,6 +40,7 @@ constexpr std::array kTypes{
     TypeRow{EventType::Scrub, "scrub", "45aa46ee01a7413abf9fa0ed46923879"},
     TypeRow{EventType::Conflict, "assignment-conflict", "f4e7db0b8c6e4553b7019f38c802f3d0"},
     TypeRow{EventType::Libvirt, "libvirt", "3b776135430f4e13a6421b4142ae5c5c"},
+    TypeRow{EventType::Firmware, "firmware", "6298330262a74067a6c3ceaa5cd22de7"},
 };
 
 constexpr std::array<EventType, kTypes.size()> typesInOrder() {

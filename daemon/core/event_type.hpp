@@ -40,6 +40,7 @@ enum class EventType {
     Scrub,         // a VF's memory was scrubbed (or could not be) before its next tenant
     Conflict,      // a domain's hostdevs disagree with what aismid allows (two domains, a quota, ...)
     Libvirt,       // the connection to libvirt was made, lost or made again
+    Firmware,      // a firmware image was written, activated, committed or rolled back
 };
 
 std::string_view eventTypeName(EventType t);

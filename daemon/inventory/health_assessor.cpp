@@ -98,13 +98,18 @@ void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
     if (t_.warnDegradedLink && t.link && linkIsReadable(*t.link) && t.link->degraded())
         raise(Health::Warning, "PCIe link degraded to " + t.link->speed + " x" + std::to_string(t.link->width) + " (capable of " +
                                    t.link->maxSpeed + " x" + std::to_string(t.link->maxWidth) + ")");
-    if (card.firmware)
+    if (card.firmware) {
         for (unsigned b = 0; b < 2; ++b)
             if (!card.firmware->banks[b].integrityOk) {
                 const bool active = b == card.firmware->activeBank;
                 raise(active ? Health::Critical : Health::Warning,
-                      "firmware bank " + std::to_string(b) + (active ? " (active)" : "") + " fails its integrity check");
+                      "firmware bank " + std::to_string(b) + (active ? " (active)" : "") +
+                          (card.firmware->banks[b].version.empty() ? " is empty (erased; nothing to fall back to)" : " fails its integrity check"));
             }
+        if (card.firmware->selftestOk == false)
+            raise(Health::Critical, "the running firmware (bank " + std::to_string(card.firmware->activeBank) + ", " +
+                                        card.firmware->activeVersion() + ") fails its self-test");
+    }
     unsigned hung = 0, errored = 0, stalled = 0, degraded = 0;
     vfHistory.resize(card.vfs.size());  // VFs past the count are gone: their history with them
     for (size_t k = 0; k < card.vfs.size(); ++k) {

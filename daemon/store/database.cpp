@@ -148,6 +148,24 @@ const char* const kMigrations[] = {
          since INTEGER NOT NULL,
          reason TEXT NOT NULL,
          PRIMARY KEY (card_key, vf));)",
+    // 12 -> 13: firmware updates, activations and rollbacks, and how each ended: what
+    // `aismi firmware jobs` shows, kept after the jobs themselves are forgotten.
+    R"(CREATE TABLE firmware_updates (
+         id INTEGER PRIMARY KEY,
+         job INTEGER NOT NULL,
+         card_key TEXT NOT NULL,
+         kind TEXT NOT NULL CHECK (kind IN ('update', 'activate', 'rollback')),
+         from_version TEXT NOT NULL,
+         from_bank INTEGER NOT NULL CHECK (from_bank IN (0, 1)),
+         to_version TEXT NOT NULL,
+         to_bank INTEGER NOT NULL CHECK (to_bank IN (0, 1)),
+         sha256 TEXT NOT NULL,
+         activate TEXT NOT NULL CHECK (activate IN ('now', 'idle', 'never')),
+         state TEXT NOT NULL CHECK (state IN ('writing', 'staged', 'activating', 'committed', 'rolled-back', 'failed')),
+         reason TEXT NOT NULL,
+         started INTEGER NOT NULL,
+         finished INTEGER NOT NULL);
+       CREATE INDEX firmware_updates_card ON firmware_updates (card_key, id);)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

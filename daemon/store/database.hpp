@@ -45,7 +45,7 @@ private:
 
 class Database {
 public:
-    static constexpr int kSchemaVersion = 12;
+    static constexpr int kSchemaVersion = 13;
 
     /// Opens (creating if needed) `<stateDir>/aismid.db`, checks its integrity and migrates it
     /// to `targetVersion` (older versions only for tests of the migrations). A damaged file

@@ -97,6 +97,12 @@ public:
     /// rather than two files per VF.
     Result<std::vector<VfReport>> vfReports() const;
     Result<FirmwareState> firmware() const;
+    /// Arms (or, with nullopt, disarms) a one-shot try of `bank` at the next card reset, and
+    /// reads it back. The bank is booted once; without a commit the reset after boots the
+    /// boot bank again.
+    Result<void> armFirmwareTry(std::optional<unsigned> bank);
+    /// Makes the bank the card runs its boot bank, and reads it back.
+    Result<void> commitFirmware();
 
     /// hwmon, link and AER from generic sysfs, plus vendor counters where present.
     Result<CardTelemetry> telemetry() const;

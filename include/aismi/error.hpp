@@ -35,7 +35,8 @@ namespace aismi {
     X(NoSpace, 19)           \
     X(Internal, 20)          \
     X(Cancelled, 21)         \
-    X(LibvirtFailed, 22)
+    X(LibvirtFailed, 22)     \
+    X(RolledBack, 23)
 
 enum class Errc {
 #define AISMI_ENUM(name, code) name,

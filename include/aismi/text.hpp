@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,9 @@ Result<double> parseDouble(std::string_view s, std::string_view what);
 Result<uint32_t> parseRatio(std::string_view s, uint32_t min, uint32_t max, std::string_view what);
 /// 150 -> "1.5", 125 -> "1.25", 100 -> "1.0".
 std::string ratioText(uint32_t hundredths);
+
+/// Lower-case hex of `bytes` ("00ff...").
+std::string hex(std::span<const uint8_t> bytes);
 
 /// The parts with `separator` between them ("a; b; c").
 std::string join(const std::vector<std::string>& parts, std::string_view separator);

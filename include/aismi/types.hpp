@@ -87,14 +87,26 @@ struct CardTelemetry {
 };
 
 struct FirmwareBank {
-    std::string version;
+    std::string version;  // "" when the bank is erased
     bool integrityOk = false;
+    std::string sha256;   // hex SHA-256 of the image payload the bank holds; "" when not reported
     bool operator==(const FirmwareBank&) const = default;
 };
 
+/// How the last one-shot try of a bank ended (vendor ABI `firmware`, `last_try`).
+enum class FirmwareTry { None, Booted, FellBack };
+
+/// A card's two firmware banks (docs/driver-abi.md, "Firmware banks").
 struct FirmwareState {
     FirmwareBank banks[2];
-    unsigned activeBank = 0;
+    unsigned activeBank = 0;          // the bank the card runs now
+    unsigned bootBank = 0;            // committed: the bank a reset or power-up boots
+    std::optional<unsigned> tryBank;  // armed: the bank the next reset boots, once
+    FirmwareTry lastTry = FirmwareTry::None;
+    std::optional<bool> selftestOk;   // the running firmware's power-on self-test, when reported
+    /// Whether the card reports the A/B update ABI (boot bank, try, hashes); older cards
+    /// report only versions, integrity and the active bank.
+    bool updatable = false;
     const std::string& activeVersion() const { return banks[activeBank].version; }
     bool operator==(const FirmwareState&) const = default;
 };

@@ -25,11 +25,13 @@ them, injects faults and runs workloads on VFs, even while aismid runs.
 Commands:
   create [--cards N] [--vfs N] [--compute-units N] [--memory-mib N] [--engines N]
          [--flr-ms MS] [--flr-timeout-ms MS] [--vf-enable-us US]
-         [--vf-provision-us US] [--time-factor F]
+         [--vf-provision-us US] [--flash-kib-per-s N] [--flash-program-ms MS]
+         [--flash-bank-kib N] [--time-factor F]
                               build new cards in DIR (defaults: 2 cards, TotalVFs 16,
                               128 compute units, 65536 MiB, 8 engines, FLR 100 ms,
                               1000 us per VF to enable or disable, 2000 us per
-                              write of a VF's resources; timings x F)
+                              write of a VF's resources, flash 16384 KiB/s plus
+                              1000 ms programming, 65536 KiB banks; timings x F)
   list                        one line per card
   show CARD[:VF]              everything about a card or one VF
   inject CARD[:VF] FAULT      make the hardware fail (see 'faults')
@@ -41,7 +43,9 @@ Commands:
                               '-', '_', '.') in the VF's memory; only a scrub removes it
   vf-memory read CARD:VF      what the VF's memory holds ('clean' when nothing)
   power-cycle CARD            what a host reboot does to the card: VFs gone, functions,
-                              faults and counters back to power-on state (firmware stays)
+                              faults and counters back to power-on state; the flash
+                              keeps what it held at that instant and the card boots
+                              its boot bank (power-cut, then power-cycle: a power loss)
   faults                      the faults that can be injected
 
 A target is a card index (0), a VF as CARD:VF (0:3), or a PCI address (0000:3b:00.4).
@@ -168,6 +172,9 @@ private:
             {"--flr-timeout-ms", [&](const std::string& v) { c.flrTimeoutMs = number(v, "--flr-timeout-ms"); }},
             {"--vf-enable-us", [&](const std::string& v) { c.vfEnableUs = number(v, "--vf-enable-us"); }},
             {"--vf-provision-us", [&](const std::string& v) { c.vfProvisionUs = number(v, "--vf-provision-us"); }},
+            {"--flash-kib-per-s", [&](const std::string& v) { c.flashKibPerS = number(v, "--flash-kib-per-s"); }},
+            {"--flash-program-ms", [&](const std::string& v) { c.flashProgramMs = number(v, "--flash-program-ms"); }},
+            {"--flash-bank-kib", [&](const std::string& v) { c.flashBankKib = number(v, "--flash-bank-kib"); }},
             {"--time-factor",
              [&](const std::string& v) {
                  auto f = text::parseDouble(v, "--time-factor");
@@ -219,6 +226,10 @@ private:
         if (c.linkDegraded) add("link-degrade");
         if (c.deviceLost) add("device-lost");
         if (!c.firmware.banks[0].integrityOk || !c.firmware.banks[1].integrityOk) add("fw-corrupt");
+        if (c.nextImage == FirmwareBoot::NoBoot) add("fw-no-boot");
+        if (c.nextImage == FirmwareBoot::Unhealthy) add("fw-unhealthy");
+        if (c.nextWriteFault == "read-write-error") add("fw-write-error");
+        if (c.nextWriteFault == "flash-wearout") add("flash-wearout");
         size_t vfFaults = 0;
         for (const auto& vf : c.vfs) vfFaults += !functionFaults(vf).empty();
         if (vfFaults) s += (s.empty() ? "" : " ") + std::to_string(vfFaults) + " VF(s) faulted";
@@ -295,10 +306,17 @@ private:
         row("memory") << m.memoryUsedMib() << " / " << cfg.capacity.memoryMib << " MiB\n";
         row("capacity") << cfg.capacity.computeUnits << " compute units, " << cfg.capacity.engines << " engines\n";
         row("ecc") << "corrected " << m.eccCorrectedTotal() << ", uncorrected " << m.eccUncorrectedTotal() << "\n";
-        for (int b = 0; b < 2; ++b)
-            row(b ? "firmware 1" : "firmware 0") << card->firmware.banks[b].version << " ("
-                                                 << (card->firmware.banks[b].integrityOk ? "intact" : "corrupt")
-                                                 << (card->firmware.activeBank == static_cast<unsigned>(b) ? ", active" : "") << ")\n";
+        const FirmwareState fw = m.firmwareAt(now);
+        for (unsigned b = 0; b < 2; ++b)
+            row(b ? "firmware 1" : "firmware 0") << (fw.banks[b].version.empty() ? "(erased)" : fw.banks[b].version) << " ("
+                                                 << (fw.banks[b].integrityOk ? "intact" : "corrupt") << (fw.activeBank == b ? ", running" : "")
+                                                 << (fw.bootBank == b ? ", boots" : "") << (fw.tryBank == b ? ", armed to try once" : "")
+                                                 << (card->bankBoot[b] == FirmwareBoot::NoBoot ? ", will not boot"
+                                                     : card->bankBoot[b] == FirmwareBoot::Unhealthy ? ", fails its self-test" : "")
+                                                 << ")\n";
+        if (const auto u = m.uploadAt(now); u.phase != UploadPhase::Idle)
+            row("flash upload") << uploadPhaseName(u.phase) << " to bank " << card->upload->bank << ", " << u.remaining << " bytes to go\n";
+        row("flash") << cfg.flashKibPerS << " KiB/s + " << cfg.flashProgramMs << " ms programming x time factor " << cfg.timeFactor << "\n";
         row("flr time") << cfg.flrMs << " ms x time factor " << cfg.timeFactor << "\n";
         row("vf enable time") << cfg.vfEnableUs << " us per VF x time factor " << cfg.timeFactor << "\n";
         row("provision time") << cfg.vfProvisionUs << " us per VF x time factor " << cfg.timeFactor << "\n";

@@ -1,5 +1,6 @@
 #include "sim_model.hpp"
 
+#include <aismi/firmware_image.hpp>
 #include <aismi/text.hpp>
 
 #include <algorithm>
@@ -37,7 +38,38 @@ constexpr FaultRow kFaults[] = {
     {Fault::LinkDegrade, "link-degrade", "the PCIe link trains down to 8.0 GT/s x4", false, true},
     {Fault::DeviceLost, "device-lost", "the card stops answering: config reads all ones, vendor files fail", false, true},
     {Fault::FirmwareCorrupt, "fw-corrupt", "the inactive firmware bank fails its integrity check", false, true},
+    {Fault::PowerCut, "power-cut", "the card loses power now (a flash write stops where it is); power-cycle brings it back", false, true},
+    {Fault::FirmwareWriteError, "fw-write-error", "the next firmware upload fails while programming (read-write-error)", false, true},
+    {Fault::FlashWearout, "flash-wearout", "the next firmware upload finds the flash worn out (flash-wearout)", false, true},
+    {Fault::FirmwareNoBoot, "fw-no-boot", "the next firmware image written does not boot (the card falls back)", false, true},
+    {Fault::FirmwareUnhealthy, "fw-unhealthy", "the next firmware image written boots but fails its self-test", false, true},
 };
+
+constexpr int64_t kPrepareMs = 50;  // the device readying the inactive bank for an upload
+
+std::string_view bootName(FirmwareBoot b) {
+    switch (b) {
+    case FirmwareBoot::Ok: return "ok";
+    case FirmwareBoot::NoBoot: return "no-boot";
+    case FirmwareBoot::Unhealthy: return "unhealthy";
+    }
+    return "ok";
+}
+
+std::optional<FirmwareBoot> bootFromName(std::string_view n) {
+    for (auto b : {FirmwareBoot::Ok, FirmwareBoot::NoBoot, FirmwareBoot::Unhealthy})
+        if (bootName(b) == n) return b;
+    return std::nullopt;
+}
+
+std::string_view tryName(FirmwareTry t) {
+    switch (t) {
+    case FirmwareTry::None: return "none";
+    case FirmwareTry::Booted: return "booted";
+    case FirmwareTry::FellBack: return "fell-back";
+    }
+    return "none";
+}
 
 const FaultRow& row(Fault f) { return kFaults[static_cast<size_t>(f)]; }
 
@@ -97,6 +129,13 @@ public:
         auto v = text::parseDouble(*s, std::string(what_) + ": " + key);
         if (!v) return error_ = std::move(v).error(), 0;
         return *v;
+    }
+    FirmwareBoot boot(const std::string& key) {
+        const std::string v = string(key);
+        if (error_) return FirmwareBoot::Ok;
+        auto b = bootFromName(v);
+        if (!b) error_ = makeError(Errc::MalformedData, std::string(what_) + ": " + key + " must be ok, no-boot or unhealthy");
+        return b.value_or(FirmwareBoot::Ok);
     }
     std::optional<Error>& error() { return error_; }
     bool has(const std::string& key) const { return kv_.find(key) != kv_.end(); }
@@ -196,6 +235,9 @@ Result<void> SimConfig::validate() const {
     if (vfEnableUs > 100000) return bad("the time to enable one VF is limited to 100000 us");
     if (vfProvisionUs > 100000) return bad("the time to provision one VF is limited to 100000 us");
     if (!(timeFactor > 0 && timeFactor <= 1000)) return bad("time factor must be above 0 and at most 1000");
+    if (flashKibPerS < 1 || flashKibPerS > 16777216) return bad("the flash bandwidth must be 1 to 16777216 KiB/s");
+    if (flashProgramMs > 600000) return bad("the flash programming time is limited to 600000 ms");
+    if (flashBankKib < 1 || flashBankKib > 262144) return bad("a flash bank holds 1 to 262144 KiB");
     if (vendorId == 0xffff || vendorId == 0) return bad("vendor ID 0x0000/0xffff are not valid PCI vendor IDs");
     return {};
 }
@@ -212,6 +254,9 @@ std::string SimConfig::serialize() const {
         .put("flr_timeout_ms", flrTimeoutMs)
         .put("vf_enable_us", vfEnableUs)
         .put("vf_provision_us", vfProvisionUs)
+        .put("flash_kib_per_s", flashKibPerS)
+        .put("flash_program_ms", flashProgramMs)
+        .put("flash_bank_kib", flashBankKib)
         .put("time_factor", timeFactor)
         .put("vendor_id", vendorId)
         .put("pf_device_id", pfDeviceId)
@@ -233,6 +278,9 @@ Result<SimConfig> SimConfig::parse(std::string_view content, std::string_view wh
     c.flrTimeoutMs = r.u32("flr_timeout_ms");
     if (r.has("vf_enable_us")) c.vfEnableUs = r.u32("vf_enable_us");  // absent in older state directories
     if (r.has("vf_provision_us")) c.vfProvisionUs = r.u32("vf_provision_us");
+    if (r.has("flash_kib_per_s")) c.flashKibPerS = r.u32("flash_kib_per_s");  // absent before firmware updates
+    if (r.has("flash_program_ms")) c.flashProgramMs = r.u32("flash_program_ms");
+    if (r.has("flash_bank_kib")) c.flashBankKib = r.u32("flash_bank_kib");
     c.timeFactor = r.real("time_factor");
     const auto id16 = [&](const char* key) {
         unsigned v = r.u32(key);
@@ -254,9 +302,14 @@ SimCard SimCard::fresh(const SimConfig& config, unsigned index) {
     std::snprintf(serial, sizeof serial, "AIS%08u", 24110000u + index);
     c.serial = serial;
     c.pf.driver = "aismi";
-    c.firmware.banks[0] = FirmwareBank{"1.4.2", true};
-    c.firmware.banks[1] = FirmwareBank{"1.3.7", true};
+    // The factory images' hashes stand for payloads no test has: what matters is that they
+    // are reported and compared, as a real card's are.
+    c.firmware.banks[0] = FirmwareBank{"1.4.2", true, std::string(64, 'a')};
+    c.firmware.banks[1] = FirmwareBank{"1.3.7", true, std::string(64, 'b')};
     c.firmware.activeBank = 0;
+    c.firmware.bootBank = 0;
+    c.firmware.selftestOk = true;
+    c.firmware.updatable = true;
     (void)config;
     return c;
 }
@@ -273,9 +326,29 @@ std::string SimCard::serialize() const {
         .put("ecc_uncorrected", eccUncorrected);
     for (int b = 0; b < 2; ++b) {
         const std::string p = "fw_bank" + std::to_string(b) + "_";
-        w.put(p + "version", str(firmware.banks[b].version)).put(p + "integrity", firmware.banks[b].integrityOk ? "ok" : "bad");
+        w.put(p + "version", str(firmware.banks[b].version))
+            .put(p + "integrity", firmware.banks[b].integrityOk ? "ok" : "bad")
+            .put(p + "sha256", str(firmware.banks[b].sha256))
+            .put(p + "boot", bootName(bankBoot[b]));
     }
-    w.put("fw_active_bank", firmware.activeBank).put("num_vfs", vfs.size());
+    w.put("fw_active_bank", firmware.activeBank)
+        .put("fw_boot_bank", firmware.bootBank)
+        .put("fw_try_bank", firmware.tryBank ? std::to_string(*firmware.tryBank) : "none")
+        .put("fw_last_try", tryName(firmware.lastTry))
+        .put("fw_selftest", firmware.selftestOk.value_or(true) ? "pass" : "fail")
+        .put("fw_next_image", bootName(nextImage))
+        .put("fw_next_write", str(nextWriteFault))
+        .put("fw_loading", fwLoading)
+        .put("fw_error", str(fwError));
+    if (upload)
+        w.put("fw_upload_start_ns", upload->startNs)
+            .put("fw_upload_size", upload->size)
+            .put("fw_upload_bank", upload->bank)
+            .put("fw_upload_version", upload->version)
+            .put("fw_upload_sha256", upload->sha256)
+            .put("fw_upload_boot", bootName(upload->boot))
+            .put("fw_upload_fail", str(upload->fail));
+    w.put("num_vfs", vfs.size());
     writeFunction(w, "pf.", pf, false);
     for (size_t k = 0; k < vfs.size(); ++k) writeFunction(w, "vf" + std::to_string(k) + ".", vfs[k], true);
     return w.str();
@@ -302,10 +375,42 @@ Result<SimCard> SimCard::parse(std::string_view content, const SimConfig& config
         if (!r.error() && integrity != "ok" && integrity != "bad")
             r.error() = makeError(Errc::MalformedData, std::string(what) + ": " + p + "integrity must be ok or bad");
         c.firmware.banks[b].integrityOk = integrity == "ok";
+        // Absent in state directories written before firmware updates were modelled.
+        if (r.has(p + "sha256")) c.firmware.banks[b].sha256 = r.string(p + "sha256");
+        if (r.has(p + "boot")) c.bankBoot[b] = r.boot(p + "boot");
     }
     c.firmware.activeBank = r.u32("fw_active_bank");
-    if (!r.error() && c.firmware.activeBank > 1)
-        r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_active_bank must be 0 or 1");
+    c.firmware.bootBank = r.has("fw_boot_bank") ? r.u32("fw_boot_bank") : c.firmware.activeBank;
+    if (!r.error() && (c.firmware.activeBank > 1 || c.firmware.bootBank > 1))
+        r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_active_bank and fw_boot_bank must be 0 or 1");
+    c.firmware.updatable = true;
+    c.firmware.selftestOk = true;
+    if (r.has("fw_try_bank")) {
+        const std::string t = r.string("fw_try_bank");
+        if (t == "0" || t == "1") c.firmware.tryBank = static_cast<unsigned>(t[0] - '0');
+        else if (t != "none" && !r.error()) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_try_bank must be none, 0 or 1");
+        const std::string last = r.string("fw_last_try");
+        if (last == "booted") c.firmware.lastTry = FirmwareTry::Booted;
+        else if (last == "fell-back") c.firmware.lastTry = FirmwareTry::FellBack;
+        else if (last != "none" && !r.error()) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_last_try is not none, booted or fell-back");
+        c.firmware.selftestOk = r.string("fw_selftest") != "fail";
+        c.nextImage = r.boot("fw_next_image");
+        c.nextWriteFault = r.string("fw_next_write");
+        c.fwLoading = r.flag("fw_loading");
+        c.fwError = r.string("fw_error");
+    }
+    if (r.has("fw_upload_start_ns")) {
+        SimUpload u;
+        u.startNs = r.i64("fw_upload_start_ns");
+        u.size = r.u64("fw_upload_size");
+        u.bank = r.u32("fw_upload_bank");
+        u.version = r.string("fw_upload_version");
+        u.sha256 = r.string("fw_upload_sha256");
+        u.boot = r.boot("fw_upload_boot");
+        u.fail = r.string("fw_upload_fail");
+        if (!r.error() && u.bank > 1) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_upload_bank must be 0 or 1");
+        c.upload = u;
+    }
     const unsigned numVfs = r.u32("num_vfs");
     if (!r.error() && numVfs > config.totalVfs)
         r.error() = makeError(Errc::MalformedData, std::string(what) + ": num_vfs " + std::to_string(numVfs) +
@@ -390,6 +495,7 @@ bool SimCardView::vfWorking(unsigned vf, int64_t nowNs) const {
 }
 
 void SimCardModel::settle(int64_t nowNs) {
+    settleFirmware(nowNs);
     // The working set changes only through a change, and every change settles first: the
     // shares were constant since the last settle.
     const int64_t elapsed = std::max<int64_t>(0, nowNs - mutable_.settledNs);
@@ -471,6 +577,11 @@ SimCardModel::FlrStart SimCardModel::beginFlr(int fn, int64_t nowNs) {
     };
     clear(f);
     if (fn < 0) {
+        // The card's firmware restarts with its PF: an upload in flight is lost (the bank
+        // keeps what it held), and it boots the armed try bank or its boot bank.
+        settleFirmware(nowNs, true);
+        mutable_.fwLoading = false;
+        bootFirmware();
         // The PF's FLR is the whole card's: it clears VF Enable (SR-IOV 1.1 3.3.3.1) and the
         // kernel enables the same VFs again when it restores the PF's state, each holding the
         // even split a fresh enable gives (what aismid provisioned is gone).
@@ -512,6 +623,16 @@ Result<void> SimCardModel::inject(std::optional<unsigned> vf, Fault fault, int64
     case Fault::LinkDegrade: mutable_.linkDegraded = true; break;
     case Fault::DeviceLost: mutable_.deviceLost = true; break;
     case Fault::FirmwareCorrupt: mutable_.firmware.banks[1 - mutable_.firmware.activeBank].integrityOk = false; break;
+    case Fault::PowerCut:
+        settleFirmware(nowNs, true);
+        mutable_.firmware.tryBank.reset();  // the one-shot try is held in the card's RAM
+        mutable_.fwLoading = false;
+        mutable_.deviceLost = true;
+        break;
+    case Fault::FirmwareWriteError: mutable_.nextWriteFault = "read-write-error"; break;
+    case Fault::FlashWearout: mutable_.nextWriteFault = "flash-wearout"; break;
+    case Fault::FirmwareNoBoot: mutable_.nextImage = FirmwareBoot::NoBoot; break;
+    case Fault::FirmwareUnhealthy: mutable_.nextImage = FirmwareBoot::Unhealthy; break;
     }
     return {};
 }
@@ -524,7 +645,10 @@ Result<void> SimCardModel::clear(std::optional<unsigned> vf, int64_t nowNs) {
     f.hung = f.errored = f.flrFail = f.flrTimeout = false;
     if (!vf) {
         mutable_.thermal = mutable_.linkDegraded = mutable_.deviceLost = false;
-        for (auto& bank : mutable_.firmware.banks) bank.integrityOk = true;  // as if re-flashed
+        for (auto& bank : mutable_.firmware.banks)
+            if (!bank.version.empty()) bank.integrityOk = true;  // as if re-flashed
+        mutable_.nextImage = FirmwareBoot::Ok;
+        mutable_.nextWriteFault.clear();
     }
     return {};
 }
@@ -604,11 +728,169 @@ int SimCardModel::scrub(unsigned vf) {
 }
 
 void SimCardModel::powerCycle(int64_t nowNs) {
+    settleFirmware(nowNs, true);  // the flash keeps what it held at the instant power went
     SimCard fresh = SimCard::fresh(config_, mutable_.index);
     fresh.serial = mutable_.serial;
     fresh.firmware = mutable_.firmware;
+    for (int b = 0; b < 2; ++b) fresh.bankBoot[b] = mutable_.bankBoot[b];
+    fresh.nextImage = mutable_.nextImage;
+    fresh.nextWriteFault = mutable_.nextWriteFault;
+    fresh.firmware.tryBank.reset();  // the one-shot try is held in the card's RAM
     fresh.settledNs = nowNs;
     mutable_ = std::move(fresh);
+    bootFirmware();
+}
+
+std::string_view uploadPhaseName(UploadPhase p) {
+    switch (p) {
+    case UploadPhase::Idle: return "idle";
+    case UploadPhase::Preparing: return "preparing";
+    case UploadPhase::Transferring: return "transferring";
+    case UploadPhase::Programming: return "programming";
+    }
+    return "idle";
+}
+
+namespace {
+
+int64_t scaledNs(double ns, const SimConfig& c) { return static_cast<int64_t>(ns * c.timeFactor); }
+
+int64_t transferNs(uint64_t size, const SimConfig& c) {
+    return scaledNs(static_cast<double>(size) * 1e9 / (static_cast<double>(c.flashKibPerS) * 1024.0), c);
+}
+
+}  // namespace
+
+int64_t SimCardView::programmingStartNs() const {
+    const SimUpload& u = *card_.upload;
+    return u.startNs + scaledNs(kPrepareMs * 1e6, config_) + transferNs(u.size, config_);
+}
+
+int64_t SimCardView::uploadEndNs() const {
+    const SimUpload& u = *card_.upload;
+    // Worn-out flash fails as programming starts; everything else at its end.
+    if (u.fail == "flash-wearout") return programmingStartNs();
+    return programmingStartNs() + scaledNs(config_.flashProgramMs * 1e6, config_);
+}
+
+SimCardView::UploadView SimCardView::uploadAt(int64_t nowNs) const {
+    if (!card_.upload || nowNs >= uploadEndNs()) return {};
+    const SimUpload& u = *card_.upload;
+    const int64_t transferStart = u.startNs + scaledNs(kPrepareMs * 1e6, config_);
+    if (nowNs < transferStart) return {UploadPhase::Preparing, u.size};
+    if (nowNs < programmingStartNs()) {
+        const double done = static_cast<double>(nowNs - transferStart) / static_cast<double>(std::max<int64_t>(1, transferNs(u.size, config_)));
+        return {UploadPhase::Transferring, u.size - std::min(u.size, static_cast<uint64_t>(done * static_cast<double>(u.size)))};
+    }
+    return {UploadPhase::Programming, 0};
+}
+
+FirmwareState SimCardView::firmwareAt(int64_t nowNs) const {
+    FirmwareState fw = card_.firmware;
+    if (!card_.upload || nowNs < programmingStartNs()) return fw;
+    const SimUpload& u = *card_.upload;
+    FirmwareBank& bank = fw.banks[u.bank];
+    if (nowNs >= uploadEndNs() && u.fail.empty()) bank = FirmwareBank{u.version, true, u.sha256};
+    else bank = FirmwareBank{"", false, ""};  // erased, or left half-written by a failure
+    return fw;
+}
+
+std::string SimCardView::uploadErrorAt(int64_t nowNs) const {
+    if (!card_.upload || nowNs < uploadEndNs()) return card_.fwError;
+    return card_.upload->fail.empty() ? std::string() : "programming:" + card_.upload->fail;
+}
+
+void SimCardModel::settleFirmware(int64_t nowNs, bool cut) {
+    if (!mutable_.upload) return;
+    const bool ended = nowNs >= uploadEndNs();
+    if (!ended && !cut) return;
+    // Stopped before its end (power lost, the firmware restarted): the device reports it.
+    const std::string error = ended ? uploadErrorAt(nowNs) : std::string(uploadPhaseName(uploadAt(nowNs).phase)) + ":hw-error";
+    mutable_.firmware = firmwareAt(nowNs);
+    mutable_.bankBoot[mutable_.upload->bank] = ended ? mutable_.upload->boot : FirmwareBoot::Ok;
+    mutable_.upload.reset();
+    mutable_.fwError = error;
+}
+
+int SimCardModel::beginLoading(int64_t nowNs) {
+    if (mutable_.deviceLost) return ENODEV;
+    settleFirmware(nowNs);
+    if (mutable_.upload) return EBUSY;
+    mutable_.fwLoading = true;
+    return 0;
+}
+
+int SimCardModel::startUpload(std::span<const uint8_t> bytes, int64_t nowNs) {
+    if (mutable_.deviceLost) return ENODEV;
+    settleFirmware(nowNs);
+    if (mutable_.upload) return EBUSY;
+    if (!mutable_.fwLoading) return EINVAL;
+    mutable_.fwLoading = false;
+    // The device checks what it can without the vendor's keys: the image's layout, that it
+    // fits a bank, that it is for this device, and the payload's hash.
+    auto image = firmware::parse(bytes);
+    FirmwareState& fw = mutable_.firmware;
+    if (!image || image->payload.size() > uint64_t{config_.flashBankKib} * 1024)
+        return mutable_.fwError = "preparing:invalid-file-size", 0;
+    if (image->vendor != config_.vendorId || image->device != config_.pfDeviceId) return mutable_.fwError = "preparing:hw-error", 0;
+    // During a try both banks are in use (the one it runs, the one it falls back to).
+    if (fw.activeBank != fw.bootBank || fw.tryBank) return mutable_.fwError = "preparing:device-busy", 0;
+    SimUpload u;
+    u.startNs = nowNs;
+    u.size = bytes.size();
+    u.bank = 1 - fw.activeBank;
+    u.version = image->version;
+    u.sha256 = text::hex(image->sha256);
+    u.boot = mutable_.nextImage;
+    u.fail = mutable_.nextWriteFault;
+    mutable_.nextImage = FirmwareBoot::Ok;
+    mutable_.nextWriteFault.clear();
+    mutable_.upload = u;
+    mutable_.fwError.clear();
+    return 0;
+}
+
+int SimCardModel::cancelUpload(int64_t nowNs) {
+    if (mutable_.deviceLost) return ENODEV;
+    settleFirmware(nowNs);
+    const UploadPhase phase = uploadAt(nowNs).phase;
+    if (phase == UploadPhase::Idle) return ENODEV;
+    if (phase == UploadPhase::Programming) return EBUSY;  // flash is being written
+    mutable_.upload.reset();  // the bank was not touched yet
+    mutable_.fwError = std::string(uploadPhaseName(phase)) + ":user-abort";
+    return 0;
+}
+
+int SimCardModel::armTry(std::optional<unsigned> bank, int64_t nowNs) {
+    if (mutable_.deviceLost) return ENODEV;
+    settleFirmware(nowNs);
+    if (bank && (*bank > 1 || !mutable_.firmware.banks[*bank].integrityOk)) return EINVAL;
+    if (mutable_.upload && bank && *bank == mutable_.upload->bank) return EBUSY;
+    mutable_.firmware.tryBank = bank;
+    return 0;
+}
+
+int SimCardModel::commitFirmware(int64_t nowNs) {
+    if (mutable_.deviceLost) return ENODEV;
+    settleFirmware(nowNs);
+    mutable_.firmware.bootBank = mutable_.firmware.activeBank;
+    return 0;
+}
+
+void SimCardModel::bootFirmware() {
+    FirmwareState& fw = mutable_.firmware;
+    const bool trying = fw.tryBank.has_value();
+    const unsigned want = trying ? *fw.tryBank : fw.bootBank;
+    fw.tryBank.reset();
+    const auto boots = [&](unsigned b) { return fw.banks[b].integrityOk && !fw.banks[b].version.empty() && mutable_.bankBoot[b] != FirmwareBoot::NoBoot; };
+    if (boots(want)) fw.activeBank = want;
+    else if (boots(1 - want)) fw.activeBank = 1 - want;
+    else {
+        mutable_.deviceLost = true;  // neither bank boots: the card is bricked
+        return;
+    }
+    if (trying) fw.lastTry = fw.activeBank == want ? FirmwareTry::Booted : FirmwareTry::FellBack;
+    fw.selftestOk = mutable_.bankBoot[fw.activeBank] != FirmwareBoot::Unhealthy;
 }
 
 uint32_t SimCardView::utilizationPct(const std::vector<double>& shares) const {

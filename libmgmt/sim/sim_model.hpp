@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,9 @@ struct SimConfig {
     unsigned flrTimeoutMs = 1000;   // how long an FLR that never completes blocks before failing
     unsigned vfEnableUs = 1000;     // per VF created or removed: the kernel adding and probing it
     unsigned vfProvisionUs = 2000;  // per write of a VF's resources: the firmware carving its share
+    unsigned flashKibPerS = 16384;  // how fast an uploaded image reaches the flash (16 MiB/s)
+    unsigned flashProgramMs = 1000; // after the transfer: programming and checking the bank
+    unsigned flashBankKib = 65536;  // the largest image a bank holds (64 MiB)
     double timeFactor = 1.0;        // scales the timings above so tests run fast
     uint16_t vendorId = 0xa15e;     // fictional IDs: no real device is ever matched by mistake
     uint16_t pfDeviceId = 0x0100;
@@ -38,7 +42,10 @@ constexpr uint16_t kFirstVfOffset = 4;
 constexpr uint16_t kVfStride = 1;
 
 /// Faults an operator injects with `aismi-sim inject`; the names are fixed.
-enum class Fault { VfHang, FlrFail, FlrTimeout, EccCorrectable, EccUncorrectable, Thermal, LinkDegrade, DeviceLost, FirmwareCorrupt };
+enum class Fault {
+    VfHang, FlrFail, FlrTimeout, EccCorrectable, EccUncorrectable, Thermal, LinkDegrade, DeviceLost, FirmwareCorrupt,
+    PowerCut, FirmwareWriteError, FlashWearout, FirmwareNoBoot, FirmwareUnhealthy
+};
 std::string_view faultName(Fault f);
 std::optional<Fault> faultFromName(std::string_view name);
 const std::vector<Fault>& allFaults();
@@ -72,6 +79,25 @@ struct SimFunction {
 /// Whether `pattern` is something a tenant may write with `aismi-sim vf-memory write`.
 bool validMemoryPattern(std::string_view pattern);
 
+/// How the image in a bank behaves when the card boots it.
+enum class FirmwareBoot { Ok, NoBoot, Unhealthy };
+
+/// An image on its way to the flash (the firmware-upload class, docs/driver-abi.md): preparing,
+/// then transferring (remaining_size counts down at the flash bandwidth), then programming.
+/// The target bank is erased when programming starts and holds the image when it ends.
+struct SimUpload {
+    int64_t startNs = 0;
+    uint64_t size = 0;  // bytes of the whole image
+    unsigned bank = 0;
+    std::string version;
+    std::string sha256;
+    FirmwareBoot boot = FirmwareBoot::Ok;
+    std::string fail;  // "" or the error programming ends with (read-write-error, flash-wearout)
+};
+
+enum class UploadPhase { Idle, Preparing, Transferring, Programming };
+std::string_view uploadPhaseName(UploadPhase p);
+
 struct SimCard {
     unsigned index = 0;
     std::string serial;
@@ -84,6 +110,12 @@ struct SimCard {
     uint64_t eccCorrected = 0;  // PF events; the card's totals add the VFs'
     uint64_t eccUncorrected = 0;
     FirmwareState firmware;
+    FirmwareBoot bankBoot[2] = {FirmwareBoot::Ok, FirmwareBoot::Ok};
+    FirmwareBoot nextImage = FirmwareBoot::Ok;  // armed fault: the next image written boots so
+    std::string nextWriteFault;                 // armed fault: the next programming fails so
+    bool fwLoading = false;                     // `loading` is 1: data is being written
+    std::optional<SimUpload> upload;            // in flight (settled when it ends)
+    std::string fwError;                        // the last upload's "<phase>:<error>", or ""
 
     static SimCard fresh(const SimConfig& config, unsigned index);
     std::string serialize() const;
@@ -122,6 +154,19 @@ public:
     double temperatureC(int64_t nowNs) const;
     uint64_t eccCorrectedTotal() const;
     uint64_t eccUncorrectedTotal() const;
+
+    // The flash as it is at `nowNs`: an upload in flight erases its bank when programming
+    // starts and fills it when it ends, whether or not anything settled the card since.
+    struct UploadView {
+        UploadPhase phase = UploadPhase::Idle;
+        uint64_t remaining = 0;
+    };
+    UploadView uploadAt(int64_t nowNs) const;
+    FirmwareState firmwareAt(int64_t nowNs) const;
+    /// The last upload's error ("<phase>:<error>") as of `nowNs`, "" when it succeeded.
+    std::string uploadErrorAt(int64_t nowNs) const;
+    int64_t uploadEndNs() const;
+    int64_t programmingStartNs() const;
 
     const SimCard& card() const { return card_; }
     const SimConfig& config() const { return config_; }
@@ -162,13 +207,30 @@ public:
     /// The vendor scrub: zeroes VF `vf`'s memory and nothing else's; returns an errno.
     int scrub(unsigned vf);
     /// What a host reboot does: SR-IOV off, every function and fault back to power-on state;
-    /// the firmware banks (flash) and the serial stay.
+    /// the firmware banks (flash, as they were at that instant) and the serial stay, and the
+    /// card boots its boot bank (or the other one, should that bank not boot).
     void powerCycle(int64_t nowNs);
+
+    // Firmware (docs/driver-abi.md): each returns an errno.
+    int beginLoading(int64_t nowNs);
+    void abortLoading() { mutable_.fwLoading = false; }
+    /// `loading` 0: checks the image written to `data` and starts writing the inactive bank.
+    /// A bad image ends at once with "preparing:<error>" in `error`.
+    int startUpload(std::span<const uint8_t> image, int64_t nowNs);
+    int cancelUpload(int64_t nowNs);
+    int armTry(std::optional<unsigned> bank, int64_t nowNs);
+    int commitFirmware(int64_t nowNs);
+    /// What the card's firmware does when it restarts (a PF reset, power-up): boots the armed
+    /// try bank once, else the boot bank; falls back to the other bank if that one will not boot.
+    void bootFirmware();
 
     SimFunction& function(int fn) { return fn < 0 ? mutable_.pf : mutable_.vfs.at(static_cast<size_t>(fn)); }
 
 private:
     Resources evenShare(unsigned count) const;
+    /// Brings the flash up to `nowNs` (an upload that ended is applied); `cut`: power is lost
+    /// now, an unfinished upload stops where it is.
+    void settleFirmware(int64_t nowNs, bool cut = false);
 
     SimCard& mutable_;
 };

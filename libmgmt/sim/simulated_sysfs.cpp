@@ -9,7 +9,10 @@
 #include <charconv>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 
 namespace aismi::sim {
@@ -227,7 +230,8 @@ private:
     }
 
     std::optional<Node> resolveParts(const Parts& p) const {
-        if (p.empty()) return dir({"bus", "kernel"});
+        if (p.empty()) return dir({"bus", "class", "kernel"});
+        if (p[0] == "class") return classNode(Parts(p.begin() + 1, p.end()));
         if (p[0] == "bus") {
             if (p.size() == 1) return dir({"pci"});
             if (p[1] != "pci") return std::nullopt;
@@ -245,6 +249,91 @@ private:
         }
         if (p[0] == "kernel") return iommuNode(Parts(p.begin() + 1, p.end()));
         return std::nullopt;
+    }
+
+    // The firmware-upload class (Documentation/ABI/testing/sysfs-class-firmware): one device
+    // per card whose PF the aismi driver holds, named after the PF, linked to it by `device`.
+    static std::string uploadName(unsigned c) { return "aismi-" + SimCardView::pfAddressOf(c).str(); }
+    std::string uploadBuffer(unsigned c) const { return dir_.dir() + "/card" + std::to_string(c) + ".upload"; }
+
+    std::optional<Node> classNode(const Parts& p) const {
+        if (p.empty()) return dir({"firmware"});
+        if (p[0] != "firmware") return std::nullopt;
+        std::vector<unsigned> cards;
+        for (unsigned c = 0; c < dir_.config().cards; ++c)
+            if (auto s = card(c); s && (*s)->pf.driver == kHostDriver) cards.push_back(c);
+        if (p.size() == 1) {
+            std::vector<std::string> names;
+            for (unsigned c : cards) names.push_back(uploadName(c));
+            return dir(names);
+        }
+        const auto it = std::find_if(cards.begin(), cards.end(), [&](unsigned c) { return uploadName(c) == p[1]; });
+        if (it == cards.end()) return std::nullopt;
+        const unsigned c = *it;
+        if (p.size() == 2) return dir({"cancel", "data", "device", "error", "loading", "remaining_size", "status"});
+        if (p.size() != 3) return std::nullopt;
+        const std::string_view f = p[2];
+        if (f == "device") return link("../../../bus/pci/devices/" + SimCardView::pfAddressOf(c).str());
+        if (f == "status")
+            return liveFile(c, [](const SimCardView& m, int64_t now) { return std::string(uploadPhaseName(m.uploadAt(now).phase)) + "\n"; });
+        if (f == "remaining_size")
+            return liveFile(c, [](const SimCardView& m, int64_t now) { return std::to_string(m.uploadAt(now).remaining) + "\n"; });
+        if (f == "error")
+            return file([this, c]() -> Result<std::string> {
+                auto s = card(c);
+                if (!s) return std::move(s).error();
+                const SimCardView m(dir_.config(), **s);
+                const int64_t now = clock_.nowNs();
+                if (m.uploadAt(now).phase != UploadPhase::Idle) return errnoError(EBUSY);  // only once idle
+                const std::string e = m.uploadErrorAt(now);
+                return e.empty() ? std::string() : e + "\n";
+            });
+        if (f == "cancel")
+            return file({}, [this, c](std::string_view data) -> Result<void> {
+                if (text::trim(data) != "1") return errnoError(EINVAL);
+                return change(c, [](SimCardModel& m, int64_t now) { return m.cancelUpload(now); });
+            });
+        if (f == "loading")
+            return file(
+                [this, c]() -> Result<std::string> {
+                    auto s = card(c);
+                    if (!s) return std::move(s).error();
+                    return std::string((*s)->fwLoading ? "1\n" : "0\n");
+                },
+                [this, c](std::string_view data) { return setLoading(c, text::trim(data)); });
+        if (f == "data")
+            return file({}, [this, c](std::string_view data) -> Result<void> {
+                auto s = card(c);
+                if (!s) return std::move(s).error();
+                if (!(*s)->fwLoading) return errnoError(EINVAL);
+                // One bank and a margin; the device refuses the size itself once loading ends.
+                std::error_code ec;
+                const auto held = std::filesystem::file_size(uploadBuffer(c), ec);
+                if (!ec && held + data.size() > (uint64_t{dir_.config().flashBankKib} + 1024) * 1024) return errnoError(EFBIG);
+                std::ofstream out(uploadBuffer(c), std::ios::binary | std::ios::app);
+                out.write(data.data(), static_cast<std::streamsize>(data.size()));
+                if (!out.flush()) return errnoError(EIO);
+                return {};
+            });
+        return std::nullopt;
+    }
+
+    Result<void> setLoading(unsigned c, std::string_view v) const {
+        if (v == "1") {
+            auto r = change(c, [](SimCardModel& m, int64_t now) { return m.beginLoading(now); });
+            if (r) std::filesystem::remove(uploadBuffer(c));
+            return r;
+        }
+        if (v == "-1") {
+            std::filesystem::remove(uploadBuffer(c));
+            return change(c, [](SimCardModel& m, int64_t) { return m.abortLoading(), 0; });
+        }
+        if (v != "0") return errnoError(EINVAL);
+        std::vector<uint8_t> image;
+        if (std::ifstream in(uploadBuffer(c), std::ios::binary); in)
+            image.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        std::filesystem::remove(uploadBuffer(c));
+        return change(c, [&image](SimCardModel& m, int64_t now) { return m.startUpload(image, now); });
     }
 
     std::optional<Node> iommuNode(const Parts& p) const {
@@ -503,7 +592,7 @@ private:
         if (!loaded) return std::nullopt;
         const SimCard* state = loaded->get();
         if (p.empty()) {
-            std::vector<std::string> names{"abi_version", "name", "serial", "capacity", "telemetry", "firmware", "vfs"};
+            std::vector<std::string> names{"abi_version", "name", "serial", "capacity", "telemetry", "firmware", "firmware_try", "firmware_commit", "vfs"};
             for (unsigned k = 0; k < state->vfs.size(); ++k) names.push_back("vf" + std::to_string(k));
             return dir(names);
         }
@@ -540,14 +629,30 @@ private:
                     return o;
                 });
             if (p[0] == "firmware")
-                return liveFile(c, [](const SimCardView& m, int64_t) {
+                return liveFile(c, [](const SimCardView& m, int64_t now) {
                     std::ostringstream o;
-                    const FirmwareState& fw = m.card().firmware;
+                    const FirmwareState fw = m.firmwareAt(now);
+                    const auto dash = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
                     for (int b = 0; b < 2; ++b)
-                        o << "bank" << b << "_version " << (fw.banks[b].version.empty() ? "-" : fw.banks[b].version) << "\nbank"
-                          << b << "_integrity " << (fw.banks[b].integrityOk ? "ok" : "bad") << "\n";
-                    o << "active_bank " << fw.activeBank << "\n";
+                        o << "bank" << b << "_version " << dash(fw.banks[b].version) << "\nbank" << b << "_integrity "
+                          << (fw.banks[b].integrityOk ? "ok" : "bad") << "\nbank" << b << "_sha256 " << dash(fw.banks[b].sha256) << "\n";
+                    o << "active_bank " << fw.activeBank << "\nboot_bank " << fw.bootBank << "\ntry_bank "
+                      << (fw.tryBank ? std::to_string(*fw.tryBank) : "none") << "\nlast_try "
+                      << (fw.lastTry == FirmwareTry::Booted ? "booted" : fw.lastTry == FirmwareTry::FellBack ? "fell-back" : "none")
+                      << "\nselftest " << (fw.selftestOk.value_or(true) ? "pass" : "fail") << "\n";
                     return o.str();
+                });
+            if (p[0] == "firmware_try")
+                return file({}, [this, c](std::string_view data) -> Result<void> {
+                    const std::string_view v = text::trim(data);
+                    if (v != "0" && v != "1" && v != "none") return errnoError(EINVAL);
+                    const std::optional<unsigned> bank = v == "none" ? std::nullopt : std::optional<unsigned>(v[0] - '0');
+                    return change(c, [bank](SimCardModel& m, int64_t now) { return m.armTry(bank, now); });
+                });
+            if (p[0] == "firmware_commit")
+                return file({}, [this, c](std::string_view data) -> Result<void> {
+                    if (text::trim(data) != "1") return errnoError(EINVAL);
+                    return change(c, [](SimCardModel& m, int64_t now) { return m.commitFirmware(now); });
                 });
         }
         if (!p[0].starts_with("vf")) return std::nullopt;

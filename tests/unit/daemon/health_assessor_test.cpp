@@ -79,13 +79,32 @@ TEST(HealthAssessor, MarksHungAndErroredVfs) {
 TEST(HealthAssessor, WarnsOfACorruptSpareFirmwareBankAndFailsOnACorruptActiveOne) {
     HealthAssessor h;
     CardSnapshot c = healthyCard();
-    c.firmware = FirmwareState{{{"1.0", true}, {"1.1", false}}, 0};
+    FirmwareState fw;
+    fw.banks[0] = FirmwareBank{"1.0", true, ""};
+    fw.banks[1] = FirmwareBank{"1.1", false, ""};
+    c.firmware = fw;
     h.assess(c);
     EXPECT_EQ(c.health, Health::Warning);
     EXPECT_NE(c.healthReasons.at(0).find("firmware bank 1 fails its integrity check"), std::string::npos);
-    c.firmware = FirmwareState{{{"1.0", false}, {"1.1", true}}, 0};
+    std::swap(fw.banks[0].integrityOk, fw.banks[1].integrityOk);
+    c.firmware = fw;
     h.assess(c);
     EXPECT_EQ(c.health, Health::Critical);
+    // A bank erased (a write under way, or one that failed) says so; a running firmware that
+    // fails its self-test is critical.
+    fw = FirmwareState{};
+    fw.banks[0] = FirmwareBank{"1.0", true, ""};
+    fw.banks[1] = FirmwareBank{"", false, ""};
+    c.firmware = fw;
+    h.assess(c);
+    EXPECT_EQ(c.health, Health::Warning);
+    EXPECT_NE(c.healthReasons.at(0).find("firmware bank 1 is empty"), std::string::npos) << c.healthReasons.at(0);
+    fw.banks[1] = FirmwareBank{"1.1", true, ""};
+    fw.selftestOk = false;
+    c.firmware = fw;
+    h.assess(c);
+    EXPECT_EQ(c.health, Health::Critical);
+    EXPECT_NE(c.healthReasons.at(0).find("(bank 0, 1.0) fails its self-test"), std::string::npos) << c.healthReasons.at(0);
 }
 
 TEST(HealthAssessor, IgnoresWhatTheCardDoesNotReport) {
