@@ -91,6 +91,11 @@ Result<std::vector<FirmwareUpdate>> FirmwareRepository::recent(const std::string
     return out;
 }
 
+Result<void> FirmwareRepository::supersede(const std::string& cardKey, int64_t keep, const std::string& reason) {
+    Statement st(db_, "UPDATE firmware_updates SET state = 'failed', reason = ?3, finished = ?4 WHERE card_key = ?1 AND id != ?2 AND state = 'staged'");
+    return st.bind(1, cardKey).bind(2, keep).bind(3, reason).bind(4, Database::now()).run("end the staged firmware updates of " + cardKey);
+}
+
 Result<std::optional<FirmwareUpdate>> FirmwareRepository::openFor(const std::string& cardKey) {
     Statement st(db_, (std::string("SELECT ") + kColumns + " FROM firmware_updates WHERE card_key = ?1 AND finished = 0 ORDER BY id DESC LIMIT 1").c_str());
     st.bind(1, cardKey);

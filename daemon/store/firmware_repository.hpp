@@ -52,6 +52,9 @@ public:
     Result<std::optional<FirmwareUpdate>> get(int64_t id);
     /// Newest first; `cardKey` "" for every card; at most `limit`.
     Result<std::vector<FirmwareUpdate>> recent(const std::string& cardKey, unsigned limit);
+    /// Ends the card's staged updates other than `keep` as failed with `reason` (a new image
+    /// is being written over them).
+    Result<void> supersede(const std::string& cardKey, int64_t keep, const std::string& reason);
     /// The card's update that is staged or under way, if any.
     Result<std::optional<FirmwareUpdate>> openFor(const std::string& cardKey);
 

@@ -179,6 +179,9 @@ Result<void> FirmwareService::begin(Run& run, const char* kind, const char* step
             auto id = d_.updates.add(run.row);
             if (!id) return std::move(id).error();
             run.row.id = *id;
+            if (run.row.kind == FirmwareUpdate::Kind::Update)
+                if (auto s = d_.updates.supersede(run.row.cardKey, *id, "replaced: update " + std::to_string(*id) + " writes bank " + std::to_string(run.row.toBank)); !s)
+                    return s;
         } else if (auto r = d_.updates.set(run.row.id, run.row.state, run.row.reason); !r) {
             return r;
         } else if (auto j = d_.updates.setJob(run.row.id, run.job); !j) {
@@ -270,10 +273,7 @@ void FirmwareService::staged(std::shared_ptr<Run> run) {
                                  "update " + std::to_string(run->row.id) + ": " + run->row.toVersion + " is staged in bank " + std::to_string(run->row.toBank) +
                                      "; 'aismi firmware activate' runs it",
                                  run->card});
-        runs_.erase(run->info.key);
-        d_.jobs.finish(run->job, {});
-        if (run->done) run->done({});
-        return;
+        return finishJob(run, {});
     case FirmwareUpdate::Activation::Idle:
         if (const auto blockers = activationBlockers(d_.inventory.snapshot(run->card)); !blockers.empty()) {
             run->stage = Run::Stage::Waiting;
@@ -508,9 +508,18 @@ void FirmwareService::end(std::shared_ptr<Run> run, FirmwareUpdate::State state,
     d_.events.publish(Notice{EventType::Firmware, severity, run->info.label(),
                              std::string(firmwareKindName(run->row.kind)) + " " + std::to_string(run->row.id) + " " + std::string(firmwareStateName(state)) + ": " + reason,
                              run->card});
-    runs_.erase(run->info.key);
-    d_.jobs.finish(run->job, outcome);
-    if (run->done) run->done(outcome);
+    finishJob(run, outcome);
+}
+
+void FirmwareService::finishJob(std::shared_ptr<Run> run, Result<void> outcome) {
+    // The job ends once the card's snapshot shows what it runs now.
+    std::weak_ptr<bool> alive = alive_;
+    d_.poller.refresh(run->card, [this, alive, run, outcome] {
+        if (auto a = alive.lock(); !a || !*a) return;
+        runs_.erase(run->info.key);
+        d_.jobs.finish(run->job, outcome);
+        if (run->done) run->done(outcome);
+    });
 }
 
 Result<std::vector<FirmwareUpdate>> FirmwareService::history(std::optional<unsigned> card, unsigned limit) {

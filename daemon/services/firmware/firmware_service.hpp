@@ -118,6 +118,8 @@ private:
     /// Records the run (a new row, or its row moved on) and opens its journal entry, in one transaction.
     Result<void> begin(Run& run, const char* kind, const char* step);
     void end(std::shared_ptr<Run> run, FirmwareUpdate::State state, const std::string& reason, Result<void> outcome);
+    /// Ends the run's job (and calls its `done`) once the card's snapshot is read again.
+    void finishJob(std::shared_ptr<Run> run, Result<void> outcome);
     void after(std::chrono::milliseconds delay, std::function<void()> then);
     template <class T>
     void onCard(const std::string& key, std::function<Result<T>()> work, std::function<void(Result<T>)> then);
