@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "card_reset.hpp"
+#include "firmware.hpp"
 #include "daemon_client.hpp"
 #include "dmon.hpp"
 #include "events.hpp"
@@ -217,6 +218,12 @@ int runOn(const CliRequest& r, const std::optional<std::string>& host, std::ostr
     case CliRequest::Mode::Version: return version(host, out, err);
     case CliRequest::Mode::HelpQueryCard: out << renderFieldHelp(cardFields(), "--query-card="); return written(out, err);
     case CliRequest::Mode::HelpQueryVf: out << renderFieldHelp(vfFields(), "--query-vf="); return written(out, err);
+    case CliRequest::Mode::FirmwarePack: {
+        auto text = runFirmwarePack(r);
+        if (!text) return fail(err, text.error());
+        out << *text;
+        return written(out, err);
+    }
     default: break;
     }
     auto client = DaemonClient::connect(host);
@@ -247,6 +254,13 @@ int runOn(const CliRequest& r, const std::optional<std::string>& host, std::ostr
     }
     if (r.mode == CliRequest::Mode::CardReset) {
         auto text = runCardReset(**client, r);
+        if (!text) return fail(err, text.error());
+        out << *text;
+        return written(out, err);
+    }
+    if (r.mode == CliRequest::Mode::FirmwareShow || r.mode == CliRequest::Mode::FirmwareJobs || r.mode == CliRequest::Mode::FirmwareUpdate ||
+        r.mode == CliRequest::Mode::FirmwareActivate || r.mode == CliRequest::Mode::FirmwareRollback) {
+        auto text = runFirmware(**client, r);
         if (!text) return fail(err, text.error());
         out << *text;
         return written(out, err);

@@ -264,21 +264,25 @@ Result<Inventory> DaemonClient::fetchSummary() {
 }
 
 Result<void> DaemonClient::waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress) {
-    auto job = sdbus::createProxy(*connection_, kBusName, jobPath);
-    const auto get = [&](const char* name) { return job->getProperty(name).onInterface("org.aismi.Job1"); };
-    // Poll the job (cheap: one property read) until it finishes; a job that has already
-    // finished and been forgotten cannot happen within its retention of minutes.
-    for (unsigned last = 101;;) {
-        const std::string state = get("State").get<std::string>();
-        const unsigned percent = get("Progress").get<uint32_t>();
-        if (percent != last && progress) progress(last = percent);
-        if (state == "done") return {};
-        if (state == "failed" || state == "cancelled") {
-            const std::string name = get("ErrorName").get<std::string>();
-            const std::string message = get("Error").get<std::string>();
-            return makeError(errcFromDbusName(name).value_or(Errc::IoError), message);
+    try {
+        auto job = sdbus::createProxy(*connection_, kBusName, jobPath);
+        const auto get = [&](const char* name) { return job->getProperty(name).onInterface("org.aismi.Job1"); };
+        // Poll the job (cheap: one property read) until it finishes; a job that has already
+        // finished and been forgotten cannot happen within its retention of minutes.
+        for (unsigned last = 101;;) {
+            const std::string state = get("State").get<std::string>();
+            const unsigned percent = get("Progress").get<uint32_t>();
+            if (percent != last && progress) progress(last = percent);
+            if (state == "done") return {};
+            if (state == "failed" || state == "cancelled") {
+                const std::string name = get("ErrorName").get<std::string>();
+                const std::string message = get("Error").get<std::string>();
+                return makeError(errcFromDbusName(name).value_or(Errc::IoError), message);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "follow job " + jobPath);
     }
 }
 
@@ -506,6 +510,49 @@ Result<uint64_t> DaemonClient::reset(const std::string& path, const char* interf
 
 Result<uint64_t> DaemonClient::resetVf(const std::string& vfPath, bool force) { return reset(vfPath, "org.aismi.VirtualFunction1", force); }
 Result<uint64_t> DaemonClient::resetCard(const std::string& cardPath, bool force) { return reset(cardPath, "org.aismi.Card1", force); }
+
+Result<std::string> DaemonClient::updateFirmware(const std::string& cardPath, int fd, const FirmwareOptions& o) {
+    try {
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        std::map<std::string, sdbus::Variant> options;
+        if (!o.activate.empty()) options["activate"] = sdbus::Variant(o.activate);
+        if (o.allowOlder) options["allow_older"] = sdbus::Variant(true);
+        if (o.force) options["force"] = sdbus::Variant(true);
+        sdbus::ObjectPath job;
+        card->callMethod("UpdateFirmware").onInterface("org.aismi.Card1").withArguments(sdbus::UnixFd(fd), options).storeResultsTo(job);
+        return std::string(job);
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "update the firmware");
+    }
+}
+
+Result<std::string> DaemonClient::activateFirmware(const std::string& cardPath, bool force, bool rollback) {
+    try {
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        std::map<std::string, sdbus::Variant> options;
+        if (force) options["force"] = sdbus::Variant(true);
+        sdbus::ObjectPath job;
+        card->callMethod(rollback ? "RollbackFirmware" : "ActivateFirmware").onInterface("org.aismi.Card1").withArguments(options).storeResultsTo(job);
+        return std::string(job);
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, rollback ? "roll the firmware back" : "activate the firmware");
+    }
+}
+
+Result<std::vector<DaemonClient::FirmwareUpdateRow>> DaemonClient::listFirmwareUpdates(const std::string& cardPath, uint32_t limit) {
+    try {
+        auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
+        std::vector<sdbus::Struct<uint64_t, uint64_t, std::string, std::string, uint32_t, std::string, uint32_t, std::string, std::string, std::string, uint64_t, uint64_t>> rows;
+        card->callMethod("ListFirmwareUpdates").onInterface("org.aismi.Card1").withArguments(limit).storeResultsTo(rows);
+        std::vector<FirmwareUpdateRow> out;
+        for (auto& r : rows)
+            out.push_back(FirmwareUpdateRow{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>(), r.get<6>(), r.get<7>(), r.get<8>(),
+                                            r.get<9>(), r.get<10>(), r.get<11>()});
+        return out;
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "list the firmware updates");
+    }
+}
 
 Result<std::vector<DaemonClient::ProfileFit>> DaemonClient::listProfiles(const std::string& cardPath) {
     try {

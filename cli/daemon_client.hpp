@@ -68,6 +68,29 @@ public:
     /// VirtualFunction1.Release: takes it back, reset and scrubbed.
     Result<void> release(const std::string& vfPath);
 
+    /// Card1.UpdateFirmware: the image as the file descriptor `fd` (the caller keeps it);
+    /// returns the job's path once aismid has checked the image.
+    struct FirmwareOptions {
+        std::string activate;  // now, idle, never; "" for aismid's default
+        bool allowOlder = false;
+        bool force = false;
+    };
+    Result<std::string> updateFirmware(const std::string& cardPath, int fd, const FirmwareOptions& options);
+    /// Card1.ActivateFirmware / RollbackFirmware: the job's path.
+    Result<std::string> activateFirmware(const std::string& cardPath, bool force, bool rollback);
+    struct FirmwareUpdateRow {
+        uint64_t id = 0, job = 0;
+        std::string kind, fromVersion;
+        uint32_t fromBank = 0;
+        std::string toVersion;
+        uint32_t toBank = 0;
+        std::string activate, state, reason;
+        uint64_t started = 0, finished = 0;
+    };
+    Result<std::vector<FirmwareUpdateRow>> listFirmwareUpdates(const std::string& cardPath, uint32_t limit);
+    /// Follows a job until it ends; `progress` is told its percentage as it moves.
+    Result<void> waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress);
+
     /// One profile as it stands on a card (Card1.ListProfiles).
     struct ProfileFit {
         std::string name;
@@ -132,7 +155,6 @@ private:
     template <class... Args>
     Result<void> callVf(const std::string& vfPath, const char* method, const char* what, const Args&... args);
     Result<uint64_t> reset(const std::string& path, const char* interface, bool force);
-    Result<void> waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress);
     explicit DaemonClient(std::unique_ptr<sdbus::IConnection> c);
     std::unique_ptr<sdbus::IConnection> connection_;
 };

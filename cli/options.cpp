@@ -132,6 +132,27 @@ po::options_description eventsOptions() {
     return o;
 }
 
+po::options_description firmwareOptions() {
+    po::options_description o("firmware options");
+    o.add_options()
+        ("activate", po::value<std::string>(), "firmware update: now, idle (default: once no VF is in use) or never (stage only)")
+        ("allow-older", "firmware update: also an image older than the running firmware")
+        ("quiet", "firmware update|activate|rollback: no progress bar and no result line");
+    return o;
+}
+
+// firmware pack has options of its own (--version takes a value there): its own parser.
+po::options_description packOptions() {
+    po::options_description o("firmware pack options");
+    o.add_options()
+        ("help,h", "show this help")
+        ("key", po::value<std::string>(), "the Ed25519 private key to sign with (PEM)")
+        ("version", po::value<std::string>(), "the firmware version the image holds (1 to 31 of 0-9 A-Z a-z . _ + -)")
+        ("device", po::value<std::string>(), "VENDOR:DEVICE the image fits, hex (a15e:0100)")
+        ("output,o", po::value<std::string>(), "where to write the image");
+    return o;
+}
+
 po::options_description dmonOptions() {
     po::options_description o("dmon options");
     o.add_options()
@@ -193,6 +214,11 @@ Result<CliRequest> parsePolicyShow(const CommandLine& c);
 Result<CliRequest> parseHealth(const CommandLine& c);
 Result<CliRequest> parseEvents(const CommandLine& c);
 Result<CliRequest> parseCardReset(const CommandLine& c);
+Result<CliRequest> parseFirmwareShow(const CommandLine& c);
+Result<CliRequest> parseFirmwareUpdate(const CommandLine& c);
+Result<CliRequest> parseFirmwareActivate(const CommandLine& c);
+Result<CliRequest> parseFirmwareRollback(const CommandLine& c);
+Result<CliRequest> parseFirmwareJobs(const CommandLine& c);
 Result<CliRequest> parseDmon(const CommandLine& c);
 
 // The verb table: the words of a command, the options it takes besides -h, its parser, and
@@ -234,6 +260,11 @@ const std::vector<Verb>& verbs() {
         {{"reset"}, {"id", "force"}, parseCardReset},
         {{"events"}, {"id", "json", "since", "type", "lines", "follow"}, parseEvents},
         {{"dmon"}, {"id", "json", "select", "count", "display", "delay", "vf"}, parseDmon},
+        {{"firmware", "show"}, {"id", "json"}, parseFirmwareShow},
+        {{"firmware", "update"}, {"id", "activate", "allow-older", "force", "quiet"}, parseFirmwareUpdate, 1},
+        {{"firmware", "activate"}, {"id", "force", "quiet"}, parseFirmwareActivate},
+        {{"firmware", "rollback"}, {"id", "force", "quiet"}, parseFirmwareRollback},
+        {{"firmware", "jobs"}, {"id", "json"}, parseFirmwareJobs},
     };
     return table;
 }
@@ -624,6 +655,95 @@ Result<CliRequest> parseDmon(const CommandLine& c) {
     return r;
 }
 
+Result<CliRequest> parseFirmwareShow(const CommandLine& c) {
+    return cardsShown(c, CliRequest::Mode::FirmwareShow, "firmware show", "aismi firmware --help");
+}
+
+Result<CliRequest> parseFirmwareJobs(const CommandLine& c) {
+    return cardsShown(c, CliRequest::Mode::FirmwareJobs, "firmware jobs", "aismi firmware --help");
+}
+
+Result<CliRequest> firmwareChange(const CommandLine& c, CliRequest::Mode mode, const std::string& verb) {
+    auto r = oneCard(c, mode, verb, "firmware");
+    if (!r) return r;
+    if (auto ref = DeviceRef::parse(r->ids.front()); ref && ref->kind != DeviceRef::Kind::Card)
+        return usage("firmware " + verb + " -i takes a card, not " + quoteInput(r->ids.front()), "aismi firmware --help");
+    r->quiet = c.has("quiet");
+    return r;
+}
+
+Result<CliRequest> parseFirmwareActivate(const CommandLine& c) { return firmwareChange(c, CliRequest::Mode::FirmwareActivate, "activate"); }
+Result<CliRequest> parseFirmwareRollback(const CommandLine& c) { return firmwareChange(c, CliRequest::Mode::FirmwareRollback, "rollback"); }
+
+Result<CliRequest> parseFirmwareUpdate(const CommandLine& c) {
+    auto r = firmwareChange(c, CliRequest::Mode::FirmwareUpdate, "update");
+    if (!r) return r;
+    if (c.arguments.size() != 1) return usage("firmware update needs one IMAGE file after -i ID", "aismi firmware --help");
+    r->image = c.arguments[0];
+    if (c.has("activate")) {
+        r->activate = c.text("activate");
+        if (r->activate != "now" && r->activate != "idle" && r->activate != "never")
+            return usage("--activate takes now, idle or never, not " + quoteInput(r->activate), "aismi firmware --help");
+    }
+    r->allowOlder = c.has("allow-older");
+    return r;
+}
+
+// "a15e:0100": two 16-bit hex IDs.
+Result<std::pair<uint16_t, uint16_t>> deviceIds(const std::string& text) {
+    const size_t colon = text.find(':');
+    const auto hex16 = [](const std::string& h) -> std::optional<uint16_t> {
+        if (h.empty() || h.size() > 4 || h.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return std::nullopt;
+        return static_cast<uint16_t>(std::stoul(h, nullptr, 16));
+    };
+    if (colon != std::string::npos)
+        if (auto v = hex16(text.substr(0, colon)), d = hex16(text.substr(colon + 1)); v && d) return std::pair{*v, *d};
+    return usage("--device takes VENDOR:DEVICE in hex (a15e:0100), not " + quoteInput(text), "aismi firmware --help");
+}
+
+Result<CliRequest> parsePack(const std::vector<std::string>& args) {
+    po::options_description words;
+    words.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
+    po::options_description all;
+    all.add(packOptions()).add(words);
+    po::positional_options_description positional;
+    positional.add("words", -1);
+    CommandLine c;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional).run(), c.vm);
+    } catch (const po::error& e) {
+        return usage(optionErrorText(e) + " with 'firmware pack'", "aismi firmware --help");
+    }
+    CliRequest r;
+    if (c.has("help")) {
+        r.mode = CliRequest::Mode::Help;
+        std::ostringstream help;
+        help << kFirmwareUsage << packOptions();
+        r.helpText = help.str();
+        return r;
+    }
+    r.mode = CliRequest::Mode::FirmwarePack;
+    const auto words_ = c.has("words") ? c.vm["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (words_.size() != 3) return usage("firmware pack needs one PAYLOAD file", "aismi firmware --help");
+    r.payload = words_[2];
+    for (const char* need : {"key", "version", "device", "output"})
+        if (!c.has(need) || c.text(need).empty()) return usage(std::string("firmware pack needs --") + need, "aismi firmware --help");
+    r.keyFile = c.text("key");
+    r.packVersion = c.text("version");
+    r.image = c.text("output");
+    auto ids = deviceIds(c.text("device"));
+    if (!ids) return std::move(ids).error();
+    std::tie(r.packVendor, r.packDevice) = *ids;
+    return r;
+}
+
+// Whether the command words are "firmware pack" (its options are not the others').
+bool isPack(const std::vector<std::string>& args) {
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+        if (args[i] == "firmware" && args[i + 1] == "pack") return true;
+    return false;
+}
+
 // The command groups: the first word, its usage text, the options its --help lists, what it
 // needs after the first word, and its line in aismi --help.
 struct CommandGroup {
@@ -694,6 +814,14 @@ const std::vector<CommandGroup>& commandGroups() {
                     "  -j [ --json ]         one JSON object per line\n");
          },
          "", "dmon                       stream a line per card (and VF) every second, like nvidia-smi dmon (aismi dmon --help)"},
+        {"firmware", kFirmwareUsage,
+         [] {
+             return "  -i [ --id ] ID        the card (update, activate, rollback), or only these cards (show, jobs)\n" + printed(firmwareOptions()) +
+                    "  --force               activate at once although VFs are in use\n"
+                    "  -j [ --json ]         JSON output (show, jobs)\n" + printed(packOptions());
+         },
+         "show, update, activate, rollback, jobs or pack",
+         "firmware show|update|activate|rollback|jobs|pack\n                             signed firmware updates with automatic rollback (aismi firmware --help)"},
     };
     return table;
 }
@@ -709,8 +837,9 @@ std::string optionSpelling(const std::string& name) {
 }  // namespace
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
+    if (isPack(args)) return parsePack(args);
     po::options_description all;
-    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions()).add(eventsOptions()).add(dmonOptions());
+    all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions()).add(eventsOptions()).add(dmonOptions()).add(firmwareOptions());
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
     po::options_description parser;
@@ -790,6 +919,8 @@ bool readsOnce(const CliRequest& r) {
     case M::PartitionExport:
     case M::PolicyShow:
     case M::Health:
+    case M::FirmwareShow:
+    case M::FirmwareJobs:
     case M::Version: return r.loopSeconds == 0;
     case M::Events: return !r.follow;
     default: return false;

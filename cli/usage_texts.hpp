@@ -41,6 +41,38 @@ and provisioning back. To reset one VF without touching the others: aismi vf res
 
 )";
 
+inline constexpr const char* kFirmwareUsage = R"(Usage: aismi firmware show [-i ID[,ID...]] [-j]
+       aismi firmware update -i ID IMAGE [--activate=now|idle|never] [--allow-older] [--force] [--quiet]
+       aismi firmware activate -i ID [--force] [--quiet]
+       aismi firmware rollback -i ID [--force] [--quiet]
+       aismi firmware jobs [-i ID[,ID...]] [-j]
+       aismi firmware pack --key KEY.pem --version V --device VENDOR:DEVICE PAYLOAD -o IMAGE
+
+Firmware updates that cannot brick a card (docs/firmware.md). Each card has two firmware
+banks: the one it runs and a spare.
+  show      both banks (version, integrity, hash), the bank it runs and boots, the last
+            one-shot try, the self-test, the last update and the one staged or under way.
+  update    checks IMAGE (signed by a key in aismid's firmware-keys directory, for this card,
+            not older than what runs unless --allow-older) before anything touches the card,
+            writes the spare bank, reads it back, then activates it: the card is reset into
+            the new firmware once, which must come up and stay healthy before it is committed;
+            otherwise the card goes back to the firmware it ran and the update is reported as
+            rolled back (exit code 23). --activate=now resets the card at once (refused while
+            VFs are assigned, bound to vfio-pci or running, unless --force); idle (the
+            default) waits until none is; never only stages it. A progress bar is shown on a
+            terminal; --quiet prints nothing but errors.
+  activate  runs the staged update (written with --activate=never).
+  rollback  switches to the other bank's firmware, checked and committed the same way.
+  jobs      the updates, activations and rollbacks of each card, newest first.
+  pack      makes an image of PAYLOAD for VENDOR:DEVICE (hex, as lspci -n shows), version V,
+            signed with the Ed25519 private key KEY.pem (openssl genpkey -algorithm ed25519).
+            Needs no aismid.
+
+The image goes to aismid as an open file descriptor, never a path: aismid reads only what
+you could open. That needs the local bus (not -H).
+
+)";
+
 inline constexpr const char* kEventsUsage = R"(Usage: aismi events [--since TIME] [-i ID[,ID...]] [--type TYPE[,TYPE...]] [--lines N] [--follow] [-j]
 
 The event history aismid keeps: state changes, health transitions, resets, quarantines,

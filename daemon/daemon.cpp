@@ -15,6 +15,8 @@
 #include "device_executor.hpp"
 #include "event_bus.hpp"
 #include "event_history.hpp"
+#include "firmware_repository.hpp"
+#include "firmware_service.hpp"
 #include "event_repository.hpp"
 #include "events.hpp"
 #include "health_assessor.hpp"
@@ -214,6 +216,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                                    config.stateDir + "/managed-vfs"},
                                   hypervisor.get());
     onLibvirt = [&assignments](const HypervisorEvent& e) { assignments.onHypervisorEvent(e); };
+    FirmwareRepository firmwareRows(**db);
+    FirmwareService firmware({**db, firmwareRows, journal, inventory, executor, poller, jobs, events, resets, io},
+                             {config.firmwareKeys, std::chrono::seconds(config.firmwareCheckSeconds)});
 
     // Reconciliation, before serving: what a crash interrupted, then desired state.
     if (auto interrupted = jobs.recover()) {
@@ -225,6 +230,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     reconciler.add(vfCount);
     reconciler.add(provisioning);
     reconciler.add(assignments);
+    reconciler.add(firmware);
     reconciler.add(resets);
     const auto report = reconciler.run();
     for (const auto& line : report.actions) events.publish(Notice{EventType::Reconcile, Severity::Info, "aismid", "reconcile: " + line});
@@ -244,7 +250,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         vfCount.watch(e.card, e.before, e.now);
         provisioning.watch(e.card, e.before, e.now);
         recovery.watch(e.now);
+        firmware.watch(e.card, e.now);
     });
+    // Cards recovery reset to put them back on their committed firmware get their VFs back.
+    for (unsigned card : firmware.cardsResetByRecovery()) events.publish(CardReturned{card});
 
     MetricsEndpoint metrics(events, inventory, poller, {config.metrics.vfOwnerLabels, kAismiVersion, std::string(backendName(config.backend))});
     metricsPage = &metrics;
@@ -265,7 +274,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     managerState.libvirtUri = config.libvirtUri;
     Authorizer authorizer(io, authority, kPolkitTimeout);
     bus::BusObjects objects(
-        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, assignments, history,
+        bus::BusContext{*connection, pump, authorizer, inventory, jobs, vfCount, provisioning, quotaService, layouts, policies, resets, recovery, assignments, firmware, history,
                         [&poller](unsigned card, std::function<void()> then) { poller.refresh(card, std::move(then)); },
                         managerState},
         events);

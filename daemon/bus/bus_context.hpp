@@ -28,6 +28,7 @@ class PolicyService;
 class ResetService;
 class RecoveryService;
 class AssignmentService;
+class FirmwareService;
 class EventHistory;
 
 namespace bus {
@@ -46,6 +47,7 @@ struct BusContext {
     ResetService& resets;
     RecoveryService& recovery;
     AssignmentService& assignments;
+    FirmwareService& firmware;
     EventHistory& history;
     /// Reads a card again; `then` runs once its snapshot (and the bus) show it.
     std::function<void(unsigned, std::function<void()>)> refresh;

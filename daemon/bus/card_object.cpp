@@ -81,6 +81,7 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
                             [this](sdbus::MethodCall call) { guarded(call, [&] { setOversubscription(call); }); });
     object_->registerMethod(kCardInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
+    registerFirmwareMethods(*object_, ctx_, card_);
     object_->finishRegistration();
     for (const auto& vf : ctx.inventory.snapshot(card).vfs) vfs_.push_back(std::make_unique<VfObject>(ctx, card, vf.index));
 }

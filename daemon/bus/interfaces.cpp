@@ -19,11 +19,20 @@ std::optional<T> fromStatus(const VfSnapshot& v, T VfStatus::*field) {
     return v.status ? std::optional<T>((*v.status).*field) : std::nullopt;
 }
 
-std::vector<std::string> bankField(const CardSnapshot& c, bool integrity) {
+std::vector<std::string> bankField(const CardSnapshot& c, std::string (*field)(const FirmwareBank&)) {
     std::vector<std::string> out;
     if (!c.firmware) return out;
-    for (const auto& bank : c.firmware->banks) out.push_back(integrity ? (bank.integrityOk ? "ok" : "bad") : bank.version);
+    for (const auto& bank : c.firmware->banks) out.push_back(field(bank));
     return out;
+}
+
+std::string lastTryName(FirmwareTry t) {
+    switch (t) {
+    case FirmwareTry::None: return "none";
+    case FirmwareTry::Booted: return "booted";
+    case FirmwareTry::FellBack: return "fell-back";
+    }
+    return "none";
 }
 
 template <class T>
@@ -84,8 +93,16 @@ const PropertyTable<CardSnapshot>& cardProperties() {
         property<C>("Driver", [](const C& c) { return c.driver; }),
         property<C>("FirmwareVersion", [](const C& c) { return c.firmware ? c.firmware->activeVersion() : std::string(); }),
         property<C>("FirmwareActiveBank", [](const C& c) { return c.firmware ? std::optional<uint32_t>(c.firmware->activeBank) : std::nullopt; }),
-        property<C>("FirmwareBankVersions", [](const C& c) { return bankField(c, false); }),
-        property<C>("FirmwareBankIntegrity", [](const C& c) { return bankField(c, true); }),
+        property<C>("FirmwareBankVersions", [](const C& c) { return bankField(c, [](const FirmwareBank& b) { return b.version; }); }),
+        property<C>("FirmwareBankIntegrity", [](const C& c) { return bankField(c, [](const FirmwareBank& b) { return std::string(b.integrityOk ? "ok" : "bad"); }); }),
+        property<C>("FirmwareBankHashes", [](const C& c) { return bankField(c, [](const FirmwareBank& b) { return b.sha256; }); }),
+        property<C>("FirmwareBootBank", [](const C& c) {
+            return c.firmware && c.firmware->updatable ? std::optional<uint32_t>(c.firmware->bootBank) : std::nullopt;
+        }),
+        property<C>("FirmwareLastTry", [](const C& c) { return c.firmware && c.firmware->updatable ? lastTryName(c.firmware->lastTry) : std::string(); }),
+        property<C>("FirmwareSelfTest", [](const C& c) {
+            return c.firmware && c.firmware->selftestOk ? std::string(*c.firmware->selftestOk ? "pass" : "fail") : std::string();
+        }),
         property<C>("Health", [](const C& c) { return healthName(c.health); }),
         property<C>("HealthReasons", [](const C& c) { return c.healthReasons; }),
         property<C>("ReadTimestamp", [](const C& c) { return static_cast<uint64_t>(c.readAtUs); }, Change::Silent),

@@ -42,6 +42,8 @@ void withdraw(sdbus::IObject& object);
 void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx);
 /// Manager1's SetRecoveryPolicy (recovery_methods.cpp).
 void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, ManagerObject& manager);
+/// Card1's UpdateFirmware, ActivateFirmware, RollbackFirmware, ListFirmwareUpdates (firmware_methods.cpp).
+void registerFirmwareMethods(sdbus::IObject& object, BusContext& ctx, unsigned card);
 /// Manager1's ListEvents and its Event signal (event_methods.cpp).
 void registerEventMethods(sdbus::IObject& object, BusContext& ctx);
 void emitEvent(sdbus::IObject& object, const StoredEvent& event);

@@ -22,10 +22,14 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace aismi {
 
@@ -171,6 +175,40 @@ Result<int64_t> FirmwareService::update(UpdateRequest req, Done done) {
                              req.card});
     write(run, std::move(req.image));
     return *job;
+}
+
+void FirmwareService::updateFromFd(int fd, UpdateRequest request, std::function<void(Result<int64_t>)> started, Done done) {
+    auto owned = std::shared_ptr<int>(new int(fd), [](int* f) {
+        if (*f >= 0) ::close(*f);
+        delete f;
+    });
+    onCard<std::vector<uint8_t>>(
+        "firmware-image",
+        [owned]() -> Result<std::vector<uint8_t>> {
+            // Only a regular file: a pipe or a socket could keep the worker waiting forever.
+            struct stat st {};
+            if (::fstat(*owned, &st) != 0) return Error::fromErrno(errno, "the image's file descriptor");
+            if (!S_ISREG(st.st_mode)) return makeError(Errc::InvalidArgument, "the image must be a regular file (not a pipe, socket or device)");
+            const uint64_t limit = firmware::kHeaderSize + firmware::kMaxPayloadSize + firmware::kSignatureSize;
+            if (static_cast<uint64_t>(st.st_size) > limit)
+                return makeError(Errc::InvalidArgument, "the image is " + std::to_string(st.st_size) + " bytes; an image holds at most " + std::to_string(limit));
+            std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+            size_t at = 0;
+            while (at < bytes.size()) {
+                const ssize_t n = ::pread(*owned, bytes.data() + at, bytes.size() - at, static_cast<off_t>(at));
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) return Error::fromErrno(errno, "reading the image");
+                if (n == 0) break;  // shorter than it was: the parse says truncated
+                at += static_cast<size_t>(n);
+            }
+            bytes.resize(at);
+            return bytes;
+        },
+        [this, request = std::move(request), started = std::move(started), done = std::move(done)](Result<std::vector<uint8_t>> bytes) mutable {
+            if (!bytes) return started(Error{bytes.error().code, "firmware update: " + bytes.error().message});
+            request.image = std::move(*bytes);
+            started(update(std::move(request), std::move(done)));
+        });
 }
 
 Result<void> FirmwareService::begin(Run& run, const char* kind, const char* step) {

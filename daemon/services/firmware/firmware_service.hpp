@@ -82,6 +82,10 @@ public:
     /// Checks the image and starts the update job; returns the job's number at once. `done`
     /// (optional) runs on the loop when the job ends.
     Result<int64_t> update(UpdateRequest request, Done done = nullptr);
+    /// Reads the image from `fd` (a regular file the caller opened; this takes it and closes
+    /// it) on a worker, so that a large image never stalls the loop, then update(). `started`
+    /// gets the job's number or why the image was refused.
+    void updateFromFd(int fd, UpdateRequest request, std::function<void(Result<int64_t>)> started, Done done = nullptr);
     /// Activates the card's staged update (written with --activate=never, or waiting for idle).
     Result<int64_t> activate(unsigned card, bool force, Done done = nullptr);
     /// Switches the card to its other bank (which must hold a valid image), the same way.
