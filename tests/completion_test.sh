@@ -58,6 +58,13 @@ expect "aismi events --fo" "--follow"
 expect "aismi events --type reset,au" "reset,auto-reset"
 expect "aismi dm" "dmon"
 expect "aismi dmon --v" "--vf"
+expect "aismi firm" "firmware"
+expect "aismi firmware r" "rollback"
+expect "aismi firmware update -i 0 --act" "--activate"
+expect "aismi firmware update -i 0 --activate n" "now never"
+expect "aismi firmware pack --ke" "--key"
+expect "aismi firmware jobs -" "-i --id -j --json -h --help"
+expect "aismi events --type firm" "firmware"
 expect "aismi -i 0 health -" "-i --id -j --json -h --help"
 # The field lists are the CLI's own: every field aismi --help-query-* names completes.
 if [[ -n ${2-} ]]; then
