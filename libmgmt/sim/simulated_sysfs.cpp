@@ -329,11 +329,18 @@ private:
             return change(c, [](SimCardModel& m, int64_t) { return m.abortLoading(), 0; });
         }
         if (v != "0") return errnoError(EINVAL);
+        // The device's timeline starts when `loading` 0 is written, as a real one's does: the
+        // simulation's own reading and hashing of the image overlaps it instead of delaying it.
+        const int64_t at = clock_.nowNs();
         std::vector<uint8_t> image;
-        if (std::ifstream in(uploadBuffer(c), std::ios::binary); in)
-            image.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        if (FILE* in = std::fopen(uploadBuffer(c).c_str(), "rb")) {
+            std::error_code ec;
+            image.resize(static_cast<size_t>(std::filesystem::file_size(uploadBuffer(c), ec)));
+            image.resize(std::fread(image.data(), 1, image.size(), in));
+            std::fclose(in);
+        }
         std::filesystem::remove(uploadBuffer(c));
-        return change(c, [&image](SimCardModel& m, int64_t now) { return m.startUpload(image, now); });
+        return change(c, [&image, at](SimCardModel& m, int64_t) { return m.startUpload(image, at); });
     }
 
     std::optional<Node> iommuNode(const Parts& p) const {

@@ -67,6 +67,7 @@ struct FirmwareService::Run {
     std::chrono::steady_clock::time_point checkStarted;
     std::optional<std::chrono::steady_clock::time_point> healthySince;
     std::string lastProblem;
+    std::string resetError;  // the last card reset's failure, "" when it worked
     double writeSeconds = 0;
     uint64_t bytes = 0;
 

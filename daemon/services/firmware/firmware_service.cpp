@@ -37,13 +37,17 @@ using namespace firmware_detail;
 
 namespace {
 
+constexpr unsigned kResetAttempts = 300;  // x kResetRetry: a minute
+constexpr std::chrono::milliseconds kResetRetry{200};
 constexpr unsigned kWriteStart = 2, kWriteEnd = 80, kVerified = 85, kArmed = 88, kReset = 92, kChecking = 95;
 
 std::string bankText(unsigned bank, const std::string& version) { return (version.empty() ? "nothing" : version) + " (bank " + std::to_string(bank) + ")"; }
 
+// "5.083 s": the write's duration is what bench/firmware-update compares with the device's.
 std::string seconds(std::chrono::steady_clock::duration d) {
-    const auto tenths = std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 100;
-    return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
+    return text;
 }
 
 }  // namespace
@@ -450,12 +454,18 @@ void FirmwareService::arm(std::shared_ptr<Run> run) {
         });
 }
 
-void FirmwareService::resetCard(std::shared_ptr<Run> run, std::function<void()> then) {
+void FirmwareService::resetCard(std::shared_ptr<Run> run, std::function<void()> then, unsigned attempt) {
     // The card reset is the reset service's (its events, VFs and provisioning put back after).
-    // A reset that fails is judged like any other outcome: by what the card runs afterwards.
+    // Another change of the card under way (putting VFs back after the last reset, say) makes
+    // it Busy: tried again shortly, for up to a minute. Any other outcome is judged by what the
+    // card runs afterwards; a failure is remembered for the record.
     std::weak_ptr<bool> alive = alive_;
-    d_.resets.resetCard(run->card, true, [alive, then = std::move(then)](Result<ResetService::CardOutcome>) {
-        if (auto a = alive.lock(); a && *a) then();
+    d_.resets.resetCard(run->card, true, [this, alive, run, then = std::move(then), attempt](Result<ResetService::CardOutcome> r) mutable {
+        if (auto a = alive.lock(); !a || !*a) return;
+        if (!r && r.error().code == Errc::Busy && attempt < kResetAttempts)
+            return after(kResetRetry, [this, run, then = std::move(then), attempt]() mutable { resetCard(run, std::move(then), attempt + 1); });
+        run->resetError = r ? std::string() : r.error().message;
+        then();
     });
 }
 
@@ -469,8 +479,13 @@ void FirmwareService::check(std::shared_ptr<Run> run) {
     else if (card.firmware->activeBank != run->row.toBank || card.firmware->activeVersion() != run->row.toVersion) {
         // It came up on the other bank: the new firmware did not boot, and the card fell back.
         const FirmwareState& fw = *card.firmware;
-        return finishRolledBack(run, std::string(fw.lastTry == FirmwareTry::FellBack ? "the new firmware did not boot; the card fell back by itself: " : "") +
-                                         "expected " + bankText(run->row.toBank, run->row.toVersion) + ", running " + bankText(fw.activeBank, fw.activeVersion()));
+        std::string reason = run->resetError.empty() ? std::string() : "the card reset failed (" + run->resetError + "); ";
+        if (fw.lastTry == FirmwareTry::FellBack && run->resetError.empty()) reason += "the new firmware did not boot; the card fell back by itself: ";
+        reason += "expected " + bankText(run->row.toBank, run->row.toVersion) + ", running " + bankText(fw.activeBank, fw.activeVersion());
+        // A try still armed (the reset never happened) must not fire at some later reset.
+        return onCard<void>(
+            run->info.key, [device = d_.inventory.device(run->card)]() { return device->armFirmwareTry(std::nullopt); },
+            [this, run, reason](Result<void>) { finishRolledBack(run, reason); });
     } else if (card.health == Health::Critical || card.health == Health::Lost || card.firmware->selftestOk == false) {
         return rollBack(run, "the new firmware failed its health check: " + text::join(card.healthReasons, "; "));
     }
@@ -518,7 +533,8 @@ void FirmwareService::rollBack(std::shared_ptr<Run> run, std::string reason) {
                     return finishRolledBack(run, reason);
                 const std::string running = card.lost || !card.firmware ? std::string("the card does not answer")
                                                                         : "running " + bankText(card.firmware->activeBank, card.firmware->activeVersion());
-                end(run, FirmwareUpdate::State::Failed, reason + "; rolling back did not work: expected " + bankText(run->row.fromBank, run->row.fromVersion) + ", " + running,
+                const std::string why = run->resetError.empty() ? std::string() : " (the card reset failed: " + run->resetError + ")";
+                end(run, FirmwareUpdate::State::Failed, reason + "; rolling back did not work" + why + ": expected " + bankText(run->row.fromBank, run->row.fromVersion) + ", " + running,
                     makeError(Errc::ResetFailed, run->info.label() + ": firmware: " + reason + "; rolling back did not work (" + running + ")"));
             });
         });

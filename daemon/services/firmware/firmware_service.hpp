@@ -114,7 +114,7 @@ private:
     void write(std::shared_ptr<Run> run, std::vector<uint8_t> image);
     void staged(std::shared_ptr<Run> run);
     void arm(std::shared_ptr<Run> run);
-    void resetCard(std::shared_ptr<Run> run, std::function<void()> then);
+    void resetCard(std::shared_ptr<Run> run, std::function<void()> then, unsigned attempt = 0);
     void check(std::shared_ptr<Run> run);
     void commit(std::shared_ptr<Run> run);
     void rollBack(std::shared_ptr<Run> run, std::string reason);

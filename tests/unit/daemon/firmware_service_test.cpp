@@ -70,6 +70,11 @@ protected:
         events->subscribe<CardUpdated>([this](const CardUpdated& e) {
             if (firmware) firmware->watch(e.card, e.now);
         });
+        // As aismid does: a card that was reset gets its VF count and provisioning back.
+        events->subscribe<CardReturned>([this](const CardReturned& e) {
+            service->convergeLive(e.card);
+            provisioning->convergeLive(e.card);
+        });
     }
     // aismid ending (or dying: nothing is finished on the way out).
     void down() {
@@ -190,6 +195,25 @@ TEST_F(FirmwareServiceTest, FirmwareThatFailsItsHealthCheckOrDoesNotBootIsRolled
     EXPECT_NE(r.error().message.find("read-write-error"), std::string::npos) << r.error().message;
     EXPECT_EQ(last().state, FirmwareUpdate::State::Failed);
     EXPECT_EQ(fw().activeVersion(), "1.4.2");
+}
+
+TEST_F(FirmwareServiceTest, ARollbackWaitsForTheVfsBeingPutBackAfterTheActivationsReset) {
+    // The activation's reset takes the card's provisioning; putting it back is a change of the
+    // card, during which the roll-back's own reset is refused (Busy) and tried again.
+    ASSERT_TRUE(setVfCount(0, 4).ok());
+    for (unsigned vf : {1u, 2u, 3u}) ASSERT_TRUE(provision(0, vf, "eighth").ok());
+    const Resources given = inventory->device(0)->vfResources(1).value();
+    injectNow(0, sim::Fault::FirmwareUnhealthy);
+    auto r = update(image("2.0.0"), FirmwareUpdate::Activation::Now);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::RolledBack) << r.error().message;
+    EXPECT_EQ(fw().activeVersion(), "1.4.2");
+    EXPECT_FALSE(fw().tryBank.has_value());
+    ASSERT_TRUE(runUntil([&] { return !changes.busy(kSerial0) && inventory->device(0)->vfResources(1).value() == given; }));
+    EXPECT_EQ(inventory->device(0)->sriov()->numVfs, 4u) << "the VFs came back after both resets";
+    // And a good image commits on the same card.
+    ASSERT_TRUE(update(image("2.0.1"), FirmwareUpdate::Activation::Now).ok());
+    EXPECT_EQ(fw().activeVersion(), "2.0.1");
 }
 
 TEST_F(FirmwareServiceTest, OneUpdatePerCardWhileOtherCardsKeepWorking) {
