@@ -486,8 +486,10 @@ void FirmwareService::check(std::shared_ptr<Run> run) {
         return onCard<void>(
             run->info.key, [device = d_.inventory.device(run->card)]() { return device->armFirmwareTry(std::nullopt); },
             [this, run, reason](Result<void>) { finishRolledBack(run, reason); });
-    } else if (card.health == Health::Critical || card.health == Health::Lost || card.firmware->selftestOk == false) {
-        return rollBack(run, "the new firmware failed its health check: " + text::join(card.healthReasons, "; "));
+    } else if (card.firmware->selftestOk == false) {
+        return rollBack(run, "the new firmware failed its health check: it fails its self-test");
+    } else if (card.health == Health::Critical || card.health == Health::Lost) {
+        return rollBack(run, "the new firmware failed its health check: the card is " + std::string(healthName(card.health)) + " (" + text::join(card.healthReasons, "; ") + ")");
     }
     if (problem.empty()) {
         if (!run->healthySince) run->healthySince = std::chrono::steady_clock::now();
