@@ -232,6 +232,21 @@ Result<DeviceMatch> DeviceMatch::parse(std::string_view text) {
     return DeviceMatch{static_cast<uint16_t>(ids[0]), static_cast<uint16_t>(ids[1])};
 }
 
+std::string_view firmwareTryName(FirmwareTry t) {
+    switch (t) {
+    case FirmwareTry::None: return "none";
+    case FirmwareTry::Booted: return "booted";
+    case FirmwareTry::FellBack: return "fell-back";
+    }
+    return "none";
+}
+
+std::optional<FirmwareTry> firmwareTryFromName(std::string_view name) {
+    for (auto t : {FirmwareTry::None, FirmwareTry::Booted, FirmwareTry::FellBack})
+        if (firmwareTryName(t) == name) return t;
+    return std::nullopt;
+}
+
 std::string_view vfStateName(VfState state) {
     switch (state) {
     case VfState::Idle: return "idle";
@@ -514,9 +529,9 @@ Result<FirmwareState> Card::firmware() const {
     if (!selftest) return std::move(selftest).error();
     if (*tryBank == "0" || *tryBank == "1") fw.tryBank = static_cast<unsigned>((*tryBank)[0] - '0');
     else if (*tryBank != "none") return makeError(Errc::MalformedData, p + ": try_bank is '" + *tryBank + "', expected none, 0 or 1");
-    if (*lastTry == "booted") fw.lastTry = FirmwareTry::Booted;
-    else if (*lastTry == "fell-back") fw.lastTry = FirmwareTry::FellBack;
-    else if (*lastTry != "none") return makeError(Errc::MalformedData, p + ": last_try is '" + *lastTry + "', expected none, booted or fell-back");
+    const auto last = firmwareTryFromName(*lastTry);
+    if (!last) return makeError(Errc::MalformedData, p + ": last_try is '" + *lastTry + "', expected none, booted or fell-back");
+    fw.lastTry = *last;
     if (*selftest != "pass" && *selftest != "fail") return makeError(Errc::MalformedData, p + ": selftest is '" + *selftest + "', expected pass or fail");
     fw.selftestOk = *selftest == "pass";
     fw.updatable = true;

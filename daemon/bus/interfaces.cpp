@@ -26,14 +26,6 @@ std::vector<std::string> bankField(const CardSnapshot& c, std::string (*field)(c
     return out;
 }
 
-std::string lastTryName(FirmwareTry t) {
-    switch (t) {
-    case FirmwareTry::None: return "none";
-    case FirmwareTry::Booted: return "booted";
-    case FirmwareTry::FellBack: return "fell-back";
-    }
-    return "none";
-}
 
 template <class T>
 std::optional<T> linkField(const CardSnapshot& c, T LinkState::*field) {
@@ -99,7 +91,7 @@ const PropertyTable<CardSnapshot>& cardProperties() {
         property<C>("FirmwareBootBank", [](const C& c) {
             return c.firmware && c.firmware->updatable ? std::optional<uint32_t>(c.firmware->bootBank) : std::nullopt;
         }),
-        property<C>("FirmwareLastTry", [](const C& c) { return c.firmware && c.firmware->updatable ? lastTryName(c.firmware->lastTry) : std::string(); }),
+        property<C>("FirmwareLastTry", [](const C& c) { return c.firmware && c.firmware->updatable ? std::string(firmwareTryName(c.firmware->lastTry)) : std::string(); }),
         property<C>("FirmwareSelfTest", [](const C& c) {
             return c.firmware && c.firmware->selftestOk ? std::string(*c.firmware->selftestOk ? "pass" : "fail") : std::string();
         }),

@@ -95,6 +95,9 @@ struct FirmwareBank {
 
 /// How the last one-shot try of a bank ended (vendor ABI `firmware`, `last_try`).
 enum class FirmwareTry { None, Booted, FellBack };
+/// "none", "booted", "fell-back": the vendor ABI's words, also on the bus.
+std::string_view firmwareTryName(FirmwareTry t);
+std::optional<FirmwareTry> firmwareTryFromName(std::string_view name);
 
 /// A card's two firmware banks (docs/driver-abi.md, "Firmware banks").
 struct FirmwareState {

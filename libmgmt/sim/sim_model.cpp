@@ -62,14 +62,6 @@ std::optional<FirmwareBoot> bootFromName(std::string_view n) {
     return std::nullopt;
 }
 
-std::string_view tryName(FirmwareTry t) {
-    switch (t) {
-    case FirmwareTry::None: return "none";
-    case FirmwareTry::Booted: return "booted";
-    case FirmwareTry::FellBack: return "fell-back";
-    }
-    return "none";
-}
 
 const FaultRow& row(Fault f) { return kFaults[static_cast<size_t>(f)]; }
 
@@ -334,7 +326,7 @@ std::string SimCard::serialize() const {
     w.put("fw_active_bank", firmware.activeBank)
         .put("fw_boot_bank", firmware.bootBank)
         .put("fw_try_bank", firmware.tryBank ? std::to_string(*firmware.tryBank) : "none")
-        .put("fw_last_try", tryName(firmware.lastTry))
+        .put("fw_last_try", firmwareTryName(firmware.lastTry))
         .put("fw_selftest", firmware.selftestOk.value_or(true) ? "pass" : "fail")
         .put("fw_next_image", bootName(nextImage))
         .put("fw_next_write", str(nextWriteFault))
@@ -389,10 +381,9 @@ Result<SimCard> SimCard::parse(std::string_view content, const SimConfig& config
         const std::string t = r.string("fw_try_bank");
         if (t == "0" || t == "1") c.firmware.tryBank = static_cast<unsigned>(t[0] - '0');
         else if (t != "none" && !r.error()) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_try_bank must be none, 0 or 1");
-        const std::string last = r.string("fw_last_try");
-        if (last == "booted") c.firmware.lastTry = FirmwareTry::Booted;
-        else if (last == "fell-back") c.firmware.lastTry = FirmwareTry::FellBack;
-        else if (last != "none" && !r.error()) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_last_try is not none, booted or fell-back");
+        const auto last = firmwareTryFromName(r.string("fw_last_try"));
+        if (last) c.firmware.lastTry = *last;
+        else if (!r.error()) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_last_try is not none, booted or fell-back");
         c.firmware.selftestOk = r.string("fw_selftest") != "fail";
         c.nextImage = r.boot("fw_next_image");
         c.nextWriteFault = r.string("fw_next_write");

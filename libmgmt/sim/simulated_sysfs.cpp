@@ -645,7 +645,7 @@ private:
                           << (fw.banks[b].integrityOk ? "ok" : "bad") << "\nbank" << b << "_sha256 " << dash(fw.banks[b].sha256) << "\n";
                     o << "active_bank " << fw.activeBank << "\nboot_bank " << fw.bootBank << "\ntry_bank "
                       << (fw.tryBank ? std::to_string(*fw.tryBank) : "none") << "\nlast_try "
-                      << (fw.lastTry == FirmwareTry::Booted ? "booted" : fw.lastTry == FirmwareTry::FellBack ? "fell-back" : "none")
+                      << firmwareTryName(fw.lastTry)
                       << "\nselftest " << (fw.selftestOk.value_or(true) ? "pass" : "fail") << "\n";
                     return o.str();
                 });

@@ -31,6 +31,11 @@ inline constexpr const char* kJobRollback = "firmware-rollback";
 
 inline std::vector<std::string> kinds() { return {kWriteKind, kActivateKind}; }
 
+/// "2.0.0 (bank 1)", "nothing (bank 1)" for an erased one.
+inline std::string bankText(unsigned bank, const std::string& version) {
+    return (version.empty() ? "nothing" : version) + " (bank " + std::to_string(bank) + ")";
+}
+
 /// The journal payload: which update, and what the card should run before and after.
 struct Payload {
     int64_t update = 0;

@@ -16,12 +16,6 @@ namespace aismi {
 
 using namespace firmware_detail;
 
-namespace {
-
-std::string bankText(unsigned bank, const std::string& version) { return (version.empty() ? "nothing" : version) + " (bank " + std::to_string(bank) + ")"; }
-
-}  // namespace
-
 namespace firmware_detail {
 
 std::string Payload::encode() const {

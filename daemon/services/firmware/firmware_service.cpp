@@ -41,7 +41,6 @@ constexpr unsigned kResetAttempts = 300;  // x kResetRetry: a minute
 constexpr std::chrono::milliseconds kResetRetry{200};
 constexpr unsigned kWriteStart = 2, kWriteEnd = 80, kVerified = 85, kArmed = 88, kReset = 92, kChecking = 95;
 
-std::string bankText(unsigned bank, const std::string& version) { return (version.empty() ? "nothing" : version) + " (bank " + std::to_string(bank) + ")"; }
 
 // "5.083 s": the write's duration is what bench/firmware-update compares with the device's.
 std::string seconds(std::chrono::steady_clock::duration d) {
