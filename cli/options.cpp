@@ -678,7 +678,10 @@ Result<CliRequest> parseFirmwareRollback(const CommandLine& c) { return firmware
 Result<CliRequest> parseFirmwareUpdate(const CommandLine& c) {
     auto r = firmwareChange(c, CliRequest::Mode::FirmwareUpdate, "update");
     if (!r) return r;
-    if (c.arguments.size() != 1) return usage("firmware update needs one IMAGE file after -i ID", "aismi firmware --help");
+    if (c.arguments.empty()) return usage("firmware update needs one IMAGE file after -i ID", "aismi firmware --help");
+    if (c.arguments.size() > 1)
+        return usage("firmware update takes one IMAGE file, not " + std::to_string(c.arguments.size()) + " words (" + quoteInput(text::join(c.arguments, " ")) + ")",
+                     "aismi firmware --help");
     r->image = c.arguments[0];
     if (c.has("activate")) {
         r->activate = c.text("activate");

@@ -400,6 +400,11 @@ Result<SimCard> SimCard::parse(std::string_view content, const SimConfig& config
         u.boot = r.boot("fw_upload_boot");
         u.fail = r.string("fw_upload_fail");
         if (!r.error() && u.bank > 1) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_upload_bank must be 0 or 1");
+        // Bounded so that the upload's timeline cannot overflow: a bank and a margin, and a
+        // start long before int64 nanoseconds run out (year 2116).
+        if (!r.error() && u.size > (uint64_t{config.flashBankKib} + 1024) * 1024)
+            r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_upload_size is larger than a flash bank");
+        if (!r.error() && u.startNs > (int64_t{1} << 62)) r.error() = makeError(Errc::MalformedData, std::string(what) + ": fw_upload_start_ns is out of range");
         c.upload = u;
     }
     const unsigned numVfs = r.u32("num_vfs");

@@ -1,6 +1,7 @@
 // What aismid reads back from its own journal after a crash: the payloads of provision-vf,
-// provision-vfs and set-vf-count entries. A damaged row must be an error, never a crash; one
+// provision-vfs, set-vf-count and firmware-write/firmware-activate entries. A damaged row must be an error, never a crash; one
 // that decodes must encode to something that decodes to the same.
+#include "firmware_internal.hpp"
 #include "provision_service.hpp"
 #include "vf_count_service.hpp"
 
@@ -19,5 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!again || again->vfs.size() != b->vfs.size()) __builtin_trap();
     }
     (void)aismi::VfCountService::Payload::decode(text);
+    if (auto f = aismi::firmware_detail::Payload::decode(text)) {
+        auto again = aismi::firmware_detail::Payload::decode(f->encode());
+        if (!again || again->update != f->update || again->toBank != f->toBank || again->toVersion != f->toVersion || again->sha256 != f->sha256)
+            __builtin_trap();
+    }
     return 0;
 }

@@ -166,3 +166,56 @@ TEST(CliOptions, AnOptionHoldingAnErrorPlaceholderIsRefusedNotLoopedOn) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("'--qu?original_token?'"), std::string::npos) << r.error().message;
 }
+
+TEST(CliOptions, ParsesFirmwareCommandsAndRefusesWhatTheyDoNotTake) {
+    auto r = parseCli({"firmware", "update", "fw.img", "-i", "0", "--activate=never", "--allow-older", "--quiet"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->mode, Mode::FirmwareUpdate);
+    EXPECT_EQ(r->image, "fw.img");
+    EXPECT_EQ(r->activate, "never");
+    EXPECT_TRUE(r->allowOlder);
+    EXPECT_TRUE(r->quiet);
+    r = parseCli({"-i", "0", "firmware", "rollback", "--force"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->mode, Mode::FirmwareRollback);
+    EXPECT_TRUE(r->force);
+    r = parseCli({"firmware", "show", "-j"});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->mode, Mode::FirmwareShow);
+    EXPECT_TRUE(readsOnce(*r)) << "show may go to several hosts";
+    r = parseCli({"--device", "A15E:0100", "firmware", "pack", "-o", "out.img", "--key", "k.pem", "payload", "--version", "2.0.0"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->mode, Mode::FirmwarePack);
+    EXPECT_EQ(r->packVendor, 0xa15e);
+    EXPECT_EQ(r->packDevice, 0x0100);
+    EXPECT_EQ(r->packVersion, "2.0.0");
+    EXPECT_EQ(r->payload, "payload");
+    EXPECT_EQ(r->image, "out.img");
+    const std::pair<std::vector<std::string>, std::string> bad[] = {
+        {{"firmware", "update", "-i", "0"}, "needs one IMAGE"},
+        {{"firmware", "update", "-i", "0", "a", "b"}, "takes one IMAGE file, not 2 words ('a b')"},
+        {{"firmware", "update", "fw.img"}, "needs exactly one card"},
+        {{"firmware", "update", "-i", "0,1", "fw.img"}, "needs exactly one card"},
+        {{"firmware", "update", "-i", "0:1", "fw.img"}, "takes a card"},
+        {{"firmware", "update", "-i", "0", "fw.img", "--activate=soon"}, "--activate takes now, idle or never"},
+        {{"firmware", "show", "--force"}, "--force does not go with 'firmware show'"},
+        {{"firmware", "jobs", "-i", "0:1"}, "takes cards"},
+        {{"firmware", "flash"}, "unknown command"},
+        {{"firmware"}, "needs show, update"},
+        {{"firmware", "pack", "p", "--key", "k", "--version", "1", "-o", "o"}, "needs --device"},
+        {{"firmware", "pack", "--key", "k", "--version", "1", "--device", "a15e", "-o", "o", "p"}, "VENDOR:DEVICE in hex"},
+        {{"firmware", "pack", "--key", "k", "--version", "1", "--device", "a15e:10000", "-o", "o", "p"}, "VENDOR:DEVICE in hex"},
+        {{"firmware", "pack", "--key", "k", "--version", "1", "--device", "a15e:0100", "-o", "o"}, "needs one PAYLOAD"},
+        {{"firmware", "pack", "-i", "0"}, "with 'firmware pack'"},
+    };
+    for (const auto& [args, words] : bad) {
+        auto e = parseCli(args);
+        ASSERT_FALSE(e.ok()) << words;
+        EXPECT_EQ(e.error().code, Errc::InvalidArgument);
+        EXPECT_NE(e.error().message.find(words), std::string::npos) << e.error().message;
+    }
+    auto help = parseCli({"firmware", "pack", "--help"});
+    ASSERT_TRUE(help.ok());
+    EXPECT_EQ(help->mode, Mode::Help);
+    EXPECT_NE(help->helpText.find("--device arg"), std::string::npos) << help->helpText;
+}
