@@ -216,6 +216,26 @@ TEST_F(FirmwareServiceTest, ARollbackWaitsForTheVfsBeingPutBackAfterTheActivatio
     EXPECT_EQ(fw().activeVersion(), "2.0.1");
 }
 
+TEST_F(FirmwareServiceTest, CancellingWhileWritingStopsTheUploadAndLeavesTheBankAlone) {
+    // 1 MiB at 16 KiB/s x 0.01: 640 ms of transfer, long enough to cancel in.
+    auto big = firmware::pack(aismi::test::payload(1 << 20), 0xa15e, 0x0100, "2.0.0", key).value();
+    std::optional<Result<void>> outcome;
+    auto job = firmware->update({0, big, FirmwareUpdate::Activation::Now, false, false}, [&](Result<void> r) { outcome = r; });
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(runUntil([&] { return jobs->find(*job)->progress > 2; })) << "the transfer is under way";
+    ASSERT_TRUE(jobs->cancel(*job).ok());
+    ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }));
+    ASSERT_FALSE(outcome->ok());
+    EXPECT_EQ(outcome->error().code, Errc::Cancelled) << outcome->error().message;
+    EXPECT_EQ(jobs->find(*job)->state, JobState::Cancelled);
+    EXPECT_EQ(last().state, FirmwareUpdate::State::Failed);
+    EXPECT_NE(last().reason.find("cancelled while writing bank 1"), std::string::npos) << last().reason;
+    EXPECT_EQ(fw().banks[1].version, "1.3.7") << "the bank was never erased";
+    EXPECT_EQ(fw().activeVersion(), "1.4.2");
+    EXPECT_EQ(jobs->cancel(*job).error().code, Errc::InvalidState) << "already over";
+    ASSERT_TRUE(update(image("2.0.1")).ok()) << "the card takes the next update";
+}
+
 TEST_F(FirmwareServiceTest, OneUpdatePerCardWhileOtherCardsKeepWorking) {
     ASSERT_TRUE(setVfCount(1, 2).ok());
     load(1, 0);
