@@ -92,6 +92,10 @@ const CardValue kCardValues[] = {
      [](const CardSnapshot& c) -> std::optional<double> { return c.policy.memory / 100.0; }},
     {"aismi_card_firmware_active_bank", Kind::Gauge, "The firmware bank the card runs from (0 or 1).", "",
      [](const CardSnapshot& c) { return c.firmware ? std::optional<double>(c.firmware->activeBank) : std::nullopt; }},
+    {"aismi_card_firmware_boot_bank", Kind::Gauge, "The committed firmware bank a reset or power-up boots (0 or 1).", "",
+     [](const CardSnapshot& c) { return c.firmware && c.firmware->updatable ? std::optional<double>(c.firmware->bootBank) : std::nullopt; }},
+    {"aismi_card_firmware_selftest_ok", Kind::Gauge, "1 when the running firmware passes its self-test, 0 when it fails it.", "",
+     [](const CardSnapshot& c) { return c.firmware && c.firmware->selftestOk ? std::optional<double>(flag(*c.firmware->selftestOk)) : std::nullopt; }},
     {"aismi_card_data_stale", Kind::Gauge, "1 when no fresh reading came in time: the card's values are old.", "",
      [](const CardSnapshot& c) -> std::optional<double> { return c.readAtUs ? std::optional<double>(flag(!c.staleReason.empty())) : std::nullopt; }},
 };
