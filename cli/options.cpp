@@ -145,7 +145,6 @@ po::options_description firmwareOptions() {
 po::options_description packOptions() {
     po::options_description o("firmware pack options");
     o.add_options()
-        ("help,h", "show this help")
         ("key", po::value<std::string>(), "the Ed25519 private key to sign with (PEM)")
         ("version", po::value<std::string>(), "the firmware version the image holds (1 to 31 of 0-9 A-Z a-z . _ + -)")
         ("device", po::value<std::string>(), "VENDOR:DEVICE the image fits, hex (a15e:0100)")
@@ -706,7 +705,7 @@ Result<std::pair<uint16_t, uint16_t>> deviceIds(const std::string& text) {
 
 Result<CliRequest> parsePack(const std::vector<std::string>& args) {
     po::options_description words;
-    words.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
+    words.add_options()("words", po::value<std::vector<std::string>>()->composing(), "")("help,h", "");
     po::options_description all;
     all.add(packOptions()).add(words);
     po::positional_options_description positional;
@@ -721,7 +720,7 @@ Result<CliRequest> parsePack(const std::vector<std::string>& args) {
     if (c.has("help")) {
         r.mode = CliRequest::Mode::Help;
         std::ostringstream help;
-        help << kFirmwareUsage << packOptions();
+        help << kFirmwareUsage << packOptions() << "  -h [ --help ]         show this help\n";
         r.helpText = help.str();
         return r;
     }
