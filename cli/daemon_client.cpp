@@ -416,10 +416,10 @@ Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& sub
     }
 }
 
-Result<void> DaemonClient::watch(std::chrono::milliseconds interval, const std::function<bool(const Inventory&)>& onTick) {
+Result<void> DaemonClient::watch(std::chrono::milliseconds interval, const std::function<bool(const Inventory&)>& onTick, bool eachChange) {
     using Clock = std::chrono::steady_clock;
     try {
-        bool gone = false, reread = true;
+        bool gone = false, reread = true, changedSinceTick = false;
         Inventory inv;
         std::unordered_map<std::string, BusObject*> byPath;
         // Subscribed before the first read: nothing that changes meanwhile is missed.
@@ -432,6 +432,7 @@ Result<void> DaemonClient::watch(std::chrono::milliseconds interval, const std::
                 std::string interface;
                 msg >> interface;
                 readProperties(msg, it->second);
+                changedSinceTick = true;
             });
         auto added = connection_->addMatch(from + "interface='org.freedesktop.DBus.ObjectManager',path='" + kManagerPath + "'",
                                            [&](sdbus::Message&) { reread = true; });
@@ -454,11 +455,13 @@ Result<void> DaemonClient::watch(std::chrono::milliseconds interval, const std::
                 byPath.clear();
                 for (auto* list : {&inv.cards, &inv.vfs})
                     for (auto& o : *list) byPath[o.path] = &o;
+                changedSinceTick = true;
             }
             const auto now = Clock::now();
-            if (now >= next) {
+            if (now >= next || (eachChange && changedSinceTick)) {
+                changedSinceTick = false;
                 if (!onTick(inv)) return {};
-                next += interval;
+                if (now >= next) next += interval;
                 if (next < now) next = now + interval;  // suspended, or a slow terminal: no burst of lines
                 continue;
             }

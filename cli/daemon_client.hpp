@@ -147,8 +147,8 @@ public:
     /// Reads every card and VF once, then keeps them current from aismid's PropertiesChanged
     /// signals (no polling; cards or VFs added or removed are read again). Every `interval`
     /// hands the current state to `onTick`, until it returns false. aismid leaving the bus is
-    /// an error.
-    Result<void> watch(std::chrono::milliseconds interval, const std::function<bool(const Inventory&)>& onTick);
+    /// an error. With `eachChange`, `onTick` also runs as soon as a signal changed something.
+    Result<void> watch(std::chrono::milliseconds interval, const std::function<bool(const Inventory&)>& onTick, bool eachChange = false);
 
 private:
     /// Calls a method of VirtualFunction1 that returns nothing; `what` names it in errors.

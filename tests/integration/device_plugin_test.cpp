@@ -1,0 +1,185 @@
+// aismi-device-plugin between the real aismid (simulated cards, a private bus) and a fake
+// kubelet written with the same gRPC library: registration per profile, ListAndWatch driven by
+// aismid's signals (a fault and its clearing, a quarantine), Allocate's specs and environment,
+// refusals, a kubelet restart and an aismid restart.
+#include "kubelet_device_plugin.grpc.pb.h"
+#include "stack.hpp"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace aismi::test;
+
+namespace {
+
+// kubelet's side of registration: a Registration server on DIR/kubelet.sock.
+class FakeKubelet final : public v1beta1::Registration::Service {
+public:
+    explicit FakeKubelet(const std::string& dir) {
+        grpc::ServerBuilder builder;
+        builder.AddListeningPort("unix://" + dir + "/kubelet.sock", grpc::InsecureServerCredentials());
+        builder.RegisterService(this);
+        server_ = builder.BuildAndStart();
+    }
+    ~FakeKubelet() override { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200)); }
+
+    grpc::Status Register(grpc::ServerContext*, const v1beta1::RegisterRequest* req, v1beta1::Empty*) override {
+        std::lock_guard<std::mutex> lock(m_);
+        registered_[req->resource_name()] = *req;
+        cv_.notify_all();
+        return grpc::Status::OK;
+    }
+    /// Waits until every resource in `names` registered; what they sent.
+    std::map<std::string, v1beta1::RegisterRequest> waitFor(const std::set<std::string>& names, int ms = 15000) {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] {
+            for (const auto& n : names)
+                if (!registered_.count(n)) return false;
+            return true;
+        });
+        return registered_;
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::map<std::string, v1beta1::RegisterRequest> registered_;
+    std::unique_ptr<grpc::Server> server_;
+};
+
+// kubelet's side of one resource: its ListAndWatch stream and calls.
+class PluginClient {
+public:
+    PluginClient(const std::string& socket) : stub_(v1beta1::DevicePlugin::NewStub(grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials()))) {
+        stream_ = stub_->ListAndWatch(&ctx_, v1beta1::Empty());
+    }
+    ~PluginClient() { ctx_.TryCancel(); }
+    /// The next list, as "ADDRESS=Healthy" entries in order.
+    std::vector<std::string> next() {
+        v1beta1::ListAndWatchResponse r;
+        if (!stream_->Read(&r)) return {"(stream ended)"};
+        std::vector<std::string> out;
+        for (const auto& d : r.devices()) out.push_back(d.id() + "=" + d.health());
+        return out;
+    }
+    /// Reads lists until one equals `want` (the plugin may send intermediate ones).
+    bool until(const std::vector<std::string>& want, std::vector<std::string>* last = nullptr) {
+        for (int i = 0; i < 20; ++i) {
+            auto l = next();
+            if (last) *last = l;
+            if (l == want) return true;
+            if (!l.empty() && l[0] == "(stream ended)") return false;
+        }
+        return false;
+    }
+    grpc::Status allocate(const std::vector<std::string>& ids, v1beta1::AllocateResponse* out) {
+        v1beta1::AllocateRequest req;
+        auto* c = req.add_container_requests();
+        for (const auto& id : ids) c->add_devices_ids(id);
+        grpc::ClientContext ctx;
+        return stub_->Allocate(&ctx, req, out);
+    }
+    v1beta1::DevicePlugin::Stub& stub() { return *stub_; }
+
+private:
+    std::unique_ptr<v1beta1::DevicePlugin::Stub> stub_;
+    grpc::ClientContext ctx_;
+    std::unique_ptr<grpc::ClientReader<v1beta1::ListAndWatchResponse>> stream_;
+};
+
+}  // namespace
+
+TEST(DevicePlugin, AdvertisesProvisionedFreeVfsPerProfileFollowsAismidAndAllocates) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "4"}).exitCode, 0);
+    for (auto [vf, profile] : {std::pair{"0:0", "quarter"}, {"0:1", "quarter"}, {"0:2", "eighth"}})
+        ASSERT_EQ(stack.aismi({"vf", "provision", vf, "--profile", profile}).exitCode, 0) << vf;
+    const std::string a0 = stack.vfField("0:0", "pci.bus_id"), a1 = stack.vfField("0:1", "pci.bus_id"), a2 = stack.vfField("0:2", "pci.bus_id");
+    TempDir kubeletDir;
+    auto kubelet = std::make_unique<FakeKubelet>(kubeletDir.path());
+    Process plugin = Process::spawn({AISMI_DEVICE_PLUGIN_PATH, "--kubelet-dir", kubeletDir.path()},
+                                    {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", stack.path("plugin.log")});
+    auto registered = kubelet->waitFor({"aismi.io/quarter", "aismi.io/eighth"});
+    ASSERT_EQ(registered.size(), 2u) << fileText(stack.path("plugin.log"));
+    EXPECT_EQ(registered["aismi.io/quarter"].version(), "v1beta1");
+    EXPECT_EQ(registered["aismi.io/quarter"].endpoint(), "aismi-quarter.sock");
+    EXPECT_TRUE(registered["aismi.io/quarter"].options().get_preferred_allocation_available());
+
+    PluginClient quarter(kubeletDir / "aismi-quarter.sock");
+    EXPECT_EQ(quarter.next(), (std::vector<std::string>{a0 + "=Healthy", a1 + "=Healthy"})) << "exactly the free provisioned VFs of the profile";
+    {
+        PluginClient eighth(kubeletDir / "aismi-eighth.sock");
+        EXPECT_EQ(eighth.next(), (std::vector<std::string>{a2 + "=Healthy"}));
+    }
+
+    // Health follows aismid: a quarantine, then the card lost and back.
+    ASSERT_EQ(stack.aismi({"vf", "quarantine", "0:0", "--reason", "test"}).exitCode, 0);
+    EXPECT_TRUE(quarter.until({a0 + "=Unhealthy", a1 + "=Healthy"}));
+    ASSERT_EQ(stack.aismi({"vf", "unquarantine", "0:0"}).exitCode, 0);
+    EXPECT_TRUE(quarter.until({a0 + "=Healthy", a1 + "=Healthy"}));
+    ASSERT_EQ(stack.sim({"inject", "0", "device-lost"}).exitCode, 0);
+    std::vector<std::string> last;
+    EXPECT_TRUE(quarter.until({a0 + "=Unhealthy", a1 + "=Unhealthy"}, &last)) << ::testing::PrintToString(last);
+    ASSERT_EQ(stack.sim({"clear", "0"}).exitCode, 0);
+    EXPECT_TRUE(quarter.until({a0 + "=Healthy", a1 + "=Healthy"}, &last)) << ::testing::PrintToString(last);
+
+    // GetPreferredAllocation: one card's VFs together.
+    {
+        v1beta1::PreferredAllocationRequest req;
+        auto* c = req.add_container_requests();
+        c->add_available_deviceids(a1);
+        c->add_available_deviceids(a0);
+        c->set_allocation_size(1);
+        v1beta1::PreferredAllocationResponse resp;
+        grpc::ClientContext ctx;
+        ASSERT_TRUE(quarter.stub().GetPreferredAllocation(&ctx, req, &resp).ok());
+        ASSERT_EQ(resp.container_responses_size(), 1);
+        EXPECT_EQ(resp.container_responses(0).deviceids_size(), 1);
+    }
+
+    // Allocate: bound to vfio-pci through aismid; /dev/vfio and KubeVirt's variable.
+    v1beta1::AllocateResponse allocated;
+    auto status = quarter.allocate({a1}, &allocated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(allocated.container_responses_size(), 1);
+    const auto& c = allocated.container_responses(0);
+    EXPECT_EQ(c.envs().at("PCI_RESOURCE_AISMI_IO_QUARTER"), a1);
+    const std::string group = stack.vfField("0:1", "iommu_group");
+    std::set<std::string> paths;
+    for (const auto& d : c.devices()) paths.insert(d.host_path());
+    EXPECT_EQ(paths, (std::set<std::string>{"/dev/vfio/vfio", "/dev/vfio/" + group}));
+    EXPECT_EQ(stack.vfField("0:1", "driver"), "vfio-pci");
+
+    // Refusals change nothing.
+    v1beta1::AllocateResponse none;
+    EXPECT_EQ(quarter.allocate({"0000:99:00.0"}, &none).error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(quarter.allocate({a2}, &none).error_code(), grpc::StatusCode::NOT_FOUND) << "another profile's VF";
+    ASSERT_EQ(stack.aismi({"vf", "quarantine", "0:0"}).exitCode, 0);
+    EXPECT_TRUE(quarter.until({a0 + "=Unhealthy", a1 + "=Healthy"}));
+    EXPECT_EQ(quarter.allocate({a0}, &none).error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "unhealthy";
+    EXPECT_EQ(stack.vfField("0:0", "driver"), "aismi");
+
+    // kubelet restarts: its sockets are gone and a new Registration server listens.
+    kubelet.reset();
+    for (const auto& e : std::filesystem::directory_iterator(kubeletDir.path())) std::filesystem::remove(e.path());
+    kubelet = std::make_unique<FakeKubelet>(kubeletDir.path());
+    EXPECT_EQ(kubelet->waitFor({"aismi.io/quarter", "aismi.io/eighth"}).size(), 2u) << "registered again: " << fileText(stack.path("plugin.log"));
+
+    // aismid restarts: the plugin follows it again.
+    stack.stopDaemon();
+    stack.startDaemon();
+    PluginClient again(kubeletDir / "aismi-quarter.sock");
+    (void)again.next();
+    ASSERT_EQ(stack.aismi({"vf", "unquarantine", "0:0"}).exitCode, 0);
+    EXPECT_TRUE(again.until({a0 + "=Healthy", a1 + "=Healthy"}, &last)) << ::testing::PrintToString(last) << fileText(stack.path("plugin.log"));
+    EXPECT_NE(fileText(stack.path("plugin.log")).find("trying again in"), std::string::npos) << "it said it lost aismid";
+    plugin.stop();
+}
