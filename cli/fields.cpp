@@ -14,6 +14,7 @@ const std::vector<Field>& cardFields() {
         {"device_id", "DeviceId", "", "PCI device ID of the physical function", 0, true, "PCI"},
         {"driver", "Driver", "", "Kernel driver bound to the physical function"},
         {"generic_mode", "GenericMode", "", "True when the card is managed without the aismi vendor driver"},
+        {"numa_node", "NumaNode", "", "NUMA node the card is attached to (-1: the platform has none)"},
         {"firmware.version", "FirmwareVersion", "", "Version of the firmware in the active bank", 0, false, "FIRMWARE"},
         {"firmware.active_bank", "FirmwareActiveBank", "", "Firmware bank the card runs from (0 or 1)", 0, false, "FIRMWARE"},
         {"firmware.banks", "FirmwareBankVersions", "", "Firmware version in each bank", 0, false, "FIRMWARE"},

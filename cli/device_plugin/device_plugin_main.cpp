@@ -77,6 +77,9 @@ private:
 };
 
 std::vector<VfView> vfsOf(const cli::Inventory& inv) {
+    std::map<uint64_t, int> numa;  // card index -> NUMA node
+    for (const auto& card : inv.cards)
+        if (const auto* n = std::get_if<int64_t>(&card.get("NumaNode"))) numa[card.number("Index")] = static_cast<int>(*n);
     std::vector<VfView> out;
     for (const auto& vf : inv.vfs) {
         VfView v;
@@ -91,6 +94,7 @@ std::vector<VfView> vfsOf(const cli::Inventory& inv) {
         v.scrubPending = s && *s;
         // IommuGroup is an "i" on the bus (-1: none).
         if (const auto* g = std::get_if<int64_t>(&vf.get("IommuGroup")); g && *g >= 0) v.iommuGroup = static_cast<unsigned>(*g);
+        if (auto it = numa.find(v.card); it != numa.end()) v.numaNode = it->second;
         out.push_back(std::move(v));
     }
     return out;

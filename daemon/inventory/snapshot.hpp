@@ -74,6 +74,7 @@ struct CardSnapshot {
     std::optional<Resources> capacity;  // compute units and engines (vendor ABI)
     Oversubscription policy;            // what aismid admits to it (the policy service keeps it)
     uint32_t vfTotal = 0;               // 0: no SR-IOV
+    int numaNode = -1;                  // sysfs numa_node: -1 when the platform has none
     std::vector<VfSnapshot> vfs;        // the enabled VFs, by index
 
     // What the reader found; the health assessor turns it into health and reasons.

@@ -503,7 +503,7 @@ private:
         const unsigned c = f.card;
         const int idx = f.index;
         if (auto id = identityAttribute(pf, name)) return id;
-        if (name == "numa_node") return value("-1\n");
+        if (name == "numa_node") return value(std::to_string(c % 2) + "\n");  // two NUMA nodes: even cards on 0, odd on 1
         if (name == "enable") return value("1\n");
         if (name == "config")
             return file([this, c, idx]() -> Result<std::string> {

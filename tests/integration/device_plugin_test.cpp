@@ -66,9 +66,14 @@ public:
         v1beta1::ListAndWatchResponse r;
         if (!stream_->Read(&r)) return {"(stream ended)"};
         std::vector<std::string> out;
-        for (const auto& d : r.devices()) out.push_back(d.id() + "=" + d.health());
+        for (const auto& d : r.devices()) {
+            out.push_back(d.id() + "=" + d.health());
+            numa_[d.id()] = d.topology().nodes_size() == 1 ? d.topology().nodes(0).id() : -1;
+        }
         return out;
     }
+    /// The NUMA node the last list gave the device (-1: none).
+    int64_t numaOf(const std::string& id) { return numa_.count(id) ? numa_[id] : -2; }
     /// Reads lists until one equals `want` (the plugin may send intermediate ones).
     bool until(const std::vector<std::string>& want, std::vector<std::string>* last = nullptr) {
         for (int i = 0; i < 20; ++i) {
@@ -92,6 +97,7 @@ private:
     std::unique_ptr<v1beta1::DevicePlugin::Stub> stub_;
     grpc::ClientContext ctx_;
     std::unique_ptr<grpc::ClientReader<v1beta1::ListAndWatchResponse>> stream_;
+    std::map<std::string, int64_t> numa_;
 };
 
 }  // namespace
@@ -115,6 +121,7 @@ TEST(DevicePlugin, AdvertisesProvisionedFreeVfsPerProfileFollowsAismidAndAllocat
 
     PluginClient quarter(kubeletDir / "aismi-quarter.sock");
     EXPECT_EQ(quarter.next(), (std::vector<std::string>{a0 + "=Healthy", a1 + "=Healthy"})) << "exactly the free provisioned VFs of the profile";
+    EXPECT_EQ(quarter.numaOf(a0), 0) << "card 0's NUMA node as the topology";
     {
         PluginClient eighth(kubeletDir / "aismi-eighth.sock");
         EXPECT_EQ(eighth.next(), (std::vector<std::string>{a2 + "=Healthy"}));
