@@ -355,6 +355,7 @@ Result<void> DaemonClient::quarantine(const std::string& vfPath, const std::stri
 Result<void> DaemonClient::unquarantine(const std::string& vfPath) { return callVf(vfPath, "Unquarantine", "unquarantine"); }
 
 
+Result<void> DaemonClient::hold(const std::string& vfPath, const std::string& holder) { return callVf(vfPath, "Hold", "hold", holder); }
 Result<void> DaemonClient::bindDriver(const std::string& vfPath, const std::string& driver) { return callVf(vfPath, "BindDriver", "bind", driver); }
 Result<void> DaemonClient::assign(const std::string& vfPath, const std::string& domain, const std::string& tenant) {
     return callVf(vfPath, "Assign", "assign", domain, tenant);

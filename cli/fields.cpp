@@ -77,6 +77,7 @@ const std::vector<Field>& vfFields() {
         {"domain", "Domain", "", "libvirt domain the VF is assigned to (empty: none)"},
         {"assignment", "Assignment", "", "Empty (free), assigning, assigned or releasing"},
         {"scrub_pending", "ScrubPending", "", "True while a tenant's data may still be in the VF's memory: nobody gets it until it is scrubbed"},
+        {"holder", "Holder", "", "Who holds the VF besides libvirt domains (kubelet), empty for nobody"},
     };
     return fields;
 }

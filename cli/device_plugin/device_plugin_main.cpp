@@ -33,7 +33,8 @@ plugin API (v1beta1): one resource per VF profile, PREFIX/PROFILE (aismi.io/quar
 device a VF named by its PCI address, Unhealthy while aismid calls it critical or lost, or
 has quarantined it. Registers with kubelet at DIR/kubelet.sock, serving one socket per
 resource in DIR, and registers again when kubelet restarts. Allocate binds the VFs to vfio-pci
-through aismid and returns /dev/vfio devices and PCI_RESOURCE_<RESOURCE> (KubeVirt).
+through aismid, which records them as held by kubelet, and returns /dev/vfio devices and
+PCI_RESOURCE_<RESOURCE> (KubeVirt).
 
 Options:
   --kubelet-dir DIR        kubelet's device plugin directory (default /var/lib/kubelet/device-plugins)
@@ -87,6 +88,7 @@ std::vector<VfView> vfsOf(const cli::Inventory& inv) {
         v.card = static_cast<unsigned>(vf.number("CardIndex"));
         v.profile = vf.text("Profile");
         v.domain = vf.text("Domain");
+        v.holder = vf.text("Holder");
         v.health = vf.text("Health");
         const auto* q = std::get_if<bool>(&vf.get("Quarantined"));
         v.quarantined = q && *q;
@@ -184,7 +186,8 @@ public:
             for (const auto& id : c.devices_ids()) {
                 auto path = (*client)->findVf(id);
                 if (!path) return error(grpc::StatusCode::NOT_FOUND, "Allocate: " + path.error().message);
-                if (auto b = (*client)->bindDriver(*path, "vfio-pci"); !b)
+                // aismid records it as kubelet's (nobody else gets it) and binds it to vfio-pci.
+                if (auto b = (*client)->hold(*path, kKubeletHolder); !b)
                     return error(grpc::StatusCode::FAILED_PRECONDITION, "Allocate: " + id + ": " + b.error().message);
                 const unsigned group = *known[id].iommuGroup;
                 if (groups.insert(group).second) {

@@ -10,6 +10,7 @@ Resources resourcesOf(const std::vector<VfView>& vfs, const std::string& prefix)
     Resources out;
     for (const auto& vf : vfs) {
         if (vf.profile.empty() || !vf.domain.empty()) continue;  // not provisioned, or given to a VM
+        if (!vf.holder.empty() && vf.holder != kKubeletHolder) continue;  // another consumer's
         PluginDevice d;
         d.id = vf.address;
         d.healthy = vf.health != "critical" && vf.health != "lost" && !vf.quarantined && !vf.scrubPending;

@@ -1,7 +1,7 @@
 // What aismi-device-plugin advertises, decided from what aismid reports (pure: no bus, no
 // gRPC). One kubelet resource per VF profile, PREFIX/PROFILE; its devices are the VFs
-// provisioned with that profile that are free (not given to a libvirt domain), each named by
-// its PCI address, Unhealthy while aismid calls it critical or lost, or has quarantined it.
+// provisioned with that profile that are free (not given to a libvirt domain, held by nobody
+// or by kubelet already: kubelet keeps counting what it allocated), each named by its PCI address, Unhealthy while aismid calls it critical or lost, or has quarantined it.
 #pragma once
 
 #include <map>
@@ -17,6 +17,7 @@ struct VfView {
     unsigned card = 0;    // CardIndex
     std::string profile;  // "" when not provisioned
     std::string domain;   // the libvirt domain it is given to, "" when free
+    std::string holder;   // who else holds it ("kubelet"), "" for nobody
     std::string health;   // ok, unknown, warning, critical, lost
     bool quarantined = false;
     bool scrubPending = false;
@@ -35,6 +36,8 @@ struct PluginDevice {
 
 /// By resource name ("aismi.io/quarter"), devices in address order.
 using Resources = std::map<std::string, std::vector<PluginDevice>>;
+
+inline constexpr const char* kKubeletHolder = "kubelet";
 
 Resources resourcesOf(const std::vector<VfView>& vfs, const std::string& prefix);
 

@@ -164,6 +164,7 @@ const PropertyTable<VfSnapshot>& vfProperties() {
         property<V>("Domain", [](const V& v) { return v.domain; }),
         property<V>("Assignment", [](const V& v) { return v.assignment; }),
         property<V>("ScrubPending", [](const V& v) { return v.scrubPending; }),
+        property<V>("Holder", [](const V& v) { return v.holder; }),
     };
     return t;
 }

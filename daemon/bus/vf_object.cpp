@@ -76,6 +76,14 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
                           [this](PendingCall pending) { ctx_.assignments.release(VfRef{card_, vf_}, answer(std::move(pending))); });
         });
     });
+    object_->registerMethod(kVfInterface, "Hold", "s", {"holder"}, "", {}, [this](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string holder;
+            call >> holder;
+            authorizeThen(ctx_, call, kActionAssignVfs,
+                          [this, holder](PendingCall pending) { ctx_.assignments.hold(VfRef{card_, vf_}, holder, answer(std::move(pending))); });
+        });
+    });
     object_->registerMethod(kVfInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
                             [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
     object_->finishRegistration();

@@ -56,6 +56,7 @@ struct VfSnapshot {
     // The assignment service:
     std::string domain;      // the libvirt domain it is given to ("" for none)
     std::string assignment;  // "", "assigning", "assigned" or "releasing"
+    std::string holder;      // who else holds it ("kubelet"), "" for nobody
     bool scrubPending = false;  // a tenant's data may still be in its memory: nobody gets it until scrubbed
     std::vector<std::string> assignmentProblems;  // conflicts with libvirt (health reasons)
 

@@ -83,4 +83,23 @@ Result<std::vector<ScrubPending>> AssignmentRepository::dirty() {
     return out;
 }
 
+Result<void> AssignmentRepository::hold(const std::string& cardKey, unsigned vf, const std::string& holder) {
+    Statement st(db_, "INSERT OR REPLACE INTO vf_holders (card_key, vf, holder, since) VALUES (?1, ?2, ?3, ?4)");
+    return st.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).bind(3, holder).bind(4, Database::now()).run("record " + vfName(cardKey, vf) + " as held by " + holder);
+}
+
+Result<void> AssignmentRepository::unhold(const std::string& cardKey, unsigned vf) {
+    Statement st(db_, "DELETE FROM vf_holders WHERE card_key = ?1 AND vf = ?2");
+    return st.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).run("forget the holder of " + vfName(cardKey, vf));
+}
+
+Result<std::vector<Holder>> AssignmentRepository::holders() {
+    Statement st(db_, "SELECT card_key, vf, holder, since FROM vf_holders ORDER BY card_key, vf");
+    std::vector<Holder> out;
+    Statement::Step rc;
+    while ((rc = st.step()) == Statement::Step::Row) out.push_back(Holder{st.text(0), static_cast<unsigned>(st.integer(1)), st.text(2), st.integer(3)});
+    if (rc != Statement::Step::Done) return db_.error("read the VF holders");
+    return out;
+}
+
 }  // namespace aismi

@@ -35,6 +35,14 @@ struct ScrubPending {
     std::string reason;  // "released by domain 'vm1'"
 };
 
+/// A VF held by a consumer that is not a libvirt domain ("kubelet").
+struct Holder {
+    std::string cardKey;
+    unsigned vf = 0;
+    std::string holder;
+    int64_t since = 0;
+};
+
 class AssignmentRepository {
 public:
     explicit AssignmentRepository(Database& db) : db_(db) {}
@@ -48,6 +56,10 @@ public:
     Result<void> markDirty(const std::string& cardKey, unsigned vf, const std::string& reason);
     Result<void> markClean(const std::string& cardKey, unsigned vf);
     Result<std::vector<ScrubPending>> dirty();
+
+    Result<void> hold(const std::string& cardKey, unsigned vf, const std::string& holder);
+    Result<void> unhold(const std::string& cardKey, unsigned vf);
+    Result<std::vector<Holder>> holders();
 
 private:
     Database& db_;

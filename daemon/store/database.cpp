@@ -166,6 +166,14 @@ const char* const kMigrations[] = {
          started INTEGER NOT NULL,
          finished INTEGER NOT NULL);
        CREATE INDEX firmware_updates_card ON firmware_updates (card_key, id);)",
+    // 13 -> 14: VFs held by a consumer other than a libvirt domain (kubelet, through
+    // aismi-device-plugin): nobody else gets them until they are released.
+    R"(CREATE TABLE vf_holders (
+         card_key TEXT NOT NULL,
+         vf INTEGER NOT NULL CHECK (vf >= 0),
+         holder TEXT NOT NULL CHECK (holder != ''),
+         since INTEGER NOT NULL,
+         PRIMARY KEY (card_key, vf));)",
 };
 static_assert(std::size(kMigrations) == Database::kSchemaVersion);
 

@@ -45,7 +45,7 @@ private:
 
 class Database {
 public:
-    static constexpr int kSchemaVersion = 13;
+    static constexpr int kSchemaVersion = 14;
 
     /// Opens (creating if needed) `<stateDir>/aismid.db`, checks its integrity and migrates it
     /// to `targetVersion` (older versions only for tests of the migrations). A damaged file

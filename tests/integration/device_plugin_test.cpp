@@ -58,6 +58,7 @@ private:
 class PluginClient {
 public:
     PluginClient(const std::string& socket) : stub_(v1beta1::DevicePlugin::NewStub(grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials()))) {
+        ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(90));  // a missing update fails, never hangs
         stream_ = stub_->ListAndWatch(&ctx_, v1beta1::Empty());
     }
     ~PluginClient() { ctx_.TryCancel(); }
@@ -163,14 +164,27 @@ TEST(DevicePlugin, AdvertisesProvisionedFreeVfsPerProfileFollowsAismidAndAllocat
     std::set<std::string> paths;
     for (const auto& d : c.devices()) paths.insert(d.host_path());
     EXPECT_EQ(paths, (std::set<std::string>{"/dev/vfio/vfio", "/dev/vfio/" + group}));
-    EXPECT_EQ(stack.vfField("0:1", "driver"), "vfio-pci");
+    EXPECT_EQ(stack.vfField("0:1", "driver,holder"), "vfio-pci, kubelet") << "aismid records kubelet's allocation";
+    auto taken = stack.aismi({"vf", "bind", "0:1", "--driver", "host"});
+    EXPECT_NE(taken.exitCode, 0);
+    EXPECT_NE(taken.err.find("held by kubelet"), std::string::npos) << taken.err;
+    // Released back to aismi: reset, scrubbed, on its host driver again, still offered.
+    ASSERT_EQ(stack.aismi({"vf", "release", "0:1"}).exitCode, 0);
+    EXPECT_EQ(stack.vfField("0:1", "driver,holder"), "aismi, ");
 
     // Refusals change nothing.
     v1beta1::AllocateResponse none;
     EXPECT_EQ(quarter.allocate({"0000:99:00.0"}, &none).error_code(), grpc::StatusCode::NOT_FOUND);
     EXPECT_EQ(quarter.allocate({a2}, &none).error_code(), grpc::StatusCode::NOT_FOUND) << "another profile's VF";
+    // A VF another consumer holds is no longer offered, and cannot be allocated.
+    ASSERT_EQ(run({BUSCTL_PATH, "--address=" + stack.busAddress(), "call", "org.aismi.Manager1", "/org/aismi/Manager1/card0/vf1",
+                   "org.aismi.VirtualFunction1", "Hold", "s", "other"}).exitCode, 0);
+    EXPECT_TRUE(quarter.until({a0 + "=Healthy"}, &last)) << ::testing::PrintToString(last);
+    EXPECT_EQ(quarter.allocate({a1}, &none).error_code(), grpc::StatusCode::NOT_FOUND) << "taken";
+    ASSERT_EQ(stack.aismi({"vf", "release", "0:1"}).exitCode, 0);
+    EXPECT_TRUE(quarter.until({a0 + "=Healthy", a1 + "=Healthy"}, &last)) << "released, it is offered again";
     ASSERT_EQ(stack.aismi({"vf", "quarantine", "0:0"}).exitCode, 0);
-    EXPECT_TRUE(quarter.until({a0 + "=Unhealthy", a1 + "=Healthy"}));
+    EXPECT_TRUE(quarter.until({a0 + "=Unhealthy", a1 + "=Healthy"})) << "0:1 still offered: kubelet counts what it allocated, and it was released";
     EXPECT_EQ(quarter.allocate({a0}, &none).error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "unhealthy";
     EXPECT_EQ(stack.vfField("0:0", "driver"), "aismi");
 

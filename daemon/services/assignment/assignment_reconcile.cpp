@@ -152,6 +152,10 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
         if (rows_.count(key) || d_.changes.busy(key.first, key.second)) continue;
         auto card = cardOf(key.first);
         if (!card) continue;
+        if (auto h = held_.find(key); h != held_.end()) {
+            problems[key].push_back("in domain " + domainList(names) + ", but held by " + h->second + "; not adopted");
+            continue;
+        }
         if (names.size() > 1) {
             problems[key].push_back("in domains " + domainList(names) + ": a VF belongs to one domain; not adopted");
             continue;
@@ -324,6 +328,8 @@ void AssignmentService::annotate(CardSnapshot& card) {
         vf.domain = row != rows_.end() ? row->second.domain : "";
         vf.assignment = row != rows_.end() ? std::string(assignmentStateName(row->second.state)) : "";
         vf.scrubPending = dirty_.count(key) > 0;
+        auto h = held_.find(key);
+        vf.holder = h != held_.end() ? h->second : "";
         auto p = problems_.find(key);
         vf.assignmentProblems = p != problems_.end() ? p->second : std::vector<std::string>{};
     }

@@ -82,6 +82,9 @@ void AssignmentService::reload() {
         for (auto& a : *all) rows_[{a.cardKey, a.vf}] = a;
     if (auto dirty = d_.assignments.dirty())
         for (auto& p : *dirty) dirty_[{p.cardKey, p.vf}] = p.reason;
+    held_.clear();
+    if (auto holders = d_.assignments.holders())
+        for (auto& h : *holders) held_[{h.cardKey, h.vf}] = h.holder;
 }
 
 void AssignmentService::publish(unsigned card, unsigned vf, EventType type, Severity severity, const std::string& message) {
@@ -122,6 +125,8 @@ void AssignmentService::bind(const VfRef& ref, DriverChoice choice, Done done) {
         return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
     if (auto row = rows_.find({info.key, ref.vf}); row != rows_.end())
         return done(makeError(Errc::InvalidState, what + ": the VF is assigned to domain '" + row->second.domain + "'; aismi vf release takes it back first"));
+    if (auto h = held_.find({info.key, ref.vf}); h != held_.end())
+        return done(makeError(Errc::InvalidState, what + ": the VF is held by " + h->second + "; aismi vf release takes it back first"));
     auto address = PciAddress::parse(card.vfs[ref.vf].pciAddress);
     if (!address) return done(std::move(address).error().context(what));
     const std::string from = card.vfs[ref.vf].driver;
@@ -177,6 +182,8 @@ void AssignmentService::assign(const VfRef& ref, const std::string& domain, cons
                                                       (row->second.state == Assignment::State::Assigned ? "already assigned to domain '"
                                                                                                         : "being assigned to or released from domain '") +
                                                       row->second.domain + "'"));
+    if (auto h = held_.find({info.key, ref.vf}); h != held_.end())
+        return done(makeError(Errc::InvalidState, what + ": the VF is held by " + h->second + "; aismi vf release takes it back first"));
     if (dirty_.count({info.key, ref.vf}))
         return done(makeError(Errc::InvalidState, what + ": the VF waits for its memory to be scrubbed (" + dirty_[{info.key, ref.vf}] +
                                                       "); aismi vf release retries the scrub"));
@@ -335,9 +342,10 @@ void AssignmentService::release(const VfRef& ref, Done done) {
         return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
     auto address = PciAddress::parse(card.vfs[ref.vf].pciAddress);
     if (!address) return done(std::move(address).error().context(what));
+    if (auto h = held_.find({info.key, ref.vf}); h != held_.end()) return releaseHeld(ref, h->second, std::move(done));
     auto row = rows_.find({info.key, ref.vf});
     if (row == rows_.end()) {
-        if (!dirty_.count({info.key, ref.vf})) return done(makeError(Errc::InvalidState, what + ": the VF is not assigned to any domain"));
+        if (!dirty_.count({info.key, ref.vf})) return done(makeError(Errc::InvalidState, what + ": the VF is not assigned to any domain or held"));
         // Free but not yet scrubbed: try the scrub again.
         if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
         auto device = d_.inventory.device(ref.card);

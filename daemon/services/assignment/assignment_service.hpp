@@ -81,9 +81,15 @@ public:
     /// Gives `vf` to libvirt domain `domain` for `tenant` ("" : the domain's metadata, else the
     /// VF's provisioning).
     void assign(const VfRef& vf, const std::string& domain, const std::string& tenant, Done done);
-    /// Takes `vf` back from its domain, resets and scrubs it, returns it to its host driver;
-    /// on a VF waiting for a scrub, retries the scrub.
+    /// Takes `vf` back from its domain (or its holder), resets and scrubs it, returns it to its
+    /// host driver; on a VF waiting for a scrub, retries the scrub.
     void release(const VfRef& vf, Done done);
+    /// Records `vf` as held by `holder` ("kubelet": aismi-device-plugin's allocations) and
+    /// binds it to vfio-pci: it must be provisioned, free, scrubbed, not quarantined and not
+    /// critical or lost. Holding it again for the same holder only makes sure of the binding.
+    /// Nobody else gets it (assign, bind, another holder) until it is released.
+    void hold(const VfRef& vf, const std::string& holder, Done done);
+    static bool validHolderName(const std::string& name);
 
     /// Whether a domain with this XML may start (the libvirt hook asks at prepare/begin):
     /// "" when it may, else the sentence why not. MalformedData for XML that is not a domain.
@@ -114,6 +120,7 @@ private:
     void assignInDomain(std::shared_ptr<Pending> p, Domain domain);
     void finishAssign(std::shared_ptr<Pending> p, Result<void> outcome, bool bound);
     void releaseWith(std::shared_ptr<Pending> p);
+    void releaseHeld(const VfRef& ref, std::string holder, Done done);  // by value: reload() replaces held_
     /// Frees a VF its domain no longer has (undefined, or the hostdev removed): scrub, host
     /// driver, row gone. Takes the VF's change claim itself; skips a VF that is busy.
     void freeVf(const Assignment& row, const std::string& why, Done done);
@@ -153,6 +160,7 @@ private:
     std::map<std::string, std::vector<std::string>> managedVfs_;  // card key -> its VFs' addresses, as last written
     std::map<std::pair<std::string, unsigned>, Assignment> rows_;
     std::map<std::pair<std::string, unsigned>, std::string> dirty_;  // -> why it waits for a scrub
+    std::map<std::pair<std::string, unsigned>, std::string> held_;   // -> its holder
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

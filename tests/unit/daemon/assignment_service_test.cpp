@@ -318,3 +318,36 @@ TEST_F(AssignmentServiceTest, LibvirtAwayIsNeverAStallAndRefusesWhatNeedsIt) {
     auto released = release(1);
     ASSERT_TRUE(released.ok()) << released.error().message;
 }
+
+TEST_F(AssignmentServiceTest, AVfHeldForKubeletIsNobodyElsesUntilReleasedThenScrubbed) {
+    hv.define("vm1", {true, true, {}, {}, ""});
+    const auto hold = [&](unsigned k, const std::string& holder) { return wait([&](auto done) { assignments->hold(VfRef{0, k}, holder, done); }); };
+    auto r = hold(1, "kubelet");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(vf(1).holder, "kubelet");
+    EXPECT_EQ(vf(1).driver, "vfio-pci");
+    EXPECT_TRUE(hold(1, "kubelet").ok()) << "holding again for the same holder is harmless";
+    EXPECT_EQ(hold(1, "other").error().code, Errc::InvalidState);
+    auto assign1 = assign(1, "vm1");
+    ASSERT_FALSE(assign1.ok());
+    EXPECT_NE(assign1.error().message.find("held by kubelet"), std::string::npos) << assign1.error().message;
+    EXPECT_EQ(wait([&](auto done) { assignments->bind(VfRef{0, 1}, AssignmentService::DriverChoice::Host, done); }).error().code, Errc::InvalidState);
+    // Refusals: not provisioned, bad names, assigned elsewhere.
+    EXPECT_EQ(hold(0, "kubelet").error().code, Errc::InvalidState) << "VF 0 is not provisioned";
+    EXPECT_EQ(hold(2, "bad name").error().code, Errc::InvalidArgument);
+    EXPECT_EQ(hold(2, "").error().code, Errc::InvalidArgument);
+    ASSERT_TRUE(assign(2, "vm1").ok());
+    EXPECT_EQ(hold(2, "kubelet").error().code, Errc::InvalidState) << "assigned to vm1";
+    // Kept across a restart of the service (the record is in the store).
+    writeMemory(1, "pod-secret");
+    assignments.reset();
+    start();
+    EXPECT_EQ(vf(1).holder, "kubelet");
+    // Released: reset, scrubbed, back on its host driver, free for anyone.
+    ASSERT_TRUE(release(1).ok());
+    EXPECT_EQ(vf(1).holder, "");
+    EXPECT_EQ(vf(1).driver, "aismi");
+    EXPECT_EQ(memory(1), "") << "scrubbed before anyone else gets it";
+    EXPECT_FALSE(vf(1).scrubPending);
+    EXPECT_TRUE(assign(1, "vm1").ok());
+}
