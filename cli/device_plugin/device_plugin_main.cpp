@@ -144,10 +144,7 @@ public:
     }
 
     grpc::Status GetPreferredAllocation(grpc::ServerContext*, const v1beta1::PreferredAllocationRequest* req, v1beta1::PreferredAllocationResponse* out) override {
-        std::map<std::string, PluginDevice> known;
-        const Resources now = shared_.get();
-        if (auto it = now.find(resource_); it != now.end())
-            for (const auto& d : it->second) known[d.id] = d;
+        const auto known = devices();
         for (const auto& c : req->container_requests()) {
             if (c.allocation_size() < 0) return error(grpc::StatusCode::INVALID_ARGUMENT, "allocation_size is negative");
             std::vector<std::string> available(c.available_deviceids().begin(), c.available_deviceids().end());
@@ -161,10 +158,7 @@ public:
     grpc::Status Allocate(grpc::ServerContext*, const v1beta1::AllocateRequest* req, v1beta1::AllocateResponse* out) override {
         // Every device must be one of this resource's, free and healthy now; nothing is bound
         // before all are checked.
-        std::map<std::string, PluginDevice> known;
-        const Resources now = shared_.get();
-        if (auto it = now.find(resource_); it != now.end())
-            for (const auto& d : it->second) known[d.id] = d;
+        auto known = devices();
         for (const auto& c : req->container_requests())
             for (const auto& id : c.devices_ids()) {
                 auto it = known.find(id);
@@ -208,6 +202,15 @@ public:
     }
 
 private:
+    /// This resource's devices as aismid last described them, by ID.
+    std::map<std::string, PluginDevice> devices() const {
+        std::map<std::string, PluginDevice> out;
+        const Resources now = shared_.get();
+        if (auto it = now.find(resource_); it != now.end())
+            for (const auto& d : it->second) out[d.id] = d;
+        return out;
+    }
+
     std::string resource_;
     Shared& shared_;
 };
