@@ -174,10 +174,11 @@ std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::s
         out += " |\n";
     }
     out += rule('-');
-    // Like nvidia-smi's process table under its GPUs: which VM each VF is given to.
+    // Like nvidia-smi's process table under its GPUs: which VM each VF is given to, or who
+    // else holds it (kubelet).
     std::vector<const BusObject*> assigned;
     for (const auto* vf : vfs)
-        if (const auto* d = std::get_if<std::string>(&vf->get("Domain")); d && !d->empty()) assigned.push_back(vf);
+        if (!vf->text("Domain").empty() || !vf->text("Holder").empty()) assigned.push_back(vf);
     if (assigned.empty()) return out;
     out += "\n" + rule('-');
     out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("Domain", 27) + " " + fit("Tenant", 15) + " " + fit("State", 9));
@@ -185,8 +186,9 @@ std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::s
     for (const auto* vf : assigned) {
         const std::string id = std::to_string(vf->number("CardIndex")) + ":" + std::to_string(vf->number("Index"));
         const std::string& tenant = vf->text("Tenant");
-        out += boxed(fit(id, 8) + " " + fit(vf->text("PciAddress"), 12) + "  " + fit(vf->text("Domain"), 27) + " " +
-                     fit(tenant.empty() ? "-" : tenant, 15) + " " + fit(vf->text("Assignment"), 9));
+        const bool held = vf->text("Domain").empty();
+        out += boxed(fit(id, 8) + " " + fit(vf->text("PciAddress"), 12) + "  " + fit(held ? "(held by " + vf->text("Holder") + ")" : vf->text("Domain"), 27) + " " +
+                     fit(tenant.empty() ? "-" : tenant, 15) + " " + fit(held ? std::string("held") : vf->text("Assignment"), 9));
     }
     out += rule('-');
     return out;

@@ -165,6 +165,8 @@ TEST(DevicePlugin, AdvertisesProvisionedFreeVfsPerProfileFollowsAismidAndAllocat
     for (const auto& d : c.devices()) paths.insert(d.host_path());
     EXPECT_EQ(paths, (std::set<std::string>{"/dev/vfio/vfio", "/dev/vfio/" + group}));
     EXPECT_EQ(stack.vfField("0:1", "driver,holder"), "vfio-pci, kubelet") << "aismid records kubelet's allocation";
+    auto list = stack.aismi({"vf", "list", "-i", "0"});
+    EXPECT_NE(list.out.find("(held by kubelet)"), std::string::npos) << list.out;
     auto taken = stack.aismi({"vf", "bind", "0:1", "--driver", "host"});
     EXPECT_NE(taken.exitCode, 0);
     EXPECT_NE(taken.err.find("held by kubelet"), std::string::npos) << taken.err;
