@@ -49,7 +49,7 @@ TEST(DevicePluginModel, NamesFollowKubeletAndKubeVirt) {
     EXPECT_EQ(socketNameOf("aismi.io/quarter"), "aismi-quarter.sock");
     EXPECT_EQ(socketNameOf("aismi.io/a b"), "aismi-a_b.sock");
     for (const char* good : {"aismi.io", "example.com", "a", "a-b.c1"}) EXPECT_TRUE(validResourcePrefix(good)) << good;
-    for (const std::string bad : {std::string(), std::string("Aismi.io"), std::string("-a.io"), std::string("a-.io"), std::string("a..io"),
+    for (const std::string& bad : {std::string(), std::string("Aismi.io"), std::string("-a.io"), std::string("a-.io"), std::string("a..io"),
                                   std::string(".a"), std::string("a."), std::string("a_b.io"), std::string("a/b"), std::string(64, 'a')})
         EXPECT_FALSE(validResourcePrefix(bad)) << bad;
 }
