@@ -83,7 +83,7 @@ const PropertyTable<CardSnapshot>& cardProperties() {
         property<C>("DeviceId", [](const C& c) { return c.info.deviceId; }),
         property<C>("GenericMode", [](const C& c) { return c.info.genericMode; }),
         property<C>("Driver", [](const C& c) { return c.driver; }),
-        property<C>("NumaNode", [](const C& c) { return static_cast<int32_t>(c.numaNode); }),
+        property<C>("NumaNode", [](const C& c) { return static_cast<int32_t>(c.info.numaNode); }),
         property<C>("FirmwareVersion", [](const C& c) { return c.firmware ? c.firmware->activeVersion() : std::string(); }),
         property<C>("FirmwareActiveBank", [](const C& c) { return c.firmware ? std::optional<uint32_t>(c.firmware->activeBank) : std::nullopt; }),
         property<C>("FirmwareBankVersions", [](const C& c) { return bankField(c, [](const FirmwareBank& b) { return b.version; }); }),

@@ -32,6 +32,9 @@ CardInfo readCardInfo(const Card& card, unsigned index) {
     s.address = card.address();
     s.pciAddress = card.address().str();
     s.genericMode = !card.hasVendorAbi();
+    // numa_node is "-1" without NUMA; anything unreadable counts as none.
+    if (auto numa = card.pf().readAttr("numa_node"); numa && !numa->empty() && numa->size() <= 4 && numa->find_first_not_of("0123456789") == std::string::npos)
+        s.numaNode = std::stoi(*numa);
     if (auto id = card.identity()) {
         s.name = id->name;
         s.serial = id->serial;
@@ -51,9 +54,6 @@ CardSnapshot readCardSnapshot(const Card& card, const CardInfo& info, const Carr
         else s.readProblems.push_back(e.message);
     };
     s.driver = card.pf().driver().valueOr("");
-    // numa_node is "-1" without NUMA; anything unreadable counts as none.
-    if (auto numa = card.pf().readAttr("numa_node"); numa && !numa->empty() && numa->size() <= 4 && numa->find_first_not_of("0123456789") == std::string::npos)
-        s.numaNode = std::stoi(*numa);
     if (auto cs = card.pf().config(); !cs && lost(cs.error())) {
         s.lost = true;  // the kernel still lists what it enumerated: read on
     } else if (!cs) {

@@ -121,6 +121,7 @@ Inventory::Merged Inventory::merge(std::vector<Found> found) {
             known->device = handle(info);
             remember(info, out);
         }
+        info.numaNode = f.info.numaNode;  // the slot's, as read now (not remembered in the store)
         // Unidentified at its own address: it keeps the identity it had (its polls say why
         // it cannot be read).
     }

@@ -32,6 +32,7 @@ struct CardInfo {
     uint16_t vendorId = 0;
     uint16_t deviceId = 0;
     bool genericMode = false;
+    int numaNode = -1;        // sysfs numa_node (fixed by the slot): -1 when the platform has none
     /// "card 0 (0000:3b:00.0)": how messages and events name it.
     std::string label() const { return "card " + std::to_string(index) + " (" + pciAddress + ")"; }
     /// "card 0 (0000:3b:00.0) VF 2".
@@ -75,7 +76,6 @@ struct CardSnapshot {
     std::optional<Resources> capacity;  // compute units and engines (vendor ABI)
     Oversubscription policy;            // what aismid admits to it (the policy service keeps it)
     uint32_t vfTotal = 0;               // 0: no SR-IOV
-    int numaNode = -1;                  // sysfs numa_node: -1 when the platform has none
     std::vector<VfSnapshot> vfs;        // the enabled VFs, by index
 
     // What the reader found; the health assessor turns it into health and reasons.
