@@ -125,14 +125,20 @@ std::string renderSummary(const Inventory& inv, const std::vector<const BusObjec
         out << boxed("      " + fit(c.text("Serial"), 13) + " " + fit(fw, 12) + " " + fit(memory, 24) + " " + fit(vfs, 7, true));
     }
     out << rule('-') << "\n";
-    out << renderVfTable(vfsOf(inv, cards));
-    return out.str();
+    std::string text = std::move(out).str();
+    appendVfTable(text, vfsOf(inv, cards));  // in place: thousands of rows are not copied again
+    return text;
 }
 
 std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::string& none) {
-    // Thousands of rows on a large host: each row is appended in place to one buffer.
     std::string out;
-    out.reserve((vfs.size() + 6) * 81);
+    appendVfTable(out, vfs, none);
+    return out;
+}
+
+void appendVfTable(std::string& out, const std::vector<const BusObject*>& vfs, const std::string& none) {
+    // Thousands of rows on a large host: each row is appended in place to one buffer.
+    out.reserve(out.size() + (vfs.size() + 6) * 81);
     out += rule('-');
     out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("State", 10) + " " + fit("Health", 9) + " " + fit("Driver", 10) +
                  " " + fit("CUs", 5, true) + " " + fit("Memory", 9, true) + " " + fit("Util", 5, true));
@@ -179,7 +185,7 @@ std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::s
     std::vector<const BusObject*> assigned;
     for (const auto* vf : vfs)
         if (!vf->text("Domain").empty() || !vf->text("Holder").empty()) assigned.push_back(vf);
-    if (assigned.empty()) return out;
+    if (assigned.empty()) return;
     out += "\n" + rule('-');
     out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("Domain", 27) + " " + fit("Tenant", 15) + " " + fit("State", 9));
     out += ruleEq();
@@ -191,7 +197,6 @@ std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::s
                      fit(tenant.empty() ? "-" : tenant, 15) + " " + fit(held ? std::string("held") : vf->text("Assignment"), 9));
     }
     out += rule('-');
-    return out;
 }
 
 std::string recommendedAction(const BusObject& vf, bool autoReset) {

@@ -37,6 +37,7 @@ std::string renderJsonInventory(const Inventory& inv, const std::vector<const Bu
                                 const std::string& timestamp);
 /// The VF table (and, under it, the VFs given to libvirt domains); `none` when there are no VFs.
 std::string renderVfTable(const std::vector<const BusObject*>& vfs, const std::string& none = "No VFs enabled");
+void appendVfTable(std::string& out, const std::vector<const BusObject*>& vfs, const std::string& none = "No VFs enabled");
 std::string renderFieldHelp(const std::vector<Field>& fields, const std::string& option);
 
 }  // namespace aismi::cli
