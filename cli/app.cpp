@@ -218,12 +218,6 @@ int runOn(const CliRequest& r, const std::optional<std::string>& host, std::ostr
     case CliRequest::Mode::Version: return version(host, out, err);
     case CliRequest::Mode::HelpQueryCard: out << renderFieldHelp(cardFields(), "--query-card="); return written(out, err);
     case CliRequest::Mode::HelpQueryVf: out << renderFieldHelp(vfFields(), "--query-vf="); return written(out, err);
-    case CliRequest::Mode::FirmwarePack: {
-        auto text = runFirmwarePack(r);
-        if (!text) return fail(err, text.error());
-        out << *text;
-        return written(out, err);
-    }
     default: break;
     }
     auto client = DaemonClient::connect(host);

@@ -190,49 +190,7 @@ Result<std::string> change(DaemonClient& client, const CliRequest& r) {
     return follow(client, card, *job, r, (rollback ? "rolling back " : "activating ") + cardLabel(card));
 }
 
-Result<std::string> readFile(const std::string& path, uint64_t limit, const std::string& what) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) return makeError(Errc::NotFound, "cannot read the " + what + " " + path + ": " + ec.message());
-    if (size > limit) return makeError(Errc::InvalidArgument, "the " + what + " " + path + " is " + std::to_string(size) + " bytes; at most " + std::to_string(limit));
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (!in) return makeError(Errc::IoError, "cannot read the " + what + " " + path);
-    return s.str();
-}
-
 }  // namespace
-
-Result<std::string> runFirmwarePack(const CliRequest& r) {
-    auto key = readFile(r.keyFile, 64 * 1024, "key");
-    if (!key) return std::move(key).error();
-    auto payload = readFile(r.payload, firmware::kMaxPayloadSize, "payload");
-    if (!payload) return std::move(payload).error();
-    auto image = firmware::pack(std::span(reinterpret_cast<const uint8_t*>(payload->data()), payload->size()), r.packVendor, r.packDevice, r.packVersion, *key);
-    if (!image) return std::move(image).error();
-    // Written beside the target and renamed over it: never a half-written image.
-    const std::string tmp = r.image + ".tmp-" + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(image->data()), static_cast<std::streamsize>(image->size()));
-        if (!out.flush()) {
-            std::filesystem::remove(tmp);
-            return makeError(Errc::IoError, "cannot write " + r.image);
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, r.image, ec);
-    if (ec) {
-        std::filesystem::remove(tmp);
-        return makeError(Errc::IoError, "cannot write " + r.image + ": " + ec.message());
-    }
-    const auto parsed = firmware::parse(*image).value();
-    char ids[16];
-    std::snprintf(ids, sizeof ids, "%04x:%04x", r.packVendor, r.packDevice);
-    return "wrote " + r.image + ": firmware " + r.packVersion + " for " + ids + ", " + std::to_string(payload->size()) + " bytes of payload, sha256 " +
-           text::hex(parsed.sha256) + ", signed\n";
-}
 
 Result<std::string> runFirmware(DaemonClient& client, const CliRequest& r) {
     switch (r.mode) {

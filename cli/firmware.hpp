@@ -1,5 +1,5 @@
-// aismi firmware show|update|activate|rollback|jobs (Card1's firmware methods) and
-// aismi firmware pack (no aismid: makes a signed image).
+// aismi firmware show|update|activate|rollback|jobs (Card1's firmware methods). Images are
+// made by aismi-firmware-pack (firmware_pack.hpp).
 #pragma once
 
 #include "options.hpp"
@@ -13,6 +13,5 @@ namespace aismi::cli {
 class DaemonClient;
 
 Result<std::string> runFirmware(DaemonClient& client, const CliRequest& r);
-Result<std::string> runFirmwarePack(const CliRequest& r);
 
 }  // namespace aismi::cli

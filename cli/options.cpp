@@ -141,17 +141,6 @@ po::options_description firmwareOptions() {
     return o;
 }
 
-// firmware pack has options of its own (--version takes a value there): its own parser.
-po::options_description packOptions() {
-    po::options_description o("firmware pack options");
-    o.add_options()
-        ("key", po::value<std::string>(), "the Ed25519 private key to sign with (PEM)")
-        ("version", po::value<std::string>(), "the firmware version the image holds (1 to 31 of 0-9 A-Z a-z . _ + -)")
-        ("device", po::value<std::string>(), "VENDOR:DEVICE the image fits, hex (a15e:0100)")
-        ("output,o", po::value<std::string>(), "where to write the image");
-    return o;
-}
-
 po::options_description dmonOptions() {
     po::options_description o("dmon options");
     o.add_options()
@@ -691,61 +680,6 @@ Result<CliRequest> parseFirmwareUpdate(const CommandLine& c) {
     return r;
 }
 
-// "a15e:0100": two 16-bit hex IDs.
-Result<std::pair<uint16_t, uint16_t>> deviceIds(const std::string& text) {
-    const size_t colon = text.find(':');
-    const auto hex16 = [](const std::string& h) -> std::optional<uint16_t> {
-        if (h.empty() || h.size() > 4 || h.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return std::nullopt;
-        return static_cast<uint16_t>(std::stoul(h, nullptr, 16));
-    };
-    if (colon != std::string::npos)
-        if (auto v = hex16(text.substr(0, colon)), d = hex16(text.substr(colon + 1)); v && d) return std::pair{*v, *d};
-    return usage("--device takes VENDOR:DEVICE in hex (a15e:0100), not " + quoteInput(text), "aismi firmware --help");
-}
-
-Result<CliRequest> parsePack(const std::vector<std::string>& args) {
-    po::options_description words;
-    words.add_options()("words", po::value<std::vector<std::string>>()->composing(), "")("help,h", "");
-    po::options_description all;
-    all.add(packOptions()).add(words);
-    po::positional_options_description positional;
-    positional.add("words", -1);
-    CommandLine c;
-    try {
-        po::store(po::command_line_parser(args).options(all).positional(positional).run(), c.vm);
-    } catch (const po::error& e) {
-        return usage(optionErrorText(e) + " with 'firmware pack'", "aismi firmware --help");
-    }
-    CliRequest r;
-    if (c.has("help")) {
-        r.mode = CliRequest::Mode::Help;
-        std::ostringstream help;
-        help << kFirmwareUsage << packOptions() << "  -h [ --help ]         show this help\n";
-        r.helpText = help.str();
-        return r;
-    }
-    r.mode = CliRequest::Mode::FirmwarePack;
-    const auto words_ = c.has("words") ? c.vm["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    if (words_.size() != 3) return usage("firmware pack needs one PAYLOAD file", "aismi firmware --help");
-    r.payload = words_[2];
-    for (const char* need : {"key", "version", "device", "output"})
-        if (!c.has(need) || c.text(need).empty()) return usage(std::string("firmware pack needs --") + need, "aismi firmware --help");
-    r.keyFile = c.text("key");
-    r.packVersion = c.text("version");
-    r.image = c.text("output");
-    auto ids = deviceIds(c.text("device"));
-    if (!ids) return std::move(ids).error();
-    std::tie(r.packVendor, r.packDevice) = *ids;
-    return r;
-}
-
-// Whether the command words are "firmware pack" (its options are not the others').
-bool isPack(const std::vector<std::string>& args) {
-    for (size_t i = 0; i + 1 < args.size(); ++i)
-        if (args[i] == "firmware" && args[i + 1] == "pack") return true;
-    return false;
-}
-
 // The command groups: the first word, its usage text, the options its --help lists, what it
 // needs after the first word, and its line in aismi --help.
 struct CommandGroup {
@@ -820,10 +754,10 @@ const std::vector<CommandGroup>& commandGroups() {
          [] {
              return "  -i [ --id ] ID        the card (update, activate, rollback), or only these cards (show, jobs)\n" + printed(firmwareOptions()) +
                     "  --force               activate at once although VFs are in use\n"
-                    "  -j [ --json ]         JSON output (show, jobs)\n" + printed(packOptions());
+                    "  -j [ --json ]         JSON output (show, jobs)\n";
          },
-         "show, update, activate, rollback, jobs or pack",
-         "firmware show|update|activate|rollback|jobs|pack\n                             signed firmware updates with automatic rollback (aismi firmware --help)"},
+         "show, update, activate, rollback or jobs",
+         "firmware show|update|activate|rollback|jobs\n                             signed firmware updates with automatic rollback (aismi firmware --help)"},
     };
     return table;
 }
@@ -839,7 +773,6 @@ std::string optionSpelling(const std::string& name) {
 }  // namespace
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
-    if (isPack(args)) return parsePack(args);
     po::options_description all;
     all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions()).add(eventsOptions()).add(dmonOptions()).add(firmwareOptions());
     po::options_description hidden;

@@ -13,7 +13,7 @@
 namespace aismi::cli {
 
 struct CliRequest {
-    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, VfBind, VfAssign, VfRelease, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Dmon, FirmwareShow, FirmwareUpdate, FirmwareActivate, FirmwareRollback, FirmwareJobs, FirmwarePack, Help, Version };
+    enum class Mode { Summary, ListCards, Report, QueryCard, QueryVf, HelpQueryCard, HelpQueryVf, VfList, VfEnable, VfDisable, VfProvision, VfUnprovision, VfReset, VfQuarantine, VfUnquarantine, VfBind, VfAssign, VfRelease, ProfileList, QuotaSet, QuotaShow, QuotaRemove, PartitionApply, PartitionShow, PartitionExport, PolicySet, PolicyShow, Events, Health, CardReset, Dmon, FirmwareShow, FirmwareUpdate, FirmwareActivate, FirmwareRollback, FirmwareJobs, Help, Version };
     Mode mode = Mode::Summary;
     std::vector<std::string> hosts;     // -H: run against aismid on these hosts over SSH (none: this one)
     std::vector<std::string> ids;       // -i, as given
@@ -50,13 +50,10 @@ struct CliRequest {
     std::string driver;        // vf bind --driver: vfio-pci or host
     std::string domain;        // vf assign --domain; vf list --domain (a filter)
     // firmware update IMAGE [--activate=now|idle|never] [--allow-older] [--quiet]
-    std::string image;          // firmware update: the image file; firmware pack -o: the output
+    std::string image;          // firmware update: the image file
     std::string activate;       // "" for aismid's default (idle)
     bool allowOlder = false;
     bool quiet = false;         // firmware update|activate|rollback: no progress, no result line
-    // firmware pack --key KEY.pem --version V --device VENDOR:DEVICE PAYLOAD -o IMAGE
-    std::string keyFile, packVersion, payload;
-    uint16_t packVendor = 0, packDevice = 0;
     std::string helpText;      // for Help
 };
 

@@ -46,7 +46,6 @@ inline constexpr const char* kFirmwareUsage = R"(Usage: aismi firmware show [-i 
        aismi firmware activate -i ID [--force] [--quiet]
        aismi firmware rollback -i ID [--force] [--quiet]
        aismi firmware jobs [-i ID[,ID...]] [-j]
-       aismi firmware pack --key KEY.pem --version V --device VENDOR:DEVICE PAYLOAD -o IMAGE
 
 Firmware updates that cannot brick a card (docs/firmware.md). Each card has two firmware
 banks: the one it runs and a spare.
@@ -64,11 +63,8 @@ banks: the one it runs and a spare.
   activate  runs the staged update (written with --activate=never).
   rollback  switches to the other bank's firmware, checked and committed the same way.
   jobs      the updates, activations and rollbacks of each card, newest first.
-  pack      makes an image of PAYLOAD for VENDOR:DEVICE (hex, as lspci -n shows), version V,
-            signed with the Ed25519 private key KEY.pem (openssl genpkey -algorithm ed25519).
-            Needs no aismid.
 
-The image goes to aismid as an open file descriptor, never a path: aismid reads only what
+Images are made and signed with aismi-firmware-pack(1). The image goes to aismid as an open file descriptor, never a path: aismid reads only what
 you could open. That needs the local bus (not -H).
 
 )";

@@ -12,7 +12,7 @@ complete_line() {  # LINE -> the completions, one per line
     [[ $line == *" " ]] && COMP_WORDS+=("")
     COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
     COMPREPLY=()
-    _aismi aismi
+    if [[ ${COMP_WORDS[0]} == aismi-firmware-pack ]]; then _aismi_firmware_pack aismi-firmware-pack; else _aismi aismi; fi
     printf '%s\n' "${COMPREPLY[@]}"
 }
 expect() {  # LINE EXPECTED
@@ -62,7 +62,9 @@ expect "aismi firm" "firmware"
 expect "aismi firmware r" "rollback"
 expect "aismi firmware update -i 0 --act" "--activate"
 expect "aismi firmware update -i 0 --activate n" "now never"
-expect "aismi firmware pack --ke" "--key"
+expect "aismi firmware " "show update activate rollback jobs"
+expect "aismi-firmware-pack --ke" "--key"
+expect "aismi-firmware-pack --key k.pem --ver" "--version"
 expect "aismi firmware jobs -" "-i --id -j --json -h --help"
 expect "aismi events --type firm" "firmware"
 expect "aismi -i 0 health -" "-i --id -j --json -h --help"

@@ -1,6 +1,6 @@
 // aismi firmware images (docs/firmware.md): a fixed header naming the device the image fits,
 // its version and the payload's size and SHA-256; the payload; an Ed25519 signature over both.
-// Parsed and verified here, before anything touches a card; made by `aismi firmware pack`.
+// Parsed and verified here, before anything touches a card; made by `aismi-firmware-pack`.
 #pragma once
 
 #include <aismi/error.hpp>

@@ -1,4 +1,4 @@
-// Firmware updates as a user meets them: aismi firmware pack makes images signed with a key
+// Firmware updates as a user meets them: aismi-firmware-pack makes images signed with a key
 // made by openssl here; aismi firmware update writes, checks and commits them through the
 // real aismid, rolls back by itself what fails its health check, refuses every damaged or
 // untrusted image without touching the card, one update per card, as root only; and after a
@@ -53,7 +53,7 @@ protected:
     void SetUp() override { stack.startDaemon(); }
     std::string pack(const std::string& version, const std::string& key = "key.pem", const std::string& device = "a15e:0100") {
         const std::string out = keys.dir / ("fw-" + version + "-" + key + "-" + device.substr(5) + ".img");
-        auto r = stack.aismi({"firmware", "pack", "--key", keys.dir / key, "--version", version, "--device", device, keys.dir / "payload.bin", "-o", out});
+        auto r = run({AISMI_FIRMWARE_PACK_PATH, "--key", keys.dir / key, "--version", version, "--device", device, keys.dir / "payload.bin", "-o", out});
         EXPECT_EQ(r.exitCode, 0) << r.err;
         EXPECT_NE(r.out.find("wrote " + out + ": firmware " + version), std::string::npos) << r.out;
         return out;

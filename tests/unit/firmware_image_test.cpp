@@ -1,4 +1,4 @@
-// Firmware images: what `aismi firmware pack` makes parses and verifies against its key; every
+// Firmware images: what `aismi-firmware-pack` makes parses and verifies against its key; every
 // damaged image (a bit flipped anywhere, truncated at every boundary, another key) is refused
 // with what is wrong.
 #include <aismi/firmware_image.hpp>
