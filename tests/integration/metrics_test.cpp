@@ -71,13 +71,6 @@ size_t countLines(const std::string& text, const std::string& prefix) {
     return n;
 }
 
-long rssKib(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
-
 class MetricsTest : public ::testing::Test {
 protected:
     void SetUp() override {

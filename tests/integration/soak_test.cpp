@@ -17,23 +17,6 @@
 
 using namespace aismi::test;
 
-namespace {
-
-long rssKib(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
-
-long openFds(pid_t pid) {
-    long n = 0;
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec); !ec && it != std::filesystem::directory_iterator(); ++it) ++n;
-    return n;
-}
-
-}  // namespace
 
 TEST(Soak, RandomFaultsLeaveMemoryAndFileDescriptorsFlat) {
     const char* env = std::getenv("AISMI_SOAK_SECONDS");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <poll.h>
 #include <sstream>
@@ -82,25 +83,50 @@ Stack::~Stack() {
     bus_.stop(SIGTERM, 5000);
     if (notifyFd_ >= 0) ::close(notifyFd_);
     if (!publicBinDir_.empty()) {
-        ::unlink((publicBinDir_ + "/aismi").c_str());
-        ::rmdir(publicBinDir_.c_str());
+        std::error_code ec;
+        std::filesystem::remove_all(publicBinDir_, ec);
     }
 }
 
-std::string Stack::aismiFor(std::optional<uid_t> uid) {
-    if (!uid) return AISMI_PATH;
+std::string Stack::aismiFor(std::optional<uid_t> uid) { return runnableBy(AISMI_PATH, uid); }
+
+std::string Stack::runnableBy(const std::string& program, std::optional<uid_t> uid) {
+    if (!uid) return program;
     if (publicBinDir_.empty()) {
         char dir[] = "/tmp/aismi-bin-XXXXXX";
-        if (!::mkdtemp(dir)) return AISMI_PATH;
+        if (!::mkdtemp(dir)) return program;
         publicBinDir_ = dir;
         ::chmod(dir, 0755);
-        std::ifstream in(AISMI_PATH, std::ios::binary);
-        std::ofstream out(publicBinDir_ + "/aismi", std::ios::binary);
+    }
+    const std::string copy = publicBinDir_ + "/" + std::filesystem::path(program).filename().string();
+    if (!std::filesystem::exists(copy)) {
+        std::ifstream in(program, std::ios::binary);
+        std::ofstream out(copy, std::ios::binary);
         out << in.rdbuf();
         out.close();
-        ::chmod((publicBinDir_ + "/aismi").c_str(), 0755);
+        ::chmod(copy.c_str(), 0755);
     }
-    return publicBinDir_ + "/aismi";
+    return copy;
+}
+
+RunResult Stack::client(const std::string& program, const std::vector<std::string>& args, std::optional<uid_t> uid, int timeoutMs) {
+    std::vector<std::string> argv{runnableBy(program, uid)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, "", ""}, timeoutMs);
+}
+
+long rssKib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+long openFds(pid_t pid) {
+    long n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec); !ec && it != std::filesystem::directory_iterator(); ++it) ++n;
+    return n;
 }
 
 std::string fileText(const std::string& path) {

@@ -11,6 +11,10 @@
 
 namespace aismi::test {
 
+/// A process's resident memory (VmRSS, KiB; -1 if it is gone) and its open file descriptors.
+long rssKib(pid_t pid);
+long openFds(pid_t pid);
+
 /// What `path` holds now ("" when it does not exist).
 std::string fileText(const std::string& path);
 /// Waits up to `timeoutMs` for `path` to contain `text`.
@@ -44,6 +48,8 @@ public:
     void killBus() { bus_.stop(9); }  // SIGKILL
 
     RunResult aismi(const std::vector<std::string>& args, std::optional<uid_t> uid = std::nullopt);
+    /// Runs another client `program` of aismid's bus (as `uid`, from a copy that uid can run).
+    RunResult client(const std::string& program, const std::vector<std::string>& args, std::optional<uid_t> uid = std::nullopt, int timeoutMs = 600000);
     RunResult sim(const std::vector<std::string>& args);
     /// Waits until aismi's `--query-card=FIELD` for card 0 prints `value` (up to 10 s).
     bool waitForCardField(const std::string& field, const std::string& value, unsigned card = 0);
@@ -78,6 +84,7 @@ private:
     /// go (a clone under /root), and a uid can only run a binary whose every parent it may
     /// traverse.
     std::string aismiFor(std::optional<uid_t> uid);
+    std::string runnableBy(const std::string& program, std::optional<uid_t> uid);
     std::string publicBinDir_;
     Options options_;
     TempDir dir_;
