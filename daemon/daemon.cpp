@@ -7,6 +7,7 @@
 #include "assignment_service.hpp"
 #include "authorizer.hpp"
 #include "backend.hpp"
+#include "limits.hpp"
 #include "bus_objects.hpp"
 #include "bus_pump.hpp"
 #include "daemon_config.hpp"
@@ -135,7 +136,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     MetricsEndpoint* metricsPage = nullptr;
     std::unique_ptr<HttpServer> metricsServer;
     if (config.metrics.enabled) {
-        auto listening = HttpServer::listen(io, config.metrics.host, config.metrics.port, HttpServer::Limits{}, [&metricsPage](const HttpRequest& r) {
+        auto listening = HttpServer::listen(io, config.metrics.host, config.metrics.port, HttpServer::Limits{limits::kMaxMetricsConnections, limits::kMaxMetricsRequestBytes}, [&metricsPage](const HttpRequest& r) {
             return metricsPage ? metricsPage->handle(r) : HttpReply{503, "text/plain; charset=utf-8", "aismid is starting\n"};
         });
         if (!listening) return fail(Error{listening.error().code, "metrics endpoint: " + listening.error().message + " (--metrics-address=none turns it off)"});

@@ -1,5 +1,5 @@
 #include "objects.hpp"
-
+#include "arguments.hpp"
 #include "bus_pump.hpp"
 #include "inventory.hpp"
 #include "layout_service.hpp"
@@ -27,7 +27,7 @@ void guarded(sdbus::MethodCall& call, const std::function<void()>& body) {
 
 bool forceOption(sdbus::MethodCall& call, const std::string& method) {
     std::map<std::string, sdbus::Variant> options;
-    call >> options;
+    readArguments(call, {"options"}, options);
     bool force = false;
     for (const auto& [name, value] : options) {
         if (name != "force" || value.peekValueType() != "b")
@@ -56,7 +56,7 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
     object_->registerMethod(kCardInterface, "PlanLayout", "s", {"layout"}, "s", {"plan"}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string layout;
-            call >> layout;
+            readArguments(call, {"layout"}, layout);
             auto plan = ctx_.layouts.plan(card_, layout);
             if (!plan) throw toBusError(plan.error());
             auto reply = call.createReply();
@@ -67,7 +67,7 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
     object_->registerMethod(kCardInterface, "ApplyLayout", "s", {"layout"}, "o", {"job"}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string layout;
-            call >> layout;
+            readArguments(call, {"layout"}, layout);
             authorizeThen(ctx_, call, kActionManageVfs, [this, layout](PendingCall pending) {
                 auto job = ctx_.layouts.apply(card_, layout);
                 if (!job) return pending.fail(job.error());
@@ -95,7 +95,7 @@ void CardObject::announce() { object_->emitInterfacesAddedSignal(); }
 
 void CardObject::setVfCount(sdbus::MethodCall call, bool async, bool withOptions) {
     uint32_t count = 0;
-    call >> count;
+    readArguments(call, {"count"}, count);
     const bool force = withOptions && forceOption(call, "SetVfCountWithOptions");
     authorizeThen(ctx_, call, kActionManageVfs, [this, count, async, force](PendingCall pending) {
         std::function<void(Result<void>)> done;
@@ -137,7 +137,7 @@ void CardObject::reset(sdbus::MethodCall call) {
 
 void CardObject::setOversubscription(sdbus::MethodCall call) {
     std::map<std::string, sdbus::Variant> ratios;
-    call >> ratios;
+    readArguments(call, {"ratios"}, ratios);
     std::optional<uint32_t> compute, memory;
     for (const auto& [name, value] : ratios) {
         const bool known = name == "compute" || name == "memory";

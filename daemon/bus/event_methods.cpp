@@ -1,9 +1,10 @@
 // Manager1's event history: ListEvents (open to everyone, like every read) and the Event
 // signal, one per recorded event, with the same fields as a ListEvents row.
 #include "objects.hpp"
-
+#include "arguments.hpp"
 #include "event_history.hpp"
 #include "event_repository.hpp"
+#include "limits.hpp"
 
 #include <aismi/device_ref.hpp>
 #include <sdbus-c++/sdbus-c++.h>
@@ -14,7 +15,7 @@ namespace aismi::bus {
 namespace {
 
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();  // no card / no VF
-constexpr uint32_t kMaxLimit = 100000;
+constexpr uint32_t kMaxLimit = limits::kMaxEventsListed;
 
 using EventRow = sdbus::Struct<uint64_t, int64_t, std::string, std::string, uint32_t, uint32_t, std::string, std::string, std::string>;
 
@@ -75,7 +76,7 @@ void registerEventMethods(sdbus::IObject& object, BusContext& ctx) {
     object.registerMethod(kManagerInterface, "ListEvents", "a{sv}", {"filters"}, "a(txssuusss)", {"events"}, [&ctx](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::map<std::string, sdbus::Variant> options;
-            call >> options;
+            readArguments(call, {"filters"}, options);
             auto events = ctx.history.list(filterOf(options));
             if (!events) throw toBusError(events.error());
             std::vector<EventRow> rows;

@@ -2,7 +2,7 @@
 // as a file descriptor, never a path, so aismid reads only what the caller could open;
 // ActivateFirmware and RollbackFirmware; ListFirmwareUpdates (a read: open to everyone).
 #include "objects.hpp"
-
+#include "arguments.hpp"
 #include "firmware_service.hpp"
 
 #include <aismi/device_ref.hpp>
@@ -48,7 +48,7 @@ void registerFirmwareMethods(sdbus::IObject& object, BusContext& ctx, unsigned c
         guarded(call, [&] {
             sdbus::UnixFd fd;
             std::map<std::string, sdbus::Variant> options;
-            call >> fd >> options;
+            readArguments(call, {"image", "options"}, fd, options);
             auto request = decodeUpdate(options);
             request.card = card;
             auto image = std::make_shared<sdbus::UnixFd>(std::move(fd));
@@ -72,7 +72,7 @@ void registerFirmwareMethods(sdbus::IObject& object, BusContext& ctx, unsigned c
     object.registerMethod(kCardInterface, "ListFirmwareUpdates", "u", {"limit"}, "a(ttssusussstt)", {"updates"}, [&ctx, card](sdbus::MethodCall call) {
         guarded(call, [&] {
             uint32_t limit = 0;
-            call >> limit;
+            readArguments(call, {"limit"}, limit);
             if (limit < 1 || limit > 1000) throw toBusError(makeError(Errc::InvalidArgument, "ListFirmwareUpdates: limit is 1 to 1000, not " + std::to_string(limit)));
             auto rows = ctx.firmware.history(card, limit);
             if (!rows) throw toBusError(rows.error());

@@ -1,5 +1,5 @@
 #include "objects.hpp"
-
+#include "arguments.hpp"
 #include "assignment_service.hpp"
 #include "inventory.hpp"
 #include "jobs.hpp"
@@ -82,7 +82,7 @@ void registerLookup(sdbus::IObject& object, const char* method, const char* outN
     object.registerMethod(kManagerInterface, method, "s", {"id"}, "o", {outName}, [find = std::move(find)](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string id;
-            call >> id;
+            readArguments(call, {"id"}, id);
             auto path = find(id);
             if (!path) throw toBusError(path.error());
             auto reply = call.createReply();
@@ -123,7 +123,7 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
             guarded(call, [&] {
                 std::string interface;
                 std::vector<std::string> names;
-                call >> interface >> names;
+                readArguments(call, {"interface", "properties"}, interface, names);
                 auto reply = call.createReply();
                 if (interface == kCardInterface)
                     appendColumns<CardSnapshot>(reply, cardProperties(), names, allCards(inv),
@@ -151,6 +151,7 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
                                 guarded(call, [&] {
                                     std::string xml;
                                     call >> xml;
+                                    checkArgument(call, "domain_xml", xml, limits::kMaxDomainXml);
                                     auto verdict = assignments.checkStart(xml);
                                     if (!verdict) throw toBusError(verdict.error());
                                     auto reply = call.createReply();

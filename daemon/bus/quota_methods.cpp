@@ -1,7 +1,7 @@
 // Manager1's tenant quota methods: SetQuota and RemoveQuota (polkit org.aismi.manage-quotas)
 // and ListQuotas (open to everyone).
 #include "objects.hpp"
-
+#include "arguments.hpp"
 #include "quota_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -23,7 +23,7 @@ void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx) {
                               guarded(call, [&] {
                                   Quota q;
                                   uint64_t vfs = 0, compute = 0, memory = 0;
-                                  call >> q.tenant >> vfs >> compute >> memory;
+                                  readArguments(call, {"tenant", "max_vfs", "max_compute_units", "max_memory_mib"}, q.tenant, vfs, compute, memory);
                                   q.maxVfs = vfs;
                                   q.maxComputeUnits = limit(compute);
                                   q.maxMemoryMib = limit(memory);
@@ -36,7 +36,7 @@ void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx) {
     object.registerMethod(kManagerInterface, "RemoveQuota", "s", {"tenant"}, "", {}, [&ctx](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string tenant;
-            call >> tenant;
+            readArguments(call, {"tenant"}, tenant);
             authorizeThen(ctx, call, kActionManageQuotas, [&ctx, tenant](PendingCall pending) {
                 if (auto r = ctx.quotas.remove(tenant); !r) return pending.fail(r.error());
                 pending.reply();

@@ -1,7 +1,7 @@
 // Manager1.SetRecoveryPolicy (polkit org.aismi.manage-policy): the recovery policy set at run
 // time. Every key is optional; the ones not given keep their value.
 #include "objects.hpp"
-
+#include "arguments.hpp"
 #include "policy_service.hpp"
 #include "recovery_service.hpp"
 
@@ -40,7 +40,7 @@ void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, ManagerObj
     object.registerMethod(kManagerInterface, "SetRecoveryPolicy", "a{sv}", {"policy"}, "", {}, [&ctx, &manager](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::map<std::string, sdbus::Variant> options;
-            call >> options;
+            readArguments(call, {"policy"}, options);
             if (options.empty()) throw toBusError(makeError(Errc::InvalidArgument, "SetRecoveryPolicy: nothing to set"));
             const RecoveryPolicy wanted = decode(options, ctx.recovery.policy());
             authorizeThen(ctx, call, kActionManagePolicy, [&ctx, &manager, wanted](PendingCall pending) {

@@ -1,5 +1,5 @@
 #include "objects.hpp"
-
+#include "arguments.hpp"
 #include "assignment_service.hpp"
 #include "inventory.hpp"
 #include "provision_service.hpp"
@@ -42,7 +42,7 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     object_->registerMethod(kVfInterface, "Quarantine", "s", {"reason"}, "", {}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string reason;
-            call >> reason;
+            readArguments(call, {"reason"}, reason);
             authorizeThen(ctx_, call, kActionReset, [this, reason](PendingCall pending) {
                 if (auto r = ctx_.recovery.quarantine(VfRef{card_, vf_}, reason); !r) return pending.fail(r.error());
                 ctx_.refresh(card_, [pending]() mutable { pending.reply(); });
@@ -52,7 +52,7 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     object_->registerMethod(kVfInterface, "BindDriver", "s", {"driver"}, "", {}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string driver;
-            call >> driver;
+            readArguments(call, {"driver"}, driver);
             auto choice = AssignmentService::parseDriverChoice(driver);
             if (!choice)
                 throw toBusError(makeError(Errc::InvalidArgument, "BindDriver: driver must be vfio-pci or host, not " + quoteInput(driver)));
@@ -64,7 +64,7 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     object_->registerMethod(kVfInterface, "Assign", "ss", {"domain", "tenant"}, "", {}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string domain, tenant;
-            call >> domain >> tenant;
+            readArguments(call, {"domain", "tenant"}, domain, tenant);
             authorizeThen(ctx_, call, kActionAssignVfs, [this, domain, tenant](PendingCall pending) {
                 ctx_.assignments.assign(VfRef{card_, vf_}, domain, tenant, answer(std::move(pending)));
             });
@@ -79,7 +79,7 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     object_->registerMethod(kVfInterface, "Hold", "s", {"holder"}, "", {}, [this](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string holder;
-            call >> holder;
+            readArguments(call, {"holder"}, holder);
             authorizeThen(ctx_, call, kActionAssignVfs,
                           [this, holder](PendingCall pending) { ctx_.assignments.hold(VfRef{card_, vf_}, holder, answer(std::move(pending))); });
         });
@@ -91,7 +91,7 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
 
 void VfObject::provision(sdbus::MethodCall call) {
     std::string profile, tenant;
-    call >> profile >> tenant;
+    readArguments(call, {"profile", "tenant"}, profile, tenant);
     authorizeThen(ctx_, call, kActionManageVfs, [this, profile, tenant](PendingCall pending) {
         ctx_.provisioning.provision(VfRef{card_, vf_}, profile, tenant, answer(std::move(pending)));
     });

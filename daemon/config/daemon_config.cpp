@@ -1,5 +1,6 @@
 #include "daemon_config.hpp"
 
+#include "limits.hpp"
 #include "version.hpp"
 
 #include <aismi/option_errors.hpp>
@@ -213,8 +214,8 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     if (vm.count("sim-time-factor")) c.sim.timeFactor = vm["sim-time-factor"].as<double>();
     if (c.matches.empty()) c.matches.push_back(kAismiCardMatch);
     c.eventsKeep = n["events-keep"];
-    if (c.eventsKeep < 100 || c.eventsKeep > 10'000'000)
-        return invalid("--events-keep must be 100 to 10000000, not " + std::to_string(c.eventsKeep));
+    if (c.eventsKeep < 100 || c.eventsKeep > limits::kMaxEventsKept)
+        return invalid("--events-keep must be 100 to " + std::to_string(limits::kMaxEventsKept) + ", not " + std::to_string(c.eventsKeep));
     c.eventsMaxAgeDays = n["events-max-age-days"];
     if (c.eventsMaxAgeDays < 1 || c.eventsMaxAgeDays > 3650)
         return invalid("--events-max-age-days must be 1 to 3650, not " + std::to_string(c.eventsMaxAgeDays));

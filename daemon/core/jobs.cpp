@@ -3,6 +3,7 @@
 #include "event_bus.hpp"
 #include "job_repository.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace aismi {
@@ -37,6 +38,9 @@ Result<std::vector<std::string>> Jobs::recover() {
 
 Result<int64_t> Jobs::create(const std::string& kind, const std::string& target, const std::string& action,
                              std::function<Result<void>()> cancel) {
+    const size_t active = static_cast<size_t>(std::count_if(jobs_.begin(), jobs_.end(), [](const auto& j) { return !j.second.job.finished(); }));
+    if (active >= limits_.maxActive)
+        return makeError(Errc::Busy, kind + " on " + target + ": " + std::to_string(active) + " jobs are queued or running, the most aismid takes at once; try again when some have finished");
     auto id = repository_.create(kind, target);
     if (!id) return std::move(id).error();
     Entry& e = jobs_[*id];

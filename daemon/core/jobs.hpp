@@ -4,6 +4,7 @@
 // stay queryable for a bounded time. Loop thread only.
 #pragma once
 
+#include "limits.hpp"
 #include <aismi/error.hpp>
 
 #include <cstdint>
@@ -46,8 +47,9 @@ struct JobChanged {
 class Jobs {
 public:
     struct Limits {
-        int64_t keepFinishedSeconds = 600;
-        size_t keepFinished = 100;
+        int64_t keepFinishedSeconds = limits::kFinishedJobSeconds;
+        size_t keepFinished = limits::kMaxFinishedJobs;
+        size_t maxActive = limits::kMaxActiveJobs;  // queued or running; create() refuses more (Busy)
     };
     Jobs(EventBus& events, JobRepository& repository, Limits limits);
     Jobs(EventBus& events, JobRepository& repository) : Jobs(events, repository, Limits{}) {}
@@ -55,7 +57,8 @@ public:
     /// At start: jobs a crash interrupted are failed (their operations are the journal's).
     Result<std::vector<std::string>> recover();
 
-    /// A new queued job. `cancel` is asked to stop it; it refuses when it cannot.
+    /// A new queued job. `cancel` is asked to stop it; it refuses when it cannot. Busy when
+    /// `maxActive` jobs are already queued or running.
     Result<int64_t> create(const std::string& kind, const std::string& target, const std::string& action,
                            std::function<Result<void>()> cancel);
     void start(int64_t id);

@@ -48,6 +48,12 @@ Result<std::vector<Quota>> QuotaRepository::all() {
     return out;
 }
 
+Result<size_t> QuotaRepository::count() {
+    Statement st(db_, "SELECT COUNT(*) FROM quotas");
+    if (st.step() != Statement::Step::Row) return db_.error("count the quotas");
+    return static_cast<size_t>(st.integer(0));
+}
+
 Result<QuotaUsage> QuotaRepository::usage(const std::string& tenant, const std::string& exceptSerial, int64_t exceptVf) {
     Statement st(db_,
                  "SELECT COUNT(*), COALESCE(SUM(compute_units), 0), COALESCE(SUM(memory_mib), 0) FROM vf_provisioning "

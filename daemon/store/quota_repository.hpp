@@ -37,6 +37,8 @@ public:
     Result<void> remove(const std::string& tenant);
     Result<std::optional<Quota>> get(const std::string& tenant);
     Result<std::vector<Quota>> all();
+    /// How many tenants have a quota.
+    Result<size_t> count();
     /// What the tenant's provisioned VFs hold, on every card; `exceptSerial`/`exceptVf` leave
     /// out one VF (the one being re-provisioned).
     Result<QuotaUsage> usage(const std::string& tenant, const std::string& exceptSerial = "", int64_t exceptVf = -1);

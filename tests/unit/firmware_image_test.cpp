@@ -54,6 +54,12 @@ TEST(FirmwareImage, EveryFlippedBitAndEveryTruncationIsRefused) {
     longer.push_back(0);
     EXPECT_NE(firmware::parse(longer).error().message.find("truncated or extended"), std::string::npos);
     EXPECT_NE(firmware::parse(std::vector<uint8_t>(200, 0)).error().message.find("no AISMIFW header"), std::string::npos);
+    // The limit on a payload (docs/security.md, "Limits"): a header that claims more is refused
+    // before anything is read past it.
+    auto huge = image;
+    const uint32_t over = static_cast<uint32_t>(firmware::kMaxPayloadSize + 1);
+    for (int i = 0; i < 4; ++i) huge[12 + i] = static_cast<uint8_t>(over >> (8 * i));
+    EXPECT_NE(firmware::parse(huge).error().message.find("more than the 268435456 accepted"), std::string::npos) << firmware::parse(huge).error().message;
 }
 
 TEST(FirmwareImage, PackRefusesWhatCannotBeAnImage) {
@@ -62,6 +68,7 @@ TEST(FirmwareImage, PackRefusesWhatCannotBeAnImage) {
     EXPECT_EQ(firmware::pack(payload(8), 1, 2, "1.0 beta", priv).error().code, Errc::InvalidArgument);
     EXPECT_EQ(firmware::pack(payload(8), 1, 2, std::string(32, '1'), priv).error().code, Errc::InvalidArgument);
     EXPECT_EQ(firmware::pack(payload(8), 1, 2, "1.0", pub).error().code, Errc::InvalidArgument) << "a public key cannot sign";
+    EXPECT_EQ(firmware::pack(payload(firmware::kMaxPayloadSize + 1), 1, 2, "1.0", priv).error().code, Errc::InvalidArgument) << "past the limit";
 }
 
 TEST(FirmwareImage, VersionsCompareLikeVersions) {

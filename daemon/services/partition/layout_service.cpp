@@ -6,6 +6,7 @@
 #include "event_repository.hpp"
 #include "events.hpp"
 #include "inventory.hpp"
+#include "limits.hpp"
 #include "jobs.hpp"
 #include "provision_service.hpp"
 #include "snapshot.hpp"
@@ -19,7 +20,7 @@
 namespace aismi {
 namespace {
 
-constexpr unsigned kMaxLayoutVfs = 256;
+using limits::kMaxLayoutVfs;
 
 }  // namespace
 

@@ -10,10 +10,9 @@
 namespace aismi {
 namespace {
 
-constexpr size_t kMaxTenantLength = 64;
 constexpr uint64_t kMaxVfsPerTenant = 1'000'000;
 
-std::string limits(const Quota& q) {
+std::string describe(const Quota& q) {
     std::string s = std::to_string(q.maxVfs) + " VFs";
     if (q.maxComputeUnits) s += ", " + std::to_string(*q.maxComputeUnits) + " compute units";
     if (q.maxMemoryMib) s += ", " + std::to_string(*q.maxMemoryMib) + " MiB";
@@ -23,7 +22,7 @@ std::string limits(const Quota& q) {
 }  // namespace
 
 bool validTenantName(const std::string& t) {
-    if (t.empty() || t.size() > kMaxTenantLength) return false;
+    if (t.empty() || t.size() > limits::kMaxTenantLength) return false;
     return std::all_of(t.begin(), t.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
 }
 
@@ -32,8 +31,16 @@ Result<void> QuotaService::set(const Quota& q) {
         return makeError(Errc::InvalidArgument, "'" + q.tenant.substr(0, 64) + "' is not a tenant name (letters, digits, '-', '_' and '.', 1 to 64)");
     if (q.maxVfs > kMaxVfsPerTenant)
         return makeError(Errc::OutOfRange, "quota of " + q.tenant + ": at most " + std::to_string(kMaxVfsPerTenant) + " VFs, not " + std::to_string(q.maxVfs));
+    auto existing = quotas_.get(q.tenant);
+    if (!existing) return std::move(existing).error();
+    if (!*existing) {
+        auto tenants = quotas_.count();
+        if (!tenants) return std::move(tenants).error();
+        if (*tenants >= maxTenants_)
+            return makeError(Errc::NoSpace, "quota of " + q.tenant + ": " + std::to_string(*tenants) + " tenants have a quota, the most aismid keeps; remove one first");
+    }
     if (auto r = quotas_.set(q); !r) return r;
-    events_.publish(Notice{EventType::Quota, Severity::Info, "tenant " + q.tenant, "quota set: " + limits(q)});
+    events_.publish(Notice{EventType::Quota, Severity::Info, "tenant " + q.tenant, "quota set: " + describe(q)});
     return {};
 }
 

@@ -3,6 +3,7 @@
 // change. Loop thread.
 #pragma once
 
+#include "limits.hpp"
 #include "quota_repository.hpp"
 
 #include <aismi/error.hpp>
@@ -27,10 +28,13 @@ Result<void> checkQuota(QuotaRepository& quotas, const std::string& tenant, cons
 
 class QuotaService {
 public:
-    QuotaService(QuotaRepository& quotas, EventBus& events) : quotas_(quotas), events_(events) {}
+    /// At most `maxTenants` tenants have a quota (limits::kMaxTenants; smaller in tests).
+    QuotaService(QuotaRepository& quotas, EventBus& events, size_t maxTenants = limits::kMaxTenants)
+        : quotas_(quotas), events_(events), maxTenants_(maxTenants) {}
 
     /// Sets (or replaces) a tenant's quota. A quota below what the tenant holds is accepted:
-    /// nothing is taken away, but no more is admitted until usage falls below it.
+    /// nothing is taken away, but no more is admitted until usage falls below it. A new tenant
+    /// past the limit of tenants is refused (NoSpace).
     Result<void> set(const Quota& q);
     Result<void> remove(const std::string& tenant);
 
@@ -43,6 +47,7 @@ public:
 private:
     QuotaRepository& quotas_;
     EventBus& events_;
+    size_t maxTenants_;
 };
 
 }  // namespace aismi

@@ -94,3 +94,18 @@ TEST_F(JobsTest, ForgetFinishedJobsPastTheirRetention) {
     ASSERT_EQ(jobs.all().size(), 1u);
     EXPECT_EQ(jobs.all()[0]->id, *running) << "a running job is never forgotten";
 }
+
+TEST_F(JobsTest, RefuseMoreJobsUnderWayThanTheLimit) {
+    EXPECT_EQ(Jobs::Limits{}.maxActive, limits::kMaxActiveJobs) << "the limit docs/security.md names";
+    Jobs jobs(events, *rows, Jobs::Limits{600, 100, 3});
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(jobs.create("k", "t" + std::to_string(i), "a", nullptr).value());
+    jobs.start(ids[0]);
+    auto refused = jobs.create("set-vf-count", "card 9", "a", nullptr);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, Errc::Busy);
+    EXPECT_NE(refused.error().message.find("set-vf-count on card 9: 3 jobs are queued or running"), std::string::npos) << refused.error().message;
+    EXPECT_EQ(jobs.all().size(), 3u) << "nothing recorded for it";
+    jobs.finish(ids[0], {});
+    EXPECT_TRUE(jobs.create("k", "t", "a", nullptr).ok()) << "a finished job makes room";
+}

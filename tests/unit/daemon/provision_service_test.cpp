@@ -193,6 +193,20 @@ TEST_F(ProvisionServiceTest, KeepsATenantWithinItsQuota) {
     EXPECT_TRUE(provision(0, 0, "eighth", "acme").ok()) << "no quota, no limit";
 }
 
+TEST_F(ProvisionServiceTest, KeepsAtMostTheLimitOfTenants) {
+    EXPECT_EQ(limits::kMaxTenants, 10000u) << "the limit docs/security.md names";
+    QuotaService service(*quotas, *events, 3);  // the same check, with a limit a test can reach
+    for (const char* t : {"a", "b", "c"}) ASSERT_TRUE(service.set(Quota{t, 1, {}, {}}).ok()) << t;
+    auto r = service.set(Quota{"d", 1, {}, {}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::NoSpace);
+    EXPECT_NE(r.error().message.find("3 tenants have a quota, the most aismid keeps"), std::string::npos) << r.error().message;
+    EXPECT_EQ(service.list()->size(), 3u) << "nothing written";
+    EXPECT_TRUE(service.set(Quota{"b", 5, {}, {}}).ok()) << "a tenant that has a quota may change it";
+    ASSERT_TRUE(service.remove("a").ok());
+    EXPECT_TRUE(service.set(Quota{"d", 1, {}, {}}).ok()) << "room again";
+}
+
 TEST_F(ProvisionServiceTest, AdmitsBurstCapsAndMemoryOnlyAsTheCardsPolicyAllows) {
     std::filesystem::create_directories(tmp / "profiles.d");
     std::ofstream(tmp / "profiles.d/burst.conf") << "[profile burst]\ncompute_units = 16\nburst_units = 64\nmemory = 24G\nweight = 2\n";

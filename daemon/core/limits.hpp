@@ -1,0 +1,38 @@
+// What a client can make aismid hold or do, bounded: each limit is named here, once, checked
+// where the input arrives, and tested. docs/security.md ("Limits") lists them with their tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aismi::limits {
+
+/// Any string argument of a D-Bus call (a tenant, a reason, a profile or driver name, a layout,
+/// an option's name or value), checked before anything acts on it. Tighter limits of each
+/// kind (a tenant's 64 characters) are checked after it, where the kind is understood.
+inline constexpr size_t kMaxBusString = 4096;
+/// Manager1.CheckDomainStart's domain XML (libvirt's own domain XML, which the hook passes on).
+inline constexpr size_t kMaxDomainXml = size_t{1} << 20;
+/// Elements of any array or dictionary argument (Query's property names, ListEvents' types,
+/// an options dictionary).
+inline constexpr size_t kMaxBusArray = 1024;
+/// Jobs queued or running at once (each change is one; a card or VF takes one at a time).
+inline constexpr size_t kMaxActiveJobs = 256;
+/// Finished jobs kept for clients to read (and for how long, seconds).
+inline constexpr size_t kMaxFinishedJobs = 100;
+inline constexpr int64_t kFinishedJobSeconds = 600;
+/// VFs one layout may ask for, in all.
+inline constexpr unsigned kMaxLayoutVfs = 256;
+/// Tenants with a quota, and a tenant name's length.
+inline constexpr size_t kMaxTenants = 10000;
+inline constexpr size_t kMaxTenantLength = 64;
+/// Events one ListEvents returns; the history keeps at most --events-keep (itself at most
+/// kMaxEventsKept) and none older than --events-max-age.
+inline constexpr uint32_t kMaxEventsListed = 100000;
+inline constexpr unsigned kMaxEventsKept = 10000000;
+/// Connections the metrics endpoint serves at once (the oldest one still waiting for its
+/// request makes room for a new one), and a request's line and headers.
+inline constexpr unsigned kMaxMetricsConnections = 32;
+inline constexpr size_t kMaxMetricsRequestBytes = 8192;
+
+}  // namespace aismi::limits
