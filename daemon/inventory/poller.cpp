@@ -127,6 +127,13 @@ void Poller::install(unsigned card, CardSnapshot fresh) {
     publish(card, std::move(fresh));
 }
 
+void Poller::reannotate(unsigned card) {
+    if (card >= inventory_.size()) return;
+    CardSnapshot again = inventory_.snapshot(card);
+    for (const auto& annotate : annotators) annotate(again);
+    publish(card, std::move(again));
+}
+
 void Poller::publish(unsigned card, CardSnapshot fresh) {
     CardSnapshot before = inventory_.replaceSnapshot(card, std::move(fresh));
     const CardSnapshot& now = inventory_.snapshot(card);

@@ -48,6 +48,11 @@ public:
     /// Services add what they keep of a card (desired state) to each fresh snapshot, on the
     /// loop thread, before health is judged.
     std::vector<std::function<void(CardSnapshot&)>> annotators;
+    /// Publishes `card`'s last reading again with what the annotators say now, at once (no
+    /// device read): a service calls it in the loop turn that commits a change of its desired
+    /// state, so what clients read follows the store in commit order across cards (a tenant
+    /// never shows more VFs than its quota lets it hold, not even for a moment).
+    void reannotate(unsigned card);
 
     /// Where health learns the desired VF count of a card (by key); nullopt for none, or while
     /// a change is under way.

@@ -257,6 +257,7 @@ void AssignmentService::assignInDomain(std::shared_ptr<Pending> p, Domain domain
     });
     reload();
     if (!planned) return refuse(std::move(planned).error().context(p->what));
+    d_.poller.reannotate(p->ref.card);  // the tenant (and the assignment) show from the commit on
     crashPoint("assign:planned");
     Fs* fs = &d_.inventory.fs();
     onDevice<std::string>(

@@ -168,6 +168,7 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
         d_.changes.end(info.key);
         return done(std::move(planned).error().context(what));
     }
+    d_.poller.reannotate(cardIndex);  // the new profiles show from the commit on
     std::vector<std::pair<unsigned, std::pair<Resources, Resources>>> changes;
     std::map<unsigned, Resources> before;
     for (const auto& vf : payload.vfs) {
@@ -187,6 +188,7 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
                 return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
             });
             if (!finished && outcome) outcome = std::move(finished).error();
+            if (!outcome) d_.poller.reannotate(cardIndex);  // put back: show it put back
             d_.events.publish(Notice{EventType::Provision, outcome ? Severity::Info : Severity::Warning, info.label(),
                                      outcome ? std::to_string(payload.vfs.size()) + " VF(s) provisioned" : outcome.error().message + "; every VF put back",
                                      info.index});

@@ -165,6 +165,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
         d_.changes.end(info.key, ref.vf);
         return done(std::move(planned).error().context(what));
     }
+    d_.poller.reannotate(ref.card);  // the new profile and tenant show from the commit on
     auto device = d_.inventory.device(ref.card);
     const unsigned index = ref.vf, cardIndex = ref.card;
     d_.executor.runOnCard<void>(
@@ -180,6 +181,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
                 return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
             });
             if (!finished && outcome) outcome = std::move(finished).error();
+            if (!outcome) d_.poller.reannotate(cardIndex);  // put back: show it put back
             d_.events.publish(Notice{EventType::Provision, outcome ? Severity::Info : Severity::Warning, info.vfLabel(index),
                                      outcome ? (payload.next ? "provisioned with profile " + payload.next->profile +
                                                                    (payload.next->tenant.empty() ? "" : " for tenant " + payload.next->tenant) + " (" +
