@@ -193,6 +193,23 @@ TEST_F(ProvisionServiceTest, KeepsATenantWithinItsQuota) {
     EXPECT_TRUE(provision(0, 0, "eighth", "acme").ok()) << "no quota, no limit";
 }
 
+// What clients read follows the store in commit order: the new profile and tenant show from the
+// loop turn that commits them, not from the card's next reading (which comes after the device
+// write). Otherwise a tenant could show more VFs than its quota across two cards for a moment.
+TEST_F(ProvisionServiceTest, ShowsAChangeFromItsCommitNotFromTheNextReading) {
+    std::optional<Result<void>> outcome;
+    provisioning->provision(VfRef{0, 1}, "eighth", "acme", [&](Result<void> r) { outcome = std::move(r); });
+    ASSERT_FALSE(outcome.has_value()) << "the device write is still to come";
+    EXPECT_EQ(inventory->snapshot(0).vfs[1].tenant, "acme");
+    EXPECT_EQ(inventory->snapshot(0).vfs[1].profile, "eighth");
+    ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }));
+    ASSERT_TRUE(outcome->ok()) << outcome->error().message;
+    outcome.reset();
+    provisioning->unprovision(VfRef{0, 1}, [&](Result<void> r) { outcome = std::move(r); });
+    EXPECT_EQ(inventory->snapshot(0).vfs[1].tenant, "");
+    ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }));
+}
+
 TEST_F(ProvisionServiceTest, KeepsAtMostTheLimitOfTenants) {
     EXPECT_EQ(limits::kMaxTenants, 10000u) << "the limit docs/security.md names";
     QuotaService service(*quotas, *events, 3);  // the same check, with a limit a test can reach
