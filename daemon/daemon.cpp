@@ -256,7 +256,11 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     // Cards recovery reset to put them back on their committed firmware get their VFs back.
     for (unsigned card : firmware.cardsResetByRecovery()) events.publish(CardReturned{card});
 
-    MetricsEndpoint metrics(events, inventory, poller, {config.metrics.vfOwnerLabels, kAismiVersion, std::string(backendName(config.backend))});
+    MetricsEndpoint metrics(events, inventory, poller,
+                            {config.metrics.vfOwnerLabels, kAismiVersion, std::string(backendName(config.backend)), [&db]() -> std::optional<uint64_t> {
+                                 auto bytes = (*db)->usedBytes();
+                                 return bytes ? std::optional(*bytes) : std::nullopt;
+                             }});
     metricsPage = &metrics;
     if (metricsServer) metrics.setHttpStats(&metricsServer->stats());
 

@@ -32,7 +32,7 @@ Result<std::vector<std::string>> Jobs::recover() {
     std::vector<std::string> log;
     for (const auto& j : *failed)
         log.push_back("job " + std::to_string(j.id) + " (" + j.kind + " on " + j.target + ") was interrupted by a restart");
-    if (auto r = repository_.prune(limits_.keepFinishedSeconds); !r) return std::move(r).error();
+    if (auto r = repository_.prune(limits_.keepFinishedSeconds, limits_.keepFinished); !r) return std::move(r).error();
     return log;
 }
 
@@ -129,7 +129,7 @@ void Jobs::prune(int64_t now) {
         events_.publish(JobChanged{JobChanged::What::Removed, j, {}});
         it = jobs_.erase(it);
     }
-    (void)repository_.prune(limits_.keepFinishedSeconds);
+    (void)repository_.prune(limits_.keepFinishedSeconds, limits_.keepFinished);
 }
 
 }  // namespace aismi

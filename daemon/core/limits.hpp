@@ -21,6 +21,9 @@ inline constexpr size_t kMaxActiveJobs = 256;
 /// Finished jobs kept for clients to read (and for how long, seconds).
 inline constexpr size_t kMaxFinishedJobs = 100;
 inline constexpr int64_t kFinishedJobSeconds = 600;
+/// Finished operations the journal keeps (open ones are always kept: they are what recovery
+/// finishes after a crash; finished ones are only history, which the event log tells).
+inline constexpr size_t kMaxFinishedOperations = 100;
 /// VFs one layout may ask for, in all.
 inline constexpr unsigned kMaxLayoutVfs = 256;
 /// Tenants with a quota, and a tenant name's length.

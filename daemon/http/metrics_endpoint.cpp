@@ -312,6 +312,11 @@ void MetricsEndpoint::renderDaemon(Exposition& out) const {
     out.sample({}, polls.reads, {}, "_count");
     out.family("aismi_card_read_failures_total", Kind::Counter, "Card reads that failed.");
     out.sample({}, polls.failures);
+    if (options_.storeBytes)
+        if (const auto bytes = options_.storeBytes()) {
+            out.family("aismi_state_store_bytes", Kind::Gauge, "What the state store's content takes (its SQLite pages in use).", "bytes");
+            out.sample({}, *bytes);
+        }
     out.family("aismi_scrape_duration_seconds", Kind::Summary, "Renderings of /metrics before this one: their number and time together.", "seconds");
     out.sample({}, scrapeSeconds_, {}, "_sum");
     out.sample({}, scrapes_, {}, "_count");

@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@ public:
         bool ownerLabels = false;  // the tenant of assigned VFs as a label of every VF series
         std::string version;
         std::string backend;
+        std::function<std::optional<uint64_t>()> storeBytes;  // the state store's content, read at each scrape
     };
     /// The polling interval and the read counters come from `poller` as they are at each scrape.
     MetricsEndpoint(EventBus& events, const Inventory& inventory, const Poller& poller, Options options);

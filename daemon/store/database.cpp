@@ -310,6 +310,13 @@ Result<int> Database::schemaVersion() {
     return static_cast<int>(v);
 }
 
+Result<uint64_t> Database::usedBytes() {
+    Statement pages(*this, "PRAGMA page_count"), free(*this, "PRAGMA freelist_count"), size(*this, "PRAGMA page_size");
+    if (pages.step() != Statement::Step::Row || free.step() != Statement::Step::Row || size.step() != Statement::Step::Row)
+        return error("read the store's size");
+    return static_cast<uint64_t>(pages.integer(0) - free.integer(0)) * static_cast<uint64_t>(size.integer(0));
+}
+
 Result<Database::Settings> Database::settings() {
     Settings s;
     Statement mode(*this, "PRAGMA journal_mode");

@@ -64,6 +64,9 @@ public:
     };
     /// What SQLite reports it is doing, read back rather than assumed.
     Result<Settings> settings();
+    /// The bytes the store's content takes (its pages in use, wherever they are now: the file or
+    /// its write-ahead log), as opposed to the files' sizes, which SQLite grows and reuses.
+    Result<uint64_t> usedBytes();
 
     /// Runs `body` in one transaction: every write in it lands, or none does (also on a crash).
     /// Nested calls join the outer transaction.

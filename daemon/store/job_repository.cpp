@@ -32,9 +32,11 @@ Result<std::vector<JobRow>> JobRepository::failUnfinished(const std::string& why
     return out;
 }
 
-Result<void> JobRepository::prune(int64_t maxAgeSeconds) {
-    Statement st(db_, "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?1");
-    return st.bind(1, Database::now() - maxAgeSeconds).run("prune jobs");
+Result<void> JobRepository::prune(int64_t maxAgeSeconds, size_t keep) {
+    Statement st(db_,
+                 "DELETE FROM jobs WHERE finished_at IS NOT NULL AND (finished_at < ?1 OR id NOT IN "
+                 "(SELECT id FROM jobs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT ?2))");
+    return st.bind(1, Database::now() - maxAgeSeconds).bind(2, static_cast<int64_t>(keep)).run("prune jobs");
 }
 
 }  // namespace aismi

@@ -31,8 +31,8 @@ public:
     Result<void> update(const JobRow& job);
     /// Marks jobs that were queued or running when the daemon stopped as failed; returns them.
     Result<std::vector<JobRow>> failUnfinished(const std::string& why);
-    /// Deletes finished jobs older than `maxAgeSeconds`.
-    Result<void> prune(int64_t maxAgeSeconds);
+    /// Deletes finished jobs older than `maxAgeSeconds`, and all but the newest `keep` finished.
+    Result<void> prune(int64_t maxAgeSeconds, size_t keep);
 
 private:
     Database& db_;

@@ -1,6 +1,7 @@
 #include "journal_repository.hpp"
 
 #include "database.hpp"
+#include "limits.hpp"
 
 namespace aismi {
 namespace {
@@ -35,7 +36,13 @@ Result<void> JournalRepository::updatePayload(int64_t id, const std::string& pay
 Result<void> JournalRepository::finish(int64_t id, const std::string& outcome) {
     Statement st(db_, "UPDATE operations SET finished_at = ?2, outcome = ?3 WHERE id = ?1 AND finished_at IS NULL");
     if (auto r = st.bind(1, id).bind(2, Database::now()).bind(3, outcome).run("journal outcome"); !r) return r;
-    return requireOneChange(db_, id);
+    if (auto one = requireOneChange(db_, id); !one) return one;
+    // Finished entries are history (the event log tells it to people): only the newest are kept,
+    // so the store does not grow with every operation.
+    Statement prune(db_,
+                    "DELETE FROM operations WHERE finished_at IS NOT NULL AND id <= "
+                    "(SELECT id FROM operations WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET ?1)");
+    return prune.bind(1, static_cast<int64_t>(limits::kMaxFinishedOperations)).run("prune the journal");
 }
 
 Result<std::vector<JournalRow>> JournalRepository::open() {

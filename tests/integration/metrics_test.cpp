@@ -24,14 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string metricsAddress(Stack& stack) {
-    auto r = run({BUSCTL_PATH, "--address=" + stack.busAddress(), "get-property", "org.aismi.Manager1", "/org/aismi/Manager1",
-                  "org.aismi.Manager1", "MetricsAddress"});
-    // s "127.0.0.1:43120"
-    const size_t open = r.out.find('"'), close = r.out.rfind('"');
-    return open == std::string::npos || close <= open ? std::string() : r.out.substr(open + 1, close - open - 1);
-}
-
 /// `promtool check metrics` on `text`: "" when it passes, else what it said.
 std::string promtoolProblems(Stack& stack, const std::string& text) {
     const std::string file = stack.path("metrics.txt");
@@ -75,7 +67,7 @@ class MetricsTest : public ::testing::Test {
 protected:
     void SetUp() override {
         stack.startDaemon();
-        address = metricsAddress(stack);
+        address = stack.metricsAddress();
         ASSERT_FALSE(address.empty()) << "Manager1.MetricsAddress is empty";
         for (const char* card : {"0", "1"}) ASSERT_EQ(stack.aismi({"vf", "enable", "-i", card, "--count", "4"}).exitCode, 0);
     }
@@ -349,7 +341,7 @@ TEST(MetricsConfig, OwnerLabelsFollowTheConfigOnSighupAndATakenPortStopsTheStart
     std::ofstream(o.configFile) << "poll-interval = 200\nmetrics-vf-owner-labels = no\n";
     Stack stack(o);
     stack.startDaemon();
-    const std::string address = metricsAddress(stack);
+    const std::string address = stack.metricsAddress();
     ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
     ASSERT_EQ(stack.aismi({"vf", "provision", "0:1", "--profile", "eighth", "--tenant", "acme"}).exitCode, 0);
     EXPECT_EQ(httpGet(address, "/metrics").body.find("tenant=\"acme\""), std::string::npos);
@@ -361,7 +353,7 @@ TEST(MetricsConfig, OwnerLabelsFollowTheConfigOnSighupAndATakenPortStopsTheStart
         if (!labelled) std::this_thread::sleep_for(50ms);
     }
     EXPECT_TRUE(labelled) << stack.daemonLog();
-    EXPECT_EQ(metricsAddress(stack), address) << "the address stays until the next start";
+    EXPECT_EQ(stack.metricsAddress(), address) << "the address stays until the next start";
 
     // A second aismid (on a bus of its own) asked for the same port does not start, and says why.
     Stack other;

@@ -193,6 +193,13 @@ Process Stack::spawnAismi(const std::vector<std::string>& args, std::optional<ui
     return Process::spawn(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, dir_ / (name + ".out"), dir_ / (name + ".err")});
 }
 
+std::string Stack::metricsAddress() {
+    auto r = run({BUSCTL_PATH, "--address=" + address_, "get-property", "org.aismi.Manager1", "/org/aismi/Manager1", "org.aismi.Manager1", "MetricsAddress"});
+    // s "127.0.0.1:43120"
+    const size_t open = r.out.find('"'), close = r.out.rfind('"');
+    return open == std::string::npos || close <= open ? std::string() : r.out.substr(open + 1, close - open - 1);
+}
+
 RunResult Stack::sim(const std::vector<std::string>& args) {
     std::vector<std::string> argv{AISMI_SIM_PATH, "--dir", simDir()};
     argv.insert(argv.end(), args.begin(), args.end());

@@ -65,6 +65,8 @@ public:
     std::string daemonLog() const;
 
     const std::string& busAddress() const { return address_; }
+    /// Where aismid's metrics endpoint listens ("127.0.0.1:PORT"; "" when it does not).
+    std::string metricsAddress();
     bool polkitRunning() const { return !policyFile_.empty(); }
     pid_t polkitPid() const { return polkit_.pid(); }
     /// Starts aismi without waiting for it (its output goes to files in the test directory).

@@ -90,6 +90,9 @@ TEST_F(JobsTest, ForgetFinishedJobsPastTheirRetention) {
     jobs.prune(std::time(nullptr));
     EXPECT_EQ(jobs.all().size(), 3u) << "two finished (the newest) and the running one";
     EXPECT_EQ(jobs.find(ids[0]), nullptr);
+    Statement stored(*db, "SELECT COUNT(*) FROM jobs WHERE finished_at IS NOT NULL");
+    ASSERT_EQ(stored.step(), Statement::Step::Row);
+    EXPECT_EQ(stored.integer(0), 2) << "the store keeps no more finished jobs than memory: it does not grow with them";
     jobs.prune(std::time(nullptr) + 601);
     ASSERT_EQ(jobs.all().size(), 1u);
     EXPECT_EQ(jobs.all()[0]->id, *running) << "a running job is never forgotten";

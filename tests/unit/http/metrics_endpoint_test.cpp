@@ -12,7 +12,8 @@ namespace {
 
 class MetricsEndpointTest : public aismi::test::DaemonFixture {
 protected:
-    MetricsEndpoint endpoint(bool ownerLabels = false) { return MetricsEndpoint(*events, *inventory, *poller, {ownerLabels, "1.2.3", "sim"}); }
+    MetricsEndpoint endpoint(bool ownerLabels = false) { return MetricsEndpoint(*events, *inventory, *poller, {ownerLabels, "1.2.3", "sim", [this] { return storeBytes; }}); }
+    std::optional<uint64_t> storeBytes = 12288;
     static bool has(const std::string& text, const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; }
 };
 
@@ -67,6 +68,13 @@ TEST_F(MetricsEndpointTest, CountsEveryNoticeByTypeAndSeverity) {
     const std::string text = m.render(metrics::Format::Prometheus, 0);
     EXPECT_TRUE(has(text, R"(aismi_events_total{type="auto-reset",severity="warning"} 3)"));
     EXPECT_TRUE(has(text, R"(aismi_events_total{type="auto-reset",severity="critical"} 0)")) << "every type and severity, from zero";
+}
+
+TEST_F(MetricsEndpointTest, SaysWhatTheStateStoreTakesWhenItCanReadIt) {
+    auto m = endpoint();
+    EXPECT_TRUE(has(m.render(metrics::Format::Prometheus, 0), "aismi_state_store_bytes 12288"));
+    storeBytes.reset();  // the store could not say
+    EXPECT_EQ(m.render(metrics::Format::Prometheus, 0).find("aismi_state_store_bytes"), std::string::npos) << "no sample rather than a wrong one";
 }
 
 TEST_F(MetricsEndpointTest, RoutesMetricsTheIndexAndNothingElse) {

@@ -1,4 +1,5 @@
 #include "database.hpp"
+#include "limits.hpp"
 #include "desired_state_repository.hpp"
 #include "event_repository.hpp"
 #include "journal_repository.hpp"
@@ -184,6 +185,26 @@ TEST(Database, JournalsOperationsUntilTheyFinish) {
     EXPECT_TRUE(store->journal.open()->empty());
     EXPECT_EQ(store->journal.finish(*id, "ok").error().code, Errc::InvalidState) << "an operation finishes once";
     EXPECT_EQ(store->journal.advance(*id + 5, "x").error().code, Errc::InvalidState);
+}
+
+TEST(Database, KeepsOnlyTheNewestFinishedOperationsAndEveryOpenOne) {
+    TempDir tmp;
+    auto store = openStore(tmp.path());
+    auto open = store->journal.begin("reset-vf", "AIS1:0", "", "begin");  // the oldest, still open
+    ASSERT_TRUE(open.ok());
+    ASSERT_TRUE(store->db->transaction([&]() -> Result<void> {
+        for (size_t i = 0; i < limits::kMaxFinishedOperations + 20; ++i) {
+            auto id = store->journal.begin("reset-vf", "AIS1:1", "", "begin");
+            if (!id) return std::move(id).error();
+            if (auto r = store->journal.finish(*id, "ok"); !r) return r;
+        }
+        return {};
+    }).ok());
+    Statement finished(*store->db, "SELECT COUNT(*) FROM operations WHERE finished_at IS NOT NULL");
+    ASSERT_EQ(finished.step(), Statement::Step::Row);
+    EXPECT_EQ(static_cast<size_t>(finished.integer(0)), limits::kMaxFinishedOperations) << "the store does not grow with every operation";
+    ASSERT_EQ(store->journal.open()->size(), 1u) << "an open entry is never pruned";
+    EXPECT_EQ(store->journal.open()->at(0).id, *open);
 }
 
 TEST(Database, StoresProvisionedVfs) {
