@@ -69,9 +69,9 @@ TEST(Soak, RandomFaultsLeaveMemoryAndFileDescriptorsFlat) {
         while (std::chrono::steady_clock::now() < until) step();
     };
     // Warm-up: caches, and the store's bounded tables (events, jobs, finished operations: each
-    // keeps its newest 100) filled to their bounds by at least twice as many changes.
+    // keeps its newest 100) filled to their bounds by more changes than that.
     runFor(std::chrono::seconds(std::max(3, seconds / 5)));
-    while (changes < 2 * 100) step();
+    while (changes < 120) step();
     // What the state store's content takes, as aismid reports it (aismi_state_store_bytes): its
     // pages in use, not the files, which SQLite grows ahead and reuses (its write-ahead log).
     const auto storeBytes = [&]() -> long {
