@@ -17,10 +17,7 @@ using namespace aismi::test;
 
 namespace {
 
-unsigned fuzzCalls() {
-    const char* env = std::getenv("AISMI_DBUS_FUZZ_CALLS");
-    return env ? static_cast<unsigned>(std::max(100, std::atoi(env))) : 5000;
-}
+unsigned fuzzCalls() { return static_cast<unsigned>(envNumber("AISMI_DBUS_FUZZ_CALLS", 5000, 100)); }
 
 Stack::Options options() {
     Stack::Options o;

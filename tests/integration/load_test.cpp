@@ -12,8 +12,7 @@
 using namespace aismi::test;
 
 TEST(Load, AHundredReadersAndTenWritersAreAllAnsweredAndLoseNothing) {
-    const char* env = std::getenv("AISMI_LOAD_SECONDS");
-    const int seconds = env ? std::max(1, std::atoi(env)) : 10;
+    const int seconds = envNumber("AISMI_LOAD_SECONDS", 10, 1);
     Stack::Options options;
     options.cards = 10;
     options.vfs = 4;

@@ -21,8 +21,7 @@ using namespace aismi::test;
 
 
 TEST(Soak, RandomFaultsLeaveMemoryAndFileDescriptorsFlat) {
-    const char* env = std::getenv("AISMI_SOAK_SECONDS");
-    const int seconds = env ? std::max(5, std::atoi(env)) : 30;
+    const int seconds = envNumber("AISMI_SOAK_SECONDS", 30, 5);
     Stack::Options options;
     options.pollMs = 100;
     // Hangs are reset, not quarantined for good; the event history is kept short, so that the

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <poll.h>
@@ -113,6 +114,11 @@ RunResult Stack::client(const std::string& program, const std::vector<std::strin
     std::vector<std::string> argv{runnableBy(program, uid)};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, "", ""}, timeoutMs);
+}
+
+int envNumber(const char* name, int fallback, int min) {
+    const char* env = std::getenv(name);
+    return env ? std::max(min, std::atoi(env)) : fallback;
 }
 
 long rssKib(pid_t pid) {

@@ -11,6 +11,10 @@
 
 namespace aismi::test {
 
+/// A test's size from the environment (AISMI_SOAK_SECONDS and the like, which the bench/
+/// scripts set to run a test longer): `fallback` when unset, never below `min`.
+int envNumber(const char* name, int fallback, int min);
+
 /// A process's resident memory (VmRSS, KiB; -1 if it is gone) and its open file descriptors.
 long rssKib(pid_t pid);
 long openFds(pid_t pid);
