@@ -149,6 +149,10 @@ Result<std::vector<std::string>> PciFunction::resetMethods() const {
     return splitWords(*s);
 }
 
+Result<void> PciFunction::setResetMethods(const std::vector<std::string>& methods) {
+    return writeAttr("reset_method", text::join(methods, " "));
+}
+
 Result<void> PciFunction::functionLevelReset() {
     const std::string where = address_.str() + ": reset";
     auto before = config();
@@ -163,15 +167,10 @@ Result<void> PciFunction::functionLevelReset() {
     // The kernel tries reset_method in order and may fall through to a bus reset; narrow it
     // to function-local methods for the duration so one function's reset never spreads.
     const bool narrowed = local.size() != methods->size();
-    const auto join = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& m : v) s += (s.empty() ? "" : " ") + m;
-        return s;
-    };
     if (narrowed)
-        if (auto r = writeAttr("reset_method", join(local)); !r) return std::move(r).error().context("reset");
+        if (auto r = setResetMethods(local); !r) return std::move(r).error().context("reset");
     auto reset = fs_->write(path("reset"), "1");
-    if (narrowed) (void)writeAttr("reset_method", join(*methods));
+    if (narrowed) (void)setResetMethods(*methods);
     if (!reset) return std::move(reset).error().context(where);
     // A return code is not proof: the function must answer config reads as itself again.
     auto after = config();

@@ -41,8 +41,12 @@ public:
 
     /// Methods the kernel offers in `reset_method` ("flr", "pm", "bus", ...).
     Result<std::vector<std::string>> resetMethods() const;
+    /// Sets `reset_method`: the methods the kernel may use, in order.
+    Result<void> setResetMethods(const std::vector<std::string>& methods);
     /// A Function Level Reset through sysfs `reset`, refusing any method that could reach
-    /// beyond this function, then a read-back that the function answers again.
+    /// beyond this function, then a read-back that the function answers again. When the
+    /// kernel lists such methods, `reset_method` is narrowed for the write and put back after
+    /// it: a caller that may be killed in between records resetMethods() first.
     Result<void> functionLevelReset();
     Result<AerCounters> aerCounters() const;
 

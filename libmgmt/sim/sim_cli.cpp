@@ -3,6 +3,7 @@
 #include <aismi/text.hpp>
 #include "clock.hpp"
 #include "sim_state_dir.hpp"
+#include "write_freeze.hpp"
 
 #include <cstdlib>
 #include <iomanip>
@@ -47,6 +48,13 @@ Commands:
                               keeps what it held at that instant and the card boots
                               its boot bank (power-cut, then power-cycle: a power loss)
   faults                      the faults that can be injected
+  freeze before|after N       stall the Nth write aismid makes to the cards from now
+                              (1 to 1000000), before it takes effect or just after,
+                              until 'thaw' or until aismid dies: the crash tests kill
+                              aismid there, at exactly that step of an operation
+  freeze status               'not armed', 'armed: ...' or 'frozen before|after write
+                              N: PATH'
+  thaw                        end a freeze: a stalled write goes on
 
 A target is a card index (0), a VF as CARD:VF (0:3), or a PCI address (0000:3b:00.4).
 )";
@@ -97,6 +105,8 @@ public:
             if (command == "load") return load(args);
             if (command == "vf-memory") return vfMemory(args);
             if (command == "power-cycle") return powerCycle(args);
+            if (command == "freeze") return freeze(dir, args);
+            if (command == "thaw") return thawWrites(dir, args);
             return usage("unknown command '" + command + "'");
         } catch (const UsageError& e) {
             return usage(e.message);
@@ -236,6 +246,33 @@ private:
         return s.empty() ? "-" : s;
     }
 
+    int freeze(const std::string& dir, const std::vector<std::string>& args) {
+        if (args.size() == 1 && args[0] == "status") {
+            auto s = freezeState(dir);
+            if (!s) return fail(s.error());
+            if (!*s) return out_ << "not armed\n", 0;
+            const char* when = (*s)->when == FreezeWhen::Before ? "before" : "after";
+            if (!(*s)->frozenPath.empty())
+                out_ << "frozen " << when << " write " << (*s)->at << ": " << (*s)->frozenPath << "\n";
+            else
+                out_ << "armed: " << when << " write " << (*s)->at << ", " << (*s)->seen << " seen so far\n";
+            return 0;
+        }
+        expectArgs(args, 2, "aismi-sim freeze before|after N, or aismi-sim freeze status");
+        if (args[0] != "before" && args[0] != "after") throw UsageError{"freeze: '" + args[0] + "' is not 'before', 'after' or 'status'"};
+        const unsigned at = number(args[1], "freeze");
+        if (at < 1 || at > kMaxFreezeWrite) throw UsageError{"freeze: the write must be 1 to " + std::to_string(kMaxFreezeWrite)};
+        if (auto r = armFreeze(dir, args[0] == "before" ? FreezeWhen::Before : FreezeWhen::After, at); !r) return fail(r.error());
+        out_ << "armed: " << args[0] << " write " << at << "\n";
+        return 0;
+    }
+
+    int thawWrites(const std::string& dir, const std::vector<std::string>& args) {
+        expectArgs(args, 0, "aismi-sim thaw");
+        if (auto r = thaw(dir); !r) return fail(r.error());
+        return 0;
+    }
+
     int list(const std::vector<std::string>& args) {
         expectArgs(args, 0, "aismi-sim list");
         const int64_t now = systemClock().nowNs();
@@ -266,7 +303,7 @@ private:
         const SimCard* card = loadedCard->get();
         SimCardView m(state_->config(), *card);
         const int64_t now = systemClock().nowNs();
-        const auto row = [&](const char* k) -> std::ostream& { return out_ << "  " << std::left << std::setw(12) << k; };
+        const auto row = [&](const char* k) -> std::ostream& { return out_ << "  " << std::left << std::setw(15) << k; };
         out_ << std::fixed << std::setprecision(1);
         if (t.vf) {
             if (*t.vf >= card->vfs.size())
@@ -276,6 +313,7 @@ private:
             out_ << "card " << t.card << " VF " << *t.vf << "\n";
             row("pci") << m.vfAddress(*t.vf)->str() << "\n";
             row("driver") << (f.driver.empty() ? "-" : f.driver) << "\n";
+            row("override") << (f.driverOverride.empty() ? "-" : f.driverOverride) << "\n";
             row("state") << vfStateName(m.vfState(*t.vf, now)) << "\n";
             row("workload") << (f.loadOn ? "on" : "off") << "\n";
             row("memory") << (f.memory.empty() ? "clean" : f.memory) << "\n";
@@ -297,6 +335,7 @@ private:
         row("pci") << m.pfAddress().str() << "\n";
         row("serial") << card->serial << "\n";
         row("driver") << (card->pf.driver.empty() ? "-" : card->pf.driver) << "\n";
+        row("reset methods") << (card->pf.resetMethod.empty() ? "flr bus (default)" : card->pf.resetMethod) << "\n";
         row("sr-iov") << card->vfs.size() << " of " << cfg.totalVfs << " VFs enabled (first VF offset " << kFirstVfOffset
                       << ", stride " << kVfStride << ")\n";
         row("link") << (card->linkDegraded ? "8.0 GT/s x4 (degraded)" : "16.0 GT/s x16") << "\n";

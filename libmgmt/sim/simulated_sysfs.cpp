@@ -4,6 +4,7 @@
 #include "clock.hpp"
 #include "config_space_builder.hpp"
 #include "sim_state_dir.hpp"
+#include "write_freeze.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -131,7 +132,9 @@ public:
         if (!node) return std::move(node).error();
         if (node->kind != Node::Kind::File) return Error::fromErrno(EISDIR, "open " + full(path));
         if (!node->write) return Error::fromErrno(EACCES, "open " + full(path));
+        const unsigned number = freezeBeforeWrite(dir_.dir(), path);
         auto r = node->write(data);
+        freezeAfterWrite(dir_.dir(), path, number);
         if (!r) return std::move(r).error().context("write " + full(path));
         return r;
     }

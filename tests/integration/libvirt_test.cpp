@@ -1,8 +1,8 @@
-// VFs for libvirt domains with a real libvirtd: an unprivileged libvirtd in session mode
-// serving the test driver (test:///default, shared by every connection while one is open; a
-// `virsh event --loop` holds one for the test's life, as aismid does while it runs). virsh
-// and aismid see the same domains. The test driver has no live attach, so domains here are
-// defined and stopped (the live path is covered by the unit tests' fake).
+// VFs for libvirt domains with a real libvirtd (libvirtd.hpp: the test driver, unprivileged).
+// The test driver has no live attach, so domains here are defined and stopped (the live path
+// is covered by the unit tests' fake). A kill at every step of assign and release is in the
+// crash matrix (crash_matrix_test.cpp).
+#include "libvirtd.hpp"
 #include "stack.hpp"
 
 #include <gtest/gtest.h>
@@ -20,74 +20,6 @@
 using namespace aismi::test;
 
 namespace {
-
-constexpr uid_t kNobody = 65534;
-
-// libvirtd as `nobody` in session mode, in a directory of its own.
-class Libvirtd {
-public:
-    Libvirtd() : dir_(tmp_.path()) {
-        for (const char* sub : {"run", "config", "cache", "home"}) std::filesystem::create_directories(dir_ + "/" + sub);
-        for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) (void)::chown(entry.path().c_str(), kNobody, kNobody);
-        (void)::chown(dir_.c_str(), kNobody, kNobody);
-        start();
-    }
-    void start() {
-        SpawnOptions o;
-        o.uid = kNobody;
-        o.env = {{"HOME", dir_ + "/home"}, {"XDG_RUNTIME_DIR", dir_ + "/run"}, {"XDG_CONFIG_HOME", dir_ + "/config"},
-                 {"XDG_CACHE_HOME", dir_ + "/cache"}, {"DBUS_SESSION_BUS_ADDRESS", "disabled:"}};
-        o.stderrFile = dir_ + "/libvirtd.log";
-        daemon_ = Process::spawn({LIBVIRTD_PATH, "--timeout", "0"}, o);
-        for (int i = 0; i < 200 && !std::filesystem::exists(socket()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        ASSERT_TRUE(std::filesystem::exists(socket())) << fileText(dir_ + "/libvirtd.log");
-        // The test driver's state lives while a connection is open: hold one.
-        holder_ = Process::spawn({VIRSH_PATH, "-c", uri(), "event", "--all", "--loop"}, {{}, std::nullopt, dir_ + "/events.log", ""});
-        for (int i = 0; i < 100 && virsh({"list", "--all"}).exitCode != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    void kill() {
-        holder_.stop(9);
-        daemon_.stop(9);
-        std::filesystem::remove(socket());
-    }
-    std::string socket() const { return dir_ + "/run/libvirt/libvirt-sock"; }
-    std::string uri() const { return "test+unix:///default?socket=" + socket(); }
-    RunResult virsh(std::vector<std::string> args) {
-        args.insert(args.begin(), {VIRSH_PATH, "-q", "-c", uri()});
-        return run(args, {}, 30000);
-    }
-    // A defined, stopped domain with these PCI hostdevs (and a tenant in aismi's metadata).
-    void define(const std::string& name, const std::vector<std::string>& hostdevs = {}, const std::string& tenant = "") {
-        std::string xml = "<domain type='test'><name>" + name + "</name><memory>1048576</memory><os><type>hvm</type></os>";
-        if (!tenant.empty())
-            xml += "<metadata><aismi:vm xmlns:aismi='https://aismi.org/xmlns/libvirt/1'><aismi:tenant>" + tenant + "</aismi:tenant></aismi:vm></metadata>";
-        xml += "<devices>";
-        for (const auto& a : hostdevs) xml += hostdev(a);
-        xml += "</devices></domain>";
-        const std::string file = tmp_ / (name + ".xml");
-        std::ofstream(file) << xml;
-        auto r = virsh({"define", file});
-        ASSERT_EQ(r.exitCode, 0) << r.err;
-    }
-    static std::string hostdev(const std::string& a) {  // "0000:3b:00.5"
-        return "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x" + a.substr(0, 4) + "' bus='0x" + a.substr(5, 2) +
-               "' slot='0x" + a.substr(8, 2) + "' function='0x" + a.substr(11, 1) + "'/></source></hostdev>";
-    }
-    std::string dumpxml(const std::string& name) { return virsh({"dumpxml", name}).out; }
-    // Whether domain `name` has the PCI function at `address` (as libvirt writes it back).
-    bool has(const std::string& name, const std::string& address) {
-        const std::string xml = dumpxml(name);
-        return xml.find("bus='0x" + address.substr(5, 2) + "' slot='0x" + address.substr(8, 2) + "' function='0x" + address.substr(11, 1) + "'") !=
-               std::string::npos;
-    }
-    std::string log() { return fileText(dir_ + "/libvirtd.log"); }
-
-private:
-    TempDir tmp_;
-    std::string dir_;
-    Process daemon_;
-    Process holder_;
-};
 
 class LibvirtTest : public ::testing::Test {
 protected:
@@ -255,57 +187,6 @@ TEST_F(LibvirtTest, LibvirtdKilledAndRestartedIsReconnectedAndReconciled) {
     lv->define("vm2", {address("0:3")});
     EXPECT_TRUE(stack->waitForVf("0:3", "domain,assignment", "vm2, assigned"));
     EXPECT_TRUE(waitForEvent("adopted: domain 'vm2' has it"));
-}
-
-TEST_F(LibvirtTest, AKillAtEveryStepOfAssignAndReleaseLeavesLibvirtTheStoreAndTheDeviceAgreeing) {
-    lv->define("vm1");
-    const std::string a1 = address("0:1");
-    // Agreement: the domain has the VF exactly when aismid says it is assigned to it, and then
-    // it is bound to vfio-pci; a free VF is on its host driver, scrubbed.
-    const auto agreed = [&](const std::string& point) {
-        for (int i = 0; i < 100; ++i) {
-            const std::string v = stack->vfField("0:1", "domain,driver,assignment,scrub_pending");
-            const bool inDomain = lv->has("vm1", a1);
-            if (v == "vm1, vfio-pci, assigned, false" && inDomain) return std::string("assigned");
-            if (v == ", aismi, , false" && !inDomain && memory("0:1") == "clean") return std::string("free");
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        ADD_FAILURE() << point << ": no agreement: aismi says '" << stack->vfField("0:1", "domain,driver,assignment,scrub_pending") << "', vm1 "
-                      << (lv->has("vm1", a1) ? "has" : "lacks") << " it, memory " << memory("0:1") << "\n"
-                      << stack->daemonLog();
-        return std::string();
-    };
-    // aismid killed itself at the point (not the test's SIGKILL after waiting in vain).
-    const auto expectCrashed = [&](const std::string& point) {
-        const auto start = std::chrono::steady_clock::now();
-        const int status = stack->waitForDaemonExit(10000);
-        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << point;
-        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8)) << point << ": aismid never reached it";
-    };
-    const auto restartWith = [&](const std::string& point) {
-        stack->stopDaemon();
-        if (point.empty()) stack->daemonEnv().erase("AISMI_CRASH_AT");
-        else stack->daemonEnv()["AISMI_CRASH_AT"] = point;
-        stack->startDaemon();
-        ASSERT_TRUE(stack->waitForVf("0:0", "state", "idle"));
-    };
-    for (const char* point : {"assign:planned", "assign:bound", "assign:attached"}) {
-        restartWith(point);
-        stack->aismi({"vf", "assign", "0:1", "--domain", "vm1"});  // aismid dies on the way
-        expectCrashed(point);
-        restartWith("");
-        EXPECT_EQ(agreed(point), "free") << point << ": an assignment a crash interrupted is rolled back";
-    }
-    for (const char* point : {"release:planned", "release:freed", "release:scrubbed"}) {
-        restartWith("");
-        ASSERT_EQ(stack->aismi({"vf", "assign", "0:1", "--domain", "vm1"}).exitCode, 0) << point;
-        ASSERT_EQ(stack->sim({"vf-memory", "write", "0:1", "secret"}).exitCode, 0);
-        restartWith(point);
-        stack->aismi({"vf", "release", "0:1"});
-        expectCrashed(point);
-        restartWith("");
-        EXPECT_EQ(agreed(point), "free") << point << ": a release a crash interrupted is finished, scrubbed\n" << stack->aismi({"events", "-n", "40"}).out;
-    }
 }
 
 TEST_F(LibvirtTest, ManyClientsAssigningAndReleasingAtOnceNeverDoubleAssign) {

@@ -40,7 +40,7 @@ TEST_F(SimCli, InjectsAndClearsFaultsShownByShow) {
     EXPECT_NE(out.str().find("thermal"), std::string::npos);
     ASSERT_EQ(run({"clear", "1"}), 0);
     ASSERT_EQ(run({"show", "1"}), 0);
-    EXPECT_NE(out.str().find("faults      -"), std::string::npos) << out.str();
+    EXPECT_NE(out.str().find("faults         -"), std::string::npos) << out.str();
 }
 
 TEST_F(SimCli, NamesAnUnknownFault) {

@@ -12,8 +12,10 @@
 
 #include <aismi/card.hpp>
 #include <aismi/pci_function.hpp>
+#include <aismi/text.hpp>
 
 #include <optional>
+#include <sstream>
 
 namespace aismi {
 namespace {
@@ -60,9 +62,20 @@ void ResetService::resetCard(unsigned cardIndex, bool force, CardDone done) {
         return done(makeError(Errc::Busy, what + ": VFs in use (" + list + ") would lose their work; --force resets the card anyway"));
     }
     if (auto claimed = d_.changes.begin(info.key, what); !claimed) return done(std::move(claimed).error());
-    const unsigned vfs = card.vfEnabled();
+    // libmgmt narrows the PF's reset_method for the reset and puts it back after: what it is
+    // goes into the journal first, so that a restart in between puts it back too.
+    d_.executor.runOnCard<std::vector<std::string>>(
+        info.key, [device = d_.inventory.device(cardIndex)] { return device->pf().resetMethods(); },
+        [this, cardIndex, info, vfs = card.vfEnabled(), done = std::move(done)](Result<std::vector<std::string>> methods) mutable {
+            startCardReset(cardIndex, info, vfs, methods ? text::join(*methods, " ") : std::string(), std::move(done));
+        });
+}
+
+void ResetService::startCardReset(unsigned cardIndex, const CardInfo& info, unsigned vfs, const std::string& resetMethods, CardDone done) {
+    const std::string what = info.label() + ": reset";
     PayloadWriter payload;
     payload.add("vfs", vfs).add("address", info.pciAddress);
+    if (!resetMethods.empty()) payload.add("reset_method", resetMethods);
     auto operation = d_.journal.begin(kCardKind, info.key, payload.str(), kStepReset);
     if (!operation) {
         d_.changes.end(info.key);
@@ -163,12 +176,26 @@ void ResetService::resetVf(const VfRef& ref, bool force, Done done) {
         });
 }
 
+std::string ResetService::restoreResetMethods(unsigned card, const std::string& payload) {
+    auto kv = text::parseKeyValues(payload, "reset-card journal payload");
+    if (!kv || !kv->count("reset_method")) return "";
+    std::vector<std::string> recorded;
+    std::istringstream words(kv->at("reset_method"));
+    for (std::string w; words >> w;) recorded.push_back(w);
+    PciFunction& pf = d_.inventory.device(card)->pf();
+    auto now = pf.resetMethods();
+    if (now && *now == recorded) return "";
+    if (auto r = pf.setResetMethods(recorded); !r) return "; its reset_method could not be put back: " + r.error().message;
+    return "; its reset_method is '" + kv->at("reset_method") + "' again";
+}
+
 Result<std::string> ResetService::recover(const JournalRow& entry) {
     if (entry.kind == kCardKind) {
         // The card is read at start like every other, and its VF count and provisioning are
-        // converged there: nothing is left but to say so.
-        const std::string outcome = d_.inventory.findByKey(entry.target) ? "finished: the card is read again and its VFs put back at start"
-                                                                          : "abandoned: the card is not present after restart";
+        // converged there; the PF's reset_method, which the reset narrows, is put back here.
+        const auto card = d_.inventory.findByKey(entry.target);
+        std::string outcome = card ? "finished: the card is read again and its VFs put back at start" : "abandoned: the card is not present after restart";
+        if (card) outcome += restoreResetMethods(*card, entry.payload);
         if (auto r = d_.journal.finish(entry.id, outcome); !r) return std::move(r).error();
         return "a reset of card " + entry.target + " was interrupted by a restart; " + outcome;
     }

@@ -29,6 +29,7 @@
 namespace aismi {
 
 class CardChanges;
+struct CardInfo;
 class Database;
 class DeviceExecutor;
 class EventBus;
@@ -77,6 +78,11 @@ public:
     std::vector<std::string> converge() override { return {}; }
 
 private:
+    void startCardReset(unsigned card, const CardInfo& info, unsigned vfs, const std::string& resetMethods, CardDone done);
+    /// Puts back the PF reset_method a reset-card entry recorded, if it differs now; what was
+    /// done, for the entry's outcome ("" when nothing was).
+    std::string restoreResetMethods(unsigned card, const std::string& payload);
+
     Deps d_;
 };
 

@@ -8,6 +8,9 @@
 #include "recovery_service.hpp"
 #include "reset_service.hpp"
 
+#include <aismi/card.hpp>
+#include <aismi/pci_function.hpp>
+
 using namespace aismi;
 
 namespace {
@@ -147,6 +150,27 @@ TEST_F(ResetServiceTest, ResetsAWholeCardTellingClientsFirstAndReportsAFailure) 
     const auto report = reconciler.run();
     ASSERT_EQ(report.actions.size(), 1u);
     EXPECT_NE(report.actions[0].find("a reset of card AIS"), std::string::npos) << report.actions[0];
+    EXPECT_TRUE(journal->open()->empty());
+}
+
+TEST_F(ResetServiceTest, ACardResetACrashInterruptedPutsBackTheResetMethodsItNarrowed) {
+    PciFunction& pf = inventory->device(0)->pf();
+    ASSERT_EQ(pf.resetMethods().value(), (std::vector<std::string>{"flr", "bus"}));
+    // The reset journals the PF's methods before it narrows them.
+    std::optional<Result<ResetService::CardOutcome>> outcome;
+    resets->resetCard(0, true, [&](Result<ResetService::CardOutcome> r) { outcome = std::move(r); });
+    ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }));
+    ASSERT_TRUE(outcome->ok()) << outcome->error().message;
+    EXPECT_EQ(pf.resetMethods().value(), (std::vector<std::string>{"flr", "bus"})) << "put back after the reset";
+    // Killed between the narrowing and the reset: the entry says what to put back.
+    ASSERT_TRUE(journal->begin("reset-card", kSerial0, "vfs 4\naddress 0000:3b:00.0\nreset_method flr bus\n", "function-level-reset").ok());
+    ASSERT_TRUE(pf.setResetMethods({"flr"}).ok());
+    Reconciler reconciler(*journal);
+    reconciler.add(*resets);
+    const auto report = reconciler.run();
+    ASSERT_EQ(report.actions.size(), 1u);
+    EXPECT_NE(report.actions[0].find("its reset_method is 'flr bus' again"), std::string::npos) << report.actions[0];
+    EXPECT_EQ(pf.resetMethods().value(), (std::vector<std::string>{"flr", "bus"}));
     EXPECT_TRUE(journal->open()->empty());
 }
 
