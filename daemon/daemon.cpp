@@ -50,6 +50,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <boost/asio/steady_timer.hpp>
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
@@ -393,6 +394,10 @@ int runDaemon(const std::vector<std::string>& args) {
         std::cout << parsed->output;
         return 0;
     }
+    // A write to a peer that went away (a client's socket, a log pipe whose reader restarted)
+    // is an error to handle, never a reason to die: as systemd's IgnoreSIGPIPE= does for the
+    // unit, also when aismid runs outside it.
+    std::signal(SIGPIPE, SIG_IGN);
     try {
         return serve(parsed->config, args);
     } catch (const std::exception& e) {

@@ -91,6 +91,10 @@ void Jobs::finish(int64_t id, const Result<void>& outcome) {
     j.finishedAt = unixNow();
     it->second.cancel = nullptr;
     changed(it->second, std::move(props));
+    // The count of finished jobs kept holds at every moment, not only at the next housekeeping
+    // (a minute of changes could keep hundreds more); their age is left to the housekeeping.
+    const size_t finished = static_cast<size_t>(std::count_if(jobs_.begin(), jobs_.end(), [](const auto& e) { return e.second.job.finished(); }));
+    if (finished > limits_.keepFinished) prune(*j.finishedAt);
 }
 
 Result<void> Jobs::cancel(int64_t id) {

@@ -10,9 +10,10 @@ Result<void> RecoveryRepository::recordAutoReset(const std::string& cardKey, uns
 }
 
 Result<std::vector<int64_t>> RecoveryRepository::autoResets(const std::string& cardKey, unsigned vf, int64_t since) {
-    Statement prune(db_, "DELETE FROM auto_resets WHERE card_key = ?1 AND vf = ?2 AND at < ?3");
-    if (auto r = prune.bind(1, cardKey).bind(2, static_cast<int64_t>(vf)).bind(3, since).run("forget old automatic resets"); !r)
-        return std::move(r).error();
+    // Every VF's resets before the window go, not only this one's: a VF that never hangs again
+    // (or is quarantined) would otherwise keep its rows for good.
+    Statement prune(db_, "DELETE FROM auto_resets WHERE at < ?1");
+    if (auto r = prune.bind(1, since).run("forget old automatic resets"); !r) return std::move(r).error();
     Statement st(db_, "SELECT at FROM auto_resets WHERE card_key = ?1 AND vf = ?2 ORDER BY at");
     st.bind(1, cardKey).bind(2, static_cast<int64_t>(vf));
     std::vector<int64_t> out;

@@ -21,7 +21,7 @@ public:
 
     Result<void> recordAutoReset(const std::string& cardKey, unsigned vf, int64_t at);
     /// The automatic resets of the VF at or after `since` (unix seconds), oldest first; older
-    /// ones are forgotten.
+    /// ones, of every VF, are forgotten.
     Result<std::vector<int64_t>> autoResets(const std::string& cardKey, unsigned vf, int64_t since);
 
     /// Every VF's automatic resets at or after `since`, oldest first (start-up).

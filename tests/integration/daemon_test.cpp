@@ -75,7 +75,8 @@ TEST(Aismid, RefusesABadConfigurationClearly) {
 TEST(Aismid, RefusesToStartTwiceOnOneBus) {
     Stack stack;
     stack.startDaemon();
-    auto r = run({AISMID_PATH, "--backend=sim", "--state-dir=" + stack.stateDir() + "2", "--config=/dev/null"},
+    auto r = run({AISMID_PATH, "--backend=sim", "--state-dir=" + stack.stateDir() + "2", "--config=/dev/null", "--metrics-address=none",
+                  "--libvirt-uri=none"},
                  {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_NE(r.err.find("another aismid"), std::string::npos) << r.err;
@@ -133,7 +134,7 @@ TEST(Aismid, WritesNothingBeforeFindingAnotherAismidOnTheBus) {
     Stack stack;
     stack.startDaemon();
     const std::string other = stack.stateDir() + "-other";
-    auto r = run({AISMID_PATH, "--backend=sim", "--state-dir=" + other, "--config=/dev/null"},
+    auto r = run({AISMID_PATH, "--backend=sim", "--state-dir=" + other, "--config=/dev/null", "--metrics-address=none", "--libvirt-uri=none"},
                  {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_NE(r.err.find("another aismid"), std::string::npos) << r.err;

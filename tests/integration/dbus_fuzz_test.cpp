@@ -19,6 +19,14 @@ namespace {
 
 unsigned fuzzCalls() { return static_cast<unsigned>(envNumber("AISMI_DBUS_FUZZ_CALLS", 5000, 100)); }
 
+// The fuzzer's arguments for `calls` calls; AISMI_DBUS_FUZZ_SEED replays a run whose seed a
+// failure printed.
+std::vector<std::string> fuzzArgs(unsigned calls) {
+    std::vector<std::string> args{"--calls", std::to_string(calls), "--timeout-ms", "60000"};
+    if (const char* seed = std::getenv("AISMI_DBUS_FUZZ_SEED"); seed && *seed) args.insert(args.end(), {"--seed", seed});
+    return args;
+}
+
 Stack::Options options() {
     Stack::Options o;
     o.withPolkit = true;
@@ -63,8 +71,8 @@ TEST(DbusFuzz, AnUnprivilegedClientGetsNamedErrorsAndChangesNothing) {
     prepare(stack);
     const std::string before = stateOf(stack);
     const pid_t pid = stack.daemonPid();
-    auto r = stack.client(AISMI_DBUS_FUZZ_PATH, {"--calls", std::to_string(fuzzCalls()), "--timeout-ms", "60000"}, 65534);
-    EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+    auto r = stack.client(AISMI_DBUS_FUZZ_PATH, fuzzArgs(fuzzCalls()), 65534);
+    EXPECT_EQ(r.exitCode, 0) << r.out << r.err << stack.daemonReport();
     EXPECT_NE(r.out.find("as uid 65534"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("org.aismi.Error.PermissionDenied"), std::string::npos) << "changes were refused by polkit\n" << r.out;
     EXPECT_EQ(stack.daemonPid(), pid);
@@ -80,11 +88,11 @@ TEST(DbusFuzz, RootsHostileCallsNeverCrashOrStallAismidAndLeaveItsResourcesFlat)
     prepare(stack);
     const pid_t pid = stack.daemonPid();
     // A warm-up run: the objects, caches and statements a run brings into being exist after it.
-    auto warm = stack.client(AISMI_DBUS_FUZZ_PATH, {"--calls", std::to_string(fuzzCalls() / 4), "--timeout-ms", "60000"});
-    ASSERT_EQ(warm.exitCode, 0) << warm.out << warm.err;
+    auto warm = stack.client(AISMI_DBUS_FUZZ_PATH, fuzzArgs(fuzzCalls() / 4));
+    ASSERT_EQ(warm.exitCode, 0) << warm.out << warm.err << stack.daemonReport();
     const long fds0 = openFds(pid), rss0 = rssKib(pid);
-    auto r = stack.client(AISMI_DBUS_FUZZ_PATH, {"--calls", std::to_string(fuzzCalls()), "--timeout-ms", "60000"});
-    EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+    auto r = stack.client(AISMI_DBUS_FUZZ_PATH, fuzzArgs(fuzzCalls()));
+    EXPECT_EQ(r.exitCode, 0) << r.out << r.err << stack.daemonReport();
     EXPECT_NE(r.out.find("0 failures"), std::string::npos) << r.out;
     const long fds1 = openFds(pid), rss1 = rssKib(pid);
     EXPECT_EQ(stack.daemonPid(), pid);

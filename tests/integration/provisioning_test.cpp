@@ -105,7 +105,8 @@ TEST(ProvisioningProfiles, ReadsProfilesDAndRefusesToStartOnAMalformedOne) {
     EXPECT_NE(list.out.find("  giant             never fits: needs 1000 compute units, the card has 128\n"), std::string::npos) << list.out;
     stack.stopDaemon();
     std::ofstream(stack.profilesDir() + "/small.conf", std::ios::app) << "[profile bad]\ncompute_units = 8\nmemory = 1.5G\n";
-    auto start = run({AISMID_PATH, "--backend=sim", "--state-dir=" + stack.stateDir(), "--profiles-dir=" + stack.profilesDir(), "--config=/dev/null"},
+    auto start = run({AISMID_PATH, "--backend=sim", "--state-dir=" + stack.stateDir(), "--profiles-dir=" + stack.profilesDir(), "--config=/dev/null",
+                      "--metrics-address=none", "--libvirt-uri=none"},
                      {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
     EXPECT_NE(start.exitCode, 0);
     EXPECT_NE(start.err.find("small.conf line 10: memory: '1.5G' is not a size"), std::string::npos) << start.err;

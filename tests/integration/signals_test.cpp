@@ -12,6 +12,10 @@
 #include <mutex>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace aismi::test;
 
 namespace {
@@ -109,4 +113,20 @@ TEST(Reload, RereadsThePollingIntervalOnSighup) {
     for (int i = 0; i < 100 && interval() != "u 300\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(interval(), "u 300\n") << stack.daemonLog();
     EXPECT_TRUE(stack.waitForNotification("RELOADING=1", 1000));
+}
+
+TEST(Signals, AismidOutlivesTheReaderOfItsOutputGoingAway) {
+    // Its output is a pipe (as journald's stream is under systemd); the reader goes away, as
+    // journald does when it restarts: the next log line meets a broken pipe, which is an error
+    // to aismid, never SIGPIPE's death.
+    Stack stack;
+    const std::string fifo = stack.path("aismid.log");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ASSERT_GE(reader, 0);
+    stack.startDaemon();
+    ::close(reader);
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);  // logged
+    ASSERT_EQ(stack.aismi({"vf", "disable", "-i", "0"}).exitCode, 0);
+    EXPECT_EQ(stack.aismi({"-L"}).exitCode, 0) << "aismid " << stack.daemonState();
 }

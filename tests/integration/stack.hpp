@@ -67,6 +67,9 @@ public:
     /// Waits for a notification that contains `text`.
     bool waitForNotification(const std::string& text, int timeoutMs = 20000);
     std::string daemonLog() const;
+    /// Whether aismid still runs, or how it ended; with its log: for a failure's message.
+    std::string daemonState() { return daemon_.describe(); }
+    std::string daemonReport() { return "aismid " + daemonState() + "; its log:\n" + daemonLog(); }
 
     const std::string& busAddress() const { return address_; }
     /// Where aismid's metrics endpoint listens ("127.0.0.1:PORT"; "" when it does not).

@@ -105,6 +105,13 @@ bool Process::running() {
     return true;
 }
 
+std::string Process::describe() {
+    if (running()) return "running";
+    if (!status_) return "not started";
+    if (WIFSIGNALED(*status_)) return "killed by signal " + std::to_string(WTERMSIG(*status_));
+    return "exited with status " + std::to_string(WEXITSTATUS(*status_));
+}
+
 int Process::stop(int sig, int timeoutMs) {
     if (pid_ <= 0) return -1;
     if (!status_) {

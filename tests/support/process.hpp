@@ -27,6 +27,8 @@ public:
 
     pid_t pid() const { return pid_; }
     bool running();
+    /// "running", "exited with status N" or "killed by signal N" (for a failure's message).
+    std::string describe();
     /// Sends `sig` and waits up to `timeoutMs` for the exit; then SIGKILL. Returns the wait status.
     int stop(int sig = 15, int timeoutMs = 10000);
 

@@ -19,7 +19,7 @@
 namespace aismi {
 namespace {
 
-constexpr unsigned kPruneEvery = 100;  // appends between two prunes
+constexpr unsigned kPruneEvery = 10;  // appends between two prunes: the history holds at most keep + 9
 
 bool underJournal() {
     static const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;

@@ -85,6 +85,7 @@ TEST_F(JobsTest, ForgetFinishedJobsPastTheirRetention) {
     for (int i = 0; i < 4; ++i) {
         ids.push_back(*jobs.create("k", "t", "a", nullptr));
         jobs.finish(ids.back(), {});
+        EXPECT_LE(jobs.all().size(), 2u) << "never more finished jobs than kept, not even until the next housekeeping";
     }
     auto running = jobs.create("k", "t", "a", nullptr);
     jobs.prune(std::time(nullptr));

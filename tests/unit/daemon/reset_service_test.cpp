@@ -222,6 +222,15 @@ TEST_F(ResetServiceTest, ResetsHungVfsWithinTheGuardsWindowAndQuarantinesPastIt)
     EXPECT_TRUE(rows.autoResets(kSerial0, 2, 0)->empty()) << "its guard starts afresh";
 }
 
+TEST_F(ResetServiceTest, AutomaticResetsOlderThanTheWindowAreForgottenForEveryVf) {
+    RecoveryRepository rows(*db);
+    for (unsigned vf : {1u, 2u, 3u}) ASSERT_TRUE(rows.recordAutoReset(kSerial0, vf, 100).ok());
+    ASSERT_TRUE(rows.recordAutoReset(kSerial0, 1, 500).ok());
+    // VF 1 hangs again; VFs 2 and 3 never do (or are quarantined): their old rows go too.
+    EXPECT_EQ(rows.autoResets(kSerial0, 1, 400).value(), std::vector<int64_t>{500});
+    EXPECT_TRUE(rows.allAutoResets(0)->size() == 1u) << "the store keeps only the window, whichever VF asks";
+}
+
 TEST_F(ResetServiceTest, EscalatesToACardResetOnlyWhenThePolicyAllowsItAndWithinItsBudget) {
     RecoveryRepository rows(*db);
     RecoveryPolicy policy;
