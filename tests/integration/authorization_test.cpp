@@ -75,3 +75,75 @@ TEST(Authorization, AStalledPolkitRefusesTheChangeInTimeAndNeverHoldsUpReads) {
     EXPECT_NE(message.find("polkit did not answer"), std::string::npos) << message;
     EXPECT_EQ(stack.aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "0\n") << "nothing changed";
 }
+
+namespace {
+
+// A polkit rules file for the test's life (polkitd reads rules.d when it starts).
+class RulesFile {
+public:
+    explicit RulesFile(const std::string& js) : path_("/etc/polkit-1/rules.d/aismi-test-" + std::to_string(::getpid()) + ".rules") {
+        std::ofstream(path_) << js;
+    }
+    ~RulesFile() { ::unlink(path_.c_str()); }
+    RulesFile(const RulesFile&) = delete;
+    RulesFile& operator=(const RulesFile&) = delete;
+
+private:
+    std::string path_;
+};
+
+}  // namespace
+
+TEST(Authorization, EachChangeIsAskedUnderItsOwnActionAndOnlyThatActionAllowsIt) {
+    if (::geteuid() != 0 || ::access("/etc/polkit-1/rules.d", W_OK) != 0) GTEST_SKIP() << "needs root and polkit's rules.d";
+    // Six system users, each granted exactly one of aismi's actions by a rule; each tries one
+    // change of every action. Only its own is let through (an activation with nothing staged
+    // then fails for that reason, after the check); every other is refused by polkit.
+    struct Grant {
+        const char* user;
+        uid_t uid;
+        const char* action;
+        std::vector<std::string> change;
+    };
+    const std::vector<Grant> grants{
+        {"daemon", 1, "org.aismi.manage-vfs", {"vf", "enable", "-i", "1", "--count", "1"}},
+        {"bin", 2, "org.aismi.manage-quotas", {"quota", "set", "t1", "--max-vfs", "1"}},
+        {"sys", 3, "org.aismi.assign-vfs", {"vf", "bind", "0:0", "--driver", "vfio-pci"}},
+        {"sync", 4, "org.aismi.update-firmware", {"firmware", "activate", "-i", "0", "--quiet"}},
+        {"games", 5, "org.aismi.reset", {"vf", "reset", "0:1"}},
+        {"man", 6, "org.aismi.manage-policy", {"policy", "set", "-i", "0", "--compute-oversubscription", "2"}},
+    };
+    // Every action the policy declares is here, each with auth_admin_keep for everyone else.
+    std::ifstream in(AISMI_POLKIT_POLICY);
+    const std::string policy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t declared = 0;
+    for (size_t at = policy.find("<action id="); at != std::string::npos; at = policy.find("<action id=", at + 1)) ++declared;
+    EXPECT_EQ(declared, grants.size()) << "an action without a test here";
+    size_t keep = 0;
+    for (size_t at = policy.find("<allow_active>auth_admin_keep</allow_active>"); at != std::string::npos;
+         at = policy.find("<allow_active>auth_admin_keep</allow_active>", at + 1))
+        ++keep;
+    EXPECT_EQ(keep, grants.size()) << "every action: an administrator's password, kept for a while";
+    std::string js = "polkit.addRule(function(action, subject) {\n  var grants = {";
+    for (const auto& g : grants) {
+        EXPECT_NE(policy.find(std::string("<action id=\"") + g.action + "\">"), std::string::npos) << g.action;
+        js += std::string("\"") + g.user + "\": \"" + g.action + "\", ";
+    }
+    js += "};\n  if (grants[subject.user] === action.id) return polkit.Result.YES;\n});\n";
+    RulesFile rules(js);
+    Stack stack(withPolkit());
+    if (!stack.polkitRunning()) GTEST_SKIP() << "polkitd is not installed";
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    for (const auto& who : grants)
+        for (const auto& what : grants) {
+            auto r = stack.aismi(what.change, who.uid);
+            if (who.action == what.action) {
+                EXPECT_NE(r.exitCode, 7) << who.user << " may " << what.action << ": " << r.err;
+                EXPECT_EQ(r.err.find("polkit refused"), std::string::npos) << who.user << ": " << r.err;
+            } else {
+                EXPECT_EQ(r.exitCode, 7) << who.user << " may not " << what.action << ": " << r.out << r.err;
+                EXPECT_NE(r.err.find("polkit refused"), std::string::npos) << who.user << ": " << r.err;
+            }
+        }
+}
