@@ -247,7 +247,8 @@ private:
     }
 
     int freeze(const std::string& dir, const std::vector<std::string>& args) {
-        if (args.size() == 1 && args[0] == "status") {
+        if (!args.empty() && args[0] == "status") {
+            expectArgs(args, 1, "aismi-sim freeze status");
             auto s = freezeState(dir);
             if (!s) return fail(s.error());
             if (!*s) return out_ << "not armed\n", 0;

@@ -83,3 +83,28 @@ TEST_F(SimCli, ListsEveryFault) {
                           "device-lost"})
         EXPECT_NE(out.str().find(f), std::string::npos) << f;
 }
+
+TEST_F(SimCli, ArmsShowsAndThawsAFreezeAndRefusesWhatItCannotArm) {
+    ASSERT_EQ(run({"freeze", "status"}), 0);
+    EXPECT_EQ(out.str(), "not armed\n");
+    ASSERT_EQ(run({"freeze", "after", "3"}), 0) << err.str();
+    EXPECT_EQ(out.str(), "armed: after write 3\n");
+    ASSERT_EQ(run({"freeze", "status"}), 0);
+    EXPECT_EQ(out.str(), "armed: after write 3, 0 seen so far\n");
+    for (const auto& [args, why] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"freeze"}, "expected: aismi-sim freeze before|after N"},
+             {{"freeze", "before", "0"}, "the write must be 1 to 1000000"},
+             {{"freeze", "before", "1000001"}, "the write must be 1 to 1000000"},
+             {{"freeze", "after", "x"}, "'x' is not a whole number"},
+             {{"freeze", "sideways", "1"}, "'sideways' is not 'before', 'after' or 'status'"},
+             {{"freeze", "status", "now"}, "expected: aismi-sim freeze status"},
+             {{"thaw", "all"}, "expected: aismi-sim thaw"}}) {
+        EXPECT_EQ(run(args), errcInfo(Errc::InvalidArgument).exitCode) << why;
+        EXPECT_NE(err.str().find(why), std::string::npos) << err.str();
+    }
+    ASSERT_EQ(run({"freeze", "status"}), 0);
+    EXPECT_EQ(out.str(), "armed: after write 3, 0 seen so far\n") << "a refused command changes nothing";
+    ASSERT_EQ(run({"thaw"}), 0);
+    ASSERT_EQ(run({"freeze", "status"}), 0);
+    EXPECT_EQ(out.str(), "not armed\n");
+}
