@@ -56,7 +56,9 @@ Error Error::fromErrno(int err, std::string_view what) {
 Error Error::context(std::string_view where) const& { return Error(*this).context(where); }
 
 Error Error::context(std::string_view where) && {
-    message.insert(0, std::string(where) + ": ");
+    // A lower layer that already named the same place said it first: once is enough.
+    const bool said = message.size() > where.size() && message.compare(0, where.size(), where) == 0 && message[where.size()] == ':';
+    if (!said) message.insert(0, std::string(where) + ": ");
     return std::move(*this);
 }
 

@@ -69,7 +69,8 @@ struct Error {
     /// An error from a failed system call: message is "<what>: <strerror>".
     static Error fromErrno(int err, std::string_view what);
 
-    /// Prefixes context while unwinding: "card 0" + "reset: ..." -> "card 0: reset: ...".
+    /// Prefixes context while unwinding: "card 0" + "reset: ..." -> "card 0: reset: ..."; not
+    /// again when the message already begins with it.
     [[nodiscard]] Error context(std::string_view where) const&;
     [[nodiscard]] Error context(std::string_view where) &&;
 };

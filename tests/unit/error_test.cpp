@@ -45,6 +45,10 @@ TEST(Error, AddsContextWhileUnwinding) {
     const Error e = Error::fromErrno(EBUSY, "write reset").context("reset").context("card 0 VF 3");
     EXPECT_EQ(e.message, "card 0 VF 3: reset: write reset: Device or resource busy");
     EXPECT_EQ(e.code, Errc::Busy);
+    // A caller naming the place the lower layer already named does not say it twice.
+    const Error said = makeError(Errc::IoError, "card 0 (0000:00:04.0): set VF count to 2: open: Read-only file system");
+    EXPECT_EQ(said.context("card 0 (0000:00:04.0): set VF count to 2").message, said.message);
+    EXPECT_EQ(said.context("card 0").message, "card 0: " + said.message) << "only the whole place counts";
 }
 
 TEST(Result, CarriesAValueOrAnError) {
