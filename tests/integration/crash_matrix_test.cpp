@@ -366,9 +366,12 @@ protected:
 TEST_F(CrashMatrix, AKillAtEveryStepOfEveryOperationLeavesStoreDeviceLibvirtAndQuotasAgreeing) {
     unsigned points = 0;
     std::ostringstream report;
+    // Brief (every build but the ASan one, which runs the whole matrix): kills before each write only.
+    const bool brief = longTestsBrief();
+    const std::vector<const char*> moments = brief ? std::vector<const char*>{"before"} : std::vector<const char*>{"before", "after"};
     for (const Operation& op : operations()) {
         std::map<std::string, unsigned> writes;  // when -> how many
-        for (const char* when : {"before", "after"}) {
+        for (const char* when : moments) {
             for (unsigned n = 1;; ++n) {
                 ASSERT_LT(n, 50u) << op.name << ": never ends";
                 const std::string path = killAtWrite(op, when, n);
@@ -385,7 +388,9 @@ TEST_F(CrashMatrix, AKillAtEveryStepOfEveryOperationLeavesStoreDeviceLibvirtAndQ
         EXPECT_GT(writes["before"], 0u) << op.name << " made no write the matrix could stop";
         // Every run of an operation makes the same writes: one that makes fewer found something
         // an earlier crash left behind.
-        EXPECT_EQ(writes["before"], writes["after"]) << op.name;
+        if (!brief) {
+            EXPECT_EQ(writes["before"], writes["after"]) << op.name;
+        }
         for (const auto& named : op.namedPoints) {
             killAtNamedPoint(op, named);
             holds(op.name + ", at " + named);
@@ -395,5 +400,5 @@ TEST_F(CrashMatrix, AKillAtEveryStepOfEveryOperationLeavesStoreDeviceLibvirtAndQ
         }
     }
     std::cout << "crash matrix: " << points << " points, every invariant held after each\n" << report.str();
-    EXPECT_GE(points, 50u);
+    EXPECT_GE(points, brief ? 30u : 50u);
 }

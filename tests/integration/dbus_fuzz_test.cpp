@@ -17,7 +17,7 @@ using namespace aismi::test;
 
 namespace {
 
-unsigned fuzzCalls() { return static_cast<unsigned>(envNumber("AISMI_DBUS_FUZZ_CALLS", 5000, 100)); }
+unsigned fuzzCalls() { return static_cast<unsigned>(testSize("AISMI_DBUS_FUZZ_CALLS", 5000, 1000, 100)); }
 
 // The fuzzer's arguments for `calls` calls; AISMI_DBUS_FUZZ_SEED replays a run whose seed a
 // failure printed.

@@ -12,7 +12,7 @@
 using namespace aismi::test;
 
 TEST(Load, AHundredReadersAndTenWritersAreAllAnsweredAndLoseNothing) {
-    const int seconds = envNumber("AISMI_LOAD_SECONDS", 10, 1);
+    const int seconds = testSize("AISMI_LOAD_SECONDS", 10, 3, 1);
     Stack::Options options;
     options.cards = 10;
     options.vfs = 4;

@@ -22,7 +22,7 @@ using namespace aismi::test;
 
 
 TEST(Soak, RandomFaultsLeaveMemoryAndFileDescriptorsFlat) {
-    const int seconds = envNumber("AISMI_SOAK_SECONDS", 30, 5);
+    const int seconds = testSize("AISMI_SOAK_SECONDS", 30, 10, 5);
     Stack::Options options;
     options.pollMs = 100;
     // Hangs are reset, not quarantined for good; the event history is kept short, so that the

@@ -116,9 +116,14 @@ RunResult Stack::client(const std::string& program, const std::vector<std::strin
     return run(argv, {{{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, uid, "", ""}, timeoutMs);
 }
 
-int envNumber(const char* name, int fallback, int min) {
+bool longTestsBrief() {
+    const char* length = std::getenv("AISMI_LONG_TESTS");
+    return length && std::string_view(length) == "brief";
+}
+
+int testSize(const char* name, int full, int brief, int min) {
     const char* env = std::getenv(name);
-    return env ? std::max(min, std::atoi(env)) : fallback;
+    return std::max(min, env ? std::atoi(env) : longTestsBrief() ? brief : full);
 }
 
 long rssKib(pid_t pid) {

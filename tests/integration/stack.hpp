@@ -11,9 +11,13 @@
 
 namespace aismi::test {
 
-/// A test's size from the environment (AISMI_SOAK_SECONDS and the like, which the bench/
-/// scripts set to run a test longer): `fallback` when unset, never below `min`.
-int envNumber(const char* name, int fallback, int min);
+/// Whether the long tests (label `long`: crash matrix, soak, load, D-Bus fuzzing, races) run
+/// brief: AISMI_LONG_TESTS=brief, which scripts/test sets in every build but the one that runs
+/// them at full length (the ASan build, where they find the most). Unset: full length.
+bool longTestsBrief();
+/// A long test's size: `name` from the environment when set (the bench/ scripts run a test
+/// longer), else `brief` or `full` as longTestsBrief() says; never below `min`.
+int testSize(const char* name, int full, int brief, int min);
 
 /// A process's resident memory (VmRSS, KiB; -1 if it is gone) and its open file descriptors.
 long rssKib(pid_t pid);
