@@ -51,6 +51,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <sys/stat.h>
 #include <boost/asio/steady_timer.hpp>
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
@@ -195,6 +196,14 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas, policies}, std::move(*profiles));
     QuotaService quotaService(quotas, events);
     ResetService resets({journal, inventory, executor, poller, events, changes});
+    resets.unrestored = [&](unsigned card) -> std::string {
+        const CardSnapshot& s = inventory.snapshot(card);
+        if (auto want = vfCount.expectedVfCount(s.info.key); want && *want != s.vfEnabled())
+            return std::to_string(s.vfEnabled()) + " of " + std::to_string(*want) + " VFs";
+        std::string vfs;
+        for (unsigned vf : provisioning.unrestoredVfs(card)) vfs += (vfs.empty() ? "" : ", ") + std::to_string(vf);
+        return vfs.empty() ? "" : "the provisioning of VF " + vfs;
+    };
     RecoveryRepository recoveryRows(**db);
     RecoveryService recovery({recoveryRows, inventory, resets, events, changes}, recoveryPolicyOf(config));
     if (auto r = recovery.load(); !r) return fail(r.error());
@@ -250,8 +259,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     });
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
         vfCount.watch(e.card, e.before, e.now);
-        provisioning.watch(e.card, e.before, e.now);
+        provisioning.watch(e.card, e.now);
         recovery.watch(e.now);
+        resets.watchRestore(e.card);
         firmware.watch(e.card, e.now);
     });
     // Cards recovery reset to put them back on their committed firmware get their VFs back.
@@ -398,6 +408,9 @@ int runDaemon(const std::vector<std::string>& args) {
     // is an error to handle, never a reason to die: as systemd's IgnoreSIGPIPE= does for the
     // unit, also when aismid runs outside it.
     std::signal(SIGPIPE, SIG_IGN);
+    // Everything aismid creates is its own (private_file.hpp): the store and its WAL, the state
+    // directory, the lists it keeps, whatever umask it was started with.
+    ::umask(077);
     try {
         return serve(parsed->config, args);
     } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include "authorizer.hpp"
 #include "bus_pump.hpp"
+#include "inventory.hpp"
+#include "jobs.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -29,6 +31,21 @@ void authorizeThen(BusContext& ctx, const sdbus::MethodCall& call, const std::st
     PendingCall pending(call, ctx.pump);
     ctx.authorizer.authorize(call.getSender(), action, [pending, body = std::move(body)](Result<void> allowed) mutable {
         if (!allowed) return pending.fail(allowed.error());
+        body(std::move(pending));
+    });
+}
+
+void authorizeThen(BusContext& ctx, const sdbus::MethodCall& call, const std::string& action, VfRef vf, std::function<void(PendingCall)> body) {
+    authorizeThen(ctx, call, action, [&ctx, vf, body = std::move(body)](PendingCall pending) {
+        if (!ctx.inventory.vf(vf))
+            return pending.fail(makeError(Errc::NotFound, "card " + std::to_string(vf.card) + " has no VF " + std::to_string(vf.vf) + " any more"));
+        body(std::move(pending));
+    });
+}
+
+void authorizeThen(BusContext& ctx, const sdbus::MethodCall& call, const std::string& action, JobKey job, std::function<void(PendingCall)> body) {
+    authorizeThen(ctx, call, action, [&ctx, job, body = std::move(body)](PendingCall pending) {
+        if (!ctx.jobs.find(job.id)) return pending.fail(makeError(Errc::NotFound, "no job " + std::to_string(job.id) + " any more"));
         body(std::move(pending));
     });
 }

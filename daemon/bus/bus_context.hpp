@@ -4,6 +4,7 @@
 
 #include "interfaces.hpp"
 
+#include <aismi/device_ref.hpp>
 #include <aismi/error.hpp>
 
 #include <functional>
@@ -54,6 +55,11 @@ struct BusContext {
     ManagerState manager;
 };
 
+/// A job by its id, as a key a continuation can hold (the job itself can be trimmed meanwhile).
+struct JobKey {
+    int64_t id = 0;
+};
+
 /// The D-Bus error for one of ours: org.aismi.Error.<Name> with the message.
 sdbus::Error toBusError(const Error& e);
 
@@ -78,7 +84,17 @@ private:
 
 /// Authorizes the caller of `call` for `action`, then runs `body` (on the loop thread); an
 /// unauthorized caller gets PermissionDenied and `body` never runs.
+///
+/// The polkit answer comes later, after any number of loop turns: `body` must not capture the
+/// adaptor (`this`) or anything else that can go away meanwhile (a VF's object goes when its
+/// card's VF count changes, a job's when it is trimmed). It captures the BusContext, which
+/// outlives every call, and a key; the overloads below re-resolve the key when polkit answers.
 void authorizeThen(BusContext& ctx, const sdbus::MethodCall& call, const std::string& action, std::function<void(PendingCall)> body);
+/// ... and `body` runs only if the card still has VF `vf` when polkit answers; otherwise the
+/// caller gets NotFound ("card 0 has no VF 3 any more").
+void authorizeThen(BusContext& ctx, const sdbus::MethodCall& call, const std::string& action, VfRef vf, std::function<void(PendingCall)> body);
+/// ... and `body` runs only if job `job` still exists when polkit answers; otherwise NotFound.
+void authorizeThen(BusContext& ctx, const sdbus::MethodCall& call, const std::string& action, JobKey job, std::function<void(PendingCall)> body);
 
 }  // namespace bus
 }  // namespace aismi

@@ -68,8 +68,8 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
         guarded(call, [&] {
             std::string layout;
             readArguments(call, {"layout"}, layout);
-            authorizeThen(ctx_, call, kActionManageVfs, [this, layout](PendingCall pending) {
-                auto job = ctx_.layouts.apply(card_, layout);
+            authorizeThen(ctx_, call, kActionManageVfs, [&ctx = ctx_, card = card_, layout](PendingCall pending) {
+                auto job = ctx.layouts.apply(card, layout);
                 if (!job) return pending.fail(job.error());
                 pending.reply(sdbus::ObjectPath(jobPath(*job)));
             });
@@ -97,14 +97,15 @@ void CardObject::setVfCount(sdbus::MethodCall call, bool async, bool withOptions
     uint32_t count = 0;
     readArguments(call, {"count"}, count);
     const bool force = withOptions && forceOption(call, "SetVfCountWithOptions");
-    authorizeThen(ctx_, call, kActionManageVfs, [this, count, async, force](PendingCall pending) {
+    // Cards are never removed, but a continuation holds keys, not the adaptor (bus_context.hpp).
+    authorizeThen(ctx_, call, kActionManageVfs, [&ctx = ctx_, card = card_, count, async, force](PendingCall pending) {
         std::function<void(Result<void>)> done;
         if (!async)
             done = [pending](Result<void> r) mutable {
                 if (r) pending.reply();
                 else pending.fail(r.error());
             };
-        auto job = ctx_.vfCount.setVfCount(card_, count, std::move(done), force);
+        auto job = ctx.vfCount.setVfCount(card, count, std::move(done), force);
         if (!job) return pending.fail(job.error());
         if (async) pending.reply(sdbus::ObjectPath(jobPath(*job)));
     });
@@ -127,8 +128,8 @@ void CardObject::listProfiles(sdbus::MethodCall call) {
 
 void CardObject::reset(sdbus::MethodCall call) {
     const bool force = forceOption(call, "Reset");
-    authorizeThen(ctx_, call, kActionReset, [this, force](PendingCall pending) {
-        ctx_.resets.resetCard(card_, force, [pending](Result<ResetService::CardOutcome> r) mutable {
+    authorizeThen(ctx_, call, kActionReset, [&ctx = ctx_, card = card_, force](PendingCall pending) {
+        ctx.resets.resetCard(card, force, [pending](Result<ResetService::CardOutcome> r) mutable {
             if (r) pending.reply(static_cast<uint64_t>(r->took.count()));
             else pending.fail(r.error());
         });
@@ -153,8 +154,8 @@ void CardObject::setOversubscription(sdbus::MethodCall call) {
                                                                   " is not a ratio with at most two decimals"));
         (name == "compute" ? compute : memory) = static_cast<uint32_t>(std::lround(hundredths));
     }
-    authorizeThen(ctx_, call, kActionManagePolicy, [this, compute, memory](PendingCall pending) {
-        ctx_.policies.set(card_, compute, memory, [pending](Result<void> r) mutable {
+    authorizeThen(ctx_, call, kActionManagePolicy, [&ctx = ctx_, card = card_, compute, memory](PendingCall pending) {
+        ctx.policies.set(card, compute, memory, [pending](Result<void> r) mutable {
             if (r) pending.reply();
             else pending.fail(r.error());
         });

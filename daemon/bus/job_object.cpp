@@ -8,12 +8,14 @@ namespace aismi::bus {
 
 JobObject::JobObject(BusContext& ctx, int64_t id) : ctx_(ctx), id_(id), object_(sdbus::createObject(ctx.connection, jobPath(id))) {
     registerProperties(*object_, kJobInterface, jobProperties(), this);
-    object_->registerMethod(kJobInterface, "Cancel", "", {}, "", {}, [this](sdbus::MethodCall call) {
+    // The job can be trimmed (and this object with it) before polkit answers: the continuation
+    // holds the context and the job's id, which authorizeThen looks up again.
+    object_->registerMethod(kJobInterface, "Cancel", "", {}, "", {}, [&ctx = ctx_, key = JobKey{id}](sdbus::MethodCall call) {
         guarded(call, [&] {
-            const Job* job = ctx_.jobs.find(id_);
-            if (!job) throw toBusError(makeError(Errc::NotFound, "no job " + std::to_string(id_)));
-            authorizeThen(ctx_, call, job->action, [this](PendingCall pending) {
-                if (auto r = ctx_.jobs.cancel(id_); !r) return pending.fail(r.error());
+            const Job* job = ctx.jobs.find(key.id);
+            if (!job) throw toBusError(makeError(Errc::NotFound, "no job " + std::to_string(key.id)));
+            authorizeThen(ctx, call, job->action, key, [&ctx, key](PendingCall pending) {
+                if (auto r = ctx.jobs.cancel(key.id); !r) return pending.fail(r.error());
                 pending.reply();
             });
         });

@@ -60,9 +60,6 @@ public:
     const VfSnapshot& subject() const;
 
 private:
-    void provision(sdbus::MethodCall call);
-    void unprovision(sdbus::MethodCall call);
-    void reset(sdbus::MethodCall call);
     BusContext& ctx_;
     unsigned card_, vf_;
     std::unique_ptr<sdbus::IObject> object_;

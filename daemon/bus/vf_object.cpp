@@ -27,89 +27,76 @@ std::function<void(Result<void>)> answer(PendingCall pending) {
 VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     : ctx_(ctx), card_(card), vf_(vf), object_(sdbus::createObject(ctx.connection, vfPath(card, vf))) {
     registerProperties(*object_, kVfInterface, vfProperties(), this);
-    object_->registerMethod(kVfInterface, "Provision", "ss", {"profile", "tenant"}, "", {},
-                            [this](sdbus::MethodCall call) { guarded(call, [&] { provision(call); }); });
-    object_->registerMethod(kVfInterface, "Unprovision", "", {}, "", {},
-                            [this](sdbus::MethodCall call) { guarded(call, [&] { unprovision(call); }); });
-    object_->registerMethod(kVfInterface, "Unquarantine", "", {}, "", {}, [this](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            authorizeThen(ctx_, call, kActionReset, [this](PendingCall pending) {
-                if (auto r = ctx_.recovery.unquarantine(VfRef{card_, vf_}); !r) return pending.fail(r.error());
-                ctx_.refresh(card_, [pending]() mutable { pending.reply(); });
+    // A handler runs while this object exists; what it leaves for later (after polkit answers)
+    // holds only the context and the VF's key, and authorizeThen re-resolves the key: the
+    // object can be gone by then (its card's VF count changed).
+    const VfRef ref{card, vf};
+    const auto method = [&object = *object_, &ctx = ctx_, ref](const char* name, const char* in, std::vector<std::string> names,
+                                                               const char* out, std::vector<std::string> outNames, auto body) {
+        object.registerMethod(kVfInterface, name, in, names, out, outNames,
+                              [&ctx, ref, body](sdbus::MethodCall call) { guarded(call, [&] { body(ctx, ref, call); }); });
+    };
+    method("Provision", "ss", {"profile", "tenant"}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        std::string profile, tenant;
+        readArguments(call, {"profile", "tenant"}, profile, tenant);
+        authorizeThen(ctx, call, kActionManageVfs, ref, [&ctx, ref, profile, tenant](PendingCall pending) {
+            ctx.provisioning.provision(ref, profile, tenant, answer(std::move(pending)));
+        });
+    });
+    method("Unprovision", "", {}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        authorizeThen(ctx, call, kActionManageVfs, ref,
+                      [&ctx, ref](PendingCall pending) { ctx.provisioning.unprovision(ref, answer(std::move(pending))); });
+    });
+    method("Unquarantine", "", {}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        authorizeThen(ctx, call, kActionReset, ref, [&ctx, ref](PendingCall pending) {
+            if (auto r = ctx.recovery.unquarantine(ref); !r) return pending.fail(r.error());
+            ctx.refresh(ref.card, [pending]() mutable { pending.reply(); });
+        });
+    });
+    method("Quarantine", "s", {"reason"}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        std::string reason;
+        readArguments(call, {"reason"}, reason);
+        authorizeThen(ctx, call, kActionReset, ref, [&ctx, ref, reason](PendingCall pending) {
+            if (auto r = ctx.recovery.quarantine(ref, reason); !r) return pending.fail(r.error());
+            ctx.refresh(ref.card, [pending]() mutable { pending.reply(); });
+        });
+    });
+    method("BindDriver", "s", {"driver"}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        std::string driver;
+        readArguments(call, {"driver"}, driver);
+        auto choice = AssignmentService::parseDriverChoice(driver);
+        if (!choice)
+            throw toBusError(makeError(Errc::InvalidArgument, "BindDriver: driver must be vfio-pci or host, not " + quoteInput(driver)));
+        authorizeThen(ctx, call, kActionAssignVfs, ref,
+                      [&ctx, ref, choice](PendingCall pending) { ctx.assignments.bind(ref, *choice, answer(std::move(pending))); });
+    });
+    method("Assign", "ss", {"domain", "tenant"}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        std::string domain, tenant;
+        readArguments(call, {"domain", "tenant"}, domain, tenant);
+        authorizeThen(ctx, call, kActionAssignVfs, ref, [&ctx, ref, domain, tenant](PendingCall pending) {
+            ctx.assignments.assign(ref, domain, tenant, answer(std::move(pending)));
+        });
+    });
+    method("Release", "", {}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        authorizeThen(ctx, call, kActionAssignVfs, ref,
+                      [&ctx, ref](PendingCall pending) { ctx.assignments.release(ref, answer(std::move(pending))); });
+    });
+    method("Hold", "s", {"holder"}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        std::string holder;
+        readArguments(call, {"holder"}, holder);
+        authorizeThen(ctx, call, kActionAssignVfs, ref,
+                      [&ctx, ref, holder](PendingCall pending) { ctx.assignments.hold(ref, holder, answer(std::move(pending))); });
+    });
+    method("Reset", "a{sv}", {"options"}, "t", {"took_us"}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        const bool force = forceOption(call, "Reset");
+        authorizeThen(ctx, call, kActionReset, ref, [&ctx, ref, force](PendingCall pending) {
+            ctx.resets.resetVf(ref, force, [pending](Result<ResetService::Outcome> r) mutable {
+                if (r) pending.reply(static_cast<uint64_t>(r->took.count()));
+                else pending.fail(r.error());
             });
         });
     });
-    object_->registerMethod(kVfInterface, "Quarantine", "s", {"reason"}, "", {}, [this](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            std::string reason;
-            readArguments(call, {"reason"}, reason);
-            authorizeThen(ctx_, call, kActionReset, [this, reason](PendingCall pending) {
-                if (auto r = ctx_.recovery.quarantine(VfRef{card_, vf_}, reason); !r) return pending.fail(r.error());
-                ctx_.refresh(card_, [pending]() mutable { pending.reply(); });
-            });
-        });
-    });
-    object_->registerMethod(kVfInterface, "BindDriver", "s", {"driver"}, "", {}, [this](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            std::string driver;
-            readArguments(call, {"driver"}, driver);
-            auto choice = AssignmentService::parseDriverChoice(driver);
-            if (!choice)
-                throw toBusError(makeError(Errc::InvalidArgument, "BindDriver: driver must be vfio-pci or host, not " + quoteInput(driver)));
-            authorizeThen(ctx_, call, kActionAssignVfs, [this, choice](PendingCall pending) {
-                ctx_.assignments.bind(VfRef{card_, vf_}, *choice, answer(std::move(pending)));
-            });
-        });
-    });
-    object_->registerMethod(kVfInterface, "Assign", "ss", {"domain", "tenant"}, "", {}, [this](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            std::string domain, tenant;
-            readArguments(call, {"domain", "tenant"}, domain, tenant);
-            authorizeThen(ctx_, call, kActionAssignVfs, [this, domain, tenant](PendingCall pending) {
-                ctx_.assignments.assign(VfRef{card_, vf_}, domain, tenant, answer(std::move(pending)));
-            });
-        });
-    });
-    object_->registerMethod(kVfInterface, "Release", "", {}, "", {}, [this](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            authorizeThen(ctx_, call, kActionAssignVfs,
-                          [this](PendingCall pending) { ctx_.assignments.release(VfRef{card_, vf_}, answer(std::move(pending))); });
-        });
-    });
-    object_->registerMethod(kVfInterface, "Hold", "s", {"holder"}, "", {}, [this](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            std::string holder;
-            readArguments(call, {"holder"}, holder);
-            authorizeThen(ctx_, call, kActionAssignVfs,
-                          [this, holder](PendingCall pending) { ctx_.assignments.hold(VfRef{card_, vf_}, holder, answer(std::move(pending))); });
-        });
-    });
-    object_->registerMethod(kVfInterface, "Reset", "a{sv}", {"options"}, "t", {"took_us"},
-                            [this](sdbus::MethodCall call) { guarded(call, [&] { reset(call); }); });
     object_->finishRegistration();
-}
-
-void VfObject::provision(sdbus::MethodCall call) {
-    std::string profile, tenant;
-    readArguments(call, {"profile", "tenant"}, profile, tenant);
-    authorizeThen(ctx_, call, kActionManageVfs, [this, profile, tenant](PendingCall pending) {
-        ctx_.provisioning.provision(VfRef{card_, vf_}, profile, tenant, answer(std::move(pending)));
-    });
-}
-
-void VfObject::unprovision(sdbus::MethodCall call) {
-    authorizeThen(ctx_, call, kActionManageVfs,
-                  [this](PendingCall pending) { ctx_.provisioning.unprovision(VfRef{card_, vf_}, answer(std::move(pending))); });
-}
-
-void VfObject::reset(sdbus::MethodCall call) {
-    const bool force = forceOption(call, "Reset");
-    authorizeThen(ctx_, call, kActionReset, [this, force](PendingCall pending) {
-        ctx_.resets.resetVf(VfRef{card_, vf_}, force, [pending](Result<ResetService::Outcome> r) mutable {
-            if (r) pending.reply(static_cast<uint64_t>(r->took.count()));
-            else pending.fail(r.error());
-        });
-    });
 }
 
 const VfSnapshot& VfObject::subject() const {

@@ -1,5 +1,6 @@
 #include "daemon_config.hpp"
 
+#include "conf_dir.hpp"
 #include "limits.hpp"
 #include "version.hpp"
 
@@ -10,9 +11,7 @@
 
 #include <arpa/inet.h>
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sys/stat.h>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -151,21 +150,21 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
         const bool explicitFile = vm.count("config") > 0;
         const std::string file = explicitFile ? vm["config"].as<std::string>() : kDefaultConfigFile;
         configPath = file;
-        struct stat st {};
-        const bool present = ::stat(file.c_str(), &st) == 0;
-        if (present && !S_ISREG(st.st_mode) && file != "/dev/null")
-            return invalid("config file " + file + " is not a regular file");
-        std::ifstream in(file);
-        if (present && !in) return invalid("config file " + file + " exists but cannot be read (permissions?)");
-        if (in) {
+        // /dev/null (what tests and `--config=/dev/null` mean by "no file") is empty; anything
+        // else is read as conf_dir.hpp reads every file it is given.
+        Result<std::string> text = file == "/dev/null" ? Result<std::string>(std::string()) : readConfigFile(file, limits::kMaxConfigFileBytes);
+        if (!text && text.error().code == Errc::NotFound && !explicitFile) {
+            // The default file is optional.
+        } else if (!text) {
+            return invalid("config file " + text.error().message);
+        } else {
+            std::istringstream in(*text);
             try {
                 po::store(po::parse_config_file(in, settings), vm);
             } catch (const po::error& e) {
                 return invalid("config file " + file + ": " + optionErrorText(e));
             }
             out.config.configFile = file;
-        } else if (explicitFile) {
-            return invalid("config file " + file + " cannot be read");
         }
         po::notify(vm);
     } catch (const po::error& e) {

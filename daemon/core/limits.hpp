@@ -7,6 +7,12 @@
 
 namespace aismi::limits {
 
+/// A file aismid reads from a path or directory it is given (aismid.conf, profiles.d/*.conf,
+/// layouts.d/*.conf): larger is refused, so a link to /dev/zero or a huge file cannot bloat it.
+inline constexpr size_t kMaxConfigFileBytes = size_t{1} << 20;
+/// A trusted firmware key (firmware-keys.d/*.pem): a public key in PEM is a few KiB.
+inline constexpr size_t kMaxKeyFileBytes = 64 * 1024;
+
 /// Any string argument of a D-Bus call (a tenant, a reason, a profile or driver name, a layout,
 /// an option's name or value), checked before anything acts on it. Tighter limits of each
 /// kind (a tenant's 64 characters) are checked after it, where the kind is understood.

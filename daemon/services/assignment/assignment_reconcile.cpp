@@ -14,6 +14,7 @@
 #include "inventory.hpp"
 #include "journal_repository.hpp"
 #include "poller.hpp"
+#include "private_file.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
 #include "snapshot.hpp"
@@ -29,7 +30,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 
 namespace aismi {
 
@@ -345,15 +345,10 @@ void AssignmentService::writeManagedList(const CardSnapshot& fresh) {
     if (same) return;
     known.clear();
     for (const auto& vf : fresh.vfs) known.push_back(vf.pciAddress);
-    const std::string tmp = d_.managedVfsFile + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << "# The VFs aismid manages, for aismi-libvirt-hook when aismid is not running.\n";
-        for (const auto& [card, addresses] : managedVfs_)
-            for (const auto& a : addresses) out << a << "\n";
-        if (!out.flush()) return known.clear();  // tried again at the next poll
-    }
-    if (std::rename(tmp.c_str(), d_.managedVfsFile.c_str()) != 0) known.clear();
+    std::string text = "# The VFs aismid manages, for aismi-libvirt-hook when aismid is not running.\n";
+    for (const auto& [card, addresses] : managedVfs_)
+        for (const auto& a : addresses) text += a + "\n";
+    if (!replaceFilePrivately(d_.managedVfsFile, text)) known.clear();  // tried again at the next poll
 }
 
 // ---- crash recovery ----------------------------------------------------------------------

@@ -1,5 +1,8 @@
 #include "firmware_service.hpp"
 
+#include "conf_dir.hpp"
+#include "limits.hpp"
+
 #include "database.hpp"
 #include "device_executor.hpp"
 #include "event_bus.hpp"
@@ -52,21 +55,13 @@ std::string seconds(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 Result<std::vector<std::string>> loadTrustedKeys(const std::string& dir) {
-    std::vector<std::string> keys;
     std::error_code ec;
-    std::vector<std::filesystem::path> files;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (it->path().extension() == ".pem") files.push_back(it->path());
-    if (ec) return makeError(Errc::ConfigInvalid, "firmware keys: cannot read " + dir + ": " + ec.message() + " (--firmware-keys)");
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-        std::ifstream in(f);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in) return makeError(Errc::ConfigInvalid, "firmware keys: cannot read " + f.string());
-        if (text.str().size() > 64 * 1024) return makeError(Errc::ConfigInvalid, "firmware keys: " + f.string() + " is too large for a public key");
-        keys.push_back(text.str());
-    }
+    if (!std::filesystem::is_directory(dir, ec))
+        return makeError(Errc::ConfigInvalid, "firmware keys: cannot read " + dir + ": not a directory (--firmware-keys)");
+    auto files = readConfDir(dir, ".pem", limits::kMaxKeyFileBytes);
+    if (!files) return makeError(Errc::ConfigInvalid, "firmware keys: " + files.error().message + " (--firmware-keys)");
+    std::vector<std::string> keys;
+    for (auto& [path, text] : *files) keys.push_back(std::move(text));
     if (keys.empty())
         return makeError(Errc::ConfigInvalid, "firmware keys: " + dir + " holds no trusted key (*.pem); no image can be trusted (--firmware-keys)");
     return keys;

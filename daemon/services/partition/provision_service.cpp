@@ -273,23 +273,29 @@ void ProvisionService::annotate(CardSnapshot& card) {
         if (vf < card.vfs.size()) card.vfs[vf].profile = p.profile, card.vfs[vf].tenant = p.tenant;
 }
 
-void ProvisionService::watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now) {
-    if ((before.vfs.empty() || before.lost) && !now.vfs.empty() && !now.lost) restorePending_.insert(card);
-    if (!restorePending_.count(card) || d_.changes.busy(now.info.key)) return;
-    restorePending_.erase(card);
+void ProvisionService::watch(unsigned card, const CardSnapshot& now) {
+    // A level, checked at every poll (convergeLive compares desired with what the VFs hold).
+    if (now.lost || now.vfs.empty() || d_.changes.busy(now.info.key)) return;
     convergeLive(card);
+}
+
+std::vector<unsigned> ProvisionService::unrestoredVfs(unsigned card) {
+    const CardSnapshot& s = d_.inventory.snapshot(card);
+    std::vector<unsigned> out;
+    auto rows = d_.desired.provisionedVfs(s.info.key);
+    if (!rows) return out;
+    for (const auto& [vf, p] : *rows)
+        if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) out.push_back(vf);
+    return out;
 }
 
 void ProvisionService::convergeLive(unsigned card) {
     const CardSnapshot& s = d_.inventory.snapshot(card);
     if (s.lost || s.vfs.empty() || d_.changes.busy(s.info.key)) return;
+    const std::vector<unsigned> differing = unrestoredVfs(card);
+    if (differing.empty()) return restores_.settled(s.info.key);
     auto rows = d_.desired.provisionedVfs(s.info.key);
-    if (!rows || rows->empty()) return;
-    bool differs = false;
-    for (const auto& [vf, p] : *rows)
-        if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) differs = true;
-    if (!differs) return;
-    if (!d_.changes.begin(s.info.key, s.info.label() + ": restore provisioning")) return;
+    if (!rows || !restores_.attempt(s.info.key) || !d_.changes.begin(s.info.key, s.info.label() + ": restore provisioning")) return;
     // The plan is read here, on the loop; the writes run on the card's strand.
     struct Write {
         unsigned vf;
@@ -299,13 +305,12 @@ void ProvisionService::convergeLive(unsigned card) {
     std::vector<Write> writes;
     // Every VF that differs is emptied first (re-created VFs hold the driver's even split of
     // the whole card), then the provisioned ones get their shapes.
-    for (const auto& [vf, p] : *rows)
-        if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) writes.push_back({vf, Resources{}, true});
+    for (unsigned vf : differing) writes.push_back({vf, Resources{}, true});
     const size_t emptied = writes.size();
-    for (size_t i = 0; i < emptied; ++i)
-        if (const Provisioned& p = rows->at(writes[i].vf); !p.holdsNothing()) writes.push_back({writes[i].vf, p.resources, false});
+    for (unsigned vf : differing)
+        if (const Provisioned& p = rows->at(vf); !p.holdsNothing()) writes.push_back({vf, p.resources, false});
     const CardInfo info = s.info;
-    d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + std::to_string(writes.size()) + " VF(s)", card});
+    d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + std::to_string(emptied) + " VF(s)", card});
     d_.executor.runOnCard<std::vector<std::string>>(
         info.key,
         [device = d_.inventory.device(card), writes, info]() -> Result<std::vector<std::string>> {
@@ -317,7 +322,10 @@ void ProvisionService::convergeLive(unsigned card) {
         [this, card, info](Result<std::vector<std::string>> failed) {
             if (!failed) failed = std::vector<std::string>{failed.error().message};
             for (const auto& f : *failed) d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "restoring provisioning failed: " + f, card});
-            if (failed->empty()) d_.events.publish(Notice{EventType::Provision, Severity::Info, info.label(), "provisioning restored", card});
+            if (failed->empty()) {
+                d_.events.publish(Notice{EventType::Provision, Severity::Info, info.label(), "provisioning restored", card});
+                restores_.settled(info.key);  // only failures space out the next attempt
+            }
             d_.poller.refresh(card, [this, key = info.key] { d_.changes.end(key); });
         });
 }

@@ -7,6 +7,8 @@
 // power cycle clears it).
 #pragma once
 
+#include "repair_backoff.hpp"
+
 #include "desired_state_repository.hpp"
 #include "operation_kind.hpp"
 #include "profiles.hpp"
@@ -105,11 +107,14 @@ public:
 
     /// Adds each VF's profile and tenant to a fresh snapshot (a Poller annotator).
     void annotate(CardSnapshot& card);
-    /// Watches polls: once a card's VFs come back (power cycle, VF count restored) and no
-    /// change is under way, re-applies the provisioning they lost.
-    void watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now);
+    /// Watches every poll: when a card's VFs hold other resources than their provisioning
+    /// (they came back from a power cycle, a VF count restore) and no change is under way,
+    /// re-applies what they lost (RepairBackoff spaces out attempts that do not hold).
+    void watch(unsigned card, const CardSnapshot& now);
     /// Re-applies what the card's VFs lost, as one change on its strand. Loop thread.
     void convergeLive(unsigned card);
+    /// The VFs of `card` whose resources, as last read, differ from their provisioning.
+    std::vector<unsigned> unrestoredVfs(unsigned card);
 
     // ReconcileParticipant
     Phase phase() const override { return Phase::Provisioning; }
@@ -129,7 +134,7 @@ private:
 
     Deps d_;
     std::vector<Profile> profiles_;
-    std::set<unsigned> restorePending_;  // cards whose VFs came back; restored at the next quiet poll
+    RepairBackoff restores_;
 };
 
 }  // namespace aismi

@@ -252,29 +252,42 @@ std::optional<unsigned> VfCountService::expectedVfCount(const std::string& cardK
 }
 
 void VfCountService::watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now) {
-    if (before.lost || now.lost || before.vfs.empty() || !now.vfs.empty() || d_.changes.busy(now.info.key)) return;
+    // A level, checked at every poll, not the one poll that saw the VFs go: a command that
+    // lands before that poll (and holds the card) must not cost the restore.
+    if (now.lost || d_.changes.busy(now.info.key)) return;
     auto desired = d_.desired.vfCount(now.info.key);
-    if (!desired || !*desired) return;
-    d_.events.publish(Notice{EventType::VfCount, Severity::Warning, now.info.label(),
-                             "the card lost its VFs (" + std::to_string(before.vfEnabled()) + " before; a reset, power cycle or driver reload?)", card});
+    if (!desired || !*desired || now.vfEnabled() == **desired) {
+        restores_.settled(now.info.key);
+        noted_.erase(now.info.key);
+        return;
+    }
+    if (!now.vfs.empty()) return convergeLive(card);  // says once that it is left as it is
+    if (!before.lost && !before.vfs.empty())
+        d_.events.publish(Notice{EventType::VfCount, Severity::Warning, now.info.label(),
+                                 "the card lost its VFs (" + std::to_string(before.vfEnabled()) + " before; a reset, power cycle or driver reload?)", card});
     convergeLive(card);
 }
 
 void VfCountService::convergeLive(unsigned card) {
     const CardSnapshot& s = d_.inventory.snapshot(card);
     auto desired = d_.desired.vfCount(s.info.key);
-    if (!desired || !*desired || s.lost || s.vfEnabled() == **desired) return;
+    if (!desired || !*desired || s.lost || s.vfEnabled() == **desired || d_.changes.busy(s.info.key)) return;
     if (s.vfEnabled() != 0) {
+        // Said once per state, not at every poll.
+        if (auto [it, fresh] = noted_.emplace(s.info.key, s.vfEnabled()); !fresh && it->second == s.vfEnabled()) return;
+        noted_[s.info.key] = s.vfEnabled();
         d_.events.publish(Notice{EventType::VfCount, Severity::Warning, s.info.label(),
                                  "desired " + std::to_string(**desired) + " VFs, the device has " + std::to_string(s.vfEnabled()) +
                                      "; left as it is (set outside aismid)",
                                  card});
         return;
     }
+    if (!restores_.attempt(s.info.key)) return;
     const unsigned want = **desired;
     d_.events.publish(Notice{EventType::VfCount, Severity::Warning, s.info.label(),
                              "the card came back with 0 of " + std::to_string(want) + " desired VFs; restoring them", card});
-    if (auto job = setVfCount(card, want); !job)
+    // A restore that works is forgotten at once: only failures space out the next attempt.
+    if (auto job = setVfCount(card, want, [this, key = s.info.key](Result<void> r) { if (r) restores_.settled(key); }); !job)
         d_.events.publish(Notice{EventType::VfCount, Severity::Warning, s.info.label(), "restoring " + std::to_string(want) + " VFs failed: " + job.error().message, card});
 }
 

@@ -7,11 +7,13 @@
 
 #include "desired_state_repository.hpp"
 #include "operation_kind.hpp"
+#include "repair_backoff.hpp"
 
 #include <aismi/error.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <set>
@@ -79,8 +81,9 @@ public:
     /// A card came back (power cycle, rediscovery): restores its desired count if the device
     /// lost it, as a job, and says so.
     void convergeLive(unsigned card);
-    /// Watches polls: a card whose VFs vanished while it answered (a power cycle, a reset, a
-    /// driver reload) gets its desired count back.
+    /// Watches every poll: a card that answers with none of its desired VFs (a power cycle, a
+    /// reset, a driver reload) gets them back once no change of it is under way (RepairBackoff
+    /// spaces out attempts that do not hold).
     void watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now);
 
 private:
@@ -94,6 +97,8 @@ private:
 
     Deps d_;
     std::vector<std::string> interrupted_;  // keys whose change a crash interrupted (recover -> converge)
+    RepairBackoff restores_;
+    std::map<std::string, unsigned> noted_;  // cards said to differ from their desired count -> the count seen
 };
 
 }  // namespace aismi

@@ -104,13 +104,45 @@ void ResetService::startCardReset(unsigned cardIndex, const CardInfo& info, unsi
                                                    " VFs enabled after it"
                                              : outcome.error().message,
                                      cardIndex});
-            d_.poller.refresh(cardIndex, [this, key = info.key, cardIndex, outcome, done = std::move(done)] {
+            d_.poller.refresh(cardIndex, [this, key = info.key, cardIndex, outcome, what, done = std::move(done)]() mutable {
                 d_.changes.end(key);
-                // As after any return of a card: the VF count and the provisioning are put back.
+                // As after any return of a card: the VF count and the provisioning are put back,
+                // and the reset is done once they are (or says what is still missing).
                 d_.events.publish(CardReturned{cardIndex});
-                done(outcome);
+                if (!outcome || !unrestored) return done(outcome);
+                awaiting_.push_back({cardIndex, std::chrono::steady_clock::now() + kRestoreWait, *outcome, what + " in " + ms(outcome->took), std::move(done)});
+                watchRestore(cardIndex);
             });
         });
+}
+
+void ResetService::watchRestore(unsigned card) {
+    // Answers are collected first: a `done` may start another reset, which adds to awaiting_.
+    std::vector<std::function<void()>> answers;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = awaiting_.begin(); it != awaiting_.end();) {
+        if (it->card != card) {
+            ++it;
+            continue;
+        }
+        const CardSnapshot& s = d_.inventory.snapshot(card);
+        const std::string missing = s.lost ? "the card does not answer"
+                                    : d_.changes.busy(s.info.key) ? "a change of it is under way"
+                                                                  : unrestored(card);
+        if (!missing.empty() && !s.lost && now < it->deadline) {
+            ++it;
+            continue;
+        }
+        if (missing.empty()) answers.push_back([done = std::move(it->done), o = it->outcome] { done(o); });
+        else
+            answers.push_back([done = std::move(it->done), e = makeError(s.lost ? Errc::DeviceLost : Errc::Timeout,
+                                                                       it->what + ", but its VFs are not back as desired" +
+                                                                           (s.lost ? "" : " after " + std::to_string(kRestoreWait.count()) + " s") + ": " + missing)] {
+                done(e);
+            });
+        it = awaiting_.erase(it);
+    }
+    for (auto& answer : answers) answer();
 }
 
 void ResetService::resetVf(const VfRef& ref, bool force, Done done) {

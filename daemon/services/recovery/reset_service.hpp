@@ -25,6 +25,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace aismi {
 
@@ -69,7 +70,17 @@ public:
     /// is in use (a workload, a tenant, vfio-pci), or with `force`. An event of type
     /// card-reset tells clients before the device is touched; afterwards the card is read
     /// again and `CardReturned` lets the services put its VF count and provisioning back.
+    /// With `unrestored` set, `done` runs once they are back (watchRestore), or after
+    /// kRestoreWait with a Timeout that names what is still missing.
     void resetCard(unsigned card, bool force, CardDone done);
+
+    /// What of `card` is not yet back as desired after a reset ("2 of 4 VFs", "the provisioning
+    /// of VF 1, 3"); "" when nothing. Set by the composition root, which knows the services that
+    /// put things back.
+    std::function<std::string(unsigned card)> unrestored;
+    static constexpr std::chrono::seconds kRestoreWait{20};  // within sd-bus's 25 s call timeout
+    /// Called at every poll of `card`: finishes the card resets that waited for it to be restored.
+    void watchRestore(unsigned card);
 
     // ReconcileParticipant
     Phase phase() const override { return Phase::Quarantine; }
@@ -83,7 +94,16 @@ private:
     /// done, for the entry's outcome ("" when nothing was).
     std::string restoreResetMethods(unsigned card, const std::string& payload);
 
+    struct AwaitingRestore {
+        unsigned card;
+        std::chrono::steady_clock::time_point deadline;
+        CardOutcome outcome;
+        std::string what;
+        CardDone done;
+    };
+
     Deps d_;
+    std::vector<AwaitingRestore> awaiting_;
 };
 
 }  // namespace aismi

@@ -152,7 +152,7 @@ TEST_F(ProvisionServiceTest, ReappliesProvisioningThatAPowerCycleCleared) {
 TEST_F(ProvisionServiceTest, ReappliesItWhileRunningOnceTheVfsComeBack) {
     for (unsigned vf : {1u, 2u, 3u}) ASSERT_TRUE(provision(0, vf, "").ok());
     ASSERT_TRUE(provision(0, 0, "half").ok());
-    events->subscribe<CardUpdated>([&](const CardUpdated& e) { provisioning->watch(e.card, e.before, e.now); });
+    events->subscribe<CardUpdated>([&](const CardUpdated& e) { provisioning->watch(e.card, e.now); });
     ASSERT_TRUE(inventory->device(0)->setVfResources(1, Resources{0, 0, 0}).ok());
     mutate(0, [&](sim::SimCardModel& m) {
         m.powerCycle(clock.now);

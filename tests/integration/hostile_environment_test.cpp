@@ -1,0 +1,103 @@
+// What aismid finds around it is not always what it expects (issue 26): files in its config
+// directories that are not files, a umask that would share its state. Each is met here as a
+// user meets it: the real aismid on a private bus, driven with aismi.
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+#include <thread>
+
+using namespace aismi::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kProfile = "[profile small]\ncompute_units = 8\nmemory = 2G\nengines = 1\n";
+
+std::vector<std::string> aismidArgs(const Stack& stack) {
+    return {AISMID_PATH, "--backend=sim", "--state-dir=" + stack.stateDir(), "--profiles-dir=" + stack.profilesDir(),
+            "--layouts-dir=" + stack.layoutsDir(), "--config=/dev/null", "--metrics-address=none", "--libvirt-uri=none"};
+}
+
+mode_t modeOf(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+}
+
+}  // namespace
+
+TEST(HostileEnvironment, AFifoOrADeviceAmongTheConfigFilesIsRefusedAtStartNamingIt) {
+    // A FIFO used to block aismid in open() for good (it ran, never took the bus name); a link
+    // to /dev/zero grew it to gigabytes.
+    Stack stack;
+    std::filesystem::create_directories(stack.profilesDir());
+    std::filesystem::create_directories(stack.layoutsDir());
+    const std::string fifo = stack.layoutsDir() + "/stuck.conf";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto start = run(aismidArgs(stack), {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""}, 20000);
+    EXPECT_EQ(start.exitCode, 1) << "it ends, and says why: " << start.err;
+    EXPECT_NE(start.err.find(fifo + " is a FIFO, not a regular file"), std::string::npos) << start.err;
+    std::filesystem::remove(fifo);
+
+    std::filesystem::create_symlink("/dev/zero", stack.profilesDir() + "/zero.conf");
+    start = run(aismidArgs(stack), {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""}, 20000);
+    EXPECT_EQ(start.exitCode, 1) << start.err;
+    EXPECT_NE(start.err.find(stack.profilesDir() + "/zero.conf is a character device, not a regular file"), std::string::npos) << start.err;
+    std::filesystem::remove(stack.profilesDir() + "/zero.conf");
+
+    {
+        std::ofstream big(stack.profilesDir() + "/big.conf");
+        big << kProfile << std::string(2 << 20, '#');
+    }
+    start = run(aismidArgs(stack), {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""}, 20000);
+    EXPECT_EQ(start.exitCode, 1) << start.err;
+    EXPECT_NE(start.err.find(stack.profilesDir() + "/big.conf is larger than 1024 KiB"), std::string::npos) << start.err;
+
+    const std::string conf = stack.path("aismid.conf");
+    ASSERT_EQ(::mkfifo(conf.c_str(), 0600), 0);
+    auto args = aismidArgs(stack);
+    std::replace(args.begin(), args.end(), std::string("--config=/dev/null"), "--config=" + conf);
+    std::filesystem::remove(stack.profilesDir() + "/big.conf");
+    start = run(args, {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""}, 20000);
+    EXPECT_EQ(start.exitCode, 2) << "a bad command line or config file: " << start.err;
+    EXPECT_NE(start.err.find(conf + " is a FIFO, not a regular file"), std::string::npos) << start.err;
+}
+
+TEST(HostileEnvironment, AFifoAddedBeforeAReloadKeepsTheLoopRunningAndTheProfilesItHad) {
+    Stack stack;
+    std::filesystem::create_directories(stack.profilesDir());
+    std::ofstream(stack.profilesDir() + "/small.conf") << kProfile;
+    stack.startDaemon();
+    ASSERT_NE(stack.aismi({"profile", "list", "-i", "0"}).out.find("small"), std::string::npos);
+    const std::string fifo = stack.profilesDir() + "/zz-stuck.conf";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    ::kill(stack.daemonPid(), SIGHUP);
+    for (int i = 0; i < 100 && stack.daemonLog().find("zz-stuck.conf") == std::string::npos; ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_NE(stack.daemonLog().find(fifo + " is a FIFO, not a regular file; keeping the profiles loaded before"), std::string::npos)
+        << stack.daemonLog();
+    auto list = stack.aismi({"profile", "list", "-i", "0"});
+    EXPECT_EQ(list.exitCode, 0) << "the loop answers: " << list.err;
+    EXPECT_NE(list.out.find("small"), std::string::npos) << list.out;
+    EXPECT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0) << "and changes";
+}
+
+TEST(HostileEnvironment, EveryFileAismidWritesIsPrivateWhateverTheUmask) {
+    // Outside systemd, under umask 022, the store and its WAL were 0644 (world-readable).
+    const mode_t old = ::umask(022);
+    Stack stack;
+    stack.startDaemon();
+    ::umask(old);
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:1", "--profile", "eighth", "--tenant", "acme"}).exitCode, 0);
+    for (const char* name : {"aismid.db", "aismid.db-wal", "aismid.db-shm", "managed-vfs"}) {
+        const std::string path = stack.stateDir() + "/" + name;
+        ASSERT_TRUE(std::filesystem::exists(path)) << path;
+        EXPECT_EQ(modeOf(path), 0600u) << path;
+    }
+}
