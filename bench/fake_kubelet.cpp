@@ -1,7 +1,8 @@
 // A stand-in for kubelet's device manager, for trying aismi-device-plugin without a cluster:
 // serves kubelet's Registration on DIR/kubelet.sock, and for each plugin that registers,
-// follows its ListAndWatch stream and prints every list it sends (one line per update).
-// Runs for SECONDS. Used by scripts/device-plugin-demo.
+// follows its ListAndWatch stream and prints every list it sends (one line per update), and
+// allocates the first healthy device of the first resource that offers one, as kubelet does
+// when a pod asks for it (printing what the plugin answers). Runs for SECONDS. Used by scripts/device-plugin-demo.
 // Usage: aismi-fake-kubelet DIR SECONDS
 #include "kubelet_device_plugin.grpc.pb.h"
 
@@ -17,6 +18,26 @@
 namespace {
 
 std::mutex printing;
+bool allocated = false;  // one allocation per run, of the first resource with a healthy device
+
+void allocateOne(v1beta1::DevicePlugin::Stub& stub, const std::string& resource, const std::string& device) {
+    v1beta1::AllocateRequest req;
+    req.add_container_requests()->add_devices_ids(device);
+    v1beta1::AllocateResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    const grpc::Status status = stub.Allocate(&ctx, req, &resp);
+    std::string line = "kubelet: allocated " + device + " (" + resource + ") to a pod: ";
+    if (!status.ok()) line += "refused: " + status.error_message();
+    else
+        for (const auto& c : resp.container_responses()) {
+            for (const auto& d : c.devices()) line += "device " + d.host_path() + " -> " + d.container_path() + "; ";
+            for (const auto& [k, v] : c.envs()) line += k + "=" + v + " ";
+        }
+    std::lock_guard<std::mutex> lock(printing);
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+}
 
 void follow(const std::string dir, const v1beta1::RegisterRequest req, std::chrono::steady_clock::time_point until) {
     auto stub = v1beta1::DevicePlugin::NewStub(grpc::CreateChannel("unix://" + dir + "/" + req.endpoint(), grpc::InsecureChannelCredentials()));
@@ -28,9 +49,18 @@ void follow(const std::string dir, const v1beta1::RegisterRequest req, std::chro
         std::string line = req.resource_name() + ": " + std::to_string(r.devices_size()) + " device(s)";
         for (const auto& d : r.devices())
             line += "  " + d.id() + " " + d.health() + (d.topology().nodes_size() ? " numa " + std::to_string(d.topology().nodes(0).id()) : "");
-        std::lock_guard<std::mutex> lock(printing);
-        std::printf("kubelet: %s\n", line.c_str());
-        std::fflush(stdout);
+        std::string healthy;
+        for (const auto& d : r.devices())
+            if (healthy.empty() && d.health() == "Healthy") healthy = d.id();
+        bool allocate = false;
+        {
+            std::lock_guard<std::mutex> lock(printing);
+            std::printf("kubelet: %s\n", line.c_str());
+            std::fflush(stdout);
+            allocate = !allocated && !healthy.empty();
+            allocated = allocated || allocate;
+        }
+        if (allocate) allocateOne(*stub, req.resource_name(), healthy);
     }
 }
 

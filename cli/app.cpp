@@ -13,6 +13,8 @@
 #include "selection.hpp"
 #include "version.hpp"
 
+#include <aismi/text.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -38,7 +40,9 @@ std::string timestamp() {
 }
 
 int fail(std::ostream& err, const Error& e) {
-    err << "aismi: " << e.message << "\n";
+    // stderr also carries the progress bars (\r, erase to end of line), so it is not filtered
+    // whole as stdout is (terminal_safe.hpp): a message is escaped here.
+    err << "aismi: " << text::escapeControl(e.message) << "\n";
     return errcInfo(e.code).exitCode;
 }
 
@@ -137,7 +141,7 @@ Result<std::string> changeVfCount(DaemonClient& client, const CliRequest& r, std
     const unsigned count = r.mode == CliRequest::Mode::VfEnable ? r.count : 0;
     // A progress line on a terminal; nothing when stderr is a file or a pipe.
     const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
-    const std::string what = count ? "enabling " + std::to_string(count) + " VFs" : "disabling VFs";
+    const std::string what = count ? "enabling " + text::counted(count, "VF") : "disabling VFs";
     auto done = client.setVfCount(
         card.path, count, [&](unsigned percent) {
             if (tty) err << "\r" << what << " on card " << card.number("Index") << ": " << percent << "%" << std::flush;
@@ -302,7 +306,7 @@ int runOnHosts(const CliRequest& r, std::ostream& out, std::ostream& err) {
     for (const auto& host : r.hosts) {
         std::ostringstream o, e;
         const int code = runOn(r, host, o, e);
-        err << namingHost(e.str(), host);
+        err << text::escapeControl(namingHost(e.str(), host), true);
         if (code) {
             rc = rc ? rc : code;
             continue;
@@ -343,7 +347,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (r.hosts.size() > 1) return runOnHosts(r, out, err);
     std::ostringstream errors;  // its lines name the host
     const int rc = runOn(r, r.hosts.front(), out, errors);
-    err << namingHost(errors.str(), r.hosts.front());
+    err << text::escapeControl(namingHost(errors.str(), r.hosts.front()), true);
     return rc;
 }
 

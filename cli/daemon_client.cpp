@@ -542,6 +542,7 @@ Result<std::string> DaemonClient::updateFirmware(const std::string& cardPath, in
         std::map<std::string, sdbus::Variant> options;
         if (!o.activate.empty()) options["activate"] = sdbus::Variant(o.activate);
         if (o.allowOlder) options["allow_older"] = sdbus::Variant(true);
+        if (o.allowReinstall) options["allow_reinstall"] = sdbus::Variant(true);
         if (o.force) options["force"] = sdbus::Variant(true);
         sdbus::ObjectPath job;
         card->callMethod("UpdateFirmware").onInterface("org.aismi.Card1").withArguments(sdbus::UnixFd(fd), options).storeResultsTo(job);

@@ -76,6 +76,7 @@ public:
         std::string activate;  // now, idle, never; "" for aismid's default
         bool allowOlder = false;
         bool force = false;
+        bool allowReinstall = false;
     };
     Result<std::string> updateFirmware(const std::string& cardPath, int fd, const FirmwareOptions& options);
     /// Card1.ActivateFirmware / RollbackFirmware: the job's path.

@@ -179,7 +179,7 @@ Result<std::string> change(DaemonClient& client, const CliRequest& r) {
             ::close(fd);
             return makeError(Errc::InvalidArgument, r.image + " is not a regular file");
         }
-        auto job = client.updateFirmware(card.path, fd, {r.activate, r.allowOlder, r.force});
+        auto job = client.updateFirmware(card.path, fd, {r.activate, r.allowOlder, r.force, r.allowReinstall});
         ::close(fd);  // sent: aismid holds its own copy of the descriptor
         if (!job) return std::move(job).error();
         return follow(client, card, *job, r, "updating " + cardLabel(card));

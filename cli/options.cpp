@@ -137,6 +137,7 @@ po::options_description firmwareOptions() {
     o.add_options()
         ("activate", po::value<std::string>(), "firmware update: now, idle (default: once no VF is in use) or never (stage only)")
         ("allow-older", "firmware update: also an image older than the running firmware")
+        ("allow-reinstall", "firmware update: also the version the card runs already")
         ("quiet", "firmware update|activate|rollback: no progress bar and no result line");
     return o;
 }
@@ -249,7 +250,7 @@ const std::vector<Verb>& verbs() {
         {{"events"}, {"id", "json", "since", "type", "lines", "follow"}, parseEvents},
         {{"dmon"}, {"id", "json", "select", "count", "display", "delay", "vf"}, parseDmon},
         {{"firmware", "show"}, {"id", "json"}, parseFirmwareShow},
-        {{"firmware", "update"}, {"id", "activate", "allow-older", "force", "quiet"}, parseFirmwareUpdate, 1},
+        {{"firmware", "update"}, {"id", "activate", "allow-older", "allow-reinstall", "force", "quiet"}, parseFirmwareUpdate, 1},
         {{"firmware", "activate"}, {"id", "force", "quiet"}, parseFirmwareActivate},
         {{"firmware", "rollback"}, {"id", "force", "quiet"}, parseFirmwareRollback},
         {{"firmware", "jobs"}, {"id", "json"}, parseFirmwareJobs},
@@ -580,7 +581,8 @@ Result<CliRequest> cardsShown(const CommandLine& c, CliRequest::Mode mode, const
     auto selected = ids(c);
     if (!selected) return std::move(selected).error();
     for (const auto& id : *selected)
-        if (auto ref = DeviceRef::parse(id); ref && ref->kind != DeviceRef::Kind::Card)
+        // A PCI address may be the card's own (its PF): selectCards tells when it is a VF's.
+        if (auto ref = DeviceRef::parse(id); ref && ref->kind == DeviceRef::Kind::Vf)
             return usage(command + " -i takes cards, not " + quoteInput(id), hint);
     r.ids = *selected;
     return r;
@@ -677,6 +679,7 @@ Result<CliRequest> parseFirmwareUpdate(const CommandLine& c) {
             return usage("--activate takes now, idle or never, not " + quoteInput(r->activate), "aismi firmware --help");
     }
     r->allowOlder = c.has("allow-older");
+    r->allowReinstall = c.has("allow-reinstall");
     return r;
 }
 
@@ -773,6 +776,19 @@ std::string optionSpelling(const std::string& name) {
 }  // namespace
 
 Result<CliRequest> parseCli(const std::vector<std::string>& args) {
+    // Every word is printable UTF-8 text: aismid refuses anything else, and a string that is not
+    // UTF-8 cannot even be sent (D-Bus). Said here, naming the option, as a usage error.
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        const bool valueOfPrevious = !a.starts_with("-") && i > 0 && args[i - 1].starts_with("--") && args[i - 1].find('=') == std::string::npos;
+        const std::string where = a.starts_with("-")  ? quoteInput(a.substr(0, a.find('=')))
+                                  : valueOfPrevious ? "the value of " + quoteInput(args[i - 1])
+                                                    : "the word " + quoteInput(a);
+        if (!text::validUtf8(a)) return usage(where + " is not valid UTF-8 text");
+        if (auto bad = text::firstControlCharacter(a))
+            return usage(where + " holds a control character (" + text::escapeControl(a.substr(*bad, 1)) + " at byte " + std::to_string(*bad) +
+                         " of " + quoteInput(a) + "); only printable text is accepted");
+    }
     po::options_description all;
     all.add(globalOptions()).add(vfOptions()).add(quotaOptions()).add(partitionOptions()).add(policyOptions()).add(eventsOptions()).add(dmonOptions()).add(firmwareOptions());
     po::options_description hidden;

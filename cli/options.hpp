@@ -49,10 +49,11 @@ struct CliRequest {
     std::string reason;        // vf quarantine --reason
     std::string driver;        // vf bind --driver: vfio-pci or host
     std::string domain;        // vf assign --domain; vf list --domain (a filter)
-    // firmware update IMAGE [--activate=now|idle|never] [--allow-older] [--quiet]
+    // firmware update IMAGE [--activate=now|idle|never] [--allow-older] [--allow-reinstall] [--quiet]
     std::string image;          // firmware update: the image file
     std::string activate;       // "" for aismid's default (idle)
     bool allowOlder = false;
+    bool allowReinstall = false;  // firmware update: the version that runs already
     bool quiet = false;         // firmware update|activate|rollback: no progress, no result line
     std::string helpText;      // for Help
 };

@@ -6,6 +6,7 @@
 #include "render.hpp"
 #include "selection.hpp"
 
+#include <aismi/text.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
@@ -210,7 +211,7 @@ Result<std::string> showPartition(DaemonClient& client, const BusObject& card, b
         }
         const uint64_t burst = vf.number("BurstComputeUnits");
         const std::string holds = std::to_string(vf.number("ComputeUnits")) + (burst > vf.number("ComputeUnits") ? "-" + std::to_string(burst) : "") +
-                                  " CUs, " + std::to_string(vf.number("MemoryMiB")) + " MiB, " + std::to_string(vf.number("Engines")) + " engines";
+                                  " CUs, " + std::to_string(vf.number("MemoryMiB")) + " MiB, " + text::counted(vf.number("Engines"), "engine");
         if (json) {
             doc += std::string(first ? "\n " : ",\n ") + "{\"card\": " + std::to_string(vf.number("CardIndex")) + ", \"vf\": " +
                    std::to_string(vf.number("Index")) + ", \"profile\": " + json::quote(profile) + ", \"tenant\": " + json::quote(vf.text("Tenant")) +
@@ -293,9 +294,13 @@ Result<std::string> partition(DaemonClient& client, const CliRequest& original, 
     if (!card) return std::move(card).error();
     if (r.mode == CliRequest::Mode::PartitionShow) return showPartition(client, **card, r.json);
     if (r.mode == CliRequest::Mode::PartitionExport) return exportPartition(client, **card);
-    auto plan = client.planLayout((*card)->path, r.layout);
-    if (!plan) return std::move(plan).error();
-    if (r.dryRun) return "would " + *plan;
+    if (r.dryRun) {
+        auto plan = client.planLayout((*card)->path, r.layout);
+        if (!plan) return std::move(plan).error();
+        return "would " + *plan;
+    }
+    // No plan first: aismid authorizes the change, then plans it (the same refusals as
+    // --dry-run's), so an unauthorized caller hears "not authorized" before anything else.
     const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
     auto done = client.applyLayout((*card)->path, r.layout, [&](unsigned percent) {
         if (tty) err << "\rapplying layout " << r.layout << " on card " << (*card)->number("Index") << ": " << percent << "%" << std::flush;

@@ -1,9 +1,35 @@
 #include "selection.hpp"
 
+#include <aismi/device_ref.hpp>
+
 #include <algorithm>
 #include <map>
 
 namespace aismi::cli {
+namespace {
+
+// Every name a user writes goes through DeviceRef::parse, the one parser aismid uses too: an
+// address in any case, with or without its domain, or nvidia-smi's 8-digit domain.
+bool isAddress(const BusObject& o, const PciAddress& a) {
+    auto own = PciAddress::parse(o.text("PciAddress"));
+    return own && *own == a;
+}
+
+bool isCard(const BusObject& c, const CardName& name) {
+    switch (name.kind) {
+    case CardName::Kind::Index: return c.number("Index") == name.index;
+    case CardName::Kind::Address: return isAddress(c, name.address);
+    case CardName::Kind::Serial: return c.text("Serial") == name.serial;
+    }
+    return false;
+}
+
+Error noCard(const Inventory& inv, const std::string& id) {
+    return makeError(Errc::NotFound, "no card " + quoteInput(id) + " (" + std::to_string(inv.cards.size()) +
+                                         " cards; name one by index, PCI address or serial, as 'aismi' lists them)");
+}
+
+}  // namespace
 
 Result<std::vector<const BusObject*>> selectCards(const Inventory& inv, const std::vector<std::string>& ids) {
     std::vector<const BusObject*> out;
@@ -12,15 +38,15 @@ Result<std::vector<const BusObject*>> selectCards(const Inventory& inv, const st
         return out;
     }
     for (const auto& id : ids) {
+        auto ref = DeviceRef::parse(id);
+        if (!ref) return std::move(ref).error();
         const BusObject* found = nullptr;
-        for (const auto& c : inv.cards) {
-            const std::string pci = c.text("PciAddress");
-            const bool byIndex = !id.empty() && std::all_of(id.begin(), id.end(), ::isdigit) && std::to_string(c.number("Index")) == id;
-            if (byIndex || pci == id || pci == "0000:" + id || c.text("Serial") == id) found = &c;
-        }
-        if (!found)
-            return makeError(Errc::NotFound, "no card '" + id + "' (" + std::to_string(inv.cards.size()) +
-                                                 " cards; name one by index, PCI address or serial, as 'aismi' lists them)");
+        for (const auto& c : inv.cards)
+            if ((ref->kind == DeviceRef::Kind::Card && isCard(c, ref->card)) || (ref->kind == DeviceRef::Kind::Address && isAddress(c, ref->address)))
+                found = &c;
+        if (!found && ref->kind == DeviceRef::Kind::Address && std::any_of(inv.vfs.begin(), inv.vfs.end(), [&](const BusObject& vf) { return isAddress(vf, ref->address); }))
+            return makeError(Errc::InvalidArgument, quoteInput(id) + " is a VF's address; this takes cards");
+        if (!found) return noCard(inv, id);
         if (std::find(out.begin(), out.end(), found) == out.end()) out.push_back(found);
     }
     return out;
@@ -56,26 +82,28 @@ Result<std::vector<const BusObject*>> selectVfs(const Inventory& inv, const std:
         if (std::find(out.begin(), out.end(), vf) == out.end()) out.push_back(vf);
     };
     for (const auto& id : ids) {
-        if (auto card = selectCards(inv, {id})) {
-            for (const auto* vf : vfsOf(inv, *card)) add(vf);
-            continue;
-        }
+        auto ref = DeviceRef::parse(id);
+        if (!ref) return std::move(ref).error();
         const BusObject* found = nullptr;
-        for (const auto& vf : inv.vfs) {
-            const std::string pci = vf.text("PciAddress");
-            if (pci == id || pci == "0000:" + id) found = &vf;
-        }
-        const size_t colon = id.rfind(':');
-        if (!found && colon != std::string::npos && colon > 0) {
-            auto card = selectCards(inv, {id.substr(0, colon)});
-            const std::string vfIndex = id.substr(colon + 1);
-            if (card && !vfIndex.empty() && std::all_of(vfIndex.begin(), vfIndex.end(), ::isdigit))
+        if (ref->kind == DeviceRef::Kind::Address)
+            for (const auto& vf : inv.vfs)
+                if (isAddress(vf, ref->address)) found = &vf;
+        if (ref->kind == DeviceRef::Kind::Vf) {
+            const BusObject* card = nullptr;
+            for (const auto& c : inv.cards)
+                if (isCard(c, ref->card)) card = &c;
+            if (card)
                 for (const auto& vf : inv.vfs)
-                    if (vf.number("CardIndex") == card->front()->number("Index") && std::to_string(vf.number("Index")) == vfIndex)
-                        found = &vf;
+                    if (vf.number("CardIndex") == card->number("Index") && vf.number("Index") == ref->vf) found = &vf;
+        }
+        if (!found && ref->kind != DeviceRef::Kind::Vf) {
+            if (auto card = selectCards(inv, {id})) {  // a card: all its VFs
+                for (const auto* vf : vfsOf(inv, *card)) add(vf);
+                continue;
+            }
         }
         if (!found)
-            return makeError(Errc::NotFound, "no card or enabled VF '" + id + "' (name a card by index, PCI address or serial, or a VF as "
+            return makeError(Errc::NotFound, "no card or enabled VF " + quoteInput(id) + " (name a card by index, PCI address or serial, or a VF as "
                                                  "CARD:VF or by its PCI address)");
         add(found);
     }

@@ -42,7 +42,7 @@ and provisioning back. To reset one VF without touching the others: aismi vf res
 )";
 
 inline constexpr const char* kFirmwareUsage = R"(Usage: aismi firmware show [-i ID[,ID...]] [-j]
-       aismi firmware update -i ID IMAGE [--activate=now|idle|never] [--allow-older] [--force] [--quiet]
+       aismi firmware update -i ID IMAGE [--activate=now|idle|never] [--allow-older] [--allow-reinstall] [--force] [--quiet]
        aismi firmware activate -i ID [--force] [--quiet]
        aismi firmware rollback -i ID [--force] [--quiet]
        aismi firmware jobs [-i ID[,ID...]] [-j]
@@ -52,7 +52,8 @@ banks: the one it runs and a spare.
   show      both banks (version, integrity, hash), the bank it runs and boots, the last
             one-shot try, the self-test, the last update and the one staged or under way.
   update    checks IMAGE (signed by a key in aismid's firmware-keys directory, for this card,
-            not older than what runs unless --allow-older) before anything touches the card,
+            not older than what runs unless --allow-older, not what runs already unless
+            --allow-reinstall) before anything touches the card,
             writes the spare bank, reads it back, then activates it: the card is reset into
             the new firmware once, which must come up and stay healthy before it is committed;
             otherwise the card goes back to the firmware it ran and the update is reported as

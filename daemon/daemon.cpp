@@ -311,10 +311,18 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     uint64_t watchdogUsec = 0;
     if (sd_watchdog_enabled(0, &watchdogUsec) > 0) armWatchdog(watchdog, std::chrono::microseconds(watchdogUsec));
     boost::asio::steady_timer housekeeping(io);
+    bool storeLossSaid = false;
     std::function<void(const boost::system::error_code&)> tidy = [&](const boost::system::error_code& ec) {
         if (ec) return;
         jobs.prune(static_cast<int64_t>(std::time(nullptr)));
         history.sweep();
+        // A store deleted or replaced under aismid refuses every change from then on (each
+        // transaction checks); housekeeping makes it known even when nothing changes.
+        if (auto file = (*db)->checkFile(); !file && !storeLossSaid) {
+            storeLossSaid = true;
+            log::error(file.error().message);
+            events.publish(Notice{EventType::Daemon, Severity::Critical, "aismid", file.error().message});
+        }
         housekeeping.expires_after(kHousekeeping);
         housekeeping.async_wait(tidy);
     };

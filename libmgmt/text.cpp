@@ -225,6 +225,59 @@ Result<Budget> parseBudget(std::string_view text, std::string_view what, std::st
     return Budget{number(count), number(seconds)};
 }
 
+namespace {
+bool isControl(unsigned char c, bool multiline) {
+    if (multiline && (c == '\n' || c == '\t')) return false;
+    return c < 0x20 || c == 0x7f;
+}
+}  // namespace
+
+std::optional<size_t> firstControlCharacter(std::string_view s, bool multiline) {
+    for (size_t i = 0; i < s.size(); ++i)
+        if (isControl(static_cast<unsigned char>(s[i]), multiline)) return i;
+    return std::nullopt;
+}
+
+std::string escapeControl(std::string_view s, bool multiline) {
+    if (!firstControlCharacter(s, multiline)) return std::string(s);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (isControl(c, multiline)) out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+        else out += ch;
+    }
+    return out;
+}
+
+bool validUtf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        size_t n = 0;
+        uint32_t cp = 0;
+        if (c < 0x80) n = 1, cp = c;
+        else if ((c & 0xe0) == 0xc0) n = 2, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0) n = 3, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0) n = 4, cp = c & 0x07;
+        else return false;
+        if (i + n > s.size()) return false;
+        for (size_t k = 1; k < n; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kSmallest[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += n;
+    }
+    return true;
+}
+
+std::string counted(uint64_t n, std::string_view singular, std::string_view plural) {
+    std::string noun(n == 1 ? singular : plural.empty() ? std::string(singular) + "s" : std::string(plural));
+    return std::to_string(n) + " " + noun;
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
     std::string out;
     for (const auto& p : parts) {

@@ -15,6 +15,9 @@ grep -q '^demo: starting' "$err" || fail "no line says it is starting aismid"
 grep -q $'\033' "$out" "$err" && fail "terminal escapes in piped output"
 grep -qx '\$ aismi vf enable -i 0 --count 4' "$out" || fail "the steps are not shown as commands"
 grep -q 'Stopping aismid' "$out" || fail "the walk-through did not reach its end"
+# The crash step kills aismid itself (it once killed libvirtd), and the new aismid serves.
+grep -q '^demo: killed aismid (pid [0-9]*) with SIGKILL' "$err" || fail "the crash step did not kill aismid: $(grep '^demo: killed' "$err")"
+grep -q '^demo: aismid (pid [0-9]*) serves again' "$err" || fail "the restarted aismid does not serve: $(grep '^demo: the restarted' "$err")"
 
 # --shell: the banner's promise holds (aismi and aismi-sim work without further setup).
 printf 'aismi --query-card=index --format=csv,noheader && aismi-sim show 1 >/dev/null && echo SHELL-WORKS\nexit\n' |

@@ -3,6 +3,7 @@
 #include "bus_context.hpp"
 
 #include <aismi/error.hpp>
+#include <aismi/text.hpp>
 
 namespace aismi::bus {
 namespace {
@@ -18,8 +19,11 @@ void checkCount(const sdbus::MethodCall& call, const char* name, size_t n) {
 
 }  // namespace
 
-void checkArgument(const sdbus::MethodCall& call, const char* name, const std::string& value, size_t maxBytes) {
+void checkArgument(const sdbus::MethodCall& call, const char* name, const std::string& value, size_t maxBytes, Lines lines) {
     if (value.size() > maxBytes) refuse(call, name, "is " + std::to_string(value.size()) + " bytes long; at most " + std::to_string(maxBytes));
+    if (auto bad = text::firstControlCharacter(value, lines == Lines::Many))
+        refuse(call, name, "holds a control character (" + text::escapeControl(value.substr(*bad, 1)) + " at byte " + std::to_string(*bad) +
+                               "); only printable text is accepted");
 }
 
 void checkArgument(const sdbus::MethodCall& call, const char* name, const std::vector<std::string>& value) {

@@ -1,7 +1,10 @@
 // A call's arguments, read within aismid's limits (core/limits.hpp): a string longer than
 // limits::kMaxBusString, or an array or dictionary (an options a{sv}, its keys and string
 // values included) of more than limits::kMaxBusArray elements, is refused as InvalidArgument
-// naming the method and the argument, before anything acts on it.
+// naming the method and the argument, before anything acts on it. So is a string holding a
+// control character (an escape sequence in a reason would reach every terminal that prints the
+// event history): caller text is printable; only a multi-line document (domain XML) may hold
+// newlines and tabs.
 #pragma once
 
 #include "limits.hpp"
@@ -16,7 +19,9 @@
 
 namespace aismi::bus {
 
-void checkArgument(const sdbus::MethodCall& call, const char* name, const std::string& value, size_t maxBytes = limits::kMaxBusString);
+enum class Lines { One, Many };
+void checkArgument(const sdbus::MethodCall& call, const char* name, const std::string& value, size_t maxBytes = limits::kMaxBusString,
+                   Lines lines = Lines::One);
 void checkArgument(const sdbus::MethodCall& call, const char* name, const std::vector<std::string>& value);
 void checkArgument(const sdbus::MethodCall& call, const char* name, const std::map<std::string, sdbus::Variant>& value);
 // Numbers and descriptors have no size to bound.

@@ -27,10 +27,12 @@ FirmwareService::UpdateRequest decodeUpdate(const std::map<std::string, sdbus::V
             r.activate = *a;
         } else if (name == "allow_older") {
             want("b"), r.allowOlder = value.get<bool>();
+        } else if (name == "allow_reinstall") {
+            want("b"), r.allowReinstall = value.get<bool>();
         } else if (name == "force") {
             want("b"), r.force = value.get<bool>();
         } else {
-            throw toBusError(makeError(Errc::InvalidArgument, "UpdateFirmware: unknown option " + quoteInput(name) + " (there are: activate, allow_older, force)"));
+            throw toBusError(makeError(Errc::InvalidArgument, "UpdateFirmware: unknown option " + quoteInput(name) + " (there are: activate, allow_older, allow_reinstall, force)"));
         }
     }
     return r;

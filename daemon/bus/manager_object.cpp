@@ -151,7 +151,7 @@ ManagerObject::ManagerObject(BusContext& ctx) : ctx_(ctx), object_(sdbus::create
                                 guarded(call, [&] {
                                     std::string xml;
                                     call >> xml;
-                                    checkArgument(call, "domain_xml", xml, limits::kMaxDomainXml);
+                                    checkArgument(call, "domain_xml", xml, limits::kMaxDomainXml, Lines::Many);
                                     auto verdict = assignments.checkStart(xml);
                                     if (!verdict) throw toBusError(verdict.error());
                                     auto reply = call.createReply();

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <sys/stat.h>
 
@@ -215,6 +216,9 @@ Statement::Step Statement::step() {
     }
 }
 Result<void> Statement::run(const std::string& what) {
+    // A write outside transaction() (one statement, autocommit) is checked the same way.
+    if (stmt_ && !db_.inTransaction() && !sqlite3_stmt_readonly(stmt_))
+        if (auto file = db_.checkFile(); !file) return file;
     if (step() != Step::Done) return db_.error(what);
     return {};
 }
@@ -265,6 +269,11 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& stateDir, in
         return makeError(Errc::StoreFailed, "state store " + path + ": open: " + m);
     }
     std::unique_ptr<Database> store(new Database(db, path));
+    // Which file was opened: checkFile() compares with it.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return Error::fromErrno(errno, "state store " + path + ": stat");
+    store->device_ = st.st_dev;
+    store->inode_ = st.st_ino;
     sqlite3_busy_timeout(db, 5000);
     if (auto r = store->checkIntegrity(); !r) return std::move(r).error();
     // Control-plane state must survive power loss once a change is acknowledged: WAL for
@@ -341,8 +350,25 @@ Result<void> Database::migrate(int targetVersion) {
     return {};
 }
 
+Result<void> Database::checkFile() {
+    if (lostFile_) return *lostFile_;
+    struct stat st {};
+    std::string what;
+    if (::stat(path_.c_str(), &st) != 0) what = errno == ENOENT ? "was deleted" : std::string("cannot be checked: ") + std::strerror(errno);
+    else if (st.st_dev != device_ || st.st_ino != inode_) what = "was replaced by another file";
+    else if (st.st_nlink == 0) what = "was deleted";
+    else if (st.st_size >= 100) sawHeader_ = true;
+    else if (sawHeader_) what = "was truncated (" + std::to_string(st.st_size) + " bytes; SQLite's header alone is 100)";
+    if (what.empty()) return {};
+    // Sticky: the file aismid writes to is no longer the one the next start reads.
+    lostFile_ = makeError(Errc::StoreFailed, "state store " + path_ + " " + what +
+                                                 " while aismid ran; changes are refused until aismid restarts");
+    return *lostFile_;
+}
+
 Result<void> Database::transaction(const std::function<Result<void>()>& body) {
     if (depth_ > 0) return body();
+    if (auto r = checkFile(); !r) return r;
     if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
     ++depth_;
     auto result = body();

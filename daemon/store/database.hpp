@@ -69,10 +69,18 @@ public:
     Result<uint64_t> usedBytes();
 
     /// Runs `body` in one transaction: every write in it lands, or none does (also on a crash).
-    /// Nested calls join the outer transaction.
+    /// Nested calls join the outer transaction. Refused (StoreFailed) once the file is found
+    /// deleted, replaced or truncated under aismid (checkFile).
     Result<void> transaction(const std::function<Result<void>()>& body);
     /// Inside transaction(): what is read may still be rolled back.
     bool inTransaction() const { return depth_ > 0; }
+
+    /// Whether the file aismid opened is still the one at path(): not deleted, not replaced by
+    /// another (a restore, a `mv`), not truncated. A write to a deleted or replaced file would be
+    /// acknowledged and lost at the next start, so once this fails every transaction is refused
+    /// with the same StoreFailed until aismid restarts (reads go on). Checked before each
+    /// transaction and at housekeeping.
+    Result<void> checkFile();
 
     /// An error naming the file, the operation and SQLite's own words.
     Error error(const std::string& what) const;
@@ -91,6 +99,10 @@ private:
     sqlite3* db_;
     std::string path_;
     int depth_ = 0;
+    uint64_t device_ = 0, inode_ = 0;  // of the file opened
+    bool sawHeader_ = false;           // the file had SQLite's header once: shorter now is truncated
+    std::optional<Error> lostFile_;    // set once checkFile() failed: for good
+
 };
 
 }  // namespace aismi

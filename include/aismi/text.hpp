@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,6 +30,23 @@ std::string ratioText(uint32_t hundredths);
 
 /// Lower-case hex of `bytes` ("00ff...").
 std::string hex(std::span<const uint8_t> bytes);
+
+/// Where the first control character (C0 or DEL) of `s` is, if it has one; with `multiline`,
+/// newline and tab are text. Caller text must have none (escape sequences in a
+/// reason or a tenant would reach every terminal that prints them).
+std::optional<size_t> firstControlCharacter(std::string_view s, bool multiline = false);
+/// `s` with each control character written as \xNN (and backslashes doubled), so that text
+/// from elsewhere (libvirt's domain names, files, a store written by an older aismid) cannot
+/// drive the terminal that prints it. With `multiline`, newlines and tabs stay.
+std::string escapeControl(std::string_view s, bool multiline = false);
+
+/// Whether `s` is well-formed UTF-8 (what D-Bus requires of every string): no stray or
+/// missing continuation bytes, no overlong forms, no surrogates, nothing past U+10FFFF.
+bool validUtf8(std::string_view s);
+
+/// "1 engine", "2 engines", "0 VFs": a count with its noun in the right number (`plural`
+/// defaults to `singular` + "s").
+std::string counted(uint64_t n, std::string_view singular, std::string_view plural = {});
 
 /// The parts with `separator` between them ("a; b; c").
 std::string join(const std::vector<std::string>& parts, std::string_view separator);

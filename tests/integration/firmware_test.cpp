@@ -93,6 +93,7 @@ TEST_F(Firmware, ANewUserUpdatesCommitsAndWatchesABadImageRollBack) {
     EXPECT_TRUE(fw["pending"].isNull());
     EXPECT_EQ(running(1), "1.4.2") << "the other card was not touched";
 
+
     // An image that boots but fails its self-test: rolled back by aismid, exit code 23.
     ASSERT_EQ(stack.sim({"inject", "0", "fw-unhealthy"}).exitCode, 0);
     const std::string bad = pack("2.1.0");
@@ -125,6 +126,15 @@ TEST_F(Firmware, ANewUserUpdatesCommitsAndWatchesABadImageRollBack) {
     EXPECT_EQ(updates(), 4u);
     auto jobs = stack.aismi({"firmware", "jobs"});
     EXPECT_NE(jobs.out.find("rollback"), std::string::npos) << jobs.out;
+
+    // The version that runs already is not installed again by accident (fwupd's --allow-reinstall).
+    r = stack.aismi({"firmware", "update", "-i", "0", good, "--activate=never"});
+    EXPECT_EQ(r.exitCode, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("the card runs version 2.0.0 already (--allow-reinstall installs it again)"), std::string::npos) << r.err;
+    EXPECT_EQ(updates(), 4u) << "nothing recorded";
+    r = stack.aismi({"firmware", "update", "-i", "0", good, "--activate=never", "--allow-reinstall"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_EQ(updates(), 5u);
 }
 
 TEST_F(Firmware, EveryUntrustedImageIsRefusedAndChangesNothing) {

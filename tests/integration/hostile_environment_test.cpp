@@ -4,6 +4,7 @@
 #include "stack.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -100,4 +101,63 @@ TEST(HostileEnvironment, EveryFileAismidWritesIsPrivateWhateverTheUmask) {
         ASSERT_TRUE(std::filesystem::exists(path)) << path;
         EXPECT_EQ(modeOf(path), 0600u) << path;
     }
+}
+
+TEST(HostileEnvironment, AStoreDeletedOrReplacedUnderAismidRefusesChangesInsteadOfLosingThem) {
+    // Every change after the store was deleted used to be acknowledged (rc 0) and lost at the
+    // next start.
+    for (const bool replace : {false, true}) {
+        Stack stack;
+        stack.startDaemon();
+        ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-vfs", "3"}).exitCode, 0);
+        const std::string db = stack.stateDir() + "/aismid.db";
+        if (replace) {
+            std::filesystem::copy_file(db, db + ".copy");
+            std::filesystem::rename(db + ".copy", db);  // a restore from backup, under a running aismid
+        } else {
+            for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+        }
+        auto refused = stack.aismi({"quota", "set", "beta", "--max-vfs", "2"});
+        EXPECT_EQ(refused.exitCode, 17) << refused.out << refused.err;
+        EXPECT_NE(refused.err.find("state store " + db + (replace ? " was replaced by another file" : " was deleted")), std::string::npos)
+            << refused.err;
+        EXPECT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 17) << "every change";
+        auto read = stack.aismi({"-L"});
+        EXPECT_EQ(read.exitCode, 0) << "reads go on: " << read.err;
+        EXPECT_EQ(stack.daemonState(), "running");
+    }
+}
+
+TEST(HostileEnvironment, ControlCharactersAreRefusedAndNeverReachATerminal) {
+    // A reason with an escape sequence used to be stored, and `aismi events` printed it raw to
+    // every reader.
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    const std::string hostile = "ab\x1b[31mRED\x07";
+    auto cli = stack.aismi({"vf", "quarantine", "0:1", "--reason", hostile});
+    EXPECT_EQ(cli.exitCode, 2) << cli.err;
+    EXPECT_NE(cli.err.find("the value of '--reason' holds a control character (\\x1b at byte 2"), std::string::npos) << cli.err;
+    cli = stack.aismi({"quota", "set", "\xff", "--max-vfs", "1"});
+    EXPECT_EQ(cli.exitCode, 2) << "not UTF-8: a usage error, not 'Failed to serialize': " << cli.err;
+    EXPECT_NE(cli.err.find("is not valid UTF-8 text"), std::string::npos) << cli.err;
+    // Straight over D-Bus, as any client could.
+    auto bus = run({BUSCTL_PATH, "--address=" + stack.busAddress(), "call", "org.aismi.Manager1", "/org/aismi/Manager1/card0/vf1",
+                    "org.aismi.VirtualFunction1", "Quarantine", "s", hostile});
+    EXPECT_NE(bus.exitCode, 0);
+    EXPECT_NE(bus.err.find("Quarantine: reason holds a control character"), std::string::npos) << bus.err;
+    EXPECT_EQ(stack.vfField("0:1", "quarantined"), "false") << "nothing changed";
+    // Text that reached the store some other way is escaped on output.
+    stack.stopDaemon();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((stack.stateDir() + "/aismid.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    const int rc = sqlite3_exec(db, "UPDATE events SET message = message || char(27) || '[31mRED' || char(7) WHERE id = (SELECT MAX(id) FROM events)",
+                                nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK);
+    stack.startDaemon();
+    auto events = stack.aismi({"events"});
+    ASSERT_EQ(events.exitCode, 0) << events.err;
+    EXPECT_EQ(events.out.find('\x1b'), std::string::npos) << events.out;
+    EXPECT_NE(events.out.find("\\x1b[31mRED\\x07"), std::string::npos) << events.out;
 }

@@ -78,6 +78,13 @@ TEST_F(Provisioning, IsRefusedToAnUnprivilegedUser) {
     EXPECT_EQ(stack.aismi({"vf", "unprovision", "0:2"}, 65534).exitCode, 7);
     EXPECT_EQ(vfs(), "0, , , 32\n1, , , 32\n2, , , 32\n3, , , 0\n") << "nothing changed";
     EXPECT_EQ(stack.aismi({"profile", "list"}, 65534).exitCode, 0) << "reading stays open";
+    // Authorization comes first, as for every change: a layout that would not fit is still
+    // "not authorized" to someone who may not change it (issue 26 #20).
+    r = stack.aismi({"partition", "apply", "-i", "0", "9xhalf"}, 65534);
+    EXPECT_EQ(r.exitCode, 7) << r.err;
+    r = stack.aismi({"partition", "apply", "-i", "0", "9xhalf", "--dry-run"}, 65534);
+    EXPECT_NE(r.exitCode, 7) << "planning alone is open: " << r.err;
+    EXPECT_NE(r.err.find("9xhalf"), std::string::npos) << "the plan's own refusal: " << r.err;
 }
 
 TEST_F(Provisioning, ComesBackByItselfAfterAPowerCycle) {
@@ -176,7 +183,7 @@ TEST(Partition, ShowsThePlanThenLaysTheCardOutAndBringsItBackAfterAPowerCycle) {
     EXPECT_EQ(stack.aismi({"partition", "apply", "-i", "0", "2xquarter,4xeighth"}, 65534).exitCode, 7);
     auto apply = stack.aismi({"partition", "apply", "-i", "0", "2xquarter,4xeighth"});
     ASSERT_EQ(apply.exitCode, 0) << apply.err;
-    EXPECT_NE(apply.out.find("  0:5    eighth            -                16 CUs, 8128 MiB, 1 engines           as desired\n"), std::string::npos)
+    EXPECT_NE(apply.out.find("  0:5    eighth            -                16 CUs, 8128 MiB, 1 engine            as desired\n"), std::string::npos)
         << apply.out;
     const std::string layout = stack.aismi({"partition", "show", "-i", "0", "-j"}).out;
     for (const char* bad : {"4x", "x8", "-1xhalf", "1e9xhalf", "1.5xhalf", "3xhalf", "2xtenth"}) {

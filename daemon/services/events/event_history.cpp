@@ -29,12 +29,16 @@ bool underJournal() {
 // syslog(3) priorities, as the journal keeps them.
 int priorityOf(Severity s) { return s == Severity::Critical ? 2 : s == Severity::Warning ? 4 : 6; }
 
+// The log line of an event: its device, then the message; aismid's own events are already
+// prefixed with "aismid: " by the log ("aismid: aismid: starting" said it twice).
+std::string logLine(const StoredEvent& e) { return e.device == "aismid" ? e.message : e.device + ": " + e.message; }
+
 void writeToJournal(const StoredEvent& e) {
     const auto fields = journalFields(e);
     std::vector<iovec> iov;
     iov.reserve(fields.size());
     for (const auto& f : fields) iov.push_back(iovec{const_cast<char*>(f.data()), f.size()});
-    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0) log::warning(e.device + ": " + e.message);
+    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0) log::warning(logLine(e));
 }
 
 }  // namespace
@@ -103,8 +107,8 @@ void EventHistory::store(const Notice& n, const std::string& text) {
         e.id = 0;  // not kept; still logged and signalled
     }
     if (underJournal()) writeToJournal(e);
-    else if (e.severity == Severity::Info) log::info(e.device + ": " + e.message);
-    else log::warning(e.device + ": " + e.message);
+    else if (e.severity == Severity::Info) log::info(logLine(e));
+    else log::warning(logLine(e));
     bus_.publish(EventRecorded{e});
     if (++sincePrune_ >= kPruneEvery) prune();
 }

@@ -121,6 +121,8 @@ Result<int64_t> FirmwareService::update(UpdateRequest req, Done done) {
     if (!req.allowOlder && firmware::compareVersions(image->version, fw.activeVersion()) < 0)
         return makeError(Errc::InvalidArgument, what + ": the image holds version " + image->version + ", older than the running " + fw.activeVersion() +
                                                     " (--allow-older installs it anyway)");
+    if (!req.allowReinstall && firmware::compareVersions(image->version, fw.activeVersion()) == 0)
+        return makeError(Errc::InvalidArgument, what + ": the card runs version " + image->version + " already (--allow-reinstall installs it again)");
     if (auto r = requireIdleFirmware(card, what); !r) return std::move(r).error();
     if (auto it = runs_.find(info.key); it != runs_.end()) return makeError(Errc::Busy, what + ": " + it->second->describe() + " is under way on this card");
     if (req.activate == FirmwareUpdate::Activation::Now && !req.force)

@@ -77,6 +77,7 @@ public:
         FirmwareUpdate::Activation activate = FirmwareUpdate::Activation::Idle;
         bool allowOlder = false;
         bool force = false;  // activate now although VFs are in use
+        bool allowReinstall = false;  // the version that runs already (fwupd's word)
     };
     using Done = std::function<void(Result<void>)>;
     /// Checks the image and starts the update job; returns the job's number at once. `done`

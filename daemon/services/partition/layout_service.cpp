@@ -12,6 +12,7 @@
 #include "snapshot.hpp"
 #include "vf_count_service.hpp"
 
+#include <aismi/text.hpp>
 #include <aismi/device_ref.hpp>
 
 #include <charconv>
@@ -208,7 +209,7 @@ void LayoutService::rollback(std::shared_ptr<Run> run, Error why) {
     // The VFs were replaced: the old count back, then the old VFs' profiles.
     auto restore = [this, card, run, finish, count](Result<void> r) {
         if (!r) return finish("rolling back failed: " + r.error().message);
-        if (count == 0 || run->old.empty()) return finish("rolled back to " + std::to_string(count) + " VFs");
+        if (count == 0 || run->old.empty()) return finish("rolled back to " + text::counted(count, "VF"));
         d_.provisioning.provisionBatch(card, run->old, [finish, count](Result<void> back) {
             if (!back) return finish("rolling back failed: " + back.error().message);
             finish("rolled back to " + std::to_string(count) + " VFs and the layout they had");

@@ -164,7 +164,7 @@ Result<std::vector<Profile>> loadProfiles(const std::string& dir) {
 std::string shapeText(const Resources& r) {
     return std::to_string(r.computeUnits) + " compute units" +
            (r.burstCap() > r.computeUnits ? " bursting to " + std::to_string(r.burstCap()) + " at weight " + std::to_string(r.weight) : "") +
-           ", " + std::to_string(r.memoryMib) + " MiB, " + std::to_string(r.engines) + " engines";
+           ", " + std::to_string(r.memoryMib) + " MiB, " + text::counted(r.engines, "engine");
 }
 
 const Profile* findProfile(const std::vector<Profile>& profiles, std::string_view name) {

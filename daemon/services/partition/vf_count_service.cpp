@@ -13,6 +13,7 @@
 #include "poller.hpp"
 #include "snapshot.hpp"
 
+#include <aismi/text.hpp>
 #include <aismi/card.hpp>
 
 #include <algorithm>
@@ -78,7 +79,7 @@ Result<void> VfCountService::check(const CardSnapshot& card, unsigned count) {
     if (card.lost) return makeError(Errc::DeviceLost, where + ": the device does not answer");
     if (card.vfTotal == 0) return makeError(Errc::NotSupported, where + ": the device has no SR-IOV capability");
     if (count > card.vfTotal)
-        return makeError(Errc::OutOfRange, where + ": the card supports at most " + std::to_string(card.vfTotal) + " VFs");
+        return makeError(Errc::OutOfRange, where + ": the card supports at most " + text::counted(card.vfTotal, "VF"));
     if (card.vfEnabled() != 0 && count != 0 && count != card.vfEnabled())
         return makeError(Errc::InvalidState, where + ": " + std::to_string(card.vfEnabled()) +
                                                  " VFs are enabled and the kernel changes the count only from 0; disable VFs first");

@@ -4,6 +4,7 @@
 #include "event_repository.hpp"
 #include "events.hpp"
 
+#include <aismi/text.hpp>
 #include <algorithm>
 #include <cctype>
 
@@ -13,7 +14,7 @@ namespace {
 constexpr uint64_t kMaxVfsPerTenant = 1'000'000;
 
 std::string describe(const Quota& q) {
-    std::string s = std::to_string(q.maxVfs) + " VFs";
+    std::string s = text::counted(q.maxVfs, "VF");
     if (q.maxComputeUnits) s += ", " + std::to_string(*q.maxComputeUnits) + " compute units";
     if (q.maxMemoryMib) s += ", " + std::to_string(*q.maxMemoryMib) + " MiB";
     return s;
@@ -72,7 +73,8 @@ Result<void> checkQuota(QuotaRepository& quotas, const std::string& tenant, cons
     if (!used) return std::move(used).error();
     const Quota& q = **quota;
     const auto over = [&](const std::string& resource, uint64_t max, uint64_t inUse, uint64_t asked) {
-        return makeError(Errc::NoSpace, "tenant " + tenant + "'s quota allows " + std::to_string(max) + " " + resource + "; " +
+        const std::string allowed = resource == "VFs" ? text::counted(max, "VF") : std::to_string(max) + " " + resource;
+        return makeError(Errc::NoSpace, "tenant " + tenant + "'s quota allows " + allowed + "; " +
                                             std::to_string(inUse) + " in use, " + std::to_string(asked) + " asked");
     };
     if (used->vfs + 1 > q.maxVfs) return over("VFs", q.maxVfs, used->vfs, 1);

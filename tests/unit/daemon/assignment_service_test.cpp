@@ -105,7 +105,7 @@ TEST_F(AssignmentServiceTest, AssignsToARunningDomainLiveAndPersistentWithinQuot
     auto over = assign(2, "vm1", "acme");
     ASSERT_FALSE(over.ok());
     EXPECT_EQ(over.error().code, Errc::NoSpace);
-    EXPECT_NE(over.error().message.find("quota allows 1 VFs"), std::string::npos) << over.error().message;
+    EXPECT_NE(over.error().message.find("quota allows 1 VF"), std::string::npos) << over.error().message;
     EXPECT_EQ(hv.calls, callsBefore) << "refused before libvirt was touched";
     EXPECT_EQ(vf(2).driver, "aismi");
     EXPECT_EQ(vf(2).domain, "");

@@ -47,10 +47,10 @@ TEST_F(LayoutServiceTest, PlansWithoutChangingAnything) {
               "enable 6 VFs on card 0\n"
               "VF 0:0: provision quarter (32 compute units, 16256 MiB, 2 engines)\n"
               "VF 0:1: provision quarter (32 compute units, 16256 MiB, 2 engines)\n"
-              "VF 0:2: provision eighth (16 compute units, 8128 MiB, 1 engines)\n"
-              "VF 0:3: provision eighth (16 compute units, 8128 MiB, 1 engines)\n"
-              "VF 0:4: provision eighth (16 compute units, 8128 MiB, 1 engines)\n"
-              "VF 0:5: provision eighth (16 compute units, 8128 MiB, 1 engines)\n");
+              "VF 0:2: provision eighth (16 compute units, 8128 MiB, 1 engine)\n"
+              "VF 0:3: provision eighth (16 compute units, 8128 MiB, 1 engine)\n"
+              "VF 0:4: provision eighth (16 compute units, 8128 MiB, 1 engine)\n"
+              "VF 0:5: provision eighth (16 compute units, 8128 MiB, 1 engine)\n");
     EXPECT_EQ(inventory->snapshot(0).vfEnabled(), 0u) << "a plan changes nothing";
     EXPECT_EQ(layouts->plan(0, "3xhalf").error().code, Errc::NoSpace);
     EXPECT_NE(layouts->plan(0, "3xhalf").error().message.find("needs 192 compute units, 128 of 128 are free"), std::string::npos);
