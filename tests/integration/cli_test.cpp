@@ -218,3 +218,30 @@ TEST_F(AismiCli, WritesOneJsonDocumentPerLineWithLoop) {
         EXPECT_EQ(line.find("\"power.draw\""), std::string::npos) << "-d TEMPERATURE only: " << line;
     }
 }
+
+TEST_F(AismiCli, SelectsACardByItsPciAddressInEveryFormUsersWrite) {
+    // Issue 26 #12, #13: uppercase, nvidia-smi's 8-digit domain and lspci's short form never
+    // selected a card, and several commands refused a PCI address for -i at all.
+    for (const char* id : {"0000:3b:00.0", "0000:3B:00.0", "00000000:3B:00.0", "3B:00.0", "3b:00.0"}) {
+        auto q = stack->aismi({"-i", id, "--query-card=index", "--format=csv,noheader"});
+        EXPECT_EQ(q.out, "0\n") << id << ": " << q.err;
+        EXPECT_EQ(stack->aismi({"-L", "-i", id}).exitCode, 0) << id;
+        EXPECT_EQ(stack->aismi({"-q", "-i", id}).exitCode, 0) << id;
+        auto vfs = stack->aismi({"--query-vf=card,vf", "--format=csv,noheader", "-i", id});
+        EXPECT_EQ(vfs.out, "0, 0\n0, 1\n0, 2\n") << id << ": " << vfs.err;
+        EXPECT_EQ(stack->aismi({"vf", "list", "-i", id}).exitCode, 0) << id;
+        for (const std::vector<std::string>& command :
+             {std::vector<std::string>{"health"}, {"events"}, {"profile", "list"}, {"policy", "show"}, {"firmware", "show"}, {"firmware", "jobs"},
+              {"dmon", "-c", "1", "-d", "1"}}) {
+            std::vector<std::string> args = command;
+            args.insert(args.end(), {"-i", id});
+            auto r = stack->aismi(args);
+            EXPECT_EQ(r.exitCode, 0) << "aismi " << command[0] << " -i " << id << ": " << r.err;
+        }
+    }
+    // A VF by its address, in any case, and a VF's address where a card is wanted.
+    EXPECT_EQ(stack->aismi({"--query-vf=vf", "--format=csv,noheader", "-i", "0000:3B:00.5"}).out, "1\n");
+    auto vfForCard = stack->aismi({"health", "-i", "3b:00.5"});
+    EXPECT_EQ(vfForCard.exitCode, 3);
+    EXPECT_NE(vfForCard.err.find("no card '3b:00.5'"), std::string::npos) << vfForCard.err;
+}
