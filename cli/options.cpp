@@ -49,11 +49,26 @@ Result<unsigned> number(const std::string& text, const std::string& option, unsi
     return static_cast<unsigned>(*n);
 }
 
+// nvidia-smi's words for what aismi calls otherwise: an unknown one gets "did you mean".
+const std::map<std::string, std::string>& nvidiaSmiWords() {
+    static const std::map<std::string, std::string> words{
+        {"--query-gpu", "--query-card"}, {"--list-gpus", "-L (--list-cards)"}, {"-r", "aismi reset -i ID"}, {"--gpu-reset", "aismi reset -i ID"},
+        {"-x", "-j (--json)"},           {"--xml-format", "-j (--json)"},      {"-pm", "nothing: aismid keeps cards initialised"},
+        {"temperature.gpu", "temperature"}, {"utilization.gpu", "utilization"}, {"pci.bus", "pci.bus_id"}, {"gpu_name", "name"},
+        {"gpu_serial", "serial"},           {"driver_version", "driver"}};
+    return words;
+}
+
+std::string didYouMean(const std::string& word) {
+    auto it = nvidiaSmiWords().find(word);
+    return it == nvidiaSmiWords().end() ? "" : " (did you mean " + it->second + "?)";
+}
+
 Result<std::vector<const Field*>> resolveFields(const std::string& list, const std::vector<Field>& table, const std::string& kind) {
     std::vector<const Field*> out;
     for (const auto& name : splitComma(list)) {
         const Field* f = findField(table, name);
-        if (!f) return usage("unknown " + kind + " field " + quoteInput(name), "aismi --help-query-" + kind + " lists them");
+        if (!f) return usage("unknown " + kind + " field " + quoteInput(name) + didYouMean(name), "aismi --help-query-" + kind + " lists them");
         out.push_back(f);
     }
     if (out.empty()) return usage("--query-" + kind + " needs at least one field", "aismi --help-query-" + kind + " lists them");
@@ -553,9 +568,9 @@ Result<CliRequest> parsePolicySet(const CommandLine& c) {
     r->mode = CliRequest::Mode::PolicySet;
     for (auto [option, slot] : {std::pair{"auto-reset", &r->autoReset}, {"auto-card-reset", &r->autoCardReset}}) {
         if (!c.has(option)) continue;
-        const std::string v = c.text(option);
-        if (v != "yes" && v != "no") return usage(std::string("--") + option + " takes yes or no, not " + quoteInput(v), "aismi policy --help");
-        *slot = v == "yes";
+        auto v = text::parseBoolean(c.text(option), std::string("--") + option);
+        if (!v) return usage(v.error().message, "aismi policy --help");
+        *slot = *v;
     }
     for (auto [option, example, slot] : {std::tuple{"reset-guard", "3/600", &r->resetGuard}, {"card-reset-budget", "1/3600", &r->cardResetBudget}}) {
         if (!c.has(option)) continue;
@@ -801,6 +816,9 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     try {
         po::store(po::command_line_parser(args).options(parser).positional(positional).run(), c.vm);
     } catch (const po::error& e) {
+        // An nvidia-smi habit (--query-gpu=..., -r, -x) gets a pointer to aismi's word.
+        for (const auto& a : args)
+            if (auto hint = didYouMean(a.substr(0, a.find('='))); !hint.empty()) return usage(optionErrorText(e) + hint);
         return usage(optionErrorText(e));
     }
     if (c.has("words")) c.words = c.vm["words"].as<std::vector<std::string>>();

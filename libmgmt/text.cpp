@@ -1,6 +1,7 @@
 #include <aismi/text.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -88,11 +89,19 @@ Result<uint32_t> requirePercent(const KeyValues& kv, std::string_view key, std::
 Result<uint64_t> parseSizeMib(std::string_view text, std::string_view what) {
     size_t digits = 0;
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    const std::string_view unit = text.substr(digits);
+    std::string unit(text.substr(digits, 8));
+    std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     uint64_t scale = 0;
-    for (auto [u, s] : {std::pair{"", 1ull}, {"M", 1ull}, {"MiB", 1ull}, {"G", 1024ull}, {"GiB", 1024ull}, {"T", 1024ull * 1024}, {"TiB", 1024ull * 1024}})
+    // As users type them: 32G, 32g, 32Gi, 32GiB. Binary units only.
+    for (auto [u, s] : {std::pair{"", 1ull}, {"m", 1ull}, {"mi", 1ull}, {"mib", 1ull}, {"g", 1024ull}, {"gi", 1024ull}, {"gib", 1024ull},
+                        {"t", 1024ull * 1024}, {"ti", 1024ull * 1024}, {"tib", 1024ull * 1024}})
         if (unit == u) scale = s;
     const std::string shown(text.substr(0, 32));
+    if (digits > 0 && (unit == "mb" || unit == "gb" || unit == "tb"))
+        return makeError(Errc::InvalidArgument, std::string(what) + ": '" + shown + "': decimal or binary? aismi's sizes are binary; write " +
+                                                    std::string(text.substr(0, digits)) + static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0]))) +
+                                                    " or " + std::string(text.substr(0, digits)) +
+                                                    static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0]))) + "iB (1 GiB = 1024 MiB)");
     if (digits == 0 || digits > 19 || scale == 0)
         return makeError(Errc::InvalidArgument, std::string(what) + ": '" + shown +
                                                     "' is not a size (a whole number of MiB, or with M, MiB, G, GiB, T or TiB: 512, 8G)");
@@ -174,11 +183,25 @@ Result<int64_t> parseTimePoint(std::string_view text, int64_t now, std::string_v
     if (ago.front() == '-') ago.remove_prefix(1), relative = true;
     else if (ago.size() > 4 && ago.substr(ago.size() - 4) == " ago") ago.remove_suffix(4), relative = true;
     if (relative) {
-        if (ago.size() < 2) return bad("is not a time ago");
-        const char unit = ago.back();
-        const int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
-        if (!scale) return bad("has no unit (s, m, h or d)");
-        auto n = parseUnsigned(ago.substr(0, ago.size() - 1), what);
+        // "10m", "10 min", "10 minutes": the number, then a unit as people write it.
+        size_t digits = 0;
+        while (digits < ago.size() && ago[digits] >= '0' && ago[digits] <= '9') ++digits;
+        std::string_view unit = ago.substr(digits);
+        if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+        if (digits == 0 || unit.empty()) return bad("is not a time ago");
+        struct Unit {
+            std::string_view name;
+            int64_t seconds;
+        };
+        static constexpr Unit kUnits[] = {{"s", 1},        {"sec", 1},        {"secs", 1},      {"second", 1},   {"seconds", 1},
+                                          {"m", 60},       {"min", 60},       {"mins", 60},     {"minute", 60},  {"minutes", 60},
+                                          {"h", 3600},     {"hour", 3600},    {"hours", 3600},  {"d", 86400},    {"day", 86400},
+                                          {"days", 86400}};
+        int64_t scale = 0;
+        for (const Unit& u : kUnits)
+            if (unit == u.name) scale = u.seconds;
+        if (!scale) return bad("has no unit (s, m, h or d, or seconds, minutes, hours, days)");
+        auto n = parseUnsigned(ago.substr(0, digits), what);
         if (!n) return bad("is not a whole number with a unit");
         if (*n * static_cast<uint64_t>(scale) > 3650ULL * 86400) return bad("is more than 3650 days ago");
         return now - static_cast<int64_t>(*n) * scale;
@@ -271,6 +294,14 @@ bool validUtf8(std::string_view s) {
         i += n;
     }
     return true;
+}
+
+Result<bool> parseBoolean(std::string_view s, std::string_view what) {
+    std::string v(s.substr(0, 8));
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (s.size() <= 8 && (v == "yes" || v == "true")) return true;
+    if (s.size() <= 8 && (v == "no" || v == "false")) return false;
+    return makeError(Errc::InvalidArgument, std::string(what) + " takes yes or no (or true or false), not '" + std::string(s.substr(0, 40)) + "'");
 }
 
 std::string counted(uint64_t n, std::string_view singular, std::string_view plural) {

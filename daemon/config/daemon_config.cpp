@@ -221,8 +221,9 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     c.eventsRepeatWindowS = n["events-repeat-window"];
     if (c.eventsRepeatWindowS > 86400) return invalid("--events-repeat-window must be 0 to 86400 seconds, not " + std::to_string(c.eventsRepeatWindowS));
     const std::string autoReset = vm["auto-reset"].as<std::string>();
-    if (autoReset != "yes" && autoReset != "no") return invalid("--auto-reset takes yes or no, not '" + autoReset.substr(0, 40) + "'");
-    c.autoReset = autoReset == "yes";
+    auto autoResetOn = text::parseBoolean(autoReset, "--auto-reset");
+    if (!autoResetOn) return invalid(autoResetOn.error().message);
+    c.autoReset = *autoResetOn;
     const auto budget = [&](const char* name, const char* example, unsigned& n, unsigned& window) -> Result<void> {
         auto b = text::parseBudget(vm[name].as<std::string>(), "--" + std::string(name), example);
         if (!b) return invalid(b.error().message);
@@ -233,8 +234,9 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     if (auto r = budget("reset-guard", "3/600", c.resetGuardResets, c.resetGuardWindowS); !r) return std::move(r).error();
     if (auto r = budget("card-reset-budget", "1/3600", c.cardResetBudget, c.cardResetWindowS); !r) return std::move(r).error();
     const std::string cardReset = vm["auto-card-reset"].as<std::string>();
-    if (cardReset != "yes" && cardReset != "no") return invalid("--auto-card-reset takes yes or no, not '" + cardReset.substr(0, 40) + "'");
-    c.autoCardReset = cardReset == "yes";
+    auto cardResetOn = text::parseBoolean(cardReset, "--auto-card-reset");
+    if (!cardResetOn) return invalid(cardResetOn.error().message);
+    c.autoCardReset = *cardResetOn;
     struct Range {
         const char* name;
         unsigned min, max;
@@ -260,9 +262,9 @@ Result<ParsedCommandLine> parseDaemonConfig(const std::vector<std::string>& args
     if (!metrics) return std::move(metrics).error();
     c.metrics = *metrics;
     const std::string ownerLabels = vm["metrics-vf-owner-labels"].as<std::string>();
-    if (ownerLabels != "yes" && ownerLabels != "no")
-        return invalid("--metrics-vf-owner-labels takes yes or no, not '" + ownerLabels.substr(0, 40) + "'");
-    c.metrics.vfOwnerLabels = ownerLabels == "yes";
+    auto ownerLabelsOn = text::parseBoolean(ownerLabels, "--metrics-vf-owner-labels");
+    if (!ownerLabelsOn) return invalid(ownerLabelsOn.error().message);
+    c.metrics.vfOwnerLabels = *ownerLabelsOn;
     c.libvirtUri = vm["libvirt-uri"].as<std::string>();
     if (c.libvirtUri.empty() || c.libvirtUri.size() > 1024 || c.libvirtUri.find(':') == std::string::npos ||
         std::any_of(c.libvirtUri.begin(), c.libvirtUri.end(), [](char ch) { return static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f; }))

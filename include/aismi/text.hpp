@@ -18,8 +18,9 @@ std::string_view trim(std::string_view s);
 /// A whole unsigned number: decimal, or hexadecimal with a 0x prefix. `what` names the source
 /// for the error ("bus/pci/devices/.../sriov_totalvfs").
 Result<uint64_t> parseUnsigned(std::string_view s, std::string_view what);
-/// A size in MiB: "512", "512M", "512MiB", "8G", "8GiB", "1T", "1TiB"; whole numbers from 1 MiB
-/// to 1 EiB. "1.5G", "-1", "8g" and "" are refused (InvalidArgument, naming `what`).
+/// A size in MiB: "512", "512M", "512MiB", "8G", "8GiB", "8Gi", "1T", "1TiB", units in either
+/// case; whole numbers from 1 MiB to 1 EiB. "1.5G", "-1" and "" are refused (InvalidArgument,
+/// naming `what`); "8GB" too, asking whether decimal or binary was meant.
 Result<uint64_t> parseSizeMib(std::string_view s, std::string_view what);
 Result<double> parseDouble(std::string_view s, std::string_view what);
 /// A ratio with at most two decimals, in hundredths: "1.5" -> 150, "2" -> 200; from `min` to
@@ -48,6 +49,10 @@ bool validUtf8(std::string_view s);
 /// defaults to `singular` + "s").
 std::string counted(uint64_t n, std::string_view singular, std::string_view plural = {});
 
+/// A yes-or-no setting: "yes", "no", "true" or "false", in either case; anything else is
+/// InvalidArgument naming `what`.
+Result<bool> parseBoolean(std::string_view s, std::string_view what);
+
 /// The parts with `separator` between them ("a; b; c").
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
@@ -61,8 +66,8 @@ Result<Budget> parseBudget(std::string_view s, std::string_view what, std::strin
 
 /// A point in time as `aismi events --since` takes it, in unix seconds: "@1700000000",
 /// "2026-11-24", "2026-11-24 18:00[:05]" (or with a T), "18:00[:05]" (today), "now",
-/// "today", "yesterday" (local time), or a time ago: "10m ago", "-2h", "3d ago" (s, m, h, d;
-/// at most 3650 days). Anything else is InvalidArgument naming `what`.
+/// "today", "yesterday" (local time), or a time ago: "10m ago", "-2h", "3d ago", "10 minutes
+/// ago" (s, m, h, d, or their words; at most 3650 days). Anything else is InvalidArgument naming `what`.
 Result<int64_t> parseTimePoint(std::string_view s, int64_t now, std::string_view what);
 
 /// Lines of "key value" (value may contain spaces; blank lines and '#' comments skipped).

@@ -245,3 +245,32 @@ TEST_F(AismiCli, SelectsACardByItsPciAddressInEveryFormUsersWrite) {
     EXPECT_EQ(vfForCard.exitCode, 3);
     EXPECT_NE(vfForCard.err.find("no card '3b:00.5'"), std::string::npos) << vfForCard.err;
 }
+
+TEST_F(AismiCli, AnswersNvidiaSmiHabitsWithAismisWords) {
+    // Issue 26 #17.
+    const std::pair<std::vector<std::string>, std::string> habits[] = {
+        {{"--query-gpu=index"}, "(did you mean --query-card?)"},
+        {{"--list-gpus"}, "(did you mean -L (--list-cards)?)"},
+        {{"-r"}, "(did you mean aismi reset -i ID?)"},
+        {{"-q", "-x"}, "(did you mean -j (--json)?)"},
+        {{"--query-card=temperature.gpu"}, "unknown card field 'temperature.gpu' (did you mean temperature?)"},
+    };
+    for (const auto& [args, hint] : habits) {
+        auto r = stack->aismi(args);
+        EXPECT_EQ(r.exitCode, 2) << args[0];
+        EXPECT_NE(r.err.find(hint), std::string::npos) << args[0] << ": " << r.err;
+    }
+    auto decimal = stack->aismi({"quota", "set", "sizes", "--max-vfs", "2", "--max-memory", "32GB"});
+    EXPECT_EQ(decimal.exitCode, 2);
+    EXPECT_NE(decimal.err.find("'32GB': decimal or binary? aismi's sizes are binary; write 32G or 32GiB"), std::string::npos) << decimal.err;
+    for (const char* size : {"32g", "32Gi"}) {
+        auto set = stack->aismi({"quota", "set", "sizes", "--max-vfs", "2", "--max-memory", size});
+        EXPECT_EQ(set.exitCode, 0) << size << ": " << set.err;
+        EXPECT_NE(set.out.find("0/32768"), std::string::npos) << set.out;
+    }
+    EXPECT_EQ(stack->aismi({"quota", "remove", "sizes"}).exitCode, 0);
+    EXPECT_EQ(stack->aismi({"events", "--since", "10 minutes ago"}).exitCode, 0);
+    auto policy = stack->aismi({"policy", "set", "--auto-reset", "true"});
+    EXPECT_EQ(policy.exitCode, 0) << policy.err;
+    EXPECT_EQ(stack->aismi({"policy", "set", "--auto-reset", "yes"}).exitCode, 0);
+}

@@ -168,7 +168,7 @@ TEST(Recovery, ThePolicySetAtRunTimeIsAuthorizedCheckedAndKeptAcrossRestarts) {
     const std::pair<std::vector<std::string>, std::string> bad[] = {
         {{"policy", "set", "--reset-guard", "0/5"}, "--reset-guard takes N/SECONDS"},
         {{"policy", "set", "--card-reset-budget", "3/604801"}, "--card-reset-budget takes N/SECONDS"},
-        {{"policy", "set", "--auto-reset", "maybe"}, "--auto-reset takes yes or no, not 'maybe'"},
+        {{"policy", "set", "--auto-reset", "maybe"}, "--auto-reset takes yes or no (or true or false), not 'maybe'"},
         {{"policy", "set", "-i", "0", "--auto-reset", "yes"}, "the recovery policy is host-wide"},
         {{"policy", "set"}, "policy set needs"},
     };

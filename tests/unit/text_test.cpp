@@ -40,6 +40,10 @@ TEST(Text, ParsesTimePointsTheWayEventsSinceTakesThem) {
     EXPECT_EQ(text::parseTimePoint("-2h", now, "t").value(), now - 7200);
     EXPECT_EQ(text::parseTimePoint("3d ago", now, "t").value(), now - 3 * 86400);
     EXPECT_EQ(text::parseTimePoint("45s ago", now, "t").value(), now - 45);
+    EXPECT_EQ(text::parseTimePoint("10 minutes ago", now, "t").value(), now - 600);
+    EXPECT_EQ(text::parseTimePoint("1 hour ago", now, "t").value(), now - 3600);
+    EXPECT_EQ(text::parseTimePoint("2 days ago", now, "t").value(), now - 2 * 86400);
+    EXPECT_EQ(text::parseTimePoint("30 sec ago", now, "t").value(), now - 30);
     // Local times: compare against the C library's own reading of the same fields.
     std::tm tm{};
     tm.tm_year = 2026 - 1900, tm.tm_mon = 10, tm.tm_mday = 24, tm.tm_hour = 18, tm.tm_min = 5, tm.tm_isdst = -1;
@@ -50,11 +54,47 @@ TEST(Text, ParsesTimePointsTheWayEventsSinceTakesThem) {
     EXPECT_LE(text::parseTimePoint("today", now, "t").value(), now);
     EXPECT_LT(text::parseTimePoint("yesterday", now, "t").value(), text::parseTimePoint("today", now, "t").value());
     for (const char* bad : {"", "soon", "10 ago", "10x ago", "-", "-h", "2026-13-01", "2026-02-31", "2026-11-24 25:00", "2026-11-24 18", "18:60",
-                            "@", "@-5", "@99999999999999", "4000d ago", "1e3s ago", "2026-11-24  18:00", "18:00:00:00"}) {
+                            "@", "@-5", "@99999999999999", "4000d ago", "1e3s ago", "2026-11-24  18:00", "18:00:00:00",
+                            "10 lightyears ago", "ten minutes ago", "10  minutes ago"}) {
         auto r = text::parseTimePoint(bad, now, "--since");
         EXPECT_FALSE(r.ok()) << bad;
         if (!r.ok()) {
             EXPECT_NE(r.error().message.find("--since"), std::string::npos) << bad;
         }
     }
+}
+
+TEST(Text, ParsesSizesAsUsersTypeThemAndAsksAboutDecimalUnits) {
+    EXPECT_EQ(text::parseSizeMib("512", "s").value(), 512u);
+    for (const char* g : {"32G", "32g", "32Gi", "32gi", "32GiB", "32gib"}) EXPECT_EQ(text::parseSizeMib(g, "s").value(), 32u * 1024) << g;
+    EXPECT_EQ(text::parseSizeMib("1t", "s").value(), 1024u * 1024);
+    EXPECT_EQ(text::parseSizeMib("64mi", "s").value(), 64u);
+    auto decimal = text::parseSizeMib("32GB", "--max-memory");
+    ASSERT_FALSE(decimal.ok());
+    EXPECT_EQ(decimal.error().message, "--max-memory: '32GB': decimal or binary? aismi's sizes are binary; write 32G or 32GiB (1 GiB = 1024 MiB)");
+    for (const char* bad : {"", "1.5G", "-1", "G", "32 G", "32Gx", "0"}) EXPECT_FALSE(text::parseSizeMib(bad, "s").ok()) << bad;
+}
+
+TEST(Text, BooleansTakeYesNoTrueFalse) {
+    for (const char* yes : {"yes", "YES", "true", "True"}) EXPECT_TRUE(text::parseBoolean(yes, "--x").value()) << yes;
+    for (const char* no : {"no", "No", "false", "FALSE"}) EXPECT_FALSE(text::parseBoolean(no, "--x").value()) << no;
+    auto bad = text::parseBoolean("maybe", "--auto-reset");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().message, "--auto-reset takes yes or no (or true or false), not 'maybe'");
+    EXPECT_FALSE(text::parseBoolean("yesyesyes", "--x").ok());
+}
+
+TEST(Text, FindsAndEscapesControlCharactersAndChecksUtf8) {
+    EXPECT_FALSE(text::firstControlCharacter("plain text, even \xc3\xa9"));
+    EXPECT_EQ(text::firstControlCharacter("ab\x1b[31m").value(), 2u);
+    EXPECT_EQ(text::firstControlCharacter("a\nb").value(), 1u);
+    EXPECT_FALSE(text::firstControlCharacter("a\nb\tc", true)) << "a document may have lines";
+    EXPECT_EQ(text::firstControlCharacter("a\x7f").value(), 1u);
+    EXPECT_EQ(text::escapeControl("ab\x1b[31mRED\x07"), "ab\\x1b[31mRED\\x07");
+    EXPECT_EQ(text::escapeControl("a\nb", true), "a\nb");
+    EXPECT_TRUE(text::validUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    for (const char* bad : {"\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\x80"}) EXPECT_FALSE(text::validUtf8(bad)) << bad;
+    EXPECT_EQ(text::counted(1, "engine"), "1 engine");
+    EXPECT_EQ(text::counted(2, "engine"), "2 engines");
+    EXPECT_EQ(text::counted(0, "VF"), "0 VFs");
 }

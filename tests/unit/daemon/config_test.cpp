@@ -113,7 +113,7 @@ TEST(DaemonConfig, ReadsHealthThresholdsAndRefusesThemOutOfRange) {
         {"--health-link-degraded=maybe", "--health-link-degraded takes warn or ignore, not 'maybe'"},
         {"--health-ecc-correctable-per-hour=-1", "--health-ecc-correctable-per-hour takes a whole number"},
         {"--events-repeat-window=86401", "--events-repeat-window must be 0 to 86400"},
-        {"--auto-card-reset=maybe", "--auto-card-reset takes yes or no, not 'maybe'"},
+        {"--auto-card-reset=maybe", "--auto-card-reset takes yes or no (or true or false), not 'maybe'"},
         {"--card-reset-budget=0/60", "--card-reset-budget takes N/SECONDS (N 1 to 100, SECONDS 1 to 604800, e.g. 1/3600), not '0/60'"},
         {"--card-reset-budget=2", "--card-reset-budget takes N/SECONDS"},
     };
