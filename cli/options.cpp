@@ -867,6 +867,12 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
         if (auto ok = checkHost(host); !ok) return std::move(ok).error();
         if (std::find(request->hosts.begin(), request->hosts.end(), host) == request->hosts.end()) request->hosts.push_back(host);
     }
+    // The image goes to aismid as an open file descriptor, which the SSH bridge cannot carry:
+    // said before connecting, with the way that works.
+    if (request->mode == CliRequest::Mode::FirmwareUpdate)
+        return usage("firmware update goes to the local aismid only (the image is passed as an open file, which -H's SSH bridge cannot carry); "
+                     "copy the image to the host and run 'aismi firmware update' there, e.g. scp fw.img HOST: && ssh HOST aismi firmware update -i ID fw.img",
+                     "docs/by-hand.md");
     if (request->hosts.size() > 1 && !readsOnce(*request))
         return usage("several -H hosts go only with commands that read once (queries, lists, show, health, events without --follow); "
                      "changes, --loop, dmon and --follow go to one host at a time");

@@ -274,3 +274,10 @@ TEST_F(AismiCli, AnswersNvidiaSmiHabitsWithAismisWords) {
     EXPECT_EQ(policy.exitCode, 0) << policy.err;
     EXPECT_EQ(stack->aismi({"policy", "set", "--auto-reset", "yes"}).exitCode, 0);
 }
+
+TEST_F(AismiCli, RefusesAFirmwareUpdateOverSshBeforeConnectingAndSaysHow) {
+    // Issue 26 #15: it ended in a raw "Failed to serialize a UnixFd value", exit 10.
+    auto r = stack->aismi({"-H", "root@127.0.0.1:1", "firmware", "update", "-i", "0", "/dev/null"});
+    EXPECT_EQ(r.exitCode, 2) << r.err;
+    EXPECT_NE(r.err.find("copy the image to the host and run 'aismi firmware update' there"), std::string::npos) << r.err;
+}
