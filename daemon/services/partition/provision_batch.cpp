@@ -15,6 +15,7 @@
 #include "policy_service.hpp"
 #include "poller.hpp"
 #include "snapshot.hpp"
+#include "vfio_binding_text.hpp"
 
 #include <aismi/card.hpp>
 
@@ -125,7 +126,7 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
         if (vf >= card.vfs.size() || inBatch.count(vf))
             return done(makeError(Errc::NotFound, vfWhat + ": not enabled, or named twice (" + std::to_string(card.vfs.size()) + " enabled)"));
         const VfSnapshot& s = card.vfs[vf];
-        if (s.driver == "vfio-pci") return done(makeError(Errc::InvalidState, vfWhat + ": the VF is bound to vfio-pci (assigned to a VM?); release it first"));
+        if (s.driver == "vfio-pci") return done(makeError(Errc::InvalidState, vfWhat + ": " + vfioBindingText(s) + "; release it first"));
         if (s.state() == VfState::Running) return done(makeError(Errc::Busy, vfWhat + ": a workload runs on the VF; its resources cannot move under it"));
         if (!name.empty() && s.quarantined)
             return done(makeError(Errc::InvalidState, vfWhat + ": the VF is quarantined (it kept hanging); aismi vf unquarantine releases it"));

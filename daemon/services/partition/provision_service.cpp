@@ -15,6 +15,7 @@
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
 #include "snapshot.hpp"
+#include "vfio_binding_text.hpp"
 
 #include <aismi/card.hpp>
 
@@ -135,7 +136,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
         return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
     const VfSnapshot& vf = card.vfs[ref.vf];
     if (vf.driver == "vfio-pci")
-        return done(makeError(Errc::InvalidState, what + ": the VF is bound to vfio-pci (assigned to a VM?); release it first"));
+        return done(makeError(Errc::InvalidState, what + ": " + vfioBindingText(vf) + "; release it first"));
     if (vf.state() == VfState::Running)
         return done(makeError(Errc::Busy, what + ": a workload runs on the VF; its resources cannot move under it"));
     if (next && vf.quarantined)

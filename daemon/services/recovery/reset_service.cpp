@@ -9,6 +9,7 @@
 #include "journal_repository.hpp"
 #include "poller.hpp"
 #include "snapshot.hpp"
+#include "vfio_binding_text.hpp"
 
 #include <aismi/card.hpp>
 #include <aismi/pci_function.hpp>
@@ -157,7 +158,7 @@ void ResetService::resetVf(const VfRef& ref, bool force, Done done) {
     if (!force && vf.state() == VfState::Running)
         return done(makeError(Errc::Busy, what + ": a workload runs on the VF and would be lost; --force resets it anyway"));
     if (!force && vf.driver == "vfio-pci")
-        return done(makeError(Errc::InvalidState, what + ": the VF is bound to vfio-pci (assigned to a VM?); --force resets it anyway"));
+        return done(makeError(Errc::InvalidState, what + ": " + vfioBindingText(vf) + "; --force resets it anyway"));
     // Mid-operation (provisioning, another reset, a VF count change): refused, not queued.
     if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
     PayloadWriter payload;
