@@ -99,17 +99,27 @@ void FirmwareService::after(std::chrono::milliseconds delay, std::function<void(
     });
 }
 
+Result<FirmwareService::CheckedImage> FirmwareService::checkImage(const std::vector<uint8_t>& bytes, const std::string& keysDir) {
+    auto image = firmware::parse(bytes);
+    if (!image) return Error{image.error().code, "the image is not usable: " + image.error().message};
+    auto keys = loadTrustedKeys(keysDir);
+    if (!keys) return std::move(keys).error();
+    if (auto v = firmware::verifySignature(*image, *keys); !v) return std::move(v).error().context("the image is refused");
+    return CheckedImage{image->vendor, image->device, image->version, text::hex(image->sha256)};
+}
+
 Result<int64_t> FirmwareService::update(UpdateRequest req, Done done) {
     if (req.card >= d_.inventory.size()) return makeError(Errc::NotFound, "no card " + std::to_string(req.card));
     const CardSnapshot& card = d_.inventory.snapshot(req.card);
     const CardInfo info = card.info;
     const std::string what = info.label() + ": firmware update";
     // Everything about the image first: nothing touches the card before it is trusted.
-    auto image = firmware::parse(req.image);
-    if (!image) return Error{image.error().code, what + ": the image is not usable: " + image.error().message};
-    auto keys = loadTrustedKeys(s_.keysDir);
-    if (!keys) return std::move(keys).error().context(what);
-    if (auto v = firmware::verifySignature(*image, *keys); !v) return std::move(v).error().context(what + ": the image is refused");
+    if (!req.checked) {
+        auto checked = checkImage(req.image, s_.keysDir);
+        if (!checked) return std::move(checked).error().context(what);
+        req.checked = std::move(*checked);
+    }
+    const CheckedImage* image = &*req.checked;
     if (image->vendor != info.vendorId || image->device != info.deviceId) {
         char want[16], got[16];
         std::snprintf(want, sizeof want, "%04x:%04x", info.vendorId, info.deviceId);
@@ -142,7 +152,7 @@ Result<int64_t> FirmwareService::update(UpdateRequest req, Done done) {
     run->row.fromBank = fw.activeBank;
     run->row.toVersion = image->version;
     run->row.toBank = 1 - fw.activeBank;
-    run->row.sha256 = text::hex(image->sha256);
+    run->row.sha256 = image->sha256;
     run->row.activate = req.activate;
     run->row.reason = "writing bank " + std::to_string(run->row.toBank);
     auto cancelFlag = run->cancel;
@@ -182,31 +192,45 @@ void FirmwareService::updateFromFd(int fd, UpdateRequest request, std::function<
         if (*f >= 0) ::close(*f);
         delete f;
     });
-    onCard<std::vector<uint8_t>>(
-        "firmware-image",
-        [owned]() -> Result<std::vector<uint8_t>> {
+    if (request.card >= d_.inventory.size()) return started(makeError(Errc::NotFound, "no card " + std::to_string(request.card)));
+    const CardInfo& info = d_.inventory.info(request.card);
+    struct Read {
+        std::vector<uint8_t> bytes;
+        CheckedImage checked;
+    };
+    // One strand per card: a read that never returns holds up this card's update only.
+    onCard<Read>(
+        "firmware-image/" + info.key,
+        [owned, keysDir = s_.keysDir, what = info.label() + ": firmware update"]() -> Result<Read> {
             // Only a regular file: a pipe or a socket could keep the worker waiting forever.
             struct stat st {};
-            if (::fstat(*owned, &st) != 0) return Error::fromErrno(errno, "the image's file descriptor");
-            if (!S_ISREG(st.st_mode)) return makeError(Errc::InvalidArgument, "the image must be a regular file (not a pipe, socket or device)");
+            if (::fstat(*owned, &st) != 0) return Error::fromErrno(errno, "firmware update: the image's file descriptor");
+            if (!S_ISREG(st.st_mode)) return makeError(Errc::InvalidArgument, "firmware update: the image must be a regular file (not a pipe, socket or device)");
             const uint64_t limit = firmware::kHeaderSize + firmware::kMaxPayloadSize + firmware::kSignatureSize;
             if (static_cast<uint64_t>(st.st_size) > limit)
-                return makeError(Errc::InvalidArgument, "the image is " + std::to_string(st.st_size) + " bytes; an image holds at most " + std::to_string(limit));
-            std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+                return makeError(Errc::InvalidArgument,
+                                 "firmware update: the image is " + std::to_string(st.st_size) + " bytes; an image holds at most " + std::to_string(limit));
+            Read read;
+            read.bytes.resize(static_cast<size_t>(st.st_size));
             size_t at = 0;
-            while (at < bytes.size()) {
-                const ssize_t n = ::pread(*owned, bytes.data() + at, bytes.size() - at, static_cast<off_t>(at));
+            while (at < read.bytes.size()) {
+                const ssize_t n = ::pread(*owned, read.bytes.data() + at, read.bytes.size() - at, static_cast<off_t>(at));
                 if (n < 0 && errno == EINTR) continue;
-                if (n < 0) return Error::fromErrno(errno, "reading the image");
+                if (n < 0) return Error::fromErrno(errno, "firmware update: reading the image");
                 if (n == 0) break;  // shorter than it was: the parse says truncated
                 at += static_cast<size_t>(n);
             }
-            bytes.resize(at);
-            return bytes;
+            read.bytes.resize(at);
+            // The checks that read every byte, here rather than on the loop.
+            auto checked = checkImage(read.bytes, keysDir);
+            if (!checked) return std::move(checked).error().context(what);
+            read.checked = std::move(*checked);
+            return read;
         },
-        [this, request = std::move(request), started = std::move(started), done = std::move(done)](Result<std::vector<uint8_t>> bytes) mutable {
-            if (!bytes) return started(Error{bytes.error().code, "firmware update: " + bytes.error().message});
-            request.image = std::move(*bytes);
+        [this, request = std::move(request), started = std::move(started), done = std::move(done)](Result<Read> read) mutable {
+            if (!read) return started(std::move(read).error());
+            request.image = std::move(read->bytes);
+            request.checked = std::move(read->checked);
             started(update(std::move(request), std::move(done)));
         });
 }

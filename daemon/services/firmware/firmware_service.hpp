@@ -71,6 +71,17 @@ public:
     FirmwareService(Deps deps, Settings settings);
     ~FirmwareService() override;
 
+    /// What the checks of an image found (checkImage): its identity and the hash its header
+    /// states and its payload has. The checks read every byte (a SHA-256, an Ed25519
+    /// verification): ~180 ms for 256 MiB, so they run on a worker, never the loop.
+    struct CheckedImage {
+        uint16_t vendor = 0, device = 0;
+        std::string version;
+        std::string sha256;  // hex
+    };
+    /// Parses `bytes` and verifies their signature against the keys in `keysDir`; blocking.
+    static Result<CheckedImage> checkImage(const std::vector<uint8_t>& bytes, const std::string& keysDir);
+
     struct UpdateRequest {
         unsigned card = 0;
         std::vector<uint8_t> image;
@@ -78,14 +89,16 @@ public:
         bool allowOlder = false;
         bool force = false;  // activate now although VFs are in use
         bool allowReinstall = false;  // the version that runs already (fwupd's word)
+        std::optional<CheckedImage> checked = {};  // when a worker checked `image` already
     };
     using Done = std::function<void(Result<void>)>;
     /// Checks the image and starts the update job; returns the job's number at once. `done`
     /// (optional) runs on the loop when the job ends.
     Result<int64_t> update(UpdateRequest request, Done done = nullptr);
     /// Reads the image from `fd` (a regular file the caller opened; this takes it and closes
-    /// it) on a worker, so that a large image never stalls the loop, then update(). `started`
-    /// gets the job's number or why the image was refused.
+    /// it) and checks it on a worker of its own per card, so that a large image never stalls the
+    /// loop and a read that never returns (a FUSE file) holds up no other card, then update().
+    /// `started` gets the job's number or why the image was refused.
     void updateFromFd(int fd, UpdateRequest request, std::function<void(Result<int64_t>)> started, Done done = nullptr);
     /// Activates the card's staged update (written with --activate=never, or waiting for idle).
     Result<int64_t> activate(unsigned card, bool force, Done done = nullptr);
