@@ -798,7 +798,7 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
         const bool valueOfPrevious = !a.starts_with("-") && i > 0 && args[i - 1].starts_with("--") && args[i - 1].find('=') == std::string::npos;
         const std::string where = a.starts_with("-")  ? quoteInput(a.substr(0, a.find('=')))
                                   : valueOfPrevious ? "the value of " + quoteInput(args[i - 1])
-                                                    : "the word " + quoteInput(a);
+                                                    : "argument " + std::to_string(i + 1) + " (" + quoteInput(a) + ")";
         if (!text::validUtf8(a)) return usage(where + " is not valid UTF-8 text");
         if (auto bad = text::firstControlCharacter(a))
             return usage(where + " holds a control character (" + text::escapeControl(a.substr(*bad, 1)) + " at byte " + std::to_string(*bad) +

@@ -30,8 +30,8 @@ Result<std::string> describeVf(DaemonClient& client, const std::string& path) {
         out << "VF " << vf.number("CardIndex") << ":" << vf.number("Index") << " (" << vf.text("PciAddress") << "): ";
         if (vf.text("Profile").empty()) out << "unprovisioned";
         else out << "profile " << vf.text("Profile") << (vf.text("Tenant").empty() ? "" : " for tenant " + vf.text("Tenant"));
-        out << ", " << vf.number("ComputeUnits") << " compute units, " << mib(vf.number("MemoryMiB")) << ", " << vf.number("Engines")
-            << " engines\n";
+        out << ", " << text::counted(vf.number("ComputeUnits"), "compute unit") << ", " << mib(vf.number("MemoryMiB")) << ", "
+            << text::counted(vf.number("Engines"), "engine") << "\n";
         return out.str();
     }
     return makeError(Errc::NotFound, path + " is gone");

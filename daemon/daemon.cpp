@@ -257,11 +257,25 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         vfCount.convergeLive(e.card);
         provisioning.convergeLive(e.card);
     });
+    // A store deleted or replaced under aismid refuses every change from then on (each
+    // transaction checks); this makes it known even when nothing changes: once in the log and
+    // the events, and as a health reason of every card (automatic resets cannot be recorded).
+    bool storeLossSaid = false;
+    const auto watchStore = [&] {
+        if (storeLossSaid) return;
+        if (auto file = (*db)->checkFile(); !file) {
+            storeLossSaid = true;
+            log::error(file.error().message);
+            health.setDaemonProblem(file.error().message);
+            events.publish(Notice{EventType::Daemon, Severity::Critical, "aismid", file.error().message});
+        }
+    };
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
         vfCount.watch(e.card, e.before, e.now);
         provisioning.watch(e.card, e.now);
         recovery.watch(e.now);
         resets.watchRestore(e.card);
+        if (e.card == 0) watchStore();  // once a poll: a stat()
         firmware.watch(e.card, e.now);
     });
     // Cards recovery reset to put them back on their committed firmware get their VFs back.
@@ -311,18 +325,11 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     uint64_t watchdogUsec = 0;
     if (sd_watchdog_enabled(0, &watchdogUsec) > 0) armWatchdog(watchdog, std::chrono::microseconds(watchdogUsec));
     boost::asio::steady_timer housekeeping(io);
-    bool storeLossSaid = false;
     std::function<void(const boost::system::error_code&)> tidy = [&](const boost::system::error_code& ec) {
         if (ec) return;
         jobs.prune(static_cast<int64_t>(std::time(nullptr)));
         history.sweep();
-        // A store deleted or replaced under aismid refuses every change from then on (each
-        // transaction checks); housekeeping makes it known even when nothing changes.
-        if (auto file = (*db)->checkFile(); !file && !storeLossSaid) {
-            storeLossSaid = true;
-            log::error(file.error().message);
-            events.publish(Notice{EventType::Daemon, Severity::Critical, "aismid", file.error().message});
-        }
+        watchStore();
         housekeeping.expires_after(kHousekeeping);
         housekeeping.async_wait(tidy);
     };

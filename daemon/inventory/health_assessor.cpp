@@ -64,6 +64,7 @@ void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
         worst = std::max(worst, h);
         reasons.push_back(std::move(why));
     };
+    if (!daemonProblem_.empty()) raise(Health::Warning, daemonProblem_);
     const CardTelemetry& t = card.telemetry;
     card.thermal = Thermal::Normal;
     if (t.temperatureC) {

@@ -36,10 +36,14 @@ public:
     /// are Warning; anything that could not be read is Unknown (unless something known is worse).
     /// `nowS` (a monotonic clock, seconds) dates the error counters.
     void assess(CardSnapshot& card, int64_t nowS = 0);
+    /// A problem of aismid's own that every card shows as a Warning reason until it is cleared
+    /// ("" clears it): the store replaced under aismid, so no change to any card can be made.
+    void setDaemonProblem(std::string why) { daemonProblem_ = std::move(why); }
     /// Forgets a card's history (it was reset or replaced).
     void forget(const std::string& cardKey) { history_.erase(cardKey); }
 
 private:
+    std::string daemonProblem_;
     struct VfHistory {
         std::string pciAddress;  // which VF this was: a different one at the index starts afresh
         bool seen = false;  // a poll with status saw it

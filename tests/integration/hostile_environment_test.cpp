@@ -124,6 +124,11 @@ TEST(HostileEnvironment, AStoreDeletedOrReplacedUnderAismidRefusesChangesInstead
         EXPECT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 17) << "every change";
         auto read = stack.aismi({"-L"});
         EXPECT_EQ(read.exitCode, 0) << "reads go on: " << read.err;
+        // Every card says it too: nothing about it can change (automatic resets included).
+        std::string health;
+        for (int i = 0; i < 100 && (health = stack.aismi({"health", "-i", "0"}).out).find("state store") == std::string::npos; ++i)
+            std::this_thread::sleep_for(50ms);
+        EXPECT_NE(health.find("state store " + db), std::string::npos) << health;
         EXPECT_EQ(stack.daemonState(), "running");
     }
 }
