@@ -1,6 +1,7 @@
 #include "daemon_client.hpp"
 #include "heap.hpp"
 
+#include <cctype>
 #include <poll.h>
 #include <unordered_map>
 
@@ -20,13 +21,22 @@ namespace {
 constexpr const char* kBusName = "org.aismi.Manager1";
 constexpr const char* kManagerPath = "/org/aismi/Manager1";
 
+// aismid's bus edge names the method it refuses ("ListEvents: no event type 'RESET'"): what a
+// D-Bus client wants, and not what an aismi user typed.
+std::string withoutMethodName(const std::string& message) {
+    size_t i = 0;
+    if (message.empty() || !std::isupper(static_cast<unsigned char>(message[0]))) return message;
+    while (i < message.size() && std::isalpha(static_cast<unsigned char>(message[i]))) ++i;
+    return i + 1 < message.size() && message[i] == ':' && message[i + 1] == ' ' ? message.substr(i + 2) : message;
+}
+
 Error fromBus(const sdbus::Error& e, const std::string& what) {
     const std::string& name = e.getName();
     if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner")
         return makeError(Errc::ServiceUnavailable,
                          "aismid is not running (nothing owns org.aismi.Manager1 on the system bus); start it with "
                          "'systemctl start aismid'");
-    if (auto code = errcFromDbusName(name)) return makeError(*code, e.getMessage());
+    if (auto code = errcFromDbusName(name)) return makeError(*code, withoutMethodName(e.getMessage()));
     if (name == "org.freedesktop.DBus.Error.AccessDenied")
         return makeError(Errc::PermissionDenied, what + ": the bus refused the call: " + e.getMessage());
     if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout")

@@ -273,6 +273,11 @@ TEST_F(AismiCli, AnswersNvidiaSmiHabitsWithAismisWords) {
     auto policy = stack->aismi({"policy", "set", "--auto-reset", "true"});
     EXPECT_EQ(policy.exitCode, 0) << policy.err;
     EXPECT_EQ(stack->aismi({"policy", "set", "--auto-reset", "yes"}).exitCode, 0);
+    // aismid's refusal reaches the user without the D-Bus method's name (issue 26 #19).
+    auto type = stack->aismi({"events", "--type", "no-such-type"});
+    EXPECT_EQ(type.exitCode, 2) << type.err;
+    EXPECT_EQ(type.err.find("ListEvents"), std::string::npos) << type.err;
+    EXPECT_NE(type.err.find("no-such-type"), std::string::npos) << type.err;
 }
 
 TEST_F(AismiCli, RefusesAFirmwareUpdateOverSshBeforeConnectingAndSaysHow) {
