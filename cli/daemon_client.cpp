@@ -623,14 +623,17 @@ constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
 }  // namespace
 
-Result<void> DaemonClient::setQuota(const QuotaRow& q) {
+Result<void> DaemonClient::updateQuota(const std::string& tenant, const QuotaChange& change) {
     try {
+        std::map<std::string, sdbus::Variant> limits;
+        if (change.maxVfs) limits["max_vfs"] = sdbus::Variant(*change.maxVfs);
+        if (change.maxComputeUnits) limits["max_compute_units"] = sdbus::Variant(*change.maxComputeUnits);
+        if (change.maxMemoryMib) limits["max_memory_mib"] = sdbus::Variant(*change.maxMemoryMib);
         auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
-        manager->callMethod("SetQuota").onInterface("org.aismi.Manager1").withArguments(q.tenant, q.maxVfs, q.maxComputeUnits.value_or(kNoLimit),
-                                                                                         q.maxMemoryMib.value_or(kNoLimit));
+        manager->callMethod("UpdateQuota").onInterface("org.aismi.Manager1").withArguments(tenant, limits);
         return {};
     } catch (const sdbus::Error& e) {
-        return fromBus(e, "set the quota of " + q.tenant);
+        return fromBus(e, "set the quota of " + tenant);
     }
 }
 

@@ -116,14 +116,19 @@ public:
     };
     Result<void> setRecoveryPolicy(const RecoveryChange& change);
 
-    /// Tenant quotas (Manager1.SetQuota/RemoveQuota/ListQuotas).
+    /// Tenant quotas (Manager1.UpdateQuota/RemoveQuota/ListQuotas).
     struct QuotaRow {
         std::string tenant;
         uint64_t maxVfs = 0;
         std::optional<uint64_t> maxComputeUnits, maxMemoryMib;  // nullopt: no limit
         uint64_t vfs = 0, computeUnits = 0, memoryMib = 0;      // what the tenant holds
     };
-    Result<void> setQuota(const QuotaRow& q);
+    /// The limits to change (the others stay): a value, or kRemoveLimit for compute and memory.
+    struct QuotaChange {
+        std::optional<uint64_t> maxVfs, maxComputeUnits, maxMemoryMib;
+    };
+    static constexpr uint64_t kRemoveLimit = ~uint64_t{0};
+    Result<void> updateQuota(const std::string& tenant, const QuotaChange& change);
     Result<void> removeQuota(const std::string& tenant);
     Result<std::vector<QuotaRow>> listQuotas();
 

@@ -493,19 +493,32 @@ Result<CliRequest> parseQuotaSet(const CommandLine& c) {
     auto tenant = tenantWord(c, "set", false);
     if (!tenant) return std::move(tenant).error();
     r.tenant = *tenant;
-    if (!c.has("max-vfs")) return usage("quota set needs --max-vfs N", "aismi quota --help");
-    auto vfs = number(c.text("max-vfs"), "--max-vfs", 0, 1000000, "aismi quota --help");
-    if (!vfs) return std::move(vfs).error();
-    r.maxVfs = *vfs;
+    // Only the limits given change (aismid merges them); `none` removes a compute or memory limit.
+    if (!c.has("max-vfs") && !c.has("max-compute") && !c.has("max-memory"))
+        return usage("quota set needs at least one of --max-vfs, --max-compute, --max-memory", "aismi quota --help");
+    constexpr uint64_t kNone = ~uint64_t{0};
+    if (c.has("max-vfs")) {
+        auto vfs = number(c.text("max-vfs"), "--max-vfs", 0, 1000000, "aismi quota --help");
+        if (!vfs) return std::move(vfs).error();
+        r.maxVfs = *vfs;
+    }
     if (c.has("max-compute")) {
-        auto cu = number(c.text("max-compute"), "--max-compute", 0, 0xffffffffu, "aismi quota --help");
-        if (!cu) return std::move(cu).error();
-        r.maxComputeUnits = *cu;
+        if (c.text("max-compute") == "none") {
+            r.maxComputeUnits = kNone;
+        } else {
+            auto cu = number(c.text("max-compute"), "--max-compute", 0, 0xffffffffu, "aismi quota --help (or none: no limit)");
+            if (!cu) return std::move(cu).error();
+            r.maxComputeUnits = *cu;
+        }
     }
     if (c.has("max-memory")) {
-        auto mem = text::parseSizeMib(c.text("max-memory"), "--max-memory");
-        if (!mem) return usage(mem.error().message, "aismi quota --help");
-        r.maxMemoryMib = *mem;
+        if (c.text("max-memory") == "none") {
+            r.maxMemoryMib = kNone;
+        } else {
+            auto mem = text::parseSizeMib(c.text("max-memory"), "--max-memory");
+            if (!mem) return usage(mem.error().message, "aismi quota --help (or none: no limit)");
+            r.maxMemoryMib = *mem;
+        }
     }
     return r;
 }

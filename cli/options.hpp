@@ -30,9 +30,10 @@ struct CliRequest {
     std::string layoutFile;    // partition apply --file FILE (read when the command runs)
     bool dryRun = false;       // partition apply --dry-run
     std::string tenant;        // vf provision --tenant; quota set|show|remove TENANT
-    uint64_t maxVfs = 0;                      // quota set --max-vfs
-    std::optional<uint64_t> maxComputeUnits;  // quota set --max-compute (none: no limit)
-    std::optional<uint64_t> maxMemoryMib;     // quota set --max-memory
+    // quota set: only the limits given change; UINT64_MAX (`none`) removes a compute or memory limit.
+    std::optional<uint64_t> maxVfs;           // --max-vfs
+    std::optional<uint64_t> maxComputeUnits;  // --max-compute
+    std::optional<uint64_t> maxMemoryMib;     // --max-memory
     std::optional<uint32_t> computeRatio;     // policy set, in hundredths (150: 1.5)
     std::optional<uint32_t> memoryRatio;
     // policy set, the recovery policy (host-wide): nullopt keeps what aismid has

@@ -140,7 +140,7 @@ std::string limitText(const std::optional<uint64_t>& v) { return v ? std::to_str
 
 Result<std::string> quotas(DaemonClient& client, const CliRequest& r) {
     if (r.mode == CliRequest::Mode::QuotaSet) {
-        if (auto s = client.setQuota(DaemonClient::QuotaRow{r.tenant, r.maxVfs, r.maxComputeUnits, r.maxMemoryMib}); !s) return std::move(s).error();
+        if (auto s = client.updateQuota(r.tenant, {r.maxVfs, r.maxComputeUnits, r.maxMemoryMib}); !s) return std::move(s).error();
     } else if (r.mode == CliRequest::Mode::QuotaRemove) {
         if (auto s = client.removeQuota(r.tenant); !s) return std::move(s).error();
         return "tenant " + r.tenant + ": quota removed\n";

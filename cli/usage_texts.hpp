@@ -147,15 +147,16 @@ there now.
 
 )";
 
-inline constexpr const char* kQuotaUsage = R"(Usage: aismi quota set TENANT --max-vfs N [--max-compute N] [--max-memory SIZE]
+inline constexpr const char* kQuotaUsage = R"(Usage: aismi quota set TENANT [--max-vfs N] [--max-compute N|none] [--max-memory SIZE|none]
        aismi quota show [TENANT] [-j]
        aismi quota remove TENANT
 
 Caps what one tenant's provisioned VFs may hold together on this host: how many VFs, and
 optionally how many compute units and how much device memory (SIZE: 512, 512M, 8G, 1T; MiB
-without a unit). A provisioning that would go beyond it is refused with the numbers; a quota
-set below what the tenant holds takes nothing away. show lists each quota with what the
-tenant holds now.
+without a unit; 8Gi and 8g too). set changes only the limits it is given and keeps the others;
+none removes a compute or memory limit; a tenant's first quota needs --max-vfs. A provisioning
+that would go beyond it is refused with the numbers; a quota set below what the tenant holds
+takes nothing away. show lists each quota with what the tenant holds now.
 
 )";
 

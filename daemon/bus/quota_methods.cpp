@@ -33,6 +33,27 @@ void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx) {
                                   });
                               });
                           });
+    object.registerMethod(kManagerInterface, "UpdateQuota", "sa{sv}", {"tenant", "limits"}, "", {}, [&ctx](sdbus::MethodCall call) {
+        guarded(call, [&] {
+            std::string tenant;
+            std::map<std::string, sdbus::Variant> limits;
+            readArguments(call, {"tenant", "limits"}, tenant, limits);
+            QuotaService::Change change;
+            for (const auto& [name, value] : limits) {
+                const bool known = name == "max_vfs" || name == "max_compute_units" || name == "max_memory_mib";
+                if (!known || value.peekValueType() != "t")
+                    throw toBusError(makeError(Errc::InvalidArgument, "UpdateQuota: " + (known ? name + " must be of type t" : "unknown limit " + quoteInput(name)) +
+                                                                          " (there are: max_vfs, max_compute_units, max_memory_mib, of type t)"));
+                const uint64_t v = value.get<uint64_t>();
+                if (name == "max_vfs") change.maxVfs = v;
+                else (name == "max_compute_units" ? change.maxComputeUnits : change.maxMemoryMib) = limit(v);
+            }
+            authorizeThen(ctx, call, kActionManageQuotas, [&ctx, tenant, change](PendingCall pending) {
+                if (auto r = ctx.quotas.update(tenant, change); !r) return pending.fail(r.error());
+                pending.reply();
+            });
+        });
+    });
     object.registerMethod(kManagerInterface, "RemoveQuota", "s", {"tenant"}, "", {}, [&ctx](sdbus::MethodCall call) {
         guarded(call, [&] {
             std::string tenant;

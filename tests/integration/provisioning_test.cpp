@@ -156,7 +156,9 @@ TEST(TenantQuotas, AreSetShownAndRemovedFromTheCliAndRefusedToOthers) {
               "\"compute_units\": 0, \"memory_mib\": 0}\n]\n")
         << "reading is open";
     const std::pair<std::vector<std::string>, std::string> bad[] = {
-        {{"quota", "set", "acme"}, "needs --max-vfs"},
+        {{"quota", "set", "acme"}, "needs at least one of --max-vfs, --max-compute, --max-memory"},
+        {{"quota", "set", "newcomer", "--max-memory", "8G"}, "tenant newcomer has no quota yet: give its VF limit too (--max-vfs)"},
+        {{"quota", "set", "acme", "--max-vfs", "none"}, "--max-vfs takes a whole number"},
         {{"quota", "set", "acme", "--max-vfs", "-1"}, "--max-vfs takes a whole number"},
         {{"quota", "set", "acme", "--max-vfs", "2", "--max-memory", "1.5G"}, "'1.5G' is not a size"},
         {{"quota", "set", "a b", "--max-vfs", "2"}, "is not a tenant name"},
@@ -168,6 +170,13 @@ TEST(TenantQuotas, AreSetShownAndRemovedFromTheCliAndRefusedToOthers) {
         EXPECT_NE(r.exitCode, 0);
         EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
     }
+    // Issue 26 #14: a limit not repeated stays; memory alone can be set; none removes one limit.
+    ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-vfs", "3"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-memory", "32G"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-compute", "none"}).exitCode, 0);
+    EXPECT_EQ(stack.aismi({"quota", "show", "acme", "-j"}).out,
+              "[\n {\"tenant\": \"acme\", \"max_vfs\": 3, \"max_compute_units\": null, \"max_memory_mib\": 32768, \"vfs\": 0, "
+              "\"compute_units\": 0, \"memory_mib\": 0}\n]\n");
     EXPECT_EQ(stack.aismi({"quota", "remove", "acme"}, 65534).exitCode, 7);
     EXPECT_EQ(stack.aismi({"quota", "remove", "acme"}).out, "tenant acme: quota removed\n");
     EXPECT_EQ(stack.aismi({"quota", "show"}).out, "No quotas set\n");

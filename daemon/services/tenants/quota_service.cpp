@@ -45,6 +45,21 @@ Result<void> QuotaService::set(const Quota& q) {
     return {};
 }
 
+Result<void> QuotaService::update(const std::string& tenant, const Change& change) {
+    if (!validTenantName(tenant))
+        return makeError(Errc::InvalidArgument, "'" + tenant.substr(0, 64) + "' is not a tenant name (letters, digits, '-', '_' and '.', 1 to 64)");
+    auto existing = quotas_.get(tenant);
+    if (!existing) return std::move(existing).error();
+    if (!*existing && !change.maxVfs)
+        return makeError(Errc::InvalidArgument, "tenant " + tenant + " has no quota yet: give its VF limit too (--max-vfs)");
+    // Read and written on the loop thread, between no other change: nothing lands in between.
+    Quota q = existing->value_or(Quota{tenant, 0, std::nullopt, std::nullopt});
+    if (change.maxVfs) q.maxVfs = *change.maxVfs;
+    if (change.maxComputeUnits) q.maxComputeUnits = *change.maxComputeUnits;
+    if (change.maxMemoryMib) q.maxMemoryMib = *change.maxMemoryMib;
+    return set(q);
+}
+
 Result<void> QuotaService::remove(const std::string& tenant) {
     if (!validTenantName(tenant)) return makeError(Errc::InvalidArgument, "'" + tenant.substr(0, 64) + "' is not a tenant name");
     if (auto r = quotas_.remove(tenant); !r) return r;

@@ -36,6 +36,13 @@ public:
     /// nothing is taken away, but no more is admitted until usage falls below it. A new tenant
     /// past the limit of tenants is refused (NoSpace).
     Result<void> set(const Quota& q);
+    /// Changes only the limits given (a nullopt inside means: remove that limit); the others
+    /// stay as they are. A tenant without a quota must be given maxVfs (InvalidArgument).
+    struct Change {
+        std::optional<uint64_t> maxVfs;
+        std::optional<std::optional<uint64_t>> maxComputeUnits, maxMemoryMib;
+    };
+    Result<void> update(const std::string& tenant, const Change& change);
     Result<void> remove(const std::string& tenant);
 
     struct Row {
