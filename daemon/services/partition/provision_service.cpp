@@ -280,23 +280,30 @@ void ProvisionService::watch(unsigned card, const CardSnapshot& now) {
     convergeLive(card);
 }
 
-std::vector<unsigned> ProvisionService::unrestoredVfs(unsigned card) {
-    const CardSnapshot& s = d_.inventory.snapshot(card);
+namespace {
+// The VFs of `s` whose resources differ from their provisioning `rows`.
+std::vector<unsigned> differingVfs(const CardSnapshot& s, const std::map<unsigned, DesiredStateRepository::Provisioned>& rows) {
     std::vector<unsigned> out;
-    auto rows = d_.desired.provisionedVfs(s.info.key);
-    if (!rows) return out;
-    for (const auto& [vf, p] : *rows)
+    for (const auto& [vf, p] : rows)
         if (vf < s.vfs.size() && s.vfs[vf].resources != std::optional<Resources>(p.resources)) out.push_back(vf);
     return out;
+}
+}  // namespace
+
+std::vector<unsigned> ProvisionService::unrestoredVfs(unsigned card) {
+    const CardSnapshot& s = d_.inventory.snapshot(card);
+    auto rows = d_.desired.provisionedVfs(s.info.key);
+    return rows ? differingVfs(s, *rows) : std::vector<unsigned>{};
 }
 
 void ProvisionService::convergeLive(unsigned card) {
     const CardSnapshot& s = d_.inventory.snapshot(card);
     if (s.lost || s.vfs.empty() || d_.changes.busy(s.info.key)) return;
-    const std::vector<unsigned> differing = unrestoredVfs(card);
+    auto rows = d_.desired.provisionedVfs(s.info.key);  // one read of the store per poll
+    if (!rows) return;
+    const std::vector<unsigned> differing = differingVfs(s, *rows);
     if (differing.empty()) return restores_.settled(s.info.key);
-    auto rows = d_.desired.provisionedVfs(s.info.key);
-    if (!rows || !restores_.attempt(s.info.key) || !d_.changes.begin(s.info.key, s.info.label() + ": restore provisioning")) return;
+    if (!restores_.attempt(s.info.key) || !d_.changes.begin(s.info.key, s.info.label() + ": restore provisioning")) return;
     // The plan is read here, on the loop; the writes run on the card's strand.
     struct Write {
         unsigned vf;
