@@ -16,9 +16,9 @@
 #include "json_parse.hpp"
 #include "libvirtd.hpp"
 #include "stack.hpp"
+#include "store_query.hpp"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <csignal>
@@ -34,37 +34,6 @@
 using namespace aismi::test;
 
 namespace {
-
-using Rows = std::vector<std::vector<std::string>>;
-
-// The rows of `sql` in aismid's store, opened read-only (aismid may be writing: WAL readers
-// see the last commit).
-Rows query(const std::string& db, const std::string& sql) {
-    sqlite3* h = nullptr;
-    Rows rows;
-    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-        ADD_FAILURE() << "open " << db << ": " << sqlite3_errmsg(h);
-        sqlite3_close(h);
-        return rows;
-    }
-    sqlite3_busy_timeout(h, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-        ADD_FAILURE() << sql << ": " << sqlite3_errmsg(h);
-    } else {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            std::vector<std::string> row;
-            for (int i = 0; i < sqlite3_column_count(st); ++i) {
-                const auto* text = sqlite3_column_text(st, i);
-                row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
-            }
-            rows.push_back(std::move(row));
-        }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return rows;
-}
 
 // "  driver         aismi" -> {"driver": "aismi"}; "firmware 0  1.4.2 (...)" -> {"firmware 0": "1.4.2 (...)"}.
 std::map<std::string, std::string> fields(const std::string& shown) {
@@ -216,15 +185,15 @@ protected:
     std::vector<std::string> violations() {
         std::vector<std::string> v;
         const auto bad = [&](const std::string& what) { v.push_back(what); };
-        for (const auto& r : query(db(), "SELECT kind, target, step FROM operations WHERE finished_at IS NULL"))
+        for (const auto& r : queryStore(db(), "SELECT kind, target, step FROM operations WHERE finished_at IS NULL"))
             bad("journal entry left open: " + r[0] + " on " + r[1] + " at step " + r[2]);
-        for (const auto& r : query(db(), "SELECT card_key, vf, state FROM vf_assignments WHERE state != 'assigned'"))
+        for (const auto& r : queryStore(db(), "SELECT card_key, vf, state FROM vf_assignments WHERE state != 'assigned'"))
             bad("assignment of VF " + r[1] + " left " + r[2]);
-        for (const auto& r : query(db(), "SELECT card_key, vf FROM vf_scrub_pending")) bad("VF " + r[1] + " still waits for its scrub");
-        for (const auto& r : query(db(), "SELECT card_key, kind, state FROM firmware_updates WHERE state IN ('writing', 'activating')"))
+        for (const auto& r : queryStore(db(), "SELECT card_key, vf FROM vf_scrub_pending")) bad("VF " + r[1] + " still waits for its scrub");
+        for (const auto& r : queryStore(db(), "SELECT card_key, kind, state FROM firmware_updates WHERE state IN ('writing', 'activating')"))
             bad("firmware " + r[1] + " on " + r[0] + " left " + r[2]);
 
-        const Rows known = query(db(), "SELECT idx, card_key FROM known_cards ORDER BY idx");
+        const Rows known = queryStore(db(), "SELECT idx, card_key FROM known_cards ORDER BY idx");
         const auto keyOf = [&](unsigned card) {
             for (const auto& r : known)
                 if (r[0] == std::to_string(card)) return r[1];
@@ -237,7 +206,7 @@ protected:
             const std::string key = keyOf(card);
             const std::string c = std::to_string(card);
             const unsigned enabled = enabledVfs(card);
-            for (const auto& r : query(db(), "SELECT desired_vf_count FROM cards WHERE serial = '" + key + "'"))
+            for (const auto& r : queryStore(db(), "SELECT desired_vf_count FROM cards WHERE serial = '" + key + "'"))
                 if (r[0] != std::to_string(enabled)) bad("card " + c + ": the store wants " + r[0] + " VFs, the device has " + std::to_string(enabled));
             // The card boots and runs an intact bank, the one the record says.
             auto cardFields = fields(device(c));
@@ -249,7 +218,7 @@ protected:
                 }
             if (running.empty()) bad("card " + c + " runs no firmware");
             if (cardFields["reset methods"].rfind("flr bus", 0) != 0) bad("card " + c + "'s reset_method is left '" + cardFields["reset methods"] + "'");
-            for (const auto& r : query(db(), "SELECT state, from_version, to_version FROM firmware_updates WHERE card_key = '" + key +
+            for (const auto& r : queryStore(db(), "SELECT state, from_version, to_version FROM firmware_updates WHERE card_key = '" + key +
                                                  "' AND kind = 'update' ORDER BY id DESC LIMIT 1")) {
                 const std::string expected = r[0] == "committed" ? r[2] : r[0] == "staged" ? running : r[1];
                 if (expected != running) bad("card " + c + ": the last update is " + r[0] + " (" + r[1] + " -> " + r[2] + ") but it runs " + running);
@@ -260,7 +229,7 @@ protected:
                 const std::string driver = f["driver"], override = f["override"];
                 if (!((driver == "aismi" && override == "-") || (driver == "vfio-pci" && override == "vfio-pci")))
                     bad(ref + " is half-bound: driver " + driver + ", override " + override);
-                const Rows assignment = query(db(), "SELECT domain FROM vf_assignments WHERE card_key = '" + key + "' AND vf = " + std::to_string(vf));
+                const Rows assignment = queryStore(db(), "SELECT domain FROM vf_assignments WHERE card_key = '" + key + "' AND vf = " + std::to_string(vf));
                 const std::string pci = f["pci"];
                 const std::string source = "bus='0x" + pci.substr(5, 2) + "' slot='0x" + pci.substr(8, 2) + "' function='0x" + pci.substr(11, 1) + "'";
                 unsigned holders = 0;
@@ -270,7 +239,7 @@ protected:
                     bad(ref + (assignment.empty() ? " is in a domain but not assigned in the store" : " is assigned in the store but in no domain"));
                 if (!assignment.empty() && driver != "vfio-pci") bad(ref + " is assigned but on " + driver);
                 if (assignment.empty() && f["memory"] != "clean") bad(ref + " is free but holds '" + f["memory"] + "' (unscrubbed)");
-                for (const auto& r : query(db(), "SELECT profile, tenant, compute_units, memory_mib, engines, burst_units, weight FROM vf_provisioning "
+                for (const auto& r : queryStore(db(), "SELECT profile, tenant, compute_units, memory_mib, engines, burst_units, weight FROM vf_provisioning "
                                                  "WHERE serial = '" + key + "' AND vf = " + std::to_string(vf))) {
                     const std::string want = r[0].empty() ? "0 compute units (burst to 0, weight 1), 0 MiB, 0 engines"
                                                           : r[2] + " compute units (burst to " + r[5] + ", weight " + r[6] + "), " + r[3] + " MiB, " +
