@@ -193,7 +193,9 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     if (auto r = policies.load(); !r) return fail(r.error());
     auto profiles = loadProfiles(config.profilesDir);
     if (!profiles) return fail(profiles.error());
-    ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas, policies}, std::move(*profiles));
+    AssignmentRepository assignmentRows(**db);
+    ProvisionService provisioning({**db, desired, journal, inventory, executor, poller, events, changes, quotas, policies, assignmentRows},
+                                  std::move(*profiles));
     QuotaService quotaService(quotas, events);
     ResetService resets({journal, inventory, executor, poller, events, changes});
     resets.unrestored = [&](unsigned card) -> std::string {
@@ -222,7 +224,6 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
             });
         });
     DeviceExecutor libvirtCalls(io, 1);
-    AssignmentRepository assignmentRows(**db);
     AssignmentService assignments({**db, desired, assignmentRows, quotas, journal, inventory, executor, libvirtCalls, poller, events, changes, io,
                                    config.stateDir + "/managed-vfs"},
                                   hypervisor.get());

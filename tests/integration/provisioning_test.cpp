@@ -101,6 +101,55 @@ TEST_F(Provisioning, ComesBackByItselfAfterAPowerCycle) {
     EXPECT_NE(stack.daemonLog().find("provisioning restored"), std::string::npos) << stack.daemonLog();
 }
 
+// Issue 26 (11b): unprovisioning a VF, or giving it to another tenant or profile, resets and
+// scrubs it before anyone else gets it; the neighbour keeps its memory; an unchanged
+// provisioning keeps the owner's; a failed scrub keeps the VF out of use until one succeeds.
+TEST_F(Provisioning, AVfChangesTenantsOnlyResetAndScrubbed) {
+    const auto memory = [&](const std::string& vf) {
+        std::string m = stack.sim({"vf-memory", "read", vf}).out;
+        while (!m.empty() && m.back() == '\n') m.pop_back();
+        return m;
+    };
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "a"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "tenant-a-secret"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:1", "neighbour"}).exitCode, 0);
+    auto same = stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "a"});
+    ASSERT_EQ(same.exitCode, 0) << same.err;
+    EXPECT_EQ(memory("0:0"), "tenant-a-secret") << "the same tenant and profile: nothing changed hands";
+    auto unprovision = stack.aismi({"vf", "unprovision", "0:0"});
+    ASSERT_EQ(unprovision.exitCode, 0) << unprovision.err;
+    EXPECT_EQ(memory("0:0"), "clean") << "scrubbed before the command returned";
+    EXPECT_EQ(memory("0:1"), "neighbour") << "the neighbour is not touched";
+    EXPECT_NE(stack.aismi({"events", "-n", "100"}).out.find("reset (FLR) and scrubbed before the VF changes hands"), std::string::npos);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "b"}).exitCode, 0);
+    EXPECT_EQ(memory("0:0"), "clean");
+    // Straight from tenant b to tenant c, and from one profile to another.
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "tenant-b-secret"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "c"}).exitCode, 0);
+    EXPECT_EQ(memory("0:0"), "clean");
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "tenant-c-secret"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "eighth", "--tenant", "c"}).exitCode, 0);
+    EXPECT_EQ(memory("0:0"), "clean");
+    // A scrub that fails (the reset fails): the change stands, the VF stays out of use, shown so.
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "tenant-c-secret"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"inject", "0:0", "flr-fail"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "unprovision", "0:0"}).exitCode, 0);
+    EXPECT_EQ(memory("0:0"), "tenant-c-secret");
+    const std::string pending = stack.aismi({"--query-vf=vf,scrub_pending", "--format=csv,noheader", "-i", "0"}).out;
+    EXPECT_EQ(pending.rfind("0, true\n1, false\n", 0), 0u) << pending;
+    EXPECT_NE(stack.aismi({"events", "-n", "100"}).out.find("the VF stays out of use until a scrub succeeds"), std::string::npos);
+    auto hold = stack.client(BUSCTL_PATH, {"--system", "call", "org.aismi.Manager1", "/org/aismi/Manager1/card0/vf0", "org.aismi.VirtualFunction1", "Hold",
+                                           "s", "kubelet"});
+    EXPECT_NE(hold.exitCode, 0);
+    EXPECT_NE(hold.err.find("waits for its memory to be scrubbed"), std::string::npos) << hold.out << hold.err;
+    // Provisioning it again retries the scrub; once the reset works it is clean and usable.
+    ASSERT_EQ(stack.sim({"clear", "0:0"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "d"}).exitCode, 0);
+    EXPECT_EQ(memory("0:0"), "clean");
+    const std::string clean = stack.aismi({"--query-vf=vf,scrub_pending", "--format=csv,noheader", "-i", "0"}).out;
+    EXPECT_EQ(clean.rfind("0, false\n1, false\n", 0), 0u) << clean;
+}
+
 TEST(ProvisioningProfiles, ReadsProfilesDAndRefusesToStartOnAMalformedOne) {
     Stack stack;
     std::filesystem::create_directories(stack.profilesDir());
@@ -201,6 +250,11 @@ TEST(Partition, ShowsThePlanThenLaysTheCardOutAndBringsItBackAfterAPowerCycle) {
         EXPECT_FALSE(r.err.empty()) << bad;
     }
     EXPECT_EQ(stack.aismi({"partition", "show", "-i", "0", "-j"}).out, layout) << "nothing changed";
+    // Issue 26 (11c): a new layout that gives a VF another profile resets and scrubs it.
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "first-layout"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "1xeighth,1xquarter,4xeighth"}).exitCode, 0);
+    EXPECT_EQ(stack.sim({"vf-memory", "read", "0:0"}).out, "clean\n") << "VF 0 went from quarter to eighth";
+    ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "2xquarter,4xeighth"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"power-cycle", "0"}).exitCode, 0);
     std::string now;
     for (int i = 0; i < 200 && (stack.daemonLog().find("provisioning restored") == std::string::npos ||

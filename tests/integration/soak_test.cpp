@@ -48,7 +48,7 @@ TEST(Soak, RandomFaultsLeaveMemoryAndFileDescriptorsFlat) {
         switch (pick(12)) {
         case 8:
             ++changes;
-            stack.client(BUSCTL_PATH, {"--system", "call", "org.aismi.Manager1", vfPath, "org.aismi.VirtualFunction1", "Hold", "sa{sv}", "kubelet", "0"});
+            stack.client(BUSCTL_PATH, {"--system", "call", "org.aismi.Manager1", vfPath, "org.aismi.VirtualFunction1", "Hold", "s", "kubelet"});
             break;
         case 9: ++changes, stack.aismi({"vf", "release", vf}); break;
         case 10: ++changes, stack.aismi({"vf", "provision", vf, "--profile", pick(2) ? "eighth" : "quarter"}); break;

@@ -36,9 +36,6 @@ using Key = std::pair<std::string, unsigned>;
 
 inline bool has(const std::vector<PciAddress>& v, const PciAddress& a) { return std::find(v.begin(), v.end(), a) != v.end(); }
 
-// FLR, the vendor scrub, then (unless the VF stays with its domain) back to the host driver.
-// Blocking: the card's strand. Returns what was done, for the event.
-Result<std::string> resetAndScrub(const std::shared_ptr<Card>& card, Fs& fs, unsigned vf, const PciAddress& address, bool toHost);
 /// "'a', 'b' and 'c'".
 std::string domainList(const std::vector<std::string>& names);
 

@@ -2,6 +2,7 @@
 // every domain (adoption, freeing, roll-back, scrubbing, conflicts), the hook's question, the
 // read model, and crash recovery at start.
 #include "assignment_internal.hpp"
+#include "handover.hpp"
 
 #include "card_changes.hpp"
 #include "crash_point.hpp"
@@ -322,6 +323,13 @@ Result<std::string> AssignmentService::checkStart(const std::string& xml) const 
 // ---- the read model --------------------------------------------------------------------
 
 void AssignmentService::annotate(CardSnapshot& card) {
+    // Scrub marks are written by provisioning too (its hands change: handover.hpp), in its own
+    // transactions: read again here, so what hold() and assign() check is what the store says
+    // (ProvisionService re-annotates the card after each change).
+    if (auto dirty = d_.assignments.dirty()) {
+        dirty_.clear();
+        for (auto& p : *dirty) dirty_[{p.cardKey, p.vf}] = p.reason;
+    }
     for (auto& vf : card.vfs) {
         const Key key{card.info.key, vf.index};
         auto row = rows_.find(key);
@@ -397,7 +405,7 @@ std::vector<std::string> AssignmentService::converge() {
             // Before the first read: the device, not a snapshot, says where the VF is.
             auto address = d_.inventory.device(c)->vfAddress(key.second);
             if (!address) continue;
-            auto done = resetAndScrub(d_.inventory.device(c), d_.inventory.fs(), key.second, *address, true);
+            auto done = handover::resetAndScrub(d_.inventory.device(c), d_.inventory.fs(), key.second, *address, true);
             if (done) (void)d_.assignments.markClean(key.first, key.second);
             said.push_back(d_.inventory.info(c).vfLabel(key.second) + " waited for a scrub (" + why + "): " + (done ? *done : "failed: " + done.error().message));
         }

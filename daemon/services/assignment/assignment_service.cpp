@@ -8,6 +8,7 @@
 #include "domain_xml.hpp"
 #include "event_bus.hpp"
 #include "events.hpp"
+#include "handover.hpp"
 #include "inventory.hpp"
 #include "journal_repository.hpp"
 #include "poller.hpp"
@@ -33,26 +34,6 @@ namespace aismi {
 using namespace assignment_detail;
 
 namespace assignment_detail {
-
-// FLR, the vendor scrub, then (unless the VF stays with its domain) back to the host driver.
-// Blocking: the card's strand. Returns what was done, for the event.
-Result<std::string> resetAndScrub(const std::shared_ptr<Card>& card, Fs& fs, unsigned vf, const PciAddress& address, bool toHost) {
-    PciFunction fn(fs, address);
-    if (auto r = fn.functionLevelReset(); !r) return std::move(r).error();
-    std::string done = "reset (FLR)";
-    if (card->hasVendorAbi()) {
-        if (auto r = card->scrubVf(vf); !r) return std::move(r).error();
-        done += " and scrubbed";
-    } else {
-        done += "; a generic device has no vendor scrub, so its memory is only as clean as its FLR leaves it";
-    }
-    if (toHost) {
-        auto driver = vfio::bindToHost(fs, address);
-        if (!driver) return std::move(driver).error();
-        done += ", back to " + (driver->empty() ? std::string("no driver") : *driver);
-    }
-    return done;
-}
 
 std::string domainList(const std::vector<std::string>& names) {
     std::string s;
@@ -352,7 +333,7 @@ void AssignmentService::release(const VfRef& ref, Done done) {
         auto device = d_.inventory.device(ref.card);
         Fs* fs = &d_.inventory.fs();
         onDevice<std::string>(
-            info.key, [device, fs, vf = ref.vf, a = *address] { return resetAndScrub(device, *fs, vf, a, true); },
+            info.key, [device, fs, vf = ref.vf, a = *address] { return handover::resetAndScrub(device, *fs, vf, a, true); },
             [this, info, ref, what, done = std::move(done)](Result<std::string> scrubbed) {
                 if (scrubbed) (void)d_.assignments.markClean(info.key, ref.vf);
                 reload();
@@ -463,7 +444,7 @@ void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
             auto device = d_.inventory.device(p->ref.card);
             Fs* fs = &d_.inventory.fs();
             onDevice<std::string>(
-                p->info.key, [device, fs, vf = p->ref.vf, a = p->address] { return resetAndScrub(device, *fs, vf, a, true); },
+                p->info.key, [device, fs, vf = p->ref.vf, a = p->address] { return handover::resetAndScrub(device, *fs, vf, a, true); },
                 [this, p](Result<std::string> scrubbed) {
                     crashPoint("release:scrubbed");
                     auto closed = d_.db.transaction([&]() -> Result<void> {
@@ -520,7 +501,7 @@ void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, co
         auto device = d_.inventory.device(c);
         Fs* fs = &d_.inventory.fs();
         onDevice<std::string>(
-            cardKey, [device, fs, vf, a = *address] { return resetAndScrub(device, *fs, vf, a, false); },
+            cardKey, [device, fs, vf, a = *address] { return handover::resetAndScrub(device, *fs, vf, a, false); },
             [this, c, cardKey, vf, why](Result<std::string> scrubbed) {
                 if (scrubbed) (void)d_.assignments.markClean(cardKey, vf);
                 reload();

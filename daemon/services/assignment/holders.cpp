@@ -4,6 +4,7 @@
 // finishes it). A held VF is neither assigned, bound elsewhere, adopted from a domain nor held
 // by another holder; releasing it resets and scrubs it and returns it to its host driver.
 #include "assignment_internal.hpp"
+#include "handover.hpp"
 
 #include "assignment_repository.hpp"
 #include "card_changes.hpp"
@@ -98,7 +99,7 @@ void AssignmentService::releaseHeld(const VfRef& ref, std::string holder, Done d
     auto device = d_.inventory.device(ref.card);
     Fs* fs = &d_.inventory.fs();
     onDevice<std::string>(
-        info.key, [device, fs, vf = ref.vf, a = *address] { return resetAndScrub(device, *fs, vf, a, true); },
+        info.key, [device, fs, vf = ref.vf, a = *address] { return handover::resetAndScrub(device, *fs, vf, a, true); },
         [this, info, ref, holder, what, done = std::move(done)](Result<std::string> scrubbed) {
             if (scrubbed) (void)d_.assignments.markClean(info.key, ref.vf);
             reload();

@@ -10,6 +10,7 @@
 #include "event_bus.hpp"
 #include "event_repository.hpp"
 #include "events.hpp"
+#include "handover.hpp"
 #include "inventory.hpp"
 #include "journal_repository.hpp"
 #include "policy_service.hpp"
@@ -18,8 +19,10 @@
 #include "vfio_binding_text.hpp"
 
 #include <aismi/card.hpp>
+#include <aismi/pci_address.hpp>
 
 #include <map>
+#include <set>
 
 namespace aismi {
 namespace {
@@ -52,6 +55,12 @@ std::vector<Write> orderWrites(const std::vector<std::pair<unsigned, std::pair<R
         if (!(c->second.first == Resources{})) out.push_back({c->first, Resources{}});
     for (const auto* c : growing)
         if (!(c->second.second == Resources{})) out.push_back({c->first, c->second.second});
+    return out;
+}
+
+std::set<unsigned> keysOf(const std::map<unsigned, handover::Mark>& marks) {
+    std::set<unsigned> out;
+    for (const auto& [vf, mark] : marks) out.insert(vf);
     return out;
 }
 
@@ -150,6 +159,7 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
         return done(makeError(Errc::NoSpace, what + ": " + *refusal));
     if (auto claimed = d_.changes.begin(info.key, what); !claimed) return done(std::move(claimed).error());
     int64_t operation = 0;
+    std::map<unsigned, handover::Mark> marks;
     auto planned = d_.db.transaction([&]() -> Result<void> {
         for (auto& vf : payload.vfs) {
             auto previous = d_.desired.provisioned(info.key, vf.vf);
@@ -158,6 +168,10 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
                 return makeError(Errc::InvalidState, info.label() + " VF " + std::to_string(vf.vf) + " is provisioned for tenant " +
                                                          (*previous)->tenant + " (unprovision it first)");
             vf.previous = *previous;
+            // A VF given another profile or emptied changes hands: scrubbed after the writes.
+            auto handed = handover::markIfHandedOn(d_.scrubMarks, info.key, vf.vf, *previous, vf.next);
+            if (!handed) return std::move(handed).error();
+            if (*handed != handover::Mark::None) marks[vf.vf] = *handed;
             if (auto w = d_.desired.setProvisioned(info.key, vf.vf, vf.next); !w) return w;
         }
         auto op = d_.journal.begin(kBatchKind, info.key, payload.encode(), kStepWrite);
@@ -176,15 +190,26 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
         changes.push_back({vf.vf, {vf.before, vf.next.resources}});
         before[vf.vf] = vf.before;
     }
+    auto scrubs = std::make_shared<std::map<unsigned, Result<std::string>>>();  // filled on the strand, read after
     d_.executor.runOnCard<void>(
-        info.key, [device = d_.inventory.device(cardIndex), writes = orderWrites(changes), before]() { return writeAll(*device, writes, before); },
-        [this, info, cardIndex, payload, operation, what, done = std::move(done)](Result<void> outcome) mutable {
+        info.key,
+        [device = d_.inventory.device(cardIndex), fs = &d_.inventory.fs(), targets = scrubTargets(cardIndex, keysOf(marks)), scrubs,
+         writes = orderWrites(changes), before]() -> Result<void> {
+            // The writes first (all or nothing), then the resets and scrubs of those that changed hands.
+            if (auto w = writeAll(*device, writes, before); !w) return w;
+            for (const auto& [vf, address] : targets) scrubs->emplace(vf, handover::resetAndScrub(device, *fs, vf, address, false));
+            return {};
+        },
+        [this, info, cardIndex, payload, operation, what, marks, scrubs, done = std::move(done)](Result<void> outcome) mutable {
+            scrubbed(info, *scrubs);
             if (!outcome) outcome = std::move(outcome).error().context(what);
             auto finished = d_.db.transaction([&]() -> Result<void> {
                 if (!outcome)
                     for (const auto& vf : payload.vfs) {
                         auto r = vf.previous ? d_.desired.setProvisioned(info.key, vf.vf, *vf.previous) : d_.desired.clearProvisioned(info.key, vf.vf);
                         if (!r) return r;
+                        if (auto m = marks.find(vf.vf); m != marks.end())
+                            if (auto c = handover::clearIfAdded(d_.scrubMarks, info.key, vf.vf, m->second); !c) return c;
                     }
                 return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
             });

@@ -2,12 +2,14 @@
 #include "provisioning_payload.hpp"
 
 #include "admission.hpp"
+#include "assignment_repository.hpp"
 #include "card_changes.hpp"
 #include "database.hpp"
 #include "device_executor.hpp"
 #include "event_bus.hpp"
 #include "event_repository.hpp"
 #include "events.hpp"
+#include "handover.hpp"
 #include "inventory.hpp"
 #include "journal_repository.hpp"
 #include "policy_service.hpp"
@@ -18,6 +20,7 @@
 #include "vfio_binding_text.hpp"
 
 #include <aismi/card.hpp>
+#include <aismi/pci_address.hpp>
 
 #include <algorithm>
 
@@ -148,6 +151,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
     // Desired state and the journal entry first, in one transaction.
     Payload payload{ref.vf, next, std::nullopt};
     int64_t operation = 0;
+    handover::Mark mark = handover::Mark::None;
     auto planned = d_.db.transaction([&]() -> Result<void> {
         // The quota is counted and the row written in this one transaction (on the loop): two
         // requests can never both take a tenant's last unit.
@@ -156,6 +160,11 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
         auto previous = d_.desired.provisioned(info.key, ref.vf);
         if (!previous) return std::move(previous).error();
         payload.previous = *previous;
+        // Its hands change (another tenant or profile, or emptied): marked for a scrub here,
+        // scrubbed right after the write, so nobody gets what the last one left (handover.hpp).
+        auto handed = handover::markIfHandedOn(d_.scrubMarks, info.key, ref.vf, *previous, next);
+        if (!handed) return std::move(handed).error();
+        mark = *handed;
         if (auto w = d_.desired.setProvisioned(info.key, ref.vf, next ? *next : Provisioned{}); !w) return w;
         auto op = d_.journal.begin(kKind, info.key, payload.encode(), kStepWrite);
         if (!op) return std::move(op).error();
@@ -169,15 +178,27 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
     d_.poller.reannotate(ref.card);  // the new profile and tenant show from the commit on
     auto device = d_.inventory.device(ref.card);
     const unsigned index = ref.vf, cardIndex = ref.card;
+    // Filled on the strand before the write, read on the loop after it.
+    auto scrubs = std::make_shared<std::map<unsigned, Result<std::string>>>();
     d_.executor.runOnCard<void>(
-        info.key, [device, index, want]() { return device->setVfResources(index, want); },
-        [this, info, cardIndex, index, payload, operation, what, done = std::move(done)](Result<void> outcome) mutable {
+        info.key,
+        [device, fs = &d_.inventory.fs(), index, want,
+         targets = mark != handover::Mark::None ? scrubTargets(ref.card, {ref.vf}) : std::map<unsigned, PciAddress>{}, scrubs]() -> Result<void> {
+            // The write first: a device that refuses it (a workload started since the last
+            // poll) keeps its VF as it was, and its workload; then the reset and scrub.
+            if (auto w = device->setVfResources(index, want); !w) return w;
+            for (const auto& [vf, address] : targets) scrubs->emplace(vf, handover::resetAndScrub(device, *fs, vf, address, false));
+            return {};
+        },
+        [this, info, cardIndex, index, payload, operation, what, mark, scrubs, done = std::move(done)](Result<void> outcome) mutable {
+            scrubbed(info, *scrubs);
             if (!outcome) outcome = std::move(outcome).error().context(what);
             auto finished = d_.db.transaction([&]() -> Result<void> {
                 if (!outcome) {
                     auto r = payload.previous ? d_.desired.setProvisioned(info.key, index, *payload.previous)
                                               : d_.desired.clearProvisioned(info.key, index);
                     if (!r) return r;
+                    if (auto m = handover::clearIfAdded(d_.scrubMarks, info.key, index, mark); !m) return m;
                 }
                 return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
             });
@@ -195,6 +216,27 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
                 done(outcome);
             });
         });
+}
+
+std::map<unsigned, PciAddress> ProvisionService::scrubTargets(unsigned card, const std::set<unsigned>& vfs) const {
+    std::map<unsigned, PciAddress> out;
+    const CardSnapshot& snapshot = d_.inventory.snapshot(card);
+    for (unsigned vf : vfs)
+        if (vf < snapshot.vfs.size())
+            if (auto address = PciAddress::parse(snapshot.vfs[vf].pciAddress)) out.emplace(vf, *address);
+    return out;
+}
+
+void ProvisionService::scrubbed(const CardInfo& info, const std::map<unsigned, Result<std::string>>& outcomes) {
+    for (const auto& [vf, outcome] : outcomes) {
+        Result<void> cleared = outcome ? d_.scrubMarks.markClean(info.key, vf) : Result<void>();
+        const bool clean = outcome && cleared;
+        d_.events.publish(Notice{EventType::Scrub, clean ? Severity::Info : Severity::Warning, info.vfLabel(vf),
+                                 clean ? *outcome + " before the VF changes hands (its provisioning changed)"
+                                       : "scrub failed: " + (outcome ? cleared.error().message : outcome.error().message) +
+                                             "; the VF stays out of use until a scrub succeeds (aismi vf release retries it)",
+                                 info.index, vf});
+    }
 }
 
 std::map<unsigned, DesiredStateRepository::Provisioned> ProvisionService::provisionedVfs(const std::string& cardKey) {

@@ -25,7 +25,10 @@
 
 namespace aismi {
 
+class AssignmentRepository;
 class CardChanges;
+struct CardInfo;
+struct PciAddress;
 class Database;
 class DeviceExecutor;
 class EventBus;
@@ -49,6 +52,7 @@ public:
         CardChanges& changes;
         QuotaRepository& quotas;
         const PolicyService& policies;
+        AssignmentRepository& scrubMarks;  // a VF that changes hands waits for its scrub (handover.hpp)
     };
     ProvisionService(Deps deps, std::vector<Profile> profiles) : d_(deps), profiles_(std::move(profiles)) {}
 
@@ -131,6 +135,13 @@ private:
     /// capacity), then provisions. Blocking (worker or start-up).
     std::vector<std::string> applyDesired(unsigned card);
     Result<std::string> recoverBatch(const JournalRow& entry);
+    /// Where each VF that changed hands is (for its scrub on the card's strand), from the
+    /// snapshot; VFs whose address does not parse are scrubbed by the next start instead.
+    std::map<unsigned, PciAddress> scrubTargets(unsigned card, const std::set<unsigned>& vfs) const;
+    /// After the card's strand reset and scrubbed VFs that changed hands (`outcomes`): clears
+    /// the marks of those scrubbed and tells what happened; a VF whose scrub failed stays
+    /// marked, out of use. Loop thread.
+    void scrubbed(const CardInfo& info, const std::map<unsigned, Result<std::string>>& outcomes);
 
     Deps d_;
     std::vector<Profile> profiles_;

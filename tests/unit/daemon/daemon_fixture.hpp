@@ -2,6 +2,7 @@
 // executor, the inventory, the poller, jobs and the partition service, composed as aismid does.
 #pragma once
 
+#include "assignment_repository.hpp"
 #include "database.hpp"
 #include "desired_state_repository.hpp"
 #include "device_executor.hpp"
@@ -53,6 +54,7 @@ protected:
         executor = std::make_unique<DeviceExecutor>(*io, 2);
         knownCards = std::make_unique<KnownCardRepository>(*db);
         quotas = std::make_unique<QuotaRepository>(*db);
+        scrubMarks = std::make_unique<AssignmentRepository>(*db);
         policyRows = std::make_unique<PolicyRepository>(*db);
         inventory = std::make_unique<Inventory>(*fs, std::vector<DeviceMatch>{kAismiCardMatch}, knownCards.get());
         auto found = inventory->scan();
@@ -68,7 +70,7 @@ protected:
         auto profiles = loadProfiles(tmp / "profiles.d");
         ASSERT_TRUE(profiles.ok()) << profiles.error().message;
         provisioning = std::make_unique<ProvisionService>(
-            ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes, *quotas, *policies},
+            ProvisionService::Deps{*db, *desired, *journal, *inventory, *executor, *poller, *events, changes, *quotas, *policies, *scrubMarks},
             std::move(*profiles));
         poller->annotators.push_back([this](CardSnapshot& s) { provisioning->annotate(s); });
         poller->annotators.push_back([this](CardSnapshot& s) { policies->annotate(s); });
@@ -89,6 +91,7 @@ protected:
         io.reset();
         knownCards.reset();
         quotas.reset();
+        scrubMarks.reset();
         policyRows.reset();
         jobRows.reset();
         journal.reset();
@@ -133,6 +136,7 @@ protected:
     std::unique_ptr<JobRepository> jobRows;
     std::unique_ptr<KnownCardRepository> knownCards;
     std::unique_ptr<QuotaRepository> quotas;
+    std::unique_ptr<AssignmentRepository> scrubMarks;
     std::unique_ptr<PolicyRepository> policyRows;
     std::unique_ptr<boost::asio::io_context> io;
     std::unique_ptr<EventBus> events;
