@@ -392,6 +392,7 @@ Result<void> DaemonClient::assign(const std::string& vfPath, const std::string& 
     return callVf(vfPath, "Assign", "assign", domain, tenant);
 }
 Result<void> DaemonClient::release(const std::string& vfPath) { return callVf(vfPath, "Release", "release"); }
+Result<void> DaemonClient::scrub(const std::string& vfPath) { return callVf(vfPath, "Scrub", "scrub"); }
 
 namespace {
 

@@ -67,6 +67,8 @@ public:
     Result<void> assign(const std::string& vfPath, const std::string& domain, const std::string& tenant);
     /// VirtualFunction1.Release: takes it back, reset and scrubbed.
     Result<void> release(const std::string& vfPath);
+    /// VirtualFunction1.Scrub: resets and scrubs the VF where it is (its holder keeps it).
+    Result<void> scrub(const std::string& vfPath);
     /// VirtualFunction1.Hold: records the VF as held by `holder`, bound to vfio-pci.
     Result<void> hold(const std::string& vfPath, const std::string& holder);
 

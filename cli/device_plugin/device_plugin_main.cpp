@@ -1,11 +1,16 @@
 // aismi-device-plugin: advertises aismid's provisioned, free VFs to kubelet (device plugin API
 // v1beta1), one resource per VF profile. A client of aismid over D-Bus like aismi: the VF list
 // and its health come from aismid's signals, never from polling; gRPC and the kubelet socket
-// stay out of the hardened daemon. docs/kubernetes.md.
+// stay out of the hardened daemon. A VF changes pods only reset and scrubbed: before every
+// container start (PreStartContainer), and when kubelet's PodResources List shows no pod uses
+// it any more (it is released). docs/kubernetes.md.
 #include "daemon_client.hpp"
 #include "kubelet_device_plugin.grpc.pb.h"
+#include "kubelet_pod_resources.grpc.pb.h"
 #include "plugin_model.hpp"
 #include "version.hpp"
+
+#include <aismi/text.hpp>
 
 #include <grpcpp/grpcpp.h>
 
@@ -27,6 +32,7 @@ namespace aismi::deviceplugin {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: aismi-device-plugin [--kubelet-dir DIR] [--resource-prefix PREFIX]
+                           [--pod-resources-socket PATH] [--pod-resources-interval SECONDS]
 
 Advertises the VFs aismid has provisioned and that are free to kubelet, through the device
 plugin API (v1beta1): one resource per VF profile, PREFIX/PROFILE (aismi.io/quarter), each
@@ -36,9 +42,21 @@ resource in DIR, and registers again when kubelet restarts. Allocate binds the V
 through aismid, which records them as held by kubelet, and returns /dev/vfio devices and
 PCI_RESOURCE_<RESOURCE> (KubeVirt).
 
+A VF changes pods only reset and scrubbed. kubelet calls PreStartContainer before every
+container start (the plugin registers with pre_start_required): aismid resets the VFs and
+scrubs their memory first, and the container does not start if that fails. The device plugin
+API has no release call, so kubelet's PodResources API says which VFs pods still use: a VF
+kubelet holds that two Lists in a row show no pod using is released (aismid resets and scrubs
+it and gives it back to its host driver), and offered again.
+
 Options:
   --kubelet-dir DIR        kubelet's device plugin directory (default /var/lib/kubelet/device-plugins)
   --resource-prefix PREFIX the resources' domain (default aismi.io)
+  --pod-resources-socket PATH
+                           kubelet's PodResources socket (default
+                           /var/lib/kubelet/pod-resources/kubelet.sock); none: never release
+  --pod-resources-interval SECONDS
+                           how often to List (1 to 3600, default 10)
   -h, --help               this help
   --version                the version
 )";
@@ -58,6 +76,15 @@ public:
         ++generation_;
         cv_.notify_all();
     }
+    void setKubeletHeld(std::set<std::string> held) {
+        std::lock_guard<std::mutex> lock(m_);
+        kubeletHeld_ = std::move(held);
+    }
+    /// The VFs aismid lists as held by kubelet, by PCI address.
+    std::set<std::string> kubeletHeld() const {
+        std::lock_guard<std::mutex> lock(m_);
+        return kubeletHeld_;
+    }
     Resources get(uint64_t* generation = nullptr) const {
         std::lock_guard<std::mutex> lock(m_);
         if (generation) *generation = generation_;
@@ -74,6 +101,7 @@ private:
     mutable std::mutex m_;
     mutable std::condition_variable cv_;
     Resources resources_;
+    std::set<std::string> kubeletHeld_;
     uint64_t generation_ = 0;
 };
 
@@ -109,7 +137,7 @@ public:
     PluginService(std::string resource, Shared& shared) : resource_(std::move(resource)), shared_(shared) {}
 
     grpc::Status GetDevicePluginOptions(grpc::ServerContext*, const v1beta1::Empty*, v1beta1::DevicePluginOptions* out) override {
-        out->set_pre_start_required(false);
+        out->set_pre_start_required(true);
         out->set_get_preferred_allocation_available(true);
         return grpc::Status::OK;
     }
@@ -197,7 +225,18 @@ public:
         return grpc::Status::OK;
     }
 
-    grpc::Status PreStartContainer(grpc::ServerContext*, const v1beta1::PreStartContainerRequest*, v1beta1::PreStartContainerResponse*) override {
+    // Before every container start: whatever the last pod (or this pod's last container) left in
+    // the VFs goes. A VF that cannot be scrubbed fails the start.
+    grpc::Status PreStartContainer(grpc::ServerContext*, const v1beta1::PreStartContainerRequest* req, v1beta1::PreStartContainerResponse*) override {
+        if (req->devices_ids().empty()) return grpc::Status::OK;
+        auto client = cli::DaemonClient::connect();
+        if (!client) return error(grpc::StatusCode::UNAVAILABLE, "PreStartContainer: " + client.error().message);
+        for (const auto& id : req->devices_ids()) {
+            auto path = (*client)->findVf(id);
+            if (!path) return error(grpc::StatusCode::NOT_FOUND, "PreStartContainer: " + path.error().message);
+            if (auto s = (*client)->scrub(*path); !s)
+                return error(grpc::StatusCode::FAILED_PRECONDITION, "PreStartContainer: " + id + ": " + s.error().message);
+        }
         return grpc::Status::OK;
     }
 
@@ -250,6 +289,7 @@ public:
         req.set_endpoint(socket_);
         req.set_resource_name(resource_);
         req.mutable_options()->set_get_preferred_allocation_available(true);
+        req.mutable_options()->set_pre_start_required(true);
         v1beta1::Empty reply;
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -282,7 +322,12 @@ void watchAismid(Shared& shared, const std::string& prefix) {
                 std::chrono::seconds(1),
                 [&](const cli::Inventory& inv) {
                     delay = 1;
-                    shared.set(resourcesOf(vfsOf(inv), prefix));
+                    const auto vfs = vfsOf(inv);
+                    std::set<std::string> held;
+                    for (const auto& vf : vfs)
+                        if (vf.holder == kKubeletHolder) held.insert(vf.address);
+                    shared.setKubeletHeld(std::move(held));
+                    shared.set(resourcesOf(vfs, prefix));
                     return !stopping.load();
                 },
                 true);
@@ -294,8 +339,53 @@ void watchAismid(Shared& shared, const std::string& prefix) {
     }
 }
 
+// Lists kubelet's pods every `interval` and releases the VFs kubelet holds that none uses any
+// more (UnusedHolds: missing from two Lists in a row). While kubelet does not answer nothing
+// is released.
+void watchPodResources(Shared& shared, const std::string& socket, const std::string& prefix, unsigned interval) {
+    auto stub = v1::PodResourcesLister::NewStub(grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials()));
+    UnusedHolds unused;
+    std::string lastProblem;
+    const auto problem = [&](const std::string& what) {
+        if (what != lastProblem) log("PodResources at " + socket + ": " + what + "; VFs kubelet holds stay held until it answers");
+        lastProblem = what;
+    };
+    while (!stopping) {
+        for (unsigned i = 0; i < interval * 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (stopping) return;
+        v1::ListPodResourcesRequest req;
+        v1::ListPodResourcesResponse reply;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        if (const grpc::Status s = stub->List(&ctx, req, &reply); !s.ok()) {
+            problem(s.error_message());
+            continue;
+        }
+        if (!lastProblem.empty()) log("PodResources at " + socket + ": answering again");
+        lastProblem.clear();
+        std::set<std::string> inUse;
+        for (const auto& pod : reply.pod_resources())
+            for (const auto& container : pod.containers())
+                for (const auto& devices : container.devices())
+                    if (devices.resource_name().rfind(prefix + "/", 0) == 0) inUse.insert(devices.device_ids().begin(), devices.device_ids().end());
+        const auto release = unused.observe(shared.kubeletHeld(), inUse);
+        if (release.empty()) continue;
+        auto client = cli::DaemonClient::connect();
+        if (!client) {
+            log("cannot release VFs no pod uses (" + client.error().message + "); trying at the next List");
+            continue;
+        }
+        for (const auto& vf : release) {
+            auto path = (*client)->findVf(vf);
+            Result<void> released = path ? (*client)->release(*path) : Result<void>(path.error());
+            log(vf + ": no pod uses it any more; " + (released ? "released (reset, scrubbed, back to its host driver)" : "release failed: " + released.error().message));
+        }
+    }
+}
+
 int run(const std::vector<std::string>& args) {
-    std::string dir = "/var/lib/kubelet/device-plugins", prefix = "aismi.io";
+    std::string dir = "/var/lib/kubelet/device-plugins", prefix = "aismi.io", podResources = "/var/lib/kubelet/pod-resources/kubelet.sock";
+    unsigned interval = 10;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         const auto value = [&](const std::string& name) -> std::optional<std::string> {
@@ -307,10 +397,22 @@ int run(const std::vector<std::string>& args) {
         if (a == "--version") return std::cout << "aismi-device-plugin " << kAismiVersion << "\n", 0;
         if (auto v = value("--kubelet-dir")) dir = *v;
         else if (auto p = value("--resource-prefix")) prefix = *p;
-        else {
-            std::cerr << "aismi-device-plugin: unknown or incomplete option '" << a << "' (aismi-device-plugin --help)\n";
+        else if (auto s = value("--pod-resources-socket")) podResources = *s;
+        else if (auto n = value("--pod-resources-interval")) {
+            auto parsed = text::parseUnsigned(*n, "--pod-resources-interval");
+            if (!parsed || *parsed < 1 || *parsed > 3600) {
+                std::cerr << "aismi-device-plugin: --pod-resources-interval takes 1 to 3600 seconds, not '" << text::escapeControl(*n) << "'\n";
+                return 2;
+            }
+            interval = static_cast<unsigned>(*parsed);
+        } else {
+            std::cerr << "aismi-device-plugin: unknown or incomplete option '" << text::escapeControl(a) << "' (aismi-device-plugin --help)\n";
             return 2;
         }
+    }
+    if (podResources.empty()) {
+        std::cerr << "aismi-device-plugin: --pod-resources-socket takes a path, or none\n";
+        return 2;
     }
     if (!validResourcePrefix(prefix)) {
         std::cerr << "aismi-device-plugin: --resource-prefix takes a DNS subdomain (aismi.io), not '" << prefix << "'\n";
@@ -326,6 +428,9 @@ int run(const std::vector<std::string>& args) {
     std::signal(SIGPIPE, SIG_IGN);
     Shared shared;
     std::thread watcher([&] { watchAismid(shared, prefix); });
+    std::thread pods;
+    if (podResources != "none") pods = std::thread([&] { watchPodResources(shared, podResources, prefix, interval); });
+    else log("--pod-resources-socket none: VFs kubelet was given are released only by hand (aismi vf release)");
     std::map<std::string, std::unique_ptr<ResourceServer>> servers;
     std::set<std::string> registered;
     const std::string kubelet = dir + "/kubelet.sock";
@@ -353,6 +458,7 @@ int run(const std::vector<std::string>& args) {
     shared.wake();
     servers.clear();
     watcher.join();
+    if (pods.joinable()) pods.join();
     return 0;
 }
 

@@ -95,4 +95,17 @@ std::vector<std::string> preferredAllocation(const std::vector<std::string>& ava
     return chosen;
 }
 
+std::vector<std::string> UnusedHolds::observe(const std::set<std::string>& held, const std::set<std::string>& inUse) {
+    std::vector<std::string> release;
+    std::map<std::string, unsigned> missed;
+    for (const auto& vf : held) {
+        if (inUse.count(vf)) continue;
+        const unsigned n = (missed_.count(vf) ? missed_.at(vf) : 0) + 1;
+        if (n >= lists_) release.push_back(vf);
+        else missed[vf] = n;
+    }
+    missed_ = std::move(missed);
+    return release;
+}
+
 }  // namespace aismi::deviceplugin

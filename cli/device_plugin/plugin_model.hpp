@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,5 +56,21 @@ std::string pciResourceEnv(const std::string& resource);
 /// the cards already chosen, then on their NUMA nodes, then the rest, in address order.
 std::vector<std::string> preferredAllocation(const std::vector<std::string>& available, const std::vector<std::string>& mustInclude, size_t size,
                                              const std::map<std::string, PluginDevice>& known);
+
+/// The VFs kubelet holds that no pod uses any more (kubelet's PodResources List, which the
+/// device plugin API lacks a release call for). A VF is released only once it was missing from
+/// `listsBeforeRelease` Lists in a row: kubelet records an allocation only after Allocate
+/// returns, so one List may miss a pod that is starting.
+class UnusedHolds {
+public:
+    explicit UnusedHolds(unsigned listsBeforeRelease = 2) : lists_(listsBeforeRelease) {}
+    /// One List's outcome: `held`, the VFs aismid lists as kubelet's; `inUse`, the device IDs
+    /// kubelet's pods use. Returns those to release now (each once: it leaves `held` after).
+    std::vector<std::string> observe(const std::set<std::string>& held, const std::set<std::string>& inUse);
+
+private:
+    unsigned lists_;
+    std::map<std::string, unsigned> missed_;  // VF -> Lists in a row it was missing from
+};
 
 }  // namespace aismi::deviceplugin

@@ -87,6 +87,9 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
         authorizeThen(ctx, call, kActionAssignVfs, ref,
                       [&ctx, ref, holder](PendingCall pending) { ctx.assignments.hold(ref, holder, answer(std::move(pending))); });
     });
+    method("Scrub", "", {}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        authorizeThen(ctx, call, kActionAssignVfs, ref, [&ctx, ref](PendingCall pending) { ctx.assignments.scrub(ref, answer(std::move(pending))); });
+    });
     method("Reset", "a{sv}", {"options"}, "t", {"took_us"}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
         const bool force = forceOption(call, "Reset");
         authorizeThen(ctx, call, kActionReset, ref, [&ctx, ref, force](PendingCall pending) {

@@ -1,8 +1,10 @@
 // aismi-device-plugin between the real aismid (simulated cards, a private bus) and a fake
 // kubelet written with the same gRPC library: registration per profile, ListAndWatch driven by
 // aismid's signals (a fault and its clearing, a quarantine), Allocate's specs and environment,
-// refusals, a kubelet restart and an aismid restart.
+// refusals, a kubelet restart and an aismid restart; and a VF that changes pods only reset and
+// scrubbed (PreStartContainer, and a fake PodResources server saying which pods use what).
 #include "kubelet_device_plugin.grpc.pb.h"
+#include "kubelet_pod_resources.grpc.pb.h"
 #include "stack.hpp"
 
 #include <grpcpp/grpcpp.h>
@@ -92,6 +94,13 @@ public:
         grpc::ClientContext ctx;
         return stub_->Allocate(&ctx, req, out);
     }
+    grpc::Status preStart(const std::vector<std::string>& ids) {
+        v1beta1::PreStartContainerRequest req;
+        for (const auto& id : ids) req.add_devices_ids(id);
+        v1beta1::PreStartContainerResponse out;
+        grpc::ClientContext ctx;
+        return stub_->PreStartContainer(&ctx, req, &out);
+    }
     v1beta1::DevicePlugin::Stub& stub() { return *stub_; }
 
 private:
@@ -101,7 +110,135 @@ private:
     std::map<std::string, int64_t> numa_;
 };
 
+// kubelet's PodResources server: which pod's containers use which devices, as the test sets it.
+class FakePodResources final : public v1::PodResourcesLister::Service {
+public:
+    explicit FakePodResources(const std::string& socket) {
+        grpc::ServerBuilder builder;
+        builder.AddListeningPort("unix://" + socket, grpc::InsecureServerCredentials());
+        builder.RegisterService(this);
+        server_ = builder.BuildAndStart();
+    }
+    ~FakePodResources() override { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200)); }
+    /// Pod name -> the devices of `resource` its one container uses.
+    void set(std::map<std::string, std::vector<std::string>> pods, const std::string& resource) {
+        std::lock_guard<std::mutex> lock(m_);
+        pods_ = std::move(pods);
+        resource_ = resource;
+    }
+    grpc::Status List(grpc::ServerContext*, const v1::ListPodResourcesRequest*, v1::ListPodResourcesResponse* out) override {
+        std::lock_guard<std::mutex> lock(m_);
+        ++lists_;
+        for (const auto& [name, ids] : pods_) {
+            auto* pod = out->add_pod_resources();
+            pod->set_name(name);
+            pod->set_namespace_("default");
+            auto* devices = pod->add_containers()->add_devices();
+            devices->set_resource_name(resource_);
+            for (const auto& id : ids) devices->add_device_ids(id);
+        }
+        return grpc::Status::OK;
+    }
+    unsigned lists() {
+        std::lock_guard<std::mutex> lock(m_);
+        return lists_;
+    }
+
+private:
+    std::mutex m_;
+    std::map<std::string, std::vector<std::string>> pods_;
+    std::string resource_;
+    unsigned lists_ = 0;
+    std::unique_ptr<grpc::Server> server_;
+};
+
 }  // namespace
+
+// Issue 26 (11a): kubelet gives a VF it allocated before to the next pod (the device plugin API
+// has no release call); the plugin resets and scrubs it before every container start, and
+// releases it once kubelet's PodResources shows no pod uses it.
+TEST(DevicePlugin, AVfChangesPodsOnlyResetAndScrubbed) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "unprovision", "0:1"}).exitCode, 0);
+    const std::string a0 = stack.vfField("0:0", "pci.bus_id");
+    const auto memory = [&] {
+        std::string m = stack.sim({"vf-memory", "read", "0:0"}).out;
+        while (!m.empty() && m.back() == '\n') m.pop_back();
+        return m;
+    };
+    TempDir kubeletDir;
+    FakeKubelet kubelet(kubeletDir.path());
+    const std::string podSocket = kubeletDir / "pod-resources.sock";
+    auto pods = std::make_unique<FakePodResources>(podSocket);
+    Process plugin = Process::spawn({AISMI_DEVICE_PLUGIN_PATH, "--pod-resources-interval", "1", "--kubelet-dir", kubeletDir.path(),
+                                     "--pod-resources-socket", podSocket},
+                                    {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", stack.path("plugin.log")});
+    auto registered = kubelet.waitFor({"aismi.io/quarter"});
+    ASSERT_EQ(registered.size(), 1u) << fileText(stack.path("plugin.log"));
+    EXPECT_TRUE(registered["aismi.io/quarter"].options().pre_start_required()) << "kubelet calls PreStartContainer before every start";
+    PluginClient quarter(kubeletDir / "aismi-quarter.sock");
+    {
+        v1beta1::DevicePluginOptions options;
+        grpc::ClientContext ctx;
+        ASSERT_TRUE(quarter.stub().GetDevicePluginOptions(&ctx, v1beta1::Empty(), &options).ok());
+        EXPECT_TRUE(options.pre_start_required());
+    }
+    const auto waitLists = [&](unsigned more) {
+        const unsigned until = pods->lists() + more;
+        for (int i = 0; i < 200 && pods->lists() < until; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return pods->lists() >= until;
+    };
+
+    // Pod 1 gets the VF, starts, and leaves its data in it.
+    v1beta1::AllocateResponse allocated;
+    ASSERT_TRUE(quarter.allocate({a0}, &allocated).ok());
+    pods->set({{"pod-1", {a0}}}, "aismi.io/quarter");
+    ASSERT_TRUE(quarter.preStart({a0}).ok());
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "pod-1-secret"}).exitCode, 0);
+    // Pod 1 ends; kubelet gives the same device to pod 2: Allocate again, then the start.
+    pods->set({}, "aismi.io/quarter");
+    auto again = quarter.allocate({a0}, &allocated);
+    ASSERT_TRUE(again.ok()) << again.error_message();
+    EXPECT_EQ(memory(), "pod-1-secret") << "Allocate alone does not scrub (the start does)";
+    pods->set({{"pod-2", {a0}}}, "aismi.io/quarter");
+    auto started = quarter.preStart({a0});
+    ASSERT_TRUE(started.ok()) << started.error_message();
+    EXPECT_EQ(memory(), "clean") << "pod 2 starts without pod 1's memory";
+    EXPECT_EQ(stack.vfField("0:0", "driver,holder"), "vfio-pci, kubelet") << "scrubbed where it is: still kubelet's";
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "pod-2-secret"}).exitCode, 0);
+    ASSERT_TRUE(waitLists(3));
+    EXPECT_EQ(stack.vfField("0:0", "holder"), "kubelet") << "pod 2 uses it: not released";
+    EXPECT_EQ(memory(), "pod-2-secret");
+
+    // A start whose scrub fails does not happen.
+    ASSERT_EQ(stack.sim({"inject", "0:0", "flr-fail"}).exitCode, 0);
+    auto refused = quarter.preStart({a0});
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+    ASSERT_EQ(stack.sim({"clear", "0:0"}).exitCode, 0);
+    ASSERT_TRUE(quarter.preStart({a0}).ok());
+
+    // kubelet's PodResources goes away: nothing is released meanwhile.
+    pods.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    EXPECT_EQ(stack.vfField("0:0", "holder"), "kubelet");
+    EXPECT_NE(fileText(stack.path("plugin.log")).find("stay held until it answers"), std::string::npos) << fileText(stack.path("plugin.log"));
+    // Back, and pod 2 is gone: released (reset, scrubbed, host driver), offered again.
+    pods = std::make_unique<FakePodResources>(podSocket);
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "pod-2-secret"}).exitCode, 0);
+    std::string holder = "kubelet";
+    for (int i = 0; i < 100 && holder != ""; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        holder = stack.vfField("0:0", "holder");
+    }
+    EXPECT_EQ(holder, "") << fileText(stack.path("plugin.log"));
+    EXPECT_EQ(stack.vfField("0:0", "driver"), "aismi");
+    EXPECT_EQ(memory(), "clean");
+    EXPECT_NE(fileText(stack.path("plugin.log")).find(a0 + ": no pod uses it any more; released"), std::string::npos) << fileText(stack.path("plugin.log"));
+    plugin.stop();
+}
 
 TEST(DevicePlugin, AdvertisesProvisionedFreeVfsPerProfileFollowsAismidAndAllocates) {
     Stack stack;
@@ -112,7 +249,7 @@ TEST(DevicePlugin, AdvertisesProvisionedFreeVfsPerProfileFollowsAismidAndAllocat
     const std::string a0 = stack.vfField("0:0", "pci.bus_id"), a1 = stack.vfField("0:1", "pci.bus_id"), a2 = stack.vfField("0:2", "pci.bus_id");
     TempDir kubeletDir;
     auto kubelet = std::make_unique<FakeKubelet>(kubeletDir.path());
-    Process plugin = Process::spawn({AISMI_DEVICE_PLUGIN_PATH, "--kubelet-dir", kubeletDir.path()},
+    Process plugin = Process::spawn({AISMI_DEVICE_PLUGIN_PATH, "--kubelet-dir", kubeletDir.path(), "--pod-resources-socket", "none"},
                                     {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", stack.path("plugin.log")});
     auto registered = kubelet->waitFor({"aismi.io/quarter", "aismi.io/eighth"});
     ASSERT_EQ(registered.size(), 2u) << fileText(stack.path("plugin.log"));

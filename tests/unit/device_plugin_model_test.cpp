@@ -71,3 +71,16 @@ TEST(DevicePluginModel, PrefersOneCardThenOneNumaNode) {
     EXPECT_EQ(preferredAllocation({"a0"}, {}, 0, known).size(), 0u);
     EXPECT_EQ(preferredAllocation({"x", "a0"}, {}, 5, known), (std::vector<std::string>{"a0", "x"})) << "unknown devices last, never more than offered";
 }
+
+TEST(DevicePluginModel, ReleasesAHeldVfOnlyOnceTwoListsInARowMissedIt) {
+    UnusedHolds holds;  // two Lists
+    EXPECT_TRUE(holds.observe({"a", "b"}, {"a"}).empty()) << "one List may miss a pod that is starting";
+    EXPECT_TRUE(holds.observe({"a", "b"}, {"a", "b"}).empty()) << "b's pod showed up: it starts counting afresh";
+    EXPECT_TRUE(holds.observe({"a", "b"}, {"a"}).empty());
+    EXPECT_EQ(holds.observe({"a", "b"}, {"a"}), (std::vector<std::string>{"b"}));
+    EXPECT_TRUE(holds.observe({"a"}, {}).empty()) << "released b is no longer held; a missed once";
+    EXPECT_EQ(holds.observe({"a"}, {}), (std::vector<std::string>{"a"}));
+    EXPECT_TRUE(holds.observe({}, {"x"}).empty()) << "devices in use that nobody holds are not ours to act on";
+    UnusedHolds once(1);
+    EXPECT_EQ(once.observe({"a"}, {}), (std::vector<std::string>{"a"}));
+}

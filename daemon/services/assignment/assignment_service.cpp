@@ -328,24 +328,8 @@ void AssignmentService::release(const VfRef& ref, Done done) {
     auto row = rows_.find({info.key, ref.vf});
     if (row == rows_.end()) {
         if (!dirty_.count({info.key, ref.vf})) return done(makeError(Errc::InvalidState, what + ": the VF is not assigned to any domain or held"));
-        // Free but not yet scrubbed: try the scrub again.
-        if (auto claimed = d_.changes.begin(info.key, ref.vf, what); !claimed) return done(std::move(claimed).error());
-        auto device = d_.inventory.device(ref.card);
-        Fs* fs = &d_.inventory.fs();
-        onDevice<std::string>(
-            info.key, [device, fs, vf = ref.vf, a = *address] { return handover::resetAndScrub(device, *fs, vf, a, true); },
-            [this, info, ref, what, done = std::move(done)](Result<std::string> scrubbed) {
-                if (scrubbed) (void)d_.assignments.markClean(info.key, ref.vf);
-                reload();
-                publish(ref.card, ref.vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
-                        scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message + "; the VF stays out of use");
-                Result<void> outcome = scrubbed ? Result<void>() : Result<void>(std::move(scrubbed).error().context(what));
-                afterRefresh(ref.card, [this, key = info.key, ref, outcome, done] {
-                    d_.changes.end(key, ref.vf);
-                    done(outcome);
-                });
-            });
-        return;
+        // Free but not yet scrubbed: try the scrub again, and back to its host driver.
+        return scrubNow(ref, dirty_[{info.key, ref.vf}], true, what, std::move(done));
     }
     if (row->second.state != Assignment::State::Assigned)
         return done(makeError(Errc::Busy, what + ": the VF is being assigned to or released from domain '" + row->second.domain + "'"));
@@ -490,27 +474,53 @@ void AssignmentService::freeVf(const Assignment& row, const std::string& why, Do
 }
 
 void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why) {
-    if (auto found = cardOf(cardKey); found && !d_.inventory.snapshot(*found).lost && vf < d_.inventory.snapshot(*found).vfs.size()) {
-        const unsigned c = *found;
-        const CardSnapshot& card = d_.inventory.snapshot(c);
-        auto address = PciAddress::parse(card.vfs[vf].pciAddress);
-        if (!address) return;
-        if (!d_.changes.begin(cardKey, vf, "scrub " + card.info.vfLabel(vf))) return;
-        (void)d_.assignments.markDirty(cardKey, vf, why);
-        reload();
-        auto device = d_.inventory.device(c);
-        Fs* fs = &d_.inventory.fs();
-        onDevice<std::string>(
-            cardKey, [device, fs, vf, a = *address] { return handover::resetAndScrub(device, *fs, vf, a, false); },
-            [this, c, cardKey, vf, why](Result<std::string> scrubbed) {
-                if (scrubbed) (void)d_.assignments.markClean(cardKey, vf);
-                reload();
-                publish(c, vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
-                        (scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message) + " (" + why + ")");
-                afterRefresh(c, [this, cardKey, vf] { d_.changes.end(cardKey, vf); });
-            });
-        return;
+    if (auto c = cardOf(cardKey); c && !d_.inventory.snapshot(*c).lost && vf < d_.inventory.snapshot(*c).vfs.size())
+        scrubNow(VfRef{*c, vf}, why, false, "scrub " + d_.inventory.snapshot(*c).info.vfLabel(vf), [](Result<void>) {});
+}
+
+void AssignmentService::scrub(const VfRef& ref, Done done) {
+    if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const std::string what = "scrub " + card.info.vfLabel(ref.vf);
+    if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
+    if (ref.vf >= card.vfs.size())
+        return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
+    if (auto row = rows_.find({card.info.key, ref.vf}); row != rows_.end())
+        return done(makeError(Errc::InvalidState, what + ": the VF is assigned to domain '" + row->second.domain +
+                                                      "'; it is scrubbed when the domain stops or gives it back (aismi vf release)"));
+    if (card.vfs[ref.vf].state() == VfState::Running) return done(makeError(Errc::Busy, what + ": a workload runs on the VF"));
+    auto h = held_.find({card.info.key, ref.vf});
+    scrubNow(ref, h != held_.end() ? "between two consumers of " + h->second : "asked for", false, what, std::move(done));
+}
+
+void AssignmentService::scrubNow(const VfRef& ref, const std::string& why, bool toHost, const std::string& what, Done done) {
+    const CardSnapshot& card = d_.inventory.snapshot(ref.card);
+    const std::string key = card.info.key;
+    auto address = PciAddress::parse(card.vfs[ref.vf].pciAddress);
+    if (!address) return done(std::move(address).error().context(what));
+    if (auto claimed = d_.changes.begin(key, ref.vf, what); !claimed) return done(std::move(claimed).error());
+    // Marked first: a crash before the scrub ends leaves the mark, and the next start scrubs it.
+    if (auto marked = d_.assignments.markDirty(key, ref.vf, why); !marked) {
+        d_.changes.end(key, ref.vf);
+        return done(std::move(marked).error().context(what));
     }
+    reload();
+    auto device = d_.inventory.device(ref.card);
+    Fs* fs = &d_.inventory.fs();
+    onDevice<std::string>(
+        key, [device, fs, vf = ref.vf, a = *address, toHost] { return handover::resetAndScrub(device, *fs, vf, a, toHost); },
+        [this, key, ref, why, what, done = std::move(done)](Result<std::string> scrubbed) {
+            if (scrubbed) (void)d_.assignments.markClean(key, ref.vf);
+            reload();
+            publish(ref.card, ref.vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
+                    (scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message + "; the VF stays out of use until a scrub succeeds") + " (" +
+                        why + ")");
+            Result<void> outcome = scrubbed ? Result<void>() : Result<void>(std::move(scrubbed).error().context(what));
+            afterRefresh(ref.card, [this, key, ref, outcome, done] {
+                d_.changes.end(key, ref.vf);
+                done(outcome);
+            });
+        });
 }
 
 }  // namespace aismi

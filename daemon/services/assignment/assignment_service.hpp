@@ -89,6 +89,10 @@ public:
     /// critical or lost. Holding it again for the same holder only makes sure of the binding.
     /// Nobody else gets it (assign, bind, another holder) until it is released.
     void hold(const VfRef& vf, const std::string& holder, Done done);
+    /// Resets (FLR) and scrubs `vf` where it is: its driver and holder stay. What a holder does
+    /// between two consumers (aismi-device-plugin before every container start: handover.hpp).
+    /// Refused while a domain has it (its stop or release scrubs it) or a workload runs on it.
+    void scrub(const VfRef& vf, Done done);
     static bool validHolderName(const std::string& name);
 
     /// Whether a domain with this XML may start (the libvirt hook asks at prepare/begin):
@@ -126,6 +130,9 @@ private:
     void freeVf(const Assignment& row, const std::string& why, Done done);
     /// Scrubs a VF in place (its domain stopped; it stays assigned).
     void scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why);
+    /// The one scrub of a VF that is present: claims it, marks it, resets and scrubs it on its
+    /// strand (then `toHost`: back to its host driver), clears the mark if that worked.
+    void scrubNow(const VfRef& vf, const std::string& why, bool toHost, const std::string& what, Done done);
     void reconcileWith(std::vector<Domain> domains);
     void rollBackInterrupted(const Assignment& row);
     std::vector<std::string> problemsOf(const Assignment& row, const Domain& domain, const std::vector<std::string>& holders);
