@@ -3,6 +3,8 @@
 #include "daemon_client.hpp"
 #include "selection.hpp"
 
+#include <aismi/text.hpp>
+
 #include <cstdio>
 
 namespace aismi::cli {
@@ -20,7 +22,7 @@ Result<std::string> runCardReset(DaemonClient& client, const CliRequest& r) {
     std::snprintf(line, sizeof line,
                   "card %llu (%s): reset in %.1f ms%s\n", static_cast<unsigned long long>(index), card.text("PciAddress").c_str(),
                   static_cast<double>(*took) / 1000,
-                  vfs ? ("; its " + std::to_string(vfs) + " VF(s) were reset with it, and aismid puts their count and provisioning back "
+                  vfs ? ("; its " + text::counted(vfs, "VF") + (vfs == 1 ? " was" : " were") + " reset with it, and aismid puts their count and provisioning back "
                          "(aismi partition show -i " + std::to_string(index) + ")").c_str()
                       : "");
     return std::string(line);

@@ -126,7 +126,7 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const std::optional<
         return std::unique_ptr<DaemonClient>(new DaemonClient(sdbus::createSystemBusConnection()));
     } catch (const sdbus::Error& e) {
         if (host)
-            return makeError(Errc::ServiceUnavailable, "cannot reach its system bus over SSH (" + e.getMessage() +
+            return makeError(Errc::HostUnreachable, "cannot reach its system bus over SSH (" + e.getMessage() +
                                                            "); does ssh reach it without a password, with systemd-stdio-bridge there? (docs/by-hand.md)");
         return makeError(Errc::ServiceUnavailable, "cannot connect to the system bus (" + e.getMessage() +
                                                        "); is dbus running, and DBUS_SYSTEM_BUS_ADDRESS right if set?");

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -172,12 +173,16 @@ Result<std::string> change(DaemonClient& client, const CliRequest& r) {
     if (!selected) return std::move(selected).error();
     const BusObject& card = *selected->front();
     if (r.mode == CliRequest::Mode::FirmwareUpdate) {
-        const int fd = ::open(r.image.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return Error::fromErrno(errno, "cannot open the image " + r.image);
+        // Non-blocking: a FIFO named as the image must not hang aismi before it is refused.
+        const int fd = ::open(r.image.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+            const int err = errno;
+            return makeError(Errc::FileUnreadable, "cannot open the image " + r.image + ": " + std::strerror(err));
+        }
         struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd);
-            return makeError(Errc::InvalidArgument, r.image + " is not a regular file");
+            return makeError(Errc::FileUnreadable, "cannot read the image " + r.image + ": not a regular file");
         }
         auto job = client.updateFirmware(card.path, fd, {r.activate, r.allowOlder, r.force, r.allowReinstall});
         ::close(fd);  // sent: aismid holds its own copy of the descriptor

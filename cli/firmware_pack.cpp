@@ -56,14 +56,15 @@ Result<std::pair<uint16_t, uint16_t>> deviceIds(const std::string& text) {
 
 Result<std::string> readFile(const std::string& path, uint64_t limit, const std::string& what) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) return makeError(Errc::NotFound, "cannot read the " + what + " " + path + ": not a regular file");
+    if (!std::filesystem::is_regular_file(path, ec))
+        return makeError(Errc::FileUnreadable, "cannot read the " + what + " " + path + ": " + (ec ? ec.message() : std::string("not a regular file")));
     const auto size = std::filesystem::file_size(path, ec);
-    if (ec) return makeError(Errc::NotFound, "cannot read the " + what + " " + path + ": " + ec.message());
+    if (ec) return makeError(Errc::FileUnreadable, "cannot read the " + what + " " + path + ": " + ec.message());
     if (size > limit) return makeError(Errc::InvalidArgument, "the " + what + " " + path + " is " + std::to_string(size) + " bytes; at most " + std::to_string(limit));
     std::ifstream in(path, std::ios::binary);
     std::ostringstream s;
     s << in.rdbuf();
-    if (!in) return makeError(Errc::IoError, "cannot read the " + what + " " + path);
+    if (!in) return makeError(Errc::FileUnreadable, "cannot read the " + what + " " + path);
     return s.str();
 }
 

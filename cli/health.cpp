@@ -6,6 +6,8 @@
 #include "render.hpp"
 #include "selection.hpp"
 
+#include <aismi/text.hpp>
+
 #include <chrono>
 #include <cstdio>
 
@@ -60,7 +62,8 @@ Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
     auto cards = selectCards(inv, r.ids);
     if (!cards) return std::move(cards).error();
     if (auto q = client.query("org.aismi.VirtualFunction1",
-                              {"CardIndex", "Index", "PciAddress", "State", "Health", "HealthReasons", "Quarantined", "GuardResetsLeft", "ResetCount"},
+                              {"CardIndex", "Index", "PciAddress", "State", "Health", "HealthReasons", "Quarantined", "QuarantineReason", "GuardResetsLeft",
+                               "ResetCount"},
                               inv.vfs);
         !q)
         return std::move(q).error();
@@ -111,7 +114,7 @@ Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
                 out += "      recommended: " + action + "\n";
         }
         if (!vfs.empty() && shown < vfs.size())
-            out += "  " + std::string(shown ? "the other " : "") + std::to_string(vfs.size() - shown) + " VF(s): ok\n";
+            out += "  " + std::string(shown ? "the other " : "") + text::counted(vfs.size() - shown, "VF") + ": ok\n";
         if (!resets->empty()) {
             out += "  Recent resets and quarantines:\n";
             for (const auto& e : *resets) out += "    " + eventLine(e);

@@ -9,6 +9,8 @@
 #include <aismi/text.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -262,8 +264,11 @@ Result<std::string> exportPartition(DaemonClient& client, const BusObject& card)
 // A layout file: COUNTxPROFILE items, comma or newline separated, '#' comments; the items
 // joined with commas (aismid checks them as it checks a LAYOUT word).
 Result<std::string> readLayoutFile(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return makeError(Errc::FileUnreadable, "--file: cannot read " + path + ": " + (ec ? ec.message() : std::string("not a regular file")));
     std::ifstream in(path);
-    if (!in) return Error::fromErrno(errno, "--file: cannot read " + path);
+    if (!in) return makeError(Errc::FileUnreadable, "--file: cannot read " + path + ": " + std::strerror(errno));
     std::string layout, line;
     size_t bytes = 0;
     while (std::getline(in, line)) {

@@ -140,7 +140,7 @@ void appendVfTable(std::string& out, const std::vector<const BusObject*>& vfs, c
     // Thousands of rows on a large host: each row is appended in place to one buffer.
     out.reserve(out.size() + (vfs.size() + 6) * 81);
     out += rule('-');
-    out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("State", 10) + " " + fit("Health", 9) + " " + fit("Driver", 10) +
+    out += boxed(fit("VF", 8) + " " + fit("PCI Bus-Id", 12) + "  " + fit("State", 12) + " " + fit("Health", 9) + " " + fit("Driver", 8) +
                  " " + fit("CUs", 5, true) + " " + fit("Memory", 9, true) + " " + fit("Util", 5, true));
     out += ruleEq();
     if (vfs.empty()) out += boxed(none);
@@ -164,12 +164,14 @@ void appendVfTable(std::string& out, const std::vector<const BusObject*>& vfs, c
         out += ' ';
         appendFit(out, vf->text("PciAddress"), 12);
         out += "  ";
-        appendFit(out, vf->text("State"), 10);
+        // A quarantined VF says so where its state goes: it is out of use whatever it does.
+        const auto* quarantined = std::get_if<bool>(&vf->get("Quarantined"));
+        appendFit(out, quarantined && *quarantined ? std::string_view("quarantined") : std::string_view(vf->text("State")), 12);
         out += ' ';
         appendFit(out, vf->text("Health"), 9);
         out += ' ';
         const std::string& driver = vf->text("Driver");
-        appendFit(out, driver.empty() ? std::string_view("-") : std::string_view(driver), 10);
+        appendFit(out, driver.empty() ? std::string_view("-") : std::string_view(driver), 8);
         out += ' ';
         appendFit(out, amount(vf->get("ComputeUnits"), ""), 5, true);
         out += ' ';
@@ -206,8 +208,17 @@ std::string recommendedAction(const BusObject& vf, bool autoReset) {
     const auto said = [&](const char* text) {
         return reasons && std::any_of(reasons->begin(), reasons->end(), [&](const std::string& r) { return r.find(text) != std::string::npos; });
     };
-    if (quarantined && *quarantined) return "find out why its workload hangs, then 'aismi vf unquarantine " + id + "'";
-    if (said("uncorrectable ECC")) return "degraded: move its tenant off, then 'aismi vf reset " + id + "'; replace the card if it recurs";
+    // What clears each fault (docs/health.md): a VF reset its hang or error; a card reset (or a
+    // power cycle) the ECC error counts; an operator the quarantine.
+    if (quarantined && *quarantined) {
+        const std::string why = vf.text("QuarantineReason");
+        return "quarantined (" + (why.empty() ? std::string("no reason given") : why) + "): once that is dealt with, 'aismi vf unquarantine " + id + "'";
+    }
+    const std::string card = std::to_string(vf.number("CardIndex"));
+    if (said("uncorrectable ECC"))
+        return (vf.text("State") == "error" ? "'aismi vf reset " + id + "' restarts it; " : std::string()) +
+               "move its tenant off: its uncorrectable ECC errors stay counted until a card reset ('aismi reset -i " + card +
+               "', every VF with it); replace the card if they recur";
     if (vf.text("State") == "error") return "'aismi vf reset " + id + "'";
     if (vf.text("State") == "hung" || said("without progress"))
         return autoReset ? "none: aismid resets it (automatic resets are on)" : "'aismi vf reset " + id + "' (automatic resets are off)";
@@ -334,7 +345,13 @@ std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vect
         out << "\n";
     };
     if (format.header) join([](const Field& f) { return f.unit.empty() ? f.name : f.name + " [" + f.unit + "]"; });
-    for (const auto* row : rows) join([&](const Field& f) { return formatValue(row->get(f.property), f, format.units); });
+    // No cell is empty (a bare separator): text with nothing to say (no tenant, no domain) is
+    // [N/A], as a value the card does not report is.
+    for (const auto* row : rows)
+        join([&](const Field& f) {
+            std::string cell = formatValue(row->get(f.property), f, format.units);
+            return cell.empty() ? std::string("[N/A]") : cell;
+        });
     return out.str();
 }
 

@@ -159,6 +159,7 @@ const PropertyTable<VfSnapshot>& vfProperties() {
         property<V>("Profile", [](const V& v) { return v.profile; }),
         property<V>("Tenant", [](const V& v) { return v.tenant; }),
         property<V>("Quarantined", [](const V& v) { return v.quarantined; }),
+        property<V>("QuarantineReason", [](const V& v) { return v.quarantineReason; }),
         property<V>("HealthReasons", [](const V& v) { return v.healthReasons; }),
         property<V>("GuardResetsLeft", [](const V& v) { return v.guardResetsLeft; }),
         property<V>("Domain", [](const V& v) { return v.domain; }),

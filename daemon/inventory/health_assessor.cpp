@@ -1,5 +1,7 @@
 #include "health_assessor.hpp"
 
+#include <aismi/text.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -145,10 +147,10 @@ void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
         }
         if (vf.quarantined) vfRaise(Health::Warning, "quarantined (aismi vf unquarantine releases it)");
     }
-    if (hung) raise(Health::Warning, std::to_string(hung) + " VF(s) hung");
-    if (errored) raise(Health::Warning, std::to_string(errored) + " VF(s) stopped by an error");
-    if (degraded) raise(Health::Warning, std::to_string(degraded) + " VF(s) degraded by uncorrectable ECC errors");
-    if (stalled) raise(Health::Warning, std::to_string(stalled) + " VF(s) running without progress for " + std::to_string(t_.stalledPolls) + " polls");
+    if (hung) raise(Health::Warning, text::counted(hung, "VF") + " hung");
+    if (errored) raise(Health::Warning, text::counted(errored, "VF") + " stopped by an error");
+    if (degraded) raise(Health::Warning, text::counted(degraded, "VF") + " degraded by uncorrectable ECC errors");
+    if (stalled) raise(Health::Warning, text::counted(stalled, "VF") + " running without progress for " + std::to_string(t_.stalledPolls) + " polls");
     if (card.desiredVfs && *card.desiredVfs != card.vfEnabled())
         raise(Health::Warning, "desired " + std::to_string(*card.desiredVfs) + " VFs, the device has " + std::to_string(card.vfEnabled()) +
                                    " (changed outside aismid, or lost in a reset)");

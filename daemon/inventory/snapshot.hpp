@@ -60,6 +60,7 @@ struct VfSnapshot {
     std::string holder;      // who else holds it ("kubelet"), "" for nobody
     bool scrubPending = false;  // a tenant's data may still be in its memory: nobody gets it until scrubbed
     std::vector<std::string> assignmentProblems;  // conflicts with libvirt (health reasons)
+    std::string quarantineReason;  // why it is quarantined (the recovery policy's words or an operator's), "" when it is not
 
     /// Hung: says so, or runs without making progress.
     bool hung() const { return stalled || state() == VfState::Hung; }

@@ -36,7 +36,9 @@ namespace aismi {
     X(Internal, 20)          \
     X(Cancelled, 21)         \
     X(LibvirtFailed, 22)     \
-    X(RolledBack, 23)
+    X(RolledBack, 23)        \
+    X(HostUnreachable, 24)   \
+    X(FileUnreadable, 25)
 
 enum class Errc {
 #define AISMI_ENUM(name, code) name,

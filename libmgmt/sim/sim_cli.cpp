@@ -392,7 +392,7 @@ private:
             return SimCardModel(state_->config(), c).setLoad(*t.vf, args[1] == "on", systemClock().nowNs());
         });
         if (!r) return fail(r.error());
-        out_ << "workload " << args[1] << " on " << args[0] << "\n";
+        out_ << (args[1] == "on" ? "workload started on " : "workload stopped on ") << args[0] << "\n";
         return 0;
     }
 

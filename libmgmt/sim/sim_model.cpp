@@ -585,7 +585,10 @@ SimCardModel::FlrStart SimCardModel::beginFlr(int fn, int64_t nowNs) {
         for (SimFunction& vf : mutable_.vfs) {
             clear(vf);
             vf.resources = share;
+            vf.eccCorrected = vf.eccUncorrected = 0;
         }
+        // Its ECC counts are volatile, as a GPU's are across a reset: they start again.
+        mutable_.eccCorrected = mutable_.eccUncorrected = 0;
     }
     return {0, scaled(config_.flrMs), 0};
 }

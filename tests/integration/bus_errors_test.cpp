@@ -106,7 +106,7 @@ TEST_F(BusErrors, ArgumentsPastTheLimitsAreRefusedNamingTheArgumentAndTheLimit) 
             "ListEvents: filters is 4097 bytes long");
     refused(kManager, "org.aismi.Manager1", "CheckDomainStart", [&](auto& c) { c << std::string((1 << 20) + 1, ' '); },
             "CheckDomainStart: domain_xml is 1048577 bytes long; at most 1048576");
-    EXPECT_EQ(stack.vfField("0:0", "profile,tenant,quarantined"), ", , false") << "nothing changed";
+    EXPECT_EQ(stack.vfField("0:0", "profile,tenant,quarantined"), "[N/A], [N/A], false") << "nothing changed";
     EXPECT_EQ(stack.aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "2\n");
     EXPECT_EQ(stack.aismi({"quota", "show"}).out.find("aaaa"), std::string::npos);
 }

@@ -135,7 +135,7 @@ protected:
         ASSERT_EQ(enabledVfs(1), count);
     }
     void provisioned(const std::string& vf, bool yes) {
-        const bool is = stack->vfField(vf, "profile") != "";
+        const bool is = stack->vfField(vf, "profile") != "[N/A]";
         if (is == yes) return;
         const auto args = yes ? std::vector<std::string>{"vf", "provision", vf, "--profile", "eighth", "--tenant", kTenant}
                               : std::vector<std::string>{"vf", "unprovision", vf};

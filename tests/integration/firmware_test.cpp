@@ -181,8 +181,21 @@ TEST_F(Firmware, EveryUntrustedImageIsRefusedAndChangesNothing) {
     EXPECT_EQ(stack.aismi({"firmware", "rollback", "-i", "0"}, 65534).exitCode, 7);
     EXPECT_EQ(stack.aismi({"firmware", "show"}, 65534).exitCode, 0);
     auto unreadable = stack.aismi({"firmware", "update", "-i", "0", good}, 65534);
-    EXPECT_EQ(unreadable.exitCode, 7);
+    EXPECT_EQ(unreadable.exitCode, 25) << "a file the caller cannot read (FileUnreadable), not a refused change";
     EXPECT_NE(unreadable.err.find("cannot open the image"), std::string::npos) << "aismid never reads what the caller cannot: " << unreadable.err;
+    // An image that is missing, a directory or a FIFO (which must not block aismi): 25, never
+    // "no such card" (3), and nothing reaches aismid.
+    const std::string fifo = keys.dir / "fifo.img";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    for (const std::string& file : {std::string(keys.dir / "missing.img"), keys.dir.path(), fifo}) {
+        auto r = stack.aismi({"firmware", "update", "-i", "0", file});
+        EXPECT_EQ(r.exitCode, 25) << file << ": " << r.err;
+        EXPECT_NE(r.err.find(file), std::string::npos) << r.err;
+    }
+    for (const std::string& file : {std::string(keys.dir / "missing.layout"), fifo}) {
+        auto r = stack.aismi({"partition", "apply", "-i", "0", "--file", file});
+        EXPECT_EQ(r.exitCode, 25) << file << ": " << r.err;
+    }
     EXPECT_EQ(running(), "1.4.2");
 }
 

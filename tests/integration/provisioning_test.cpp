@@ -37,13 +37,20 @@ TEST_F(Provisioning, LaysOutACardWithTwoSizesFromTheCli) {
     ASSERT_EQ(half.exitCode, 0) << half.err;
     EXPECT_EQ(half.out, "VF 0:0 (0000:3b:00.4): profile half for tenant acme, 64 compute units, 32512 MiB, 4 engines\n");
     ASSERT_EQ(stack.aismi({"vf", "provision", "0000:3b:00.5", "--profile", "quarter"}).exitCode, 0) << "by PCI address";
-    EXPECT_EQ(vfs(), "0, half, acme, 64\n1, quarter, , 32\n2, , , 0\n3, , , 0\n");
+    EXPECT_EQ(vfs(), "0, half, acme, 64\n1, quarter, [N/A], 32\n2, [N/A], [N/A], 0\n3, [N/A], [N/A], 0\n");
     auto list = stack.aismi({"profile", "list", "-i", "0"});
     ASSERT_EQ(list.exitCode, 0) << list.err;
     EXPECT_NE(list.out.find("  quarter                      32        32       1   16256 MiB        2         1\n"), std::string::npos) << list.out;
     auto disable = stack.aismi({"vf", "disable", "-i", "0"});
     EXPECT_EQ(disable.exitCode, 13);
-    EXPECT_NE(disable.err.find("VFs 0:0 (tenant acme) are in use; unprovision or release them first, or force it"), std::string::npos) << disable.err;
+    EXPECT_NE(disable.err.find("VFs in use (0:0 is provisioned for tenant acme); unprovision or release them first, or force it"), std::string::npos)
+        << disable.err;
+    // A VF in use for two reasons is named once, with the one that matters most.
+    ASSERT_EQ(stack.client(BUSCTL_PATH, {"--system", "call", "org.aismi.Manager1", "/org/aismi/Manager1/card0/vf0", "org.aismi.VirtualFunction1", "Hold",
+                                         "s", "kubelet"}).exitCode, 0);
+    disable = stack.aismi({"vf", "disable", "-i", "0"});
+    EXPECT_NE(disable.err.find("VFs in use (0:0 is held by kubelet); unprovision"), std::string::npos) << disable.err;
+    ASSERT_EQ(stack.aismi({"vf", "release", "0:0"}).exitCode, 0);
     auto forced = stack.aismi({"vf", "disable", "-i", "0", "--force"});
     EXPECT_EQ(forced.exitCode, 0) << forced.err;
     EXPECT_EQ(stack.aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "0\n");
@@ -76,7 +83,7 @@ TEST_F(Provisioning, IsRefusedToAnUnprivilegedUser) {
     auto r = stack.aismi({"vf", "provision", "0:3", "--profile", "eighth"}, 65534);
     EXPECT_EQ(r.exitCode, 7) << r.err;
     EXPECT_EQ(stack.aismi({"vf", "unprovision", "0:2"}, 65534).exitCode, 7);
-    EXPECT_EQ(vfs(), "0, , , 32\n1, , , 32\n2, , , 32\n3, , , 0\n") << "nothing changed";
+    EXPECT_EQ(vfs(), "0, [N/A], [N/A], 32\n1, [N/A], [N/A], 32\n2, [N/A], [N/A], 32\n3, [N/A], [N/A], 0\n") << "nothing changed";
     EXPECT_EQ(stack.aismi({"profile", "list"}, 65534).exitCode, 0) << "reading stays open";
     // Authorization comes first, as for every change: a layout that would not fit is still
     // "not authorized" to someone who may not change it (issue 26 #20).

@@ -116,11 +116,11 @@ TEST_F(RemoteTest, QueriesSeveralHostsOverSshAndPrefixesEachRowWithItsHost) {
 TEST_F(RemoteTest, AHostThatCannotBeReachedIsNamedAndTheOthersStillAnswer) {
     const std::string nowhere = "root@127.0.0.1:" + std::to_string(freeLoopbackPort());
     auto r = remote({"-H", nowhere, "-H", hostA->host(), "--query-card=index", "--format=csv,noheader"});
-    EXPECT_EQ(r.exitCode, 18) << r.err;
+    EXPECT_EQ(r.exitCode, 24) << "a host that cannot be reached, not 'aismid is not running' (18): " << r.err;
     EXPECT_NE(r.err.find("aismi: " + nowhere + ": "), std::string::npos) << r.err;
     EXPECT_EQ(r.out, hostA->host() + ", 0\n");
     auto one = remote({"-H", nowhere, "-L"});
-    EXPECT_EQ(one.exitCode, 18);
+    EXPECT_EQ(one.exitCode, 24);
     EXPECT_NE(one.err.find("aismi: " + nowhere + ": cannot reach"), std::string::npos) << one.err;
 
     for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{

@@ -75,7 +75,10 @@ TEST(Recovery, ResetsAHungVfByItselfAndQuarantinesItPastTheGuard) {
     // Out of use: not provisioned; kept across a restart; released only by an operator.
     auto provision = stack.aismi({"vf", "provision", "0:1", "--profile", "eighth"});
     EXPECT_NE(provision.exitCode, 0);
-    EXPECT_NE(provision.err.find("the VF is quarantined"), std::string::npos) << provision.err;
+    EXPECT_NE(provision.err.find("the VF is quarantined (hung again after 2 automatic resets in 600 s)"), std::string::npos) << provision.err;
+    EXPECT_EQ(stack.vfField("0:1", "quarantine_reason"), "hung again after 2 automatic resets in 600 s");
+    auto table = stack.aismi({"vf", "list", "-i", "0"});
+    EXPECT_NE(table.out.find("  quarantined  "), std::string::npos) << "the VF table marks it: " << table.out;
     stack.stopDaemon();
     stack.startDaemon();
     EXPECT_TRUE(stack.waitForVf("0:1", "quarantined", "true")) << "kept across a restart";
@@ -98,6 +101,14 @@ TEST(Recovery, ResetsAHungVfByItselfAndQuarantinesItPastTheGuard) {
     EXPECT_NE(stack.aismi({"vf", "quarantine", "0:3", "--reason", ""}).err.find("--reason takes one line of 1 to 200 characters"), std::string::npos);
     auto events = stack.aismi({"events", "--type", "quarantine"});
     EXPECT_NE(events.out.find("quarantined by an operator (tenant reports corrupt results)"), std::string::npos) << events.out;
+    // Shown and refused with the operator's reason, never as a hang.
+    EXPECT_EQ(stack.vfField("0:3", "quarantine_reason"), "tenant reports corrupt results");
+    auto refused = stack.aismi({"vf", "provision", "0:3", "--profile", "eighth"});
+    EXPECT_NE(refused.err.find("the VF is quarantined (tenant reports corrupt results)"), std::string::npos) << refused.err;
+    auto health = stack.aismi({"health", "-i", "0"});
+    EXPECT_NE(health.out.find("recommended: quarantined (tenant reports corrupt results): once that is dealt with, 'aismi vf unquarantine 0:3'"),
+              std::string::npos)
+        << health.out;
 }
 
 TEST(CardReset, ResetsAWholeCardOnlyWhenFreeOrForcedAndPutsItsVfsBack) {
@@ -192,4 +203,30 @@ TEST(Recovery, ThePolicySetAtRunTimeIsAuthorizedCheckedAndKeptAcrossRestarts) {
         << shown.out;
     auto events = stack.aismi({"events", "--type", "policy"});
     EXPECT_NE(events.out.find("recovery policy: automatic resets off, guard 5/300 s, card resets on, 2/7200 s"), std::string::npos) << events.out;
+}
+
+// Issue 26 (18): the advice for an uncorrectable ECC error is what clears it. A VF reset
+// restarts the VF but its errors stay counted (the advice does not send the operator back to
+// it); a card reset starts the card's and its VFs' ECC counts again, and health is ok.
+TEST(HealthAdvice, AnUncorrectableEccErrorIsClearedByACardResetAndTheAdviceSaysSo) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"load", "0:1", "on"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"inject", "0:1", "ecc-uncorrectable"}).exitCode, 0);
+    ASSERT_TRUE(stack.waitForVf("0:1", "health", "critical"));
+    const auto advice = [&] {
+        return stack.aismi({"health", "-i", "0", "-j"}).out;
+    };
+    std::string said = advice();
+    EXPECT_NE(said.find("its uncorrectable ECC errors stay counted until a card reset ('aismi reset -i 0', every VF with it)"), std::string::npos) << said;
+    ASSERT_EQ(stack.aismi({"vf", "reset", "0:1", "--force"}).exitCode, 0);
+    ASSERT_TRUE(stack.waitForVf("0:1", "state", "idle"));
+    EXPECT_EQ(stack.vfField("0:1", "ecc.uncorrected,health"), "1, critical") << "a VF reset does not clear the count";
+    said = advice();
+    EXPECT_EQ(said.find("aismi vf reset 0:1"), std::string::npos) << "the VF reset is not recommended again: " << said;
+    EXPECT_NE(said.find("'aismi reset -i 0'"), std::string::npos) << said;
+    ASSERT_EQ(stack.aismi({"reset", "-i", "0", "--force"}).exitCode, 0);
+    EXPECT_TRUE(stack.waitForVf("0:1", "ecc.uncorrected,health", "0, ok")) << stack.vfField("0:1", "ecc.uncorrected,health,health.reasons");
+    EXPECT_EQ(stack.aismi({"--query-card=ecc.uncorrected", "--format=csv,noheader", "-i", "0"}).out, "0\n");
 }

@@ -109,9 +109,15 @@ TEST(CliRender, RecommendsAnActionForEachKindOfTrouble) {
     vf.set("State", std::string("error"));
     EXPECT_EQ(recommendedAction(vf, true), "'aismi vf reset 0:3'");
     vf.set("HealthReasons", std::vector<std::string>{"degraded: 1 uncorrectable ECC error(s)"});
-    EXPECT_NE(recommendedAction(vf, true).find("degraded: move its tenant off"), std::string::npos);
+    EXPECT_EQ(recommendedAction(vf, true),
+              "'aismi vf reset 0:3' restarts it; move its tenant off: its uncorrectable ECC errors stay counted until a card reset "
+              "('aismi reset -i 0', every VF with it); replace the card if they recur");
+    vf.set("State", std::string("idle"));  // restarted by its reset: the count stays, and only a card reset clears it
+    EXPECT_EQ(recommendedAction(vf, true).find("aismi vf reset"), std::string::npos) << recommendedAction(vf, true);
     vf.set("Quarantined", true);
-    EXPECT_EQ(recommendedAction(vf, true), "find out why its workload hangs, then 'aismi vf unquarantine 0:3'");
+    EXPECT_EQ(recommendedAction(vf, true), "quarantined (no reason given): once that is dealt with, 'aismi vf unquarantine 0:3'");
+    vf.set("QuarantineReason", std::string("hung again after 3 automatic resets in 600 s"));
+    EXPECT_EQ(recommendedAction(vf, true), "quarantined (hung again after 3 automatic resets in 600 s): once that is dealt with, 'aismi vf unquarantine 0:3'");
     BusObject stale{"", {{"CardIndex", uint64_t{0}}, {"Index", uint64_t{1}}, {"State", std::string("idle")}, {"Health", std::string("unknown")}}};
     EXPECT_EQ(recommendedAction(stale, true), "see 'aismi health': its data is not fresh");
 }

@@ -27,6 +27,9 @@ TEST(ErrorTable, KeepsPublishedNamesAndExitCodesStable) {
     EXPECT_EQ(errcInfo(Errc::PermissionDenied).dbusName, "org.aismi.Error.PermissionDenied");
     EXPECT_EQ(errcInfo(Errc::PermissionDenied).exitCode, 7);
     EXPECT_EQ(errcInfo(Errc::ServiceUnavailable).exitCode, 18);
+    EXPECT_EQ(errcInfo(Errc::RolledBack).exitCode, 23);
+    EXPECT_EQ(errcInfo(Errc::HostUnreachable).exitCode, 24);
+    EXPECT_EQ(errcInfo(Errc::FileUnreadable).exitCode, 25);
     EXPECT_FALSE(errcFromDbusName("org.freedesktop.DBus.Error.Failed").has_value());
 }
 

@@ -305,7 +305,7 @@ Result<std::string> AssignmentService::checkStart(const std::string& xml) const 
             return who + ": " + all;
         }
         if (dirty_.count({card.info.key, owner->second})) return who + " waits for its memory to be scrubbed";
-        if (vf.quarantined) return who + " is quarantined";
+        if (vf.quarantined) return who + " is quarantined (" + vf.quarantineReason + ")";
         if (card.lost || vf.health == Health::Critical || vf.health == Health::Lost)
             return who + " is not healthy: " + (vf.healthReasons.empty() ? std::string(healthName(vf.health)) : vf.healthReasons.front());
         if (vf.driver != vfio::kVfioDriver) return who + " is bound to '" + vf.driver + "', not vfio-pci";

@@ -168,7 +168,7 @@ void AssignmentService::assign(const VfRef& ref, const std::string& domain, cons
     if (dirty_.count({info.key, ref.vf}))
         return done(makeError(Errc::InvalidState, what + ": the VF waits for its memory to be scrubbed (" + dirty_[{info.key, ref.vf}] +
                                                       "); aismi vf release retries the scrub"));
-    if (vf.quarantined) return done(makeError(Errc::InvalidState, what + ": the VF is quarantined; aismi vf unquarantine releases it"));
+    if (vf.quarantined) return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason + "); aismi vf unquarantine releases it"));
     auto provisioned = d_.desired.provisioned(info.key, ref.vf);
     if (!provisioned) return done(std::move(provisioned).error().context(what));
     if (!info.genericMode && (!*provisioned || (*provisioned)->holdsNothing()))
@@ -493,7 +493,8 @@ void AssignmentService::scrub(const VfRef& ref, Done done) {
     scrubNow(ref, h != held_.end() ? "between two consumers of " + h->second : "asked for", false, what, std::move(done));
 }
 
-void AssignmentService::scrubNow(const VfRef& ref, const std::string& why, bool toHost, const std::string& what, Done done) {
+// By value: `why` may be a reference into dirty_, which reload() below replaces.
+void AssignmentService::scrubNow(VfRef ref, std::string why, bool toHost, std::string what, Done done) {
     const CardSnapshot& card = d_.inventory.snapshot(ref.card);
     const std::string key = card.info.key;
     auto address = PciAddress::parse(card.vfs[ref.vf].pciAddress);

@@ -132,7 +132,8 @@ private:
     void scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why);
     /// The one scrub of a VF that is present: claims it, marks it, resets and scrubs it on its
     /// strand (then `toHost`: back to its host driver), clears the mark if that worked.
-    void scrubNow(const VfRef& vf, const std::string& why, bool toHost, const std::string& what, Done done);
+    /// By value: callers pass text from dirty_, which it reloads.
+    void scrubNow(VfRef vf, std::string why, bool toHost, std::string what, Done done);
     void reconcileWith(std::vector<Domain> domains);
     void rollBackInterrupted(const Assignment& row);
     std::vector<std::string> problemsOf(const Assignment& row, const Domain& domain, const std::vector<std::string>& holders);

@@ -14,6 +14,7 @@
 #include "poller.hpp"
 #include "reset_service.hpp"
 #include "snapshot.hpp"
+#include "vf_in_use.hpp"
 
 #include <aismi/card.hpp>
 #include <aismi/firmware_image.hpp>
@@ -65,17 +66,6 @@ Result<std::vector<std::string>> loadTrustedKeys(const std::string& dir) {
     if (keys.empty())
         return makeError(Errc::ConfigInvalid, "firmware keys: " + dir + " holds no trusted key (*.pem); no image can be trusted (--firmware-keys)");
     return keys;
-}
-
-std::vector<std::string> activationBlockers(const CardSnapshot& card) {
-    std::vector<std::string> out;
-    for (const auto& vf : card.vfs) {
-        const std::string name = std::to_string(card.info.index) + ":" + std::to_string(vf.index);
-        if (!vf.domain.empty()) out.push_back(name + " is assigned to domain " + vf.domain);
-        else if (vf.state() == VfState::Running) out.push_back(name + " runs a workload");
-        else if (vf.driver == "vfio-pci") out.push_back(name + " is bound to vfio-pci");
-    }
-    return out;
 }
 
 FirmwareService::FirmwareService(Deps deps, Settings settings) : d_(deps), s_(std::move(settings)) {}
@@ -136,7 +126,7 @@ Result<int64_t> FirmwareService::update(UpdateRequest req, Done done) {
     if (auto r = requireIdleFirmware(card, what); !r) return std::move(r).error();
     if (auto it = runs_.find(info.key); it != runs_.end()) return makeError(Errc::Busy, what + ": " + it->second->describe() + " is under way on this card");
     if (req.activate == FirmwareUpdate::Activation::Now && !req.force)
-        if (const auto blockers = activationBlockers(card); !blockers.empty())
+        if (const auto blockers = vfsInUse(card, false); !blockers.empty())
             return makeError(Errc::Busy, what + ": --activate=now resets the card, and VFs are in use (" + text::join(blockers, ", ") +
                                              "); --activate=idle waits for them, --force resets anyway");
 
@@ -337,7 +327,7 @@ void FirmwareService::staged(std::shared_ptr<Run> run) {
                                  run->card});
         return finishJob(run, {});
     case FirmwareUpdate::Activation::Idle:
-        if (const auto blockers = activationBlockers(d_.inventory.snapshot(run->card)); !blockers.empty()) {
+        if (const auto blockers = vfsInUse(d_.inventory.snapshot(run->card), false); !blockers.empty()) {
             run->stage = Run::Stage::Waiting;
             d_.jobs.progress(run->job, kVerified + 1);
             d_.events.publish(Notice{EventType::Firmware, Severity::Info, run->info.label(),
@@ -365,7 +355,7 @@ void FirmwareService::watch(unsigned card, const CardSnapshot& now) {
         if (run->done) run->done(cancelled);
         return;
     }
-    if (now.lost || !activationBlockers(now).empty()) return;
+    if (now.lost || !vfsInUse(now, false).empty()) return;
     (void)card;
     arm(run);
 }
@@ -379,7 +369,7 @@ Result<int64_t> FirmwareService::activate(unsigned cardIndex, bool force, Done d
         // An update waiting for idle: activated now, by its own job.
         auto run = it->second;
         if (!force)
-            if (const auto blockers = activationBlockers(d_.inventory.snapshot(cardIndex)); !blockers.empty())
+            if (const auto blockers = vfsInUse(d_.inventory.snapshot(cardIndex), false); !blockers.empty())
                 return makeError(Errc::Busy, what + ": VFs are in use (" + text::join(blockers, ", ") + "); --force resets the card anyway");
         arm(run);
         return run->job;
@@ -420,7 +410,7 @@ Result<int64_t> FirmwareService::startActivation(unsigned cardIndex, FirmwareUpd
     if (auto r = requireIdleFirmware(card, what); !r) return std::move(r).error();
     if (auto it = runs_.find(card.info.key); it != runs_.end()) return makeError(Errc::Busy, what + ": " + it->second->describe() + " is under way on this card");
     if (!force)
-        if (const auto blockers = activationBlockers(card); !blockers.empty())
+        if (const auto blockers = vfsInUse(card, false); !blockers.empty())
             return makeError(Errc::Busy, what + ": activation resets the card, and VFs are in use (" + text::join(blockers, ", ") + "); --force resets it anyway");
     auto run = std::make_shared<Run>();
     run->card = cardIndex;

@@ -149,8 +149,4 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-/// The VFs of `card` a card reset would break (a workload, vfio-pci, a libvirt domain),
-/// each as "0:1 runs a workload".
-std::vector<std::string> activationBlockers(const CardSnapshot& card);
-
 }  // namespace aismi

@@ -1,10 +1,21 @@
 #include "admission.hpp"
 
+#include "snapshot.hpp"
+
 #include <aismi/text.hpp>
 
 #include <algorithm>
 
 namespace aismi {
+
+Result<void> requireProvisionable(const CardSnapshot& card, const std::string& what) {
+    if (card.lost) return makeError(Errc::DeviceLost, what + ": the device does not answer");
+    if (card.info.genericMode) return makeError(Errc::NotSupported, what + ": a generic device (no vendor ABI) has no provisioning");
+    if (!card.capacity)
+        return makeError(Errc::DeviceLost, what + ": the card does not answer its capacity" +
+                                               (card.staleReason.empty() ? std::string() : " (" + card.staleReason + ")"));
+    return {};
+}
 
 Limits Limits::of(const Resources& capacity, const Oversubscription& policy) {
     return Limits{capacity.computeUnits, uint64_t{capacity.computeUnits} * policy.compute / 100, capacity.memoryMib * policy.memory / 100};

@@ -7,6 +7,7 @@
 
 #include "policy_repository.hpp"
 
+#include <aismi/error.hpp>
 #include <aismi/types.hpp>
 
 #include <cstdint>
@@ -14,6 +15,13 @@
 #include <string>
 
 namespace aismi {
+
+struct CardSnapshot;
+
+/// Whether `card` can be provisioned at all, as last read: a card that does not answer, or
+/// whose capacity could not be read, is DeviceLost (exit 8) saying so; a generic device (no
+/// vendor ABI) is NotSupported. `what` begins the message.
+Result<void> requireProvisionable(const CardSnapshot& card, const std::string& what);
 
 /// What VFs hold together.
 struct Usage {

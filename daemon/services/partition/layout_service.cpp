@@ -77,8 +77,7 @@ Result<LayoutPlan> LayoutService::plan(unsigned card, std::string_view layout) c
     const std::string what = s.info.label() + ": layout " + quoteInput(layout);
     auto items = parseLayout(layout);
     if (!items) return std::move(items).error();
-    if (s.lost) return makeError(Errc::DeviceLost, what + ": the device does not answer");
-    if (!s.capacity) return makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)");
+    if (auto ok = requireProvisionable(s, what); !ok) return std::move(ok).error();
     LayoutPlan p;
     p.cardIndex = card;
     p.vfCountBefore = s.vfEnabled();

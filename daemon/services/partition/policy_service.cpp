@@ -49,8 +49,7 @@ Result<void> PolicyService::change(unsigned card, std::optional<uint32_t> comput
         if (auto r = range("compute", *compute, Oversubscription::kMaxCompute); !r) return r;
     if (memory)
         if (auto r = range("memory", *memory, Oversubscription::kMaxMemory); !r) return r;
-    if (s.lost) return makeError(Errc::DeviceLost, what + ": the device does not answer");
-    if (!s.capacity) return makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)");
+    if (auto ok = requireProvisionable(s, what); !ok) return ok;
     if (d_.changes.busy(s.info.key)) return makeError(Errc::Busy, what + ": a change to the card is under way; try again when it ends");
     Oversubscription next = of(s.info.key);
     if (compute) next.compute = *compute;

@@ -16,10 +16,11 @@
 #include "policy_service.hpp"
 #include "poller.hpp"
 #include "snapshot.hpp"
-#include "vfio_binding_text.hpp"
+#include "vf_in_use.hpp"
 
 #include <aismi/card.hpp>
 #include <aismi/pci_address.hpp>
+#include <aismi/text.hpp>
 
 #include <map>
 #include <set>
@@ -123,9 +124,8 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
     if (cardIndex >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(cardIndex)));
     const CardSnapshot& card = d_.inventory.snapshot(cardIndex);
     const CardInfo info = card.info;
-    const std::string what = info.label() + ": provision " + std::to_string(profiles.size()) + " VF(s)";
-    if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
-    if (!card.capacity) return done(makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)"));
+    const std::string what = info.label() + ": provision " + text::counted(profiles.size(), "VF");
+    if (auto ok = requireProvisionable(card, what); !ok) return done(std::move(ok).error());
     // Each VF's next shape, checked as provision() checks one; then all of them admitted together.
     BatchPayload payload;
     std::map<unsigned, size_t> inBatch;
@@ -136,9 +136,9 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
             return done(makeError(Errc::NotFound, vfWhat + ": not enabled, or named twice (" + std::to_string(card.vfs.size()) + " enabled)"));
         const VfSnapshot& s = card.vfs[vf];
         if (s.driver == "vfio-pci") return done(makeError(Errc::InvalidState, vfWhat + ": " + vfioBindingText(s) + "; release it first"));
-        if (s.state() == VfState::Running) return done(makeError(Errc::Busy, vfWhat + ": a workload runs on the VF; its resources cannot move under it"));
         if (!name.empty() && s.quarantined)
-            return done(makeError(Errc::InvalidState, vfWhat + ": the VF is quarantined (it kept hanging); aismi vf unquarantine releases it"));
+            return done(makeError(Errc::InvalidState, vfWhat + ": the VF is quarantined (" + s.quarantineReason + "); aismi vf unquarantine releases it"));
+        if (s.state() == VfState::Running) return done(makeError(Errc::Busy, vfWhat + ": a workload runs on the VF; its resources cannot move under it"));
         Provisioned next;
         if (!name.empty()) {
             const Profile* profile = findProfile(profiles_, name);
@@ -216,7 +216,7 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
             if (!finished && outcome) outcome = std::move(finished).error();
             if (!outcome) d_.poller.reannotate(cardIndex);  // put back: show it put back
             d_.events.publish(Notice{EventType::Provision, outcome ? Severity::Info : Severity::Warning, info.label(),
-                                     outcome ? std::to_string(payload.vfs.size()) + " VF(s) provisioned" : outcome.error().message + "; every VF put back",
+                                     outcome ? text::counted(payload.vfs.size(), "VF") + " provisioned" : outcome.error().message + "; every VF put back",
                                      info.index});
             d_.poller.refresh(cardIndex, [this, key = info.key, outcome, done = std::move(done)] {
                 d_.changes.end(key);

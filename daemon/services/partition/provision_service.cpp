@@ -17,10 +17,11 @@
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
 #include "snapshot.hpp"
-#include "vfio_binding_text.hpp"
+#include "vf_in_use.hpp"
 
 #include <aismi/card.hpp>
 #include <aismi/pci_address.hpp>
+#include <aismi/text.hpp>
 
 #include <algorithm>
 
@@ -70,7 +71,7 @@ std::vector<std::string> ProvisionService::kinds() const { return {kKind, kBatch
 Oversubscription ProvisionService::policy(const std::string& cardKey) const { return d_.policies.of(cardKey); }
 
 Result<void> ProvisionService::admit(const CardSnapshot& card, unsigned vf, const Resources& want, const std::string& what) const {
-    if (!card.capacity) return makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)");
+    if (auto ok = requireProvisionable(card, what); !ok) return ok;
     Usage held, asked;
     std::string holders;
     for (const auto& other : card.vfs) {
@@ -119,7 +120,7 @@ void ProvisionService::provision(const VfRef& ref, const std::string& profileNam
     }
     if (!tenant.empty() && !validTenantName(tenant))
         return done(makeError(Errc::InvalidArgument, what + ": '" + tenant.substr(0, 64) + "' is not a tenant name (letters, digits, '-', '_' and '.', at most 64)"));
-    if (!card.capacity) return done(makeError(Errc::NotSupported, what + ": the card reports no capacity (generic mode has no provisioning)"));
+    if (auto ok = requireProvisionable(card, what); !ok) return done(std::move(ok).error());
     std::string never;
     auto resources = profile->on(*card.capacity, &never);
     if (!resources) return done(makeError(Errc::NoSpace, what + ": the profile never fits this card: " + never));
@@ -140,10 +141,10 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
     const VfSnapshot& vf = card.vfs[ref.vf];
     if (vf.driver == "vfio-pci")
         return done(makeError(Errc::InvalidState, what + ": " + vfioBindingText(vf) + "; release it first"));
+    if (next && vf.quarantined)
+        return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason + "); aismi vf unquarantine releases it"));
     if (vf.state() == VfState::Running)
         return done(makeError(Errc::Busy, what + ": a workload runs on the VF; its resources cannot move under it"));
-    if (next && vf.quarantined)
-        return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (it kept hanging); aismi vf unquarantine releases it"));
     const Resources want = next ? next->resources : Resources{};
     if (next)
         if (auto ok = admit(card, ref.vf, want, what); !ok) return done(std::move(ok).error());
@@ -360,7 +361,7 @@ void ProvisionService::convergeLive(unsigned card) {
     for (unsigned vf : differing)
         if (const Provisioned& p = rows->at(vf); !p.holdsNothing()) writes.push_back({vf, p.resources, false});
     const CardInfo info = s.info;
-    d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + std::to_string(emptied) + " VF(s)", card});
+    d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + text::counted(emptied, "VF"), card});
     d_.executor.runOnCard<std::vector<std::string>>(
         info.key,
         [device = d_.inventory.device(card), writes, info]() -> Result<std::vector<std::string>> {

@@ -12,6 +12,7 @@
 #include "journal_repository.hpp"
 #include "poller.hpp"
 #include "snapshot.hpp"
+#include "vf_in_use.hpp"
 
 #include <aismi/text.hpp>
 #include <aismi/card.hpp>
@@ -96,17 +97,10 @@ Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsi
         if (card.vfEnabled() != 0) {
             auto provisioned = d_.desired.provisionedVfs(card.info.key);
             if (!provisioned) return std::move(provisioned).error();
-            // VFs in use stop it: provisioned for a tenant, or bound to vfio-pci (assigned to a
-            // VM). --force destroys them with the others.
-            std::string inUse;
-            for (const auto& [vf, prov] : *provisioned)
-                if (!prov.tenant.empty())
-                    inUse += (inUse.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf) + " (tenant " + prov.tenant + ")";
-            for (const auto& vf : card.vfs)
-                if (vf.driver == "vfio-pci")
-                    inUse += (inUse.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf.index) + " (vfio-pci)";
-            if (!inUse.empty() && !force)
-                return makeError(Errc::InvalidState, "VFs " + inUse + " are in use; unprovision or release them first, or force it");
+            // VFs in use stop it: provisioned for a tenant, running a workload, bound to vfio-pci
+            // (held, or assigned to a VM). --force destroys them with the others.
+            if (const auto inUse = vfsInUse(card, true); !inUse.empty() && !force)
+                return makeError(Errc::InvalidState, "VFs in use (" + text::join(inUse, ", ") + "); unprovision or release them first, or force it");
             // A VF given to a libvirt domain is never destroyed under it, not even by force: the
             // domain's definition would keep a device that no longer exists.
             std::string assigned;

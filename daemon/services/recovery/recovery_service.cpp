@@ -38,7 +38,9 @@ Result<void> RecoveryService::load() {
 void RecoveryService::annotate(CardSnapshot& card) const {
     const int64_t windowStart = now() - policy_.guardWindow.count();
     for (auto& vf : card.vfs) {
-        vf.quarantined = quarantined_.count({card.info.key, vf.index}) > 0;
+        const auto q = quarantined_.find({card.info.key, vf.index});
+        vf.quarantined = q != quarantined_.end();
+        vf.quarantineReason = vf.quarantined ? q->second : "";
         unsigned used = 0;
         if (auto it = recent_.find({card.info.key, vf.index}); it != recent_.end())
             for (int64_t at : it->second) used += at >= windowStart;

@@ -9,7 +9,7 @@
 #include "journal_repository.hpp"
 #include "poller.hpp"
 #include "snapshot.hpp"
-#include "vfio_binding_text.hpp"
+#include "vf_in_use.hpp"
 
 #include <aismi/card.hpp>
 #include <aismi/pci_function.hpp>
@@ -35,29 +35,13 @@ std::string ms(std::chrono::microseconds us) {
 
 std::vector<std::string> ResetService::kinds() const { return {kKind, kCardKind}; }
 
-namespace {
-
-// Why each VF counts as in use for a card reset ("0:1 runs a workload"), or nothing.
-std::vector<std::string> vfsInUse(const CardSnapshot& card) {
-    std::vector<std::string> out;
-    for (const auto& vf : card.vfs) {
-        const std::string name = std::to_string(card.info.index) + ":" + std::to_string(vf.index);
-        if (vf.state() == VfState::Running) out.push_back(name + " runs a workload");
-        else if (vf.driver == "vfio-pci") out.push_back(name + " is bound to vfio-pci");
-        else if (!vf.tenant.empty()) out.push_back(name + " is provisioned for tenant " + vf.tenant);
-    }
-    return out;
-}
-
-}  // namespace
-
 void ResetService::resetCard(unsigned cardIndex, bool force, CardDone done) {
     if (cardIndex >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(cardIndex)));
     const CardSnapshot& card = d_.inventory.snapshot(cardIndex);
     const CardInfo info = card.info;
     const std::string what = info.label() + ": reset";
     if (card.lost) return done(makeError(Errc::DeviceLost, what + ": the device does not answer"));
-    if (const auto used = vfsInUse(card); !used.empty() && !force) {
+    if (const auto used = vfsInUse(card, true); !used.empty() && !force) {
         std::string list;
         for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
         return done(makeError(Errc::Busy, what + ": VFs in use (" + list + ") would lose their work; --force resets the card anyway"));

@@ -84,7 +84,7 @@ TEST_F(ProvisionServiceTest, TheVfCountStaysWhileVfsAreInUseUnlessForced) {
     auto r = setVfCount(0, 0);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::InvalidState);
-    EXPECT_NE(r.error().message.find("VFs 0:3 (tenant acme) are in use; unprovision or release them first, or force it"), std::string::npos)
+    EXPECT_NE(r.error().message.find("VFs in use (0:3 is provisioned for tenant acme); unprovision or release them first, or force it"), std::string::npos)
         << r.error().message;
     // Forced, but the device fails: every VF's provisioning is back exactly.
     const auto before = desired->provisionedVfs(kSerial0).value();

@@ -1,0 +1,38 @@
+// Why a VF is in use, as far as aismid knows it, for refusals. Said once here rather than in
+// each refusal ("(assigned to a VM?)" when aismid knows the domain; a VF listed twice when two
+// reasons apply).
+#pragma once
+
+#include "snapshot.hpp"
+
+#include <string>
+#include <vector>
+
+namespace aismi {
+
+/// Why a VF is bound to vfio-pci: a domain it is assigned to, a holder (kubelet), or nobody
+/// aismid knows of (bound outside aismid).
+inline std::string vfioBindingText(const VfSnapshot& vf) {
+    if (!vf.domain.empty()) return "the VF is assigned to domain " + vf.domain + " (bound to vfio-pci)";
+    if (!vf.holder.empty()) return "the VF is held by " + vf.holder + " (bound to vfio-pci)";
+    return "the VF is bound to vfio-pci outside aismid (no domain or holder it knows of)";
+}
+
+/// The VFs of `card` a change that takes them away (a card reset, a firmware activation, VFs
+/// disabled) would take from someone, each once with the first reason that applies: "0:1 is
+/// assigned to domain web", "0:1 runs a workload", "0:1 is held by kubelet", "0:1 is bound to
+/// vfio-pci", and, when `tenants` count, "0:1 is provisioned for tenant acme".
+inline std::vector<std::string> vfsInUse(const CardSnapshot& card, bool tenants) {
+    std::vector<std::string> out;
+    for (const auto& vf : card.vfs) {
+        const std::string name = std::to_string(card.info.index) + ":" + std::to_string(vf.index);
+        if (!vf.domain.empty()) out.push_back(name + " is assigned to domain " + vf.domain);
+        else if (vf.state() == VfState::Running) out.push_back(name + " runs a workload");
+        else if (!vf.holder.empty()) out.push_back(name + " is held by " + vf.holder);
+        else if (vf.driver == "vfio-pci") out.push_back(name + " is bound to vfio-pci");
+        else if (tenants && !vf.tenant.empty()) out.push_back(name + " is provisioned for tenant " + vf.tenant);
+    }
+    return out;
+}
+
+}  // namespace aismi
