@@ -114,35 +114,36 @@ po::options_description globalOptions() {
 po::options_description vfOptions() {
     po::options_description o("vf options");
     o.add_options()
-        ("count,c", po::value<std::string>(), "number of VFs to enable (vf enable); intervals to print (dmon)")
-        ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, or bound to vfio-pci); "
+        ("count,c", po::value<std::string>()->value_name("N"), "number of VFs to enable (vf enable)")
+        ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, running a workload, held or bound to "
+                  "vfio-pci); "
                   "vf reset: reset it also with a workload running or bound to vfio-pci")
-        ("profile", po::value<std::string>(), "the profile to provision with (vf provision)")
-        ("tenant", po::value<std::string>(), "whom the VF is provisioned for (vf provision) or assigned for (vf assign)")
-        ("driver", po::value<std::string>(), "vfio-pci, or host: the driver the kernel picks (vf bind)")
-        ("domain", po::value<std::string>(), "the libvirt domain (vf assign); only the VFs of that domain (vf list)")
-        ("reason", po::value<std::string>(), "why the VF is taken out of use (vf quarantine)");
+        ("profile", po::value<std::string>()->value_name("PROFILE"), "the profile to provision with (vf provision)")
+        ("tenant", po::value<std::string>()->value_name("TENANT"), "whom the VF is provisioned for (vf provision) or assigned for (vf assign)")
+        ("driver", po::value<std::string>()->value_name("DRIVER"), "vfio-pci, or host: the driver the kernel picks (vf bind)")
+        ("domain", po::value<std::string>()->value_name("DOMAIN"), "the libvirt domain (vf assign); only the VFs of that domain (vf list)")
+        ("reason", po::value<std::string>()->value_name("TEXT"), "why the VF is taken out of use (vf quarantine)");
     return o;
 }
 
 po::options_description policyOptions() {
     po::options_description o("policy options");
     o.add_options()
-        ("compute-oversubscription", po::value<std::string>(), "the VFs' burst caps together, as a ratio of the card's compute units (1.0 to 16)")
-        ("memory-oversubscription", po::value<std::string>(), "the VFs' memory together, as a ratio of the card's memory (1.0 to 4)")
-        ("auto-reset", po::value<std::string>(), "reset hung VFs automatically: yes or no (host-wide, no -i)")
-        ("reset-guard", po::value<std::string>(), "N/SECONDS: at most N automatic resets of a VF in SECONDS, then quarantine")
-        ("auto-card-reset", po::value<std::string>(), "when a hung VF's own reset fails, reset its whole card: yes or no")
-        ("card-reset-budget", po::value<std::string>(), "N/SECONDS: at most N such card resets of a card in SECONDS");
+        ("compute-oversubscription", po::value<std::string>()->value_name("RATIO"), "the VFs' burst caps together, as a ratio of the card's compute units (1.0 to 16)")
+        ("memory-oversubscription", po::value<std::string>()->value_name("RATIO"), "the VFs' memory together, as a ratio of the card's memory (1.0 to 4)")
+        ("auto-reset", po::value<std::string>()->value_name("yes|no"), "reset hung VFs automatically: yes or no (host-wide, no -i)")
+        ("reset-guard", po::value<std::string>()->value_name("N/SECONDS"), "N/SECONDS: at most N automatic resets of a VF in SECONDS, then quarantine")
+        ("auto-card-reset", po::value<std::string>()->value_name("yes|no"), "when a hung VF's own reset fails, reset its whole card: yes or no")
+        ("card-reset-budget", po::value<std::string>()->value_name("N/SECONDS"), "N/SECONDS: at most N such card resets of a card in SECONDS");
     return o;
 }
 
 po::options_description eventsOptions() {
     po::options_description o("events options");
     o.add_options()
-        ("since", po::value<std::string>(), "only events at or after TIME")
-        ("type", po::value<std::string>(), "only events of these types, comma separated")
-        ("lines,n", po::value<std::string>(), "the newest N events (1 to 100000)")
+        ("since", po::value<std::string>()->value_name("TIME"), "only events at or after TIME")
+        ("type", po::value<std::string>()->value_name("TYPES"), "only events of these types, comma separated")
+        ("lines,n", po::value<std::string>()->value_name("N"), "the newest N events (1 to 100000)")
         ("follow,f", "then print new events as they happen, until interrupted");
     return o;
 }
@@ -150,7 +151,7 @@ po::options_description eventsOptions() {
 po::options_description firmwareOptions() {
     po::options_description o("firmware options");
     o.add_options()
-        ("activate", po::value<std::string>(), "firmware update: now, idle (default: once no VF is in use) or never (stage only)")
+        ("activate", po::value<std::string>()->value_name("WHEN"), "firmware update: now, idle (default: once no VF is in use) or never (stage only)")
         ("allow-older", "firmware update: also an image older than the running firmware")
         ("allow-reinstall", "firmware update: also the version the card runs already")
         ("quiet", "firmware update|activate|rollback: no progress bar and no result line");
@@ -177,9 +178,9 @@ po::options_description partitionOptions() {
 po::options_description quotaOptions() {
     po::options_description o("quota options");
     o.add_options()
-        ("max-vfs", po::value<std::string>(), "VFs the tenant may hold (quota set; 0 to 1000000)")
-        ("max-compute", po::value<std::string>(), "compute units the tenant may hold (quota set; default: no limit)")
-        ("max-memory", po::value<std::string>(), "device memory the tenant may hold, SIZE (quota set; default: no limit)");
+        ("max-vfs", po::value<std::string>()->value_name("N"), "VFs the tenant may hold (quota set; 0 to 1000000)")
+        ("max-compute", po::value<std::string>()->value_name("N"), "compute units the tenant may hold (quota set; default: no limit)")
+        ("max-memory", po::value<std::string>()->value_name("SIZE"), "device memory the tenant may hold, SIZE (quota set; default: no limit)");
     return o;
 }
 
@@ -514,6 +515,8 @@ Result<CliRequest> parseQuotaSet(const CommandLine& c) {
     if (c.has("max-memory")) {
         if (c.text("max-memory") == "none") {
             r.maxMemoryMib = kNone;
+        } else if (c.text("max-memory") == "0") {
+            r.maxMemoryMib = 0;  // as --max-vfs 0 and --max-compute 0: the tenant may hold none
         } else {
             auto mem = text::parseSizeMib(c.text("max-memory"), "--max-memory");
             if (!mem) return usage(mem.error().message, "aismi quota --help (or none: no limit)");
@@ -728,19 +731,27 @@ std::string printed(const T& x) {
     return o.str();
 }
 
+// A command's options as its help lists them: under the help's one "Options:" heading, without
+// the group's own caption line ("vf options:").
+std::string optionLines(const po::options_description& options) {
+    const std::string text = printed(options);
+    const size_t firstLine = text.find('\n');
+    return firstLine == std::string::npos ? text : text.substr(firstLine + 1);
+}
+
 const std::vector<CommandGroup>& commandGroups() {
     static const std::vector<CommandGroup> table{
         {"vf", kVfUsage,
          [] {
              return "  -i [ --id ] ID        card index, PCI address or serial (vf list: also VFs)\n"
-                    "  -j [ --json ]         JSON output (vf list)\n" + printed(vfOptions());
+                    "  -j [ --json ]         JSON output (vf list)\n" + optionLines(vfOptions());
          },
          "list, enable, disable, provision, unprovision, reset, quarantine, unquarantine, bind, assign or release",
          "vf list|enable|disable|provision|unprovision|reset|quarantine|unquarantine|bind|assign|release\n                             manage SR-IOV virtual functions (aismi vf --help)"},
         {"profile", kProfileUsage,
          [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); },
          "list", "profile list               the VF profiles and what fits (aismi profile --help)"},
-        {"quota", kQuotaUsage, [] { return printed(quotaOptions()) + "  -j [ --json ]         JSON output (quota show)\n"; }, "set, show or remove",
+        {"quota", kQuotaUsage, [] { return optionLines(quotaOptions()) + "  -j [ --json ]         JSON output (quota show)\n"; }, "set, show or remove",
          "quota set|show|remove      tenant quotas (aismi quota --help)"},
         {"partition", kPartitionUsage,
          [] {
@@ -751,7 +762,7 @@ const std::vector<CommandGroup>& commandGroups() {
          "apply, show or export", "partition apply|show|export  lay a card out in one step (aismi partition --help)"},
         {"policy", kPolicyUsage,
          [] {
-             return "  -i [ --id ] ID        the card (set), or only these cards (show)\n" + printed(policyOptions()) +
+             return "  -i [ --id ] ID        the card (set), or only these cards (show)\n" + optionLines(policyOptions()) +
                     "  -j [ --json ]         JSON output (show)\n";
          },
          "set or show", "policy set|show            oversubscription of a card's compute and memory; show also gives\n"
@@ -767,7 +778,7 @@ const std::vector<CommandGroup>& commandGroups() {
          "", "reset -i ID [--force]      reset a whole card, every VF with it (aismi reset --help)"},
         {"events", kEventsUsage,
          [] {
-             return "  -i [ --id ] ID        only events about these cards (index, PCI address or serial)\n" + printed(eventsOptions()) +
+             return "  -i [ --id ] ID        only events about these cards (index, PCI address or serial)\n" + optionLines(eventsOptions()) +
                     "  -j [ --json ]         JSON output (with --follow: one object per line)\n";
          },
          "", "events                     the event history, and new events as they happen (aismi events --help)"},
@@ -783,7 +794,7 @@ const std::vector<CommandGroup>& commandGroups() {
          "", "dmon                       stream a line per card (and VF) every second, like nvidia-smi dmon (aismi dmon --help)"},
         {"firmware", kFirmwareUsage,
          [] {
-             return "  -i [ --id ] ID        the card (update, activate, rollback), or only these cards (show, jobs)\n" + printed(firmwareOptions()) +
+             return "  -i [ --id ] ID        the card (update, activate, rollback), or only these cards (show, jobs)\n" + optionLines(firmwareOptions()) +
                     "  --force               activate at once although VFs are in use\n"
                     "  -j [ --json ]         JSON output (show, jobs)\n";
          },

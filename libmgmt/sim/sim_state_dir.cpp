@@ -35,9 +35,9 @@ Result<void> replaceFile(const std::string& dir, const std::string& path, const 
     // a link planted to make us write elsewhere); it is removed (the link itself, not what it
     // points to) and the name created afresh.
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0)
-        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return Error::fromErrno(errno, "create " + tmp);
     size_t done = 0;
     while (done < content.size()) {
@@ -81,7 +81,7 @@ private:
 
 Result<int> openLock(const std::string& dir) {
     const std::string path = dir + "/lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return Error::fromErrno(errno, "open " + path);
     return fd;
 }

@@ -17,7 +17,7 @@ std::string freezePath(const std::string& dir) { return dir + "/freeze"; }
 // The freeze file, open and locked for as long as this lives.
 class LockedFile {
 public:
-    LockedFile(const std::string& path, int flags, int lock) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {
+    LockedFile(const std::string& path, int flags, int lock) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0600)) {
         if (fd_ >= 0 && ::flock(fd_, lock) != 0) close();
     }
     ~LockedFile() { close(); }

@@ -268,7 +268,18 @@ TEST_F(AismiCli, AnswersNvidiaSmiHabitsWithAismisWords) {
         EXPECT_EQ(set.exitCode, 0) << size << ": " << set.err;
         EXPECT_NE(set.out.find("0/32768"), std::string::npos) << set.out;
     }
+    // 0 is a limit like any other, for memory as for VFs and compute units: the tenant may hold none.
+    auto zero = stack->aismi({"quota", "set", "sizes", "--max-compute", "0", "--max-memory", "0"});
+    EXPECT_EQ(zero.exitCode, 0) << zero.err;
+    EXPECT_NE(stack->aismi({"quota", "show", "-j"}).out.find("\"max_memory_mib\": 0"), std::string::npos) << stack->aismi({"quota", "show", "-j"}).out;
     EXPECT_EQ(stack->aismi({"quota", "remove", "sizes"}).exitCode, 0);
+    // Help lists each command's options once, under one heading, with what each takes.
+    auto quotaHelp = stack->aismi({"quota", "--help"});
+    EXPECT_EQ(quotaHelp.out.find("quota options:"), std::string::npos) << quotaHelp.out;
+    EXPECT_NE(quotaHelp.out.find("--max-memory SIZE"), std::string::npos) << quotaHelp.out;
+    auto vfHelp = stack->aismi({"vf", "--help"});
+    EXPECT_EQ(vfHelp.out.find("dmon"), std::string::npos) << "dmon's -c is dmon's: " << vfHelp.out;
+    EXPECT_NE(vfHelp.out.find("-c [ --count ] N"), std::string::npos) << vfHelp.out;
     EXPECT_EQ(stack->aismi({"events", "--since", "10 minutes ago"}).exitCode, 0);
     auto policy = stack->aismi({"policy", "set", "--auto-reset", "true"});
     EXPECT_EQ(policy.exitCode, 0) << policy.err;
