@@ -64,11 +64,41 @@ std::string didYouMean(const std::string& word) {
     return it == nvidiaSmiWords().end() ? "" : " (did you mean " + it->second + "?)";
 }
 
+// A typo of one of `candidates` (at most 2 letters added, dropped, changed or swapped, and
+// fewer than a third of the word): " (did you mean X?)"; "" when none is that close.
+std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates) {
+    const auto distance = [](const std::string& a, const std::string& b) {
+        std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+        for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+        for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+        for (size_t i = 1; i <= a.size(); ++i)
+            for (size_t j = 1; j <= b.size(); ++j) {
+                d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        return d[a.size()][b.size()];
+    };
+    if (word.size() > 64) return "";
+    std::string best;
+    size_t bestDistance = 3;
+    for (const auto& c : candidates)
+        if (const size_t n = distance(word, c); n < bestDistance && n * 3 < std::max(word.size(), c.size())) best = c, bestDistance = n;
+    return best.empty() ? "" : " (did you mean " + best + "?)";
+}
+
 Result<std::vector<const Field*>> resolveFields(const std::string& list, const std::vector<Field>& table, const std::string& kind) {
     std::vector<const Field*> out;
     for (const auto& name : splitComma(list)) {
         const Field* f = findField(table, name);
-        if (!f) return usage("unknown " + kind + " field " + quoteInput(name) + didYouMean(name), "aismi --help-query-" + kind + " lists them");
+        if (!f) {
+            std::string hint = didYouMean(name);
+            if (hint.empty()) {
+                std::vector<std::string> names;
+                for (const auto& field : table) names.push_back(field.name);
+                hint = didYouMean(name, names);
+            }
+            return usage("unknown " + kind + " field " + quoteInput(name) + hint, "aismi --help-query-" + kind + " lists them");
+        }
         out.push_back(f);
     }
     if (out.empty()) return usage("--query-" + kind + " needs at least one field", "aismi --help-query-" + kind + " lists them");
@@ -843,6 +873,13 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
         // An nvidia-smi habit (--query-gpu=..., -r, -x) gets a pointer to aismi's word.
         for (const auto& a : args)
             if (auto hint = didYouMean(a.substr(0, a.find('='))); !hint.empty()) return usage(optionErrorText(e) + hint);
+        // A typo of one of aismi's own options.
+        std::vector<std::string> spellings;
+        for (const auto& o : parser.options())
+            if (!o->long_name().empty() && o->long_name() != "words") spellings.push_back("--" + o->long_name());
+        for (const auto& a : args)
+            if (a.rfind("--", 0) == 0 && !parser.find_nothrow(a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2), false))
+                if (auto hint = didYouMean(a.substr(0, a.find('=')), spellings); !hint.empty()) return usage(optionErrorText(e) + hint);
         return usage(optionErrorText(e));
     }
     if (c.has("words")) c.words = c.vm["words"].as<std::vector<std::string>>();
@@ -877,8 +914,12 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
     if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
         const size_t known = verb && !verb->words.empty() ? verb->words.size() : (group ? 1 : 0);  // "vf lst": both words
         if (group && c.words.size() == 1) return usage("'aismi " + std::string(group->word) + "' needs " + group->needs, hint);
-        return usage("unknown command " + quoteInput(text::join(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1), " ")),
-                     hint);
+        const std::string typed = text::join(std::vector<std::string>(c.words.begin(), c.words.begin() + static_cast<long>(known) + 1), " ");
+        std::vector<std::string> commands;
+        for (const auto& v : verbs())
+            if (!v.words.empty()) commands.push_back(text::join(v.words, " "));
+        for (const auto& g : commandGroups()) commands.push_back(g.word);
+        return usage("unknown command " + quoteInput(typed) + didYouMean(typed, commands), hint);
     }
     for (const auto& [name, value] : c.vm) {
         if (name == "words" || name == "host" || verb->options.count(name)) continue;

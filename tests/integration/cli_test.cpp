@@ -254,6 +254,12 @@ TEST_F(AismiCli, AnswersNvidiaSmiHabitsWithAismisWords) {
         {{"-r"}, "(did you mean aismi reset -i ID?)"},
         {{"-q", "-x"}, "(did you mean -j (--json)?)"},
         {{"--query-card=temperature.gpu"}, "unknown card field 'temperature.gpu' (did you mean temperature?)"},
+        // aismi's own words, mistyped.
+        {{"vf", "enabel", "-i", "0", "--count", "2"}, "unknown command 'vf enabel' (did you mean vf enable?)"},
+        {{"polcy", "show"}, "unknown command 'polcy' (did you mean policy?)"},
+        {{"--query-crd=index"}, "unrecognised option '--query-crd=index' (did you mean --query-card?)"},
+        {{"--query-vf=tenat", "--format=csv"}, "unknown vf field 'tenat' (did you mean tenant?)"},
+        {{"-q", "--jsn"}, "(did you mean --json?)"},
     };
     for (const auto& [args, hint] : habits) {
         auto r = stack->aismi(args);

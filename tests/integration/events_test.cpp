@@ -134,3 +134,25 @@ TEST(Events, BadFiltersAreRefusedWithAReason) {
     EXPECT_EQ(none.exitCode, 0) << none.err;
     EXPECT_EQ(none.out, "[]\n") << "nothing after 2096: an empty array";
 }
+
+// A setting set again to what it is already changes nothing, and says nothing (issue 26).
+TEST(Events, SettingTheSameValueAgainIsNotAnotherEvent) {
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);
+    const auto count = [&](const std::string& type) {
+        const std::string out = stack.aismi({"events", "--type", type}).out;
+        size_t n = 0;
+        for (size_t at = 0; (at = out.find('\n', at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    for (int twice = 0; twice < 2; ++twice) {
+        ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-vfs", "2"}).exitCode, 0);
+        ASSERT_EQ(stack.aismi({"policy", "set", "-i", "0", "--compute-oversubscription", "2"}).exitCode, 0);
+        ASSERT_EQ(stack.aismi({"policy", "set", "--auto-reset", "no"}).exitCode, 0);
+    }
+    EXPECT_EQ(count("quota"), 1u) << stack.aismi({"events", "--type", "quota"}).out;
+    EXPECT_EQ(count("policy"), 2u) << "one for the card's oversubscription, one for the recovery policy: " << stack.aismi({"events", "--type", "policy"}).out;
+    ASSERT_EQ(stack.aismi({"quota", "set", "acme", "--max-vfs", "3"}).exitCode, 0);
+    EXPECT_EQ(count("quota"), 2u) << "a change is an event";
+}

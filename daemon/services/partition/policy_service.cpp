@@ -54,6 +54,7 @@ Result<void> PolicyService::change(unsigned card, std::optional<uint32_t> comput
     Oversubscription next = of(s.info.key);
     if (compute) next.compute = *compute;
     if (memory) next.memory = *memory;
+    if (next == of(s.info.key)) return {};  // the same again: nothing changes, nothing to tell
     // What the VFs hold stays admitted: the new policy must allow it.
     Usage held;
     for (const auto& vf : s.vfs)

@@ -137,6 +137,7 @@ Result<void> RecoveryService::setAtRunTime(const RecoveryPolicy& p) {
     for (auto r : {out("the reset guard's count", p.guardResets, 1, 100), out("the reset guard's window", p.guardWindow.count(), 1, 604800),
                    out("the card reset budget", p.cardResetBudget, 1, 100), out("the card reset budget's window", p.cardResetWindow.count(), 1, 604800)})
         if (!r) return r;
+    if (setAtRunTime_ && p == policy_) return {};  // the same again: nothing changes, nothing to tell
     const RecoveryRepository::StoredPolicy row{p.autoReset,     p.guardResets,     static_cast<unsigned>(p.guardWindow.count()),
                                                p.autoCardReset, p.cardResetBudget, static_cast<unsigned>(p.cardResetWindow.count())};
     if (auto r = d_.repository.storePolicy(row); !r) return r;

@@ -40,6 +40,7 @@ Result<void> QuotaService::set(const Quota& q) {
         if (*tenants >= maxTenants_)
             return makeError(Errc::NoSpace, "quota of " + q.tenant + ": " + std::to_string(*tenants) + " tenants have a quota, the most aismid keeps; remove one first");
     }
+    if (*existing && **existing == q) return {};  // the same again: nothing changes, nothing to tell
     if (auto r = quotas_.set(q); !r) return r;
     events_.publish(Notice{EventType::Quota, Severity::Info, "tenant " + q.tenant, "quota set: " + describe(q)});
     return {};
