@@ -69,16 +69,16 @@ const std::vector<Field>& vfFields() {
         {"ecc.uncorrected", "EccUncorrected", "", "Uncorrectable ECC errors attributed to the VF"},
         {"reset_count", "ResetCount", "", "Function level resets of the VF"},
         {"progress", "Progress", "", "Work completed by the VF's workload since its last reset"},
-        {"profile", "Profile", "", "Profile aismid provisioned the VF with (empty: none)"},
-        {"tenant", "Tenant", "", "Tenant the VF is provisioned for (empty: none)"},
+        {"profile", "Profile", "", "Profile aismid provisioned the VF with ([N/A] in CSV when none)"},
+        {"tenant", "Tenant", "", "Tenant the VF is provisioned for ([N/A] in CSV when none)"},
         {"quarantined", "Quarantined", "", "True when the VF is out of use: too many automatic resets, or an operator's quarantine (aismi vf unquarantine)"},
         {"quarantine_reason", "QuarantineReason", "", "Why the VF is quarantined: the recovery policy's words or the operator's reason"},
         {"health.reasons", "HealthReasons", "", "Why the VF's health is not ok"},
         {"guard_resets_left", "GuardResetsLeft", "", "Automatic resets the VF's reset guard still allows in its window (0 when quarantined)"},
-        {"domain", "Domain", "", "libvirt domain the VF is assigned to (empty: none)"},
-        {"assignment", "Assignment", "", "Empty (free), assigning, assigned or releasing"},
+        {"domain", "Domain", "", "libvirt domain the VF is assigned to ([N/A] in CSV when none)"},
+        {"assignment", "Assignment", "", "assigning, assigned or releasing; none ([N/A] in CSV) when free"},
         {"scrub_pending", "ScrubPending", "", "True while a tenant's data may still be in the VF's memory: nobody gets it until it is scrubbed"},
-        {"holder", "Holder", "", "Who holds the VF besides libvirt domains (kubelet), empty for nobody"},
+        {"holder", "Holder", "", "Who holds the VF besides libvirt domains (kubelet); none ([N/A] in CSV) for nobody"},
     };
     return fields;
 }

@@ -124,19 +124,19 @@ po::options_description globalOptions() {
         ("help,h", "show this help")
         ("version", "show the version of aismi and of the running aismid")
         ("list-cards,L", "one line per card: index, name, PCI address, serial")
-        ("id,i", po::value<std::string>(), "cards to show: index, PCI address or serial, comma separated (with --query-vf "
+        ("id,i", po::value<std::string>()->value_name("ID[,ID...]"), "cards to show: index, PCI address or serial, comma separated (with --query-vf "
                                            "and vf list also VFs as CARD:VF or PCI address)")
         ("query,q", "full report of each card")
-        ("display,d", po::value<std::string>(), "with -q: only these sections (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, "
+        ("display,d", po::value<std::string>()->value_name("SECTIONS"), "with -q: only these sections (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, "
                                                 "UTILIZATION, MEMORY, ECC, HEALTH, RECOVERY), comma separated")
-        ("query-card", po::value<std::string>(), "card fields to print, comma separated (see --help-query-card)")
-        ("query-vf", po::value<std::string>(), "VF fields to print, comma separated (see --help-query-vf)")
-        ("format", po::value<std::string>(), "for --query-*: csv[,noheader][,nounits]")
+        ("query-card", po::value<std::string>()->value_name("FIELDS"), "card fields to print, comma separated (see --help-query-card)")
+        ("query-vf", po::value<std::string>()->value_name("FIELDS"), "VF fields to print, comma separated (see --help-query-vf)")
+        ("format", po::value<std::string>()->value_name("FORMAT"), "for --query-*: csv[,noheader][,nounits]")
         ("help-query-card", "list the card fields")
         ("help-query-vf", "list the VF fields")
         ("json,j", "machine-readable JSON output")
-        ("loop,l", po::value<std::string>(), "repeat every SECONDS (1 to 86400) until interrupted")
-        ("host,H", po::value<std::vector<std::string>>()->composing(),
+        ("loop,l", po::value<std::string>()->value_name("SECONDS"), "repeat every SECONDS (1 to 86400) until interrupted")
+        ("host,H", po::value<std::vector<std::string>>()->composing()->value_name("HOST"),
          "[USER@]HOST[:PORT]: run against aismid on that host over SSH (repeatable for commands that only read)");
     return o;
 }
@@ -148,10 +148,10 @@ po::options_description vfOptions() {
         ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, running a workload, held or bound to "
                   "vfio-pci); "
                   "vf reset: reset it also with a workload running or bound to vfio-pci")
-        ("profile", po::value<std::string>()->value_name("PROFILE"), "the profile to provision with (vf provision)")
+        ("profile", po::value<std::string>()->value_name("NAME"), "the profile to provision with (vf provision)")
         ("tenant", po::value<std::string>()->value_name("TENANT"), "whom the VF is provisioned for (vf provision) or assigned for (vf assign)")
         ("driver", po::value<std::string>()->value_name("DRIVER"), "vfio-pci, or host: the driver the kernel picks (vf bind)")
-        ("domain", po::value<std::string>()->value_name("DOMAIN"), "the libvirt domain (vf assign); only the VFs of that domain (vf list)")
+        ("domain", po::value<std::string>()->value_name("NAME"), "the libvirt domain (vf assign); only the VFs of that domain (vf list)")
         ("reason", po::value<std::string>()->value_name("TEXT"), "why the VF is taken out of use (vf quarantine)");
     return o;
 }
@@ -476,7 +476,8 @@ Result<CliRequest> parseVfQuarantine(const CommandLine& c) {
     auto r = oneVf(c, CliRequest::Mode::VfQuarantine, "quarantine");
     if (r && c.has("reason")) {
         r->reason = c.text("reason");
-        if (r->reason.empty() || r->reason.size() > 200) return usage("--reason takes one line of 1 to 200 characters", "aismi vf --help");
+        if (text::trim(r->reason).empty() || r->reason.size() > 200)
+            return usage("--reason takes one line of 1 to 200 characters, not only spaces", "aismi vf --help");
     }
     return r;
 }
@@ -537,7 +538,7 @@ Result<CliRequest> parseQuotaSet(const CommandLine& c) {
         if (c.text("max-compute") == "none") {
             r.maxComputeUnits = kNone;
         } else {
-            auto cu = number(c.text("max-compute"), "--max-compute", 0, 0xffffffffu, "aismi quota --help (or none: no limit)");
+            auto cu = number(c.text("max-compute"), "--max-compute", 0, 0xffffffffu, "none: no limit; aismi quota --help");
             if (!cu) return std::move(cu).error();
             r.maxComputeUnits = *cu;
         }
@@ -545,12 +546,15 @@ Result<CliRequest> parseQuotaSet(const CommandLine& c) {
     if (c.has("max-memory")) {
         if (c.text("max-memory") == "none") {
             r.maxMemoryMib = kNone;
-        } else if (c.text("max-memory") == "0") {
-            r.maxMemoryMib = 0;  // as --max-vfs 0 and --max-compute 0: the tenant may hold none
         } else {
-            auto mem = text::parseSizeMib(c.text("max-memory"), "--max-memory");
-            if (!mem) return usage(mem.error().message, "aismi quota --help (or none: no limit)");
-            r.maxMemoryMib = *mem;
+            // 0 (0M, 0G, ...) as --max-vfs 0 and --max-compute 0: the tenant may hold none. A size
+            // parses from 1 MiB up, so a zero is checked as a one of the same spelling.
+            const std::string& text = c.text("max-memory");
+            const size_t digits = text.find_first_not_of('0');
+            const bool zero = !text.empty() && digits != 0 && (digits == std::string::npos || !std::isdigit(static_cast<unsigned char>(text[digits])));
+            auto mem = text::parseSizeMib(zero ? "1" + text.substr(std::min(digits, text.size())) : text, "--max-memory");
+            if (!mem) return usage(text::parseSizeMib(text, "--max-memory").error().message, "none: no limit; aismi quota --help");
+            r.maxMemoryMib = zero ? 0 : *mem;
         }
     }
     return r;

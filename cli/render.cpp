@@ -217,7 +217,7 @@ std::string recommendedAction(const BusObject& vf, bool autoReset) {
     const std::string card = std::to_string(vf.number("CardIndex"));
     if (said("uncorrectable ECC"))
         return (vf.text("State") == "error" ? "'aismi vf reset " + id + "' restarts it; " : std::string()) +
-               "move its tenant off: its uncorrectable ECC errors stay counted until a card reset ('aismi reset -i " + card +
+               "move what runs on it elsewhere: its uncorrectable ECC errors stay counted until a card reset ('aismi reset -i " + card +
                "', every VF with it); replace the card if they recur";
     if (vf.text("State") == "error") return "'aismi vf reset " + id + "'";
     if (vf.text("State") == "hung" || said("without progress"))

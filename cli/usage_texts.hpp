@@ -99,8 +99,8 @@ With -j every line is one JSON object with the time, the card (and VF) and the c
 )";
 
 inline constexpr const char* kVfUsage = R"(Usage: aismi vf list [-i ID[,ID...]] [--domain NAME] [-j]
-       aismi vf enable -i ID --count N
-       aismi vf disable -i ID
+       aismi vf enable -i ID --count N [--force]
+       aismi vf disable -i ID [--force]
        aismi vf provision CARD:VF --profile NAME [--tenant TENANT]
        aismi vf unprovision CARD:VF
        aismi vf reset CARD:VF [--force]

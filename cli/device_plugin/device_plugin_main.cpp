@@ -14,6 +14,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -36,8 +37,8 @@ constexpr const char* kUsage = R"(Usage: aismi-device-plugin [--kubelet-dir DIR]
 
 Advertises the VFs aismid has provisioned and that are free to kubelet, through the device
 plugin API (v1beta1): one resource per VF profile, PREFIX/PROFILE (aismi.io/quarter), each
-device a VF named by its PCI address, Unhealthy while aismid calls it critical or lost, or
-has quarantined it. Registers with kubelet at DIR/kubelet.sock, serving one socket per
+device a VF named by its PCI address, Unhealthy while aismid calls it critical or lost, has
+quarantined it, or waits to scrub it. Registers with kubelet at DIR/kubelet.sock, serving one socket per
 resource in DIR, and registers again when kubelet restarts. Allocate binds the VFs to vfio-pci
 through aismid, which records them as held by kubelet, and returns /dev/vfio devices and
 PCI_RESOURCE_<RESOURCE> (KubeVirt).
@@ -229,6 +230,9 @@ public:
     // the VFs goes. A VF that cannot be scrubbed fails the start.
     grpc::Status PreStartContainer(grpc::ServerContext*, const v1beta1::PreStartContainerRequest* req, v1beta1::PreStartContainerResponse*) override {
         if (req->devices_ids().empty()) return grpc::Status::OK;
+        const auto known = devices();
+        for (const auto& id : req->devices_ids())
+            if (!known.count(id)) return error(grpc::StatusCode::NOT_FOUND, "PreStartContainer: " + id + " is not a VF of " + resource_);
         auto client = cli::DaemonClient::connect();
         if (!client) return error(grpc::StatusCode::UNAVAILABLE, "PreStartContainer: " + client.error().message);
         for (const auto& id : req->devices_ids()) {
@@ -399,7 +403,8 @@ int run(const std::vector<std::string>& args) {
         else if (auto p = value("--resource-prefix")) prefix = *p;
         else if (auto s = value("--pod-resources-socket")) podResources = *s;
         else if (auto n = value("--pod-resources-interval")) {
-            auto parsed = text::parseUnsigned(*n, "--pod-resources-interval");
+            const bool digits = !n->empty() && n->size() <= 4 && std::all_of(n->begin(), n->end(), [](char c) { return c >= '0' && c <= '9'; });
+            auto parsed = digits ? text::parseUnsigned(*n, "--pod-resources-interval") : Result<uint64_t>(makeError(Errc::InvalidArgument, ""));
             if (!parsed || *parsed < 1 || *parsed > 3600) {
                 std::cerr << "aismi-device-plugin: --pod-resources-interval takes 1 to 3600 seconds, not '" << text::escapeControl(*n) << "'\n";
                 return 2;
@@ -410,17 +415,17 @@ int run(const std::vector<std::string>& args) {
             return 2;
         }
     }
-    if (podResources.empty()) {
-        std::cerr << "aismi-device-plugin: --pod-resources-socket takes a path, or none\n";
+    if (podResources != "none" && (podResources.empty() || podResources[0] != '/' || text::firstControlCharacter(podResources))) {
+        std::cerr << "aismi-device-plugin: --pod-resources-socket takes an absolute path, or none, not '" << text::escapeControl(podResources) << "'\n";
         return 2;
     }
     if (!validResourcePrefix(prefix)) {
-        std::cerr << "aismi-device-plugin: --resource-prefix takes a DNS subdomain (aismi.io), not '" << prefix << "'\n";
+        std::cerr << "aismi-device-plugin: --resource-prefix takes a DNS subdomain (aismi.io), not '" << text::escapeControl(prefix) << "'\n";
         return 2;
     }
     struct stat st {};
     if (dir.empty() || ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        std::cerr << "aismi-device-plugin: --kubelet-dir " << dir << " is not a directory\n";
+        std::cerr << "aismi-device-plugin: --kubelet-dir " << text::escapeControl(dir) << " is not a directory\n";
         return 2;
     }
     std::signal(SIGTERM, [](int) { stopping = true; });

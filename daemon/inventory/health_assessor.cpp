@@ -81,8 +81,8 @@ void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
         }
     }
     if (t.eccUncorrected && *t.eccUncorrected > 0)
-        raise(Health::Critical, "degraded: " + std::to_string(*t.eccUncorrected) + " uncorrectable ECC error(s)");
-    if (t.aer && t.aer->fatal > 0) raise(Health::Critical, std::to_string(t.aer->fatal) + " fatal PCIe error(s)");
+        raise(Health::Critical, "degraded: " + text::counted(*t.eccUncorrected, "uncorrectable ECC error"));
+    if (t.aer && t.aer->fatal > 0) raise(Health::Critical, text::counted(t.aer->fatal, "fatal PCIe error"));
     // Rates: what the counters gained within the last hour, against the thresholds.
     const Counters current{nowS, t.eccCorrected.value_or(0), t.aer ? t.aer->nonfatal : 0, t.aer ? t.aer->correctable : 0};
     auto& samples = history.samples;
@@ -134,7 +134,7 @@ void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
         const VfStatus& st = *vf.status;
         if (st.state == VfState::Hung) vfRaise(Health::Warning, "hung (the device says so)"), ++hung;
         if (st.state == VfState::Error) vfRaise(Health::Critical, "stopped by an error"), ++errored;
-        if (st.eccUncorrected > 0) vfRaise(Health::Critical, "degraded: " + std::to_string(st.eccUncorrected) + " uncorrectable ECC error(s)"), ++degraded;
+        if (st.eccUncorrected > 0) vfRaise(Health::Critical, "degraded: " + text::counted(st.eccUncorrected, "uncorrectable ECC error")), ++degraded;
         const bool sameVf = h.seen && h.pciAddress == vf.pciAddress;
         h.stalledPolls = sameVf && st.state == VfState::Running && st.progress == h.progress ? h.stalledPolls + 1 : 0;
         if (!sameVf) h.pciAddress = vf.pciAddress;

@@ -277,6 +277,8 @@ TEST_F(AismiCli, AnswersNvidiaSmiHabitsWithAismisWords) {
     // 0 is a limit like any other, for memory as for VFs and compute units: the tenant may hold none.
     auto zero = stack->aismi({"quota", "set", "sizes", "--max-compute", "0", "--max-memory", "0"});
     EXPECT_EQ(zero.exitCode, 0) << zero.err;
+    for (const char* spelled : {"00", "0M", "0GiB"}) EXPECT_EQ(stack->aismi({"quota", "set", "sizes", "--max-memory", spelled}).exitCode, 0) << spelled;
+    EXPECT_EQ(stack->aismi({"quota", "set", "sizes", "--max-memory", "0x"}).exitCode, 2);
     EXPECT_NE(stack->aismi({"quota", "show", "-j"}).out.find("\"max_memory_mib\": 0"), std::string::npos) << stack->aismi({"quota", "show", "-j"}).out;
     EXPECT_EQ(stack->aismi({"quota", "remove", "sizes"}).exitCode, 0);
     // Help lists each command's options once, under one heading, with what each takes.

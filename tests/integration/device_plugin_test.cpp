@@ -213,6 +213,8 @@ TEST(DevicePlugin, AVfChangesPodsOnlyResetAndScrubbed) {
     EXPECT_EQ(stack.vfField("0:0", "holder"), "kubelet") << "pod 2 uses it: not released";
     EXPECT_EQ(memory(), "pod-2-secret");
 
+    // Only this resource's devices are scrubbed for kubelet.
+    EXPECT_EQ(quarter.preStart({"0000:99:00.0"}).error_code(), grpc::StatusCode::NOT_FOUND);
     // A start whose scrub fails does not happen.
     ASSERT_EQ(stack.sim({"inject", "0:0", "flr-fail"}).exitCode, 0);
     auto refused = quarter.preStart({a0});

@@ -140,8 +140,16 @@ TEST_F(Provisioning, AVfChangesTenantsOnlyResetAndScrubbed) {
     // A scrub that fails (the reset fails): the change stands, the VF stays out of use, shown so.
     ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "tenant-c-secret"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"inject", "0:0", "flr-fail"}).exitCode, 0);
-    ASSERT_EQ(stack.aismi({"vf", "unprovision", "0:0"}).exitCode, 0);
+    auto unscrubbed = stack.aismi({"vf", "unprovision", "0:0"});
+    EXPECT_NE(unscrubbed.exitCode, 0) << "the caller hears that the VF is out of use";
+    EXPECT_NE(unscrubbed.err.find("provisioned, but its reset and scrub failed"), std::string::npos) << unscrubbed.err;
+    EXPECT_EQ(stack.vfField("0:0", "profile"), "[N/A]") << "the change stands";
     EXPECT_EQ(memory("0:0"), "tenant-c-secret");
+    auto bound = stack.aismi({"vf", "bind", "0:0", "--driver", "vfio-pci"});
+    EXPECT_NE(bound.exitCode, 0) << "vfio-pci would hand the old memory to whoever opens it";
+    EXPECT_NE(bound.err.find("waits for its memory to be scrubbed"), std::string::npos) << bound.err;
+    EXPECT_TRUE(stack.waitForVf("0:0", "health", "warning")) << "a health warning from the next poll on";
+    EXPECT_NE(stack.aismi({"health", "-i", "0"}).out.find("waits for its memory to be scrubbed"), std::string::npos);
     const std::string pending = stack.aismi({"--query-vf=vf,scrub_pending", "--format=csv,noheader", "-i", "0"}).out;
     EXPECT_EQ(pending.rfind("0, true\n1, false\n", 0), 0u) << pending;
     EXPECT_NE(stack.aismi({"events", "-n", "100"}).out.find("the VF stays out of use until a scrub succeeds"), std::string::npos);
@@ -149,6 +157,21 @@ TEST_F(Provisioning, AVfChangesTenantsOnlyResetAndScrubbed) {
                                            "s", "kubelet"});
     EXPECT_NE(hold.exitCode, 0);
     EXPECT_NE(hold.err.find("waits for its memory to be scrubbed"), std::string::npos) << hold.out << hold.err;
+    // Scrub, by hand: not a tenant's VF (unprovisioning scrubs it), not one on vfio-pci outside
+    // aismid; a free VF, yes.
+    const auto scrub = [&](const std::string& vf) {
+        return stack.client(BUSCTL_PATH, {"--system", "call", "org.aismi.Manager1", "/org/aismi/Manager1/card0/vf" + vf, "org.aismi.VirtualFunction1", "Scrub"});
+    };
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:1", "--profile", "eighth", "--tenant", "x"}).exitCode, 0);
+    EXPECT_EQ(memory("0:1"), "neighbour") << "a VF that held nothing changes no hands";
+    auto tenants = scrub("1");
+    EXPECT_NE(tenants.exitCode, 0);
+    EXPECT_NE(tenants.err.find("provisioned for tenant x"), std::string::npos) << tenants.err;
+    EXPECT_EQ(memory("0:1"), "neighbour");
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:2", "left-behind"}).exitCode, 0);
+    auto free = scrub("2");
+    EXPECT_EQ(free.exitCode, 0) << free.err;
+    EXPECT_EQ(memory("0:2"), "clean");
     // Provisioning it again retries the scrub; once the reset works it is clean and usable.
     ASSERT_EQ(stack.sim({"clear", "0:0"}).exitCode, 0);
     ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "d"}).exitCode, 0);

@@ -108,9 +108,9 @@ TEST(CliRender, RecommendsAnActionForEachKindOfTrouble) {
     EXPECT_EQ(recommendedAction(vf, false), "'aismi vf reset 0:3' (automatic resets are off)");
     vf.set("State", std::string("error"));
     EXPECT_EQ(recommendedAction(vf, true), "'aismi vf reset 0:3'");
-    vf.set("HealthReasons", std::vector<std::string>{"degraded: 1 uncorrectable ECC error(s)"});
+    vf.set("HealthReasons", std::vector<std::string>{"degraded: 1 uncorrectable ECC error"});
     EXPECT_EQ(recommendedAction(vf, true),
-              "'aismi vf reset 0:3' restarts it; move its tenant off: its uncorrectable ECC errors stay counted until a card reset "
+              "'aismi vf reset 0:3' restarts it; move what runs on it elsewhere: its uncorrectable ECC errors stay counted until a card reset "
               "('aismi reset -i 0', every VF with it); replace the card if they recur");
     vf.set("State", std::string("idle"));  // restarted by its reset: the count stays, and only a card reset clears it
     EXPECT_EQ(recommendedAction(vf, true).find("aismi vf reset"), std::string::npos) << recommendedAction(vf, true);

@@ -340,6 +340,11 @@ void AssignmentService::annotate(CardSnapshot& card) {
         vf.holder = h != held_.end() ? h->second : "";
         auto p = problems_.find(key);
         vf.assignmentProblems = p != problems_.end() ? p->second : std::vector<std::string>{};
+        // Out of use because a scrub failed (or has yet to run after a restart): a warning until
+        // one succeeds. Not while a change or scrub is under way, nor with its domain running.
+        if (vf.scrubPending && vf.domain.empty() && !d_.changes.busy(card.info.key, vf.index))
+            vf.assignmentProblems.push_back("waits for its memory to be scrubbed (" + dirty_[key] +
+                                            "), out of use until a scrub succeeds (aismi vf release retries it)");
     }
     writeManagedList(card);
 }

@@ -15,6 +15,7 @@
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
 #include "snapshot.hpp"
+#include "vf_in_use.hpp"
 #include "vfio_binding.hpp"
 
 #include <aismi/card.hpp>
@@ -108,6 +109,9 @@ void AssignmentService::bind(const VfRef& ref, DriverChoice choice, Done done) {
         return done(makeError(Errc::InvalidState, what + ": the VF is assigned to domain '" + row->second.domain + "'; aismi vf release takes it back first"));
     if (auto h = held_.find({info.key, ref.vf}); h != held_.end())
         return done(makeError(Errc::InvalidState, what + ": the VF is held by " + h->second + "; aismi vf release takes it back first"));
+    // vfio-pci hands the VF to whoever opens it: never with the last one's memory in it.
+    if (auto d = dirty_.find({info.key, ref.vf}); d != dirty_.end() && choice == DriverChoice::Vfio)
+        return done(makeError(Errc::InvalidState, what + ": the VF waits for its memory to be scrubbed (" + d->second + "); aismi vf release retries the scrub"));
     auto address = PciAddress::parse(card.vfs[ref.vf].pciAddress);
     if (!address) return done(std::move(address).error().context(what));
     const std::string from = card.vfs[ref.vf].driver;
@@ -488,8 +492,16 @@ void AssignmentService::scrub(const VfRef& ref, Done done) {
     if (auto row = rows_.find({card.info.key, ref.vf}); row != rows_.end())
         return done(makeError(Errc::InvalidState, what + ": the VF is assigned to domain '" + row->second.domain +
                                                       "'; it is scrubbed when the domain stops or gives it back (aismi vf release)"));
-    if (card.vfs[ref.vf].state() == VfState::Running) return done(makeError(Errc::Busy, what + ": a workload runs on the VF"));
+    const VfSnapshot& vf = card.vfs[ref.vf];
+    if (vf.state() == VfState::Running) return done(makeError(Errc::Busy, what + ": a workload runs on the VF"));
     auto h = held_.find({card.info.key, ref.vf});
+    if (h == held_.end()) {
+        // Not held: only a VF nobody uses. Someone else's VF on vfio-pci, or a tenant's, is not
+        // wiped under them (unprovisioning a tenant's VF scrubs it).
+        if (vf.driver == vfio::kVfioDriver) return done(makeError(Errc::InvalidState, what + ": " + vfioBindingText(vf)));
+        if (!vf.tenant.empty())
+            return done(makeError(Errc::InvalidState, what + ": the VF is provisioned for tenant " + vf.tenant + " (aismi vf unprovision scrubs it)"));
+    }
     scrubNow(ref, h != held_.end() ? "between two consumers of " + h->second : "asked for", false, what, std::move(done));
 }
 
@@ -501,7 +513,8 @@ void AssignmentService::scrubNow(VfRef ref, std::string why, bool toHost, std::s
     if (!address) return done(std::move(address).error().context(what));
     if (auto claimed = d_.changes.begin(key, ref.vf, what); !claimed) return done(std::move(claimed).error());
     // Marked first: a crash before the scrub ends leaves the mark, and the next start scrubs it.
-    if (auto marked = d_.assignments.markDirty(key, ref.vf, why); !marked) {
+    // A mark already there keeps its reason (why the VF changed hands), not this attempt's.
+    if (auto marked = dirty_.count({key, ref.vf}) ? Result<void>() : d_.assignments.markDirty(key, ref.vf, why); !marked) {
         d_.changes.end(key, ref.vf);
         return done(std::move(marked).error().context(what));
     }

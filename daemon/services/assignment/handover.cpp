@@ -37,6 +37,11 @@ Result<void> clearIfAdded(AssignmentRepository& marks, const std::string& cardKe
 }
 
 Result<std::string> resetAndScrub(const std::shared_ptr<Card>& card, Fs& fs, unsigned vf, const PciAddress& address, bool toHost) {
+    // In place, the device is asked first: a workload that started since the last poll is not
+    // wiped under whoever runs it.
+    if (!toHost && card->hasVendorAbi())
+        if (auto status = card->vfStatus(vf); status && status->state == VfState::Running)
+            return makeError(Errc::Busy, "a workload runs on the VF; it is not reset under it");
     PciFunction fn(fs, address);
     if (auto r = fn.functionLevelReset(); !r) return std::move(r).error();
     std::string done = "reset (FLR)";

@@ -48,7 +48,9 @@ Result<Mark> markIfHandedOn(AssignmentRepository& marks, const std::string& card
 Result<void> clearIfAdded(AssignmentRepository& marks, const std::string& cardKey, unsigned vf, Mark mark);
 
 /// FLR, the vendor scrub, then (`toHost`) back to the host driver. Blocking: the card's strand.
-/// Returns what was done, for the event.
+/// Returns what was done, for the event. In place (not `toHost`: a VF that stays with its
+/// holder, its stopped domain, its new provisioning), a VF the device says runs a workload is
+/// not reset: Busy, and its mark stays.
 Result<std::string> resetAndScrub(const std::shared_ptr<Card>& card, Fs& fs, unsigned vf, const PciAddress& address, bool toHost);
 
 }  // namespace handover

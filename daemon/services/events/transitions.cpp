@@ -35,7 +35,7 @@ std::vector<Notice> transitions(const CardSnapshot& before, const CardSnapshot& 
     if (!comparable) return out;
     if (const uint64_t n = newErrors(before.telemetry.eccUncorrected, now.telemetry.eccUncorrected))
         out.push_back(Notice{EventType::Ecc, Severity::Critical, info.label(),
-                             std::to_string(n) + " new uncorrectable ECC error(s) (" + std::to_string(*now.telemetry.eccUncorrected) +
+                             text::counted(n, "new uncorrectable ECC error") + " (" + std::to_string(*now.telemetry.eccUncorrected) +
                                  " in all): the card is degraded",
                              info.index});
     if (now.thermal != before.thermal)
@@ -59,7 +59,7 @@ std::vector<Notice> transitions(const CardSnapshot& before, const CardSnapshot& 
         if (a.status && b.status)
             if (const uint64_t n = newErrors(a.status->eccUncorrected, b.status->eccUncorrected))
                 out.push_back(Notice{EventType::Ecc, Severity::Critical, label,
-                                     std::to_string(n) + " new uncorrectable ECC error(s): the VF is degraded", info.index, b.index});
+                                     text::counted(n, "new uncorrectable ECC error") + ": the VF is degraded", info.index, b.index});
     }
     return out;
 }

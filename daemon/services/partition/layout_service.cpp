@@ -183,9 +183,19 @@ void LayoutService::step(std::shared_ptr<Run> run) {
         return d_.provisioning.provisionBatch(card, run->batch, next(Run::Phase::Done));
     case Run::Phase::Done: break;
     }
-    d_.events.publish(Notice{EventType::Layout, Severity::Info, d_.inventory.info(card).label(), "layout applied", card});
-    d_.jobs.finish(run->job, Result<void>());
-    if (run->done) run->done(Result<void>());
+    // Applied; a VF whose scrub failed is out of use until one succeeds, and the caller hears it.
+    std::vector<std::string> unscrubbed;
+    for (const auto& [vf, profile] : run->batch)
+        if (const VfSnapshot* s = d_.inventory.vf(VfRef{card, vf}); s && s->scrubPending && s->domain.empty())
+            unscrubbed.push_back(std::to_string(card) + ":" + std::to_string(vf));
+    Result<void> outcome;
+    if (!unscrubbed.empty())
+        outcome = makeError(Errc::ResetFailed, "the layout is applied, but the reset and scrub of VF " + text::join(unscrubbed, ", ") +
+                                                   " failed: out of use until a scrub succeeds (aismi vf release retries it; aismi events says why)");
+    d_.events.publish(Notice{EventType::Layout, outcome ? Severity::Info : Severity::Warning, d_.inventory.info(card).label(),
+                             outcome ? std::string("layout applied") : outcome.error().message, card});
+    d_.jobs.finish(run->job, outcome);
+    if (run->done) run->done(outcome);
 }
 
 void LayoutService::rollback(std::shared_ptr<Run> run, Error why) {

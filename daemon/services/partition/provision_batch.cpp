@@ -201,7 +201,9 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
             return {};
         },
         [this, info, cardIndex, payload, operation, what, marks, scrubs, done = std::move(done)](Result<void> outcome) mutable {
-            scrubbed(info, *scrubs);
+            // A failed scrub does not undo the batch (it is done; the VF stays out of use, shown so):
+            // the layout that asked says so when it ends.
+            (void)scrubbed(info, *scrubs);
             if (!outcome) outcome = std::move(outcome).error().context(what);
             auto finished = d_.db.transaction([&]() -> Result<void> {
                 if (!outcome)

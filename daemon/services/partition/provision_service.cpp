@@ -192,7 +192,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
             return {};
         },
         [this, info, cardIndex, index, payload, operation, what, mark, scrubs, done = std::move(done)](Result<void> outcome) mutable {
-            scrubbed(info, *scrubs);
+            Result<void> scrub = scrubbed(info, *scrubs);
             if (!outcome) outcome = std::move(outcome).error().context(what);
             auto finished = d_.db.transaction([&]() -> Result<void> {
                 if (!outcome) {
@@ -212,6 +212,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
                                                              : "unprovisioned")
                                              : outcome.error().message,
                                      cardIndex, index});
+            if (outcome && !scrub) outcome = std::move(scrub).error();  // done, but the VF is out of use: the caller hears it
             d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, done = std::move(done)] {
                 d_.changes.end(key, index);
                 done(outcome);
@@ -228,7 +229,8 @@ std::map<unsigned, PciAddress> ProvisionService::scrubTargets(unsigned card, con
     return out;
 }
 
-void ProvisionService::scrubbed(const CardInfo& info, const std::map<unsigned, Result<std::string>>& outcomes) {
+Result<void> ProvisionService::scrubbed(const CardInfo& info, const std::map<unsigned, Result<std::string>>& outcomes) {
+    Result<void> first;
     for (const auto& [vf, outcome] : outcomes) {
         Result<void> cleared = outcome ? d_.scrubMarks.markClean(info.key, vf) : Result<void>();
         const bool clean = outcome && cleared;
@@ -237,7 +239,13 @@ void ProvisionService::scrubbed(const CardInfo& info, const std::map<unsigned, R
                                        : "scrub failed: " + (outcome ? cleared.error().message : outcome.error().message) +
                                              "; the VF stays out of use until a scrub succeeds (aismi vf release retries it)",
                                  info.index, vf});
+        if (!clean && first)
+            first = makeError(outcome ? cleared.error().code : outcome.error().code,
+                              info.vfLabel(vf) + ": provisioned, but its reset and scrub failed (" +
+                                  (outcome ? cleared.error().message : outcome.error().message) +
+                                  "): it stays out of use until a scrub succeeds (aismi vf release retries it)");
     }
+    return first;
 }
 
 std::map<unsigned, DesiredStateRepository::Provisioned> ProvisionService::provisionedVfs(const std::string& cardKey) {

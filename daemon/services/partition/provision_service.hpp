@@ -141,7 +141,8 @@ private:
     /// After the card's strand reset and scrubbed VFs that changed hands (`outcomes`): clears
     /// the marks of those scrubbed and tells what happened; a VF whose scrub failed stays
     /// marked, out of use. Loop thread.
-    void scrubbed(const CardInfo& info, const std::map<unsigned, Result<std::string>>& outcomes);
+    /// The first failure, for the caller: the change stands, the VF is out of use.
+    Result<void> scrubbed(const CardInfo& info, const std::map<unsigned, Result<std::string>>& outcomes);
 
     Deps d_;
     std::vector<Profile> profiles_;

@@ -9,6 +9,8 @@
 #include "reset_service.hpp"
 #include "snapshot.hpp"
 
+#include <aismi/text.hpp>
+
 #include <ctime>
 
 namespace aismi {
@@ -157,13 +159,14 @@ Result<void> RecoveryService::quarantine(const VfRef& ref, const std::string& re
     const std::string label = card.info.vfLabel(ref.vf);
     if (ref.vf >= card.vfs.size()) return makeError(Errc::NotFound, label + ": the card has " + std::to_string(card.vfs.size()) + " VFs enabled");
     if (quarantined_.count({card.info.key, ref.vf})) return makeError(Errc::InvalidState, label + " is quarantined already");
-    if (reason.size() > 200 || reason.find_first_of("\n\r") != std::string::npos)
-        return makeError(Errc::InvalidArgument, label + ": a quarantine reason is one line of at most 200 characters");
+    if (reason.size() > 200 || reason.find_first_of("\n\r") != std::string::npos || (!reason.empty() && text::trim(reason).empty()))
+        return makeError(Errc::InvalidArgument, label + ": a quarantine reason is one line of 1 to 200 bytes, not only spaces");
     const std::string why = reason.empty() ? "quarantined by an operator" : reason;
     if (auto r = d_.repository.quarantine(card.info.key, ref.vf, {now(), why}); !r) return std::move(r).error().context(label + ": quarantine");
     quarantined_[{card.info.key, ref.vf}] = why;
     d_.events.publish(Notice{EventType::Quarantine, Severity::Warning, label,
-                             "quarantined by an operator (" + why + "); it is not reset automatically, nor provisioned, until 'aismi vf unquarantine " +
+                             "quarantined by an operator" + (reason.empty() ? std::string() : " (" + reason + ")") +
+                                 "; it is not reset automatically, nor provisioned, until 'aismi vf unquarantine " +
                                  std::to_string(ref.card) + ":" + std::to_string(ref.vf) + "'",
                              ref.card, ref.vf});
     return {};

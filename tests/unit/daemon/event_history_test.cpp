@@ -126,11 +126,11 @@ TEST(Transitions, AreVfStatesHealthEccAndTemperature) {
     std::vector<std::string> seen;
     for (const auto& n : t) seen.push_back(std::string(eventTypeName(n.type)) + (n.vf ? " vf" + std::to_string(*n.vf) : "") + ": " + n.message);
     EXPECT_EQ(seen, (std::vector<std::string>{
-                        "ecc: 3 new uncorrectable ECC error(s) (3 in all): the card is degraded",
+                        "ecc: 3 new uncorrectable ECC errors (3 in all): the card is degraded",
                         "thermal: temperature near its limit (was normal)",
                         "vf-state vf0: state hung (was running)",
                         "vf-health vf0: health warning: hung (the device says so)",
-                        "ecc vf1: 2 new uncorrectable ECC error(s): the VF is degraded",
+                        "ecc vf1: 2 new uncorrectable ECC errors: the VF is degraded",
                     }));
 }
 

@@ -215,7 +215,7 @@ TEST(HealthAssessor, FollowsItsThresholdsAndSaysWhyPerVf) {
     c.vfs[1].quarantined = true;
     h.assess(c);
     EXPECT_EQ(c.vfs[1].health, Health::Critical);
-    EXPECT_EQ(c.vfs[1].healthReasons, (std::vector<std::string>{"degraded: 2 uncorrectable ECC error(s)",
+    EXPECT_EQ(c.vfs[1].healthReasons, (std::vector<std::string>{"degraded: 2 uncorrectable ECC errors",
                                                                  "quarantined (aismi vf unquarantine releases it)"}));
 }
 
