@@ -47,8 +47,10 @@ class RemoteTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "sshd needs root to serve a session";
-        // sshd wants its privilege separation directory; made for the test's life only.
-        if (::mkdir("/run/sshd", 0755) == 0) madeRunDir = true;
+        // sshd wants its privilege separation directory. It stays (empty, as the ssh service
+        // leaves it at boot): these tests run in parallel, and one removing it at its end made
+        // another's sshd refuse to start ("Missing privilege separation directory").
+        ::mkdir("/run/sshd", 0755);
         sh("ssh-keygen -q -t ed25519 -N '' -f '" + a.path("client_key") + "'");
         // What the user's ~/.ssh/config would say, without touching it: ssh is found on PATH.
         std::filesystem::create_directories(a.path("bin"));
@@ -67,7 +69,6 @@ protected:
     void TearDown() override {
         hostA.reset();
         hostB.reset();
-        if (madeRunDir) ::rmdir("/run/sshd");
     }
     /// aismi with no local bus to find: only what comes over SSH.
     RunResult remote(std::vector<std::string> args) {
@@ -84,7 +85,6 @@ protected:
     Stack a{cards(1)};
     Stack b{cards(2)};
     std::unique_ptr<SshHost> hostA, hostB;
-    bool madeRunDir = false;
 };
 
 }  // namespace
