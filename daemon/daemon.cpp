@@ -274,6 +274,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
         vfCount.watch(e.card, e.before, e.now);
         provisioning.watch(e.card, e.now);
+        assignments.watch(e.card, e.now);
         recovery.watch(e.now);
         resets.watchRestore(e.card);
         if (e.card == 0) watchStore();  // once a poll: a stat()

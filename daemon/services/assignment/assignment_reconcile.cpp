@@ -344,7 +344,7 @@ void AssignmentService::annotate(CardSnapshot& card) {
         // one succeeds. Not while a change or scrub is under way, nor with its domain running.
         if (vf.scrubPending && vf.domain.empty() && !d_.changes.busy(card.info.key, vf.index))
             vf.assignmentProblems.push_back("waits for its memory to be scrubbed (" + dirty_[key] +
-                                            "), out of use until a scrub succeeds (aismi vf release retries it)");
+                                            "), out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)");
     }
     writeManagedList(card);
 }

@@ -482,6 +482,27 @@ void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, co
         scrubNow(VfRef{*c, vf}, why, false, "scrub " + d_.inventory.snapshot(*c).info.vfLabel(vf), [](Result<void>) {});
 }
 
+void AssignmentService::watch(unsigned card, const CardSnapshot& now) {
+    if (now.lost) return;
+    struct Again {
+        unsigned vf;
+        std::string why, what;
+    };
+    std::vector<Again> again;  // decided first: scrubNow reloads dirty_
+    for (const auto& vf : now.vfs) {
+        const Key key{now.info.key, vf.index};
+        const std::string retry = key.first + "/" + std::to_string(vf.index);
+        const auto d = dirty_.find(key);
+        if (d == dirty_.end()) {
+            scrubRetries_.settled(retry);
+            continue;
+        }
+        if (rows_.count(key) || d_.changes.busy(key.first, key.second) || vf.state() == VfState::Running) continue;
+        if (scrubRetries_.attempt(retry)) again.push_back({vf.index, d->second, "scrub " + now.info.vfLabel(vf.index) + " again"});
+    }
+    for (const auto& a : again) scrubNow(VfRef{card, a.vf}, a.why, false, a.what, [](Result<void>) {});
+}
+
 void AssignmentService::scrub(const VfRef& ref, Done done) {
     if (ref.card >= d_.inventory.size()) return done(makeError(Errc::NotFound, "no card " + std::to_string(ref.card)));
     const CardSnapshot& card = d_.inventory.snapshot(ref.card);

@@ -16,6 +16,7 @@
 #include "hypervisor.hpp"
 #include "assignment_repository.hpp"
 #include "operation_kind.hpp"
+#include "repair_backoff.hpp"
 
 #include <aismi/device_ref.hpp>
 #include <aismi/error.hpp>
@@ -111,6 +112,10 @@ public:
 
     /// Adds each VF's domain, assignment state, scrub mark and conflicts to a fresh snapshot.
     void annotate(CardSnapshot& card);
+    /// Every poll (reconcile on levels): a VF that still waits for its scrub (one failed, or
+    /// could not run) and that no domain has, no change is under way on and no workload runs
+    /// on is scrubbed again where it is, at once and then after 1, 2, 4 ... 60 s while it fails.
+    void watch(unsigned card, const CardSnapshot& now);
 
     // ReconcileParticipant
     Phase phase() const override { return Phase::Assignments; }
@@ -169,6 +174,7 @@ private:
     std::map<std::pair<std::string, unsigned>, Assignment> rows_;
     std::map<std::pair<std::string, unsigned>, std::string> dirty_;  // -> why it waits for a scrub
     std::map<std::pair<std::string, unsigned>, std::string> held_;   // -> its holder
+    RepairBackoff scrubRetries_;  // by "card key/VF"
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -2,8 +2,9 @@
 // and scrubbed"): whenever a VF's tenant or consumer changes, or it is emptied, it is reset
 // (FLR) and its memory scrubbed before anyone can use it again. The mark that it waits for that
 // (vf_scrub_pending) is written in the transaction that changes its hands, cleared once the
-// scrub is done, and while it stands nobody holds, assigns or binds the VF (a failed scrub keeps
-// it out of use; `aismi vf release` retries it, and every start of aismid does).
+// scrub is done, and while it stands nobody holds, assigns or binds the VF to vfio-pci (a failed
+// scrub keeps it out of use, a health warning; aismid tries again by itself, at once and then
+// after 1, 2, 4 ... 60 s: AssignmentService::watch; so do `aismi vf release` and every start).
 //
 // Where hands change, and who applies this rule there:
 //  - a libvirt domain or a holder lets the VF go, or its domain stops: AssignmentService;

@@ -191,7 +191,7 @@ void LayoutService::step(std::shared_ptr<Run> run) {
     Result<void> outcome;
     if (!unscrubbed.empty())
         outcome = makeError(Errc::ResetFailed, "the layout is applied, but the reset and scrub of VF " + text::join(unscrubbed, ", ") +
-                                                   " failed: out of use until a scrub succeeds (aismi vf release retries it; aismi events says why)");
+                                                   " failed: out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now; aismi events says why)");
     d_.events.publish(Notice{EventType::Layout, outcome ? Severity::Info : Severity::Warning, d_.inventory.info(card).label(),
                              outcome ? std::string("layout applied") : outcome.error().message, card});
     d_.jobs.finish(run->job, outcome);

@@ -237,13 +237,13 @@ Result<void> ProvisionService::scrubbed(const CardInfo& info, const std::map<uns
         d_.events.publish(Notice{EventType::Scrub, clean ? Severity::Info : Severity::Warning, info.vfLabel(vf),
                                  clean ? *outcome + " before the VF changes hands (its provisioning changed)"
                                        : "scrub failed: " + (outcome ? cleared.error().message : outcome.error().message) +
-                                             "; the VF stays out of use until a scrub succeeds (aismi vf release retries it)",
+                                             "; the VF stays out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)",
                                  info.index, vf});
         if (!clean && first)
             first = makeError(outcome ? cleared.error().code : outcome.error().code,
                               info.vfLabel(vf) + ": provisioned, but its reset and scrub failed (" +
                                   (outcome ? cleared.error().message : outcome.error().message) +
-                                  "): it stays out of use until a scrub succeeds (aismi vf release retries it)");
+                                  "): it stays out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)");
     }
     return first;
 }
