@@ -277,7 +277,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         assignments.watch(e.card, e.now);
         recovery.watch(e.now);
         resets.watchRestore(e.card);
-        if (e.card == 0) watchStore();  // once a poll: a stat()
+        if (e.card == 0) {  // once a poll
+            watchStore();     // a stat()
+            jobs.resync();    // nothing to do unless the store refused a job's row
+        }
         firmware.watch(e.card, e.now);
     });
     // Cards recovery reset to put them back on their committed firmware get their VFs back.

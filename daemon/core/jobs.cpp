@@ -51,9 +51,20 @@ Result<int64_t> Jobs::create(const std::string& kind, const std::string& target,
 }
 
 void Jobs::changed(Entry& e, std::vector<std::string> properties) {
-    (void)repository_.update(JobRow{e.job.id, e.job.kind, e.job.target, std::string(jobStateName(e.job.state)), e.job.progress,
-                                    e.job.error, e.job.startedAt, e.job.finishedAt.value_or(0)});
+    JobRow row{e.job.id, e.job.kind, e.job.target, std::string(jobStateName(e.job.state)), e.job.progress,
+               e.job.error, e.job.startedAt, e.job.finishedAt.value_or(0)};
+    // A row the store refuses is kept and written again (resync), never dropped: otherwise the
+    // store says "running" for good while the bus says "failed".
+    if (auto w = repository_.update(row); w) unsynced_.erase(e.job.id);
+    else unsynced_[e.job.id] = std::move(row);
     events_.publish(JobChanged{JobChanged::What::Changed, e.job, std::move(properties)});
+}
+
+void Jobs::resync() {
+    for (auto it = unsynced_.begin(); it != unsynced_.end();) {
+        if (!repository_.update(it->second)) return;  // still refused: the next poll tries again
+        it = unsynced_.erase(it);
+    }
 }
 
 void Jobs::start(int64_t id) {

@@ -4,6 +4,7 @@
 // stay queryable for a bounded time. Loop thread only.
 #pragma once
 
+#include "job_repository.hpp"
 #include "limits.hpp"
 #include <aismi/error.hpp>
 
@@ -71,6 +72,11 @@ public:
     std::vector<const Job*> all() const;
     /// Forgets finished jobs past the limits.
     void prune(int64_t now);
+    /// Writes again the job rows the store refused (a full disk): the store says what the bus
+    /// says as soon as it takes writes again. Every poll; nothing to do when none is behind.
+    void resync();
+    /// Jobs whose row in the store is behind (tests, metrics).
+    size_t unsynced() const { return unsynced_.size(); }
 
 private:
     struct Entry {
@@ -83,6 +89,7 @@ private:
     JobRepository& repository_;
     Limits limits_;
     std::map<int64_t, Entry> jobs_;
+    std::map<int64_t, JobRow> unsynced_;  // rows the store refused, newest state of each
 };
 
 }  // namespace aismi

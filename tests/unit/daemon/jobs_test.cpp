@@ -113,3 +113,27 @@ TEST_F(JobsTest, RefuseMoreJobsUnderWayThanTheLimit) {
     jobs.finish(ids[0], {});
     EXPECT_TRUE(jobs.create("k", "t", "a", nullptr).ok()) << "a finished job makes room";
 }
+
+// Issue 26 (4): a job whose row the store refuses (a full disk) is not left "running" in the
+// store while the bus says "failed": the row is written again as soon as the store takes it.
+TEST_F(JobsTest, WriteARowTheStoreRefusedAgainOnceItTakesWrites) {
+    Jobs jobs(events, *rows);
+    auto id = jobs.create("apply-layout", "card 1", "a", nullptr);
+    ASSERT_TRUE(id.ok());
+    jobs.start(*id);
+    // The store stops taking writes (what a full disk does to SQLite's writes).
+    ASSERT_TRUE(Statement(*db, "PRAGMA query_only = 1").run("refuse writes").ok());
+    jobs.finish(*id, makeError(Errc::StoreFailed, "database or disk is full"));
+    EXPECT_EQ(jobs.find(*id)->state, JobState::Failed) << "the bus says it at once";
+    EXPECT_EQ(jobs.unsynced(), 1u);
+    jobs.resync();
+    EXPECT_EQ(jobs.unsynced(), 1u) << "still refused: kept for the next try";
+    ASSERT_TRUE(Statement(*db, "PRAGMA query_only = 0").run("take writes").ok());
+    jobs.resync();
+    EXPECT_EQ(jobs.unsynced(), 0u);
+    // What a restart would find: the job failed, not interrupted.
+    Jobs again(events, *rows);
+    auto recovered = again.recover();
+    ASSERT_TRUE(recovered.ok());
+    EXPECT_TRUE(recovered->empty()) << "nothing was left running in the store";
+}
