@@ -881,9 +881,11 @@ Result<CliRequest> parseCli(const std::vector<std::string>& args) {
         std::vector<std::string> spellings;
         for (const auto& o : parser.options())
             if (!o->long_name().empty() && o->long_name() != "words") spellings.push_back("--" + o->long_name());
-        for (const auto& a : args)
-            if (a.rfind("--", 0) == 0 && !parser.find_nothrow(a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2), false))
-                if (auto hint = didYouMean(a.substr(0, a.find('=')), spellings); !hint.empty()) return usage(optionErrorText(e) + hint);
+        for (const auto& a : args) {
+            const std::string spelled = a.substr(0, a.find('='));
+            if (spelled.size() > 2 && spelled.rfind("--", 0) == 0 && std::find(spellings.begin(), spellings.end(), spelled) == spellings.end())
+                if (auto hint = didYouMean(spelled, spellings); !hint.empty()) return usage(optionErrorText(e) + hint);
+        }
         return usage(optionErrorText(e));
     }
     if (c.has("words")) c.words = c.vm["words"].as<std::vector<std::string>>();

@@ -260,6 +260,9 @@ TEST_F(AismiCli, AnswersNvidiaSmiHabitsWithAismisWords) {
         {{"--query-crd=index"}, "unrecognised option '--query-crd=index' (did you mean --query-card?)"},
         {{"--query-vf=tenat", "--format=csv"}, "unknown vf field 'tenat' (did you mean tenant?)"},
         {{"-q", "--jsn"}, "(did you mean --json?)"},
+        // Found by fuzz_cli_args: a bare "--" beside an unknown option made the suggestion
+        // search throw out of parseCli.
+        {{"ts", "--sodmo", "--"}, "unrecognised option '--sodmo'"},
     };
     for (const auto& [args, hint] : habits) {
         auto r = stack->aismi(args);
