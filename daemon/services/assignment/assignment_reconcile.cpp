@@ -341,8 +341,9 @@ void AssignmentService::annotate(CardSnapshot& card) {
         auto p = problems_.find(key);
         vf.assignmentProblems = p != problems_.end() ? p->second : std::vector<std::string>{};
         // Out of use because a scrub failed (or has yet to run after a restart): a warning until
-        // one succeeds. Not while a change or scrub is under way, nor with its domain running.
-        if (vf.scrubPending && vf.domain.empty() && !d_.changes.busy(card.info.key, vf.index))
+        // one succeeds, also while aismid retries it. Not while the first scrub of a change is
+        // under way, nor with its domain running.
+        if (vf.scrubPending && vf.domain.empty() && (scrubFailed_.count(key) || !d_.changes.busy(card.info.key, vf.index)))
             vf.assignmentProblems.push_back("waits for its memory to be scrubbed (" + dirty_[key] +
                                             "), out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)");
     }

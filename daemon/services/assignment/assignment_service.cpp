@@ -546,6 +546,8 @@ void AssignmentService::scrubNow(VfRef ref, std::string why, bool toHost, std::s
         key, [device, fs, vf = ref.vf, a = *address, toHost] { return handover::resetAndScrub(device, *fs, vf, a, toHost); },
         [this, key, ref, why, what, done = std::move(done)](Result<std::string> scrubbed) {
             if (scrubbed) (void)d_.assignments.markClean(key, ref.vf);
+            if (scrubbed) scrubFailed_.erase({key, ref.vf});
+            else scrubFailed_.insert({key, ref.vf});
             reload();
             publish(ref.card, ref.vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
                     (scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message + "; the VF stays out of use until a scrub succeeds") + " (" +

@@ -175,6 +175,7 @@ private:
     std::map<std::pair<std::string, unsigned>, std::string> dirty_;  // -> why it waits for a scrub
     std::map<std::pair<std::string, unsigned>, std::string> held_;   // -> its holder
     RepairBackoff scrubRetries_;  // by "card key/VF"
+    std::set<std::pair<std::string, unsigned>> scrubFailed_;  // the last scrub failed: shown even while one is retried
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
