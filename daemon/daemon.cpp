@@ -48,6 +48,8 @@
 #include "version.hpp"
 #include "vf_count_service.hpp"
 
+#include <aismi/text.hpp>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
@@ -271,6 +273,31 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
             events.publish(Notice{EventType::Daemon, Severity::Critical, "aismid", file.error().message});
         }
     };
+    // The end of a change the store refused to record (a full disk) is written again at every
+    // poll (Database::recordEnd); until it lands its card takes no other change, and every card
+    // says why.
+    const auto showUnrecorded = [&] {
+        if (storeLossSaid) return;
+        const auto waiting = (*db)->unrecordedEnds();
+        health.setDaemonProblem(waiting.empty() ? std::string()
+                                                : "the state store refuses writes; the end of " + text::counted(waiting.size(), "change") +
+                                                      " waits to be recorded (" + waiting.front() + (waiting.size() > 1 ? ", ..." : "") +
+                                                      ") and aismid writes it again at every poll");
+    };
+    (*db)->onEndRefused = [&](const std::string&, const Error& why) {
+        log::error(why.message);
+        events.publish(Notice{EventType::Daemon, Severity::Warning, "aismid", why.message});
+        showUnrecorded();
+    };
+    (*db)->onEndRecorded = [&](const std::string& what) {
+        log::info(what + ": its end is recorded now that the store takes writes again");
+        events.publish(Notice{EventType::Daemon, Severity::Info, "aismid", what + ": its end is recorded now that the store takes writes again"});
+        showUnrecorded();
+    };
+    struct ForgetHooks {  // they speak to what is destroyed before the store
+        Database& db;
+        ~ForgetHooks() { db.onEndRefused = nullptr, db.onEndRecorded = nullptr; }
+    } forgetHooks{**db};
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
         vfCount.watch(e.card, e.before, e.now);
         provisioning.watch(e.card, e.now);
@@ -280,6 +307,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         if (e.card == 0) {  // once a poll
             watchStore();     // a stat()
             jobs.resync();    // nothing to do unless the store refused a job's row
+            (*db)->retryEnds();  // nor unless it refused a change's end
         }
         firmware.watch(e.card, e.now);
     });

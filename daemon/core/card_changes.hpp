@@ -25,6 +25,10 @@ public:
         if (auto whole = under_.find(cardKey + "/"); whole != under_.end()) return busyWith(what, whole->second);
         return claim(cardKey + "/" + std::to_string(vf), what);
     }
+    /// Keeps a change's claim past its end, which the store has yet to record (a full disk;
+    /// Database::recordEnd): what waits for it is told why. end() releases it.
+    void waitForRecord(const std::string& cardKey, const Error& why) { relabel(cardKey + "/", why); }
+    void waitForRecord(const std::string& cardKey, unsigned vf, const Error& why) { relabel(cardKey + "/" + std::to_string(vf), why); }
     void end(const std::string& cardKey) { under_.erase(cardKey + "/"); }
     void end(const std::string& cardKey, unsigned vf) { under_.erase(cardKey + "/" + std::to_string(vf)); }
     /// Whether anything of the card is being changed.
@@ -46,6 +50,9 @@ private:
         auto [it, fresh] = under_.emplace(key, what);
         if (!fresh) return busyWith(what, it->second);
         return {};
+    }
+    void relabel(const std::string& key, const Error& why) {
+        if (auto it = under_.find(key); it != under_.end()) it->second = why.message;
     }
     std::map<std::string, std::string> under_;  // "KEY/" the whole card, "KEY/VF" one VF -> the change
 };

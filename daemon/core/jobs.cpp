@@ -27,11 +27,11 @@ std::string_view jobStateName(JobState s) {
 Jobs::Jobs(EventBus& events, JobRepository& repository, Limits limits) : events_(events), repository_(repository), limits_(limits) {}
 
 Result<std::vector<std::string>> Jobs::recover() {
-    auto failed = repository_.failUnfinished("interrupted: aismid stopped while the job ran");
+    auto failed = repository_.failUnfinished("unfinished at start: aismid stopped while the job ran, or the store did not take its end");
     if (!failed) return std::move(failed).error();
     std::vector<std::string> log;
     for (const auto& j : *failed)
-        log.push_back("job " + std::to_string(j.id) + " (" + j.kind + " on " + j.target + ") was interrupted by a restart");
+        log.push_back("job " + std::to_string(j.id) + " (" + j.kind + " on " + j.target + ") was still running at start (aismid stopped during it, or the store did not take its end); marked failed");
     if (auto r = repository_.prune(limits_.keepFinishedSeconds, limits_.keepFinished); !r) return std::move(r).error();
     return log;
 }

@@ -32,11 +32,15 @@ public:
     virtual std::vector<std::string> converge() = 0;
 };
 
+/// How recovery names an entry it finds open: aismid stopped during the change, or the store
+/// refused to record its end (a full disk) and aismid stopped before it took it.
+inline constexpr const char* kFoundUnfinished = "found unfinished at start (aismid stopped during it, or the store did not take its end)";
+
 /// Closes `entry` as abandoned — its payload is damaged (`why` says how) or its card is gone —
-/// and returns the sentence for the log ("WHAT: interrupted by a restart; WHY, abandoned").
+/// and returns the sentence for the log ("WHAT: found unfinished at start ...; WHY, abandoned").
 inline Result<std::string> abandon(JournalRepository& journal, const JournalRow& entry, const std::string& what, const std::string& why) {
     if (auto r = journal.finish(entry.id, "abandoned: " + why); !r) return std::move(r).error();
-    return what + ": interrupted by a restart; " + why + ", abandoned";
+    return what + ": " + kFoundUnfinished + "; " + why + ", abandoned";
 }
 inline constexpr const char* kCardGoneAfterRestart = "the card is not present after restart";
 

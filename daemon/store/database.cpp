@@ -366,6 +366,34 @@ Result<void> Database::checkFile() {
     return *lostFile_;
 }
 
+Result<void> Database::recordEnd(std::string what, std::function<Result<void>()> body, std::function<void()> recorded) {
+    // In order: a later end never lands before an earlier one the store refused.
+    retryEnds();
+    Result<void> now = keptEnds_.empty() ? transaction(body)
+                                         : makeError(Errc::StoreFailed, "an earlier change's end waits to be recorded (" + keptEnds_.front().what + ")");
+    if (now) return now;
+    Error why = std::move(now).error().context(what + ": the store did not record its end; aismid writes it again at every poll");
+    if (onEndRefused) onEndRefused(what, why);
+    keptEnds_.push_back(KeptEnd{std::move(what), std::move(body), std::move(recorded)});
+    return why;
+}
+
+void Database::retryEnds() {
+    while (!keptEnds_.empty()) {
+        if (!transaction(keptEnds_.front().body)) return;
+        KeptEnd end = std::move(keptEnds_.front());
+        keptEnds_.pop_front();
+        if (onEndRecorded) onEndRecorded(end.what);
+        if (end.recorded) end.recorded();
+    }
+}
+
+std::vector<std::string> Database::unrecordedEnds() const {
+    std::vector<std::string> out;
+    for (const auto& e : keptEnds_) out.push_back(e.what);
+    return out;
+}
+
 Result<void> Database::transaction(const std::function<Result<void>()>& body) {
     if (depth_ > 0) return body();
     if (auto r = checkFile(); !r) return r;

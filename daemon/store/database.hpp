@@ -6,10 +6,12 @@
 #include <aismi/error.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -72,6 +74,22 @@ public:
     /// Nested calls join the outer transaction. Refused (StoreFailed) once the file is found
     /// deleted, replaced or truncated under aismid (checkFile).
     Result<void> transaction(const std::function<Result<void>()>& body);
+    /// Records the end of a change whose outcome is already decided (the device took it, or
+    /// did not and desired state goes back): runs `body` in one transaction now and, when the
+    /// store refuses it (a full disk), keeps it and runs it again at every retryEnds() until
+    /// the store takes it; then `recorded` runs (never when the first attempt lands). The error
+    /// is the first attempt's: the caller keeps its card claimed until `recorded`, so nothing
+    /// is planned against a store that still shows the change under way.
+    Result<void> recordEnd(std::string what, std::function<Result<void>()> body, std::function<void()> recorded);
+    /// Runs the kept ends again, oldest first, stopping at the first the store still refuses.
+    /// Once a poll.
+    void retryEnds();
+    /// The ends the store has yet to take, oldest first.
+    std::vector<std::string> unrecordedEnds() const;
+    /// Told when the store refuses an end, and when it takes one it refused (log and events).
+    std::function<void(const std::string& what, const Error& why)> onEndRefused;
+    std::function<void(const std::string& what)> onEndRecorded;
+
     /// Inside transaction(): what is read may still be rolled back.
     bool inTransaction() const { return depth_ > 0; }
 
@@ -102,6 +120,12 @@ private:
     uint64_t device_ = 0, inode_ = 0;  // of the file opened
     bool sawHeader_ = false;           // the file had SQLite's header once: shorter now is truncated
     std::optional<Error> lostFile_;    // set once checkFile() failed: for good
+    struct KeptEnd {
+        std::string what;
+        std::function<Result<void>()> body;
+        std::function<void()> recorded;
+    };
+    std::deque<KeptEnd> keptEnds_;  // refused by the store, written again by retryEnds()
 
 };
 

@@ -45,6 +45,10 @@ Result<void> JournalRepository::finish(int64_t id, const std::string& outcome) {
     return prune.bind(1, static_cast<int64_t>(limits::kMaxFinishedOperations)).run("prune the journal");
 }
 
+Result<void> JournalRepository::recordEnd(int64_t id, std::string outcome, std::string what, std::function<void()> recorded) {
+    return db_.recordEnd(std::move(what), [this, id, outcome = std::move(outcome)] { return finish(id, outcome); }, std::move(recorded));
+}
+
 Result<std::vector<JournalRow>> JournalRepository::open() {
     Statement st(db_, "SELECT id, kind, target, payload, step, started_at FROM operations WHERE finished_at IS NULL ORDER BY id");
     std::vector<JournalRow> out;

@@ -6,6 +6,7 @@
 #include <aismi/error.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ public:
     /// Replaces the payload of an open entry (a step learned something recovery needs).
     Result<void> updatePayload(int64_t id, const std::string& payload);
     Result<void> finish(int64_t id, const std::string& outcome);
+    /// finish() through Database::recordEnd: when the store refuses it, it is written again at
+    /// every poll and `recorded` runs once it lands (`what` names the change for the log).
+    Result<void> recordEnd(int64_t id, std::string outcome, std::string what, std::function<void()> recorded);
     Result<std::vector<JournalRow>> open();
 
 private:

@@ -134,12 +134,14 @@ void AssignmentService::bind(const VfRef& ref, DriverChoice choice, Done done) {
             return std::string(vfio::kVfioDriver);
         },
         [this, info, ref, what, operation = *op, done = std::move(done)](Result<std::string> bound) {
-            (void)d_.journal.finish(operation, bound ? "ok: " + (bound->empty() ? std::string("no driver") : *bound) : "failed: " + bound.error().message);
+            auto recorded = d_.journal.recordEnd(operation, bound ? "ok: " + (bound->empty() ? std::string("no driver") : *bound) : "failed: " + bound.error().message,
+                                                 what, [this, key = info.key, vf = ref.vf] { d_.changes.end(key, vf); });
+            if (!recorded) d_.changes.waitForRecord(info.key, ref.vf, recorded.error());
             if (bound)
                 publish(ref.card, ref.vf, EventType::Driver, Severity::Info, "bound to " + (bound->empty() ? std::string("no driver") : *bound));
             Result<void> outcome = bound ? Result<void>() : Result<void>(std::move(bound).error().context(what));
-            afterRefresh(ref.card, [this, key = info.key, ref, outcome, done] {
-                d_.changes.end(key, ref.vf);
+            afterRefresh(ref.card, [this, key = info.key, ref, outcome, recorded = bool(recorded), done] {
+                if (recorded) d_.changes.end(key, ref.vf);
                 done(outcome);
             });
         });

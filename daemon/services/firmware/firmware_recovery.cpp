@@ -82,7 +82,7 @@ Result<std::string> FirmwareService::recover(const JournalRow& entry) {
             });
             !r)
             return std::move(r).error();
-        return what + " (update " + std::to_string(p->update) + ") was interrupted by a restart; " + std::string(firmwareStateName(state)) + ": " + reason;
+        return what + " (update " + std::to_string(p->update) + "): " + kFoundUnfinished + "; " + std::string(firmwareStateName(state)) + ": " + reason;
     };
     const auto card = d_.inventory.findByKey(entry.target);
     if (!card) return record(FirmwareUpdate::State::Failed, kCardGoneAfterRestart);

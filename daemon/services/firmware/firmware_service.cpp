@@ -562,12 +562,16 @@ void FirmwareService::end(std::shared_ptr<Run> run, FirmwareUpdate::State state,
     run->row.state = state;
     run->row.reason = reason;
     if (run->row.id) {
-        auto r = d_.db.transaction([&]() -> Result<void> {
-            if (auto s = d_.updates.set(run->row.id, state, reason); !s) return s;
-            if (run->journal) return d_.journal.finish(run->journal, std::string(firmwareStateName(state)) + ": " + reason);
-            return {};
-        });
-        if (!r && outcome) outcome = r.error();
+        // The card runs what it runs whatever the store says: an end it refuses is written again
+        // at every poll (recovery after a restart reads the card if it never is).
+        (void)d_.db.recordEnd(
+            run->info.label() + ": firmware update " + std::to_string(run->row.id),
+            [this, id = run->row.id, journal = run->journal, state, reason]() -> Result<void> {
+                if (auto s = d_.updates.set(id, state, reason); !s) return s;
+                if (journal) return d_.journal.finish(journal, std::string(firmwareStateName(state)) + ": " + reason);
+                return {};
+            },
+            {});
     }
     run->journal = 0;
     const Severity severity = state == FirmwareUpdate::State::Committed ? Severity::Info : Severity::Warning;

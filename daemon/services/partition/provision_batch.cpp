@@ -205,23 +205,27 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
             // the layout that asked says so when it ends.
             (void)scrubbed(info, *scrubs);
             if (!outcome) outcome = std::move(outcome).error().context(what);
-            auto finished = d_.db.transaction([&]() -> Result<void> {
-                if (!outcome)
-                    for (const auto& vf : payload.vfs) {
-                        auto r = vf.previous ? d_.desired.setProvisioned(info.key, vf.vf, *vf.previous) : d_.desired.clearProvisioned(info.key, vf.vf);
-                        if (!r) return r;
-                        if (auto m = marks.find(vf.vf); m != marks.end())
-                            if (auto c = handover::clearIfAdded(d_.scrubMarks, info.key, vf.vf, m->second); !c) return c;
-                    }
-                return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
-            });
-            if (!finished && outcome) outcome = std::move(finished).error();
+            // As for one VF: an end the store refuses keeps the card claimed until it takes it.
+            auto finished = d_.db.recordEnd(
+                what,
+                [this, key = info.key, payload, marks, operation, outcome]() -> Result<void> {
+                    if (!outcome)
+                        for (const auto& vf : payload.vfs) {
+                            auto r = vf.previous ? d_.desired.setProvisioned(key, vf.vf, *vf.previous) : d_.desired.clearProvisioned(key, vf.vf);
+                            if (!r) return r;
+                            if (auto m = marks.find(vf.vf); m != marks.end())
+                                if (auto c = handover::clearIfAdded(d_.scrubMarks, key, vf.vf, m->second); !c) return c;
+                        }
+                    return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
+                },
+                [this, key = info.key] { d_.changes.end(key); });
+            if (!finished) d_.changes.waitForRecord(info.key, finished.error());
             if (!outcome) d_.poller.reannotate(cardIndex);  // put back: show it put back
             d_.events.publish(Notice{EventType::Provision, outcome ? Severity::Info : Severity::Warning, info.label(),
                                      outcome ? text::counted(payload.vfs.size(), "VF") + " provisioned" : outcome.error().message + "; every VF put back",
                                      info.index});
-            d_.poller.refresh(cardIndex, [this, key = info.key, outcome, done = std::move(done)] {
-                d_.changes.end(key);
+            d_.poller.refresh(cardIndex, [this, key = info.key, outcome, recorded = bool(finished), done = std::move(done)] {
+                if (recorded) d_.changes.end(key);
                 done(outcome);
             });
         });
@@ -247,7 +251,7 @@ Result<std::string> ProvisionService::recoverBatch(const JournalRow& entry) {
     }
     if (complete) {
         if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
-        return what + ": interrupted by a restart; the device has every VF";
+        return what + ": " + kFoundUnfinished + "; the device has every VF";
     }
     std::string problems;
     for (const auto& w : orderWrites(back))
@@ -260,7 +264,7 @@ Result<std::string> ProvisionService::recoverBatch(const JournalRow& entry) {
         return d_.journal.finish(entry.id, "rolled back after restart" + problems);
     });
     if (!r) return std::move(r).error();
-    return what + ": interrupted by a restart midway; every VF put back as it was" + problems;
+    return what + ": " + kFoundUnfinished + "; not every VF had it, so every VF is put back as it was" + problems;
 }
 
 }  // namespace aismi

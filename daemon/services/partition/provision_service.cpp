@@ -194,16 +194,20 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
         [this, info, cardIndex, index, payload, operation, what, mark, scrubs, done = std::move(done)](Result<void> outcome) mutable {
             Result<void> scrub = scrubbed(info, *scrubs);
             if (!outcome) outcome = std::move(outcome).error().context(what);
-            auto finished = d_.db.transaction([&]() -> Result<void> {
-                if (!outcome) {
-                    auto r = payload.previous ? d_.desired.setProvisioned(info.key, index, *payload.previous)
-                                              : d_.desired.clearProvisioned(info.key, index);
-                    if (!r) return r;
-                    if (auto m = handover::clearIfAdded(d_.scrubMarks, info.key, index, mark); !m) return m;
-                }
-                return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
-            });
-            if (!finished && outcome) outcome = std::move(finished).error();
+            // The device has the outcome and desired state says it (or goes back): an end the
+            // store refuses keeps the VF claimed until it takes it, and changes neither.
+            auto finished = d_.db.recordEnd(
+                what,
+                [this, key = info.key, index, payload, mark, operation, outcome]() -> Result<void> {
+                    if (!outcome) {
+                        auto r = payload.previous ? d_.desired.setProvisioned(key, index, *payload.previous) : d_.desired.clearProvisioned(key, index);
+                        if (!r) return r;
+                        if (auto m = handover::clearIfAdded(d_.scrubMarks, key, index, mark); !m) return m;
+                    }
+                    return d_.journal.finish(operation, outcome ? "ok" : "failed: " + outcome.error().message);
+                },
+                [this, key = info.key, index] { d_.changes.end(key, index); });
+            if (!finished) d_.changes.waitForRecord(info.key, index, finished.error());
             if (!outcome) d_.poller.reannotate(cardIndex);  // put back: show it put back
             d_.events.publish(Notice{EventType::Provision, outcome ? Severity::Info : Severity::Warning, info.vfLabel(index),
                                      outcome ? (payload.next ? "provisioned with profile " + payload.next->profile +
@@ -213,8 +217,8 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
                                              : outcome.error().message,
                                      cardIndex, index});
             if (outcome && !scrub) outcome = std::move(scrub).error();  // done, but the VF is out of use: the caller hears it
-            d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, done = std::move(done)] {
-                d_.changes.end(key, index);
+            d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, recorded = bool(finished), done = std::move(done)] {
+                if (recorded) d_.changes.end(key, index);
                 done(outcome);
             });
         });
@@ -264,7 +268,7 @@ Result<std::string> ProvisionService::recover(const JournalRow& entry) {
     const std::string vfWhat = "VF " + std::to_string(payload->vf) + " of " + entry.target;
     if (actual && *actual == want) {
         if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
-        return vfWhat + ": provisioning interrupted by a restart; the device has it";
+        return vfWhat + ": provisioning " + kFoundUnfinished + "; the device has it";
     }
     // The device did not take it (one sysfs write: it has the old resources or the new ones):
     // desired state goes back to what the device has.
@@ -275,7 +279,7 @@ Result<std::string> ProvisionService::recover(const JournalRow& entry) {
         return d_.journal.finish(entry.id, "rolled back after restart: the device did not take it");
     });
     if (!r) return std::move(r).error();
-    return vfWhat + ": provisioning interrupted by a restart before the device took it; rolled back";
+    return vfWhat + ": provisioning " + kFoundUnfinished + "; the device did not take it, so it is rolled back";
 }
 
 std::vector<std::string> ProvisionService::applyDesired(unsigned card) {

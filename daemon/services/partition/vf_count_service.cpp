@@ -126,8 +126,9 @@ Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsi
     return p;
 }
 
-Result<void> VfCountService::finish(const Plan& plan, const Result<void>& outcome) {
-    return d_.db.transaction([&]() -> Result<void> {
+bool VfCountService::finish(const Plan& plan, const Result<void>& outcome) {
+    const std::string what = "set VF count on " + plan.key + " to " + std::to_string(plan.payload.count);
+    auto write = [this, plan, outcome]() -> Result<void> {
         if (!outcome) {
             // The device did not take the change: desired state goes back exactly as it was,
             // including "none" when there was none.
@@ -138,7 +139,10 @@ Result<void> VfCountService::finish(const Plan& plan, const Result<void>& outcom
                 if (auto e = d_.desired.setProvisioned(plan.key, vf, prov); !e) return e;
         }
         return d_.journal.finish(plan.operation, outcome ? "ok" : "failed: " + outcome.error().message);
-    });
+    };
+    auto recorded = d_.db.recordEnd(what, write, [this, key = plan.key] { d_.changes.end(key); });
+    if (!recorded) d_.changes.waitForRecord(plan.key, recorded.error());
+    return bool(recorded);
 }
 
 Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::function<void(Result<void>)> done, bool force) {
@@ -162,8 +166,7 @@ Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::f
         return {};
     });
     if (!job) {
-        (void)finish(*p, makeError(Errc::StoreFailed, "no job"));
-        d_.changes.end(info.key);
+        if (finish(*p, makeError(Errc::StoreFailed, "no job"))) d_.changes.end(info.key);
         return std::move(job).error();
     }
     const int64_t jobId = *job;
@@ -177,12 +180,14 @@ Result<int64_t> VfCountService::setVfCount(unsigned card, unsigned count, std::f
         },
         [this, card, jobId, plan = *p, info, count, done = std::move(done)](Result<void> outcome) mutable {
             if (!outcome) outcome = std::move(outcome).error().context(describe(info, count));
-            if (auto f = finish(plan, outcome); !f && outcome) outcome = f;
+            // The device has the outcome and desired state says it: an end the store has yet to
+            // record changes neither (the card stays claimed until it lands).
+            const bool recorded = finish(plan, outcome);
             d_.events.publish(Notice{EventType::VfCount, outcome ? Severity::Info : Severity::Warning, info.label(),
                                      outcome ? "VF count set to " + std::to_string(count) : outcome.error().message, info.index});
             // The job ends once the snapshot shows the outcome, so a reader right after sees it.
-            d_.poller.refresh(card, [this, jobId, key = info.key, outcome, done = std::move(done)] {
-                d_.changes.end(key);
+            d_.poller.refresh(card, [this, jobId, key = info.key, recorded, outcome, done = std::move(done)] {
+                if (recorded) d_.changes.end(key);
                 d_.jobs.finish(jobId, outcome);
                 if (done) done(outcome);
             });
@@ -201,14 +206,25 @@ Result<std::string> VfCountService::recover(const JournalRow& entry) {
     std::shared_ptr<Card> device = d_.inventory.deviceByKey(entry.target);
     if (!payload || !device) return abandon(d_.journal, entry, what, !payload ? payload.error().message : kCardGoneAfterRestart);
     auto actual = device->sriov();
+    const std::string head = what + " to " + std::to_string(payload->count) + ": " + kFoundUnfinished;
     if (actual && actual->numVfs == payload->count) {
         if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
-        return what + " to " + std::to_string(payload->count) + ": interrupted by a restart, the device has it";
+        return head + "; the device has it";
     }
-    // The device did not take it: desired state says what to converge to next.
-    if (auto r = d_.journal.finish(entry.id, "interrupted by a restart; reconciled from desired state"); !r) return std::move(r).error();
+    // The device did not take it (the change never reached it, or it failed and the store did
+    // not take the rollback): desired state goes back to what it was, provisioning included.
+    auto r = d_.db.transaction([&]() -> Result<void> {
+        auto back = payload->previousDesired ? d_.desired.setVfCount(entry.target, *payload->previousDesired) : d_.desired.clearVfCount(entry.target);
+        if (!back) return back;
+        for (const auto& [vf, prov] : payload->cleared)
+            if (auto e = d_.desired.setProvisioned(entry.target, vf, prov); !e) return e;
+        return d_.journal.finish(entry.id, "rolled back after restart: the device did not take it");
+    });
+    if (!r) return std::move(r).error();
     interrupted_.push_back(entry.target);
-    return what + " to " + std::to_string(payload->count) + ": interrupted by a restart, reapplying";
+    return head + "; the device did not take it, so desired state is back to " +
+           (payload->previousDesired ? text::counted(*payload->previousDesired, "VF") : std::string("none")) +
+           (payload->cleared.empty() ? std::string() : " and the provisioning of " + text::counted(payload->cleared.size(), "VF"));
 }
 
 std::vector<std::string> VfCountService::converge() {

@@ -93,7 +93,9 @@ private:
         Payload payload;
     };
     Result<Plan> plan(const CardSnapshot& card, unsigned count, bool force);
-    Result<void> finish(const Plan& plan, const Result<void>& outcome);
+    /// Records the outcome (Database::recordEnd); when the store refuses it, the card stays
+    /// claimed until the store takes it. Returns whether it landed now.
+    bool finish(const Plan& plan, const Result<void>& outcome);
 
     Deps d_;
     std::vector<std::string> interrupted_;  // keys whose change a crash interrupted (recover -> converge)

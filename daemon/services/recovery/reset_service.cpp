@@ -82,15 +82,18 @@ void ResetService::startCardReset(unsigned cardIndex, const CardInfo& info, unsi
         },
         [this, info, cardIndex, vfs, id = *operation, what, done = std::move(done)](Result<CardOutcome> outcome) mutable {
             if (!outcome) outcome = std::move(outcome).error().context(what);
-            if (auto r = d_.journal.finish(id, outcome ? "ok in " + ms(outcome->took) : "failed: " + outcome.error().message); !r && outcome)
-                outcome = std::move(r).error();
+            // The card was reset or not, whatever the store says: an end it refuses keeps the card
+            // claimed until it takes it.
+            auto recorded = d_.journal.recordEnd(id, outcome ? "ok in " + ms(outcome->took) : "failed: " + outcome.error().message, what,
+                                                 [this, key = info.key] { d_.changes.end(key); });
+            if (!recorded) d_.changes.waitForRecord(info.key, recorded.error());
             d_.events.publish(Notice{EventType::CardReset, outcome ? Severity::Info : Severity::Warning, info.label(),
                                      outcome ? "reset in " + ms(outcome->took) + "; " + std::to_string(outcome->vfs) + " of " + std::to_string(vfs) +
                                                    " VFs enabled after it"
                                              : outcome.error().message,
                                      cardIndex});
-            d_.poller.refresh(cardIndex, [this, key = info.key, cardIndex, outcome, what, done = std::move(done)]() mutable {
-                d_.changes.end(key);
+            d_.poller.refresh(cardIndex, [this, key = info.key, cardIndex, outcome, what, recorded = bool(recorded), done = std::move(done)]() mutable {
+                if (recorded) d_.changes.end(key);
                 // As after any return of a card: the VF count and the provisioning are put back,
                 // and the reset is done once they are (or says what is still missing).
                 d_.events.publish(CardReturned{cardIndex});
@@ -180,14 +183,15 @@ void ResetService::resetVf(const VfRef& ref, bool force, Done done) {
         [this, info, cardIndex, index, id = *operation, what, done = std::move(done)](Result<Work> work) mutable {
             Result<Outcome> outcome = work ? Result<Outcome>(Outcome{work->took, work->provisioning})
                                            : Result<Outcome>(std::move(work).error().context(what));
-            if (auto r = d_.journal.finish(id, outcome ? "ok in " + ms(outcome->took) : "failed: " + outcome.error().message); !r && outcome)
-                outcome = std::move(r).error();
+            auto recorded = d_.journal.recordEnd(id, outcome ? "ok in " + ms(outcome->took) : "failed: " + outcome.error().message, what,
+                                                 [this, key = info.key, index] { d_.changes.end(key, index); });
+            if (!recorded) d_.changes.waitForRecord(info.key, index, recorded.error());
             d_.events.publish(Notice{EventType::Reset, outcome ? Severity::Info : Severity::Warning, info.vfLabel(index),
                                      outcome ? "function-level reset in " + ms(outcome->took) + "; provisioning " + outcome->provisioning
                                              : outcome.error().message,
                                      cardIndex, index});
-            d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, done = std::move(done)] {
-                d_.changes.end(key, index);
+            d_.poller.refresh(cardIndex, [this, key = info.key, index, outcome, recorded = bool(recorded), done = std::move(done)] {
+                if (recorded) d_.changes.end(key, index);
                 done(outcome);
             });
         });
@@ -214,7 +218,7 @@ Result<std::string> ResetService::recover(const JournalRow& entry) {
         std::string outcome = card ? "finished: the card is read again and its VFs put back at start" : "abandoned: the card is not present after restart";
         if (card) outcome += restoreResetMethods(*card, entry.payload);
         if (auto r = d_.journal.finish(entry.id, outcome); !r) return std::move(r).error();
-        return "a reset of card " + entry.target + " was interrupted by a restart; " + outcome;
+        return "a reset of card " + entry.target + ": " + kFoundUnfinished + "; " + outcome;
     }
     // An FLR completes in the hardware whether or not aismid saw it: what is left to do is to
     // see whether the VF answers as itself again, and say so.
@@ -230,7 +234,7 @@ Result<std::string> ResetService::recover(const JournalRow& entry) {
         outcome = config ? "finished: the VF answers after the restart" : "the VF does not answer after the restart: " + config.error().message;
     }
     if (auto r = d_.journal.finish(entry.id, outcome); !r) return std::move(r).error();
-    return "a reset of VF " + (vf ? std::to_string(*vf) : std::string("?")) + " of " + entry.target + " was interrupted by a restart; " + outcome;
+    return "a reset of VF " + (vf ? std::to_string(*vf) : std::string("?")) + " of " + entry.target + ": " + kFoundUnfinished + "; " + outcome;
 }
 
 }  // namespace aismi

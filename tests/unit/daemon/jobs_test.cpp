@@ -59,7 +59,7 @@ TEST_F(JobsTest, RecordFailuresAndNumberJobsUniquelyAcrossRestarts) {
     auto recovered = jobs.recover();
     ASSERT_TRUE(recovered.ok());
     ASSERT_EQ(recovered->size(), 1u);
-    EXPECT_NE(recovered->at(0).find("interrupted"), std::string::npos);
+    EXPECT_NE(recovered->at(0).find("still running at start"), std::string::npos);
     auto next = jobs.create("set-vf-count", "card 0", "a", nullptr);
     EXPECT_GT(*next, first);
     jobs.finish(*next, makeError(Errc::Busy, "device busy"));

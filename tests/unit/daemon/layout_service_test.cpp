@@ -113,7 +113,7 @@ TEST_F(LayoutServiceTest, RecoversABatchACrashInterruptedAllOrNothing) {
     reconciler.add(*provisioning);
     const auto report = reconciler.run();
     ASSERT_EQ(report.actions.size(), 1u);
-    EXPECT_NE(report.actions[0].find("every VF put back as it was"), std::string::npos) << report.actions[0];
+    EXPECT_NE(report.actions[0].find("every VF is put back as it was"), std::string::npos) << report.actions[0];
     for (unsigned vf = 0; vf < 4; ++vf) EXPECT_EQ(inventory->device(0)->vfResources(vf).value(), eighth) << vf;
     EXPECT_EQ(desired->provisioned(kSerial0, 0).value()->profile, "eighth");
     EXPECT_TRUE(journal->open()->empty());

@@ -48,6 +48,35 @@ TEST_F(VfCountServiceTest, LeavesDesiredStateExactlyAsItWasWhenTheDeviceFails) {
     EXPECT_EQ(desired->vfCount(kSerial0).valueOr(std::nullopt), 0u);
 }
 
+// Issue 26 (4): the device refuses the change and the store refuses its rollback (a full disk).
+// The card takes no other change until the store takes the rollback; then desired state is as
+// it was and the entry closed, without a restart.
+TEST_F(VfCountServiceTest, KeepsTheCardUntilTheStoreTakesTheRollbackItRefused) {
+    inject(0, std::nullopt, sim::Fault::DeviceLost);
+    std::optional<Result<void>> outcome;
+    ASSERT_TRUE(service->setVfCount(0, 4, [&](Result<void> r) { outcome = r; }).ok());
+    ASSERT_TRUE(Statement(*db, "PRAGMA query_only = 1").run("refuse writes").ok());
+    ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }));
+    EXPECT_FALSE(outcome->ok()) << "the device did not take it";
+    EXPECT_EQ(desired->vfCount(kSerial0).valueOr(std::nullopt), 4u) << "the store refused the rollback";
+    EXPECT_EQ(journal->open()->size(), 1u);
+    auto next = service->setVfCount(0, 2);
+    ASSERT_FALSE(next.ok());
+    EXPECT_EQ(next.error().code, Errc::Busy);
+    EXPECT_NE(next.error().message.find("the store did not record its end"), std::string::npos) << next.error().message;
+    db->retryEnds();
+    EXPECT_EQ(db->unrecordedEnds().size(), 1u);
+    ASSERT_TRUE(Statement(*db, "PRAGMA query_only = 0").run("take writes").ok());
+    db->retryEnds();
+    EXPECT_TRUE(db->unrecordedEnds().empty());
+    EXPECT_FALSE(desired->vfCount(kSerial0).value().has_value()) << "rolled back: no desired count, as before";
+    EXPECT_TRUE(journal->open()->empty());
+    mutate(0, [&](sim::SimCardModel& m) { return m.clear(std::nullopt, clock.now); });
+    poller->readAllNow();
+    auto again = setVfCount(0, 2);
+    EXPECT_TRUE(again.ok()) << "the card takes changes again: " << again.error().message;
+}
+
 TEST_F(VfCountServiceTest, RefusesASecondChangeWhileOneIsUnderWay) {
     std::optional<Result<void>> first;
     ASSERT_TRUE(service->setVfCount(0, 4, [&](Result<void> r) { first = r; }).ok());
@@ -81,17 +110,40 @@ TEST_F(VfCountServiceTest, CancelsAJobThatHasNotStartedAndRestoresDesiredState) 
     EXPECT_EQ(jobs->cancel(*job).error().code, Errc::InvalidState) << "a finished job cannot be cancelled";
 }
 
-TEST_F(VfCountServiceTest, FinishesAChangeACrashInterruptedBeforeTheWrite) {
-    // What plan() leaves behind when the daemon dies before the worker writes.
+TEST_F(VfCountServiceTest, RollsBackAChangeTheDeviceNeverTook) {
+    // What plan() leaves behind when the daemon dies before the worker writes (or when the
+    // device refused it and the store refused the rollback): desired state goes back to what it
+    // was, so a change nobody was told succeeded is not made behind everyone's back.
     ASSERT_TRUE(desired->setVfCount(kSerial0, 3).ok());
     ASSERT_TRUE(journal->begin("set-vf-count", kSerial0, VfCountService::Payload{3, std::nullopt}.encode(), "write-sriov-numvfs").ok());
     Reconciler reconciler(*journal);
     reconciler.add(*service);
     auto report = reconciler.run();
     EXPECT_TRUE(journal->open()->empty());
-    EXPECT_EQ(inventory->device(0)->sriov()->numVfs, 3u) << "desired state was applied";
-    ASSERT_GE(report.actions.size(), 2u);
-    EXPECT_NE(report.actions[0].find("reapplying"), std::string::npos) << report.actions[0];
+    EXPECT_EQ(inventory->device(0)->sriov()->numVfs, 0u) << "nothing applied";
+    EXPECT_FALSE(desired->vfCount(kSerial0).value().has_value()) << "no desired count, as before";
+    ASSERT_EQ(report.actions.size(), 1u);
+    EXPECT_NE(report.actions[0].find("found unfinished at start"), std::string::npos) << report.actions[0];
+    EXPECT_NE(report.actions[0].find("desired state is back to none"), std::string::npos) << report.actions[0];
+}
+
+TEST_F(VfCountServiceTest, RollsBackTheProvisioningADisableTheDeviceNeverTookCleared) {
+    ASSERT_TRUE(inventory->device(0)->setVfCount(2).ok());
+    const DesiredStateRepository::Provisioned quarter{"quarter", "acme", Resources{16, 8192, 1}};
+    VfCountService::Payload payload{0, 2};
+    payload.cleared.emplace_back(1, quarter);
+    ASSERT_TRUE(desired->setVfCount(kSerial0, 0).ok());
+    ASSERT_TRUE(journal->begin("set-vf-count", kSerial0, payload.encode(), "write-sriov-numvfs").ok());
+    Reconciler reconciler(*journal);
+    reconciler.add(*service);
+    auto report = reconciler.run();
+    EXPECT_TRUE(journal->open()->empty());
+    EXPECT_EQ(inventory->device(0)->sriov()->numVfs, 2u);
+    EXPECT_EQ(desired->vfCount(kSerial0).value(), std::optional<unsigned>(2u));
+    auto back = desired->provisioned(kSerial0, 1);
+    ASSERT_TRUE(back.ok() && back->has_value());
+    EXPECT_EQ((*back)->tenant, "acme");
+    EXPECT_NE(report.actions.at(0).find("back to 2 VFs and the provisioning of 1 VF"), std::string::npos) << report.actions.at(0);
 }
 
 TEST_F(VfCountServiceTest, FinishesAChangeACrashInterruptedAfterTheWrite) {

@@ -310,3 +310,45 @@ TEST(Database, CallsAHealthyStoreItCannotWriteReadOnlyNotDamaged) {
     EXPECT_EQ(said.find("damaged"), std::string::npos) << said;
     EXPECT_EQ(said.find("aside"), std::string::npos) << said;
 }
+
+// Issue 26 (4): the end of a change the store refuses (a full disk) is kept and written again,
+// in order, until the store takes it; only then is the caller's claim released.
+TEST(Database, KeepsAnEndTheStoreRefusedAndWritesItOnceItTakesWrites) {
+    TempDir dir;
+    auto store = openStore(dir.path());
+    ASSERT_TRUE(store);
+    Database& db = *store->db;
+    auto first = store->journal.begin("set-vf-count", "S0", "count 4\n", "write");
+    auto second = store->journal.begin("provision-vf", "S1", "vf 0\n", "write");
+    ASSERT_TRUE(first.ok() && second.ok());
+    std::vector<std::string> refused, landed, released;
+    db.onEndRefused = [&](const std::string& what, const Error&) { refused.push_back(what); };
+    db.onEndRecorded = [&](const std::string& what) { landed.push_back(what); };
+    ASSERT_TRUE(Statement(db, "PRAGMA query_only = 1").run("refuse writes").ok());
+    auto r1 = store->journal.recordEnd(*first, "ok", "set VF count on S0", [&] { released.push_back("S0"); });
+    ASSERT_FALSE(r1.ok());
+    EXPECT_NE(r1.error().message.find("set VF count on S0: the store did not record its end; aismid writes it again at every poll"),
+              std::string::npos)
+        << r1.error().message;
+    ASSERT_TRUE(Statement(db, "PRAGMA query_only = 0").run("take writes").ok());
+    // A later end waits behind the earlier one, which goes first once the store takes writes.
+    ASSERT_TRUE(Statement(db, "PRAGMA query_only = 1").run("refuse writes").ok());
+    EXPECT_FALSE(store->journal.recordEnd(*second, "ok", "provision S1", [&] { released.push_back("S1"); }).ok());
+    EXPECT_EQ(db.unrecordedEnds(), (std::vector<std::string>{"set VF count on S0", "provision S1"}));
+    db.retryEnds();
+    EXPECT_EQ(db.unrecordedEnds().size(), 2u) << "still refused: both kept";
+    EXPECT_TRUE(released.empty());
+    EXPECT_EQ(store->journal.open()->size(), 2u);
+    ASSERT_TRUE(Statement(db, "PRAGMA query_only = 0").run("take writes").ok());
+    db.retryEnds();
+    EXPECT_TRUE(db.unrecordedEnds().empty());
+    EXPECT_TRUE(store->journal.open()->empty()) << "both entries closed";
+    EXPECT_EQ(released, (std::vector<std::string>{"S0", "S1"})) << "in order";
+    EXPECT_EQ(landed, (std::vector<std::string>{"set VF count on S0", "provision S1"}));
+    EXPECT_EQ(refused.size(), 2u);
+    // An end the store takes at once is no news: the caller releases its own claim.
+    auto third = store->journal.begin("reset-vf", "S2", "vf 1\n", "reset");
+    ASSERT_TRUE(third.ok());
+    EXPECT_TRUE(store->journal.recordEnd(*third, "ok", "reset S2", [&] { released.push_back("S2"); }).ok());
+    EXPECT_EQ(released.size(), 2u);
+}
