@@ -285,12 +285,10 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                                                       ") and aismid writes it again at every poll");
     };
     (*db)->onEndRefused = [&](const std::string&, const Error& why) {
-        log::error(why.message);
         events.publish(Notice{EventType::Daemon, Severity::Warning, "aismid", why.message});
         showUnrecorded();
     };
     (*db)->onEndRecorded = [&](const std::string& what) {
-        log::info(what + ": its end is recorded now that the store takes writes again");
         events.publish(Notice{EventType::Daemon, Severity::Info, "aismid", what + ": its end is recorded now that the store takes writes again"});
         showUnrecorded();
     };

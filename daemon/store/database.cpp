@@ -373,8 +373,8 @@ Result<void> Database::recordEnd(std::string what, std::function<Result<void>()>
                                          : makeError(Errc::StoreFailed, "an earlier change's end waits to be recorded (" + keptEnds_.front().what + ")");
     if (now) return now;
     Error why = std::move(now).error().context(what + ": the store did not record its end; aismid writes it again at every poll");
+    keptEnds_.push_back(KeptEnd{what, std::move(body), std::move(recorded)});
     if (onEndRefused) onEndRefused(what, why);
-    keptEnds_.push_back(KeptEnd{std::move(what), std::move(body), std::move(recorded)});
     return why;
 }
 

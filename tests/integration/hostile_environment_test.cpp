@@ -2,6 +2,7 @@
 // directories that are not files, a umask that would share its state. Each is met here as a
 // user meets it: the real aismid on a private bus, driven with aismi.
 #include "stack.hpp"
+#include "store_query.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -9,8 +10,10 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <thread>
 
@@ -165,4 +168,90 @@ TEST(HostileEnvironment, ControlCharactersAreRefusedAndNeverReachATerminal) {
     ASSERT_EQ(events.exitCode, 0) << events.err;
     EXPECT_EQ(events.out.find('\x1b'), std::string::npos) << events.out;
     EXPECT_NE(events.out.find("\\x1b[31mRED\\x07"), std::string::npos) << events.out;
+}
+
+namespace {
+
+// A filesystem mounted for a test's life (root only): detached on the way out even if busy.
+struct Mount {
+    std::string target;
+    bool mounted = false;
+    Mount(const std::string& source, const std::string& where, const char* type, unsigned long flags, const std::string& data) : target(where) {
+        std::filesystem::create_directories(where);
+        mounted = ::mount(source.c_str(), where.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) == 0;
+    }
+    ~Mount() {
+        if (mounted) ::umount2(target.c_str(), MNT_DETACH);
+    }
+};
+
+// Fills the filesystem `dir` is on, to the last block; returns the filler's path.
+std::string fill(const std::string& dir) {
+    const std::string path = dir + "/filler";
+    std::ofstream out(path, std::ios::binary);
+    const std::string block(4096, 'x');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size())) && out.flush()) {
+    }
+    return path;
+}
+
+}  // namespace
+
+TEST(HostileEnvironment, ADiskThatFillsDuringALayoutLosesNoEndAndLeavesNothingForARestart) {
+    // With the state dir on a 3 MB tmpfs filled during `partition apply`, journal entries stayed
+    // open and store jobs 'running' while Job1.State said failed, until a restart, which then
+    // said "interrupted by a restart" (false) and "reapplying".
+    Stack stack;
+    const std::string outside = stack.path("sim-outside-the-tmpfs");
+    std::filesystem::create_directories(outside);
+    Mount tmpfs("tmpfs", stack.stateDir(), "tmpfs", 0, "size=3m,mode=0700");
+    if (!tmpfs.mounted) GTEST_SKIP() << "needs to mount a tmpfs (root): " << std::strerror(errno);
+    // The simulated cards are the hardware: they do not live on the disk that fills.
+    Mount sim(outside, stack.simDir(), nullptr, MS_BIND, "");
+    ASSERT_TRUE(sim.mounted) << std::strerror(errno);
+    stack.startDaemon();
+    const std::string db = stack.stateDir() + "/aismid.db";
+    const auto openEntries = [&] { return queryStore(db, "SELECT id FROM operations WHERE finished_at IS NULL").size(); };
+    const auto runningJobs = [&] { return queryStore(db, "SELECT id FROM jobs WHERE state IN ('queued','running')").size(); };
+
+    // The layout's first device write (the VF count) stalls; the disk fills meanwhile.
+    ASSERT_EQ(stack.sim({"freeze", "before", "1"}).exitCode, 0);
+    Process client = stack.spawnAismi({"partition", "apply", "-i", "1", "8xeighth"}, std::nullopt, "layout");
+    std::string frozen;
+    for (int i = 0; i < 400 && (frozen = stack.sim({"freeze", "status"}).out).rfind("frozen", 0) != 0; ++i) std::this_thread::sleep_for(25ms);
+    ASSERT_EQ(frozen.rfind("frozen", 0), 0u) << frozen << stack.daemonLog();
+    const std::string filler = fill(stack.stateDir());
+    ASSERT_EQ(stack.sim({"thaw"}).exitCode, 0);
+    const int status = client.stop(0, 60000);  // signal 0: only waits
+    EXPECT_NE(status, 0) << "the layout could not be recorded: it fails, saying why";
+    const std::string said = fileText(stack.path("layout.err"));
+    EXPECT_NE(said.find("the store did not record its end"), std::string::npos) << said << stack.daemonLog();
+    EXPECT_EQ(openEntries(), 1u) << "the VF count's end waits to be recorded";
+    std::string health;
+    for (int i = 0; i < 100 && (health = stack.aismi({"health", "-i", "1"}).out).find("the state store refuses writes") == std::string::npos; ++i)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_NE(health.find("the state store refuses writes"), std::string::npos) << health << stack.daemonLog();
+    auto busy = stack.aismi({"vf", "disable", "-i", "1", "--force"});
+    EXPECT_NE(busy.exitCode, 0) << "no change is planned against a store that still shows one under way";
+    EXPECT_NE(busy.err.find("the store did not record its end"), std::string::npos) << busy.err;
+
+    // Space again: the ends land at the next poll, without a restart.
+    std::filesystem::remove(filler);
+    for (int i = 0; i < 200 && (openEntries() != 0 || runningJobs() != 0); ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(openEntries(), 0u) << stack.daemonLog();
+    EXPECT_EQ(runningJobs(), 0u) << "the store says what the bus said: failed";
+    EXPECT_NE(stack.daemonLog().find("its end is recorded now that the store takes writes again"), std::string::npos) << stack.daemonLog();
+    for (int i = 0; i < 100 && stack.aismi({"health", "-i", "1"}).out.find("the state store refuses writes") != std::string::npos; ++i)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(stack.aismi({"health", "-i", "1"}).out.find("the state store refuses writes"), std::string::npos);
+    auto again = stack.aismi({"partition", "apply", "-i", "1", "8xeighth"});
+    EXPECT_EQ(again.exitCode, 0) << "the card takes changes again: " << again.err;
+
+    // A restart finds nothing unfinished: nothing to say it was interrupted, nothing reapplied.
+    stack.stopDaemon();
+    stack.startDaemon();
+    EXPECT_EQ(stack.daemonLog().find("found unfinished at start"), std::string::npos) << stack.daemonLog();
+    EXPECT_EQ(stack.daemonLog().find("still running at start"), std::string::npos) << stack.daemonLog();
+    EXPECT_EQ(stack.vfField("1:7", "profile"), "eighth");
+    stack.stopDaemon();
 }
