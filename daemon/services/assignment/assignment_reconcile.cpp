@@ -375,7 +375,7 @@ Result<std::string> AssignmentService::recover(const JournalRow& entry) {
         // finished) once libvirt answers; the entry itself is done.
         if (auto r = d_.journal.finish(entry.id, "interrupted at step " + entry.step + "; the assignment row is reconciled with libvirt"); !r)
             return std::move(r).error();
-        return entry.kind + " of " + entry.target + " interrupted at step " + entry.step + "; reconciled with libvirt once it answers";
+        return entry.kind + " of " + entry.target + ": " + kFoundUnfinished + " at step " + entry.step + "; reconciled with libvirt once it answers";
     }
     const std::string what = "bind a VF of " + entry.target;
     auto kv = text::parseKeyValues(entry.payload, "bind-vf-driver payload");
@@ -388,7 +388,7 @@ Result<std::string> AssignmentService::recover(const JournalRow& entry) {
     auto now = fn.driver();
     if (now && ((to == "host" && !now->empty() && *now != vfio::kVfioDriver) || *now == to)) {
         if (auto r = d_.journal.finish(entry.id, "ok (confirmed after restart)"); !r) return std::move(r).error();
-        return what + ": the binding a restart interrupted is in place (" + *now + ")";
+        return what + ": " + kFoundUnfinished + "; the binding is in place (" + *now + ")";
     }
     // Half-way (unbound, an override left): back to where it was.
     Result<void> back;
@@ -399,7 +399,7 @@ Result<std::string> AssignmentService::recover(const JournalRow& entry) {
     }
     if (auto r = d_.journal.finish(entry.id, back ? "rolled back after restart" : "failed after restart: " + back.error().message); !r)
         return std::move(r).error();
-    return what + ": the binding a restart interrupted was " + (back ? "rolled back" : "left as it is: " + back.error().message);
+    return what + ": " + kFoundUnfinished + "; the binding was " + (back ? "rolled back" : "left as it is: " + back.error().message);
 }
 
 std::vector<std::string> AssignmentService::converge() {
