@@ -156,6 +156,11 @@ bool waitForText(const std::string& path, const std::string& text, int timeoutMs
 }
 
 void Stack::startDaemon() {
+    spawnDaemon();
+    ASSERT_TRUE(waitForNotification("READY=1")) << "aismid did not get ready:\n" << daemonLog();
+}
+
+void Stack::spawnDaemon() {
     std::vector<std::string> argv{AISMID_PATH,
                                   "--backend=sim",
                                   "--state-dir=" + stateDir(),
@@ -181,7 +186,6 @@ void Stack::startDaemon() {
                                     std::nullopt,
                                     "",
                                     dir_ / "aismid.log"});
-    ASSERT_TRUE(waitForNotification("READY=1")) << "aismid did not get ready:\n" << daemonLog();
 }
 
 int Stack::stopDaemon(int sig) { return daemon_.stop(sig); }

@@ -46,6 +46,8 @@ public:
 
     /// Starts aismid and waits for its READY=1 (fails the test after 20 s).
     void startDaemon();
+    /// Starts aismid without waiting: it may still be recovering when this returns.
+    void spawnDaemon();
     /// aismid's extra environment for the next startDaemon().
     std::map<std::string, std::string>& daemonEnv() { return options_.env; }
     /// Sends `sig` to aismid and waits for it to exit; returns its wait status.

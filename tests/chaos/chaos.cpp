@@ -1,0 +1,992 @@
+// aismi-chaos: a model-based tester of interleaved clients, hardware faults and crashes.
+//
+// It starts its own world (a private bus, a real polkitd when run as root, aismid on simulated
+// cards) and, for a bounded time, drives it at once with
+//   - client threads calling aismid over D-Bus with valid and invalid requests: VF counts,
+//     layouts, provisioning, quarantines, resets, quotas, and reads of everything;
+//   - a conductor playing the world outside through aismi-sim (faults, power cycles, a card
+//     lost and back), SIGKILLing and SIGSTOPping aismid, and running aismi as uid 65534;
+// and checks every answer against a reference model (register.hpp): each acknowledged change
+// is in what aismid and its store say afterwards, no refused one is, and at quiescent points
+// (faults cleared, aismid up) desired equals actual, no tenant is over its quota, no tenant's
+// memory is left in a VF that changed hands, nothing is left open in the store.
+//
+// Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N]
+// It ends with "chaos: STEPS steps, CHECKS checks, FAULTS faults, CRASHES crashes,
+// VIOLATIONS violations (seed SEED)" and fails on any violation. docs/reliability.md has the
+// model, the invariants and how to replay a seed.
+#include "bus_client.hpp"
+#include "http_client.hpp"
+#include "register.hpp"
+#include "stack.hpp"
+#include "store_query.hpp"
+
+#include <gtest/gtest.h>
+#include <systemd/sd-bus.h>
+
+#include <array>
+#include <atomic>
+#include <iterator>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace aismi::test;
+using namespace aismi::chaos;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kVf1 = "org.aismi.VirtualFunction1";
+constexpr const char* kCard1 = "org.aismi.Card1";
+constexpr const char* kManager1 = "org.aismi.Manager1";
+constexpr const char* kManagerPath = "/org/aismi/Manager1";
+constexpr unsigned kUnprivileged = 65534;
+const std::vector<std::string> kTenants{"t0", "t1", "t2", ""};
+const std::vector<std::string> kProfiles{"eighth", "quarter"};
+
+struct Options {
+    uint64_t seed = 0;
+    unsigned seconds = 0;  // 0: AISMI_CHAOS_SECONDS, or 120 (20 in brief builds)
+    uint64_t steps = 0;    // 0: no limit but time
+    unsigned clients = 4;
+    unsigned checkEvery = 15;
+    unsigned cards = 3;
+    unsigned vfs = 8;
+};
+Options gOptions;
+
+struct Provisioning {
+    std::string profile, tenant;
+    bool operator==(const Provisioning&) const = default;
+};
+std::string text(const Provisioning& p) { return p.profile.empty() ? "nothing" : p.profile + (p.tenant.empty() ? "" : " for " + p.tenant); }
+
+// One step of the history, as a command a developer can paste into a shell or a test.
+struct Step {
+    double at = 0;
+    std::string who, command, outcome;
+    std::set<std::string> touches;  // "card1", "vf1:3", "tenant t0", "world"
+};
+
+// The reference model: one register per object the clients change.
+struct Model {
+    struct Card {
+        Register<unsigned> count;
+        std::vector<Register<Provisioning>> vfs;
+        std::vector<Register<bool>> quarantined;
+        std::vector<Register<std::string>> holders;  // kubelet's holds ("" none)
+        Register<std::string> oversubscription;      // the compute ratio, "1.50"
+    };
+    std::vector<Card> cards;
+    // A tenant's VFs may exceed its quota only as far as a quota in effect since the last
+    // check allowed (a quota may be lowered under the VFs a tenant holds).
+    struct Tenant {
+        uint64_t allowance = UINT64_MAX;  // UINT64_MAX: no limit
+    };
+    std::map<std::string, Tenant> tenants;
+};
+
+class Chaos {
+public:
+    explicit Chaos(Stack& stack, uint64_t seed) : stack_(stack), seed_(seed), world_(seed) {
+        model_.cards.resize(gOptions.cards);
+        for (auto& c : model_.cards) {
+            c.vfs.resize(gOptions.vfs);
+            c.quarantined.resize(gOptions.vfs);
+            c.holders.resize(gOptions.vfs);
+        }
+    }
+
+    void run(double seconds) {
+        setUp();
+        check(true);
+        const double end = now() + seconds;
+        std::vector<std::thread> clients;
+        for (unsigned i = 0; i < gOptions.clients; ++i) clients.emplace_back([this, i, end] { client(i, end); });
+        double nextCheck = now() + gOptions.checkEvery;
+        while (now() < end && !stepLimitReached()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300 + world_() % 1200));
+            if (now() >= nextCheck) {
+                quiesce([&] { check(false); });
+                nextCheck = now() + gOptions.checkEvery;
+                continue;
+            }
+            worldStep();
+        }
+        stop_ = true;
+        resumeClients();
+        for (auto& t : clients) t.join();
+        quiesce([&] { check(false); });
+        summary();
+    }
+
+    size_t violations() const { return violations_.size(); }
+
+private:
+    // ---- the world ---------------------------------------------------------------------
+
+    void setUp() {
+        BusClient bus(stack_.busAddress());
+        for (unsigned c = 0; c < gOptions.cards; ++c) {
+            auto r = bus.call(cardPath(c), kCard1, "SetVfCount", [](sd_bus_message* m) { sd_bus_message_append(m, "u", 4u); });
+            if (!r.ok()) violation("setup: card " + std::to_string(c) + " takes no VFs: " + r.error + ": " + r.message, {});
+        }
+        for (const auto& [tenant, max] : std::vector<std::pair<std::string, uint64_t>>{{"t0", 3}, {"t1", 5}}) {
+            auto r = bus.call(kManagerPath, kManager1, "SetQuota",
+                              [&](sd_bus_message* m) { sd_bus_message_append(m, "sttt", tenant.c_str(), max, UINT64_MAX, UINT64_MAX); });
+            if (!r.ok()) violation("setup: quota of " + tenant + ": " + r.error, {});
+        }
+    }
+
+    bool stepLimitReached() const { return gOptions.steps && steps_ >= gOptions.steps; }
+
+    // The conductor's steps: the world outside, crashes, and an unprivileged user.
+    void worldStep() {
+        const unsigned card = world_() % gOptions.cards;
+        const unsigned pick = world_() % 100;
+        ++steps_;
+        if (pick < 22) {
+            static const char* kVfFaults[] = {"flr-fail", "flr-timeout", "ecc-correctable", "ecc-uncorrectable", "vf-hang"};
+            const std::string fault = kVfFaults[world_() % 5];
+            const unsigned vf = world_() % gOptions.vfs;
+            const std::string target = std::to_string(card) + ":" + std::to_string(vf);
+            if (stack_.sim({"inject", target, fault}).exitCode == 0) {
+                ++faults_;
+                record("world", "aismi-sim inject " + target + " " + fault, "injected", {"card" + std::to_string(card), "vf" + target});
+                // aismid may quarantine a VF that keeps failing: its own decision, not modelled.
+                std::lock_guard lock(modelLock_);
+                model_.cards[card].quarantined[vf].forget();
+            }
+        } else if (pick < 32) {
+            static const char* kCardFaults[] = {"thermal", "link-degrade", "ecc-correctable", "flr-fail"};
+            const std::string fault = kCardFaults[world_() % 4];
+            if (stack_.sim({"inject", std::to_string(card), fault}).exitCode == 0) {
+                ++faults_;
+                record("world", "aismi-sim inject " + std::to_string(card) + " " + fault, "injected", {"card" + std::to_string(card)});
+            }
+        } else if (pick < 40) {
+            lostAndBack(card);
+        } else if (pick < 50) {
+            if (stack_.sim({"power-cycle", std::to_string(card)}).exitCode == 0) {
+                ++faults_;
+                record("world", "aismi-sim power-cycle " + std::to_string(card), "done", {"card" + std::to_string(card)});
+                std::lock_guard lock(modelLock_);
+                for (auto& q : model_.cards[card].quarantined) q.forget();  // a power-on VF is not the one quarantined
+            }
+        } else if (pick < 66) {
+            const std::string target = world_() % 2 ? std::to_string(card) : std::to_string(card) + ":" + std::to_string(world_() % gOptions.vfs);
+            (void)stack_.sim({"clear", target});
+            record("world", "aismi-sim clear " + target, "cleared", {"card" + std::to_string(card)});
+        } else if (pick < 73) {
+            crash();
+        } else if (pick < 80) {
+            pause();
+        } else if (stack_.polkitRunning()) {
+            unprivileged(card);
+        }
+    }
+
+    // A card that stops answering is shown so within a bound, and comes back.
+    void lostAndBack(unsigned card) {
+        if (stack_.sim({"inject", std::to_string(card), "device-lost"}).exitCode != 0) return;
+        ++faults_;
+        record("world", "aismi-sim inject " + std::to_string(card) + " device-lost", "injected", {"card" + std::to_string(card)});
+        BusClient bus(stack_.busAddress());
+        std::string health;
+        bool shown = false, up = true;
+        for (double until = now() + 10; now() < until;) {
+            auto r = bus.call(cardPath(card), "org.freedesktop.DBus.Properties", "Get",
+                              [](sd_bus_message* m) { sd_bus_message_append(m, "ss", kCard1, "Health"); });
+            if (!r.ok()) {
+                up = false;  // aismid killed or stopped meanwhile: nothing to judge
+                break;
+            }
+            const char* s = nullptr;
+            if (sd_bus_message_read(r.body.get(), "v", "s", &s) >= 0 && s) health = s;
+            if (health == "lost") {
+                shown = true;
+                break;
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        ++checks_;
+        if (up && !shown && daemonUp())
+            violation("card " + std::to_string(card) + " stopped answering, but 10 s later its health is '" + health + "', not 'lost'", {"card" + std::to_string(card)});
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 + world_() % 1500));
+        (void)stack_.sim({"clear", std::to_string(card)});
+        record("world", "aismi-sim clear " + std::to_string(card), "cleared", {"card" + std::to_string(card)});
+    }
+
+    void crash() {
+        std::lock_guard lock(daemonLock_);
+        if (stopped_) {
+            ::kill(stack_.daemonPid(), SIGCONT);
+            stopped_ = false;
+        }
+        ++crashes_;
+        stack_.stopDaemon(SIGKILL);
+        record("world", "kill -9 $(pidof aismid)", "killed", {"world"});
+        if (world_() % 3 == 0) {
+            // Again while it recovers from the first: before it is ready.
+            stack_.spawnDaemon();
+            const auto ms = world_() % 400;
+            std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+            ++crashes_;
+            stack_.stopDaemon(SIGKILL);
+            record("world", "aismid & sleep " + std::to_string(ms / 1000.0) + "; kill -9 $(pidof aismid)", "killed while starting", {"world"});
+        }
+        restart();
+    }
+
+    void pause() {
+        std::lock_guard lock(daemonLock_);
+        const auto ms = 200 + world_() % 1800;
+        ::kill(stack_.daemonPid(), SIGSTOP);
+        stopped_ = true;
+        record("world", "kill -STOP $(pidof aismid); sleep " + std::to_string(ms / 1000.0), "stopped", {"world"});
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        ::kill(stack_.daemonPid(), SIGCONT);
+        stopped_ = false;
+    }
+
+    void restart() {
+        stack_.startDaemon();
+        if (::testing::Test::HasFatalFailure()) violation("aismid did not start again after a crash: " + stack_.daemonLog().substr(0, 4000), {"world"});
+    }
+
+    bool daemonUp() { return stack_.daemonState() == "running"; }
+
+    // Whether aismid died on its own: never.
+    void watchDaemon() {
+        std::lock_guard lock(daemonLock_);
+        if (daemonUp()) return;
+        violation("aismid died by itself: " + stack_.daemonState() + "\n" + tail(stack_.daemonLog()), {"world"});
+        restart();
+    }
+
+    // Every change an unprivileged user asks for is refused, and nothing changes.
+    void unprivileged(unsigned card) {
+        const std::string vf = std::to_string(card) + ":" + std::to_string(world_() % gOptions.vfs);
+        const std::vector<std::vector<std::string>> asks{
+            {"vf", "provision", vf, "--profile", "eighth", "--tenant", "t0"}, {"vf", "unprovision", vf},
+            {"vf", "quarantine", vf, "--reason", "chaos"},                      {"vf", "enable", "-i", std::to_string(card), "--count", "2"},
+            {"partition", "apply", "-i", std::to_string(card), "8xeighth"},      {"quota", "set", "t2", "--max-vfs", "1"},
+            {"reset", "-i", std::to_string(card), "--force"}};
+        const auto& args = asks[world_() % asks.size()];
+        auto r = stack_.aismi(args, kUnprivileged);
+        std::string command = "aismi";
+        for (const auto& a : args) command += " " + a;
+        record("uid 65534", command, "exit " + std::to_string(r.exitCode), {"card" + std::to_string(card), "vf" + vf});
+        ++checks_;
+        if (r.exitCode == 0) violation("uid 65534 changed something: " + command + " exited 0", {"vf" + vf, "card" + std::to_string(card)});
+        if (r.exitCode < 0) violation("uid 65534's " + command + " got no answer", {"world"});
+    }
+
+    // ---- clients ------------------------------------------------------------------------
+
+    void client(unsigned id, double end) {
+        std::mt19937_64 rng(seed_ * 7919 + id + 1);
+        std::optional<BusClient> bus;
+        const std::string who = "client " + std::to_string(id);
+        while (!stop_ && now() < end && !stepLimitReached()) {
+            {
+                std::unique_lock lock(pauseLock_);
+                resume_.wait(lock, [this] { return !paused_ || stop_; });
+                if (stop_) break;
+                ++active_;
+            }
+            try {
+                if (!bus) bus.emplace(stack_.busAddress());
+                clientStep(*bus, rng, who);
+            } catch (const std::exception&) {
+                bus.reset();  // the connection broke (the bus or aismid went): a new one next time
+            }
+            std::lock_guard lock(pauseLock_);
+            --active_;
+            idle_.notify_all();
+        }
+    }
+
+    void clientStep(BusClient& bus, std::mt19937_64& rng, const std::string& who) {
+        ++steps_;
+        const unsigned card = rng() % gOptions.cards, vf = rng() % gOptions.vfs;
+        const std::string target = std::to_string(card) + ":" + std::to_string(vf);
+        const std::set<std::string> touches{"card" + std::to_string(card), "vf" + target};
+        const unsigned pick = rng() % 100;
+        if (pick < 28) {
+            // Provision: mostly valid; now and then a profile that does not exist or a tenant
+            // with a control character, which must be refused.
+            const bool bad = rng() % 10 == 0;
+            const std::string profile = bad && rng() % 2 ? "no-such-profile" : kProfiles[rng() % kProfiles.size()];
+            const std::string tenant = bad && profile != "no-such-profile" ? "t\x1b[31m" : kTenants[rng() % kTenants.size()];
+            auto r = bus.call(vfPath(card, vf), kVf1, "Provision", [&](sd_bus_message* m) { sd_bus_message_append(m, "ss", profile.c_str(), tenant.c_str()); });
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "Provision", "ss " + quoted(profile) + " " + quoted(tenant)), touches);
+            if (bad) return refusedBadInput(r, "Provision(" + quoted(profile) + ", " + quoted(tenant) + ")", touches);
+            // "provisioned, but its reset and scrub failed": the change stands, the VF is out of use.
+            const bool stands = !r.ok() && r.message.find("provisioned, but its reset and scrub failed") != std::string::npos;
+            writeVf(card, vf, Provisioning{profile, tenant}, r, stands);
+        } else if (pick < 40) {
+            auto r = bus.call(vfPath(card, vf), kVf1, "Unprovision");
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "Unprovision", ""), touches);
+            const bool stands = !r.ok() && r.message.find("provisioned, but its reset and scrub failed") != std::string::npos;
+            writeVf(card, vf, Provisioning{}, r, stands);
+        } else if (pick < 47) {
+            auto r = bus.call(vfPath(card, vf), kVf1, "Quarantine", [](sd_bus_message* m) { sd_bus_message_append(m, "s", "chaos"); });
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "Quarantine", "s chaos"), touches);
+            writeQuarantine(card, vf, true, r);
+        } else if (pick < 54) {
+            auto r = bus.call(vfPath(card, vf), kVf1, "Unquarantine");
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "Unquarantine", ""), touches);
+            writeQuarantine(card, vf, false, r);
+        } else if (pick < 58) {
+            auto r = bus.call(vfPath(card, vf), kVf1, "Reset", [](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "force", "b", 1); });
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "Reset", "a{sv} 1 force b true"), touches);
+        } else if (pick < 63) {
+            // A VF count: 0, or some VFs when the card has none; now and then more than it has.
+            static const unsigned kCounts[] = {0, 2, 4, 8, 0, 4, 99};
+            const unsigned count = kCounts[rng() % 7];
+            auto r = bus.call(cardPath(card), kCard1, "SetVfCountWithOptions",
+                              [&](sd_bus_message* m) { sd_bus_message_append(m, "ua{sv}", count, 1, "force", "b", 1); });
+            answered(r, who, busctl(cardPath(card), kCard1, "SetVfCountWithOptions", "ua{sv} " + std::to_string(count) + " 1 force b true"),
+                     {"card" + std::to_string(card)});
+            if (count > 16) return refusedBadInput(r, "SetVfCount(" + std::to_string(count) + ")", touches);
+            writeCount(card, count, r);
+        } else if (pick < 67) {
+            static const char* kLayouts[] = {"2xquarter,4xeighth", "8xeighth", "4xquarter", "1xhalf,2xquarter", "3xbogus", "20xeighth"};
+            const std::string layout = kLayouts[rng() % 6];
+            applyLayout(bus, card, layout, who);
+        } else if (pick < 69) {
+            auto r = bus.call(cardPath(card), kCard1, "Reset", [](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "force", "b", 1); }, 120'000'000);
+            answered(r, who, busctl(cardPath(card), kCard1, "Reset", "a{sv} 1 force b true"), {"card" + std::to_string(card)});
+        } else if (pick < 74) {
+            const std::string tenant = kTenants[rng() % 3];
+            const uint64_t max = 1 + rng() % 6;
+            auto r = bus.call(kManagerPath, kManager1, "SetQuota",
+                              [&](sd_bus_message* m) { sd_bus_message_append(m, "sttt", tenant.c_str(), max, UINT64_MAX, UINT64_MAX); });
+            answered(r, who, busctl(kManagerPath, kManager1, "SetQuota", "sttt " + tenant + " " + std::to_string(max) + " 18446744073709551615 18446744073709551615"),
+                     {"tenant " + tenant});
+            if (r.ok() || r.lost()) {
+                std::lock_guard lock(modelLock_);
+                auto& t = model_.tenants[tenant];
+                if (t.allowance != UINT64_MAX) t.allowance = std::max(t.allowance, max);
+            }
+        } else if (pick < 76) {
+            const std::string tenant = kTenants[rng() % 3];
+            auto r = bus.call(kManagerPath, kManager1, "RemoveQuota", [&](sd_bus_message* m) { sd_bus_message_append(m, "s", tenant.c_str()); });
+            answered(r, who, busctl(kManagerPath, kManager1, "RemoveQuota", "s " + tenant), {"tenant " + tenant});
+            if (r.ok() || r.lost()) {
+                std::lock_guard lock(modelLock_);
+                model_.tenants[tenant].allowance = UINT64_MAX;
+            }
+        } else if (pick < 79) {
+            auto r = bus.call(vfPath(card, vf), kVf1, "Hold", [](sd_bus_message* m) { sd_bus_message_append(m, "s", "kubelet"); });
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "Hold", "s kubelet"), touches);
+            writeHolder(card, vf, "kubelet", r);
+        } else if (pick < 82) {
+            auto r = bus.call(vfPath(card, vf), kVf1, "Release");
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "Release", ""), touches);
+            writeHolder(card, vf, "", r);
+        } else if (pick < 84) {
+            // The card's oversubscription policy; now and then a ratio out of range.
+            static const double kRatios[] = {1.0, 1.5, 2.0, 99.0};
+            const double ratio = kRatios[rng() % 4];
+            char shown[16];
+            std::snprintf(shown, sizeof shown, "%.2f", ratio);
+            auto r = bus.call(cardPath(card), kCard1, "SetOversubscription",
+                              [&](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "compute", "d", ratio); });
+            answered(r, who, busctl(cardPath(card), kCard1, "SetOversubscription", std::string("a{sv} 1 compute d ") + shown), {"card" + std::to_string(card)});
+            if (ratio > 16) return refusedBadInput(r, std::string("SetOversubscription(compute ") + shown + ")", touches);
+            if (!r.ok() && !r.lost()) return;
+            std::lock_guard lock(modelLock_);
+            model_.cards[card].oversubscription.write(shown, r.invoked, r.lost() ? Register<std::string>::kNever : r.completed, !r.lost());
+        } else {
+            read(bus, rng, who, card, vf);
+        }
+    }
+
+    void read(BusClient& bus, std::mt19937_64& rng, const std::string& who, unsigned card, unsigned vf) {
+        Reply r;
+        std::string command;
+        switch (rng() % 7) {
+        case 0: r = bus.call(kManagerPath, kManager1, "GetSummary"), command = busctl(kManagerPath, kManager1, "GetSummary", ""); break;
+        case 1:
+            (void)bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Health", "State"}, &r);
+            command = "aismi vf list";
+            break;
+        case 2:
+            r = bus.call(kManagerPath, kManager1, "ListEvents", [](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "limit", "u", 50u); });
+            command = busctl(kManagerPath, kManager1, "ListEvents", "a{sv} 1 limit u 50");
+            break;
+        case 3: r = bus.call(kManagerPath, kManager1, "ListJobs"), command = busctl(kManagerPath, kManager1, "ListJobs", ""); break;
+        case 4:
+            r = bus.call(cardPath(card), "org.freedesktop.DBus.Properties", "GetAll", [](sd_bus_message* m) { sd_bus_message_append(m, "s", kCard1); });
+            command = "busctl get-property ... " + cardPath(card);
+            break;
+        case 5:
+            r = bus.call(vfPath(card, vf), "org.freedesktop.DBus.Properties", "GetAll", [](sd_bus_message* m) { sd_bus_message_append(m, "s", kVf1); });
+            command = "busctl introspect ... " + vfPath(card, vf);
+            break;
+        default: {
+            // A scrape: judged at quiescent points (aismid may be killed under this one).
+            std::string address;
+            {
+                std::lock_guard lock(metricsLock_);
+                address = metrics_;
+            }
+            if (!address.empty()) (void)httpGet(address, "/metrics", {}, 30000);
+            record(who, "curl http://" + address + "/metrics", "scraped", {"world-read"});
+            return;
+        }
+        }
+        answered(r, who, command, {"card" + std::to_string(card)});
+    }
+
+    void applyLayout(BusClient& bus, unsigned card, const std::string& layout, const std::string& who) {
+        const std::set<std::string> touches{"card" + std::to_string(card)};
+        auto r = bus.call(cardPath(card), kCard1, "ApplyLayout", [&](sd_bus_message* m) { sd_bus_message_append(m, "s", layout.c_str()); });
+        answered(r, who, "aismi partition apply -i " + std::to_string(card) + " " + layout, touches);
+        if (layout.find("bogus") != std::string::npos || layout.rfind("20x", 0) == 0) return refusedBadInput(r, "ApplyLayout(" + layout + ")", touches);
+        if (!r.ok()) {
+            if (r.lost()) forgetCard(card);
+            return;
+        }
+        const char* job = nullptr;
+        if (sd_bus_message_read(r.body.get(), "o", &job) < 0 || !job) return;
+        // The layout runs as a job: its end says what happened.
+        const std::string path = job;
+        std::string state, error;
+        double completed = Register<unsigned>::kNever;
+        for (double until = now() + 120; now() < until;) {
+            auto s = bus.call(path, "org.freedesktop.DBus.Properties", "Get", [](sd_bus_message* m) { sd_bus_message_append(m, "ss", "org.aismi.Job1", "State"); });
+            if (!s.ok()) break;  // aismid went away, or the job with it
+            const char* v = nullptr;
+            if (sd_bus_message_read(s.body.get(), "v", "s", &v) >= 0 && v) state = v;
+            if (state == "done" || state == "failed" || state == "cancelled") {
+                completed = now();
+                break;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+        record(who, "  (job " + path + ")", state.empty() ? "unknown" : state, touches);
+        std::lock_guard lock(modelLock_);
+        auto& c = model_.cards[card];
+        if (state != "done") {
+            // Failed midway (its rollback may have failed too), or no answer: not modelled.
+            forgetCard(card, false);
+            return;
+        }
+        // Applied: the count, and each VF's profile with no tenant — except a VF the layout
+        // left as it was (it keeps its tenant).
+        std::vector<std::string> profiles;
+        std::stringstream items(layout);
+        for (std::string item; std::getline(items, item, ',');) {
+            const auto x = item.find('x');
+            for (unsigned k = 0, n = static_cast<unsigned>(std::stoul(item.substr(0, x))); k < n; ++k) profiles.push_back(item.substr(x + 1));
+        }
+        c.count.write(static_cast<unsigned>(profiles.size()), r.invoked, completed, true);
+        for (auto& h : c.holders) h.forget();
+        for (unsigned i = 0; i < gOptions.vfs; ++i) {
+            if (i >= profiles.size()) {
+                c.vfs[i].write(Provisioning{}, r.invoked, completed, false);
+                continue;
+            }
+            bool keptTenant = false;
+            for (const auto& p : c.vfs[i].candidates()) keptTenant |= p.profile == profiles[i] && !p.tenant.empty();
+            if (keptTenant || c.vfs[i].unknown()) c.vfs[i].forget();
+            else c.vfs[i].write(Provisioning{profiles[i], ""}, r.invoked, completed, true);
+        }
+    }
+
+    // ---- the model's updates ----------------------------------------------------------
+
+    void writeVf(unsigned card, unsigned vf, const Provisioning& p, const Reply& r, bool stands) {
+        if (!r.ok() && !r.lost() && !stands) return;  // refused: nothing changed
+        std::lock_guard lock(modelLock_);
+        model_.cards[card].vfs[vf].write(p, r.invoked, r.lost() ? Register<Provisioning>::kNever : r.completed, !r.lost());
+    }
+
+    void writeHolder(unsigned card, unsigned vf, const std::string& holder, const Reply& r) {
+        if (!r.ok() && !r.lost()) return;
+        std::lock_guard lock(modelLock_);
+        model_.cards[card].holders[vf].write(holder, r.invoked, r.lost() ? Register<std::string>::kNever : r.completed, !r.lost());
+    }
+
+    void writeQuarantine(unsigned card, unsigned vf, bool on, const Reply& r) {
+        if (!r.ok() && !r.lost()) return;
+        std::lock_guard lock(modelLock_);
+        model_.cards[card].quarantined[vf].write(on, r.invoked, r.lost() ? Register<bool>::kNever : r.completed, !r.lost());
+    }
+
+    void writeCount(unsigned card, unsigned count, const Reply& r) {
+        if (!r.ok() && !r.lost()) return;
+        std::lock_guard lock(modelLock_);
+        auto& c = model_.cards[card];
+        const double completed = r.lost() ? Register<unsigned>::kNever : r.completed;
+        c.count.write(count, r.invoked, completed, !r.lost());
+        // Replacing the VFs takes their provisioning and quarantines with them; on a card with
+        // none (a power cycle not yet restored) the provisioning waits for them: either.
+        for (auto& v : c.vfs) v.write(Provisioning{}, r.invoked, completed, false);
+        for (auto& q : c.quarantined) q.forget();
+        for (auto& h : c.holders) h.forget();
+    }
+
+    // `lock`: take modelLock_ (false: the caller holds it).
+    void forgetCard(unsigned card, bool lock = true) {
+        std::unique_lock guard(modelLock_, std::defer_lock);
+        if (lock) guard.lock();
+        auto& c = model_.cards[card];
+        c.count.forget();
+        for (auto& v : c.vfs) v.forget();
+        for (auto& q : c.quarantined) q.forget();
+        for (auto& h : c.holders) h.forget();
+    }
+
+    // ---- per-call checks ----------------------------------------------------------------
+
+    // Every call is answered in time, with a named error when it is refused.
+    void answered(const Reply& r, const std::string& who, const std::string& command, const std::set<std::string>& touches) {
+        record(who, command, r.ok() ? "ok" : r.error + (r.message.empty() ? "" : ": " + r.message.substr(0, 200)), touches);
+        {
+            // What kind of call it was: busctl's member, or the aismi command's words.
+            std::istringstream words(command);
+            std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+            const std::string kind = w.size() > 6 && w[0] == "busctl" && w[2] == "call" ? w[6] : w.size() > 2 ? w[1] + " " + w[2] : command;
+            std::lock_guard lock(tallyLock_);
+            auto& t = tally_[kind];
+            ++t[r.ok() ? 0 : r.lost() || r.absent() ? 2 : 1];
+        }
+        ++checks_;
+        if (r.timedOut) {
+            char when[64];
+            std::snprintf(when, sizeof when, " (sent at %.3f s, given up at %.3f s)", r.invoked, r.completed);
+            violation(who + ": no answer within the call's timeout: " + command + when, touches);
+            return;
+        }
+        if (r.ok() || r.lost() || r.absent()) return;
+        static const std::set<std::string> kBusErrors{"org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
+                                                      "org.freedesktop.DBus.Error.InvalidArgs", "org.freedesktop.DBus.Error.AccessDenied",
+                                                      "org.freedesktop.DBus.Error.UnknownInterface"};
+        const bool named = (r.error.rfind("org.aismi.Error.", 0) == 0 && r.error != "org.aismi.Error.Internal") || kBusErrors.count(r.error);
+        if (!named) violation(who + ": " + command + " answered " + r.error + ": " + r.message, touches);
+    }
+
+    void refusedBadInput(const Reply& r, const std::string& what, const std::set<std::string>& touches) {
+        ++checks_;
+        if (r.ok()) violation(what + " was accepted: bad input must be refused and change nothing", touches);
+    }
+
+    // ---- quiescent checks ---------------------------------------------------------------
+
+    void quiesce(const std::function<void()>& body) {
+        {
+            std::unique_lock lock(pauseLock_);
+            paused_ = true;
+            idle_.wait(lock, [this] { return active_ == 0; });
+        }
+        body();
+        resumeClients();
+    }
+
+    void resumeClients() {
+        {
+            std::lock_guard lock(pauseLock_);
+            paused_ = false;
+        }
+        resume_.notify_all();
+    }
+
+    struct Seen {
+        std::map<unsigned, std::string> serial;
+        std::map<unsigned, unsigned> enabled;
+        std::map<std::pair<unsigned, unsigned>, Provisioning> vfs;
+        std::map<std::pair<unsigned, unsigned>, bool> quarantined, scrubPending;
+        std::map<std::pair<unsigned, unsigned>, std::string> holder;
+        std::map<unsigned, std::string> oversubscription;
+    };
+
+    Seen observe(BusClient& bus) {
+        Seen s;
+        auto cards = bus.query(kCard1, {"Index", "Serial", "VfEnabled", "ComputeOversubscription"});
+        for (size_t i = 0; i < cards["Index"].size(); ++i) {
+            const unsigned c = static_cast<unsigned>(std::stoul(cards["Index"][i]));
+            s.serial[c] = cards["Serial"].at(i);
+            s.enabled[c] = static_cast<unsigned>(std::stoul(cards["VfEnabled"].at(i)));
+            char ratio[16];
+            std::snprintf(ratio, sizeof ratio, "%.2f", std::stod(cards["ComputeOversubscription"].at(i)));
+            s.oversubscription[c] = ratio;
+        }
+        auto vfs = bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Quarantined", "ScrubPending", "Holder"});
+        for (size_t i = 0; i < vfs["Index"].size(); ++i) {
+            const std::pair<unsigned, unsigned> key{static_cast<unsigned>(std::stoul(vfs["CardIndex"][i])), static_cast<unsigned>(std::stoul(vfs["Index"][i]))};
+            s.vfs[key] = Provisioning{vfs["Profile"].at(i), vfs["Tenant"].at(i)};
+            s.quarantined[key] = vfs["Quarantined"].at(i) == "true";
+            s.scrubPending[key] = vfs["ScrubPending"].at(i) == "true";
+            s.holder[key] = vfs["Holder"].at(i);
+        }
+        return s;
+    }
+
+    // Faults cleared, aismid up: within a bound every card is as desired, and the model holds.
+    void check(bool first) {
+        {
+            std::lock_guard lock(daemonLock_);
+            if (stopped_) ::kill(stack_.daemonPid(), SIGCONT), stopped_ = false;
+        }
+        watchDaemon();
+        for (unsigned c = 0; c < gOptions.cards; ++c) {
+            (void)stack_.sim({"clear", std::to_string(c)});
+            for (unsigned v = 0; v < gOptions.vfs; ++v) (void)stack_.sim({"clear", std::to_string(c) + ":" + std::to_string(v)});
+        }
+        const std::string db = stack_.stateDir() + "/aismid.db";
+        // Desired equals actual, nothing open, nothing running: within a bound.
+        std::string why;
+        for (double until = now() + 45; now() < until;) {
+            try {
+                why = unsettled(db);
+            } catch (const std::exception& e) {
+                why = std::string("cannot read aismid's answers: ") + e.what();
+            }
+            if (why.empty()) break;
+            std::this_thread::sleep_for(250ms);
+        }
+        ++checks_;
+        if (!why.empty()) violation("45 s after the faults stopped: " + why, {"world"});
+        watchDaemon();
+        Seen seen;
+        try {
+            BusClient bus(stack_.busAddress());
+            seen = observe(bus);
+        } catch (const std::exception& e) {
+            violation(std::string("cannot read aismid's answers at a quiescent point: ") + e.what(), {"world"});
+        }
+        std::lock_guard lock(modelLock_);
+        if (!first) compare(seen, db);
+        // The history starts again from what is there now.
+        for (unsigned c = 0; c < gOptions.cards; ++c) {
+            auto& mc = model_.cards[c];
+            mc.count.seen(seen.enabled.count(c) ? seen.enabled.at(c) : 0);
+            mc.oversubscription.seen(seen.oversubscription.count(c) ? seen.oversubscription.at(c) : "");
+            for (unsigned v = 0; v < gOptions.vfs; ++v) {
+                auto p = seen.vfs.find({c, v});
+                mc.vfs[v].seen(p != seen.vfs.end() ? p->second : Provisioning{});
+                auto q = seen.quarantined.find({c, v});
+                mc.quarantined[v].seen(q != seen.quarantined.end() && q->second);
+                auto h = seen.holder.find({c, v});
+                mc.holders[v].seen(h != seen.holder.end() ? h->second : "");
+            }
+        }
+        std::map<std::string, uint64_t> usage;
+        for (const auto& [key, p] : seen.vfs)
+            if (!p.tenant.empty()) ++usage[p.tenant];
+        model_.tenants.clear();
+        for (const auto& row : queryStore(db, "SELECT tenant, max_vfs FROM quotas"))
+            model_.tenants[row[0]].allowance = std::max<uint64_t>(std::stoull(row[1]), usage[row[0]]);
+        for (const auto& t : kTenants)
+            if (!t.empty() && !model_.tenants.count(t)) model_.tenants[t].allowance = UINT64_MAX;
+        // Each tenant leaves its mark in its VFs' memory; a VF that changes hands must lose it.
+        marks_.clear();
+        for (const auto& [key, p] : seen.vfs) {
+            if (p.tenant.empty() || seen.scrubPending.at(key)) continue;
+            const std::string vf = std::to_string(key.first) + ":" + std::to_string(key.second);
+            if (stack_.sim({"vf-memory", "write", vf, "mem-" + p.tenant}).exitCode == 0) marks_[key] = p.tenant;
+        }
+        if (first) {
+            baselineFds_ = openFds(stack_.daemonPid());
+            baselineRss_ = rssKib(stack_.daemonPid());
+        }
+        lastCheck_ = now();
+        ++quiescentPoints_;
+    }
+
+    std::string unsettled(const std::string& db) {
+        if (!daemonUp()) return "aismid is not running";
+        const auto open = queryStore(db, "SELECT id, kind, target, step FROM operations WHERE finished_at IS NULL");
+        if (!open.empty()) return "journal entry " + open[0][0] + " (" + open[0][1] + " on " + open[0][2] + ") is still open";
+        const auto running = queryStore(db, "SELECT id, kind, target FROM jobs WHERE state IN ('queued','running')");
+        if (!running.empty()) return "job " + running[0][0] + " (" + running[0][1] + " on " + running[0][2] + ") is still running in the store";
+        for (unsigned c = 0; c < gOptions.cards; ++c) {
+            auto shown = stack_.aismi({"partition", "show", "-i", std::to_string(c)});
+            if (shown.exitCode != 0) return "aismi partition show -i " + std::to_string(c) + " failed: " + shown.err;
+            if (shown.out.find("differs") != std::string::npos) return "card " + std::to_string(c) + " is not as desired:\n" + shown.out;
+        }
+        // Every card has the VF count it should.
+        std::map<std::string, std::string> desired;
+        for (const auto& row : queryStore(db, "SELECT serial, desired_vf_count FROM cards")) desired[row[0]] = row[1];
+        BusClient bus(stack_.busAddress());
+        auto cards = bus.query(kCard1, {"Index", "Serial", "VfEnabled"});
+        if (cards["Index"].size() != gOptions.cards) return "aismid lists " + std::to_string(cards["Index"].size()) + " cards";
+        for (size_t i = 0; i < cards["Index"].size(); ++i) {
+            auto want = desired.find(cards["Serial"].at(i));
+            if (want != desired.end() && want->second != cards["VfEnabled"].at(i))
+                return "card " + cards["Index"][i] + ": desired " + want->second + " VFs, it has " + cards["VfEnabled"].at(i);
+        }
+        return "";
+    }
+
+    void compare(const Seen& seen, const std::string& db) {
+        std::map<std::string, unsigned> desiredCount;
+        for (const auto& row : queryStore(db, "SELECT serial, desired_vf_count FROM cards")) desiredCount[row[0]] = static_cast<unsigned>(std::stoul(row[1]));
+        std::map<std::pair<std::string, unsigned>, Provisioning> rows;
+        for (const auto& row : queryStore(db, "SELECT serial, vf, profile, tenant FROM vf_provisioning"))
+            rows[{row[0], static_cast<unsigned>(std::stoul(row[1]))}] = Provisioning{row[2], row[3]};
+        for (unsigned c = 0; c < gOptions.cards; ++c) {
+            const std::string card = "card" + std::to_string(c);
+            auto& mc = model_.cards[c];
+            const unsigned enabled = seen.enabled.count(c) ? seen.enabled.at(c) : 0;
+            const auto serial = seen.serial.count(c) ? seen.serial.at(c) : std::string();
+            ++checks_;
+            if (!mc.count.allows(enabled)) violation(card + " has " + std::to_string(enabled) + " VFs; the acknowledged changes allow " + list(mc.count.candidates()), {card});
+            ++checks_;
+            const std::string ratio = seen.oversubscription.count(c) ? seen.oversubscription.at(c) : "";
+            if (!mc.oversubscription.allows(ratio))
+                violation(card + "'s compute oversubscription is " + ratio + "; the acknowledged changes allow " + list(mc.oversubscription.candidates()), {card});
+            ++checks_;
+            if (desiredCount.count(serial) && desiredCount[serial] != enabled)
+                violation(card + ": the store's desired count is " + std::to_string(desiredCount[serial]) + ", the card has " + std::to_string(enabled), {card});
+            for (unsigned v = 0; v < enabled && v < gOptions.vfs; ++v) {
+                const std::string vf = "vf" + std::to_string(c) + ":" + std::to_string(v);
+                const auto it = seen.vfs.find({c, v});
+                const Provisioning bus = it != seen.vfs.end() ? it->second : Provisioning{};
+                const auto row = rows.find({serial, v});
+                const Provisioning store = row != rows.end() ? row->second : Provisioning{};
+                ++checks_;
+                if (!(bus == store)) violation(vf + ": the bus says " + text(bus) + ", the store " + text(store), {vf, card});
+                ++checks_;
+                if (!mc.vfs[v].allows(bus)) violation(vf + " holds " + text(bus) + "; the acknowledged changes allow " + list(mc.vfs[v].candidates()), {vf, card});
+                const bool q = seen.quarantined.count({c, v}) && seen.quarantined.at({c, v});
+                ++checks_;
+                if (!mc.quarantined[v].allows(q)) violation(vf + std::string(q ? " is" : " is not") + " quarantined, against the acknowledged changes", {vf, card});
+                const std::string holder = seen.holder.count({c, v}) ? seen.holder.at({c, v}) : "";
+                ++checks_;
+                if (!mc.holders[v].allows(holder))
+                    violation(vf + " is held by '" + holder + "'; the acknowledged changes allow " + list(mc.holders[v].candidates()), {vf, card});
+                // Isolation: a VF whose tenant changed since the last check lost that tenant's memory.
+                auto mark = marks_.find({c, v});
+                if (mark == marks_.end() || bus.tenant == mark->second || seen.scrubPending.at({c, v})) continue;
+                ++checks_;
+                const std::string memory = stack_.sim({"vf-memory", "read", std::to_string(c) + ":" + std::to_string(v)}).out;
+                if (memory.find("mem-" + mark->second) != std::string::npos)
+                    violation(vf + " went from tenant " + mark->second + " to " + text(bus) + " with " + mark->second + "'s memory still in it", {vf, card});
+            }
+        }
+        std::map<std::string, uint64_t> usage;
+        for (const auto& [key, p] : seen.vfs)
+            if (!p.tenant.empty()) ++usage[p.tenant];
+        for (const auto& [tenant, t] : model_.tenants) {
+            ++checks_;
+            if (t.allowance != UINT64_MAX && usage[tenant] > t.allowance)
+                violation("tenant " + tenant + " holds " + std::to_string(usage[tenant]) + " VFs; its quotas since the last check allowed " + std::to_string(t.allowance),
+                          {"tenant " + tenant});
+        }
+        const long fds = openFds(stack_.daemonPid());
+        ++checks_;
+        if (baselineFds_ > 0 && fds > baselineFds_ + 32) violation("aismid holds " + std::to_string(fds) + " descriptors, " + std::to_string(baselineFds_) + " at the start", {"world"});
+        const std::string address = metricsAddress();
+        if (!address.empty()) {
+            auto page = httpGet(address, "/metrics", {}, 30000);
+            ++checks_;
+            if (page.status != 200 || page.body.find("aismi_") == std::string::npos)
+                violation("GET /metrics at a quiescent point: " + std::to_string(page.status) + " " + page.error, {"world"});
+        }
+    }
+
+    // Where aismid serves /metrics (a new port after each start). Conductor only.
+    std::string metricsAddress() {
+        std::lock_guard lock(metricsLock_);
+        if (metrics_.empty() || metricsPid_ != stack_.daemonPid()) metrics_ = stack_.metricsAddress(), metricsPid_ = stack_.daemonPid();
+        return metrics_;
+    }
+
+    // ---- the report ---------------------------------------------------------------------
+
+    void record(const std::string& who, const std::string& command, const std::string& outcome, const std::set<std::string>& touches) {
+        std::lock_guard lock(historyLock_);
+        history_.push_back(Step{now(), who, command, outcome, touches});
+        if (history_.size() > 200000) history_.erase(history_.begin(), history_.begin() + 100000);
+    }
+
+    // A violation, with the steps since the last good check that touched what it is about (and
+    // the world's): the shortest history that explains it, as commands to paste.
+    void violation(const std::string& what, const std::set<std::string>& about) {
+        std::ostringstream out;
+        const double since = lastCheck_;
+        out << "VIOLATION: " << what << "\n  the steps since the last check (t=" << since << " s) that touched it:\n";
+        {
+            std::lock_guard lock(historyLock_);
+            std::vector<const Step*> slice;
+            for (const auto& s : history_) {
+                if (s.at < since) continue;
+                bool relevant = s.touches.count("world") > 0;
+                for (const auto& a : about) relevant |= s.touches.count(a) > 0;
+                if (relevant) slice.push_back(&s);
+            }
+            // The last steps are the ones that led to it.
+            constexpr size_t kShown = 80;
+            if (slice.size() > kShown) out << "    ... " << slice.size() - kShown << " earlier steps\n";
+            for (size_t i = slice.size() > kShown ? slice.size() - kShown : 0; i < slice.size(); ++i) {
+                char at[32];
+                std::snprintf(at, sizeof at, "%8.3f", slice[i]->at);
+                out << "    " << at << "  " << slice[i]->who << ": " << slice[i]->command << "  -> " << slice[i]->outcome << "\n";
+            }
+        }
+        out << "  replay: aismi-chaos --seed " << seed_ << " --seconds " << gOptions.seconds << " --clients " << gOptions.clients << "\n";
+        std::lock_guard lock(violationsLock_);
+        violations_.push_back(out.str());
+        std::cerr << out.str() << std::flush;
+    }
+
+    void summary() {
+        const long rss = rssKib(stack_.daemonPid());
+        std::printf("chaos: %llu quiescent points; aismid RSS %ld -> %ld KiB, descriptors %ld -> %ld\n", static_cast<unsigned long long>(quiescentPoints_),
+                    baselineRss_, rss, baselineFds_, openFds(stack_.daemonPid()));
+        std::printf("chaos: %-28s %9s %9s %9s\n", "call", "ok", "refused", "no answer");
+        for (const auto& [kind, t] : tally_)
+            std::printf("chaos: %-28s %9llu %9llu %9llu\n", kind.c_str(), static_cast<unsigned long long>(t[0]), static_cast<unsigned long long>(t[1]),
+                        static_cast<unsigned long long>(t[2]));
+        std::printf("chaos: %llu steps, %llu checks, %llu faults, %llu crashes, %zu violations (seed %llu)\n", static_cast<unsigned long long>(steps_.load()),
+                    static_cast<unsigned long long>(checks_.load()), static_cast<unsigned long long>(faults_.load()),
+                    static_cast<unsigned long long>(crashes_.load()), violations_.size(), static_cast<unsigned long long>(seed_));
+        std::fflush(stdout);
+    }
+
+    template <class V>
+    static std::string list(const std::vector<V>& values) {
+        std::string out;
+        for (const auto& v : values) {
+            if (!out.empty()) out += " or ";
+            if constexpr (std::is_same_v<V, Provisioning>) out += text(v);
+            else if constexpr (std::is_same_v<V, std::string>) out += "'" + v + "'";
+            else out += std::to_string(v);
+        }
+        return out.empty() ? "nothing" : out;
+    }
+    static std::string quoted(const std::string& s) {
+        std::string out = "'";
+        for (char ch : s) {
+            if (static_cast<unsigned char>(ch) < 0x20) {
+                char hex[8];
+                std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(ch));
+                out += "'$'" + std::string(hex) + "''";
+            } else {
+                out += ch;
+            }
+        }
+        return out + "'";
+    }
+    static std::string busctl(const std::string& path, const char* interface, const char* member, const std::string& args) {
+        return std::string("busctl --system call org.aismi.Manager1 ") + path + " " + interface + " " + member + (args.empty() ? "" : " " + args);
+    }
+    static std::string tail(const std::string& log) { return log.size() > 6000 ? log.substr(log.size() - 6000) : log; }
+
+    Stack& stack_;
+    const uint64_t seed_;
+    std::mt19937_64 world_;
+    std::mutex modelLock_, historyLock_, violationsLock_, daemonLock_, metricsLock_, tallyLock_;
+    std::map<std::string, std::array<uint64_t, 3>> tally_;  // per kind of call: ok, refused, no answer (aismid away)
+    Model model_;
+    std::map<std::pair<unsigned, unsigned>, std::string> marks_;  // VF -> the tenant whose memory it holds
+    std::vector<Step> history_;
+    std::vector<std::string> violations_;
+    std::atomic<uint64_t> steps_{0}, checks_{0}, faults_{0}, crashes_{0};
+    uint64_t quiescentPoints_ = 0;
+    std::atomic<double> lastCheck_{0};
+    long baselineFds_ = 0, baselineRss_ = 0;
+    bool stopped_ = false;
+    std::string metrics_;
+    pid_t metricsPid_ = -1;
+    // Pausing the clients for a quiescent point.
+    std::mutex pauseLock_;
+    std::condition_variable resume_, idle_;
+    bool paused_ = false;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> active_{0};
+};
+
+}  // namespace
+
+TEST(Chaos, InterleavedClientsFaultsAndCrashesKeepEveryInvariant) {
+    Stack::Options o;
+    o.cards = gOptions.cards;
+    o.vfs = gOptions.vfs;
+    o.withPolkit = true;
+    Stack stack(o);
+    stack.startDaemon();
+    ASSERT_FALSE(HasFatalFailure());
+    const unsigned seconds = gOptions.seconds ? gOptions.seconds : static_cast<unsigned>(testSize("AISMI_CHAOS_SECONDS", 120, 20, 1));
+    gOptions.seconds = seconds;
+    std::printf("chaos: seed %llu, %u s, %u clients, %u cards%s\n", static_cast<unsigned long long>(gOptions.seed), seconds, gOptions.clients, gOptions.cards,
+                stack.polkitRunning() ? ", a real polkitd" : " (no polkitd: not root, or not installed)");
+    std::fflush(stdout);
+    Chaos chaos(stack, gOptions.seed);
+    chaos.run(seconds);
+    EXPECT_EQ(chaos.violations(), 0u) << "every violation is printed above with the steps that led to it";
+}
+
+namespace {
+
+uint64_t number(const std::string& option, const char* text, uint64_t min, uint64_t max) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(text, &end, 10);
+    if (!*text || *end || errno || text[0] == '-' || v < min || v > max)
+        throw std::invalid_argument(option + " takes " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + text + "'");
+    return v;
+}
+
+const char* kUsage =
+    "Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N] [gtest options]\n"
+    "\n"
+    "Starts a private bus, a real polkitd (as root), aismid on 3 simulated cards, and drives them\n"
+    "at once with client threads, faults, crashes and an unprivileged user, checking every answer\n"
+    "against a reference model. Ends with one line:\n"
+    "  chaos: STEPS steps, CHECKS checks, FAULTS faults, CRASHES crashes, VIOLATIONS violations (seed SEED)\n"
+    "\n"
+    "  --seed N         the run's seed (default: a fresh one, printed); the same seed makes the\n"
+    "                   same decisions (real time still interleaves them)\n"
+    "  --seconds N      how long (1-86400; default $AISMI_CHAOS_SECONDS, else 120, 20 when\n"
+    "                   AISMI_LONG_TESTS=brief)\n"
+    "  --steps N        stop after N steps (1-10000000)\n"
+    "  --clients N      concurrent D-Bus clients (1-32; default 4)\n"
+    "  --check-every N  seconds between quiescent checks (5-3600; default 15)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    gOptions.seed = std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32);
+    std::vector<char*> rest{argv[0]};
+    try {
+        for (int i = 1; i < argc; ++i) {
+            const std::string a = argv[i];
+            if (a == "-h" || a == "--help") {
+                std::fputs(kUsage, stdout);
+                return 0;
+            }
+            if (a.rfind("--gtest", 0) == 0) {
+                rest.push_back(argv[i]);
+                continue;
+            }
+            if (i + 1 >= argc) throw std::invalid_argument("unknown argument or missing value: '" + a + "' (aismi-chaos --help)");
+            const char* v = argv[++i];
+            if (a == "--seed") gOptions.seed = number(a, v, 0, UINT64_MAX);
+            else if (a == "--seconds") gOptions.seconds = static_cast<unsigned>(number(a, v, 1, 86400));
+            else if (a == "--steps") gOptions.steps = number(a, v, 1, 10'000'000);
+            else if (a == "--clients") gOptions.clients = static_cast<unsigned>(number(a, v, 1, 32));
+            else if (a == "--check-every") gOptions.checkEvery = static_cast<unsigned>(number(a, v, 5, 3600));
+            else throw std::invalid_argument("unknown argument '" + a + "' (aismi-chaos --help)");
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "aismi-chaos: %s\n", e.what());
+        return 2;
+    }
+    int n = static_cast<int>(rest.size());
+    ::testing::InitGoogleTest(&n, rest.data());
+    return RUN_ALL_TESTS();
+}
