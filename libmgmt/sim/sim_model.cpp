@@ -548,7 +548,7 @@ int SimCardModel::setNumVfs(unsigned count, int64_t nowNs) {
 }
 
 SimCardModel::FlrStart SimCardModel::beginFlr(int fn, int64_t nowNs) {
-    if (mutable_.deviceLost) return {ENODEV, 0, 0};
+    if (mutable_.deviceLost || !hasFunction(fn)) return {ENODEV, 0, 0};
     SimFunction& f = function(fn);
     if (f.flrFail) return {EIO, 0, 0};
     settle(nowNs);

@@ -225,6 +225,9 @@ public:
     void bootFirmware();
 
     SimFunction& function(int fn) { return fn < 0 ? mutable_.pf : mutable_.vfs.at(static_cast<size_t>(fn)); }
+    /// Whether function `fn` (-1: the PF) exists now: a file opened for a VF that a power cycle
+    /// or a VF count change removed since is ENODEV to write, as the kernel's sysfs makes it.
+    bool hasFunction(int fn) const { return fn < 0 || static_cast<size_t>(fn) < mutable_.vfs.size(); }
 
 private:
     Resources evenShare(unsigned count) const;

@@ -396,6 +396,7 @@ private:
         auto f = findFunction(addr);
         if (!f) return errnoError(ENODEV);
         return change(f->card, [&](SimCardModel& m, int64_t) {
+            if (!m.hasFunction(f->index)) return ENODEV;
             SimFunction& fn = m.function(f->index);
             if (!fn.driver.empty()) return 0;
             const std::string want = fn.driverOverride.empty() ? std::string(kHostDriver) : fn.driverOverride;
@@ -408,6 +409,7 @@ private:
         auto f = findFunction(addr);
         if (!f) return errnoError(ENODEV);
         return change(f->card, [&](SimCardModel& m, int64_t) {
+            if (!m.hasFunction(f->index)) return ENODEV;
             SimFunction& fn = m.function(f->index);
             if (!fn.driver.empty()) return EBUSY;
             // vfio-pci has no ID table: it only takes a device named by driver_override.
@@ -421,6 +423,7 @@ private:
         auto f = findFunction(addr);
         if (!f) return errnoError(ENODEV);
         return change(f->card, [&](SimCardModel& m, int64_t now) {
+            if (!m.hasFunction(f->index)) return ENODEV;
             SimFunction& fn = m.function(f->index);
             if (fn.driver != drv) return ENODEV;
             // A PF driver's remove() disables SR-IOV: its VFs vanish with it.
@@ -519,6 +522,7 @@ private:
             return file([d = fn.driverOverride]() -> Result<std::string> { return (d.empty() ? "(null)" : d) + "\n"; },
                         [this, c, idx](std::string_view data) {
                             return change(c, [&](SimCardModel& m, int64_t) {
+                                if (!m.hasFunction(idx)) return ENODEV;
                                 m.function(idx).driverOverride = std::string(text::trim(data));
                                 return 0;
                             });
@@ -731,6 +735,7 @@ private:
         for (std::string w; words >> w;)
             if (w != "flr" && w != "pm" && !(pf && w == "bus")) return errnoError(EINVAL);
         return change(c, [&](SimCardModel& m, int64_t) {
+            if (!m.hasFunction(idx)) return ENODEV;
             m.function(idx).resetMethod = methods;
             return 0;
         });

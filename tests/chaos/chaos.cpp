@@ -150,6 +150,7 @@ private:
 
     // The conductor's steps: the world outside, crashes, and an unprivileged user.
     void worldStep() {
+        watchDaemon();  // a death of its own is found at once, and aismid started again
         const unsigned card = world_() % gOptions.cards;
         const unsigned pick = world_() % 100;
         ++steps_;
@@ -268,7 +269,9 @@ private:
     void watchDaemon() {
         std::lock_guard lock(daemonLock_);
         if (daemonUp()) return;
-        violation("aismid died by itself: " + stack_.daemonState() + "\n" + tail(stack_.daemonLog()), {"world"});
+        char at[32];
+        std::snprintf(at, sizeof at, "%.3f", now());
+        violation("aismid died by itself (found at " + std::string(at) + " s): " + stack_.daemonState() + "\n" + tail(stack_.daemonLog()), {"world"});
         restart();
     }
 

@@ -431,6 +431,40 @@ TEST_F(SimulatedCard, GivesEachLookupOneConsistentViewWhileAWriterChangesTheCard
     EXPECT_GT(reads, 0u);
 }
 
+TEST_F(SimulatedCard, AWriteToAVfThatWentAwayIsAnErrorNotAnException) {
+    // Found by aismi-chaos: a VF reset racing a power cycle threw std::out_of_range out of the
+    // simulated sysfs (aismid answered Internal). The kernel answers ENODEV or ENOENT.
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        for (int i = 0; i < 300 && !stop; ++i)
+            (void)state->mutate(0, [&](sim::SimCard& c) {
+                sim::SimCardModel m(state->config(), c);
+                (void)m.setNumVfs(c.vfs.empty() ? 8u : 0u, clock.now);
+                return Result<void>();
+            });
+        stop = true;
+    });
+    unsigned writes = 0;
+    while (!stop) {
+        for (unsigned k = 0; k < 8; ++k) {
+            const std::string vf = "bus/pci/devices/" + PciAddress(0, 0x3b, 0, static_cast<uint8_t>(4 + k)).str() + "/";
+            for (const auto& [name, data] : {std::pair{"reset_method", "flr"}, {"reset", "1"}, {"driver_override", "vfio-pci"}}) {
+                Result<void> r;
+                EXPECT_NO_THROW(r = fs->write(vf + name, data)) << name;
+                if (!r) {
+                    EXPECT_TRUE(r.error().sysErrno == ENODEV || r.error().sysErrno == ENOENT) << name << ": " << r.error().message;
+                }
+            }
+            ++writes;
+        }
+    }
+    writer.join();
+    EXPECT_GT(writes, 0u);
+    sim::SimCard none;
+    sim::SimCardModel empty(state->config(), none);
+    EXPECT_EQ(empty.beginFlr(3, clock.now).err, ENODEV) << "an FLR of a VF that is not there";
+}
+
 namespace {
 
 // A VF shape as the vendor ABI's resources file takes it.
