@@ -148,13 +148,13 @@ Result<std::unique_ptr<SimStateDir>> SimStateDir::open(const std::string& dir) {
     return s;
 }
 
-Result<std::shared_ptr<const SimCard>> SimStateDir::load(unsigned index) {
+Result<std::shared_ptr<const SimCard>> SimStateDir::load(unsigned index, bool revalidate) {
     if (index >= cache_.size())
         return makeError(Errc::NotFound, "there is no simulated card " + std::to_string(index) + " (" +
                                              std::to_string(cache_.size()) + " cards in " + dir_ + ")");
     Cached& c = *cache_[index];
     const auto now = std::chrono::steady_clock::now();
-    if (c.valid && now - c.checkedAt < kRevalidateAfter) return c.card;
+    if (c.valid && !revalidate && now - c.checkedAt < kRevalidateAfter) return c.card;
     const std::string path = cardPath(index);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return Error::fromErrno(errno, "stat " + path);
@@ -208,7 +208,9 @@ Result<void> SimStateDir::mutate(unsigned index, const std::function<Result<void
     if (index >= cache_.size()) return load(index).error();
     std::lock_guard guard(cache_[index]->mutex);
     DirLock lock(lockFd_);
-    auto current = load(index);
+    // Under the lock, from the file as it is now: the cache may be up to kRevalidateAfter old,
+    // and a change another process (aismi-sim inject) made meanwhile must not be written over.
+    auto current = load(index, true);
     if (!current) return std::move(current).error();
     SimCard copy = **current;
     if (auto r = change(copy); !r) return r;

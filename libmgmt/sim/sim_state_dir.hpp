@@ -43,7 +43,9 @@ public:
 private:
     SimStateDir(std::string dir, SimConfig config);
     struct Cached;
-    Result<std::shared_ptr<const SimCard>> load(unsigned index);  // with the card's mutex held
+    /// With the card's mutex held. `revalidate`: check the file even if it was checked within
+    /// kRevalidateAfter (a read-modify-write must start from what the file holds now).
+    Result<std::shared_ptr<const SimCard>> load(unsigned index, bool revalidate = false);
     Result<void> save(unsigned index, const SimCard& card);
     std::string cardPath(unsigned index) const;
 

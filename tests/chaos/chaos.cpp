@@ -176,6 +176,9 @@ private:
         } else if (pick < 40) {
             lostAndBack(card);
         } else if (pick < 50) {
+            // From now to the next check, no client changes the card's VF count or layout: the
+            // VFs must come back because aismid restores them, not because a client asked.
+            restoring_[card] = true;
             if (stack_.sim({"power-cycle", std::to_string(card)}).exitCode == 0) {
                 ++faults_;
                 record("world", "aismi-sim power-cycle " + std::to_string(card), "done", {"card" + std::to_string(card)});
@@ -323,7 +326,8 @@ private:
         const unsigned card = rng() % gOptions.cards, vf = rng() % gOptions.vfs;
         const std::string target = std::to_string(card) + ":" + std::to_string(vf);
         const std::set<std::string> touches{"card" + std::to_string(card), "vf" + target};
-        const unsigned pick = rng() % 100;
+        unsigned pick = rng() % 100;
+        if (restoring_[card] && pick >= 58 && pick < 69) pick = 99;  // a read instead (see worldStep)
         if (pick < 28) {
             // Provision: mostly valid; now and then a profile that does not exist or a tenant
             // with a control character, which must be refused.
@@ -361,7 +365,17 @@ private:
             answered(r, who, busctl(cardPath(card), kCard1, "SetVfCountWithOptions", "ua{sv} " + std::to_string(count) + " 1 force b true"),
                      {"card" + std::to_string(card)});
             if (count > 16) return refusedBadInput(r, "SetVfCount(" + std::to_string(count) + ")", touches);
-            writeCount(card, count, r);
+            // It answers with a job: the job's end says whether the count changed.
+            Reply ended = r;
+            if (r.ok()) {
+                const char* job = nullptr;
+                if (sd_bus_message_read(r.body.get(), "o", &job) < 0 || !job) return;
+                const auto [state, completed] = followJob(bus, job, who, {"card" + std::to_string(card)});
+                ended.completed = completed;
+                if (state == "failed" || state == "cancelled") ended.error = "job " + state;
+                else if (state != "done") ended.error = "(connection lost)";  // no end seen: perhaps
+            }
+            writeCount(card, count, ended);
         } else if (pick < 67) {
             static const char* kLayouts[] = {"2xquarter,4xeighth", "8xeighth", "4xquarter", "1xhalf,2xquarter", "3xbogus", "20xeighth"};
             const std::string layout = kLayouts[rng() % 6];
@@ -464,21 +478,7 @@ private:
         const char* job = nullptr;
         if (sd_bus_message_read(r.body.get(), "o", &job) < 0 || !job) return;
         // The layout runs as a job: its end says what happened.
-        const std::string path = job;
-        std::string state, error;
-        double completed = Register<unsigned>::kNever;
-        for (double until = now() + 120; now() < until;) {
-            auto s = bus.call(path, "org.freedesktop.DBus.Properties", "Get", [](sd_bus_message* m) { sd_bus_message_append(m, "ss", "org.aismi.Job1", "State"); });
-            if (!s.ok()) break;  // aismid went away, or the job with it
-            const char* v = nullptr;
-            if (sd_bus_message_read(s.body.get(), "v", "s", &v) >= 0 && v) state = v;
-            if (state == "done" || state == "failed" || state == "cancelled") {
-                completed = now();
-                break;
-            }
-            std::this_thread::sleep_for(50ms);
-        }
-        record(who, "  (job " + path + ")", state.empty() ? "unknown" : state, touches);
+        const auto [state, completed] = followJob(bus, job, who, touches);
         std::lock_guard lock(modelLock_);
         auto& c = model_.cards[card];
         if (state != "done") {
@@ -506,6 +506,27 @@ private:
             if (keptTenant || c.vfs[i].unknown()) c.vfs[i].forget();
             else c.vfs[i].write(Provisioning{profiles[i], ""}, r.invoked, completed, true);
         }
+    }
+
+    // Follows a job to its end: its final state ("done", "failed", "cancelled"; "" when aismid
+    // went away first) and when the tester saw it (kNever then).
+    std::pair<std::string, double> followJob(BusClient& bus, const std::string& path, const std::string& who, const std::set<std::string>& touches) {
+        std::string state;
+        double completed = Register<unsigned>::kNever;
+        for (double until = now() + 120; now() < until;) {
+            auto s = bus.call(path, "org.freedesktop.DBus.Properties", "Get", [](sd_bus_message* m) { sd_bus_message_append(m, "ss", "org.aismi.Job1", "State"); });
+            if (!s.ok()) break;  // aismid went away, or the job with it
+            const char* v = nullptr;
+            if (sd_bus_message_read(s.body.get(), "v", "s", &v) >= 0 && v) state = v;
+            if (state == "done" || state == "failed" || state == "cancelled") {
+                completed = now();
+                break;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        if (completed == Register<unsigned>::kNever) state.clear();
+        record(who, "  (job " + path + ")", state.empty() ? "no end seen" : state, touches);
+        return {state, completed};
     }
 
     // ---- the model's updates ----------------------------------------------------------
@@ -570,7 +591,7 @@ private:
         if (r.timedOut) {
             char when[64];
             std::snprintf(when, sizeof when, " (sent at %.3f s, given up at %.3f s)", r.invoked, r.completed);
-            violation(who + ": no answer within the call's timeout: " + command + when, touches);
+            violation(who + ": no answer within the call's timeout: " + command + when + "\n  aismid's log ends:\n" + tail(stack_.daemonLog()), touches, r.invoked);
             return;
         }
         if (r.ok() || r.lost() || r.absent()) return;
@@ -707,6 +728,7 @@ private:
         }
         lastCheck_ = now();
         ++quiescentPoints_;
+        for (auto& r : restoring_) r = false;
     }
 
     std::string unsettled(const std::string& db) {
@@ -818,15 +840,15 @@ private:
 
     // A violation, with the steps since the last good check that touched what it is about (and
     // the world's): the shortest history that explains it, as commands to paste.
-    void violation(const std::string& what, const std::set<std::string>& about) {
+    void violation(const std::string& what, const std::set<std::string>& about, std::optional<double> around = std::nullopt) {
         std::ostringstream out;
-        const double since = lastCheck_;
+        const double since = around ? *around - 2 : lastCheck_.load();
         out << "VIOLATION: " << what << "\n  the steps since the last check (t=" << since << " s) that touched it:\n";
         {
             std::lock_guard lock(historyLock_);
             std::vector<const Step*> slice;
             for (const auto& s : history_) {
-                if (s.at < since) continue;
+                if (s.at < since || (around && s.at > *around + 2)) continue;
                 bool relevant = s.touches.count("world") > 0;
                 for (const auto& a : about) relevant |= s.touches.count(a) > 0;
                 if (relevant) slice.push_back(&s);
@@ -910,6 +932,7 @@ private:
     std::condition_variable resume_, idle_;
     bool paused_ = false;
     std::atomic<bool> stop_{false};
+    std::array<std::atomic<bool>, 16> restoring_{};  // per card: power-cycled since the last check
     std::atomic<int> active_{0};
 };
 

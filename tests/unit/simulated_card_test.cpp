@@ -431,6 +431,27 @@ TEST_F(SimulatedCard, GivesEachLookupOneConsistentViewWhileAWriterChangesTheCard
     EXPECT_GT(reads, 0u);
 }
 
+TEST_F(SimulatedCard, AChangeAnotherProcessMadeIsNeverWrittenOver) {
+    // Found by aismi-chaos: aismi-sim's `inject device-lost` vanished when aismid wrote the card
+    // within 2 ms of its last read (its cached copy, not the file, was the base of the write).
+    auto other = sim::SimStateDir::open(dir);  // what aismi-sim opens
+    ASSERT_TRUE(other.ok());
+    for (int round = 0; round < 50; ++round) {
+        ASSERT_TRUE(state->card(0).ok());  // aismid's cache is fresh
+        ASSERT_TRUE((*other)
+                        ->mutate(0, [&](sim::SimCard& c) {
+                            c.deviceLost = round % 2 == 0;
+                            return Result<void>();
+                        })
+                        .ok());
+        ASSERT_TRUE(state->mutate(0, [](sim::SimCard& c) {
+                             c.pf.resetCount++;
+                             return Result<void>();
+                         }).ok());
+        EXPECT_EQ((*state->card(0))->deviceLost, round % 2 == 0) << "round " << round << ": the other process's change was lost";
+    }
+}
+
 TEST_F(SimulatedCard, AWriteToAVfThatWentAwayIsAnErrorNotAnException) {
     // Found by aismi-chaos: a VF reset racing a power cycle threw std::out_of_range out of the
     // simulated sysfs (aismid answered Internal). The kernel answers ENODEV or ENOENT.
