@@ -11,6 +11,15 @@ namespace {
 constexpr const char* kService = "org.aismi.Manager1";
 const auto kStart = std::chrono::steady_clock::now();
 
+// One number of D-Bus type `type` read as T, as text.
+template <class T>
+bool readNumber(sd_bus_message* m, char type, std::string& out) {
+    T v{};
+    if (sd_bus_message_read_basic(m, type, &v) <= 0) return false;
+    out = std::to_string(v);
+    return true;
+}
+
 // One value of a basic type, as text.
 bool readBasic(sd_bus_message* m, char type, std::string& out) {
     switch (type) {
@@ -27,30 +36,10 @@ bool readBasic(sd_bus_message* m, char type, std::string& out) {
         out = b ? "true" : "false";
         return true;
     }
-    case 'u': {
-        uint32_t u = 0;
-        if (sd_bus_message_read_basic(m, 'u', &u) <= 0) return false;
-        out = std::to_string(u);
-        return true;
-    }
-    case 't': {
-        uint64_t t = 0;
-        if (sd_bus_message_read_basic(m, 't', &t) <= 0) return false;
-        out = std::to_string(t);
-        return true;
-    }
-    case 'i': {
-        int32_t i = 0;
-        if (sd_bus_message_read_basic(m, 'i', &i) <= 0) return false;
-        out = std::to_string(i);
-        return true;
-    }
-    case 'd': {
-        double d = 0;
-        if (sd_bus_message_read_basic(m, 'd', &d) <= 0) return false;
-        out = std::to_string(d);
-        return true;
-    }
+    case 'u': return readNumber<uint32_t>(m, type, out);
+    case 't': return readNumber<uint64_t>(m, type, out);
+    case 'i': return readNumber<int32_t>(m, type, out);
+    case 'd': return readNumber<double>(m, type, out);
     default: return false;
     }
 }

@@ -404,20 +404,30 @@ TEST_F(SimulatedCard, NeverWritesThroughALinkPlantedAtItsTemporaryName) {
     EXPECT_TRUE(S_ISREG(st.st_mode));
 }
 
-TEST_F(SimulatedCard, GivesEachLookupOneConsistentViewWhileAWriterChangesTheCard) {
-    // A reader walks VF attributes while another writer (aismi-sim power-cycle, here the
-    // model) flips the card between 8 and 0 VFs. Before, a VF found in one load of the card
-    // file was read from a second load without it: std::out_of_range on the reader's thread.
-    std::atomic<bool> stop{false};
-    std::thread writer([&] {
+namespace {
+
+// What aismi-sim power-cycle and VF count changes do to card 0 from another process: its VFs
+// flip between 8 and none, 300 times; `stop` is set when it is done.
+std::thread flipVfsInTheBackground(sim::SimStateDir& state, aismi::test::ManualClock& clock, std::atomic<bool>& stop) {
+    return std::thread([&state, &clock, &stop] {
         for (int i = 0; i < 300 && !stop; ++i)
-            (void)state->mutate(0, [&](sim::SimCard& c) {
-                sim::SimCardModel m(state->config(), c);
+            (void)state.mutate(0, [&](sim::SimCard& c) {
+                sim::SimCardModel m(state.config(), c);
                 (void)m.setNumVfs(c.vfs.empty() ? 8u : 0u, clock.now);
                 return Result<void>();
             });
         stop = true;
     });
+}
+
+}  // namespace
+
+TEST_F(SimulatedCard, GivesEachLookupOneConsistentViewWhileAWriterChangesTheCard) {
+    // A reader walks VF attributes while another writer (aismi-sim power-cycle, here the
+    // model) flips the card between 8 and 0 VFs. Before, a VF found in one load of the card
+    // file was read from a second load without it: std::out_of_range on the reader's thread.
+    std::atomic<bool> stop{false};
+    std::thread writer = flipVfsInTheBackground(*state, clock, stop);
     unsigned reads = 0;
     while (!stop) {
         for (unsigned k = 0; k < 8; ++k) {
@@ -456,15 +466,7 @@ TEST_F(SimulatedCard, AWriteToAVfThatWentAwayIsAnErrorNotAnException) {
     // Found by aismi-chaos: a VF reset racing a power cycle threw std::out_of_range out of the
     // simulated sysfs (aismid answered Internal). The kernel answers ENODEV or ENOENT.
     std::atomic<bool> stop{false};
-    std::thread writer([&] {
-        for (int i = 0; i < 300 && !stop; ++i)
-            (void)state->mutate(0, [&](sim::SimCard& c) {
-                sim::SimCardModel m(state->config(), c);
-                (void)m.setNumVfs(c.vfs.empty() ? 8u : 0u, clock.now);
-                return Result<void>();
-            });
-        stop = true;
-    });
+    std::thread writer = flipVfsInTheBackground(*state, clock, stop);
     unsigned writes = 0;
     while (!stop) {
         for (unsigned k = 0; k < 8; ++k) {
