@@ -21,8 +21,14 @@ namespace {
 
 std::string mib(uint64_t m) { return std::to_string(m) + " MiB"; }
 
+// Said after a change that was made, when the VF is no longer there to describe (its card lost
+// its VFs, or their count changed, between the change and the answer): not an error.
+std::string goneSince(const std::string& target) {
+    return "VF " + target + ": done, and it is not on its card any more (the card's VFs changed meanwhile)\n";
+}
+
 // The VF as the device reports it now (aismid read it back before answering).
-Result<std::string> describeVf(DaemonClient& client, const std::string& path) {
+Result<std::string> describeVf(DaemonClient& client, const std::string& path, const std::string& target) {
     std::vector<BusObject> vfs;
     if (auto r = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "MemoryMiB", "Engines"}, vfs); !r)
         return std::move(r).error();
@@ -36,7 +42,7 @@ Result<std::string> describeVf(DaemonClient& client, const std::string& path) {
             << text::counted(vf.number("Engines"), "engine") << "\n";
         return out.str();
     }
-    return makeError(Errc::NotFound, path + " is gone");
+    return goneSince(target);
 }
 
 Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
@@ -44,13 +50,13 @@ Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
     if (!path) return std::move(path).error();
     if (r.mode == CliRequest::Mode::VfQuarantine) {
         if (auto q = client.quarantine(*path, r.reason); !q) return std::move(q).error();
-        auto vf = describeVf(client, *path);
+        auto vf = describeVf(client, *path, r.target);
         if (!vf) return std::move(vf).error();
         return *vf + "quarantined: not reset automatically nor provisioned until 'aismi vf unquarantine " + r.target + "'\n";
     }
     if (r.mode == CliRequest::Mode::VfUnquarantine) {
         if (auto u = client.unquarantine(*path); !u) return std::move(u).error();
-        auto vf = describeVf(client, *path);
+        auto vf = describeVf(client, *path, r.target);
         if (!vf) return std::move(vf).error();
         return *vf + "released from quarantine: aismid resets it automatically again when it hangs\n";
     }
@@ -73,12 +79,12 @@ Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
             out << "bound to " << (vf.text("Driver").empty() ? "no driver" : vf.text("Driver")) << "\n";
             return out.str();
         }
-        return makeError(Errc::NotFound, *path + " is gone");
+        return goneSince(r.target);
     }
     if (r.mode == CliRequest::Mode::VfReset) {
         auto took = client.resetVf(*path, r.force);
         if (!took) return std::move(took).error();
-        auto vf = describeVf(client, *path);
+        auto vf = describeVf(client, *path, r.target);
         if (!vf) return std::move(vf).error();
         char line[96];
         std::snprintf(line, sizeof line, "function-level reset in %.1f ms; its neighbours were not touched\n", static_cast<double>(*took) / 1000);
@@ -86,7 +92,7 @@ Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
     }
     auto done = r.mode == CliRequest::Mode::VfProvision ? client.provision(*path, r.profile, r.tenant) : client.unprovision(*path);
     if (!done) return std::move(done).error();
-    return describeVf(client, *path);
+    return describeVf(client, *path, r.target);
 }
 
 Result<std::string> listProfiles(DaemonClient& client, const CliRequest& r) {

@@ -11,7 +11,20 @@ namespace aismi::bus {
 
 sdbus::Error toBusError(const Error& e) { return sdbus::Error(std::string(errcInfo(e.code).dbusName), e.message); }
 
-PendingCall::PendingCall(sdbus::MethodCall call, BusPump& pump) : call_(std::move(call)), pump_(pump) {}
+struct PendingCall::InFlight {
+    InFlight(std::shared_ptr<CallsInFlight> calls, std::string path) : calls(std::move(calls)), path(std::move(path)) { this->calls->opened(this->path); }
+    ~InFlight() { close(); }
+    void close() {
+        if (open) calls->closed(path);
+        open = false;
+    }
+    std::shared_ptr<CallsInFlight> calls;
+    std::string path;
+    bool open = true;
+};
+
+PendingCall::PendingCall(sdbus::MethodCall call, BusPump& pump, std::shared_ptr<CallsInFlight> calls)
+    : call_(std::move(call)), pump_(pump), inFlight_(std::make_shared<InFlight>(std::move(calls), call_.getPath())) {}
 
 void PendingCall::send(sdbus::MethodReply& reply) {
     try {
@@ -19,6 +32,7 @@ void PendingCall::send(sdbus::MethodReply& reply) {
     } catch (const sdbus::Error&) {
         // The caller is gone: nobody to tell.
     }
+    inFlight_->close();
     pump_.kick();
 }
 
@@ -28,7 +42,7 @@ void PendingCall::fail(const Error& e) {
 }
 
 void authorizeThen(BusContext& ctx, const sdbus::MethodCall& call, const std::string& action, std::function<void(PendingCall)> body) {
-    PendingCall pending(call, ctx.pump);
+    PendingCall pending(call, ctx.pump, ctx.calls);
     ctx.authorizer.authorize(call.getSender(), action, [pending, body = std::move(body)](Result<void> allowed) mutable {
         if (!allowed) return pending.fail(allowed.error());
         body(std::move(pending));

@@ -8,6 +8,8 @@
 #include <aismi/error.hpp>
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
 namespace sdbus {
@@ -34,6 +36,23 @@ class EventHistory;
 
 namespace bus {
 
+/// The calls waiting for their answer, by the object path that took them. sd-bus checks a
+/// reply against the method table of the object that took the call, and that table goes with
+/// the object: an object with calls in flight stays registered until they are answered (a
+/// VF's object, when the VF goes away meanwhile: CardObject retires it instead of deleting it).
+class CallsInFlight {
+public:
+    bool any(const std::string& path) const { return byPath_.count(path) != 0; }
+
+private:
+    friend class PendingCall;
+    void opened(const std::string& path) { ++byPath_[path]; }
+    void closed(const std::string& path) {
+        if (auto it = byPath_.find(path); it != byPath_.end() && --it->second == 0) byPath_.erase(it);
+    }
+    std::map<std::string, unsigned> byPath_;
+};
+
 struct BusContext {
     sdbus::IConnection& connection;
     BusPump& pump;
@@ -53,6 +72,7 @@ struct BusContext {
     /// Reads a card again; `then` runs once its snapshot (and the bus) show it.
     std::function<void(unsigned, std::function<void()>)> refresh;
     ManagerState manager;
+    std::shared_ptr<CallsInFlight> calls = std::make_shared<CallsInFlight>();
 };
 
 /// A job by its id, as a key a continuation can hold (the job itself can be trimmed meanwhile).
@@ -63,10 +83,11 @@ struct JobKey {
 /// The D-Bus error for one of ours: org.aismi.Error.<Name> with the message.
 sdbus::Error toBusError(const Error& e);
 
-/// Answers a call later: a reply with values, or an error; kicks the pump either way.
+/// Answers a call later: a reply with values, or an error; kicks the pump either way. Copies
+/// share one entry in CallsInFlight, closed by the first answer (or when the last copy goes).
 class PendingCall {
 public:
-    PendingCall(sdbus::MethodCall call, BusPump& pump);
+    PendingCall(sdbus::MethodCall call, BusPump& pump, std::shared_ptr<CallsInFlight> calls);
     template <class... Args>
     void reply(const Args&... args) {
         auto r = call_.createReply();
@@ -77,9 +98,11 @@ public:
     const sdbus::MethodCall& call() const { return call_; }
 
 private:
+    struct InFlight;
     void send(sdbus::MethodReply& reply);
     sdbus::MethodCall call_;
     BusPump& pump_;
+    std::shared_ptr<InFlight> inFlight_;
 };
 
 /// Authorizes the caller of `call` for `action`, then runs `body` (on the loop thread); an

@@ -37,11 +37,15 @@ bool forceOption(sdbus::MethodCall& call, const std::string& method) {
     return force;
 }
 
-void withdraw(sdbus::IObject& object) {
+void sayRemoved(sdbus::IObject& object) {
     try {
         object.emitInterfacesRemovedSignal();
     } catch (const sdbus::Error&) {
     }
+}
+
+void withdraw(sdbus::IObject& object) {
+    sayRemoved(object);
     object.unregister();
 }
 
@@ -88,6 +92,7 @@ CardObject::CardObject(BusContext& ctx, unsigned card) : ctx_(ctx), card_(card),
 
 CardObject::~CardObject() {
     vfs_.clear();
+    retired_.clear();
     object_->unregister();
 }
 
@@ -167,11 +172,26 @@ const CardSnapshot& CardObject::subject() const { return ctx_.inventory.snapshot
 void CardObject::updated(const CardSnapshot& before, const CardSnapshot& now) {
     if (auto names = changedProperties(cardProperties(), before, now); !names.empty())
         object_->emitPropertiesChangedSignal(kCardInterface, names);
-    // VFs that vanished (their destructor says InterfacesRemoved), then VFs that changed or appeared.
-    while (vfs_.size() > now.vfs.size()) vfs_.pop_back();
+    // VFs that vanished (their destructor says InterfacesRemoved; one whose calls wait for their
+    // answer is retired instead, and goes at a later poll once they have it), then VFs that
+    // changed or appeared (a retired object comes back for its VF).
+    while (vfs_.size() > now.vfs.size()) {
+        if (vfs_.back()->answering()) {
+            vfs_.back()->retire();
+            retired_[static_cast<unsigned>(vfs_.size() - 1)] = std::move(vfs_.back());
+        }
+        vfs_.pop_back();
+    }
+    std::erase_if(retired_, [](const auto& entry) { return !entry.second->answering(); });
     for (size_t k = 0; k < now.vfs.size(); ++k) {
         if (k == vfs_.size()) {
-            vfs_.push_back(std::make_unique<VfObject>(ctx_, card_, static_cast<unsigned>(k)));
+            const auto back = retired_.find(static_cast<unsigned>(k));
+            if (back != retired_.end()) {
+                vfs_.push_back(std::move(back->second));
+                retired_.erase(back);
+            } else {
+                vfs_.push_back(std::make_unique<VfObject>(ctx_, card_, static_cast<unsigned>(k)));
+            }
             vfs_.back()->announce();
         } else if (k < before.vfs.size()) {
             vfs_[k]->changed(before.vfs[k], now.vfs[k]);

@@ -5,8 +5,9 @@
 
 #include "bus_context.hpp"
 
-#include <vector>
+#include <map>
 #include <memory>
+#include <vector>
 
 namespace sdbus {
 class IObject;
@@ -35,7 +36,9 @@ void guarded(sdbus::MethodCall& call, const std::function<void()>& body);
 /// absent; anything else is InvalidArgument naming `method`.
 bool forceOption(sdbus::MethodCall& call, const std::string& method);
 
-/// Says InterfacesRemoved (unless the bus is gone) and unregisters the object.
+/// Says InterfacesRemoved (unless the bus is gone).
+void sayRemoved(sdbus::IObject& object);
+/// Says InterfacesRemoved and unregisters the object.
 void withdraw(sdbus::IObject& object);
 
 /// Manager1's SetQuota, RemoveQuota and ListQuotas (quota_methods.cpp).
@@ -55,14 +58,21 @@ class VfObject {
 public:
     VfObject(BusContext& ctx, unsigned card, unsigned vf);
     ~VfObject();
+    /// Says InterfacesAdded (again, for a retired object whose VF came back).
     void announce();
     void changed(const VfSnapshot& before, const VfSnapshot& now);
     const VfSnapshot& subject() const;
+    /// The VF went away while calls on it wait for their answer: says InterfacesRemoved now and
+    /// stays registered (so the answers can be sent) until the card object lets it go.
+    void retire();
+    /// Whether calls on this object still wait for their answer.
+    bool answering() const;
 
 private:
     BusContext& ctx_;
     unsigned card_, vf_;
     std::unique_ptr<sdbus::IObject> object_;
+    bool retired_ = false;
 };
 
 class CardObject {
@@ -83,6 +93,7 @@ private:
     unsigned card_;
     std::unique_ptr<sdbus::IObject> object_;
     std::vector<std::unique_ptr<VfObject>> vfs_;  // by VF index
+    std::map<unsigned, std::unique_ptr<VfObject>> retired_;  // gone VFs whose calls wait for their answer, by index
 };
 
 class JobObject {

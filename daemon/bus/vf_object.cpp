@@ -29,7 +29,7 @@ VfObject::VfObject(BusContext& ctx, unsigned card, unsigned vf)
     registerProperties(*object_, kVfInterface, vfProperties(), this);
     // A handler runs while this object exists; what it leaves for later (after polkit answers)
     // holds only the context and the VF's key, and authorizeThen re-resolves the key: the
-    // object can be gone by then (its card's VF count changed).
+    // VF can be gone by then (its card's VF count changed).
     const VfRef ref{card, vf};
     const auto method = [&object = *object_, &ctx = ctx_, ref](const char* name, const char* in, std::vector<std::string> names,
                                                                const char* out, std::vector<std::string> outNames, auto body) {
@@ -109,10 +109,21 @@ const VfSnapshot& VfObject::subject() const {
 }
 
 VfObject::~VfObject() {
-    withdraw(*object_);
+    if (!retired_) sayRemoved(*object_);
+    object_->unregister();
 }
 
-void VfObject::announce() { object_->emitInterfacesAddedSignal(); }
+void VfObject::announce() {
+    retired_ = false;
+    object_->emitInterfacesAddedSignal();
+}
+
+void VfObject::retire() {
+    if (!retired_) sayRemoved(*object_);
+    retired_ = true;
+}
+
+bool VfObject::answering() const { return ctx_.calls->any(vfPath(card_, vf_)); }
 
 void VfObject::changed(const VfSnapshot& before, const VfSnapshot& now) {
     if (before == now) return;  // most VFs of a large host, most polls: no per-property diff

@@ -740,7 +740,9 @@ private:
         for (unsigned c = 0; c < gOptions.cards; ++c) {
             auto shown = stack_.aismi({"partition", "show", "-i", std::to_string(c)});
             if (shown.exitCode != 0) return "aismi partition show -i " + std::to_string(c) + " failed: " + shown.err;
-            if (shown.out.find("differs") != std::string::npos) return "card " + std::to_string(c) + " is not as desired:\n" + shown.out;
+            if (shown.out.find("differs") != std::string::npos)
+                return "card " + std::to_string(c) + " is not as desired:\n" + shown.out + "  its health: " + stack_.aismi({"health", "-i", std::to_string(c)}).out +
+                       "  aismid's log about it ends:\n" + logAbout("card " + std::to_string(c));
         }
         // Every card has the VF count it should.
         std::map<std::string, std::string> desired;
@@ -910,6 +912,16 @@ private:
         return std::string("busctl --system call org.aismi.Manager1 ") + path + " " + interface + " " + member + (args.empty() ? "" : " " + args);
     }
     static std::string tail(const std::string& log) { return log.size() > 6000 ? log.substr(log.size() - 6000) : log; }
+    // The last lines of aismid's log (since the test began) that mention `what`.
+    std::string logAbout(const std::string& what, size_t lines = 40) {
+        std::vector<std::string> found;
+        std::istringstream in(stack_.daemonLog());
+        for (std::string line; std::getline(in, line);)
+            if (line.find(what) != std::string::npos) found.push_back(line);
+        std::string out;
+        for (size_t i = found.size() > lines ? found.size() - lines : 0; i < found.size(); ++i) out += "    " + found[i] + "\n";
+        return out;
+    }
 
     Stack& stack_;
     const uint64_t seed_;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -150,4 +151,34 @@ TEST(Races, ACardResetReturnsOnceItsLayoutIsBack) {
         EXPECT_EQ(after, before) << "right after the reset returned (round " << round << ")";
         EXPECT_EQ(stack.aismi({"-i", "0", "--query-card=vf.enabled", "--format=csv,noheader"}).out, "6\n");
     }
+}
+
+TEST(Races, ACallWhoseVfWentAwayBeforeItsAnswerStillGetsIt) {
+    // aismi-chaos finding: Quarantine succeeded, then its answer waited for the next poll, which
+    // found the card without VFs and removed VF 3's bus object. sd-bus checks a reply against
+    // the method table of the object that took the call; that table went with the object, so
+    // the reply was refused (and read freed memory) and the caller waited for its timeout.
+    // A slow poll puts the power cycle between the call and the poll that answers it. The
+    // allocator fills what aismid frees (glibc's, or ASan's), so a table read after its object
+    // went never matches by luck.
+    Stack::Options o;
+    o.cards = 1;
+    o.pollMs = 2000;
+    o.env["MALLOC_PERTURB_"] = "165";
+    o.env["GLIBC_TUNABLES"] = "glibc.malloc.tcache_count=0";
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    o.env["ASAN_OPTIONS"] = std::string(asan ? asan : "") + ":max_free_fill_size=4096:free_fill_byte=165";
+    Stack stack(o);
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"partition", "apply", "-i", "0", "4xquarter"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"power-cycle", "0"}).exitCode, 0);
+    auto quarantined = stack.aismi({"vf", "quarantine", "0:3", "--reason", "answered"});
+    EXPECT_EQ(quarantined.exitCode, 0) << quarantined.out << quarantined.err;
+    // The card comes back with its VFs (and VF 3's object, at the same path), still quarantined.
+    EXPECT_TRUE(waitUntil([&] { return stack.aismi({"partition", "show", "-i", "0"}).out.find("differs") == std::string::npos; }))
+        << stack.aismi({"partition", "show", "-i", "0"}).out;
+    auto released = stack.aismi({"vf", "unquarantine", "0:3"});
+    EXPECT_EQ(released.exitCode, 0) << released.out << released.err;
+    EXPECT_EQ(stack.aismi({"vf", "quarantine", "0:3"}).exitCode, 0) << "VF 3's object takes calls again";
+    EXPECT_EQ(stack.daemonState(), "running") << stack.daemonReport();
 }
