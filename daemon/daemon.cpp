@@ -33,6 +33,7 @@
 #include "recovery_repository.hpp"
 #include "recovery_service.hpp"
 #include "reset_service.hpp"
+#include "service_notifier.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
 #include "known_card_repository.hpp"
@@ -68,7 +69,6 @@ constexpr unsigned kWorkerThreads = 2;
 constexpr std::chrono::seconds kPolkitTimeout{10};  // well inside the unit's watchdog
 constexpr std::chrono::seconds kHousekeeping{60};
 
-void notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
 RecoveryPolicy recoveryPolicyOf(const DaemonConfig& c) {
     return RecoveryPolicy{c.autoReset,     c.resetGuardResets, std::chrono::seconds(c.resetGuardWindowS),
@@ -98,18 +98,18 @@ std::string statusLine(const Inventory& inv, const std::string& backend) {
 }
 
 // Sends WATCHDOG=1 at half the interval systemd expects, while the loop is alive.
-void armWatchdog(boost::asio::steady_timer& timer, std::chrono::microseconds interval) {
+void armWatchdog(boost::asio::steady_timer& timer, std::chrono::microseconds interval, ServiceNotifier& notifier) {
     timer.expires_after(interval / 2);
-    timer.async_wait([&timer, interval](const boost::system::error_code& ec) {
+    timer.async_wait([&timer, interval, &notifier](const boost::system::error_code& ec) {
         if (ec) return;
-        notify("WATCHDOG=1");
-        armWatchdog(timer, interval);
+        notifier.send("WATCHDOG=1");
+        armWatchdog(timer, interval, notifier);
     });
 }
 
 int fail(const Error& e) {
     log::error(e.message);
-    notify("STATUS=failed: " + e.message);
+    sd_notify(0, ("STATUS=failed: " + e.message).c_str());  // on the way out: no loop to keep answering
     return 1;
 }
 
@@ -135,6 +135,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     }
     if (auto free = requireNameFree(*connection); !free) return fail(free.error());
     boost::asio::io_context io;
+    ServiceNotifier notifier(io);
     // The metrics port before anything is written: a port in use stops the start with nothing
     // changed. Nothing is served before the loop runs, by then the page is in place.
     MetricsEndpoint* metricsPage = nullptr;
@@ -354,7 +355,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
 
     boost::asio::steady_timer watchdog(io);
     uint64_t watchdogUsec = 0;
-    if (sd_watchdog_enabled(0, &watchdogUsec) > 0) armWatchdog(watchdog, std::chrono::microseconds(watchdogUsec));
+    if (sd_watchdog_enabled(0, &watchdogUsec) > 0) armWatchdog(watchdog, std::chrono::microseconds(watchdogUsec), notifier);
     boost::asio::steady_timer housekeeping(io);
     std::function<void(const boost::system::error_code&)> tidy = [&](const boost::system::error_code& ec) {
         if (ec) return;
@@ -371,7 +372,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     std::function<void(const boost::system::error_code&, int)> onSignal = [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-            notify("RELOADING=1");
+            notifier.send("RELOADING=1");
             // The polling interval and the profiles change live; backend, state dir and the
             // metrics address need a restart.
             auto reloaded = parseDaemonConfig(args);
@@ -418,20 +419,21 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
                     declaredLayouts.set(std::move(*l));
                 }
             }
-            notify("READY=1");
+            notifier.send("READY=1");
             signals.async_wait(onSignal);
             return;
         }
         events.publish(Notice{EventType::Daemon, Severity::Info, "aismid", "stopping"});
-        notify("STOPPING=1");
+        notifier.send("STOPPING=1");
         io.stop();
     };
     signals.async_wait(onSignal);
 
     const std::string status = statusLine(inventory, std::string(backendName(config.backend)));
-    notify("READY=1\n" + status);
+    notifier.send("READY=1\n" + status);
     log::info(status.substr(7));
     io.run();
+    notifier.flush(std::chrono::seconds(1));  // STOPPING=1, if systemd has not taken it yet
     poller.stop();
     executor.stop();
     pump.stop();

@@ -3,9 +3,12 @@
 // It starts its own world (a private bus, a real polkitd when run as root, aismid on simulated
 // cards) and, for a bounded time, drives it at once with
 //   - client threads calling aismid over D-Bus with valid and invalid requests: VF counts,
-//     layouts, provisioning, quarantines, resets, quotas, and reads of everything;
+//     layouts (and their dry runs), job cancels, provisioning, quarantines, resets, kubelet's
+//     holds, quotas, oversubscription and recovery policies, and reads of everything; and
+//     running `aismi firmware update|activate|rollback` with good, untrusted and damaged images;
 //   - a conductor playing the world outside through aismi-sim (faults, power cycles, a card
-//     lost and back), SIGKILLing and SIGSTOPping aismid, and running aismi as uid 65534;
+//     lost and back), declaring layouts in layouts.d with SIGHUP, SIGKILLing and SIGSTOPping
+//     aismid, and running aismi as uid 65534;
 // and checks every answer against a reference model (register.hpp): each acknowledged change
 // is in what aismid and its store say afterwards, no refused one is, and at quiescent points
 // (faults cleared, aismid up) desired equals actual, no tenant is over its quota, no tenant's
@@ -26,12 +29,14 @@
 
 #include <array>
 #include <atomic>
-#include <iterator>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <set>
@@ -58,6 +63,7 @@ struct Options {
     uint64_t steps = 0;    // 0: no limit but time
     unsigned clients = 4;
     unsigned checkEvery = 15;
+    std::string history;  // where to write every step as it happens ("": nowhere)
     unsigned cards = 3;
     unsigned vfs = 8;
 };
@@ -84,8 +90,12 @@ struct Model {
         std::vector<Register<bool>> quarantined;
         std::vector<Register<std::string>> holders;  // kubelet's holds ("" none)
         Register<std::string> oversubscription;      // the compute ratio, "1.50"
+        Register<std::string> firmware;              // the version the card runs
     };
     std::vector<Card> cards;
+    // The recovery policy's keys the clients set (SetRecoveryPolicy sets some, the rest stay).
+    Register<bool> autoReset;
+    Register<unsigned> guardResets;
     // A tenant's VFs may exceed its quota only as far as a quota in effect since the last
     // check allowed (a quota may be lowered under the VFs a tenant holds).
     struct Tenant {
@@ -94,9 +104,18 @@ struct Model {
     std::map<std::string, Tenant> tenants;
 };
 
+// The firmware images the clients send: made at the start with a key aismid trusts, one it
+// does not, and a damaged copy (the last two must be refused and change nothing).
+struct FirmwareImage {
+    std::string path, version;
+    bool acceptable = true;
+};
+
 class Chaos {
 public:
-    explicit Chaos(Stack& stack, uint64_t seed) : stack_(stack), seed_(seed), world_(seed) {
+    explicit Chaos(Stack& stack, uint64_t seed, std::vector<FirmwareImage> images)
+        : stack_(stack), seed_(seed), world_(seed), images_(std::move(images)) {
+        if (!gOptions.history.empty()) historyFile_.open(gOptions.history, std::ios::trunc);
         model_.cards.resize(gOptions.cards);
         for (auto& c : model_.cards) {
             c.vfs.resize(gOptions.vfs);
@@ -184,6 +203,7 @@ private:
                 record("world", "aismi-sim power-cycle " + std::to_string(card), "done", {"card" + std::to_string(card)});
                 std::lock_guard lock(modelLock_);
                 for (auto& q : model_.cards[card].quarantined) q.forget();  // a power-on VF is not the one quarantined
+                model_.cards[card].firmware.forget();                       // it boots its boot bank
             }
         } else if (pick < 66) {
             const std::string target = world_() % 2 ? std::to_string(card) : std::to_string(card) + ":" + std::to_string(world_() % gOptions.vfs);
@@ -193,6 +213,8 @@ private:
             crash();
         } else if (pick < 80) {
             pause();
+        } else if (pick < 85) {
+            declareLayout(card);
         } else if (stack_.polkitRunning()) {
             unprivileged(card);
         }
@@ -227,6 +249,36 @@ private:
         std::this_thread::sleep_for(std::chrono::milliseconds(200 + world_() % 1500));
         (void)stack_.sim({"clear", std::to_string(card)});
         record("world", "aismi-sim clear " + std::to_string(card), "cleared", {"card" + std::to_string(card)});
+    }
+
+    // Fleet tooling declares a layout for the card in layouts.d and reloads aismid (SIGHUP), then
+    // takes it back (so no later restart applies it again). aismid applies it by itself, when
+    // the card's VFs are not in use: the card is not modelled until the next check.
+    void declareLayout(unsigned card) {
+        if (restoring_[card]) return;  // only aismid's restore may bring its VFs back (see worldStep)
+        static const char* kDeclared[] = {"4xquarter", "8xeighth", "2xquarter,4xeighth"};
+        const std::string layout = kDeclared[world_() % 3];
+        std::string serial;
+        try {
+            BusClient bus(stack_.busAddress());
+            auto cards = bus.query(kCard1, {"Index", "Serial"});
+            for (size_t i = 0; i < cards["Index"].size(); ++i)
+                if (cards["Index"][i] == std::to_string(card)) serial = cards["Serial"].at(i);
+        } catch (const std::exception&) {
+        }
+        if (serial.empty()) return;
+        forgetCard(card);
+        std::filesystem::create_directories(stack_.layoutsDir());
+        const std::string file = stack_.layoutsDir() + "/chaos.conf";
+        std::ofstream(file) << "[layout chaos]\ncards = serial:" << serial << "\nlayout = " << layout << "\n";
+        std::lock_guard lock(daemonLock_);
+        ::kill(stack_.daemonPid(), SIGHUP);
+        record("world", "printf '[layout chaos]\\ncards = serial:" + serial + "\\nlayout = " + layout + "\\n' > layouts.d/chaos.conf; kill -HUP $(pidof aismid)",
+               "declared", {"card" + std::to_string(card)});
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 + world_() % 1300));
+        std::filesystem::remove(file);
+        ::kill(stack_.daemonPid(), SIGHUP);
+        record("world", "rm layouts.d/chaos.conf; kill -HUP $(pidof aismid)", "withdrawn", {"card" + std::to_string(card)});
     }
 
     void crash() {
@@ -285,7 +337,8 @@ private:
             {"vf", "provision", vf, "--profile", "eighth", "--tenant", "t0"}, {"vf", "unprovision", vf},
             {"vf", "quarantine", vf, "--reason", "chaos"},                      {"vf", "enable", "-i", std::to_string(card), "--count", "2"},
             {"partition", "apply", "-i", std::to_string(card), "8xeighth"},      {"quota", "set", "t2", "--max-vfs", "1"},
-            {"reset", "-i", std::to_string(card), "--force"}};
+            {"reset", "-i", std::to_string(card), "--force"},                   {"firmware", "rollback", "-i", std::to_string(card)},
+            {"firmware", "update", "-i", std::to_string(card), images_.front().path, "--activate=now"}};
         const auto& args = asks[world_() % asks.size()];
         auto r = stack_.aismi(args, kUnprivileged);
         std::string command = "aismi";
@@ -326,8 +379,10 @@ private:
         const unsigned card = rng() % gOptions.cards, vf = rng() % gOptions.vfs;
         const std::string target = std::to_string(card) + ":" + std::to_string(vf);
         const std::set<std::string> touches{"card" + std::to_string(card), "vf" + target};
-        unsigned pick = rng() % 100;
+        unsigned pick = rng() % 108;
         if (restoring_[card] && pick >= 58 && pick < 69) pick = 99;  // a read instead (see worldStep)
+        if (pick >= 106) return cancelAnyJob(bus, rng, who);
+        if (pick >= 100) return pick < 104 ? firmware(rng, who, card) : recoveryPolicy(bus, rng, who);
         if (pick < 28) {
             // Provision: mostly valid; now and then a profile that does not exist or a tenant
             // with a control character, which must be refused.
@@ -370,6 +425,7 @@ private:
             if (r.ok()) {
                 const char* job = nullptr;
                 if (sd_bus_message_read(r.body.get(), "o", &job) < 0 || !job) return;
+                if (rng() % 4 == 0) cancelJob(bus, job, who, {"card" + std::to_string(card)});
                 const auto [state, completed] = followJob(bus, job, who, {"card" + std::to_string(card)});
                 ended.completed = completed;
                 if (state == "failed" || state == "cancelled") ended.error = "job " + state;
@@ -379,7 +435,7 @@ private:
         } else if (pick < 67) {
             static const char* kLayouts[] = {"2xquarter,4xeighth", "8xeighth", "4xquarter", "1xhalf,2xquarter", "3xbogus", "20xeighth"};
             const std::string layout = kLayouts[rng() % 6];
-            applyLayout(bus, card, layout, who);
+            applyLayout(bus, card, layout, who, rng() % 4 == 0);
         } else if (pick < 69) {
             auto r = bus.call(cardPath(card), kCard1, "Reset", [](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "force", "b", 1); }, 120'000'000);
             answered(r, who, busctl(cardPath(card), kCard1, "Reset", "a{sv} 1 force b true"), {"card" + std::to_string(card)});
@@ -429,11 +485,121 @@ private:
         }
     }
 
+    // Firmware, as an operator runs it: `aismi firmware ...` processes (they follow the update's
+    // job to its end). An update that is answered with success and activated now runs its
+    // version; one that fails is rolled back (the card runs what it ran); an image aismid must
+    // not take is refused. Activate and rollback switch banks: not modelled to the version.
+    void firmware(std::mt19937_64& rng, const std::string& who, unsigned card) {
+        const std::string c = std::to_string(card);
+        const std::set<std::string> touches{"card" + c};
+        const unsigned kind = rng() % 6;
+        std::vector<std::string> args;
+        const FirmwareImage* image = nullptr;
+        bool now = false;
+        if (kind < 4) {
+            image = &images_[rng() % images_.size()];
+            now = rng() % 3 != 0;
+            // Any version may follow any (the clients reinstall and go back too).
+            args = {"firmware", "update", "-i", c, image->path, now ? "--activate=now" : "--activate=never", "--allow-older", "--allow-reinstall"};
+        } else {
+            args = {"firmware", kind == 4 ? "activate" : "rollback", "-i", c};
+        }
+        if (rng() % 2) args.push_back("--force");  // reset the card even with VFs in use
+        const Reply r = runAismi(args, who, touches);
+        if (image && !image->acceptable) return refusedBadInput(r, "firmware update with " + image->path, touches);
+        std::lock_guard lock(modelLock_);
+        auto& fw = model_.cards[card].firmware;
+        if (!image) {
+            if (r.ok() || r.lost()) fw.forget();
+        } else if (now && (r.ok() || r.lost())) {
+            fw.write(image->version, r.invoked, r.lost() ? Register<std::string>::kNever : r.completed, !r.lost());
+        }
+    }
+
+    // The recovery policy: two of its keys, now and then out of range or unknown (refused).
+    void recoveryPolicy(BusClient& bus, std::mt19937_64& rng, const std::string& who) {
+        const unsigned kind = rng() % 5;
+        const bool on = rng() % 2;
+        const unsigned resets = kind == 3 ? 0 : 1 + static_cast<unsigned>(rng() % 100);
+        Reply r;
+        std::string args;
+        if (kind < 2) {
+            r = bus.call(kManagerPath, kManager1, "SetRecoveryPolicy", [&](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "auto_reset", "b", on); });
+            args = std::string("a{sv} 1 auto_reset b ") + (on ? "true" : "false");
+        } else if (kind < 4) {
+            r = bus.call(kManagerPath, kManager1, "SetRecoveryPolicy", [&](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "reset_guard_resets", "u", resets); });
+            args = "a{sv} 1 reset_guard_resets u " + std::to_string(resets);
+        } else {
+            r = bus.call(kManagerPath, kManager1, "SetRecoveryPolicy", [&](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "auto_rest", "b", on); });
+            args = std::string("a{sv} 1 auto_rest b ") + (on ? "true" : "false");
+        }
+        answered(r, who, busctl(kManagerPath, kManager1, "SetRecoveryPolicy", args), {"policy"});
+        if (kind >= 3) return refusedBadInput(r, "SetRecoveryPolicy(" + args + ")", {"policy"});
+        if (!r.ok() && !r.lost()) return;
+        std::lock_guard lock(modelLock_);
+        const double completed = r.lost() ? Register<bool>::kNever : r.completed;
+        if (kind < 2) model_.autoReset.write(on, r.invoked, completed, !r.lost());
+        else model_.guardResets.write(resets, r.invoked, completed, !r.lost());
+    }
+
+    // Cancels a job the caller follows: refused once it cannot stop (a layout that runs, a VF
+    // count being written); its end then says what happened.
+    void cancelJob(BusClient& bus, const std::string& job, const std::string& who, const std::set<std::string>& touches) {
+        auto r = bus.call(job, "org.aismi.Job1", "Cancel");
+        answered(r, who, busctl(job, "org.aismi.Job1", "Cancel", ""), touches);
+    }
+
+    // Cancels a job someone else follows (a firmware update being written can stop): the one
+    // who follows it sees its end, and the model follows that.
+    void cancelAnyJob(BusClient& bus, std::mt19937_64& rng, const std::string& who) {
+        auto list = bus.call(kManagerPath, kManager1, "ListJobs");
+        answered(list, who, busctl(kManagerPath, kManager1, "ListJobs", ""), {"jobs"});
+        if (!list.ok()) return;
+        std::vector<std::string> running;
+        if (sd_bus_message_enter_container(list.body.get(), 'a', "o") < 0) return;
+        for (const char* path = nullptr; sd_bus_message_read(list.body.get(), "o", &path) > 0;) {
+            auto s = bus.call(path, "org.freedesktop.DBus.Properties", "Get", [](sd_bus_message* m) { sd_bus_message_append(m, "ss", "org.aismi.Job1", "State"); });
+            const char* state = nullptr;
+            if (s.ok() && sd_bus_message_read(s.body.get(), "v", "s", &state) >= 0 && state && (std::string(state) == "running" || std::string(state) == "queued"))
+                running.push_back(path);
+        }
+        if (running.empty()) return;
+        cancelJob(bus, running[rng() % running.size()], who, {"jobs"});
+    }
+
+    // Runs `aismi ARGS` as root: its answer as a Reply (exit 0: ok; aismid gone under it: lost;
+    // killed by the runner's timeout: no answer; else a refusal named by its exit code).
+    Reply runAismi(const std::vector<std::string>& args, const std::string& who, const std::set<std::string>& touches) {
+        Reply r;
+        r.invoked = now();
+        const RunResult run = stack_.aismi(args);
+        r.completed = now();
+        std::string command = "aismi";
+        for (const auto& a : args) command += " " + a;
+        if (run.exitCode < 0) r.timedOut = true;
+        else if (run.exitCode == 18 || run.exitCode == 9) r.error = "(connection lost)";
+        else if (run.exitCode == 20) r.error = "org.aismi.Error.Internal";
+        else if (run.exitCode != 0) r.error = "org.aismi.Error.Exit" + std::to_string(run.exitCode);
+        r.message = run.err.substr(0, run.err.find('\n'));
+        answered(r, who, command, touches);
+        return r;
+    }
+
     void read(BusClient& bus, std::mt19937_64& rng, const std::string& who, unsigned card, unsigned vf) {
         Reply r;
         std::string command;
-        switch (rng() % 7) {
+        switch (rng() % 8) {
         case 0: r = bus.call(kManagerPath, kManager1, "GetSummary"), command = busctl(kManagerPath, kManager1, "GetSummary", ""); break;
+        case 7: {
+            // The dry run (aismi partition apply --dry-run): a plan, or a named refusal; no change.
+            static const char* kPlans[] = {"4xquarter", "2xquarter,4xeighth", "3xbogus", "20xeighth"};
+            const std::string layout = kPlans[rng() % 4];
+            r = bus.call(cardPath(card), kCard1, "PlanLayout", [&](sd_bus_message* m) { sd_bus_message_append(m, "s", layout.c_str()); });
+            answered(r, who, busctl(cardPath(card), kCard1, "PlanLayout", "s " + quoted(layout)), {"card" + std::to_string(card)});
+            if (layout.find("bogus") != std::string::npos || layout.rfind("20x", 0) == 0)
+                refusedBadInput(r, "PlanLayout(" + layout + ")", {"card" + std::to_string(card)});
+            return;
+        }
         case 1:
             (void)bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Health", "State"}, &r);
             command = "aismi vf list";
@@ -466,7 +632,7 @@ private:
         answered(r, who, command, {"card" + std::to_string(card)});
     }
 
-    void applyLayout(BusClient& bus, unsigned card, const std::string& layout, const std::string& who) {
+    void applyLayout(BusClient& bus, unsigned card, const std::string& layout, const std::string& who, bool cancel) {
         const std::set<std::string> touches{"card" + std::to_string(card)};
         auto r = bus.call(cardPath(card), kCard1, "ApplyLayout", [&](sd_bus_message* m) { sd_bus_message_append(m, "s", layout.c_str()); });
         answered(r, who, "aismi partition apply -i " + std::to_string(card) + " " + layout, touches);
@@ -477,6 +643,7 @@ private:
         }
         const char* job = nullptr;
         if (sd_bus_message_read(r.body.get(), "o", &job) < 0 || !job) return;
+        if (cancel) cancelJob(bus, job, who, touches);  // refused once the layout runs
         // The layout runs as a job: its end says what happened.
         const auto [state, completed] = followJob(bus, job, who, touches);
         std::lock_guard lock(modelLock_);
@@ -634,11 +801,14 @@ private:
         std::map<std::pair<unsigned, unsigned>, bool> quarantined, scrubPending;
         std::map<std::pair<unsigned, unsigned>, std::string> holder;
         std::map<unsigned, std::string> oversubscription;
+        std::map<unsigned, std::string> firmware;
+        bool autoReset = false;
+        unsigned guardResets = 0;
     };
 
     Seen observe(BusClient& bus) {
         Seen s;
-        auto cards = bus.query(kCard1, {"Index", "Serial", "VfEnabled", "ComputeOversubscription"});
+        auto cards = bus.query(kCard1, {"Index", "Serial", "VfEnabled", "ComputeOversubscription", "FirmwareVersion"});
         for (size_t i = 0; i < cards["Index"].size(); ++i) {
             const unsigned c = static_cast<unsigned>(std::stoul(cards["Index"][i]));
             s.serial[c] = cards["Serial"].at(i);
@@ -646,7 +816,17 @@ private:
             char ratio[16];
             std::snprintf(ratio, sizeof ratio, "%.2f", std::stod(cards["ComputeOversubscription"].at(i)));
             s.oversubscription[c] = ratio;
+            s.firmware[c] = cards["FirmwareVersion"].at(i);
         }
+        const auto property = [&](const char* name, const char* type) {
+            auto r = bus.call(kManagerPath, "org.freedesktop.DBus.Properties", "Get", [&](sd_bus_message* m) { sd_bus_message_append(m, "ss", kManager1, name); });
+            if (!r.ok()) throw std::runtime_error(std::string("Manager1.") + name + ": " + r.error);
+            uint32_t value = 0;  // b and u are both 32 bits on the wire
+            if (sd_bus_message_read(r.body.get(), "v", type, &value) < 0) throw std::runtime_error(std::string("Manager1.") + name + " does not read as " + type);
+            return value;
+        };
+        s.autoReset = property("AutoReset", "b") != 0;
+        s.guardResets = property("ResetGuardResets", "u");
         auto vfs = bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Quarantined", "ScrubPending", "Holder"});
         for (size_t i = 0; i < vfs["Index"].size(); ++i) {
             const std::pair<unsigned, unsigned> key{static_cast<unsigned>(std::stoul(vfs["CardIndex"][i])), static_cast<unsigned>(std::stoul(vfs["Index"][i]))};
@@ -698,6 +878,7 @@ private:
             auto& mc = model_.cards[c];
             mc.count.seen(seen.enabled.count(c) ? seen.enabled.at(c) : 0);
             mc.oversubscription.seen(seen.oversubscription.count(c) ? seen.oversubscription.at(c) : "");
+            mc.firmware.seen(seen.firmware.count(c) ? seen.firmware.at(c) : "");
             for (unsigned v = 0; v < gOptions.vfs; ++v) {
                 auto p = seen.vfs.find({c, v});
                 mc.vfs[v].seen(p != seen.vfs.end() ? p->second : Provisioning{});
@@ -707,6 +888,8 @@ private:
                 mc.holders[v].seen(h != seen.holder.end() ? h->second : "");
             }
         }
+        model_.autoReset.seen(seen.autoReset);
+        model_.guardResets.seen(seen.guardResets);
         std::map<std::string, uint64_t> usage;
         for (const auto& [key, p] : seen.vfs)
             if (!p.tenant.empty()) ++usage[p.tenant];
@@ -737,6 +920,9 @@ private:
         if (!open.empty()) return "journal entry " + open[0][0] + " (" + open[0][1] + " on " + open[0][2] + ") is still open";
         const auto running = queryStore(db, "SELECT id, kind, target FROM jobs WHERE state IN ('queued','running')");
         if (!running.empty()) return "job " + running[0][0] + " (" + running[0][1] + " on " + running[0][2] + ") is still running in the store";
+        const auto flashing = queryStore(db, "SELECT id, kind, card_key, state FROM firmware_updates WHERE state IN ('writing','activating')");
+        if (!flashing.empty())
+            return "firmware " + flashing[0][1] + " " + flashing[0][0] + " on " + flashing[0][2] + " is still " + flashing[0][3] + " in the store";
         for (unsigned c = 0; c < gOptions.cards; ++c) {
             auto shown = stack_.aismi({"partition", "show", "-i", std::to_string(c)});
             if (shown.exitCode != 0) return "aismi partition show -i " + std::to_string(c) + " failed: " + shown.err;
@@ -776,6 +962,10 @@ private:
             if (!mc.oversubscription.allows(ratio))
                 violation(card + "'s compute oversubscription is " + ratio + "; the acknowledged changes allow " + list(mc.oversubscription.candidates()), {card});
             ++checks_;
+            const std::string firmware = seen.firmware.count(c) ? seen.firmware.at(c) : "";
+            if (!mc.firmware.allows(firmware))
+                violation(card + " runs firmware " + firmware + "; the acknowledged updates allow " + list(mc.firmware.candidates()), {card});
+            ++checks_;
             if (desiredCount.count(serial) && desiredCount[serial] != enabled)
                 violation(card + ": the store's desired count is " + std::to_string(desiredCount[serial]) + ", the card has " + std::to_string(enabled), {card});
             for (unsigned v = 0; v < enabled && v < gOptions.vfs; ++v) {
@@ -804,6 +994,13 @@ private:
                     violation(vf + " went from tenant " + mark->second + " to " + text(bus) + " with " + mark->second + "'s memory still in it", {vf, card});
             }
         }
+        checks_ += 2;
+        if (!model_.autoReset.allows(seen.autoReset))
+            violation(std::string("the recovery policy's auto_reset is ") + (seen.autoReset ? "on" : "off") + " against the acknowledged changes", {"policy"});
+        if (!model_.guardResets.allows(seen.guardResets))
+            violation("the recovery policy's reset_guard_resets is " + std::to_string(seen.guardResets) + "; the acknowledged changes allow " +
+                          list(model_.guardResets.candidates()),
+                      {"policy"});
         std::map<std::string, uint64_t> usage;
         for (const auto& [key, p] : seen.vfs)
             if (!p.tenant.empty()) ++usage[p.tenant];
@@ -837,6 +1034,11 @@ private:
     void record(const std::string& who, const std::string& command, const std::string& outcome, const std::set<std::string>& touches) {
         std::lock_guard lock(historyLock_);
         history_.push_back(Step{now(), who, command, outcome, touches});
+        if (historyFile_) {
+            char at[32];
+            std::snprintf(at, sizeof at, "%9.3f", history_.back().at);
+            historyFile_ << at << "  " << who << ": " << command << "  -> " << outcome << "\n";
+        }
         if (history_.size() > 200000) history_.erase(history_.begin(), history_.begin() + 100000);
     }
 
@@ -926,6 +1128,8 @@ private:
     Stack& stack_;
     const uint64_t seed_;
     std::mt19937_64 world_;
+    const std::vector<FirmwareImage> images_;
+    std::ofstream historyFile_;
     std::mutex modelLock_, historyLock_, violationsLock_, daemonLock_, metricsLock_, tallyLock_;
     std::map<std::string, std::array<uint64_t, 3>> tally_;  // per kind of call: ok, refused, no answer (aismid away)
     Model model_;
@@ -950,11 +1154,48 @@ private:
 
 }  // namespace
 
+// Firmware images for the clients: signed with a key aismid trusts (two versions), with one it
+// does not, and a damaged copy.
+std::vector<FirmwareImage> makeImages(const TempDir& dir) {
+    const auto sh = [](const std::vector<std::string>& argv) {
+        auto r = run(argv);
+        EXPECT_EQ(r.exitCode, 0) << argv[0] << ": " << r.err;
+    };
+    sh({OPENSSL_PATH, "genpkey", "-algorithm", "ed25519", "-out", dir / "key.pem"});
+    sh({OPENSSL_PATH, "genpkey", "-algorithm", "ed25519", "-out", dir / "untrusted.pem"});
+    std::filesystem::create_directories(dir / "trusted");
+    sh({OPENSSL_PATH, "pkey", "-in", dir / "key.pem", "-pubout", "-out", dir / "trusted/chaos.pem"});
+    {
+        std::ofstream payload(dir / "payload.bin", std::ios::binary);
+        for (int i = 0; i < 128 * 1024; ++i) payload.put(static_cast<char>(i * 13 + 5));
+    }
+    std::vector<FirmwareImage> images;
+    for (const auto& [version, key] : std::vector<std::pair<std::string, std::string>>{{"2.0.0", "key.pem"}, {"2.1.0", "key.pem"}, {"6.6.6", "untrusted.pem"}}) {
+        const std::string out = dir / ("fw-" + version + ".img");
+        sh({AISMI_FIRMWARE_PACK_PATH, "--key", dir / key, "--version", version, "--device", "a15e:0100", dir / "payload.bin", "-o", out});
+        images.push_back({out, version, key == "key.pem"});
+    }
+    // A damaged copy of 2.0.0: one byte of its payload changed.
+    const std::string damaged = dir / "fw-2.0.0-damaged.img";
+    std::filesystem::copy_file(images.front().path, damaged);
+    {
+        std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(damaged) / 2));
+        f.put('\x5a');
+    }
+    images.push_back({damaged, "2.0.0", false});
+    return images;
+}
+
 TEST(Chaos, InterleavedClientsFaultsAndCrashesKeepEveryInvariant) {
+    TempDir firmwareDir;
+    auto images = makeImages(firmwareDir);
+    ASSERT_FALSE(HasFailure());
     Stack::Options o;
     o.cards = gOptions.cards;
     o.vfs = gOptions.vfs;
     o.withPolkit = true;
+    o.extraArgs = {"--firmware-check-seconds=1", "--firmware-keys=" + (firmwareDir / "trusted")};
     Stack stack(o);
     stack.startDaemon();
     ASSERT_FALSE(HasFatalFailure());
@@ -963,7 +1204,7 @@ TEST(Chaos, InterleavedClientsFaultsAndCrashesKeepEveryInvariant) {
     std::printf("chaos: seed %llu, %u s, %u clients, %u cards%s\n", static_cast<unsigned long long>(gOptions.seed), seconds, gOptions.clients, gOptions.cards,
                 stack.polkitRunning() ? ", a real polkitd" : " (no polkitd: not root, or not installed)");
     std::fflush(stdout);
-    Chaos chaos(stack, gOptions.seed);
+    Chaos chaos(stack, gOptions.seed, std::move(images));
     chaos.run(seconds);
     EXPECT_EQ(chaos.violations(), 0u) << "every violation is printed above with the steps that led to it";
 }
@@ -993,7 +1234,9 @@ const char* kUsage =
     "                   AISMI_LONG_TESTS=brief)\n"
     "  --steps N        stop after N steps (1-10000000)\n"
     "  --clients N      concurrent D-Bus clients (1-32; default 4)\n"
-    "  --check-every N  seconds between quiescent checks (5-3600; default 15)\n";
+    "  --check-every N  seconds between quiescent checks (5-3600; default 15)\n"
+    "  --history FILE   write every step to FILE as it happens (who, the command to paste,\n"
+    "                   what came back)\n";
 
 }  // namespace
 
@@ -1018,6 +1261,7 @@ int main(int argc, char** argv) {
             else if (a == "--steps") gOptions.steps = number(a, v, 1, 10'000'000);
             else if (a == "--clients") gOptions.clients = static_cast<unsigned>(number(a, v, 1, 32));
             else if (a == "--check-every") gOptions.checkEvery = static_cast<unsigned>(number(a, v, 5, 3600));
+            else if (a == "--history") gOptions.history = v;
             else throw std::invalid_argument("unknown argument '" + a + "' (aismi-chaos --help)");
         }
     } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -129,4 +130,30 @@ TEST(Signals, AismidOutlivesTheReaderOfItsOutputGoingAway) {
     ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "2"}).exitCode, 0);  // logged
     ASSERT_EQ(stack.aismi({"vf", "disable", "-i", "0"}).exitCode, 0);
     EXPECT_EQ(stack.aismi({"-L"}).exitCode, 0) << "aismid " << stack.daemonState();
+}
+
+TEST(Reload, ManyReloadsWhoseNotificationsNobodyReadsNeverStopTheLoop) {
+    // aismi-chaos finding: sd_notify blocks while the notify socket's queue is full (10
+    // datagrams by default), and each reload sends two; after a handful of SIGHUPs nobody had
+    // read, aismid's loop hung in sd_notify and no call was answered again.
+    Stack stack;
+    stack.startDaemon();
+    for (int i = 0; i < 12; ++i) {
+        ::kill(stack.daemonPid(), SIGHUP);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    auto answered = stack.aismi({"-L"});
+    EXPECT_EQ(answered.exitCode, 0) << answered.err << stack.daemonLog();
+    // What waited is sent once read, in order: the last reload's READY=1 comes last.
+    std::vector<std::string> said;
+    for (int i = 0; i < 100 && (said.empty() || said.back() != "READY=1"); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        said = stack.notifications();
+    }
+    ASSERT_FALSE(said.empty());
+    EXPECT_EQ(said.back(), "READY=1");
+    // (SIGHUPs that arrive together are one reload.) Each reload said both, more than the queue holds.
+    const auto reloads = std::count(said.begin(), said.end(), "RELOADING=1");
+    EXPECT_EQ(reloads, std::count(said.begin(), said.end(), "READY=1")) << "no notification is lost";
+    EXPECT_GE(reloads, 6);
 }
