@@ -5,10 +5,12 @@
 // crash with a power cut at any moment the card boots and the record says what it runs.
 #include "json_parse.hpp"
 #include "stack.hpp"
+#include "store_query.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -264,4 +266,38 @@ TEST_F(Firmware, ACrashWithAPowerCutAtAnyMomentLeavesABootingCardAndATrueRecord)
         if (last["state"].str() == "committed") EXPECT_EQ(now, "3.0.0") << last["reason"].str();
         else EXPECT_EQ(now, before) << last["state"].str() << ": " << last["reason"].str();
     }
+}
+
+TEST_F(Firmware, AnActivationTheStartCouldNotSettleIsSettledOnceTheCardLetsIt) {
+    // aismi-chaos finding: aismid killed during an activation's health check, and the card's
+    // reset failing at the next start, left the activation's journal entry open until another
+    // restart, while new updates went ahead on the card. Level-triggered now: tried again at
+    // every poll; no firmware change starts on the card until it is settled.
+    const std::string db = stack.stateDir() + "/aismid.db";
+    Process updating = stack.spawnAismi({"firmware", "update", "-i", "0", pack("2.0.0"), "--activate=now", "--quiet"}, std::nullopt, "update");
+    bool checking = false;
+    for (int i = 0; i < 1000 && !checking; ++i) {
+        checking = !queryStore(db, "SELECT id FROM operations WHERE finished_at IS NULL AND kind = 'firmware-activate' AND step = 'check'").empty();
+        if (!checking) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(checking) << "the activation reaches its health check: " << stack.daemonLog();
+    stack.stopDaemon(SIGKILL);
+    updating.stop();
+    ASSERT_EQ(stack.sim({"inject", "0", "flr-fail"}).exitCode, 0);  // its reset back to the committed bank fails
+    stack.startDaemon();
+    const auto open = [&] { return queryStore(db, "SELECT id FROM operations WHERE finished_at IS NULL AND kind = 'firmware-activate'").size(); };
+    EXPECT_EQ(open(), 1u) << "not settled while the card cannot be reset: " << stack.daemonLog();
+    auto refused = stack.aismi({"firmware", "update", "-i", "0", pack("2.1.0"), "--activate=never"});
+    EXPECT_EQ(refused.exitCode, 5) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("found unfinished at start"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("aismid tries again at every poll"), std::string::npos) << refused.err;
+    ASSERT_EQ(stack.sim({"clear", "0"}).exitCode, 0);
+    for (int i = 0; i < 200 && open() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(open(), 0u) << "settled at a poll once the card could be reset: " << stack.daemonLog();
+    EXPECT_EQ(running(), "1.4.2") << "back on its committed firmware";
+    EXPECT_EQ(show()["last"]["state"].str(), "rolled-back");
+    auto events = stack.aismi({"events", "--type", "firmware"});
+    EXPECT_NE(events.out.find("found unfinished at start"), std::string::npos) << events.out;
+    auto later = stack.aismi({"firmware", "update", "-i", "0", pack("2.1.0"), "--activate=never"});
+    EXPECT_EQ(later.exitCode, 0) << later.err;
 }

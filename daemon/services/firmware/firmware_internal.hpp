@@ -2,6 +2,7 @@
 // one run's state, and the checks every entry point makes.
 #pragma once
 
+#include "device_executor.hpp"
 #include "firmware_service.hpp"
 #include "snapshot.hpp"
 
@@ -55,6 +56,16 @@ Result<void> requireUpdatable(const CardSnapshot& card, const std::string& what)
 /// No try is under way on the card (it runs its committed bank, nothing is armed).
 Result<void> requireIdleFirmware(const CardSnapshot& card, const std::string& what);
 
+/// What settles an entry found unfinished at start, by what the card says.
+struct Settled {
+    FirmwareUpdate::State state = FirmwareUpdate::State::Failed;
+    std::string reason;
+    bool cardReset = false;  // the card was reset to settle it
+};
+/// Reads the card (and resets or commits it when that settles the entry): device work only,
+/// blocking (start-up, or the card's strand), no store access. An error: not settled.
+Result<Settled> settle(Card& device, Fs& fs, const PciAddress& address, const JournalRow& entry, const Payload& p);
+
 }  // namespace firmware_detail
 
 struct FirmwareService::Run {
@@ -83,5 +94,14 @@ struct FirmwareService::Run {
                ", bank " + std::to_string(row.toBank) + ")";
     }
 };
+
+// Runs `work` on the card's strand; `then` on the loop, unless the service is gone by then.
+template <class T>
+void FirmwareService::onCard(const std::string& key, std::function<Result<T>()> work, std::function<void(Result<T>)> then) {
+    std::weak_ptr<bool> alive = alive_;
+    d_.executor.runOnCard<T>(key, std::move(work), [alive, then = std::move(then)](Result<T> r) {
+        if (auto a = alive.lock(); a && *a) then(std::move(r));
+    });
+}
 
 }  // namespace aismi

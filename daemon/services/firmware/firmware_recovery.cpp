@@ -1,12 +1,18 @@
 // After a crash or a power cut: what the card runs decides what the record says. An
 // interrupted write is verified or failed; an interrupted activation is committed if the new
 // firmware had passed its check, otherwise the card is put back on its committed bank and the
-// update recorded as rolled back ("expected X, running Y"). Blocking: start-up only.
+// update recorded as rolled back ("expected X, running Y"). Blocking at start-up; an entry the
+// start could not settle (the card did not answer, its reset failed) is tried again at every
+// poll, on the card's strand, until it is.
 #include "firmware_internal.hpp"
 
 #include "database.hpp"
+#include "event_bus.hpp"
+#include "events.hpp"
 #include "inventory.hpp"
 #include "journal_repository.hpp"
+#include "log.hpp"
+#include "poller.hpp"
 
 #include <aismi/card.hpp>
 #include <aismi/firmware_upload.hpp>
@@ -69,75 +75,135 @@ Result<void> requireIdleFirmware(const CardSnapshot& card, const std::string& wh
     return {};
 }
 
-}  // namespace firmware_detail
+Settled settledAs(FirmwareUpdate::State state, std::string reason) { return Settled{state, std::move(reason), false}; }
 
-Result<std::string> FirmwareService::recover(const JournalRow& entry) {
-    const std::string what = (entry.kind == kWriteKind ? "a firmware write to " : "a firmware activation on ") + entry.target;
-    auto p = Payload::decode(entry.payload);
-    if (!p) return abandon(d_.journal, entry, what, "its entry is damaged (" + p.error().message + ")");
-    const auto record = [&](FirmwareUpdate::State state, const std::string& reason) -> Result<std::string> {
-        if (auto r = d_.db.transaction([&]() -> Result<void> {
-                if (auto s = d_.updates.set(p->update, state, reason); !s) return s;
-                return d_.journal.finish(entry.id, std::string(firmwareStateName(state)) + ": " + reason);
-            });
-            !r)
-            return std::move(r).error();
-        return what + " (update " + std::to_string(p->update) + "): " + kFoundUnfinished + "; " + std::string(firmwareStateName(state)) + ": " + reason;
-    };
-    const auto card = d_.inventory.findByKey(entry.target);
-    if (!card) return record(FirmwareUpdate::State::Failed, kCardGoneAfterRestart);
-    auto device = d_.inventory.device(*card);
-    auto fw = device->firmware();
-    // A card that does not answer (still without power?) cannot say what it runs: the entry
-    // stays open for the next start.
+Result<Settled> settle(Card& device, Fs& fs, const PciAddress& address, const JournalRow& entry, const Payload& p) {
+    auto fw = device.firmware();
+    // A card that does not answer (still without power?) cannot say what it runs: tried again.
     if (!fw) return makeError(Errc::DeviceLost, "cannot tell what the card runs: " + fw.error().message);
-    const std::string expected = bankText(p->toBank, p->toVersion);
+    const std::string expected = bankText(p.toBank, p.toVersion);
     const std::string running = bankText(fw->activeBank, fw->activeVersion());
 
     if (entry.kind == kWriteKind) {
         // An upload the device may still be working on: stop it if it can, else let it end.
-        if (auto upload = FirmwareUpload::find(d_.inventory.fs(), d_.inventory.info(*card).address)) {
+        if (auto upload = FirmwareUpload::find(fs, address)) {
             if (auto s = upload->status(); s && s->phase != "idle") {
                 (void)upload->cancel();
                 FirmwareUpload::Wait how;
                 how.timeout = std::chrono::minutes(10);
                 (void)upload->wait(how);
-                if (auto again = device->firmware()) fw = std::move(again);
+                if (auto again = device.firmware()) fw = std::move(again);
             }
         }
-        const FirmwareBank& bank = fw->banks[p->toBank];
-        if (bank.integrityOk && bank.version == p->toVersion && bank.sha256 == p->sha256 && fw->activeBank != p->toBank)
-            return record(FirmwareUpdate::State::Staged, "bank " + std::to_string(p->toBank) + " was written before the restart and reads back right; staged, not activated ('aismi firmware activate' runs it)");
-        return record(FirmwareUpdate::State::Failed, "writing bank " + std::to_string(p->toBank) + " did not finish; the card runs " + running);
+        const FirmwareBank& bank = fw->banks[p.toBank];
+        if (bank.integrityOk && bank.version == p.toVersion && bank.sha256 == p.sha256 && fw->activeBank != p.toBank)
+            return settledAs(FirmwareUpdate::State::Staged, "bank " + std::to_string(p.toBank) + " was written before the restart and reads back right; staged, not activated ('aismi firmware activate' runs it)");
+        return settledAs(FirmwareUpdate::State::Failed, "writing bank " + std::to_string(p.toBank) + " did not finish; the card runs " + running);
     }
 
-    const bool onNew = fw->activeBank == p->toBank && fw->activeVersion() == p->toVersion;
-    if (onNew && fw->bootBank == p->toBank) return record(FirmwareUpdate::State::Committed, "the card runs and boots " + expected);
+    const bool onNew = fw->activeBank == p.toBank && fw->activeVersion() == p.toVersion;
+    if (onNew && fw->bootBank == p.toBank) return settledAs(FirmwareUpdate::State::Committed, "the card runs and boots " + expected);
     if (onNew && entry.step == kStepCommit) {
         // It had passed its health check; the commit may not have reached the card.
-        if (auto c = device->commitFirmware(); !c) return std::move(c).error();
-        return record(FirmwareUpdate::State::Committed, "it had passed its health check; committed " + expected + " after the restart");
+        if (auto c = device.commitFirmware(); !c) return std::move(c).error();
+        return settledAs(FirmwareUpdate::State::Committed, "it had passed its health check; committed " + expected + " after the restart");
     }
     if (onNew) {
         // Its health check did not finish: back to the committed bank, as the check would have.
-        (void)device->armFirmwareTry(std::nullopt);
-        if (auto r = device->resetCard(); !r) return std::move(r).error().context("putting the card back on its committed bank");
-        resetByRecovery_.push_back(*card);
-        auto after = device->firmware();
+        (void)device.armFirmwareTry(std::nullopt);
+        if (auto r = device.resetCard(); !r) return std::move(r).error().context("putting the card back on its committed bank");
+        auto after = device.firmware();
         if (!after) return std::move(after).error();
         const std::string now = bankText(after->activeBank, after->activeVersion());
-        if (after->activeBank != p->fromBank) return record(FirmwareUpdate::State::Failed, "its health check did not finish; rolling back did not work: running " + now);
-        return record(FirmwareUpdate::State::RolledBack, "its health check did not finish; expected " + expected + ", rolled back to " + now);
+        Settled s = after->activeBank != p.fromBank
+                        ? settledAs(FirmwareUpdate::State::Failed, "its health check did not finish; rolling back did not work: running " + now)
+                        : settledAs(FirmwareUpdate::State::RolledBack, "its health check did not finish; expected " + expected + ", rolled back to " + now);
+        s.cardReset = true;
+        return s;
     }
-    if (fw->tryBank) (void)device->armFirmwareTry(std::nullopt);  // a try armed before the reset: not wanted any more
-    if (entry.step == kStepArm && fw->activeBank == p->fromBank) {
+    if (fw->tryBank) (void)device.armFirmwareTry(std::nullopt);  // a try armed before the reset: not wanted any more
+    if (entry.step == kStepArm && fw->activeBank == p.fromBank) {
         // The card was never reset: the new firmware is still staged.
-        if (p->sha256.empty()) return record(FirmwareUpdate::State::Failed, "interrupted before the card was reset; it runs " + running);
-        return record(FirmwareUpdate::State::Staged, "its activation was interrupted before the card was reset; " + p->toVersion + " stays staged in bank " + std::to_string(p->toBank));
+        if (p.sha256.empty()) return settledAs(FirmwareUpdate::State::Failed, "interrupted before the card was reset; it runs " + running);
+        return settledAs(FirmwareUpdate::State::Staged, "its activation was interrupted before the card was reset; " + p.toVersion + " stays staged in bank " + std::to_string(p.toBank));
     }
-    std::string reason = p->reason.empty() ? std::string() : p->reason + "; ";
+    std::string reason = p.reason.empty() ? std::string() : p.reason + "; ";
     if (fw->lastTry == FirmwareTry::FellBack && entry.step != kStepRollback) reason += "the new firmware did not boot and the card fell back; ";
-    return record(FirmwareUpdate::State::RolledBack, reason + "expected " + expected + ", running " + running);
+    return settledAs(FirmwareUpdate::State::RolledBack, reason + "expected " + expected + ", running " + running);
+}
+
+}  // namespace firmware_detail
+
+namespace {
+std::string recoveryWhat(const JournalRow& entry) {
+    return (entry.kind == kWriteKind ? "a firmware write to " : "a firmware activation on ") + entry.target;
+}
+}  // namespace
+
+Result<std::string> FirmwareService::record(const JournalRow& entry, int64_t update, const Settled& s) {
+    if (auto r = d_.db.transaction([&]() -> Result<void> {
+            if (auto u = d_.updates.set(update, s.state, s.reason); !u) return u;
+            return d_.journal.finish(entry.id, std::string(firmwareStateName(s.state)) + ": " + s.reason);
+        });
+        !r)
+        return std::move(r).error();
+    return recoveryWhat(entry) + " (update " + std::to_string(update) + "): " + kFoundUnfinished + "; " + std::string(firmwareStateName(s.state)) + ": " + s.reason;
+}
+
+Result<std::string> FirmwareService::recover(const JournalRow& entry) {
+    auto p = Payload::decode(entry.payload);
+    if (!p) return abandon(d_.journal, entry, recoveryWhat(entry), "its entry is damaged (" + p.error().message + ")");
+    const auto card = d_.inventory.findByKey(entry.target);
+    if (!card) return record(entry, p->update, settledAs(FirmwareUpdate::State::Failed, kCardGoneAfterRestart));
+    auto settled = settle(*d_.inventory.device(*card), d_.inventory.fs(), d_.inventory.info(*card).address, entry, *p);
+    if (!settled) {
+        // Not settled (the card does not answer, its reset fails): tried again at every poll,
+        // and no firmware change starts on the card until it is (retryUnsettled).
+        unsettled_[entry.target] = Unsettled{entry, p->update, settled.error().message, false};
+        return std::move(settled).error().context("tried again at every poll");
+    }
+    if (settled->cardReset) resetByRecovery_.push_back(*card);
+    return record(entry, p->update, *settled);
+}
+
+void FirmwareService::retryUnsettled(unsigned card, const CardSnapshot& now) {
+    auto it = unsettled_.find(now.info.key);
+    if (it == unsettled_.end() || it->second.retrying || now.lost || !retries_.attempt(now.info.key)) return;
+    it->second.retrying = true;
+    const JournalRow entry = it->second.entry;
+    auto decoded = Payload::decode(entry.payload);  // it decoded at start
+    if (!decoded) return;
+    const Payload payload = *decoded;
+    onCard<Settled>(
+        now.info.key,
+        [device = d_.inventory.device(card), fs = &d_.inventory.fs(), address = now.info.address, entry, payload] { return settle(*device, *fs, address, entry, payload); },
+        [this, key = now.info.key, label = now.info.label(), card, entry, payload](Result<Settled> settled) {
+            auto it = unsettled_.find(key);
+            if (it == unsettled_.end()) return;
+            if (!settled) {
+                it->second.retrying = false;
+                it->second.why = settled.error().message;
+                return;
+            }
+            auto recorded = record(entry, payload.update, *settled);
+            if (!recorded) {
+                it->second.retrying = false;
+                it->second.why = "the store did not take its end: " + recorded.error().message;
+                return;
+            }
+            retries_.settled(key);
+            log::info(label + ": " + *recorded);
+            d_.events.publish(Notice{EventType::Firmware, Severity::Info, label, *recorded, card});
+            // New changes wait until the card's snapshot shows what settled it (a reset).
+            d_.poller.refresh(card, [this, key] { unsettled_.erase(key); });
+        });
+}
+
+Result<void> FirmwareService::requireSettled(const std::string& cardKey, const std::string& what) const {
+    auto it = unsettled_.find(cardKey);
+    if (it == unsettled_.end()) return {};
+    return makeError(Errc::Busy, what + ": " + recoveryWhat(it->second.entry) + " (update " + std::to_string(it->second.update) + "), " +
+                                     kFoundUnfinished + ", is not settled yet (" + it->second.why + "); aismid tries again at every poll");
 }
 
 }  // namespace aismi

@@ -73,14 +73,6 @@ FirmwareService::~FirmwareService() { *alive_ = false; }
 
 std::vector<std::string> FirmwareService::kinds() const { return firmware_detail::kinds(); }
 
-template <class T>
-void FirmwareService::onCard(const std::string& key, std::function<Result<T>()> work, std::function<void(Result<T>)> then) {
-    std::weak_ptr<bool> alive = alive_;
-    d_.executor.runOnCard<T>(key, std::move(work), [alive, then = std::move(then)](Result<T> r) {
-        if (auto a = alive.lock(); a && *a) then(std::move(r));
-    });
-}
-
 void FirmwareService::after(std::chrono::milliseconds delay, std::function<void()> then) {
     auto timer = std::make_shared<boost::asio::steady_timer>(d_.io, delay);
     std::weak_ptr<bool> alive = alive_;
@@ -117,6 +109,7 @@ Result<int64_t> FirmwareService::update(UpdateRequest req, Done done) {
         return makeError(Errc::InvalidArgument, what + ": the image is for device " + got + ", and this card is " + want);
     }
     if (auto r = requireUpdatable(card, what); !r) return std::move(r).error();
+    if (auto r = requireSettled(info.key, what); !r) return std::move(r).error();
     const FirmwareState& fw = *card.firmware;
     if (!req.allowOlder && firmware::compareVersions(image->version, fw.activeVersion()) < 0)
         return makeError(Errc::InvalidArgument, what + ": the image holds version " + image->version + ", older than the running " + fw.activeVersion() +
@@ -341,6 +334,7 @@ void FirmwareService::staged(std::shared_ptr<Run> run) {
 }
 
 void FirmwareService::watch(unsigned card, const CardSnapshot& now) {
+    retryUnsettled(card, now);
     auto it = runs_.find(now.info.key);
     if (it == runs_.end() || it->second->stage != Run::Stage::Waiting) return;
     auto run = it->second;
@@ -407,6 +401,7 @@ Result<int64_t> FirmwareService::startActivation(unsigned cardIndex, FirmwareUpd
     const CardSnapshot& card = d_.inventory.snapshot(cardIndex);
     const std::string what = card.info.label() + ": firmware " + (row.kind == FirmwareUpdate::Kind::Rollback ? "rollback" : "activation");
     if (auto r = requireUpdatable(card, what); !r) return std::move(r).error();
+    if (auto r = requireSettled(card.info.key, what); !r) return std::move(r).error();
     if (auto r = requireIdleFirmware(card, what); !r) return std::move(r).error();
     if (auto it = runs_.find(card.info.key); it != runs_.end()) return makeError(Errc::Busy, what + ": " + it->second->describe() + " is under way on this card");
     if (!force)

@@ -11,7 +11,9 @@
 #pragma once
 
 #include "firmware_repository.hpp"
+#include "journal_repository.hpp"
 #include "operation_kind.hpp"
+#include "repair_backoff.hpp"
 
 #include <aismi/error.hpp>
 
@@ -40,6 +42,9 @@ class JournalRepository;
 class Poller;
 class ResetService;
 struct CardSnapshot;
+namespace firmware_detail {
+struct Settled;
+}
 
 inline constexpr const char* kActionUpdateFirmware = "org.aismi.update-firmware";
 
@@ -110,7 +115,8 @@ public:
     /// The card's staged or running update, if any.
     std::optional<FirmwareUpdate> pending(unsigned card);
 
-    /// Polls: a staged update waiting for the card to be idle starts when it is.
+    /// Polls: a staged update waiting for the card to be idle starts when it is; an entry found
+    /// unfinished at start that could not be settled then is tried again (retryUnsettled).
     void watch(unsigned card, const CardSnapshot& now);
 
     // ReconcileParticipant
@@ -124,6 +130,20 @@ public:
 
 private:
     struct Run;  // one update, activation or rollback under way
+    /// An entry found unfinished at start whose recovery failed (the card did not answer, its
+    /// reset failed): level-triggered, it is settled by a later poll, on the card's strand
+    /// (RepairBackoff spaces the attempts); until then no firmware change starts on the card.
+    struct Unsettled {
+        JournalRow entry;
+        int64_t update = 0;
+        std::string why;  // the last attempt's error
+        bool retrying = false;
+    };
+    void retryUnsettled(unsigned card, const CardSnapshot& now);
+    /// Busy, naming the entry, while one of the card's is unsettled.
+    Result<void> requireSettled(const std::string& cardKey, const std::string& what) const;
+    /// The settled entry's end: its update's state and the journal entry closed, together.
+    Result<std::string> record(const JournalRow& entry, int64_t update, const firmware_detail::Settled& s);
     Result<int64_t> startActivation(unsigned card, FirmwareUpdate row, bool force, Done done, const char* jobKind);
     void write(std::shared_ptr<Run> run, std::vector<uint8_t> image);
     void staged(std::shared_ptr<Run> run);
@@ -146,6 +166,8 @@ private:
     Settings s_;
     std::map<std::string, std::shared_ptr<Run>> runs_;  // by card key: one at a time per card
     std::vector<unsigned> resetByRecovery_;
+    std::map<std::string, Unsettled> unsettled_;  // by card key
+    RepairBackoff retries_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
