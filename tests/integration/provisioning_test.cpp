@@ -400,3 +400,27 @@ TEST(TenantQuotas, Kill9DuringProvisioningLeavesUsageAndDevicesAgreeing) {
         EXPECT_NE(quota.find("\"vfs\": " + std::to_string(held) + ","), std::string::npos) << "round " << round << ": " << quota << show;
     }
 }
+
+TEST(ProvisioningRestore, AVfLargerThanTheDriversShareComesBackAfterACardReset) {
+    // aismi-chaos finding: a card reset re-creates the VFs, each with the driver's even share of
+    // the whole card; VFs without a profile kept that share, so a provisioned VF larger than it
+    // had no room to come back ("No space left on device") at any later poll either.
+    Stack stack;
+    stack.startDaemon();
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "8"}).exitCode, 0);
+    for (const char* vf : {"0:0", "0:1"}) ASSERT_EQ(stack.aismi({"vf", "unprovision", vf}).exitCode, 0);
+    // The same count again: the VFs stay (nothing to re-create), their provisioning is forgotten.
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "8", "--force"}).exitCode, 0);
+    auto provisioned = stack.aismi({"vf", "provision", "0:2", "--profile", "quarter", "--tenant", "acme"});
+    ASSERT_EQ(provisioned.exitCode, 0) << provisioned.err;
+    auto reset = stack.aismi({"reset", "-i", "0", "--force"});
+    EXPECT_EQ(reset.exitCode, 0) << reset.out << reset.err << stack.daemonLog();
+    std::string shown;
+    for (int i = 0; i < 100; ++i) {
+        shown = stack.aismi({"partition", "show", "-i", "0"}).out;
+        if (shown.find("differs") == std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(shown.find("differs"), std::string::npos) << shown << stack.daemonLog();
+    EXPECT_EQ(stack.aismi({"--query-vf=profile,tenant,compute_units", "--format=csv,noheader,nounits", "-i", "0:2"}).out, "quarter, acme, 32\n");
+}

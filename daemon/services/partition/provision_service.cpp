@@ -27,6 +27,18 @@
 
 namespace aismi {
 namespace {
+bool holdsSomething(const Resources& r) { return r.computeUnits || r.memoryMib || r.engines; }
+
+// Gives `vf` its shape back. When the card has no room, what the VFs without a profile hold is
+// taken back first, once (`spare`: a card that re-creates its VFs gives each the driver's even
+// share of the whole card, which leaves no room for a provisioned shape larger than that).
+Result<void> restoreShape(Card& device, unsigned vf, const Resources& r, std::vector<unsigned>& spare) {
+    auto w = device.setVfResources(vf, r);
+    if (w || w.error().code != Errc::NoSpace || spare.empty()) return w;
+    for (unsigned s : spare) (void)device.setVfResources(s, Resources{});
+    spare.clear();
+    return device.setVfResources(vf, r);
+}
 
 constexpr const char* kKind = "provision-vf";
 constexpr const char* kStepWrite = "write-vf-resources";
@@ -293,6 +305,10 @@ std::vector<std::string> ProvisionService::applyDesired(unsigned card) {
     // Every VF that differs is emptied first (the driver's even split of re-created VFs holds
     // the whole card), then the provisioned ones get their shapes.
     std::vector<std::pair<unsigned, Provisioned>> differing;
+    std::vector<unsigned> spare;  // VFs without a profile that hold something (restoreShape)
+    for (unsigned vf = 0; vf < sr->numVfs; ++vf)
+        if (!rows->count(vf))
+            if (auto held = device->vfResources(vf); held && holdsSomething(*held)) spare.push_back(vf);
     for (const auto& [vf, p] : *rows) {
         if (vf >= sr->numVfs) {
             log.push_back(info.vfLabel(vf) + ": provisioned (" + (p.profile.empty() ? "empty" : p.profile) + "), but the card has " +
@@ -307,7 +323,7 @@ std::vector<std::string> ProvisionService::applyDesired(unsigned card) {
         else if (p.holdsNothing()) log.push_back(info.vfLabel(vf) + ": emptied again");
     for (const auto& [vf, p] : differing) {
         if (p.holdsNothing()) continue;
-        auto w = device->setVfResources(vf, p.resources);
+        auto w = restoreShape(*device, vf, p.resources, spare);
         log.push_back(info.vfLabel(vf) + ": profile " + p.profile + " restored" + (w ? "" : " failed: " + w.error().message));
     }
     return log;
@@ -372,14 +388,20 @@ void ProvisionService::convergeLive(unsigned card) {
     const size_t emptied = writes.size();
     for (unsigned vf : differing)
         if (const Provisioned& p = rows->at(vf); !p.holdsNothing()) writes.push_back({vf, p.resources, false});
+    // VFs without a profile that hold something (the driver's share), should room be needed.
+    std::vector<unsigned> spare;
+    for (const auto& vf : s.vfs)
+        if (!rows->count(vf.index) && vf.resources && holdsSomething(*vf.resources)) spare.push_back(vf.index);
     const CardInfo info = s.info;
     d_.events.publish(Notice{EventType::Provision, Severity::Warning, info.label(), "the VFs lost their provisioning; restoring " + text::counted(emptied, "VF"), card});
     d_.executor.runOnCard<std::vector<std::string>>(
         info.key,
-        [device = d_.inventory.device(card), writes, info]() -> Result<std::vector<std::string>> {
+        [device = d_.inventory.device(card), writes, spare, info]() mutable -> Result<std::vector<std::string>> {
             std::vector<std::string> failed;
-            for (const auto& w : writes)
-                if (auto r = device->setVfResources(w.vf, w.r); !r) failed.push_back(info.vfLabel(w.vf) + ": " + r.error().message);
+            for (const auto& w : writes) {
+                auto r = w.emptying ? device->setVfResources(w.vf, w.r) : restoreShape(*device, w.vf, w.r, spare);
+                if (!r) failed.push_back(info.vfLabel(w.vf) + ": " + r.error().message);
+            }
             return failed;
         },
         [this, card, info](Result<std::vector<std::string>> failed) {
