@@ -40,18 +40,20 @@ void ServiceNotifier::send(std::string state) {
     drain();
 }
 
+bool ServiceNotifier::sendFront() {
+    const std::string& next = queue_.front();
+    if (::send(fd_, next.data(), next.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+        queue_.pop_front();
+        return true;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno != EINTR) queue_.pop_front();  // nobody listens any more (systemd restarting): as sd_notify, drop it
+    return true;
+}
+
 void ServiceNotifier::drain() {
     while (!queue_.empty()) {
-        const std::string& next = queue_.front();
-        if (::send(fd_, next.data(), next.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
-            queue_.pop_front();
-            continue;
-        }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            queue_.pop_front();  // nobody listens any more (systemd restarting): as sd_notify, drop it
-            continue;
-        }
+        if (sendFront()) continue;
         if (!retrying_) {
             retrying_ = true;
             retry_.expires_after(kRetryEvery);
@@ -67,13 +69,8 @@ void ServiceNotifier::drain() {
 void ServiceNotifier::flush(std::chrono::milliseconds limit) {
     retry_.cancel();
     retrying_ = false;
-    for (auto end = std::chrono::steady_clock::now() + limit; !queue_.empty() && std::chrono::steady_clock::now() < end;) {
-        const std::string& next = queue_.front();
-        if (::send(fd_, next.data(), next.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            queue_.pop_front();
-        else
-            std::this_thread::sleep_for(kRetryEvery);
-    }
+    for (auto end = std::chrono::steady_clock::now() + limit; !queue_.empty() && std::chrono::steady_clock::now() < end;)
+        if (!sendFront()) std::this_thread::sleep_for(kRetryEvery);
     queue_.clear();
 }
 

@@ -33,6 +33,8 @@ public:
 private:
     /// Sends what waits, in order, until the reader's queue is full again.
     void drain();
+    /// Sends (or drops, when nobody listens) the first message waiting; false: the queue is full.
+    bool sendFront();
     int fd_ = -1;
     boost::asio::steady_timer retry_;
     bool retrying_ = false;
