@@ -1,5 +1,6 @@
 // Manager1.SetRecoveryPolicy (polkit org.aismi.manage-policy): the recovery policy set at run
-// time. Every key is optional; the ones not given keep their value.
+// time. Every key is optional; the ones not given keep the value they have when the change is
+// applied, after polkit answers (RecoveryPolicyChange).
 #include "objects.hpp"
 #include "arguments.hpp"
 #include "policy_service.hpp"
@@ -13,7 +14,8 @@
 namespace aismi::bus {
 namespace {
 
-RecoveryPolicy decode(const std::map<std::string, sdbus::Variant>& options, RecoveryPolicy p) {
+RecoveryPolicyChange decode(const std::map<std::string, sdbus::Variant>& options) {
+    RecoveryPolicyChange p;
     for (const auto& [name, value] : options) {
         const std::string type = value.peekValueType();
         const auto want = [&](const char* sig) {
@@ -42,9 +44,10 @@ void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, ManagerObj
             std::map<std::string, sdbus::Variant> options;
             readArguments(call, {"policy"}, options);
             if (options.empty()) throw toBusError(makeError(Errc::InvalidArgument, "SetRecoveryPolicy: nothing to set"));
-            const RecoveryPolicy wanted = decode(options, ctx.recovery.policy());
-            authorizeThen(ctx, call, kActionManagePolicy, [&ctx, &manager, wanted](PendingCall pending) {
-                if (auto r = ctx.recovery.setAtRunTime(wanted); !r) return pending.fail(r.error().context("SetRecoveryPolicy"));
+            const RecoveryPolicyChange change = decode(options);
+            authorizeThen(ctx, call, kActionManagePolicy, [&ctx, &manager, change](PendingCall pending) {
+                if (auto r = ctx.recovery.setAtRunTime(change); !r) return pending.fail(r.error().context("SetRecoveryPolicy"));
+                const RecoveryPolicy& wanted = ctx.recovery.policy();
                 ManagerState& m = ctx.manager;
                 m.autoReset = wanted.autoReset;
                 m.resetGuardResets = wanted.guardResets;

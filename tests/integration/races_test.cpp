@@ -182,3 +182,21 @@ TEST(Races, ACallWhoseVfWentAwayBeforeItsAnswerStillGetsIt) {
     EXPECT_EQ(stack.aismi({"vf", "quarantine", "0:3"}).exitCode, 0) << "VF 3's object takes calls again";
     EXPECT_EQ(stack.daemonState(), "running") << stack.daemonReport();
 }
+
+TEST(Races, TwoPolicyChangesWaitingForPolkitAtOnceBothLand) {
+    // Each used to be applied to a copy of the whole policy taken before polkit answered: the
+    // second to be answered put back the key the first had changed (found by aismi-chaos).
+    Stack stack(sixteenVfsWithPolkit());
+    if (!stack.polkitRunning()) GTEST_SKIP() << "polkitd is not installed, or the test does not run as root";
+    stack.startDaemon();
+    ASSERT_EQ(::kill(stack.polkitPid(), SIGSTOP), 0);
+    Process resets = stack.spawnAismi({"policy", "set", "--auto-reset", "no"}, std::nullopt, "auto-reset");
+    Process budget = stack.spawnAismi({"policy", "set", "--card-reset-budget", "4/120"}, std::nullopt, "budget");
+    std::this_thread::sleep_for(300ms);  // both requests reach polkit and wait there
+    ::kill(stack.polkitPid(), SIGCONT);
+    EXPECT_EQ(resets.stop(0, 30000), 0);
+    EXPECT_EQ(budget.stop(0, 30000), 0);
+    const std::string shown = stack.aismi({"policy", "show", "-j"}).out;
+    EXPECT_NE(shown.find("\"auto_reset\": false"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("\"card_reset_budget\": 4, \"card_reset_window_s\": 120"), std::string::npos) << shown;
+}

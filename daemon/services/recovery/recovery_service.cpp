@@ -130,7 +130,18 @@ void RecoveryService::escalate(unsigned cardIndex, const std::string& label, uns
     });
 }
 
-Result<void> RecoveryService::setAtRunTime(const RecoveryPolicy& p) {
+RecoveryPolicy RecoveryPolicyChange::appliedTo(RecoveryPolicy p) const {
+    p.autoReset = autoReset.value_or(p.autoReset);
+    p.guardResets = guardResets.value_or(p.guardResets);
+    p.guardWindow = guardWindow.value_or(p.guardWindow);
+    p.autoCardReset = autoCardReset.value_or(p.autoCardReset);
+    p.cardResetBudget = cardResetBudget.value_or(p.cardResetBudget);
+    p.cardResetWindow = cardResetWindow.value_or(p.cardResetWindow);
+    return p;
+}
+
+Result<void> RecoveryService::setAtRunTime(const RecoveryPolicyChange& change) {
+    const RecoveryPolicy p = change.appliedTo(policy_);
     const auto out = [](const char* what, long long v, long long min, long long max) -> Result<void> {
         if (v < min || v > max)
             return makeError(Errc::InvalidArgument, std::string(what) + " must be " + std::to_string(min) + " to " + std::to_string(max) + ", not " + std::to_string(v));

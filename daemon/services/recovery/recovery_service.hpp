@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -39,6 +40,16 @@ struct RecoveryPolicy {
     bool operator==(const RecoveryPolicy&) const = default;
 };
 
+/// Some of the policy's keys (Manager1.SetRecoveryPolicy): the rest keep the value they have
+/// when the change is applied — not a copy taken when it was asked for (authorization takes a
+/// while, and another change may land meanwhile).
+struct RecoveryPolicyChange {
+    std::optional<bool> autoReset, autoCardReset;
+    std::optional<unsigned> guardResets, cardResetBudget;
+    std::optional<std::chrono::seconds> guardWindow, cardResetWindow;
+    RecoveryPolicy appliedTo(RecoveryPolicy p) const;
+};
+
 class RecoveryService {
 public:
     struct Deps {
@@ -57,9 +68,10 @@ public:
     void setPolicy(const RecoveryPolicy& p) {
         if (!setAtRunTime_) policy_ = p;
     }
-    /// The policy set with `aismi policy set` (Manager1.SetRecoveryPolicy): range-checked,
-    /// kept in the store, and from then on it wins over aismid.conf's, across restarts.
-    Result<void> setAtRunTime(const RecoveryPolicy& p);
+    /// `aismi policy set` (Manager1.SetRecoveryPolicy) changes the policy in effect: the result
+    /// is range-checked, kept in the store, and from then on it wins over aismid.conf's, across
+    /// restarts.
+    Result<void> setAtRunTime(const RecoveryPolicyChange& change);
     bool policySetAtRunTime() const { return setAtRunTime_; }
     /// Marks quarantined VFs, and each VF's automatic resets left in its guard, in a fresh
     /// snapshot (a Poller annotator).
