@@ -1,18 +1,22 @@
 // aismi-chaos: a model-based tester of interleaved clients, hardware faults and crashes.
 //
-// It starts its own world (a private bus, a real polkitd when run as root, aismid on simulated
-// cards) and, for a bounded time, drives it at once with
+// It starts its own world (a private bus, a real polkitd and a real libvirtd with the test
+// driver when run as root, aismid on simulated cards) and, for a bounded time, drives it at
+// once with
 //   - client threads calling aismid over D-Bus with valid and invalid requests: VF counts,
 //     layouts (and their dry runs), job cancels, provisioning, quarantines, resets, kubelet's
-//     holds, quotas, oversubscription and recovery policies, and reads of everything; and
-//     running `aismi firmware update|activate|rollback` with good, untrusted and damaged images;
+//     holds, assignments to libvirt domains and driver binding, quotas, oversubscription and
+//     recovery policies, and reads of everything; and running `aismi firmware
+//     update|activate|rollback` with good, untrusted and damaged images;
 //   - a conductor playing the world outside through aismi-sim (faults, power cycles, a card
-//     lost and back), declaring layouts in layouts.d with SIGHUP, SIGKILLing and SIGSTOPping
-//     aismid, and running aismi as uid 65534;
+//     lost and back) and virsh (domains started, stopped, undefined, edited by hand; libvirtd
+//     killed and started again: libvirt_world.hpp), declaring layouts in layouts.d with SIGHUP,
+//     SIGKILLing and SIGSTOPping aismid, and running aismi as uid 65534;
 // and checks every answer against a reference model (register.hpp): each acknowledged change
 // is in what aismid and its store say afterwards, no refused one is, and at quiescent points
-// (faults cleared, aismid up) desired equals actual, no tenant is over its quota, no tenant's
-// memory is left in a VF that changed hands, nothing is left open in the store.
+// (faults cleared, aismid up) desired equals actual, aismid and libvirt agree on who has each
+// VF, no VF has two consumers, no tenant is over its quota, no user's memory is left in a VF
+// that changed hands, nothing is left open in the store.
 //
 // Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N]
 // It ends with "chaos: STEPS steps, CHECKS checks, FAULTS faults, CRASHES crashes,
@@ -20,6 +24,7 @@
 // model, the invariants and how to replay a seed.
 #include "bus_client.hpp"
 #include "http_client.hpp"
+#include "libvirt_world.hpp"
 #include "register.hpp"
 #include "stack.hpp"
 #include "store_query.hpp"
@@ -42,6 +47,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace aismi::test;
 using namespace aismi::chaos;
@@ -89,6 +96,10 @@ struct Model {
         std::vector<Register<Provisioning>> vfs;
         std::vector<Register<bool>> quarantined;
         std::vector<Register<std::string>> holders;  // kubelet's holds ("" none)
+        std::vector<Register<std::string>> domains;  // the libvirt domain it is assigned to ("" none)
+        // An assignment that gave the VF its tenant (its release, or libvirt freeing it, takes
+        // the tenant back): the store's tenant_given, or an acknowledged assign with a tenant.
+        std::vector<bool> tenantGiven;
         Register<std::string> oversubscription;      // the compute ratio, "1.50"
         Register<std::string> firmware;              // the version the card runs
     };
@@ -113,14 +124,16 @@ struct FirmwareImage {
 
 class Chaos {
 public:
-    explicit Chaos(Stack& stack, uint64_t seed, std::vector<FirmwareImage> images)
-        : stack_(stack), seed_(seed), world_(seed), images_(std::move(images)) {
+    Chaos(Stack& stack, uint64_t seed, std::vector<FirmwareImage> images, LibvirtWorld* libvirt)
+        : stack_(stack), seed_(seed), world_(seed), images_(std::move(images)), libvirt_(libvirt) {
         if (!gOptions.history.empty()) historyFile_.open(gOptions.history, std::ios::trunc);
         model_.cards.resize(gOptions.cards);
         for (auto& c : model_.cards) {
             c.vfs.resize(gOptions.vfs);
             c.quarantined.resize(gOptions.vfs);
             c.holders.resize(gOptions.vfs);
+            c.domains.resize(gOptions.vfs);
+            c.tenantGiven.resize(gOptions.vfs);
         }
     }
 
@@ -171,8 +184,9 @@ private:
     void worldStep() {
         watchDaemon();  // a death of its own is found at once, and aismid started again
         const unsigned card = world_() % gOptions.cards;
-        const unsigned pick = world_() % 100;
+        const unsigned pick = world_() % 110;
         ++steps_;
+        if (pick >= 100) return libvirtStep();
         if (pick < 22) {
             static const char* kVfFaults[] = {"flr-fail", "flr-timeout", "ecc-correctable", "ecc-uncorrectable", "vf-hang"};
             const std::string fault = kVfFaults[world_() % 5];
@@ -218,6 +232,37 @@ private:
         } else if (stack_.polkitRunning()) {
             unprivileged(card);
         }
+    }
+
+    // libvirt's world: VMs started and stopped, undefined, edited by hand, libvirtd restarted.
+    void libvirtStep() {
+        if (!libvirt_) return;
+        std::map<std::string, std::pair<unsigned, unsigned>> vfAt;  // PCI address -> card, VF
+        std::vector<std::string> addresses;
+        try {
+            BusClient bus(stack_.busAddress());
+            auto vfs = bus.query(kVf1, {"CardIndex", "Index", "PciAddress"});
+            for (size_t i = 0; i < vfs["PciAddress"].size(); ++i)
+                vfAt[vfs["PciAddress"][i]] = {static_cast<unsigned>(std::stoul(vfs["CardIndex"].at(i))), static_cast<unsigned>(std::stoul(vfs["Index"].at(i)))};
+        } catch (const std::exception&) {
+        }
+        for (const auto& [address, vf] : vfAt) addresses.push_back(address);
+        const auto change = libvirt_->step(world_, addresses);
+        if (change.command.empty()) return;
+        if (change.restarted) ++crashes_;
+        record("world", change.command, change.outcome, {"world", "libvirt"});
+        std::lock_guard lock(modelLock_);
+        // aismid frees (or adopts) what libvirt no longer (or newly) has: its own decision.
+        const auto letGo = [&](unsigned card, unsigned vf) {
+            model_.cards[card].domains[vf].forget();
+            if (model_.cards[card].tenantGiven[vf]) model_.cards[card].vfs[vf].forget();
+        };
+        for (const auto& address : {change.removed, change.added})
+            if (auto at = vfAt.find(address); !address.empty() && at != vfAt.end() && at->second.second < gOptions.vfs) letGo(at->second.first, at->second.second);
+        for (unsigned c = 0; c < gOptions.cards; ++c)
+            for (unsigned v = 0; v < gOptions.vfs; ++v)
+                for (const auto& d : model_.cards[c].domains[v].candidates())
+                    if (change.freed.count(d)) letGo(c, v);
     }
 
     // A card that stops answering is shown so within a bound, and comes back.
@@ -379,8 +424,9 @@ private:
         const unsigned card = rng() % gOptions.cards, vf = rng() % gOptions.vfs;
         const std::string target = std::to_string(card) + ":" + std::to_string(vf);
         const std::set<std::string> touches{"card" + std::to_string(card), "vf" + target};
-        unsigned pick = rng() % 108;
+        unsigned pick = rng() % (libvirt_ ? 116 : 108);
         if (restoring_[card] && pick >= 58 && pick < 69) pick = 99;  // a read instead (see worldStep)
+        if (pick >= 108) return libvirtCall(bus, rng, who, card, vf);
         if (pick >= 106) return cancelAnyJob(bus, rng, who);
         if (pick >= 100) return pick < 104 ? firmware(rng, who, card) : recoveryPolicy(bus, rng, who);
         if (pick < 28) {
@@ -463,10 +509,13 @@ private:
             auto r = bus.call(vfPath(card, vf), kVf1, "Hold", [](sd_bus_message* m) { sd_bus_message_append(m, "s", "kubelet"); });
             answered(r, who, busctl(vfPath(card, vf), kVf1, "Hold", "s kubelet"), touches);
             writeHolder(card, vf, "kubelet", r);
+            if (r.ok()) leaveTrace(card, vf, who);
         } else if (pick < 82) {
             auto r = bus.call(vfPath(card, vf), kVf1, "Release");
             answered(r, who, busctl(vfPath(card, vf), kVf1, "Release", ""), touches);
             writeHolder(card, vf, "", r);
+            writeDomain(card, vf, "", r);
+            if (r.ok()) traceGone(card, vf, r, who, touches);
         } else if (pick < 84) {
             // The card's oversubscription policy; now and then a ratio out of range.
             static const double kRatios[] = {1.0, 1.5, 2.0, 99.0};
@@ -483,6 +532,66 @@ private:
         } else {
             read(bus, rng, who, card, vf);
         }
+    }
+
+    // A VF for a VM: assigned to a libvirt domain (for a tenant now and then, which gives the
+    // VF that tenant), bound to vfio-pci or back to its host driver; now and then a domain
+    // name libvirt does not allow, one it does not have, or a driver that is not offered.
+    void libvirtCall(BusClient& bus, std::mt19937_64& rng, const std::string& who, unsigned card, unsigned vf) {
+        const std::string target = std::to_string(card) + ":" + std::to_string(vf);
+        const std::set<std::string> touches{"card" + std::to_string(card), "vf" + target, "libvirt"};
+        if (rng() % 4 == 0) {
+            static const char* kDrivers[] = {"vfio-pci", "host", "vfio-pci", "host", "nouveau"};
+            const std::string driver = kDrivers[rng() % 5];
+            auto r = bus.call(vfPath(card, vf), kVf1, "BindDriver", [&](sd_bus_message* m) { sd_bus_message_append(m, "s", driver.c_str()); });
+            answered(r, who, busctl(vfPath(card, vf), kVf1, "BindDriver", "s " + driver), touches);
+            if (driver == "nouveau") refusedBadInput(r, "BindDriver(nouveau)", touches);
+            return;
+        }
+        const unsigned kind = rng() % 12;
+        const std::string domain = kind == 0 ? "a/b" : kind == 1 ? "nosuch" : LibvirtWorld::domains()[rng() % LibvirtWorld::domains().size()];
+        const std::string tenant = rng() % 4 == 0 ? kTenants[rng() % 3] : "";
+        auto r = bus.call(vfPath(card, vf), kVf1, "Assign", [&](sd_bus_message* m) { sd_bus_message_append(m, "ss", domain.c_str(), tenant.c_str()); });
+        answered(r, who, busctl(vfPath(card, vf), kVf1, "Assign", "ss " + quoted(domain) + " " + quoted(tenant)), touches);
+        if (kind < 2) return refusedBadInput(r, "Assign(" + quoted(domain) + ")", touches);
+        writeDomain(card, vf, domain, r);
+        if (r.ok()) leaveTrace(card, vf, who);
+        if (tenant.empty() || (!r.ok() && !r.lost())) return;
+        // The VF may have been given the tenant (when it had none): not followed to the value.
+        std::lock_guard lock(modelLock_);
+        model_.cards[card].vfs[vf].forget();
+        model_.cards[card].tenantGiven[vf] = true;
+    }
+
+    // Isolation, call by call: the VM or pod given a VF leaves a trace in its memory (unique to
+    // this use); once a Release is answered, no trace left before it was asked for is there.
+    void leaveTrace(unsigned card, unsigned vf, const std::string& who) {
+        const std::string target = std::to_string(card) + ":" + std::to_string(vf);
+        const std::string trace = "use-" + std::to_string(++traces_);
+        if (stack_.sim({"vf-memory", "write", target, trace}).exitCode != 0) return;
+        record(who, "aismi-sim vf-memory write " + target + " " + trace, "written (its user's data)", {"vf" + target});
+        std::lock_guard lock(tracesLock_);
+        traceLog_[{card, vf}].push_back({trace, now()});
+    }
+
+    void traceGone(unsigned card, unsigned vf, const Reply& release, const std::string& who, const std::set<std::string>& touches) {
+        std::vector<std::string> before;
+        {
+            std::lock_guard lock(tracesLock_);
+            auto& all = traceLog_[{card, vf}];
+            for (auto it = all.begin(); it != all.end();)
+                if (it->second < release.invoked) before.push_back(it->first), it = all.erase(it);
+                else ++it;
+        }
+        if (before.empty()) return;
+        const std::string target = std::to_string(card) + ":" + std::to_string(vf);
+        const std::string memory = stack_.sim({"vf-memory", "read", target}).out;
+        ++checks_;
+        for (const auto& trace : before)
+            if (memory.find(trace) != std::string::npos)
+                violation(who + ": VF " + target + " was released (answered at " + std::to_string(release.completed) + " s) with its user's " + trace +
+                              " still in its memory",
+                          touches, release.invoked);
     }
 
     // Firmware, as an operator runs it: `aismi firmware ...` processes (they follow the update's
@@ -663,6 +772,7 @@ private:
         }
         c.count.write(static_cast<unsigned>(profiles.size()), r.invoked, completed, true);
         for (auto& h : c.holders) h.forget();
+        for (auto& d : c.domains) d.forget();
         for (unsigned i = 0; i < gOptions.vfs; ++i) {
             if (i >= profiles.size()) {
                 c.vfs[i].write(Provisioning{}, r.invoked, completed, false);
@@ -710,6 +820,16 @@ private:
         model_.cards[card].holders[vf].write(holder, r.invoked, r.lost() ? Register<std::string>::kNever : r.completed, !r.lost());
     }
 
+    // A VF given to a domain, or taken back (`domain` ""): taking it back also takes back a
+    // tenant the assignment gave it.
+    void writeDomain(unsigned card, unsigned vf, const std::string& domain, const Reply& r) {
+        if (!r.ok() && !r.lost()) return;
+        std::lock_guard lock(modelLock_);
+        auto& c = model_.cards[card];
+        if (domain.empty() && c.tenantGiven[vf]) c.vfs[vf].forget();
+        c.domains[vf].write(domain, r.invoked, r.lost() ? Register<std::string>::kNever : r.completed, !r.lost());
+    }
+
     void writeQuarantine(unsigned card, unsigned vf, bool on, const Reply& r) {
         if (!r.ok() && !r.lost()) return;
         std::lock_guard lock(modelLock_);
@@ -727,6 +847,7 @@ private:
         for (auto& v : c.vfs) v.write(Provisioning{}, r.invoked, completed, false);
         for (auto& q : c.quarantined) q.forget();
         for (auto& h : c.holders) h.forget();
+        for (auto& d : c.domains) d.forget();
     }
 
     // `lock`: take modelLock_ (false: the caller holds it).
@@ -738,6 +859,7 @@ private:
         for (auto& v : c.vfs) v.forget();
         for (auto& q : c.quarantined) q.forget();
         for (auto& h : c.holders) h.forget();
+        for (auto& d : c.domains) d.forget();
     }
 
     // ---- per-call checks ----------------------------------------------------------------
@@ -799,12 +921,27 @@ private:
         std::map<unsigned, unsigned> enabled;
         std::map<std::pair<unsigned, unsigned>, Provisioning> vfs;
         std::map<std::pair<unsigned, unsigned>, bool> quarantined, scrubPending;
-        std::map<std::pair<unsigned, unsigned>, std::string> holder;
+        std::map<std::pair<unsigned, unsigned>, std::string> holder, domain;
         std::map<unsigned, std::string> oversubscription;
         std::map<unsigned, std::string> firmware;
         bool autoReset = false;
         unsigned guardResets = 0;
     };
+
+    // Who uses a VF: its tenant, and the VM (libvirt domain) or pod (kubelet) it is in.
+    struct Owner {
+        std::string tenant, consumer;
+        std::string pattern() const { return "mem-" + tenant + "@" + consumer; }
+        std::string text() const {
+            const std::string t = tenant.empty() ? "no tenant" : "tenant " + tenant;
+            return consumer.empty() ? t : t + " in " + consumer;
+        }
+    };
+    static std::string consumerOf(const Seen& seen, const std::pair<unsigned, unsigned>& key) {
+        if (auto d = seen.domain.find(key); d != seen.domain.end() && !d->second.empty()) return "domain-" + d->second;
+        if (auto h = seen.holder.find(key); h != seen.holder.end() && !h->second.empty()) return "holder-" + h->second;
+        return "";
+    }
 
     Seen observe(BusClient& bus) {
         Seen s;
@@ -827,13 +964,14 @@ private:
         };
         s.autoReset = property("AutoReset", "b") != 0;
         s.guardResets = property("ResetGuardResets", "u");
-        auto vfs = bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Quarantined", "ScrubPending", "Holder"});
+        auto vfs = bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Quarantined", "ScrubPending", "Holder", "Domain"});
         for (size_t i = 0; i < vfs["Index"].size(); ++i) {
             const std::pair<unsigned, unsigned> key{static_cast<unsigned>(std::stoul(vfs["CardIndex"][i])), static_cast<unsigned>(std::stoul(vfs["Index"][i]))};
             s.vfs[key] = Provisioning{vfs["Profile"].at(i), vfs["Tenant"].at(i)};
             s.quarantined[key] = vfs["Quarantined"].at(i) == "true";
             s.scrubPending[key] = vfs["ScrubPending"].at(i) == "true";
             s.holder[key] = vfs["Holder"].at(i);
+            s.domain[key] = vfs["Domain"].at(i);
         }
         return s;
     }
@@ -886,8 +1024,15 @@ private:
                 mc.quarantined[v].seen(q != seen.quarantined.end() && q->second);
                 auto h = seen.holder.find({c, v});
                 mc.holders[v].seen(h != seen.holder.end() ? h->second : "");
+                auto d = seen.domain.find({c, v});
+                mc.domains[v].seen(d != seen.domain.end() ? d->second : "");
+                mc.tenantGiven[v] = false;
             }
         }
+        // (A card's key is its serial.)
+        for (const auto& row : queryStore(db, "SELECT card_key, vf FROM vf_assignments WHERE tenant_given = 1"))
+            for (unsigned c = 0; c < gOptions.cards; ++c)
+                if (seen.serial.count(c) && seen.serial.at(c) == row[0] && std::stoul(row[1]) < gOptions.vfs) model_.cards[c].tenantGiven[std::stoul(row[1])] = true;
         model_.autoReset.seen(seen.autoReset);
         model_.guardResets.seen(seen.guardResets);
         std::map<std::string, uint64_t> usage;
@@ -898,12 +1043,14 @@ private:
             model_.tenants[row[0]].allowance = std::max<uint64_t>(std::stoull(row[1]), usage[row[0]]);
         for (const auto& t : kTenants)
             if (!t.empty() && !model_.tenants.count(t)) model_.tenants[t].allowance = UINT64_MAX;
-        // Each tenant leaves its mark in its VFs' memory; a VF that changes hands must lose it.
+        // Each user (a tenant, the VM or pod it runs in) leaves its mark in its VFs' memory; a VF
+        // that changes hands must lose it.
         marks_.clear();
         for (const auto& [key, p] : seen.vfs) {
-            if (p.tenant.empty() || seen.scrubPending.at(key)) continue;
+            const Owner owner{p.tenant, consumerOf(seen, key)};
+            if ((owner.tenant.empty() && owner.consumer.empty()) || seen.scrubPending.at(key)) continue;
             const std::string vf = std::to_string(key.first) + ":" + std::to_string(key.second);
-            if (stack_.sim({"vf-memory", "write", vf, "mem-" + p.tenant}).exitCode == 0) marks_[key] = p.tenant;
+            if (stack_.sim({"vf-memory", "write", vf, owner.pattern()}).exitCode == 0) marks_[key] = owner;
         }
         if (first) {
             baselineFds_ = openFds(stack_.daemonPid());
@@ -923,6 +1070,8 @@ private:
         const auto flashing = queryStore(db, "SELECT id, kind, card_key, state FROM firmware_updates WHERE state IN ('writing','activating')");
         if (!flashing.empty())
             return "firmware " + flashing[0][1] + " " + flashing[0][0] + " on " + flashing[0][2] + " is still " + flashing[0][3] + " in the store";
+        const auto moving = queryStore(db, "SELECT card_key, vf, domain, state FROM vf_assignments WHERE state != 'assigned'");
+        if (!moving.empty()) return "VF " + moving[0][1] + " of card " + moving[0][0] + " is still " + moving[0][3] + " domain '" + moving[0][2] + "' in the store";
         for (unsigned c = 0; c < gOptions.cards; ++c) {
             auto shown = stack_.aismi({"partition", "show", "-i", std::to_string(c)});
             if (shown.exitCode != 0) return "aismi partition show -i " + std::to_string(c) + " failed: " + shown.err;
@@ -941,7 +1090,45 @@ private:
             if (want != desired.end() && want->second != cards["VfEnabled"].at(i))
                 return "card " + cards["Index"][i] + ": desired " + want->second + " VFs, it has " + cards["VfEnabled"].at(i);
         }
+        return libvirt_ ? disagreementWithLibvirt(bus) : "";
+    }
+
+    // aismid and libvirt agree: every VF aismid says a domain has is in that domain's XML, and
+    // every one of aismid's VFs in a domain's XML is that domain's in aismid (adopted), or
+    // aismid reports the conflict in the VF's health reasons (in two domains, held by kubelet).
+    std::string disagreementWithLibvirt(BusClient& bus) {
+        if (!libvirt_->up()) return "libvirtd does not answer";
+        const auto domains = libvirt_->hostdevs();
+        auto vfs = bus.query(kVf1, {"CardIndex", "Index", "PciAddress", "Domain"});
+        std::map<std::string, size_t> byAddress;
+        for (size_t i = 0; i < vfs["PciAddress"].size(); ++i) {
+            byAddress[vfs["PciAddress"][i]] = i;
+            const std::string& domain = vfs["Domain"].at(i);
+            if (domain.empty()) continue;
+            const auto in = domains.find(domain);
+            if (in == domains.end() || std::find(in->second.begin(), in->second.end(), vfs["PciAddress"][i]) == in->second.end())
+                return "VF " + vfs["CardIndex"].at(i) + ":" + vfs["Index"].at(i) + " (" + vfs["PciAddress"][i] + "): aismid says domain '" + domain +
+                       "' has it; libvirt's XML of '" + domain + "' does not";
+        }
+        for (const auto& [domain, addresses] : domains)
+            for (const auto& address : addresses) {
+                const auto at = byAddress.find(address);
+                if (at == byAddress.end() || vfs["Domain"].at(at->second) == domain) continue;
+                const std::string vf = vfs["CardIndex"].at(at->second) + ":" + vfs["Index"].at(at->second);
+                const auto reasons = healthReasons(bus, vfPath(std::stoul(vfs["CardIndex"].at(at->second)), std::stoul(vfs["Index"].at(at->second))));
+                if (reasons.find("'" + domain + "'") == std::string::npos)
+                    return "VF " + vf + " (" + address + ") is in domain '" + domain + "''s XML; aismid says its domain is '" + vfs["Domain"].at(at->second) +
+                           "' and reports no conflict (health reasons: " + reasons + ")";
+            }
         return "";
+    }
+
+    static std::string healthReasons(BusClient& bus, const std::string& path) {
+        auto r = bus.call(path, "org.freedesktop.DBus.Properties", "Get", [](sd_bus_message* m) { sd_bus_message_append(m, "ss", kVf1, "HealthReasons"); });
+        std::string out;
+        if (!r.ok() || sd_bus_message_enter_container(r.body.get(), 'v', "as") < 0 || sd_bus_message_enter_container(r.body.get(), 'a', "s") < 0) return out;
+        for (const char* reason = nullptr; sd_bus_message_read(r.body.get(), "s", &reason) > 0;) out += (out.empty() ? "" : "; ") + std::string(reason);
+        return out;
     }
 
     void compare(const Seen& seen, const std::string& db) {
@@ -985,13 +1172,23 @@ private:
                 ++checks_;
                 if (!mc.holders[v].allows(holder))
                     violation(vf + " is held by '" + holder + "'; the acknowledged changes allow " + list(mc.holders[v].candidates()), {vf, card});
-                // Isolation: a VF whose tenant changed since the last check lost that tenant's memory.
+                const std::string domain = seen.domain.count({c, v}) ? seen.domain.at({c, v}) : "";
+                ++checks_;
+                if (!mc.domains[v].allows(domain))
+                    violation(vf + " is assigned to domain '" + domain + "'; the acknowledged changes allow " + list(mc.domains[v].candidates()), {vf, card, "libvirt"});
+                ++checks_;
+                if (!domain.empty() && !holder.empty()) violation(vf + " has two consumers: domain '" + domain + "' and " + holder, {vf, card, "libvirt"});
+                // Isolation: a VF that changed hands since the last check (another tenant, or
+                // out of the VM or pod that had it) lost what its user left in it.
                 auto mark = marks_.find({c, v});
-                if (mark == marks_.end() || bus.tenant == mark->second || seen.scrubPending.at({c, v})) continue;
+                if (mark == marks_.end() || seen.scrubPending.at({c, v})) continue;
+                const Owner now{bus.tenant, consumerOf(seen, {c, v})};
+                if (now.tenant == mark->second.tenant && (mark->second.consumer.empty() || now.consumer == mark->second.consumer)) continue;
                 ++checks_;
                 const std::string memory = stack_.sim({"vf-memory", "read", std::to_string(c) + ":" + std::to_string(v)}).out;
-                if (memory.find("mem-" + mark->second) != std::string::npos)
-                    violation(vf + " went from tenant " + mark->second + " to " + text(bus) + " with " + mark->second + "'s memory still in it", {vf, card});
+                if (memory.find(mark->second.pattern()) != std::string::npos)
+                    violation(vf + " went from " + mark->second.text() + " to " + now.text() + " with the memory of " + mark->second.text() + " still in it",
+                              {vf, card, "libvirt"});
             }
         }
         checks_ += 2;
@@ -1129,11 +1326,15 @@ private:
     const uint64_t seed_;
     std::mt19937_64 world_;
     const std::vector<FirmwareImage> images_;
+    LibvirtWorld* const libvirt_;  // null: no libvirt (not root)
     std::ofstream historyFile_;
     std::mutex modelLock_, historyLock_, violationsLock_, daemonLock_, metricsLock_, tallyLock_;
     std::map<std::string, std::array<uint64_t, 3>> tally_;  // per kind of call: ok, refused, no answer (aismid away)
     Model model_;
-    std::map<std::pair<unsigned, unsigned>, std::string> marks_;  // VF -> the tenant whose memory it holds
+    std::map<std::pair<unsigned, unsigned>, Owner> marks_;  // VF -> the user whose memory it holds
+    std::mutex tracesLock_;
+    std::map<std::pair<unsigned, unsigned>, std::vector<std::pair<std::string, double>>> traceLog_;  // VF -> traces, when left
+    std::atomic<uint64_t> traces_{0};
     std::vector<Step> history_;
     std::vector<std::string> violations_;
     std::atomic<uint64_t> steps_{0}, checks_{0}, faults_{0}, crashes_{0};
@@ -1196,15 +1397,22 @@ TEST(Chaos, InterleavedClientsFaultsAndCrashesKeepEveryInvariant) {
     o.vfs = gOptions.vfs;
     o.withPolkit = true;
     o.extraArgs = {"--firmware-check-seconds=1", "--firmware-keys=" + (firmwareDir / "trusted")};
+    // libvirtd runs as another uid (libvirtd.hpp): as root only.
+    std::unique_ptr<LibvirtWorld> libvirt;
+    if (::geteuid() == 0) {
+        libvirt = std::make_unique<LibvirtWorld>();
+        ASSERT_FALSE(HasFatalFailure()) << "libvirtd did not start";
+        o.extraArgs.push_back("--libvirt-uri=" + libvirt->uri());
+    }
     Stack stack(o);
     stack.startDaemon();
     ASSERT_FALSE(HasFatalFailure());
     const unsigned seconds = gOptions.seconds ? gOptions.seconds : static_cast<unsigned>(testSize("AISMI_CHAOS_SECONDS", 120, 20, 1));
     gOptions.seconds = seconds;
-    std::printf("chaos: seed %llu, %u s, %u clients, %u cards%s\n", static_cast<unsigned long long>(gOptions.seed), seconds, gOptions.clients, gOptions.cards,
-                stack.polkitRunning() ? ", a real polkitd" : " (no polkitd: not root, or not installed)");
+    std::printf("chaos: seed %llu, %u s, %u clients, %u cards%s%s\n", static_cast<unsigned long long>(gOptions.seed), seconds, gOptions.clients, gOptions.cards,
+                stack.polkitRunning() ? ", a real polkitd" : " (no polkitd: not root, or not installed)", libvirt ? ", a real libvirtd" : " (no libvirtd: not root)");
     std::fflush(stdout);
-    Chaos chaos(stack, gOptions.seed, std::move(images));
+    Chaos chaos(stack, gOptions.seed, std::move(images), libvirt.get());
     chaos.run(seconds);
     EXPECT_EQ(chaos.violations(), 0u) << "every violation is printed above with the steps that led to it";
 }
@@ -1223,9 +1431,9 @@ uint64_t number(const std::string& option, const char* text, uint64_t min, uint6
 const char* kUsage =
     "Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N] [gtest options]\n"
     "\n"
-    "Starts a private bus, a real polkitd (as root), aismid on 3 simulated cards, and drives them\n"
-    "at once with client threads, faults, crashes and an unprivileged user, checking every answer\n"
-    "against a reference model. Ends with one line:\n"
+    "Starts a private bus, a real polkitd and libvirtd (as root), aismid on 3 simulated cards, and\n"
+    "drives them at once with client threads, faults, crashes, libvirt's changes and an\n"
+    "unprivileged user, checking every answer against a reference model. Ends with one line:\n"
     "  chaos: STEPS steps, CHECKS checks, FAULTS faults, CRASHES crashes, VIOLATIONS violations (seed SEED)\n"
     "\n"
     "  --seed N         the run's seed (default: a fresh one, printed); the same seed makes the\n"
