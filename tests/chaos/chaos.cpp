@@ -184,24 +184,32 @@ private:
     void worldStep() {
         watchDaemon();  // a death of its own is found at once, and aismid started again
         const unsigned card = world_() % gOptions.cards;
-        const unsigned pick = world_() % 110;
+        const unsigned pick = world_() % 115;
         ++steps_;
+        if (pick >= 110) return stall();
         if (pick >= 100) return libvirtStep();
         if (pick < 22) {
             static const char* kVfFaults[] = {"flr-fail", "flr-timeout", "ecc-correctable", "ecc-uncorrectable", "vf-hang"};
             const std::string fault = kVfFaults[world_() % 5];
             const unsigned vf = world_() % gOptions.vfs;
             const std::string target = std::to_string(card) + ":" + std::to_string(vf);
+            const auto before = lastEventId();
             if (stack_.sim({"inject", target, fault}).exitCode == 0) {
                 ++faults_;
                 record("world", "aismi-sim inject " + target + " " + fault, "injected", {"card" + std::to_string(card), "vf" + target});
-                // aismid may quarantine a VF that keeps failing: its own decision, not modelled.
-                std::lock_guard lock(modelLock_);
-                model_.cards[card].quarantined[vf].forget();
+                {
+                    // aismid may quarantine a VF that keeps failing: its own decision, not modelled.
+                    std::lock_guard lock(modelLock_);
+                    model_.cards[card].quarantined[vf].forget();
+                }
+                // A VF that stops is noticed: an event about it (a hang, its reset) within a bound.
+                if (before && (fault == "vf-hang" || fault == "ecc-uncorrectable")) faultShown(card, vf, fault, *before);
             }
         } else if (pick < 32) {
-            static const char* kCardFaults[] = {"thermal", "link-degrade", "ecc-correctable", "flr-fail"};
-            const std::string fault = kCardFaults[world_() % 4];
+            // Flash faults hit the next firmware update (or the bank a rollback would boot).
+            static const char* kCardFaults[] = {"thermal",     "link-degrade", "ecc-correctable", "flr-fail",    "fw-write-error",
+                                                "flash-wearout", "fw-no-boot",   "fw-unhealthy",    "fw-corrupt"};
+            const std::string fault = kCardFaults[world_() % 9];
             if (stack_.sim({"inject", std::to_string(card), fault}).exitCode == 0) {
                 ++faults_;
                 record("world", "aismi-sim inject " + std::to_string(card) + " " + fault, "injected", {"card" + std::to_string(card)});
@@ -212,9 +220,17 @@ private:
             // From now to the next check, no client changes the card's VF count or layout: the
             // VFs must come back because aismid restores them, not because a client asked.
             restoring_[card] = true;
-            if (stack_.sim({"power-cycle", std::to_string(card)}).exitCode == 0) {
+            const std::string c = std::to_string(card);
+            if (world_() % 3 == 0 && stack_.sim({"inject", c, "power-cut"}).exitCode == 0) {
+                // A power loss: the card is gone (a flash write stops where it is) until power
+                // comes back.
+                const auto ms = 100 + world_() % 1500;
+                record("world", "aismi-sim inject " + c + " power-cut; sleep " + std::to_string(ms / 1000.0), "cut", {"card" + c});
+                std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+            }
+            if (stack_.sim({"power-cycle", c}).exitCode == 0) {
                 ++faults_;
-                record("world", "aismi-sim power-cycle " + std::to_string(card), "done", {"card" + std::to_string(card)});
+                record("world", "aismi-sim power-cycle " + c, "done", {"card" + c});
                 std::lock_guard lock(modelLock_);
                 for (auto& q : model_.cards[card].quarantined) q.forget();  // a power-on VF is not the one quarantined
                 model_.cards[card].firmware.forget();                       // it boots its boot bank
@@ -263,6 +279,102 @@ private:
             for (unsigned v = 0; v < gOptions.vfs; ++v)
                 for (const auto& d : model_.cards[c].domains[v].candidates())
                     if (change.freed.count(d)) letGo(c, v);
+    }
+
+    // The newest event's id (0: none yet); nothing when aismid does not answer.
+    std::optional<uint64_t> lastEventId() {
+        try {
+            BusClient bus(stack_.busAddress());
+            auto r = bus.call(kManagerPath, kManager1, "ListEvents", [](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 1, "limit", "u", 1u); });
+            if (!r.ok() || sd_bus_message_enter_container(r.body.get(), 'a', "(txssuusss)") < 0) return std::nullopt;
+            uint64_t id = 0;
+            for (uint64_t row = 0; sd_bus_message_enter_container(r.body.get(), 'r', "txssuusss") > 0; sd_bus_message_exit_container(r.body.get()))
+                if (sd_bus_message_read(r.body.get(), "t", &row) >= 0) id = std::max(id, row), sd_bus_message_skip(r.body.get(), "xssuusss");
+            return id;
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    }
+
+    // Within 10 s of a fault that stops VF `vf`, an event names it (or the VF is gone: a
+    // client took the card's VFs away meanwhile).
+    void faultShown(unsigned card, unsigned vf, const std::string& fault, uint64_t after) {
+        const std::string target = std::to_string(card) + ":" + std::to_string(vf);
+        bool shown = false, judged = true;
+        try {
+            BusClient bus(stack_.busAddress());
+            for (double until = now() + 10; now() < until && !shown;) {
+                auto r = bus.call(kManagerPath, kManager1, "ListEvents", [&](sd_bus_message* m) {
+                    sd_bus_message_append(m, "a{sv}", 2, "card", "u", card, "after_id", "t", after);
+                });
+                if (!r.ok() || sd_bus_message_enter_container(r.body.get(), 'a', "(txssuusss)") < 0) {
+                    judged = false;  // aismid killed or stopped meanwhile: nothing to judge
+                    break;
+                }
+                while (sd_bus_message_enter_container(r.body.get(), 'r', "txssuusss") > 0) {
+                    uint32_t eventVf = 0;
+                    if (sd_bus_message_skip(r.body.get(), "txssu") >= 0 && sd_bus_message_read(r.body.get(), "u", &eventVf) >= 0) shown |= eventVf == vf;
+                    sd_bus_message_skip(r.body.get(), "sss");
+                    sd_bus_message_exit_container(r.body.get());
+                }
+                if (!shown) std::this_thread::sleep_for(100ms);
+            }
+            if (!shown) {
+                auto present = bus.call(vfPath(card, vf), "org.freedesktop.DBus.Properties", "Get",
+                                        [](sd_bus_message* m) { sd_bus_message_append(m, "ss", kVf1, "Health"); });
+                judged &= present.ok();
+            }
+        } catch (const std::exception&) {
+            judged = false;
+        }
+        ++checks_;
+        if (judged && !shown && daemonUp())
+            violation("VF " + target + " got " + fault + ", but 10 s later no event names it", {"card" + std::to_string(card), "vf" + target});
+    }
+
+    // A write to the hardware hangs (the Nth from now, whichever card it goes to): that card's
+    // strand waits, its readings age, and its health must stop saying "ok" once they are older
+    // than health-stale-polls intervals (3 x 200 ms here).
+    void stall() {
+        const std::string n = std::to_string(1 + world_() % 10);
+        (void)stack_.sim({"freeze", "before", n});
+        std::string status;
+        for (double until = now() + 3; now() < until && status.find("frozen") == std::string::npos; std::this_thread::sleep_for(20ms))
+            status = stack_.sim({"freeze", "status"}).out;
+        const bool frozen = status.find("frozen") != std::string::npos;
+        record("world", "aismi-sim freeze before " + n + "  (" + status.substr(0, status.find('\n')) + ")", frozen ? "a write hangs" : "not reached", {"world"});
+        if (frozen) {
+            ++faults_;
+            const double until = now() + 4 + static_cast<double>(world_() % 4000) / 1000;
+            try {
+                BusClient bus(stack_.busAddress());
+                for (; now() < until; std::this_thread::sleep_for(200ms))
+                    for (unsigned c = 0; c < gOptions.cards; ++c) healthHonest(bus, c);
+            } catch (const std::exception&) {
+            }
+        }
+        (void)stack_.sim({"thaw"});
+        record("world", "aismi-sim thaw", "the write goes on", {"world"});
+    }
+
+    // Health is never "ok" on a reading older than the staleness limit (plus 2 s of slack: the
+    // loop judges it every poll interval, and is never blocked that long).
+    void healthHonest(BusClient& bus, unsigned card) {
+        const auto get = [&](const char* name) {
+            return bus.call(cardPath(card), "org.freedesktop.DBus.Properties", "Get", [&](sd_bus_message* m) { sd_bus_message_append(m, "ss", kCard1, name); });
+        };
+        auto health = get("Health");
+        auto readAt = get("ReadTimestamp");
+        const int64_t nowUs = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        const char* h = nullptr;
+        uint64_t at = 0;
+        if (!health.ok() || !readAt.ok() || sd_bus_message_read(health.body.get(), "v", "s", &h) < 0 || !h || sd_bus_message_read(readAt.body.get(), "v", "t", &at) < 0 ||
+            at == 0)
+            return;
+        const double ageS = static_cast<double>(nowUs - static_cast<int64_t>(at)) / 1e6;
+        ++checks_;
+        if (std::string(h) == "ok" && ageS > 0.6 + 2)
+            violation("card " + std::to_string(card) + "'s health is 'ok' on a reading " + std::to_string(ageS) + " s old", {"card" + std::to_string(card)});
     }
 
     // A card that stops answering is shown so within a bound, and comes back.
@@ -332,9 +444,21 @@ private:
             ::kill(stack_.daemonPid(), SIGCONT);
             stopped_ = false;
         }
+        if (world_() % 3 == 0) {
+            // At an exact step of whatever it writes next: a write to the hardware stalls, and
+            // aismid dies there.
+            const std::string n = std::to_string(1 + world_() % 20);
+            const std::string when = world_() % 2 ? "before" : "after";
+            (void)stack_.sim({"freeze", when, n});
+            std::string status;
+            for (double until = now() + 3; now() < until && status.find("frozen") == std::string::npos; std::this_thread::sleep_for(20ms))
+                status = stack_.sim({"freeze", "status"}).out;
+            record("world", "aismi-sim freeze " + when + " " + n + "  (" + status.substr(0, status.find('\n')) + ")", "armed", {"world"});
+        }
         ++crashes_;
         stack_.stopDaemon(SIGKILL);
-        record("world", "kill -9 $(pidof aismid)", "killed", {"world"});
+        (void)stack_.sim({"thaw"});  // a freeze that did not come ends here
+        record("world", "kill -9 $(pidof aismid); aismi-sim thaw", "killed", {"world"});
         if (world_() % 3 == 0) {
             // Again while it recovers from the first: before it is ready.
             stack_.spawnDaemon();
@@ -931,7 +1055,7 @@ private:
     // Who uses a VF: its tenant, and the VM (libvirt domain) or pod (kubelet) it is in.
     struct Owner {
         std::string tenant, consumer;
-        std::string pattern() const { return "mem-" + tenant + "@" + consumer; }
+        std::string pattern() const { return "mem-" + tenant + "." + consumer; }  // aismi-sim takes letters, digits, "-_."
         std::string text() const {
             const std::string t = tenant.empty() ? "no tenant" : "tenant " + tenant;
             return consumer.empty() ? t : t + " in " + consumer;
@@ -1055,6 +1179,7 @@ private:
         if (first) {
             baselineFds_ = openFds(stack_.daemonPid());
             baselineRss_ = rssKib(stack_.daemonPid());
+            baselineStore_ = storeSize(db);
         }
         lastCheck_ = now();
         ++quiescentPoints_;
@@ -1210,6 +1335,15 @@ private:
         const long fds = openFds(stack_.daemonPid());
         ++checks_;
         if (baselineFds_ > 0 && fds > baselineFds_ + 32) violation("aismid holds " + std::to_string(fds) + " descriptors, " + std::to_string(baselineFds_) + " at the start", {"world"});
+        // Bounded: its memory (ASan keeps up to 256 MiB of freed memory in quarantine) and its
+        // store (events, jobs and finished journal entries are trimmed to their limits).
+        const long rss = rssKib(stack_.daemonPid());
+        ++checks_;
+        if (rss > kRssBoundKib) violation("aismid's RSS is " + std::to_string(rss / 1024) + " MiB, over the bound of " + std::to_string(kRssBoundKib / 1024) + " MiB", {"world"});
+        storeBytes_ = storeSize(db);
+        ++checks_;
+        if (storeBytes_ > kStoreBoundBytes)
+            violation("aismid's store is " + std::to_string(storeBytes_ >> 20) + " MiB with its WAL, over the bound of " + std::to_string(kStoreBoundBytes >> 20) + " MiB", {"world"});
         const std::string address = metricsAddress();
         if (!address.empty()) {
             auto page = httpGet(address, "/metrics", {}, 30000);
@@ -1218,6 +1352,22 @@ private:
                 violation("GET /metrics at a quiescent point: " + std::to_string(page.status) + " " + page.error, {"world"});
         }
     }
+
+    static uintmax_t storeSize(const std::string& db) {
+        uintmax_t total = 0;
+        for (const auto& file : {db, db + "-wal"}) {
+            std::error_code ec;
+            const auto size = std::filesystem::file_size(file, ec);
+            if (!ec) total += size;
+        }
+        return total;
+    }
+#if defined(__SANITIZE_ADDRESS__)
+    static constexpr long kRssBoundKib = 768 * 1024;
+#else
+    static constexpr long kRssBoundKib = 160 * 1024;
+#endif
+    static constexpr uintmax_t kStoreBoundBytes = uintmax_t{64} << 20;
 
     // Where aismid serves /metrics (a new port after each start). Conductor only.
     std::string metricsAddress() {
@@ -1271,8 +1421,9 @@ private:
 
     void summary() {
         const long rss = rssKib(stack_.daemonPid());
-        std::printf("chaos: %llu quiescent points; aismid RSS %ld -> %ld KiB, descriptors %ld -> %ld\n", static_cast<unsigned long long>(quiescentPoints_),
-                    baselineRss_, rss, baselineFds_, openFds(stack_.daemonPid()));
+        std::printf("chaos: %llu quiescent points; aismid RSS %ld -> %ld KiB, descriptors %ld -> %ld, store %ju -> %ju KiB\n",
+                    static_cast<unsigned long long>(quiescentPoints_), baselineRss_, rss, baselineFds_, openFds(stack_.daemonPid()), baselineStore_ >> 10,
+                    storeBytes_ >> 10);
         std::printf("chaos: %-28s %9s %9s %9s\n", "call", "ok", "refused", "no answer");
         for (const auto& [kind, t] : tally_)
             std::printf("chaos: %-28s %9llu %9llu %9llu\n", kind.c_str(), static_cast<unsigned long long>(t[0]), static_cast<unsigned long long>(t[1]),
@@ -1341,6 +1492,7 @@ private:
     uint64_t quiescentPoints_ = 0;
     std::atomic<double> lastCheck_{0};
     long baselineFds_ = 0, baselineRss_ = 0;
+    uintmax_t baselineStore_ = 0, storeBytes_ = 0;
     bool stopped_ = false;
     std::string metrics_;
     pid_t metricsPid_ = -1;
