@@ -23,6 +23,12 @@ protected:
         ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "4"}).exitCode, 0);
     }
     std::string vfs() { return stack.aismi({"--query-vf=vf,profile,tenant,compute_units", "--format=csv,noheader", "-i", "0"}).out; }
+    // What a VF's (simulated) memory holds: "clean" after a scrub, else what a tenant left.
+    std::string memory(const std::string& vf) {
+        std::string m = stack.sim({"vf-memory", "read", vf}).out;
+        while (!m.empty() && m.back() == '\n') m.pop_back();
+        return m;
+    }
     Stack stack;
 };
 
@@ -112,11 +118,6 @@ TEST_F(Provisioning, ComesBackByItselfAfterAPowerCycle) {
 // scrubs it before anyone else gets it; the neighbour keeps its memory; an unchanged
 // provisioning keeps the owner's; a failed scrub keeps the VF out of use until one succeeds.
 TEST_F(Provisioning, AVfChangesTenantsOnlyResetAndScrubbed) {
-    const auto memory = [&](const std::string& vf) {
-        std::string m = stack.sim({"vf-memory", "read", vf}).out;
-        while (!m.empty() && m.back() == '\n') m.pop_back();
-        return m;
-    };
     ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "a"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "tenant-a-secret"}).exitCode, 0);
     ASSERT_EQ(stack.sim({"vf-memory", "write", "0:1", "neighbour"}).exitCode, 0);
@@ -180,6 +181,23 @@ TEST_F(Provisioning, AVfChangesTenantsOnlyResetAndScrubbed) {
     ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "quarter", "--tenant", "d"}).exitCode, 0);
     const std::string clean = stack.aismi({"--query-vf=vf,scrub_pending", "--format=csv,noheader", "-i", "0"}).out;
     EXPECT_EQ(clean.rfind("0, false\n1, false\n", 0), 0u) << clean;
+}
+
+TEST_F(Provisioning, TheVfCountTheCardHasChangesNothingNotEvenForced) {
+    // It used to forget every VF's provisioning while the device, already at that count, kept
+    // the VFs: a tenant's VF came back free with the tenant's memory in it (found by aismi-chaos).
+    ASSERT_EQ(stack.aismi({"vf", "provision", "0:1", "--profile", "quarter", "--tenant", "a"}).exitCode, 0);
+    ASSERT_EQ(stack.sim({"vf-memory", "write", "0:1", "tenant-a-secret"}).exitCode, 0);
+    auto again = stack.aismi({"vf", "enable", "-i", "0", "--count", "4", "--force"});
+    ASSERT_EQ(again.exitCode, 0) << again.err;
+    EXPECT_EQ(stack.vfField("0:1", "profile,tenant"), "quarter, a");
+    EXPECT_EQ(stack.vfField("0:0", "profile"), "[N/A]");
+    EXPECT_EQ(memory("0:1"), "tenant-a-secret") << "nothing changed hands";
+    // Forced, the VFs are destroyed with the tenant's; the new ones hold nothing of theirs.
+    ASSERT_EQ(stack.aismi({"vf", "disable", "-i", "0", "--force"}).exitCode, 0);
+    ASSERT_EQ(stack.aismi({"vf", "enable", "-i", "0", "--count", "4"}).exitCode, 0);
+    EXPECT_EQ(stack.vfField("0:1", "profile,tenant"), "[N/A], [N/A]");
+    EXPECT_NE(memory("0:1"), "tenant-a-secret");
 }
 
 TEST(ProvisioningProfiles, ReadsProfilesDAndRefusesToStartOnAMalformedOne) {

@@ -93,8 +93,9 @@ Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsi
     auto r = d_.db.transaction([&]() -> Result<void> {
         // Replacing the VFs the device has destroys them all (the kernel's rule). With none on
         // the device (a power cycle), the provisioning waits for the VFs to come back and is
-        // re-applied.
-        if (card.vfEnabled() != 0) {
+        // re-applied. The count the card already has replaces nothing (the device is not
+        // written): the VFs, their provisioning and their tenants stay as they are.
+        if (card.vfEnabled() != 0 && count != card.vfEnabled()) {
             auto provisioned = d_.desired.provisionedVfs(card.info.key);
             if (!provisioned) return std::move(provisioned).error();
             // VFs in use stop it: provisioned for a tenant, running a workload, bound to vfio-pci
