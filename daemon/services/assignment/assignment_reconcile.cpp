@@ -94,11 +94,13 @@ void AssignmentService::reconcileAll() {
     viaLibvirt<std::vector<Domain>>([h = hypervisor_] { return h->domains(); },
                                                    [this](Result<std::vector<Domain>> domains) {
                                                        reconciling_ = false;
-                                                       if (!domains)
+                                                       if (!domains) {
                                                            d_.events.publish(Notice{EventType::Libvirt, Severity::Warning, "aismid",
                                                                                     "reconcile with libvirt: " + domains.error().message});
-                                                       else
+                                                           reconcileLeftWork_ = true;
+                                                       } else {
                                                            reconcileWith(std::move(*domains));
+                                                       }
                                                        if (reconcileAgain_) {
                                                            reconcileAgain_ = false;
                                                            reconcileAll();
@@ -132,7 +134,15 @@ std::vector<std::string> AssignmentService::problemsOf(const Assignment& row, co
     return out;
 }
 
+AssignmentService::Done AssignmentService::leftWorkIfFailed() {
+    std::weak_ptr<bool> alive = alive_;
+    return [this, alive](Result<void> r) {
+        if (auto a = alive.lock(); a && *a && !r) reconcileLeftWork_ = true;
+    };
+}
+
 void AssignmentService::reconcileWith(std::vector<Domain> domains) {
+    reconcileLeftWork_ = false;
     const auto byName = [&](const std::string& n) -> const Domain* {
         for (const auto& d : domains)
             if (d.name == n) return &d;
@@ -187,7 +197,10 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
     }
 
     for (const auto& [key, row] : std::map<Key, Assignment>(rows_)) {
-        if (d_.changes.busy(key.first, key.second)) continue;  // an operation under way decides
+        if (d_.changes.busy(key.first, key.second)) {  // an operation under way decides; looked at again after it
+            reconcileLeftWork_ = true;
+            continue;
+        }
         const Domain* dom = byName(row.domain);
         const auto it = holders.find(key);
         const bool held = dom && it != holders.end() && std::count(it->second.begin(), it->second.end(), row.domain);
@@ -196,15 +209,15 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
             continue;
         }
         if (row.state == Assignment::State::Releasing) {
-            freeVf(row, "finishing a release a restart interrupted", [](Result<void>) {});
+            freeVf(row, "finishing a release a restart interrupted", leftWorkIfFailed());
             continue;
         }
         if (!dom) {
-            freeVf(row, "domain '" + row.domain + "' no longer exists", [](Result<void>) {});
+            freeVf(row, "domain '" + row.domain + "' no longer exists", leftWorkIfFailed());
             continue;
         }
         if (!held) {
-            freeVf(row, "domain '" + row.domain + "' no longer has it", [](Result<void>) {});
+            freeVf(row, "domain '" + row.domain + "' no longer has it", leftWorkIfFailed());
             continue;
         }
         problems[key] = problemsOf(row, *dom, it->second);
@@ -237,13 +250,16 @@ void AssignmentService::reconcileWith(std::vector<Domain> domains) {
     for (const auto& [key, list] : before)
         if (!problems_.count(key) && !list.empty()) touched.insert(key.first);
     for (const auto& cardKey : touched) refreshCardOf(cardKey);
+    if (!reconcileLeftWork_) reconcileRetries_.settled("libvirt");
 }
 
-// An assignment a restart interrupted before it was recorded as done: every step goes back.
+// An assignment a restart interrupted before it was recorded as done: every step goes back,
+// unless its domain runs with the VF by now (completeInterrupted).
 void AssignmentService::rollBackInterrupted(const Assignment& row) {
     auto card = cardOf(row.cardKey);
     if (!card) return;
     const CardSnapshot& snap = d_.inventory.snapshot(*card);
+    reconcileLeftWork_ = true;  // until it is rolled back
     if (snap.lost || row.vf >= snap.vfs.size()) return;
     auto address = PciAddress::parse(snap.vfs[row.vf].pciAddress);
     if (!address || !d_.changes.begin(row.cardKey, row.vf, "roll back an interrupted assignment")) return;
@@ -264,23 +280,41 @@ void AssignmentService::rollBackInterrupted(const Assignment& row) {
     }
     p->what = "the assignment of " + snap.info.vfLabel(row.vf) + " to domain '" + row.domain + "' a restart interrupted";
     p->done = [](Result<void>) {};
-    viaLibvirt<void>([h = hypervisor_, name = row.domain, a = *address]() -> Result<void> {
+    // true: the domain runs with the VF (it started since, from a definition the assignment
+    // had already written). Taking a device out of a running VM is not a roll-back: the
+    // assignment is completed instead.
+    viaLibvirt<bool>([h = hypervisor_, name = row.domain, a = *address]() -> Result<bool> {
             // Asked again here: the listing that led here may be older than the domain.
             auto dom = h->domain(name);
-            if (!dom) return dom.error().code == Errc::NotFound ? Result<void>() : Result<void>(std::move(dom).error());
-            if (dom->active && has(dom->live.pciHostdevs, a))
-                if (auto r = h->detach(name, a, Scope::Live); !r) return r;
-            if (dom->config && has(dom->config->pciHostdevs, a)) return h->detach(name, a, Scope::Config);
-            return {};
+            if (!dom) return dom.error().code == Errc::NotFound ? Result<bool>(false) : Result<bool>(std::move(dom).error());
+            if (dom->active && has(dom->live.pciHostdevs, a)) return true;
+            if (dom->config && has(dom->config->pciHostdevs, a))
+                if (auto r = h->detach(name, a, Scope::Config); !r) return std::move(r).error();
+            return false;
         },
-        [this, p](Result<void> detached) {
-            if (!detached) {
+        [this, p, row](Result<bool> runsWithIt) {
+            if (!runsWithIt) {
                 d_.changes.end(p->info.key, p->ref.vf);
                 return publish(p->ref.card, p->ref.vf, EventType::Assignment, Severity::Warning,
-                               "roll back " + p->what + ": " + detached.error().message + "; tried again at the next reconciliation");
+                               "roll back " + p->what + ": " + runsWithIt.error().message + "; tried again at the next reconciliation");
             }
+            if (*runsWithIt) return completeInterrupted(p, row);
             finishAssign(p, makeError(Errc::Cancelled, "interrupted by a restart"), true);
         });
+}
+
+void AssignmentService::completeInterrupted(std::shared_ptr<Pending> p, Assignment row) {
+    row.state = Assignment::State::Assigned;
+    auto recorded = d_.db.transaction([&]() -> Result<void> {
+        if (auto w = d_.assignments.put(row); !w) return w;
+        return d_.assignments.markDirty(row.cardKey, row.vf, "domain '" + row.domain + "' runs with it");
+    });
+    reload();
+    publish(p->ref.card, p->ref.vf, EventType::Assignment, recorded ? Severity::Info : Severity::Warning,
+            recorded ? "domain '" + row.domain + "' runs with it: " + p->what + " is completed, not rolled back"
+                     : "complete " + p->what + ": " + recorded.error().message + "; tried again at the next reconciliation");
+    if (!recorded) reconcileLeftWork_ = true;
+    afterRefresh(p->ref.card, [this, p] { d_.changes.end(p->info.key, p->ref.vf); });
 }
 
 // ---- the hook's question -----------------------------------------------------------------

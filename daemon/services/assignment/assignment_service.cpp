@@ -481,10 +481,12 @@ void AssignmentService::freeVf(const Assignment& row, const std::string& why, Do
 
 void AssignmentService::scrubInPlace(const std::string& cardKey, unsigned vf, const std::string& why) {
     if (auto c = cardOf(cardKey); c && !d_.inventory.snapshot(*c).lost && vf < d_.inventory.snapshot(*c).vfs.size())
-        scrubNow(VfRef{*c, vf}, why, false, "scrub " + d_.inventory.snapshot(*c).info.vfLabel(vf), [](Result<void>) {});
+        return scrubNow(VfRef{*c, vf}, why, false, "scrub " + d_.inventory.snapshot(*c).info.vfLabel(vf), leftWorkIfFailed());
+    reconcileLeftWork_ = true;  // the card does not answer: the next reconciliation tries again
 }
 
 void AssignmentService::watch(unsigned card, const CardSnapshot& now) {
+    if (reconcileLeftWork_ && connected_ && reconcileRetries_.attempt("libvirt")) reconcileAll();
     if (now.lost) return;
     struct Again {
         unsigned vf;

@@ -114,7 +114,8 @@ public:
     void annotate(CardSnapshot& card);
     /// Every poll (reconcile on levels): a VF that still waits for its scrub (one failed, or
     /// could not run) and that no domain has, no change is under way on and no workload runs
-    /// on is scrubbed again where it is, at once and then after 1, 2, 4 ... 60 s while it fails.
+    /// on is scrubbed again where it is, at once and then after 1, 2, 4 ... 60 s while it fails;
+    /// and a reconciliation with libvirt that left work undone runs again, with the same backoff.
     void watch(unsigned card, const CardSnapshot& now);
 
     // ReconcileParticipant
@@ -141,9 +142,12 @@ private:
     void scrubNow(VfRef vf, std::string why, bool toHost, std::string what, Done done);
     void reconcileWith(std::vector<Domain> domains);
     void rollBackInterrupted(const Assignment& row);
+    void completeInterrupted(std::shared_ptr<Pending> p, Assignment row);
     std::vector<std::string> problemsOf(const Assignment& row, const Domain& domain, const std::vector<std::string>& holders);
     std::optional<unsigned> cardOf(const std::string& cardKey) const;
     void scheduleReconnect();
+    /// What a step of reconciliation ends with: a failure leaves work for the next one.
+    Done leftWorkIfFailed();
     void noteProblems(const std::string& cardKey, unsigned vf, std::vector<std::string> problems);
     /// The card index and VF of an address aismid manages, if it is one.
     std::optional<std::pair<unsigned, unsigned>> ownerOf(const PciAddress& address) const;
@@ -167,6 +171,11 @@ private:
     bool connecting_ = false;
     bool reconciling_ = false;     // a listing of the domains is under way
     bool reconcileAgain_ = false;  // and another was asked for meanwhile
+    // The last reconciliation left an assignment it could not settle (its VF busy, its card
+    // lost, a free, roll-back or scrub that failed): watch() reconciles again, with backoff, until
+    // one leaves nothing — a level, not the libvirt event that happened to come.
+    bool reconcileLeftWork_ = false;
+    RepairBackoff reconcileRetries_;
     unsigned reconnectDelayS_ = 1;
     std::unique_ptr<struct ReconnectTimer> timer_;
     std::map<std::pair<std::string, unsigned>, std::vector<std::string>> problems_;
