@@ -250,7 +250,7 @@ private:
         std::map<unsigned, unsigned> enabled;
         std::map<std::pair<unsigned, unsigned>, Provisioning> vfs;
         std::map<std::pair<unsigned, unsigned>, bool> quarantined, scrubPending;
-        std::map<std::pair<unsigned, unsigned>, std::string> holder, domain;
+        std::map<std::pair<unsigned, unsigned>, std::string> holder, domain, address;
         std::map<unsigned, std::string> oversubscription;
         std::map<unsigned, std::string> firmware;
         bool autoReset = false;
@@ -345,6 +345,7 @@ private:
     std::mt19937_64 world_;
     const std::vector<FirmwareImage> images_;
     LibvirtWorld* const libvirt_;  // null: no libvirt (not root)
+    std::map<std::string, std::pair<unsigned, unsigned>> vfAt_;  // a VF's PCI address -> card, VF (as aismid last said; conductor only)
     std::ofstream historyFile_;
     std::mutex modelLock_, historyLock_, violationsLock_, daemonLock_, metricsLock_, tallyLock_;
     std::map<std::string, std::array<uint64_t, 3>> tally_;  // per kind of call: ok, refused, no answer (aismid away)

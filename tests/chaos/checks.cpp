@@ -62,7 +62,7 @@ Chaos::Seen Chaos::observe(BusClient& bus) {
     };
     s.autoReset = property("AutoReset", "b") != 0;
     s.guardResets = property("ResetGuardResets", "u");
-    auto vfs = bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Quarantined", "ScrubPending", "Holder", "Domain"});
+    auto vfs = bus.query(kVf1, {"CardIndex", "Index", "Profile", "Tenant", "Quarantined", "ScrubPending", "Holder", "Domain", "PciAddress"});
     for (size_t i = 0; i < vfs["Index"].size(); ++i) {
         const std::pair<unsigned, unsigned> key{static_cast<unsigned>(std::stoul(vfs["CardIndex"][i])), static_cast<unsigned>(std::stoul(vfs["Index"][i]))};
         s.vfs[key] = Provisioning{vfs["Profile"].at(i), vfs["Tenant"].at(i)};
@@ -70,6 +70,7 @@ Chaos::Seen Chaos::observe(BusClient& bus) {
         s.scrubPending[key] = vfs["ScrubPending"].at(i) == "true";
         s.holder[key] = vfs["Holder"].at(i);
         s.domain[key] = vfs["Domain"].at(i);
+        s.address[key] = vfs["PciAddress"].at(i);
     }
     return s;
 }
@@ -127,6 +128,15 @@ void Chaos::check(bool first) {
             mc.tenantGiven[v] = false;
         }
     }
+    for (const auto& [key, address] : seen.address) vfAt_[address] = key;
+    // A VF in a domain's XML that aismid has not adopted (a conflict: held by kubelet, in two
+    // domains) is adopted by aismid itself once the conflict ends: its own decision.
+    if (libvirt_)
+        for (const auto& [domain, addresses] : libvirt_->hostdevs())
+            for (const auto& [key, address] : seen.address)
+                if (key.second < gOptions.vfs && seen.domain.at(key) != domain &&
+                    std::find(addresses.begin(), addresses.end(), address) != addresses.end())
+                    model_.cards[key.first].domains[key.second].forget();
     // (A card's key is its serial.)
     for (const auto& row : queryStore(db, "SELECT card_key, vf FROM vf_assignments WHERE tenant_given = 1"))
         for (unsigned c = 0; c < gOptions.cards; ++c)

@@ -110,16 +110,18 @@ void Chaos::worldStep() {
 // libvirt's world: VMs started and stopped, undefined, edited by hand, libvirtd restarted.
 void Chaos::libvirtStep() {
     if (!libvirt_) return;
-    std::map<std::string, std::pair<unsigned, unsigned>> vfAt;  // PCI address -> card, VF
-    std::vector<std::string> addresses;
+    std::vector<std::string> addresses;  // the VFs there are now
     try {
         BusClient bus(stack_.busAddress());
         auto vfs = bus.query(kVf1, {"CardIndex", "Index", "PciAddress"});
-        for (size_t i = 0; i < vfs["PciAddress"].size(); ++i)
-            vfAt[vfs["PciAddress"][i]] = {static_cast<unsigned>(std::stoul(vfs["CardIndex"].at(i))), static_cast<unsigned>(std::stoul(vfs["Index"].at(i)))};
+        for (size_t i = 0; i < vfs["PciAddress"].size(); ++i) {
+            vfAt_[vfs["PciAddress"][i]] = {static_cast<unsigned>(std::stoul(vfs["CardIndex"].at(i))), static_cast<unsigned>(std::stoul(vfs["Index"].at(i)))};
+            addresses.push_back(vfs["PciAddress"][i]);
+        }
     } catch (const std::exception&) {
     }
-    for (const auto& [address, vf] : vfAt) addresses.push_back(address);
+    if (addresses.empty())  // aismid is away: the VFs it had
+        for (const auto& [address, vf] : vfAt_) addresses.push_back(address);
     const auto change = libvirt_->step(world_, addresses);
     if (change.command.empty()) return;
     if (change.restarted) ++crashes_;
@@ -131,7 +133,7 @@ void Chaos::libvirtStep() {
         if (model_.cards[card].tenantGiven[vf]) model_.cards[card].vfs[vf].forget();
     };
     for (const auto& address : {change.removed, change.added})
-        if (auto at = vfAt.find(address); !address.empty() && at != vfAt.end() && at->second.second < gOptions.vfs) letGo(at->second.first, at->second.second);
+        if (auto at = vfAt_.find(address); !address.empty() && at != vfAt_.end() && at->second.second < gOptions.vfs) letGo(at->second.first, at->second.second);
     for (unsigned c = 0; c < gOptions.cards; ++c)
         for (unsigned v = 0; v < gOptions.vfs; ++v)
             for (const auto& d : model_.cards[c].domains[v].candidates())
