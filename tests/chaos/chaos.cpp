@@ -18,7 +18,7 @@
 // VF, no VF has two consumers, no tenant is over its quota, no user's memory is left in a VF
 // that changed hands, nothing is left open in the store.
 //
-// Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N]
+// Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N] [--history FILE]
 // It ends with "chaos: STEPS steps, CHECKS checks, FAULTS faults, CRASHES crashes,
 // VIOLATIONS violations (seed SEED)" and fails on any violation. docs/reliability.md has the
 // model, the invariants and how to replay a seed.
@@ -222,7 +222,8 @@ uint64_t number(const std::string& option, const char* text, uint64_t min, uint6
 }
 
 const char* kUsage =
-    "Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N] [gtest options]\n"
+    "Usage: aismi-chaos [--seed N] [--seconds N] [--steps N] [--clients N] [--check-every N] [--history FILE]\n"
+    "                   [gtest options]\n"
     "\n"
     "Starts a private bus, a real polkitd and libvirtd (as root), aismid on 3 simulated cards, and\n"
     "drives them at once with client threads, faults, crashes, libvirt's changes and an\n"

@@ -285,6 +285,7 @@ private:
     std::string disagreementWithLibvirt(BusClient& bus);
 
     static std::string healthReasons(BusClient& bus, const std::string& path);
+    std::string eventsAbout(unsigned card, unsigned vf);
 
     void compare(const Seen& seen, const std::string& db);
 

@@ -265,18 +265,20 @@ void Chaos::compare(const Seen& seen, const std::string& db) {
             ++checks_;
             if (!(bus == store)) violation(vf + ": the bus says " + text(bus) + ", the store " + text(store), {vf, card});
             ++checks_;
-            if (!mc.vfs[v].allows(bus)) violation(vf + " holds " + text(bus) + "; the acknowledged changes allow " + list(mc.vfs[v].candidates()), {vf, card});
+            if (!mc.vfs[v].allows(bus))
+                violation(vf + " holds " + text(bus) + "; the acknowledged changes allow " + list(mc.vfs[v].candidates()) + eventsAbout(c, v), {vf, card});
             const bool q = seen.quarantined.count({c, v}) && seen.quarantined.at({c, v});
             ++checks_;
             if (!mc.quarantined[v].allows(q)) violation(vf + std::string(q ? " is" : " is not") + " quarantined, against the acknowledged changes", {vf, card});
             const std::string holder = seen.holder.count({c, v}) ? seen.holder.at({c, v}) : "";
             ++checks_;
             if (!mc.holders[v].allows(holder))
-                violation(vf + " is held by '" + holder + "'; the acknowledged changes allow " + list(mc.holders[v].candidates()), {vf, card});
+                violation(vf + " is held by '" + holder + "'; the acknowledged changes allow " + list(mc.holders[v].candidates()) + eventsAbout(c, v), {vf, card});
             const std::string domain = seen.domain.count({c, v}) ? seen.domain.at({c, v}) : "";
             ++checks_;
             if (!mc.domains[v].allows(domain))
-                violation(vf + " is assigned to domain '" + domain + "'; the acknowledged changes allow " + list(mc.domains[v].candidates()), {vf, card, "libvirt"});
+                violation(vf + " is assigned to domain '" + domain + "'; the acknowledged changes allow " + list(mc.domains[v].candidates()) + eventsAbout(c, v),
+                          {vf, card, "libvirt"});
             ++checks_;
             if (!domain.empty() && !holder.empty()) violation(vf + " has two consumers: domain '" + domain + "' and " + holder, {vf, card, "libvirt"});
             // Isolation: a VF that changed hands since the last check (another tenant, or
@@ -288,7 +290,8 @@ void Chaos::compare(const Seen& seen, const std::string& db) {
             ++checks_;
             const std::string memory = stack_.sim({"vf-memory", "read", std::to_string(c) + ":" + std::to_string(v)}).out;
             if (memory.find(mark->second.pattern()) != std::string::npos)
-                violation(vf + " went from " + mark->second.text() + " to " + now.text() + " with the memory of " + mark->second.text() + " still in it",
+                violation(vf + " went from " + mark->second.text() + " to " + now.text() + " with the memory of " + mark->second.text() + " still in it" +
+                              eventsAbout(c, v),
                           {vf, card, "libvirt"});
         }
     }
@@ -334,6 +337,31 @@ std::string Chaos::metricsAddress() {
     std::lock_guard lock(metricsLock_);
     if (metrics_.empty() || metricsPid_ != stack_.daemonPid()) metrics_ = stack_.metricsAddress(), metricsPid_ = stack_.daemonPid();
     return metrics_;
+}
+
+// aismid's last events about VF `vf` of card `card` (its own account of what it did), for a
+// violation's report.
+std::string Chaos::eventsAbout(unsigned card, unsigned vf) {
+    std::vector<std::string> lines;
+    try {
+        BusClient bus(stack_.busAddress());
+        auto r = bus.call(kManagerPath, kManager1, "ListEvents", [&](sd_bus_message* m) { sd_bus_message_append(m, "a{sv}", 2, "card", "u", card, "limit", "u", 1000u); });
+        if (!r.ok() || sd_bus_message_enter_container(r.body.get(), 'a', "(txssuusss)") < 0) return "";
+        while (sd_bus_message_enter_container(r.body.get(), 'r', "txssuusss") > 0) {
+            uint64_t id = 0;
+            int64_t at = 0;
+            const char *type = nullptr, *severity = nullptr, *address = nullptr, *device = nullptr, *message = nullptr;
+            uint32_t c = 0, v = 0;
+            if (sd_bus_message_read(r.body.get(), "txssuusss", &id, &at, &type, &severity, &c, &v, &address, &device, &message) >= 0 && v == vf)
+                lines.push_back("    event " + std::to_string(id) + " (" + type + "): " + message);
+            sd_bus_message_exit_container(r.body.get());
+        }
+    } catch (const std::exception&) {
+    }
+    std::sort(lines.begin(), lines.end(), [](const std::string& a, const std::string& b) { return std::stoull(a.substr(10)) < std::stoull(b.substr(10)); });
+    std::string out = "\n  aismid's last events about it:\n";
+    for (size_t i = lines.size() > 15 ? lines.size() - 15 : 0; i < lines.size(); ++i) out += lines[i] + "\n";
+    return lines.empty() ? "" : out;
 }
 
 std::string Chaos::healthReasons(BusClient& bus, const std::string& path) {
