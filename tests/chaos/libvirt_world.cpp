@@ -111,7 +111,7 @@ LibvirtWorld::Change LibvirtWorld::step(std::mt19937_64& rng, const std::vector<
     } else if (pick < 9) {
         // The platform deletes the VM and makes a new one of that name.
         if (running) virsh({"destroy", dom});
-        if (virsh({"undefine", dom})) c.freed.insert(dom);
+        if (virsh({"undefine", dom})) c.touched.insert(dom);
         defineEmpty(dom);
         c.command += "; virsh define " + dom + ".xml (no hostdevs)";
     } else if (pick < 17) {
@@ -141,6 +141,7 @@ LibvirtWorld::Change LibvirtWorld::step(std::mt19937_64& rng, const std::vector<
         const std::string file = dir / (dom + ".xml");
         std::ofstream(file) << edited;
         const bool defined = virsh({"define", file});
+        c.touched.insert(dom);
         c.command = "virsh edit " + dom + " (" + (c.removed.empty() ? "adds the hostdev of " + c.added : "takes out the hostdev of " + c.removed) + ")";
         if (!defined) c.removed.clear(), c.added.clear();
     } else {
@@ -150,7 +151,7 @@ LibvirtWorld::Change LibvirtWorld::step(std::mt19937_64& rng, const std::vector<
         const auto ms = 200 + rng() % 2000;
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         libvirtd_->start();
-        for (const auto& d : domains()) defineEmpty(d), c.freed.insert(d);
+        for (const auto& d : domains()) defineEmpty(d), c.touched.insert(d);
         c.restarted = true;
         c.command = "kill -9 $(pidof libvirtd); sleep " + std::to_string(ms / 1000.0) + "; libvirtd & virsh define vm*.xml";
         c.outcome = "restarted";

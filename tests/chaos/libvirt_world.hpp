@@ -32,7 +32,10 @@ public:
     struct Change {
         std::string command;
         std::string outcome;
-        std::set<std::string> freed;   // domains whose VFs aismid must free (undefined, emptied, all after a restart)
+        // Domains whose VFs aismid may free: undefined, all after a restart, and one edited by
+        // hand (its XML is read, changed and defined again: a hostdev aismid attached meanwhile
+        // is lost, as it would be to an operator's `virsh edit`).
+        std::set<std::string> touched;
         std::string removed, added;    // a hostdev address taken out of, or put into, a domain by hand ("" none)
         bool restarted = false;        // libvirtd was killed and started again
     };

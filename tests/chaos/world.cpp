@@ -137,7 +137,7 @@ void Chaos::libvirtStep() {
     for (unsigned c = 0; c < gOptions.cards; ++c)
         for (unsigned v = 0; v < gOptions.vfs; ++v)
             for (const auto& d : model_.cards[c].domains[v].candidates())
-                if (change.freed.count(d)) letGo(c, v);
+                if (change.touched.count(d)) letGo(c, v);
 }
 
 // The newest event's id (0: none yet); nothing when aismid does not answer.

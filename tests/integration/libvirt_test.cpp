@@ -229,6 +229,20 @@ TEST_F(LibvirtTest, AnAssignmentAKillInterruptedIsCompletedWhenItsDomainRunsWith
     EXPECT_NE(stack->aismi({"events", "-n", "50"}).out.find("is completed, not rolled back"), std::string::npos);
 }
 
+TEST_F(LibvirtTest, ACardResetOrAPowerCycleGivesAnAssignedVfBackToVfioAndNobodyChangesItUnderItsDomain) {
+    lv->define("vm1");
+    ASSERT_EQ(stack->aismi({"vf", "assign", "0:1", "--domain", "vm1"}).exitCode, 0);
+    auto reset = stack->aismi({"reset", "-i", "0", "--force"});
+    ASSERT_EQ(reset.exitCode, 0) << reset.err;
+    EXPECT_TRUE(stack->waitForVf("0:1", "domain,driver", "vm1, vfio-pci")) << stack->vfField("0:1", "domain,driver");
+    ASSERT_EQ(stack->sim({"power-cycle", "0"}).exitCode, 0);
+    EXPECT_TRUE(stack->waitForVf("0:1", "domain,driver,profile", "vm1, vfio-pci, eighth")) << stack->vfField("0:1", "domain,driver,profile");
+    auto unprovision = stack->aismi({"vf", "unprovision", "0:1"});
+    EXPECT_NE(unprovision.exitCode, 0) << "the VF is its domain's";
+    EXPECT_NE(unprovision.err.find("assigned to domain vm1"), std::string::npos) << unprovision.err;
+    EXPECT_EQ(stack->vfField("0:1", "domain,profile"), "vm1, eighth");
+}
+
 TEST_F(LibvirtTest, ManyClientsAssigningAndReleasingAtOnceNeverDoubleAssign) {
     lv->define("vm1");
     lv->define("vm2");
