@@ -10,11 +10,16 @@
 
 namespace aismi {
 
-/// Why a VF is bound to vfio-pci: a domain it is assigned to, a holder (kubelet), or nobody
-/// aismid knows of (bound outside aismid).
+/// Whether someone other than aismid has the VF: a domain it is assigned to (adopted ones too,
+/// whatever driver they are on), a holder (kubelet), or whoever bound it to vfio-pci.
+inline bool vfTakenByConsumer(const VfSnapshot& vf) { return !vf.domain.empty() || !vf.holder.empty() || vf.driver == "vfio-pci"; }
+
+/// Who has the VF (vfTakenByConsumer): a domain it is assigned to, a holder (kubelet), or nobody
+/// aismid knows of (bound to vfio-pci outside aismid).
 inline std::string vfioBindingText(const VfSnapshot& vf) {
-    if (!vf.domain.empty()) return "the VF is assigned to domain " + vf.domain + " (bound to vfio-pci)";
-    if (!vf.holder.empty()) return "the VF is held by " + vf.holder + " (bound to vfio-pci)";
+    const std::string binding = vf.driver == "vfio-pci" ? " (bound to vfio-pci)" : "";
+    if (!vf.domain.empty()) return "the VF is assigned to domain " + vf.domain + binding;
+    if (!vf.holder.empty()) return "the VF is held by " + vf.holder + binding;
     return "the VF is bound to vfio-pci outside aismid (no domain or holder it knows of)";
 }
 

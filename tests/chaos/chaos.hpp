@@ -238,6 +238,9 @@ private:
     void answered(const Reply& r, const std::string& who, const std::string& command, const std::set<std::string>& touches);
 
     void refusedBadInput(const Reply& r, const std::string& what, const std::set<std::string>& touches);
+    // "provisioned, but its reset and scrub failed" (or "released ..."): the change stands, the
+    // VF is out of use until a scrub succeeds.
+    static bool madeButNotScrubbed(const Reply& r) { return !r.ok() && r.message.find(", but its reset and scrub failed") != std::string::npos; }
 
     // ---- quiescent checks ---------------------------------------------------------------
 

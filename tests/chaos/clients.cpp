@@ -65,13 +65,12 @@ void Chaos::clientStep(BusClient& bus, std::mt19937_64& rng, const std::string& 
         auto r = bus.call(vfPath(card, vf), kVf1, "Provision", [&](sd_bus_message* m) { sd_bus_message_append(m, "ss", profile.c_str(), tenant.c_str()); });
         answered(r, who, busctl(vfPath(card, vf), kVf1, "Provision", "ss " + quoted(profile) + " " + quoted(tenant)), touches);
         if (bad) return refusedBadInput(r, "Provision(" + quoted(profile) + ", " + quoted(tenant) + ")", touches);
-        // "provisioned, but its reset and scrub failed": the change stands, the VF is out of use.
-        const bool stands = !r.ok() && r.message.find("provisioned, but its reset and scrub failed") != std::string::npos;
+        const bool stands = madeButNotScrubbed(r);
         writeVf(card, vf, Provisioning{profile, tenant}, r, stands);
     } else if (pick < 40) {
         auto r = bus.call(vfPath(card, vf), kVf1, "Unprovision");
         answered(r, who, busctl(vfPath(card, vf), kVf1, "Unprovision", ""), touches);
-        const bool stands = !r.ok() && r.message.find("provisioned, but its reset and scrub failed") != std::string::npos;
+        const bool stands = madeButNotScrubbed(r);
         writeVf(card, vf, Provisioning{}, r, stands);
     } else if (pick < 47) {
         auto r = bus.call(vfPath(card, vf), kVf1, "Quarantine", [](sd_bus_message* m) { sd_bus_message_append(m, "s", "chaos"); });
@@ -140,8 +139,11 @@ void Chaos::clientStep(BusClient& bus, std::mt19937_64& rng, const std::string& 
     } else if (pick < 82) {
         auto r = bus.call(vfPath(card, vf), kVf1, "Release");
         answered(r, who, busctl(vfPath(card, vf), kVf1, "Release", ""), touches);
-        writeHolder(card, vf, "", r);
-        writeDomain(card, vf, "", r);
+        // Released, but its scrub failed: released all the same (out of use until a scrub).
+        Reply made = r;
+        if (madeButNotScrubbed(r)) made.error.clear();
+        writeHolder(card, vf, "", made);
+        writeDomain(card, vf, "", made);
         if (r.ok()) traceGone(card, vf, r, who, touches);
     } else if (pick < 84) {
         // The card's oversubscription policy; now and then a ratio out of range.

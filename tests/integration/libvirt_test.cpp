@@ -243,6 +243,32 @@ TEST_F(LibvirtTest, ACardResetOrAPowerCycleGivesAnAssignedVfBackToVfioAndNobodyC
     EXPECT_EQ(stack->vfField("0:1", "domain,profile"), "vm1, eighth");
 }
 
+TEST_F(LibvirtTest, AReleaseWhoseScrubFailsSaysTheVfWasReleased) {
+    // It answered only the scrub's error, so the caller took the release for refused while the
+    // domain no longer had the VF (found by aismi-chaos).
+    lv->define("vm1");
+    ASSERT_EQ(stack->aismi({"vf", "assign", "0:1", "--domain", "vm1"}).exitCode, 0);
+    ASSERT_EQ(stack->sim({"inject", "0:1", "flr-fail"}).exitCode, 0);
+    auto released = stack->aismi({"vf", "release", "0:1"});
+    EXPECT_NE(released.exitCode, 0) << "the VF is out of use";
+    EXPECT_NE(released.err.find("released from domain 'vm1', but its reset and scrub failed"), std::string::npos) << released.err;
+    EXPECT_EQ(stack->vfField("0:1", "domain,scrub_pending"), "[N/A], true");
+    EXPECT_FALSE(lv->has("vm1", address("0:1")));
+}
+
+TEST_F(LibvirtTest, AnAdoptedVfOnItsHostDriverIsNotReprovisionedUnderItsDomain) {
+    // Provisioning looked only at the driver: a VF a domain had (adopted, in conflict: not on
+    // vfio-pci) changed tenant under the domain, unscrubbed (found by aismi-chaos).
+    lv->define("vm2", {address("0:2")});
+    ASSERT_TRUE(stack->waitForVf("0:2", "domain,driver", "vm2, aismi"));
+    auto unprovision = stack->aismi({"vf", "unprovision", "0:2"});
+    EXPECT_NE(unprovision.exitCode, 0);
+    EXPECT_NE(unprovision.err.find("the VF is assigned to domain vm2; release it first"), std::string::npos) << unprovision.err;
+    auto provision = stack->aismi({"vf", "provision", "0:2", "--profile", "quarter", "--tenant", "acme"});
+    EXPECT_NE(provision.exitCode, 0);
+    EXPECT_EQ(stack->vfField("0:2", "profile,tenant"), "eighth, [N/A]");
+}
+
 TEST_F(LibvirtTest, ManyClientsAssigningAndReleasingAtOnceNeverDoubleAssign) {
     lv->define("vm1");
     lv->define("vm2");

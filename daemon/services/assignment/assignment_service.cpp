@@ -446,7 +446,7 @@ void AssignmentService::releaseWith(std::shared_ptr<Pending> p) {
                     reload();
                     publish(p->ref.card, p->ref.vf, EventType::Scrub, scrubbed ? Severity::Info : Severity::Warning,
                             scrubbed ? *scrubbed : "scrub failed: " + scrubbed.error().message + "; the VF stays out of use (aismi vf release retries)");
-                    Result<void> outcome = !scrubbed ? Result<void>(std::move(scrubbed).error().context(p->what))
+                    Result<void> outcome = !scrubbed ? Result<void>(handover::madeButNotScrubbed(p->what, "released from domain '" + p->domain + "'", scrubbed.error()))
                                            : closed  ? Result<void>()
                                                      : Result<void>(std::move(closed).error());
                     afterRefresh(p->ref.card, [this, p, outcome] {

@@ -32,6 +32,11 @@ Result<Mark> markIfHandedOn(AssignmentRepository& marks, const std::string& card
     return Mark::Added;
 }
 
+Error madeButNotScrubbed(const std::string& what, const std::string& made, const Error& cause) {
+    return makeError(cause.code, what + ": " + made + ", but its reset and scrub failed (" + cause.message +
+                                     "): it stays out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)");
+}
+
 Result<void> clearIfAdded(AssignmentRepository& marks, const std::string& cardKey, unsigned vf, Mark mark) {
     return mark == Mark::Added ? marks.markClean(cardKey, vf) : Result<void>();
 }

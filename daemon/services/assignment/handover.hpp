@@ -48,6 +48,10 @@ Result<Mark> markIfHandedOn(AssignmentRepository& marks, const std::string& card
 /// In the caller's transaction, for a change that did not happen after all: the mark it added goes.
 Result<void> clearIfAdded(AssignmentRepository& marks, const std::string& cardKey, unsigned vf, Mark mark);
 
+/// The answer to a change that stands although the scrub after it failed ("provisioned",
+/// "released"): the caller hears both — the change was made, and the VF is out of use.
+Error madeButNotScrubbed(const std::string& what, const std::string& made, const Error& cause);
+
 /// FLR, the vendor scrub, then (`toHost`) back to the host driver. Blocking: the card's strand.
 /// Returns what was done, for the event. In place (not `toHost`: a VF that stays with its
 /// holder, its stopped domain, its new provisioning), a VF the device says runs a workload is

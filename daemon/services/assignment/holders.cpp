@@ -105,7 +105,7 @@ void AssignmentService::releaseHeld(const VfRef& ref, std::string holder, Done d
             reload();
             publish(ref.card, ref.vf, EventType::Assignment, scrubbed ? Severity::Info : Severity::Warning,
                     "released by " + holder + (scrubbed ? ": " + *scrubbed : "; scrub failed: " + scrubbed.error().message + "; the VF stays out of use"));
-            Result<void> outcome = scrubbed ? Result<void>() : Result<void>(std::move(scrubbed).error().context(what));
+            Result<void> outcome = scrubbed ? Result<void>() : Result<void>(handover::madeButNotScrubbed(what, "released by " + holder, scrubbed.error()));
             afterRefresh(ref.card, [this, key = info.key, ref, outcome, done] {
                 d_.changes.end(key, ref.vf);
                 done(outcome);

@@ -11,6 +11,7 @@
 #include "provision_service.hpp"
 #include "snapshot.hpp"
 #include "vf_count_service.hpp"
+#include "vf_in_use.hpp"
 
 #include <aismi/text.hpp>
 #include <aismi/device_ref.hpp>
@@ -112,8 +113,8 @@ Result<LayoutPlan> LayoutService::plan(unsigned card, std::string_view layout) c
     // Replacing the VFs destroys them: not while one is in use.
     if (p.vfCount != p.vfCountBefore)
         for (const auto& vf : s.vfs) {
-            if (vf.driver == "vfio-pci")
-                return makeError(Errc::InvalidState, what + ": VF " + std::to_string(vf.index) + " is bound to vfio-pci (assigned?); the layout needs the VFs replaced");
+            if (vfTakenByConsumer(vf))
+                return makeError(Errc::InvalidState, what + ": VF " + std::to_string(vf.index) + ": " + vfioBindingText(vf) + "; the layout needs the VFs replaced");
             if (!vf.tenant.empty())
                 return makeError(Errc::InvalidState, what + ": VF " + std::to_string(vf.index) + " is provisioned for tenant " + vf.tenant +
                                                          "; the layout needs the VFs replaced (unprovision it first)");

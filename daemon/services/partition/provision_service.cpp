@@ -151,8 +151,7 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
     if (ref.vf >= card.vfs.size())
         return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
     const VfSnapshot& vf = card.vfs[ref.vf];
-    if (vf.driver == "vfio-pci")
-        return done(makeError(Errc::InvalidState, what + ": " + vfioBindingText(vf) + "; release it first"));
+    if (vfTakenByConsumer(vf)) return done(makeError(Errc::InvalidState, what + ": " + vfioBindingText(vf) + "; release it first"));
     if (next && vf.quarantined)
         return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason + "); aismi vf unquarantine releases it"));
     if (vf.state() == VfState::Running)
@@ -255,11 +254,7 @@ Result<void> ProvisionService::scrubbed(const CardInfo& info, const std::map<uns
                                        : "scrub failed: " + (outcome ? cleared.error().message : outcome.error().message) +
                                              "; the VF stays out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)",
                                  info.index, vf});
-        if (!clean && first)
-            first = makeError(outcome ? cleared.error().code : outcome.error().code,
-                              info.vfLabel(vf) + ": provisioned, but its reset and scrub failed (" +
-                                  (outcome ? cleared.error().message : outcome.error().message) +
-                                  "): it stays out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)");
+        if (!clean && first) first = handover::madeButNotScrubbed(info.vfLabel(vf), "provisioned", outcome ? cleared.error() : outcome.error());
     }
     return first;
 }
