@@ -235,7 +235,9 @@ TEST_F(LibvirtTest, ACardResetOrAPowerCycleGivesAnAssignedVfBackToVfioAndNobodyC
     auto reset = stack->aismi({"reset", "-i", "0", "--force"});
     ASSERT_EQ(reset.exitCode, 0) << reset.err;
     EXPECT_TRUE(stack->waitForVf("0:1", "domain,driver", "vm1, vfio-pci")) << stack->vfField("0:1", "domain,driver");
+    // The power cycle re-creates the VFs on their host driver; aismid binds the domain's back.
     ASSERT_EQ(stack->sim({"power-cycle", "0"}).exitCode, 0);
+    EXPECT_TRUE(waitForEvent("bound back to vfio-pci for domain 'vm1' (it was on 'aismi'")) << stack->aismi({"events", "-n", "30"}).out;
     EXPECT_TRUE(stack->waitForVf("0:1", "domain,driver,profile", "vm1, vfio-pci, eighth")) << stack->vfField("0:1", "domain,driver,profile");
     auto unprovision = stack->aismi({"vf", "unprovision", "0:1"});
     EXPECT_NE(unprovision.exitCode, 0) << "the VF is its domain's";

@@ -103,6 +103,10 @@ TEST_F(Provisioning, IsRefusedToAnUnprivilegedUser) {
 TEST_F(Provisioning, ComesBackByItselfAfterAPowerCycle) {
     for (const char* vf : {"0:1", "0:2", "0:3"}) ASSERT_EQ(stack.aismi({"vf", "unprovision", vf}).exitCode, 0);
     ASSERT_EQ(stack.aismi({"vf", "provision", "0:0", "--profile", "half", "--tenant", "acme"}).exitCode, 0);
+    // A pod's VF (held by kubelet, on vfio-pci) is re-created on its host driver: it goes back.
+    ASSERT_EQ(stack.client(BUSCTL_PATH, {"--system", "call", "org.aismi.Manager1", "/org/aismi/Manager1/card0/vf0", "org.aismi.VirtualFunction1",
+                                         "Hold", "s", "kubelet"}).exitCode, 0);
+    ASSERT_EQ(stack.vfField("0:0", "driver"), "vfio-pci");
     const std::string layout = vfs();
     ASSERT_EQ(stack.sim({"power-cycle", "0"}).exitCode, 0);
     for (int i = 0; i < 200 && stack.daemonLog().find("lost its VFs") == std::string::npos; ++i)
@@ -112,6 +116,8 @@ TEST_F(Provisioning, ComesBackByItselfAfterAPowerCycle) {
     for (int i = 0; i < 200 && (now = vfs()) != layout; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(now, layout) << "the VFs and their provisioning came back: " << stack.daemonLog();
     EXPECT_NE(stack.daemonLog().find("provisioning restored"), std::string::npos) << stack.daemonLog();
+    EXPECT_TRUE(stack.waitForVf("0:0", "driver", "vfio-pci")) << stack.daemonLog();
+    EXPECT_NE(stack.daemonLog().find("bound back to vfio-pci for kubelet (it was on 'aismi'"), std::string::npos) << stack.daemonLog();
 }
 
 // Issue 26 (11b): unprovisioning a VF, or giving it to another tenant or profile, resets and

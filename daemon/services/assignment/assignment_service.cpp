@@ -505,6 +505,41 @@ void AssignmentService::watch(unsigned card, const CardSnapshot& now) {
         if (scrubRetries_.attempt(retry)) again.push_back({vf.index, d->second, "scrub " + now.info.vfLabel(vf.index) + " again"});
     }
     for (const auto& a : again) scrubNow(VfRef{card, a.vf}, a.why, false, a.what, [](Result<void>) {});
+    rebindConsumed(card, now);
+}
+
+// A VF a domain or a holder has belongs on vfio-pci. A power cycle or a driver reload re-creates
+// it on its host driver (and someone may unbind it by hand): it is bound to vfio-pci again, for
+// the same consumer, checked at every poll. A VF a change is under way on, or a workload runs on
+// (the host driver's), is left until that is over.
+void AssignmentService::rebindConsumed(unsigned card, const CardSnapshot& now) {
+    for (const auto& vf : now.vfs) {
+        const Key key{now.info.key, vf.index};
+        const std::string retry = key.first + "/" + std::to_string(vf.index);
+        const auto row = rows_.find(key);
+        const auto h = held_.find(key);
+        const bool consumed = (row != rows_.end() && row->second.state == Assignment::State::Assigned) || h != held_.end();
+        if (!consumed || vf.driver == vfio::kVfioDriver) {
+            rebindRetries_.settled(retry);
+            continue;
+        }
+        if (d_.changes.busy(key.first, key.second) || vf.state() == VfState::Running || !rebindRetries_.attempt(retry)) continue;
+        auto address = PciAddress::parse(vf.pciAddress);
+        if (!address) continue;
+        const std::string consumer = row != rows_.end() ? "domain '" + row->second.domain + "'" : h->second;
+        const std::string what = "bind " + now.info.vfLabel(vf.index) + " back to vfio-pci for " + consumer;
+        if (!d_.changes.begin(key.first, key.second, what)) continue;
+        Fs* fs = &d_.inventory.fs();
+        onDevice<unsigned>(
+            key.first, [fs, a = *address]() { return vfio::bindToVfio(*fs, a); },
+            [this, card, key, what, consumer, from = vf.driver](Result<unsigned> bound) {
+                publish(card, key.second, EventType::Driver, bound ? Severity::Info : Severity::Warning,
+                        bound ? "bound back to vfio-pci for " + consumer + " (it was on " + (from.empty() ? std::string("no driver") : "'" + from + "'") +
+                                    "; IOMMU group " + std::to_string(*bound) + ")"
+                              : what + ": " + bound.error().message + "; tried again later");
+                afterRefresh(card, [this, key] { d_.changes.end(key.first, key.second); });
+            });
+    }
 }
 
 void AssignmentService::scrub(const VfRef& ref, Done done) {

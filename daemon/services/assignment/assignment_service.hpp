@@ -115,7 +115,8 @@ public:
     /// Every poll (reconcile on levels): a VF that still waits for its scrub (one failed, or
     /// could not run) and that no domain has, no change is under way on and no workload runs
     /// on is scrubbed again where it is, at once and then after 1, 2, 4 ... 60 s while it fails;
-    /// and a reconciliation with libvirt that left work undone runs again, with the same backoff.
+    /// and a reconciliation with libvirt that left work undone runs again, with the same backoff;
+    /// and a VF a domain or holder has that is off vfio-pci is bound back to it (rebindConsumed).
     void watch(unsigned card, const CardSnapshot& now);
 
     // ReconcileParticipant
@@ -141,6 +142,7 @@ private:
     /// By value: callers pass text from dirty_, which it reloads.
     void scrubNow(VfRef vf, std::string why, bool toHost, std::string what, Done done);
     void reconcileWith(std::vector<Domain> domains);
+    void rebindConsumed(unsigned card, const CardSnapshot& now);
     void rollBackInterrupted(const Assignment& row);
     void completeInterrupted(std::shared_ptr<Pending> p, Assignment row);
     std::vector<std::string> problemsOf(const Assignment& row, const Domain& domain, const std::vector<std::string>& holders);
@@ -183,7 +185,8 @@ private:
     std::map<std::pair<std::string, unsigned>, Assignment> rows_;
     std::map<std::pair<std::string, unsigned>, std::string> dirty_;  // -> why it waits for a scrub
     std::map<std::pair<std::string, unsigned>, std::string> held_;   // -> its holder
-    RepairBackoff scrubRetries_;  // by "card key/VF"
+    RepairBackoff scrubRetries_;   // by "card key/VF"
+    RepairBackoff rebindRetries_;  // by "card key/VF"
     std::set<std::pair<std::string, unsigned>> scrubFailed_;  // the last scrub failed: shown even while one is retried
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
