@@ -508,17 +508,19 @@ void AssignmentService::watch(unsigned card, const CardSnapshot& now) {
     rebindConsumed(card, now);
 }
 
-// A VF a domain or a holder has belongs on vfio-pci. A power cycle or a driver reload re-creates
-// it on its host driver (and someone may unbind it by hand): it is bound to vfio-pci again, for
-// the same consumer, checked at every poll. A VF a change is under way on, or a workload runs on
-// (the host driver's), is left until that is over.
+// A VF aismid gave to a domain or a holder belongs on vfio-pci: aismid bound it there. A power
+// cycle or a driver reload re-creates it on its host driver (and someone may unbind it by
+// hand): it is bound to vfio-pci again, for the same consumer, checked at every poll. A VF a
+// change is under way on, or a workload runs on (the host driver's), is left until that is
+// over. An adopted VF is not: aismid never bound it, and one off vfio-pci is a conflict to
+// report (problemsOf), not to fix by taking it from its host driver.
 void AssignmentService::rebindConsumed(unsigned card, const CardSnapshot& now) {
     for (const auto& vf : now.vfs) {
         const Key key{now.info.key, vf.index};
         const std::string retry = key.first + "/" + std::to_string(vf.index);
         const auto row = rows_.find(key);
         const auto h = held_.find(key);
-        const bool consumed = (row != rows_.end() && row->second.state == Assignment::State::Assigned) || h != held_.end();
+        const bool consumed = (row != rows_.end() && row->second.state == Assignment::State::Assigned && !row->second.adopted) || h != held_.end();
         if (!consumed || vf.driver == vfio::kVfioDriver) {
             rebindRetries_.settled(retry);
             continue;
