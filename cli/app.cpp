@@ -2,7 +2,7 @@
 
 #include "card_reset.hpp"
 #include "firmware.hpp"
-#include "daemon_client.hpp"
+#include "client_api.hpp"
 #include "dmon.hpp"
 #include "events.hpp"
 #include "health.hpp"

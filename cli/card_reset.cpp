@@ -1,6 +1,6 @@
 #include "card_reset.hpp"
 
-#include "daemon_client.hpp"
+#include "client_api.hpp"
 #include "selection.hpp"
 
 #include <aismi/text.hpp>

@@ -3,7 +3,7 @@
 // come from aismid's PropertiesChanged signals, not from polling it.
 #pragma once
 
-#include "inventory.hpp"
+#include "client_api.hpp"
 #include "options.hpp"
 
 #include <aismi/error.hpp>

@@ -2,7 +2,7 @@
 // one event is printed (aismi health shows recent resets the same way).
 #pragma once
 
-#include "daemon_client.hpp"
+#include "client_api.hpp"
 #include "options.hpp"
 
 #include <aismi/error.hpp>

@@ -2,7 +2,7 @@
 // bus property each comes from. One table drives CSV, JSON and --help-query-*.
 #pragma once
 
-#include "inventory.hpp"
+#include "client_api.hpp"
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #include "firmware.hpp"
 
-#include "daemon_client.hpp"
+#include "client_api.hpp"
 #include "json.hpp"
 #include "selection.hpp"
 

@@ -8,9 +8,13 @@
 
 #include <string>
 
+namespace aismi::client {
+class DaemonClient;
+}  // namespace aismi::client
+
 namespace aismi::cli {
 
-class DaemonClient;
+using client::DaemonClient;
 
 Result<std::string> runFirmware(DaemonClient& client, const CliRequest& r);
 

@@ -1,6 +1,6 @@
 #include "health.hpp"
 
-#include "daemon_client.hpp"
+#include "client_api.hpp"
 #include "events.hpp"
 #include "json.hpp"
 #include "render.hpp"

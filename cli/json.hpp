@@ -1,7 +1,7 @@
 // A small JSON writer for the CLI's machine-readable output (-j/--json).
 #pragma once
 
-#include "inventory.hpp"
+#include "client_api.hpp"
 
 #include <string>
 

@@ -7,9 +7,13 @@
 
 #include <string>
 
+namespace aismi::client {
+class DaemonClient;
+}  // namespace aismi::client
+
 namespace aismi::cli {
 
-class DaemonClient;
+using client::DaemonClient;
 
 Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r);
 

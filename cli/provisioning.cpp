@@ -1,7 +1,7 @@
 // aismi vf provision|unprovision and aismi profile list.
 #include "provisioning.hpp"
 
-#include "daemon_client.hpp"
+#include "client_api.hpp"
 #include "json.hpp"
 #include "render.hpp"
 #include "selection.hpp"

@@ -10,9 +10,13 @@
 #include <ostream>
 #include <string>
 
+namespace aismi::client {
+class DaemonClient;
+}  // namespace aismi::client
+
 namespace aismi::cli {
 
-class DaemonClient;
+using client::DaemonClient;
 
 /// `err` gets a progress line on a terminal (partition apply).
 Result<std::string> runProvisioning(DaemonClient& client, const CliRequest& r, std::ostream& err);

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "fields.hpp"
-#include "inventory.hpp"
+#include "client_api.hpp"
 
 #include <map>
 #include <string>

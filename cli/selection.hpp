@@ -1,7 +1,7 @@
 // -i: choosing cards by index, PCI address (full or lspci's short form) or serial.
 #pragma once
 
-#include "inventory.hpp"
+#include "client_api.hpp"
 
 #include <aismi/error.hpp>
 

@@ -8,7 +8,12 @@ function(check_install prefix etc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "install with prefix ${prefix} failed")
   endif()
-  foreach(f "${prefix}/sbin/aismid" "${prefix}/bin/aismi" "${etc}/aismi/aismid.conf" "${etc}/libvirt/hooks/qemu.d/aismi-libvirt-hook")
+  # Every program with its man page, wherever its folder is in the source tree.
+  set(man "${prefix}/share/man")
+  foreach(f "${prefix}/sbin/aismid" "${prefix}/bin/aismi" "${prefix}/bin/aismi-sim" "${prefix}/bin/aismi-device-plugin" "${prefix}/bin/aismi-firmware-pack"
+            "${etc}/aismi/aismid.conf" "${etc}/libvirt/hooks/qemu.d/aismi-libvirt-hook"
+            "${man}/man8/aismid.8" "${man}/man1/aismi.1" "${man}/man1/aismi-sim.1" "${man}/man1/aismi-device-plugin.1" "${man}/man1/aismi-firmware-pack.1"
+            "${man}/man8/aismi-libvirt-hook.8")
     if(NOT EXISTS "${dest}${f}")
       message(FATAL_ERROR "prefix ${prefix}: ${f} was not installed")
     endif()

@@ -2,7 +2,7 @@
 // The client's heap, made ready for what it is about to read.
 #include <cstddef>
 
-namespace aismi::cli {
+namespace aismi::client {
 
 /// Makes the next `bytes` of allocations land on memory that is already mapped: one
 /// madvise(MADV_POPULATE_WRITE) instead of a page fault per 4 KiB page. A summary of 4,096 VFs
@@ -11,4 +11,4 @@ namespace aismi::cli {
 /// cannot (before Linux 5.14) the pages are faulted in as they are touched, as before.
 void prepareHeap(size_t bytes);
 
-}  // namespace aismi::cli
+}  // namespace aismi::client

@@ -6,7 +6,7 @@
 int main(int argc, char** argv) {
     using namespace aismi;
     try {
-        auto request = cli::parsePackArgs(std::vector<std::string>(argv + 1, argv + argc));
+        auto request = firmware_pack::parsePackArgs(std::vector<std::string>(argv + 1, argv + argc));
         if (!request) {
             std::cerr << "aismi-firmware-pack: " << request.error().message << "\n";
             return errcInfo(request.error().code).exitCode;
@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
             std::cout << request->helpText << std::flush;
             return std::cout ? 0 : errcInfo(Errc::IoError).exitCode;
         }
-        auto done = cli::runPack(*request);
+        auto done = firmware_pack::runPack(*request);
         if (!done) {
             std::cerr << "aismi-firmware-pack: " << done.error().message << "\n";
             return errcInfo(done.error().code).exitCode;

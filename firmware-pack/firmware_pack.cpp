@@ -17,7 +17,7 @@
 
 namespace po = boost::program_options;
 
-namespace aismi::cli {
+namespace aismi::firmware_pack {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: aismi-firmware-pack --key KEY.pem --version V --device VENDOR:DEVICE PAYLOAD -o IMAGE
@@ -137,4 +137,4 @@ Result<std::string> runPack(const PackRequest& r) {
            text::hex(parsed.sha256) + ", signed\n";
 }
 
-}  // namespace aismi::cli
+}  // namespace aismi::firmware_pack

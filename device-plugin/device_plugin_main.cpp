@@ -106,7 +106,7 @@ private:
     uint64_t generation_ = 0;
 };
 
-std::vector<VfView> vfsOf(const cli::Inventory& inv) {
+std::vector<VfView> vfsOf(const client::Inventory& inv) {
     std::map<uint64_t, int> numa;  // card index -> NUMA node
     for (const auto& card : inv.cards)
         if (const auto* n = std::get_if<int64_t>(&card.get("NumaNode"))) numa[card.number("Index")] = static_cast<int>(*n);
@@ -196,7 +196,7 @@ public:
                 if (!it->second.healthy) return error(grpc::StatusCode::FAILED_PRECONDITION, "Allocate: " + id + " is unhealthy");
                 if (!it->second.iommuGroup) return error(grpc::StatusCode::FAILED_PRECONDITION, "Allocate: " + id + " has no IOMMU group");
             }
-        auto client = cli::DaemonClient::connect();
+        auto client = client::DaemonClient::connect();
         if (!client) return error(grpc::StatusCode::UNAVAILABLE, "Allocate: " + client.error().message);
         for (const auto& c : req->container_requests()) {
             auto* r = out->add_container_responses();
@@ -233,7 +233,7 @@ public:
         const auto known = devices();
         for (const auto& id : req->devices_ids())
             if (!known.count(id)) return error(grpc::StatusCode::NOT_FOUND, "PreStartContainer: " + id + " is not a VF of " + resource_);
-        auto client = cli::DaemonClient::connect();
+        auto client = client::DaemonClient::connect();
         if (!client) return error(grpc::StatusCode::UNAVAILABLE, "PreStartContainer: " + client.error().message);
         for (const auto& id : req->devices_ids()) {
             auto path = (*client)->findVf(id);
@@ -319,12 +319,12 @@ private:
 void watchAismid(Shared& shared, const std::string& prefix) {
     unsigned delay = 1;
     while (!stopping) {
-        auto client = cli::DaemonClient::connect();
+        auto client = client::DaemonClient::connect();
         Result<void> watched = client ? Result<void>() : Result<void>(client.error());
         if (client) {
             watched = (*client)->watch(
                 std::chrono::seconds(1),
-                [&](const cli::Inventory& inv) {
+                [&](const client::Inventory& inv) {
                     delay = 1;
                     const auto vfs = vfsOf(inv);
                     std::set<std::string> held;
@@ -374,7 +374,7 @@ void watchPodResources(Shared& shared, const std::string& socket, const std::str
                     if (devices.resource_name().rfind(prefix + "/", 0) == 0) inUse.insert(devices.device_ids().begin(), devices.device_ids().end());
         const auto release = unused.observe(shared.kubeletHeld(), inUse);
         if (release.empty()) continue;
-        auto client = cli::DaemonClient::connect();
+        auto client = client::DaemonClient::connect();
         if (!client) {
             log("cannot release VFs no pod uses (" + client.error().message + "); trying at the next List");
             continue;

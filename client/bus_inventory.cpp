@@ -1,8 +1,8 @@
-#include "inventory.hpp"
+#include "bus_inventory.hpp"
 
 #include <set>
 
-namespace aismi::cli {
+namespace aismi::client {
 
 const Value& BusObject::get(std::string_view name) const {
     static const Value none = NotAvailable{};
@@ -36,4 +36,4 @@ uint64_t BusObject::number(std::string_view name) const {
     return n ? *n : 0;
 }
 
-}  // namespace aismi::cli
+}  // namespace aismi::client

@@ -2,7 +2,7 @@
 // point it at another bus). Failures come back as aismi Errors with a sentence to act on.
 #pragma once
 
-#include "inventory.hpp"
+#include "bus_inventory.hpp"
 
 #include <aismi/error.hpp>
 
@@ -17,7 +17,7 @@ namespace sdbus {
 class IConnection;
 }
 
-namespace aismi::cli {
+namespace aismi::client {
 
 class DaemonClient {
 public:
@@ -169,4 +169,4 @@ private:
     std::unique_ptr<sdbus::IConnection> connection_;
 };
 
-}  // namespace aismi::cli
+}  // namespace aismi::client

@@ -15,7 +15,7 @@
 #include <limits>
 #include <map>
 
-namespace aismi::cli {
+namespace aismi::client {
 namespace {
 
 constexpr const char* kBusName = "org.aismi.Manager1";
@@ -663,4 +663,4 @@ Result<std::vector<DaemonClient::QuotaRow>> DaemonClient::listQuotas() {
     }
 }
 
-}  // namespace aismi::cli
+}  // namespace aismi::client

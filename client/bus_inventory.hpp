@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-namespace aismi::cli {
+namespace aismi::client {
 
 struct NotAvailable {
     bool operator==(const NotAvailable&) const = default;
@@ -36,4 +36,4 @@ struct Inventory {
     std::vector<BusObject> vfs;    // by CardIndex, then Index
 };
 
-}  // namespace aismi::cli
+}  // namespace aismi::client

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace aismi::cli {
+namespace aismi::firmware_pack {
 
 struct PackRequest {
     bool help = false;
@@ -26,4 +26,4 @@ Result<PackRequest> parsePackArgs(const std::vector<std::string>& args);
 /// Writes the image; returns the line that says what was written.
 Result<std::string> runPack(const PackRequest& r);
 
-}  // namespace aismi::cli
+}  // namespace aismi::firmware_pack

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-namespace aismi::cli {
+namespace aismi::client {
 
 void prepareHeap(size_t bytes) {
     constexpr size_t kLimit = size_t{256} << 20;  // a bound, whatever the estimate says
@@ -24,4 +24,4 @@ void prepareHeap(size_t bytes) {
     std::free(block);
 }
 
-}  // namespace aismi::cli
+}  // namespace aismi::client
