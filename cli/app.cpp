@@ -64,17 +64,17 @@ Result<Inventory> fetchFor(DaemonClient& client, const CliRequest& r) {
         return client.fetch();
     case CliRequest::Mode::Report: return client.fetch();
     case CliRequest::Mode::ListCards:
-        if (auto x = client.query("org.aismi.Card1", {"Index", "Name", "PciAddress", "Serial"}, inv.cards); !x) return std::move(x).error();
+        if (auto x = client.query(bus_names::kCardInterface, {"Index", "Name", "PciAddress", "Serial"}, inv.cards); !x) return std::move(x).error();
         return inv;
     case CliRequest::Mode::QueryCard:
-        if (auto x = client.query("org.aismi.Card1", propertiesFor(r.fields, kCardSelection), inv.cards); !x) return std::move(x).error();
+        if (auto x = client.query(bus_names::kCardInterface, propertiesFor(r.fields, kCardSelection), inv.cards); !x) return std::move(x).error();
         return inv;
     case CliRequest::Mode::QueryVf:
     case CliRequest::Mode::VfList: {
         std::vector<std::string> vfProps;
         if (r.mode == CliRequest::Mode::QueryVf) vfProps = propertiesFor(r.fields, kVfSelection);  // empty: all
-        if (auto x = client.query("org.aismi.Card1", {kCardSelection.begin(), kCardSelection.end()}, inv.cards); !x) return std::move(x).error();
-        if (auto x = client.query("org.aismi.VirtualFunction1", vfProps, inv.vfs); !x) return std::move(x).error();
+        if (auto x = client.query(bus_names::kCardInterface, {kCardSelection.begin(), kCardSelection.end()}, inv.cards); !x) return std::move(x).error();
+        if (auto x = client.query(bus_names::kVfInterface, vfProps, inv.vfs); !x) return std::move(x).error();
         return inv;
     }
     default: return makeError(Errc::Internal, "not a query");

@@ -11,7 +11,7 @@ namespace aismi::cli {
 
 Result<std::string> runCardReset(DaemonClient& client, const CliRequest& r) {
     Inventory inv;
-    if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial", "VfEnabled"}, inv.cards); !q) return std::move(q).error();
+    if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial", "VfEnabled"}, inv.cards); !q) return std::move(q).error();
     auto cards = selectCards(inv, r.ids);
     if (!cards) return std::move(cards).error();
     const BusObject& card = *cards->front();

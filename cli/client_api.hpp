@@ -4,6 +4,8 @@
 #include "daemon_client.hpp"
 #include "bus_inventory.hpp"
 
+#include <aismi/bus_names.hpp>
+
 namespace aismi::cli {
 using namespace aismi::client;
 }  // namespace aismi::cli

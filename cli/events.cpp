@@ -46,7 +46,7 @@ Result<void> runEvents(DaemonClient& client, const CliRequest& r, std::ostream& 
     std::set<uint32_t> cards;
     if (!r.ids.empty()) {
         Inventory inv;
-        if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial"}, inv.cards); !q) return q;
+        if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial"}, inv.cards); !q) return q;
         auto selected = selectCards(inv, r.ids);
         if (!selected) return std::move(selected).error();
         for (const BusObject* c : *selected) cards.insert(static_cast<uint32_t>(c->number("Index")));

@@ -51,7 +51,7 @@ std::string rowJson(const DaemonClient::FirmwareUpdateRow& u) {
 std::string cardLabel(const BusObject& card) { return "card " + std::to_string(card.number("Index")) + " (" + card.text("PciAddress") + ")"; }
 
 Result<std::vector<const BusObject*>> cards(DaemonClient& client, Inventory& inv, const CliRequest& r) {
-    if (auto q = client.query("org.aismi.Card1", kProperties, inv.cards); !q) return std::move(q).error();
+    if (auto q = client.query(bus_names::kCardInterface, kProperties, inv.cards); !q) return std::move(q).error();
     return selectCards(inv, r.ids);
 }
 

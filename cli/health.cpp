@@ -57,11 +57,11 @@ bool notable(const BusObject& vf, uint64_t guard) {
 
 Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
     Inventory inv;
-    if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial", "Health", "HealthReasons", "ReadTimestamp"}, inv.cards); !q)
+    if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial", "Health", "HealthReasons", "ReadTimestamp"}, inv.cards); !q)
         return std::move(q).error();
     auto cards = selectCards(inv, r.ids);
     if (!cards) return std::move(cards).error();
-    if (auto q = client.query("org.aismi.VirtualFunction1",
+    if (auto q = client.query(bus_names::kVfInterface,
                               {"CardIndex", "Index", "PciAddress", "State", "Health", "HealthReasons", "Quarantined", "QuarantineReason", "GuardResetsLeft",
                                "ResetCount"},
                               inv.vfs);

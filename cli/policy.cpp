@@ -96,7 +96,7 @@ std::string render(const std::vector<Standing>& rows, const Recovery& recovery, 
 
 Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
     Inventory inv;
-    if (auto q = client.query("org.aismi.Card1",
+    if (auto q = client.query(bus_names::kCardInterface,
                               {"Index", "PciAddress", "Serial", "ComputeUnits", "MemoryTotalMiB", "ComputeOversubscription", "MemoryOversubscription"},
                               inv.cards);
         !q)
@@ -108,7 +108,7 @@ Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
     if (r.mode == CliRequest::Mode::PolicySet && (r.computeRatio || r.memoryRatio)) {
         if (auto s = client.setOversubscription(cards->front()->path, r.computeRatio, r.memoryRatio); !s) return std::move(s).error();
         inv.cards.clear();  // read back what aismid keeps now
-        if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial", "ComputeUnits", "MemoryTotalMiB", "ComputeOversubscription",
+        if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial", "ComputeUnits", "MemoryTotalMiB", "ComputeOversubscription",
                                                       "MemoryOversubscription"},
                                   inv.cards);
             !q)
@@ -117,7 +117,7 @@ Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
         if (!cards) return std::move(cards).error();
     }
     std::vector<BusObject> vfs;
-    if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "ComputeUnits", "BurstComputeUnits", "MemoryMiB"}, vfs); !q)
+    if (auto q = client.query(bus_names::kVfInterface, {"CardIndex", "ComputeUnits", "BurstComputeUnits", "MemoryMiB"}, vfs); !q)
         return std::move(q).error();
     std::vector<Standing> rows;
     for (const BusObject* card : *cards) {

@@ -30,7 +30,7 @@ std::string goneSince(const std::string& target) {
 // The VF as the device reports it now (aismid read it back before answering).
 Result<std::string> describeVf(DaemonClient& client, const std::string& path, const std::string& target) {
     std::vector<BusObject> vfs;
-    if (auto r = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "MemoryMiB", "Engines"}, vfs); !r)
+    if (auto r = client.query(bus_names::kVfInterface, {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "MemoryMiB", "Engines"}, vfs); !r)
         return std::move(r).error();
     for (const auto& vf : vfs) {
         if (vf.path != path) continue;
@@ -66,7 +66,7 @@ Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
                                                            : client.release(*path);
         if (!done) return std::move(done).error();
         std::vector<BusObject> vfs;
-        if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Driver", "Domain", "Tenant", "ScrubPending"}, vfs); !q)
+        if (auto q = client.query(bus_names::kVfInterface, {"CardIndex", "Index", "PciAddress", "Driver", "Domain", "Tenant", "ScrubPending"}, vfs); !q)
             return std::move(q).error();
         for (const auto& vf : vfs) {
             if (vf.path != *path) continue;
@@ -97,7 +97,7 @@ Result<std::string> changeVf(DaemonClient& client, const CliRequest& r) {
 
 Result<std::string> listProfiles(DaemonClient& client, const CliRequest& r) {
     Inventory inv;
-    if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
+    if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
     auto cards = selectCards(inv, r.ids);
     if (!cards) return std::move(cards).error();
     std::ostringstream out;
@@ -194,7 +194,7 @@ Result<const BusObject*> oneCardOf(const Inventory& inv, const CliRequest& r) {
 
 Result<std::string> showPartition(DaemonClient& client, const BusObject& card, bool json) {
     std::vector<BusObject> vfs;
-    if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "BurstComputeUnits", "Weight", "MemoryMiB", "Engines"}, vfs); !q)
+    if (auto q = client.query(bus_names::kVfInterface, {"CardIndex", "Index", "PciAddress", "Profile", "Tenant", "ComputeUnits", "BurstComputeUnits", "Weight", "MemoryMiB", "Engines"}, vfs); !q)
         return std::move(q).error();
     auto profiles = client.listProfiles(card.path);
     if (!profiles) return std::move(profiles).error();
@@ -241,7 +241,7 @@ Result<std::string> showPartition(DaemonClient& client, const BusObject& card, b
 // The card's layout as a layouts.d section: consecutive VFs of one profile become COUNTxPROFILE.
 Result<std::string> exportPartition(DaemonClient& client, const BusObject& card) {
     std::vector<BusObject> vfs;
-    if (auto q = client.query("org.aismi.VirtualFunction1", {"CardIndex", "Index", "Profile"}, vfs); !q) return std::move(q).error();
+    if (auto q = client.query(bus_names::kVfInterface, {"CardIndex", "Index", "Profile"}, vfs); !q) return std::move(q).error();
     std::string layout, last;
     unsigned run = 0;
     const auto flush = [&] {
@@ -300,7 +300,7 @@ Result<std::string> partition(DaemonClient& client, const CliRequest& original, 
         r.layout = *layout;
     }
     Inventory inv;
-    if (auto q = client.query("org.aismi.Card1", {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
+    if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial"}, inv.cards); !q) return std::move(q).error();
     auto card = oneCardOf(inv, r);
     if (!card) return std::move(card).error();
     if (r.mode == CliRequest::Mode::PartitionShow) return showPartition(client, **card, r.json);

@@ -12,14 +12,16 @@
 #include <chrono>
 #include <thread>
 #include <cmath>
+#include <aismi/bus_names.hpp>
+
 #include <limits>
 #include <map>
 
 namespace aismi::client {
 namespace {
 
-constexpr const char* kBusName = "org.aismi.Manager1";
-constexpr const char* kManagerPath = "/org/aismi/Manager1";
+using namespace bus_names;
+constexpr const char* kBusName = kService;
 
 // aismid's bus edge names the method it refuses ("ListEvents: no event type 'RESET'"): what a
 // D-Bus client wants, and not what an aismi user typed.
@@ -135,8 +137,8 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const std::optional<
 
 Result<Inventory> DaemonClient::fetch() {
     Inventory inv;
-    if (auto r = query("org.aismi.Card1", {}, inv.cards); !r) return std::move(r).error();
-    if (auto r = query("org.aismi.VirtualFunction1", {}, inv.vfs); !r) return std::move(r).error();
+    if (auto r = query(kCardInterface, {}, inv.cards); !r) return std::move(r).error();
+    if (auto r = query(kVfInterface, {}, inv.vfs); !r) return std::move(r).error();
     if (auto r = readManager(inv); !r) return std::move(r).error();
     return inv;
 }
@@ -200,7 +202,7 @@ constexpr size_t kBytesPerSummaryRow = sizeof(BusObject) + 9 * kBytesPerColumn +
 Result<void> DaemonClient::query(const std::string& interface, const std::vector<std::string>& properties, std::vector<BusObject>& into) {
     try {
         auto proxy = sdbus::createProxy(*connection_, kBusName, kManagerPath);
-        auto call = proxy->createMethodCall("org.aismi.Manager1", "Query");
+        auto call = proxy->createMethodCall(kManagerInterface, "Query");
         call << interface << properties;
         auto reply = proxy->callMethod(call);
         std::vector<sdbus::ObjectPath> paths;
@@ -224,7 +226,7 @@ Result<void> DaemonClient::readManager(Inventory& inv) {
     try {
         auto proxy = sdbus::createProxy(*connection_, kBusName, kManagerPath);
         auto getAll = proxy->createMethodCall("org.freedesktop.DBus.Properties", "GetAll");
-        getAll << std::string("org.aismi.Manager1");
+        getAll << std::string(kManagerInterface);
         auto props = proxy->callMethod(getAll);
         inv.manager.path = kManagerPath;
         readProperties(props, &inv.manager);
@@ -242,14 +244,14 @@ Result<Inventory> DaemonClient::fetchSummary() {
         std::vector<sdbus::Struct<uint32_t, std::string, std::string, std::string, std::string, double, double, uint32_t, uint64_t, uint64_t,
                                   uint32_t, uint32_t, std::string>>
             cards;
-        auto reply = manager->callMethod(manager->createMethodCall("org.aismi.Manager1", "GetSummary"));
+        auto reply = manager->callMethod(manager->createMethodCall(kManagerInterface, "GetSummary"));
         reply >> cards;
         const auto u32 = [](uint32_t v) { return v == std::numeric_limits<uint32_t>::max() ? Value(NotAvailable{}) : Value(uint64_t{v}); };
         const auto u64 = [](uint64_t v) { return v == std::numeric_limits<uint64_t>::max() ? Value(NotAvailable{}) : Value(v); };
         const auto dbl = [](double v) { return std::isnan(v) ? Value(NotAvailable{}) : Value(v); };
         inv.cards.reserve(cards.size());
         for (auto& c : cards) {
-            BusObject& o = inv.cards.emplace_back(BusObject{"/org/aismi/Manager1/card" + std::to_string(c.get<0>()), {}});
+            BusObject& o = inv.cards.emplace_back(BusObject{cardPath(c.get<0>()), {}});
             o.props = {{"Index", uint64_t{c.get<0>()}},
                        {"Name", std::move(c.get<1>())},
                        {"PciAddress", std::move(c.get<2>())},
@@ -297,7 +299,7 @@ Result<Inventory> DaemonClient::fetchSummary() {
 Result<void> DaemonClient::waitForJob(const std::string& jobPath, const std::function<void(unsigned)>& progress) {
     try {
         auto job = sdbus::createProxy(*connection_, kBusName, jobPath);
-        const auto get = [&](const char* name) { return job->getProperty(name).onInterface("org.aismi.Job1"); };
+        const auto get = [&](const char* name) { return job->getProperty(name).onInterface(kJobInterface); };
         // Poll the job (cheap: one property read) until it finishes; a job that has already
         // finished and been forgotten cannot happen within its retention of minutes.
         for (unsigned last = 101;;) {
@@ -322,9 +324,9 @@ Result<void> DaemonClient::setVfCount(const std::string& cardPath, unsigned coun
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
         sdbus::ObjectPath jobPath;
         if (force)
-            card->callMethod("SetVfCountWithOptions").onInterface("org.aismi.Card1").withArguments(uint32_t{count}, std::map<std::string, sdbus::Variant>{{"force", sdbus::Variant(true)}}).storeResultsTo(jobPath);
+            card->callMethod("SetVfCountWithOptions").onInterface(kCardInterface).withArguments(uint32_t{count}, std::map<std::string, sdbus::Variant>{{"force", sdbus::Variant(true)}}).storeResultsTo(jobPath);
         else
-            card->callMethod("SetVfCountAsync").onInterface("org.aismi.Card1").withArguments(uint32_t{count}).storeResultsTo(jobPath);
+            card->callMethod("SetVfCountAsync").onInterface(kCardInterface).withArguments(uint32_t{count}).storeResultsTo(jobPath);
         return waitForJob(jobPath, progress);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "set the VF count");
@@ -335,7 +337,7 @@ Result<std::string> DaemonClient::planLayout(const std::string& cardPath, const 
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
         std::string plan;
-        card->callMethod("PlanLayout").onInterface("org.aismi.Card1").withArguments(layout).storeResultsTo(plan);
+        card->callMethod("PlanLayout").onInterface(kCardInterface).withArguments(layout).storeResultsTo(plan);
         return plan;
     } catch (const sdbus::Error& e) {
         return fromBus(e, "plan the layout");
@@ -346,7 +348,7 @@ Result<void> DaemonClient::applyLayout(const std::string& cardPath, const std::s
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
         sdbus::ObjectPath jobPath;
-        card->callMethod("ApplyLayout").onInterface("org.aismi.Card1").withArguments(layout).storeResultsTo(jobPath);
+        card->callMethod("ApplyLayout").onInterface(kCardInterface).withArguments(layout).storeResultsTo(jobPath);
         return waitForJob(jobPath, progress);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "apply the layout");
@@ -357,7 +359,7 @@ Result<std::string> DaemonClient::findVf(const std::string& id) {
     try {
         auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
         sdbus::ObjectPath path;
-        manager->callMethod("FindVirtualFunction").onInterface("org.aismi.Manager1").withArguments(id).storeResultsTo(path);
+        manager->callMethod("FindVirtualFunction").onInterface(kManagerInterface).withArguments(id).storeResultsTo(path);
         return std::string(path);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "find VF " + id);
@@ -369,8 +371,8 @@ Result<void> DaemonClient::callVf(const std::string& vfPath, const char* method,
     try {
         auto vf = sdbus::createProxy(*connection_, kBusName, vfPath);
         // The call is made when the invoker goes, at the end of each full expression.
-        if constexpr (sizeof...(Args) > 0) vf->callMethod(method).onInterface("org.aismi.VirtualFunction1").withArguments(args...);
-        else vf->callMethod(method).onInterface("org.aismi.VirtualFunction1");
+        if constexpr (sizeof...(Args) > 0) vf->callMethod(method).onInterface(kVfInterface).withArguments(args...);
+        else vf->callMethod(method).onInterface(kVfInterface);
         return {};
     } catch (const sdbus::Error& e) {
         return fromBus(e, what);
@@ -411,7 +413,7 @@ Result<std::vector<DaemonClient::EventRow>> DaemonClient::listEvents(const Event
         if (!q.types.empty()) filters["types"] = sdbus::Variant(q.types);
         if (q.limit) filters["limit"] = sdbus::Variant(q.limit);
         std::vector<sdbus::Struct<uint64_t, int64_t, std::string, std::string, uint32_t, uint32_t, std::string, std::string, std::string>> rows;
-        manager->callMethod("ListEvents").onInterface("org.aismi.Manager1").withArguments(filters).storeResultsTo(rows);
+        manager->callMethod("ListEvents").onInterface(kManagerInterface).withArguments(filters).storeResultsTo(rows);
         std::vector<EventRow> out;
         out.reserve(rows.size());
         for (auto& r : rows)
@@ -427,7 +429,7 @@ Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& sub
     try {
         bool gone = false;
         auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
-        manager->uponSignal("Event").onInterface("org.aismi.Manager1").call(
+        manager->uponSignal("Event").onInterface(kManagerInterface).call(
             [&](uint64_t id, int64_t at, const std::string& type, const std::string& severity, uint32_t card, uint32_t vf, const std::string& address,
                 const std::string& device, const std::string& message) {
                 onEvent(EventRow{id, at, type, severity, about(card), about(vf), address, device, message});
@@ -524,7 +526,7 @@ Result<void> DaemonClient::setRecoveryPolicy(const RecoveryChange& c) {
             policy["card_reset_budget"] = sdbus::Variant(uint32_t{c.cardResetBudget->first});
             policy["card_reset_window_s"] = sdbus::Variant(uint32_t{c.cardResetBudget->second});
         }
-        manager->callMethod("SetRecoveryPolicy").onInterface("org.aismi.Manager1").withArguments(policy);
+        manager->callMethod("SetRecoveryPolicy").onInterface(kManagerInterface).withArguments(policy);
         return {};
     } catch (const sdbus::Error& e) {
         return fromBus(e, "set the recovery policy");
@@ -544,8 +546,8 @@ Result<uint64_t> DaemonClient::reset(const std::string& path, const char* interf
     }
 }
 
-Result<uint64_t> DaemonClient::resetVf(const std::string& vfPath, bool force) { return reset(vfPath, "org.aismi.VirtualFunction1", force); }
-Result<uint64_t> DaemonClient::resetCard(const std::string& cardPath, bool force) { return reset(cardPath, "org.aismi.Card1", force); }
+Result<uint64_t> DaemonClient::resetVf(const std::string& vfPath, bool force) { return reset(vfPath, kVfInterface, force); }
+Result<uint64_t> DaemonClient::resetCard(const std::string& cardPath, bool force) { return reset(cardPath, kCardInterface, force); }
 
 Result<std::string> DaemonClient::updateFirmware(const std::string& cardPath, int fd, const FirmwareOptions& o) {
     try {
@@ -556,7 +558,7 @@ Result<std::string> DaemonClient::updateFirmware(const std::string& cardPath, in
         if (o.allowReinstall) options["allow_reinstall"] = sdbus::Variant(true);
         if (o.force) options["force"] = sdbus::Variant(true);
         sdbus::ObjectPath job;
-        card->callMethod("UpdateFirmware").onInterface("org.aismi.Card1").withArguments(sdbus::UnixFd(fd), options).storeResultsTo(job);
+        card->callMethod("UpdateFirmware").onInterface(kCardInterface).withArguments(sdbus::UnixFd(fd), options).storeResultsTo(job);
         return std::string(job);
     } catch (const sdbus::Error& e) {
         return fromBus(e, "update the firmware");
@@ -569,7 +571,7 @@ Result<std::string> DaemonClient::activateFirmware(const std::string& cardPath, 
         std::map<std::string, sdbus::Variant> options;
         if (force) options["force"] = sdbus::Variant(true);
         sdbus::ObjectPath job;
-        card->callMethod(rollback ? "RollbackFirmware" : "ActivateFirmware").onInterface("org.aismi.Card1").withArguments(options).storeResultsTo(job);
+        card->callMethod(rollback ? "RollbackFirmware" : "ActivateFirmware").onInterface(kCardInterface).withArguments(options).storeResultsTo(job);
         return std::string(job);
     } catch (const sdbus::Error& e) {
         return fromBus(e, rollback ? "roll the firmware back" : "activate the firmware");
@@ -580,7 +582,7 @@ Result<std::vector<DaemonClient::FirmwareUpdateRow>> DaemonClient::listFirmwareU
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
         std::vector<sdbus::Struct<uint64_t, uint64_t, std::string, std::string, uint32_t, std::string, uint32_t, std::string, std::string, std::string, uint64_t, uint64_t>> rows;
-        card->callMethod("ListFirmwareUpdates").onInterface("org.aismi.Card1").withArguments(limit).storeResultsTo(rows);
+        card->callMethod("ListFirmwareUpdates").onInterface(kCardInterface).withArguments(limit).storeResultsTo(rows);
         std::vector<FirmwareUpdateRow> out;
         for (auto& r : rows)
             out.push_back(FirmwareUpdateRow{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>(), r.get<6>(), r.get<7>(), r.get<8>(),
@@ -595,7 +597,7 @@ Result<std::vector<DaemonClient::ProfileFit>> DaemonClient::listProfiles(const s
     try {
         auto card = sdbus::createProxy(*connection_, kBusName, cardPath);
         std::vector<sdbus::Struct<std::string, uint32_t, uint32_t, uint64_t, uint32_t, uint32_t, uint32_t, std::string>> rows;
-        card->callMethod("ListProfiles").onInterface("org.aismi.Card1").storeResultsTo(rows);
+        card->callMethod("ListProfiles").onInterface(kCardInterface).storeResultsTo(rows);
         std::vector<ProfileFit> out;
         for (auto& r : rows)
             out.push_back(ProfileFit{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>(), r.get<6>(), r.get<7>()});
@@ -611,7 +613,7 @@ Result<void> DaemonClient::setOversubscription(const std::string& cardPath, std:
         std::map<std::string, sdbus::Variant> ratios;
         if (compute) ratios["compute"] = sdbus::Variant(*compute / 100.0);
         if (memory) ratios["memory"] = sdbus::Variant(*memory / 100.0);
-        card->callMethod("SetOversubscription").onInterface("org.aismi.Card1").withArguments(ratios);
+        card->callMethod("SetOversubscription").onInterface(kCardInterface).withArguments(ratios);
         return {};
     } catch (const sdbus::Error& e) {
         return fromBus(e, "set the oversubscription policy of " + cardPath);
@@ -631,7 +633,7 @@ Result<void> DaemonClient::updateQuota(const std::string& tenant, const QuotaCha
         if (change.maxComputeUnits) limits["max_compute_units"] = sdbus::Variant(*change.maxComputeUnits);
         if (change.maxMemoryMib) limits["max_memory_mib"] = sdbus::Variant(*change.maxMemoryMib);
         auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
-        manager->callMethod("UpdateQuota").onInterface("org.aismi.Manager1").withArguments(tenant, limits);
+        manager->callMethod("UpdateQuota").onInterface(kManagerInterface).withArguments(tenant, limits);
         return {};
     } catch (const sdbus::Error& e) {
         return fromBus(e, "set the quota of " + tenant);
@@ -641,7 +643,7 @@ Result<void> DaemonClient::updateQuota(const std::string& tenant, const QuotaCha
 Result<void> DaemonClient::removeQuota(const std::string& tenant) {
     try {
         auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
-        manager->callMethod("RemoveQuota").onInterface("org.aismi.Manager1").withArguments(tenant);
+        manager->callMethod("RemoveQuota").onInterface(kManagerInterface).withArguments(tenant);
         return {};
     } catch (const sdbus::Error& e) {
         return fromBus(e, "remove the quota of " + tenant);
@@ -652,7 +654,7 @@ Result<std::vector<DaemonClient::QuotaRow>> DaemonClient::listQuotas() {
     try {
         auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
         std::vector<sdbus::Struct<std::string, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>> rows;
-        manager->callMethod("ListQuotas").onInterface("org.aismi.Manager1").storeResultsTo(rows);
+        manager->callMethod("ListQuotas").onInterface(kManagerInterface).storeResultsTo(rows);
         std::vector<QuotaRow> out;
         const auto limit = [](uint64_t v) { return v == kNoLimit ? std::nullopt : std::optional<uint64_t>(v); };
         for (auto& r : rows)

@@ -7,6 +7,7 @@
 // aismid manages (the list aismid keeps in its state directory) and refuses the others.
 #include "domain_xml.hpp"
 
+#include <aismi/bus_names.hpp>
 #include <aismi/error.hpp>
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -81,11 +82,11 @@ int run(int argc, char** argv) {
     if (!parsed) return refuse(domain, parsed.error().message);
     try {
         auto bus = sdbus::createSystemBusConnection();
-        auto manager = sdbus::createProxy(*bus, "org.aismi.Manager1", "/org/aismi/Manager1");
+        auto manager = sdbus::createProxy(*bus, aismi::bus_names::kService, aismi::bus_names::kManagerPath);
         bool allowed = false;
         std::string reason;
         manager->callMethod("CheckDomainStart")
-            .onInterface("org.aismi.Manager1")
+            .onInterface(aismi::bus_names::kManagerInterface)
             .withTimeout(kAnswerTimeout)
             .withArguments(xml)
             .storeResultsTo(allowed, reason);

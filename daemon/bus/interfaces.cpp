@@ -49,10 +49,6 @@ PropertyRow<Subject> withSame(PropertyRow<Subject> row, Same same) {
 
 }  // namespace
 
-std::string cardPath(unsigned card) { return std::string(kManagerPath) + "/card" + std::to_string(card); }
-std::string vfPath(unsigned card, unsigned vf) { return cardPath(card) + "/vf" + std::to_string(vf); }
-std::string jobPath(int64_t job) { return std::string(kManagerPath) + "/job" + std::to_string(job); }
-
 const PropertyTable<ManagerState>& managerProperties() {
     using M = ManagerState;
     static const PropertyTable<M> t{

@@ -1,8 +1,10 @@
-// Names and object paths of the aismi D-Bus API (docs/dbus-api.md), and the property table
-// of each interface.
+// The aismi D-Bus API's names as the bus code uses them (from include/aismi/bus_names.hpp,
+// shared with the clients; docs/dbus-api.md), and the property table of each interface.
 #pragma once
 
 #include "property_table.hpp"
+
+#include <aismi/bus_names.hpp>
 
 #include <string>
 
@@ -14,16 +16,15 @@ struct Job;
 
 namespace aismi::bus {
 
-inline constexpr const char* kBusName = "org.aismi.Manager1";
-inline constexpr const char* kManagerPath = "/org/aismi/Manager1";
-inline constexpr const char* kManagerInterface = "org.aismi.Manager1";
-inline constexpr const char* kCardInterface = "org.aismi.Card1";
-inline constexpr const char* kVfInterface = "org.aismi.VirtualFunction1";
-inline constexpr const char* kJobInterface = "org.aismi.Job1";
-
-std::string cardPath(unsigned card);
-std::string vfPath(unsigned card, unsigned vf);
-std::string jobPath(int64_t job);
+using bus_names::kCardInterface;
+using bus_names::kJobInterface;
+using bus_names::kManagerInterface;
+using bus_names::kManagerPath;
+using bus_names::kVfInterface;
+inline constexpr const char* kBusName = bus_names::kService;
+using bus_names::cardPath;
+using bus_names::jobPath;
+using bus_names::vfPath;
 
 /// What Manager1's own properties read.
 struct ManagerState {
