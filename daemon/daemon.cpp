@@ -33,6 +33,7 @@
 #include "recovery_repository.hpp"
 #include "recovery_service.hpp"
 #include "reset_service.hpp"
+#include "service.hpp"
 #include "service_notifier.hpp"
 #include "quota_repository.hpp"
 #include "quota_service.hpp"
@@ -44,6 +45,7 @@
 #include "metrics_endpoint.hpp"
 #include "poller.hpp"
 #include "reconciler.hpp"
+#include "reload.hpp"
 #include "sdbus_authority_client.hpp"
 #include "state_dir_lock.hpp"
 #include "version.hpp"
@@ -69,23 +71,6 @@ constexpr unsigned kWorkerThreads = 2;
 constexpr std::chrono::seconds kPolkitTimeout{10};  // well inside the unit's watchdog
 constexpr std::chrono::seconds kHousekeeping{60};
 
-
-RecoveryPolicy recoveryPolicyOf(const DaemonConfig& c) {
-    return RecoveryPolicy{c.autoReset,     c.resetGuardResets, std::chrono::seconds(c.resetGuardWindowS),
-                          c.autoCardReset, c.cardResetBudget,  std::chrono::seconds(c.cardResetWindowS)};
-}
-
-HealthThresholds thresholdsOf(const DaemonConfig::HealthLimits& h) {
-    HealthThresholds t;
-    t.temperatureWarningBelowCritC = h.temperatureMarginC;
-    t.temperatureWarningC = h.temperatureWarningC;
-    t.eccCorrectablePerHour = h.eccCorrectablePerHour;
-    t.aerNonfatalPerHour = h.aerNonfatalPerHour;
-    t.aerCorrectablePerHour = h.aerCorrectablePerHour;
-    t.warnDegradedLink = h.warnDegradedLink;
-    t.stalledPolls = h.hangPolls;
-    return t;
-}
 
 std::string statusLine(const Inventory& inv, const std::string& backend) {
     size_t vfs = 0, unhealthy = 0;
@@ -186,8 +171,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         const auto& vfs = inventory.snapshot(card).vfs;
         return *vf < vfs.size() ? vfs[*vf].pciAddress : std::string();
     };
-    DaemonConfig::HealthLimits healthLimits = config.health;  // SIGHUP may change them
-    HealthAssessor health(thresholdsOf(healthLimits));
+    HealthAssessor health(healthThresholdsIn(config.health));
     Poller poller(io, inventory, executor, health, events);
     Jobs jobs(events, jobRows);
     CardChanges changes;
@@ -210,7 +194,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         return vfs.empty() ? "" : "the provisioning of VF " + vfs;
     };
     RecoveryRepository recoveryRows(**db);
-    RecoveryService recovery({recoveryRows, inventory, resets, events, changes}, recoveryPolicyOf(config));
+    RecoveryService recovery({recoveryRows, inventory, resets, events, changes}, RecoveryService::policyIn(config));
     if (auto r = recovery.load(); !r) return fail(r.error());
     LayoutService layouts({inventory, vfCount, provisioning, jobs, events});
     auto declared = loadDeclaredLayouts(config.layoutsDir);
@@ -241,25 +225,21 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     } else {
         return fail(interrupted.error());
     }
+    // Every service, in the order their hooks run (core/service.hpp): adding one is one line.
+    const std::vector<Service*> services{&vfCount, &provisioning, &declaredLayouts, &policies, &recovery, &assignments, &resets, &firmware, &jobs, &history};
     Reconciler reconciler(journal);
-    reconciler.add(vfCount);
-    reconciler.add(provisioning);
-    reconciler.add(assignments);
-    reconciler.add(firmware);
-    reconciler.add(resets);
+    for (Service* service : services)
+        if (ReconcileParticipant* participant = service->reconcileParticipant()) reconciler.add(*participant);
     const auto report = reconciler.run();
     for (const auto& line : report.actions) events.publish(Notice{EventType::Reconcile, Severity::Info, "aismid", "reconcile: " + line});
     for (const auto& line : report.unclaimed) events.publish(Notice{EventType::Reconcile, Severity::Warning, "aismid", "reconcile: " + line});
     poller.desiredVfCount = [&](const std::string& key) { return vfCount.expectedVfCount(key); };
-    poller.annotators.push_back([&](CardSnapshot& s) { provisioning.annotate(s); });
-    poller.annotators.push_back([&](CardSnapshot& s) { declaredLayouts.annotate(s); });
-    poller.annotators.push_back([&](CardSnapshot& s) { policies.annotate(s); });
-    poller.annotators.push_back([&](CardSnapshot& s) { recovery.annotate(s); });
-    poller.annotators.push_back([&](CardSnapshot& s) { assignments.annotate(s); });
+    poller.annotators.push_back([&services](CardSnapshot& s) {
+        for (Service* service : services) service->annotate(s);
+    });
     poller.readAllNow();
-    events.subscribe<CardReturned>([&](const CardReturned& e) {
-        vfCount.convergeLive(e.card);
-        provisioning.convergeLive(e.card);
+    events.subscribe<CardReturned>([&services](const CardReturned& e) {
+        for (Service* service : services) service->cardReturned(e.card);
     });
     // A store deleted or replaced under aismid refuses every change from then on (each
     // transaction checks); this makes it known even when nothing changes: once in the log and
@@ -298,17 +278,12 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
         ~ForgetHooks() { db.onEndRefused = nullptr, db.onEndRecorded = nullptr; }
     } forgetHooks{**db};
     events.subscribe<CardUpdated>([&](const CardUpdated& e) {
-        vfCount.watch(e.card, e.before, e.now);
-        provisioning.watch(e.card, e.now);
-        assignments.watch(e.card, e.now);
-        recovery.watch(e.now);
-        resets.watchRestore(e.card);
         if (e.card == 0) {  // once a poll
             watchStore();     // a stat()
             jobs.resync();    // nothing to do unless the store refused a job's row
             (*db)->retryEnds();  // nor unless it refused a change's end
         }
-        firmware.watch(e.card, e.now);
+        for (Service* service : services) service->cardUpdated(e);
     });
     // Cards recovery reset to put them back on their committed firmware get their VFs back.
     for (unsigned card : firmware.cardsResetByRecovery()) events.publish(CardReturned{card});
@@ -359,8 +334,7 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     boost::asio::steady_timer housekeeping(io);
     std::function<void(const boost::system::error_code&)> tidy = [&](const boost::system::error_code& ec) {
         if (ec) return;
-        jobs.prune(static_cast<int64_t>(std::time(nullptr)));
-        history.sweep();
+        for (Service* service : services) service->housekeeping();
         watchStore();
         housekeeping.expires_after(kHousekeeping);
         housekeeping.async_wait(tidy);
@@ -368,57 +342,14 @@ int serve(const DaemonConfig& config, const std::vector<std::string>& args) {
     housekeeping.expires_after(kHousekeeping);
     housekeeping.async_wait(tidy);
 
+    Reload reload(args, config, metricsServer ? metricsServer->address() : std::string(),
+                  {poller, health, metrics, objects, recovery, services});
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> onSignal = [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
             notifier.send("RELOADING=1");
-            // The polling interval and the profiles change live; backend, state dir and the
-            // metrics address need a restart.
-            auto reloaded = parseDaemonConfig(args);
-            if (!reloaded) log::error("reload: " + reloaded.error().message + "; keeping the running configuration");
-            else {
-                if (reloaded->config.pollIntervalMs != poller.intervalMs()) {
-                    poller.start(reloaded->config.pollIntervalMs);
-                    objects.setPollInterval(reloaded->config.pollIntervalMs);
-                    log::info("reload: polling every " + std::to_string(reloaded->config.pollIntervalMs) + " ms");
-                }
-                if (const RecoveryPolicy p = recoveryPolicyOf(reloaded->config); recovery.policySetAtRunTime() && !(p == recovery.policy())) {
-                    log::info("reload: aismid.conf's recovery policy is not applied: the one set with 'aismi policy set' stays");
-                } else if (!(p == recovery.policy())) {
-                    recovery.setPolicy(p);
-                    objects.setRecoveryPolicy(p);
-                    log::info("reload: automatic resets " + std::string(p.autoReset ? "on" : "off") + ", guard " +
-                              std::to_string(p.guardResets) + "/" + std::to_string(p.guardWindow.count()) + " s, card resets " +
-                              (p.autoCardReset ? "on, " + std::to_string(p.cardResetBudget) + "/" + std::to_string(p.cardResetWindow.count()) + " s" : "off"));
-                }
-                if (!(reloaded->config.health == healthLimits)) {
-                    healthLimits = reloaded->config.health;
-                    health.setThresholds(thresholdsOf(healthLimits));
-                    poller.setStalePolls(reloaded->config.health.stalePolls);
-                    log::info("reload: new health thresholds");
-                }
-                if (const bool owners = reloaded->config.metrics.vfOwnerLabels; owners != metrics.ownerLabels()) {
-                    metrics.setOwnerLabels(owners);
-                    log::info(std::string("reload: VF series ") + (owners ? "carry" : "no longer carry") + " their tenant");
-                }
-                const auto& m = reloaded->config.metrics;
-                if (m.enabled != config.metrics.enabled || m.host != config.metrics.host || m.port != config.metrics.port)
-                    log::info("reload: the metrics address changes at the next start; serving at " +
-                              (metricsServer ? metricsServer->address() : std::string("none")) + " until then");
-                if (auto p = loadProfiles(reloaded->config.profilesDir); !p) {
-                    log::error("reload: " + p.error().message + "; keeping the profiles loaded before");
-                } else {
-                    log::info("reload: " + std::to_string(p->size()) + " VF profiles");
-                    provisioning.setProfiles(std::move(*p));
-                }
-                if (auto l = loadDeclaredLayouts(reloaded->config.layoutsDir); !l) {
-                    log::error("reload: " + l.error().message + "; keeping the declared layouts read before");
-                } else {
-                    log::info("reload: " + std::to_string(l->size()) + " declared layouts");
-                    declaredLayouts.set(std::move(*l));
-                }
-            }
+            reload.run();
             notifier.send("READY=1");
             signals.async_wait(onSignal);
             return;

@@ -8,18 +8,7 @@ namespace aismi::bus {
 
 JobObject::JobObject(BusContext& ctx, int64_t id) : ctx_(ctx), id_(id), object_(sdbus::createObject(ctx.connection, jobPath(id))) {
     registerProperties(*object_, kJobInterface, jobProperties(), this);
-    // The job can be trimmed (and this object with it) before polkit answers: the continuation
-    // holds the context and the job's id, which authorizeThen looks up again.
-    object_->registerMethod(kJobInterface, "Cancel", "", {}, "", {}, [&ctx = ctx_, key = JobKey{id}](sdbus::MethodCall call) {
-        guarded(call, [&] {
-            const Job* job = ctx.jobs.find(key.id);
-            if (!job) throw toBusError(makeError(Errc::NotFound, "no job " + std::to_string(key.id)));
-            authorizeThen(ctx, call, job->action, key, [&ctx, key](PendingCall pending) {
-                if (auto r = ctx.jobs.cancel(key.id); !r) return pending.fail(r.error());
-                pending.reply();
-            });
-        });
-    });
+    registerJobMethods(*object_, ctx_, id);
     object_->finishRegistration();
 }
 

@@ -1,6 +1,7 @@
 // The adaptors, one per object kind (manager_object.cpp, card_object.cpp, vf_object.cpp,
-// job_object.cpp): each registers its interface from the property table and its methods,
-// and turns what happened into PropertiesChanged / InterfacesAdded / InterfacesRemoved.
+// job_object.cpp): each registers its interface from the property table, has each service
+// register its methods (*_methods.cpp), and turns what happened into PropertiesChanged /
+// InterfacesAdded / InterfacesRemoved.
 #pragma once
 
 #include "bus_context.hpp"
@@ -41,15 +42,33 @@ void sayRemoved(sdbus::IObject& object);
 /// Says InterfacesRemoved and unregisters the object.
 void withdraw(sdbus::IObject& object);
 
-/// Manager1's SetQuota, RemoveQuota and ListQuotas (quota_methods.cpp).
-void registerQuotaMethods(sdbus::IObject& object, BusContext& ctx);
-/// Manager1's SetRecoveryPolicy (recovery_methods.cpp).
-void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, ManagerObject& manager);
+// Each service's methods, registered by its one file on the objects it has methods on
+// (method_registration.hpp). The adaptors call them; they register no method themselves.
+
+/// Manager1's FindCard, FindVirtualFunction, GetSummary, Query and ListJobs (query_methods.cpp).
+void registerQueryMethods(sdbus::IObject& manager, BusContext& ctx);
+/// Card1's SetVfCount (and Async, WithOptions), PlanLayout, ApplyLayout, ListProfiles,
+/// SetOversubscription; VirtualFunction1's Provision and Unprovision (partition_methods.cpp).
+void registerPartitionMethods(sdbus::IObject& card, BusContext& ctx, unsigned cardIndex);
+void registerPartitionMethods(sdbus::IObject& vf, BusContext& ctx, VfRef ref);
+/// Manager1's SetQuota, UpdateQuota, RemoveQuota and ListQuotas (quota_methods.cpp).
+void registerQuotaMethods(sdbus::IObject& manager, BusContext& ctx);
+/// Manager1's SetRecoveryPolicy; Card1.Reset; VirtualFunction1's Reset, Quarantine and
+/// Unquarantine (recovery_methods.cpp).
+void registerRecoveryMethods(sdbus::IObject& manager, BusContext& ctx, ManagerObject& adaptor);
+void registerRecoveryMethods(sdbus::IObject& card, BusContext& ctx, unsigned cardIndex);
+void registerRecoveryMethods(sdbus::IObject& vf, BusContext& ctx, VfRef ref);
+/// VirtualFunction1's BindDriver, Assign, Release, Hold and Scrub; Manager1.CheckDomainStart
+/// (assignment_methods.cpp).
+void registerAssignmentMethods(sdbus::IObject& vf, BusContext& ctx, VfRef ref);
+void registerAssignmentMethods(sdbus::IObject& manager, BusContext& ctx);
 /// Card1's UpdateFirmware, ActivateFirmware, RollbackFirmware, ListFirmwareUpdates (firmware_methods.cpp).
-void registerFirmwareMethods(sdbus::IObject& object, BusContext& ctx, unsigned card);
+void registerFirmwareMethods(sdbus::IObject& card, BusContext& ctx, unsigned cardIndex);
 /// Manager1's ListEvents and its Event signal (event_methods.cpp).
-void registerEventMethods(sdbus::IObject& object, BusContext& ctx);
+void registerEventMethods(sdbus::IObject& manager, BusContext& ctx);
 void emitEvent(sdbus::IObject& object, const StoredEvent& event);
+/// Job1.Cancel (job_methods.cpp).
+void registerJobMethods(sdbus::IObject& job, BusContext& ctx, int64_t id);
 
 // Each adaptor's subject() is what its properties read (registerProperties keeps a pointer to
 // the adaptor, so a property costs no allocation of its own: thousands of VFs).
@@ -85,10 +104,6 @@ public:
     const CardSnapshot& subject() const;
 
 private:
-    void setVfCount(sdbus::MethodCall call, bool async, bool withOptions = false);
-    void listProfiles(sdbus::MethodCall call);
-    void setOversubscription(sdbus::MethodCall call);
-    void reset(sdbus::MethodCall call);
     BusContext& ctx_;
     unsigned card_;
     std::unique_ptr<sdbus::IObject> object_;

@@ -1,13 +1,12 @@
-// Manager1.SetRecoveryPolicy (polkit org.aismi.manage-policy): the recovery policy set at run
-// time. Every key is optional; the ones not given keep the value they have when the change is
-// applied, after polkit answers (RecoveryPolicyChange).
-#include "objects.hpp"
-#include "arguments.hpp"
+// The recovery services' methods: Manager1.SetRecoveryPolicy (polkit org.aismi.manage-policy),
+// the recovery policy set at run time — every key is optional; the ones not given keep the
+// value they have when the change is applied, after polkit answers (RecoveryPolicyChange);
+// Card1.Reset, and VirtualFunction1's Reset, Quarantine and Unquarantine (org.aismi.reset).
+#include "method_registration.hpp"
+
 #include "policy_service.hpp"
 #include "recovery_service.hpp"
-
-#include <aismi/device_ref.hpp>
-#include <sdbus-c++/sdbus-c++.h>
+#include "reset_service.hpp"
 
 #include <map>
 
@@ -57,6 +56,46 @@ void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, ManagerObj
                 m.cardResetWindowSeconds = static_cast<uint32_t>(wanted.cardResetWindow.count());
                 manager.changed({"AutoReset", "ResetGuardResets", "ResetGuardWindowSeconds", "AutoCardReset", "CardResetBudget", "CardResetWindowSeconds"});
                 pending.reply();
+            });
+        });
+    });
+}
+
+void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, unsigned card) {
+    addMethod(object, kCardInterface, ctx, card, "Reset", "a{sv}", {"options"}, "t", {"took_us"}, [](BusContext& ctx, unsigned card, sdbus::MethodCall& call) {
+        const bool force = forceOption(call, "Reset");
+        authorizeThen(ctx, call, kActionReset, [&ctx, card, force](PendingCall pending) {
+            ctx.resets.resetCard(card, force, [pending](Result<ResetService::CardOutcome> r) mutable {
+                if (r) pending.reply(static_cast<uint64_t>(r->took.count()));
+                else pending.fail(r.error());
+            });
+        });
+    });
+}
+
+void registerRecoveryMethods(sdbus::IObject& object, BusContext& ctx, VfRef vf) {
+    const auto method = [&](const char* name, const char* in, std::vector<std::string> inNames, const char* out, std::vector<std::string> outNames,
+                            auto body) { addMethod(object, kVfInterface, ctx, vf, name, in, std::move(inNames), out, std::move(outNames), body); };
+    method("Quarantine", "s", {"reason"}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        std::string reason;
+        readArguments(call, {"reason"}, reason);
+        authorizeThen(ctx, call, kActionReset, ref, [&ctx, ref, reason](PendingCall pending) {
+            if (auto r = ctx.recovery.quarantine(ref, reason); !r) return pending.fail(r.error());
+            ctx.refresh(ref.card, [pending]() mutable { pending.reply(); });
+        });
+    });
+    method("Unquarantine", "", {}, "", {}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        authorizeThen(ctx, call, kActionReset, ref, [&ctx, ref](PendingCall pending) {
+            if (auto r = ctx.recovery.unquarantine(ref); !r) return pending.fail(r.error());
+            ctx.refresh(ref.card, [pending]() mutable { pending.reply(); });
+        });
+    });
+    method("Reset", "a{sv}", {"options"}, "t", {"took_us"}, [](BusContext& ctx, VfRef ref, sdbus::MethodCall& call) {
+        const bool force = forceOption(call, "Reset");
+        authorizeThen(ctx, call, kActionReset, ref, [&ctx, ref, force](PendingCall pending) {
+            ctx.resets.resetVf(ref, force, [pending](Result<ResetService::Outcome> r) mutable {
+                if (r) pending.reply(static_cast<uint64_t>(r->took.count()));
+                else pending.fail(r.error());
             });
         });
     });

@@ -130,6 +130,8 @@ std::vector<const Job*> Jobs::all() const {
     return out;
 }
 
+void Jobs::housekeeping() { prune(static_cast<int64_t>(std::time(nullptr))); }
+
 void Jobs::prune(int64_t now) {
     size_t finished = 0;
     for (const auto& [id, e] : jobs_) finished += e.job.finished();

@@ -6,6 +6,8 @@
 
 #include "job_repository.hpp"
 #include "limits.hpp"
+#include "service.hpp"
+
 #include <aismi/error.hpp>
 
 #include <cstdint>
@@ -45,7 +47,7 @@ struct JobChanged {
     std::vector<std::string> properties;  // the org.aismi.Job1 properties that changed
 };
 
-class Jobs {
+class Jobs : public Service {
 public:
     struct Limits {
         int64_t keepFinishedSeconds = limits::kFinishedJobSeconds;
@@ -72,6 +74,8 @@ public:
     std::vector<const Job*> all() const;
     /// Forgets finished jobs past the limits.
     void prune(int64_t now);
+    /// Service: prunes (by the wall clock).
+    void housekeeping() override;
     /// Writes again the job rows the store refused (a full disk): the store says what the bus
     /// says as soon as it takes writes again. Every poll; nothing to do when none is behind.
     void resync();

@@ -17,6 +17,7 @@
 #include "assignment_repository.hpp"
 #include "operation_kind.hpp"
 #include "repair_backoff.hpp"
+#include "service.hpp"
 
 #include <aismi/device_ref.hpp>
 #include <aismi/error.hpp>
@@ -49,7 +50,7 @@ struct CardSnapshot;
 
 inline constexpr const char* kActionAssignVfs = "org.aismi.assign-vfs";
 
-class AssignmentService : public ReconcileParticipant {
+class AssignmentService : public ReconcileParticipant, public Service {
 public:
     struct Deps {
         Database& db;
@@ -111,13 +112,17 @@ public:
     void reconcileAll();
 
     /// Adds each VF's domain, assignment state, scrub mark and conflicts to a fresh snapshot.
-    void annotate(CardSnapshot& card);
+    void annotate(CardSnapshot& card) override;
     /// Every poll (reconcile on levels): a VF that still waits for its scrub (one failed, or
     /// could not run) and that no domain has, no change is under way on and no workload runs
     /// on is scrubbed again where it is, at once and then after 1, 2, 4 ... 60 s while it fails;
     /// and a reconciliation with libvirt that left work undone runs again, with the same backoff;
     /// and a VF a domain or holder has that is off vfio-pci is bound back to it (rebindConsumed).
     void watch(unsigned card, const CardSnapshot& now);
+
+    // Service
+    ReconcileParticipant* reconcileParticipant() override { return this; }
+    void cardUpdated(const CardUpdated& poll) override { watch(poll.card, poll.now); }
 
     // ReconcileParticipant
     Phase phase() const override { return Phase::Assignments; }

@@ -6,6 +6,8 @@
 // the count follows once the window has passed (sweep()).
 #pragma once
 
+#include "service.hpp"
+
 #include <aismi/error.hpp>
 
 #include <cstdint>
@@ -24,7 +26,7 @@ struct Notice;
 struct StoredEvent;
 struct EventFilter;
 
-class EventHistory {
+class EventHistory : public Service {
 public:
     struct Limits {
         unsigned keep = 10000;
@@ -36,6 +38,8 @@ public:
     void prune();
     /// Records how often each suppressed repeat happened, once its window has passed.
     void sweep();
+    /// Service: sweeps.
+    void housekeeping() override { sweep(); }
     /// The PCI address of a card (or of one of its VFs) for an event's address field.
     std::function<std::string(unsigned card, std::optional<unsigned> vf)> addressOf;
     /// The wall clock, in unix seconds (tests move it).

@@ -14,6 +14,7 @@
 #include "journal_repository.hpp"
 #include "operation_kind.hpp"
 #include "repair_backoff.hpp"
+#include "service.hpp"
 
 #include <aismi/error.hpp>
 
@@ -52,7 +53,7 @@ inline constexpr const char* kActionUpdateFirmware = "org.aismi.update-firmware"
 /// cannot be read.
 Result<std::vector<std::string>> loadTrustedKeys(const std::string& dir);
 
-class FirmwareService : public ReconcileParticipant {
+class FirmwareService : public ReconcileParticipant, public Service {
 public:
     struct Deps {
         Database& db;
@@ -118,6 +119,10 @@ public:
     /// Polls: a staged update waiting for the card to be idle starts when it is; an entry found
     /// unfinished at start that could not be settled then is tried again (retryUnsettled).
     void watch(unsigned card, const CardSnapshot& now);
+
+    // Service
+    ReconcileParticipant* reconcileParticipant() override { return this; }
+    void cardUpdated(const CardUpdated& poll) override { watch(poll.card, poll.now); }
 
     // ReconcileParticipant
     Phase phase() const override { return Phase::FirmwareJobs; }

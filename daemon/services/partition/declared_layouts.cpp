@@ -1,11 +1,13 @@
-#include "conf_dir.hpp"
 #include "declared_layouts.hpp"
+#include "conf_dir.hpp"
+#include "daemon_config.hpp"
 
 #include "event_bus.hpp"
 #include "event_repository.hpp"
 #include "events.hpp"
 #include "inventory.hpp"
 #include "layout_service.hpp"
+#include "log.hpp"
 #include "snapshot.hpp"
 
 #include <aismi/device_ref.hpp>
@@ -157,8 +159,15 @@ void DeclaredLayouts::applyAll() {
     }
 }
 
-void DeclaredLayouts::annotate(CardSnapshot& card) const {
+void DeclaredLayouts::annotate(CardSnapshot& card) {
     if (auto it = problems_.find(card.info.key); it != problems_.end()) card.configProblems.push_back(it->second);
+}
+
+void DeclaredLayouts::reload(const DaemonConfig& config) {
+    auto declared = loadDeclaredLayouts(config.layoutsDir);
+    if (!declared) return log::error("reload: " + declared.error().message + "; keeping the declared layouts read before");
+    log::info("reload: " + std::to_string(declared->size()) + " declared layouts");
+    set(std::move(*declared));
 }
 
 }  // namespace aismi

@@ -6,6 +6,8 @@
 // health reasons and events. Format: docs/partitioning.md.
 #pragma once
 
+#include "service.hpp"
+
 #include <aismi/card.hpp>
 #include <aismi/error.hpp>
 #include <aismi/pci_address.hpp>
@@ -38,7 +40,7 @@ Result<std::vector<DeclaredLayout>> parseDeclaredLayouts(std::string_view conten
 /// Every dir/*.conf in name order; a missing directory declares none.
 Result<std::vector<DeclaredLayout>> loadDeclaredLayouts(const std::string& dir);
 
-class DeclaredLayouts {
+class DeclaredLayouts : public Service {
 public:
     DeclaredLayouts(Inventory& inventory, LayoutService& layouts, EventBus& events) : inventory_(inventory), layouts_(layouts), events_(events) {}
 
@@ -48,7 +50,9 @@ public:
     /// two sections gets neither. Loop thread.
     void applyAll();
     /// Adds the card's layout problems to a fresh snapshot (a Poller annotator).
-    void annotate(CardSnapshot& card) const;
+    void annotate(CardSnapshot& card) override;
+    /// The declarations of layouts.d, read again and applied.
+    void reload(const DaemonConfig& config) override;
 
 private:
     Inventory& inventory_;

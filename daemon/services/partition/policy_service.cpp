@@ -26,7 +26,7 @@ Oversubscription PolicyService::of(const std::string& cardKey) const {
     return it == policies_.end() ? Oversubscription{} : it->second;
 }
 
-void PolicyService::annotate(CardSnapshot& card) const { card.policy = of(card.info.key); }
+void PolicyService::annotate(CardSnapshot& card) { card.policy = of(card.info.key); }
 
 void PolicyService::set(unsigned card, std::optional<uint32_t> compute, std::optional<uint32_t> memory, std::function<void(Result<void>)> done) {
     auto r = change(card, compute, memory);

@@ -5,6 +5,7 @@
 // Loop thread.
 #pragma once
 
+#include "service.hpp"
 #include <aismi/error.hpp>
 #include <aismi/types.hpp>
 
@@ -24,7 +25,7 @@ struct CardSnapshot;
 
 inline constexpr const char* kActionManagePolicy = "org.aismi.manage-policy";
 
-class PolicyService {
+class PolicyService : public Service {
 public:
     struct Deps {
         PolicyRepository& repository;
@@ -40,7 +41,7 @@ public:
     /// The policy of the card with key `cardKey`: none (1.0, 1.0) unless one was set.
     Oversubscription of(const std::string& cardKey) const;
     /// Shows the policy in a fresh snapshot (a Poller annotator).
-    void annotate(CardSnapshot& card) const;
+    void annotate(CardSnapshot& card) override;
 
     /// Sets either ratio of `card` (hundredths; nullopt keeps it). Refused, changing nothing,
     /// when a ratio is out of range, the card has no provisioning, a change to it is under

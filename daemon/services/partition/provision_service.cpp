@@ -4,6 +4,7 @@
 #include "admission.hpp"
 #include "assignment_repository.hpp"
 #include "card_changes.hpp"
+#include "daemon_config.hpp"
 #include "database.hpp"
 #include "device_executor.hpp"
 #include "event_bus.hpp"
@@ -12,6 +13,7 @@
 #include "handover.hpp"
 #include "inventory.hpp"
 #include "journal_repository.hpp"
+#include "log.hpp"
 #include "policy_service.hpp"
 #include "poller.hpp"
 #include "quota_repository.hpp"
@@ -408,6 +410,13 @@ void ProvisionService::convergeLive(unsigned card) {
             }
             d_.poller.refresh(card, [this, key = info.key] { d_.changes.end(key); });
         });
+}
+
+void ProvisionService::reload(const DaemonConfig& config) {
+    auto profiles = loadProfiles(config.profilesDir);
+    if (!profiles) return log::error("reload: " + profiles.error().message + "; keeping the profiles loaded before");
+    log::info("reload: " + std::to_string(profiles->size()) + " VF profiles");
+    setProfiles(std::move(*profiles));
 }
 
 }  // namespace aismi

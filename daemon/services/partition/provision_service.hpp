@@ -12,6 +12,7 @@
 #include "desired_state_repository.hpp"
 #include "operation_kind.hpp"
 #include "profiles.hpp"
+#include "service.hpp"
 
 #include <aismi/device_ref.hpp>
 #include <aismi/error.hpp>
@@ -39,7 +40,7 @@ class Poller;
 class QuotaRepository;
 struct CardSnapshot;
 
-class ProvisionService : public ReconcileParticipant {
+class ProvisionService : public ReconcileParticipant, public Service {
 public:
     struct Deps {
         Database& db;
@@ -110,7 +111,7 @@ public:
     std::map<unsigned, DesiredStateRepository::Provisioned> provisionedVfs(const std::string& cardKey);
 
     /// Adds each VF's profile and tenant to a fresh snapshot (a Poller annotator).
-    void annotate(CardSnapshot& card);
+    void annotate(CardSnapshot& card) override;
     /// Watches every poll: when a card's VFs hold other resources than their provisioning
     /// (they came back from a power cycle, a VF count restore) and no change is under way,
     /// re-applies what they lost (RepairBackoff spaces out attempts that do not hold).
@@ -119,6 +120,13 @@ public:
     void convergeLive(unsigned card);
     /// The VFs of `card` whose resources, as last read, differ from their provisioning.
     std::vector<unsigned> unrestoredVfs(unsigned card);
+
+    // Service
+    ReconcileParticipant* reconcileParticipant() override { return this; }
+    void cardUpdated(const CardUpdated& poll) override { watch(poll.card, poll.now); }
+    void cardReturned(unsigned card) override { convergeLive(card); }
+    /// The profiles of profiles.d, read again.
+    void reload(const DaemonConfig& config) override;
 
     // ReconcileParticipant
     Phase phase() const override { return Phase::Provisioning; }

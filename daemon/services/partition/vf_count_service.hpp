@@ -8,6 +8,7 @@
 #include "desired_state_repository.hpp"
 #include "operation_kind.hpp"
 #include "repair_backoff.hpp"
+#include "service.hpp"
 
 #include <aismi/error.hpp>
 
@@ -34,7 +35,7 @@ struct CardSnapshot;
 
 inline constexpr const char* kActionManageVfs = "org.aismi.manage-vfs";
 
-class VfCountService : public ReconcileParticipant {
+class VfCountService : public ReconcileParticipant, public Service {
 public:
     struct Deps {
         Database& db;
@@ -85,6 +86,11 @@ public:
     /// reset, a driver reload) gets them back once no change of it is under way (RepairBackoff
     /// spaces out attempts that do not hold).
     void watch(unsigned card, const CardSnapshot& before, const CardSnapshot& now);
+
+    // Service
+    ReconcileParticipant* reconcileParticipant() override { return this; }
+    void cardUpdated(const CardUpdated& poll) override { watch(poll.card, poll.before, poll.now); }
+    void cardReturned(unsigned card) override { convergeLive(card); }
 
 private:
     struct Plan {

@@ -1,10 +1,12 @@
 #include "recovery_service.hpp"
 
 #include "card_changes.hpp"
+#include "daemon_config.hpp"
 #include "event_bus.hpp"
 #include "event_repository.hpp"
 #include "events.hpp"
 #include "inventory.hpp"
+#include "log.hpp"
 #include "recovery_repository.hpp"
 #include "reset_service.hpp"
 #include "snapshot.hpp"
@@ -37,7 +39,7 @@ Result<void> RecoveryService::load() {
     return {};
 }
 
-void RecoveryService::annotate(CardSnapshot& card) const {
+void RecoveryService::annotate(CardSnapshot& card) {
     const int64_t windowStart = now() - policy_.guardWindow.count();
     for (auto& vf : card.vfs) {
         const auto q = quarantined_.find({card.info.key, vf.index});
@@ -193,6 +195,21 @@ Result<void> RecoveryService::unquarantine(const VfRef& ref) {
     recent_.erase({info.key, ref.vf});
     d_.events.publish(Notice{EventType::Unquarantine, Severity::Info, label, "released from quarantine by an operator; its automatic resets start afresh", ref.card, ref.vf});
     return {};
+}
+
+RecoveryPolicy RecoveryService::policyIn(const DaemonConfig& c) {
+    return RecoveryPolicy{c.autoReset,     c.resetGuardResets, std::chrono::seconds(c.resetGuardWindowS),
+                          c.autoCardReset, c.cardResetBudget,  std::chrono::seconds(c.cardResetWindowS)};
+}
+
+void RecoveryService::reload(const DaemonConfig& config) {
+    const RecoveryPolicy p = policyIn(config);
+    if (p == policy_) return;
+    if (setAtRunTime_) return log::info("reload: aismid.conf's recovery policy is not applied: the one set with 'aismi policy set' stays");
+    setPolicy(p);
+    log::info("reload: automatic resets " + std::string(p.autoReset ? "on" : "off") + ", guard " + std::to_string(p.guardResets) + "/" +
+              std::to_string(p.guardWindow.count()) + " s, card resets " +
+              (p.autoCardReset ? "on, " + std::to_string(p.cardResetBudget) + "/" + std::to_string(p.cardResetWindow.count()) + " s" : "off"));
 }
 
 }  // namespace aismi

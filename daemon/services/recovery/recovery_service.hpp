@@ -9,6 +9,7 @@
 // budget, nor releases a VF. Loop thread.
 #pragma once
 
+#include "service.hpp"
 #include <aismi/device_ref.hpp>
 #include <aismi/error.hpp>
 
@@ -50,7 +51,7 @@ struct RecoveryPolicyChange {
     RecoveryPolicy appliedTo(RecoveryPolicy p) const;
 };
 
-class RecoveryService {
+class RecoveryService : public Service {
 public:
     struct Deps {
         RecoveryRepository& repository;
@@ -75,9 +76,16 @@ public:
     bool policySetAtRunTime() const { return setAtRunTime_; }
     /// Marks quarantined VFs, and each VF's automatic resets left in its guard, in a fresh
     /// snapshot (a Poller annotator).
-    void annotate(CardSnapshot& card) const;
+    void annotate(CardSnapshot& card) override;
     /// Looks at a card's new poll: hung VFs are reset or quarantined as the policy says.
     void watch(const CardSnapshot& now);
+    /// aismid.conf's recovery policy.
+    static RecoveryPolicy policyIn(const DaemonConfig& config);
+
+    // Service
+    void cardUpdated(const CardUpdated& poll) override { watch(poll.now); }
+    /// aismid.conf's policy, unless one set at run time wins.
+    void reload(const DaemonConfig& config) override;
     /// An operator takes a VF out of use (Busy while it is being changed; InvalidState when it
     /// is quarantined already).
     Result<void> quarantine(const VfRef& vf, const std::string& reason);

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "operation_kind.hpp"
+#include "service.hpp"
 
 #include <aismi/device_ref.hpp>
 #include <aismi/error.hpp>
@@ -40,7 +41,7 @@ class Poller;
 
 inline constexpr const char* kActionReset = "org.aismi.reset";
 
-class ResetService : public ReconcileParticipant {
+class ResetService : public ReconcileParticipant, public Service {
 public:
     struct Deps {
         JournalRepository& journal;
@@ -81,6 +82,10 @@ public:
     static constexpr std::chrono::seconds kRestoreWait{20};  // within sd-bus's 25 s call timeout
     /// Called at every poll of `card`: finishes the card resets that waited for it to be restored.
     void watchRestore(unsigned card);
+
+    // Service
+    ReconcileParticipant* reconcileParticipant() override { return this; }
+    void cardUpdated(const CardUpdated& poll) override { watchRestore(poll.card); }
 
     // ReconcileParticipant
     Phase phase() const override { return Phase::Quarantine; }
