@@ -1,7 +1,6 @@
 #include "jobs.hpp"
 
 #include "event_bus.hpp"
-#include "job_repository.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -24,7 +23,7 @@ std::string_view jobStateName(JobState s) {
     return "failed";
 }
 
-Jobs::Jobs(EventBus& events, JobRepository& repository, Limits limits) : events_(events), repository_(repository), limits_(limits) {}
+Jobs::Jobs(EventBus& events, JobRecords& repository, Limits limits) : events_(events), repository_(repository), limits_(limits) {}
 
 Result<std::vector<std::string>> Jobs::recover() {
     auto failed = repository_.failUnfinished("unfinished at start: aismid stopped while the job ran, or the store did not take its end");

@@ -4,7 +4,7 @@
 // stay queryable for a bounded time. Loop thread only.
 #pragma once
 
-#include "job_repository.hpp"
+#include "job_records.hpp"
 #include "limits.hpp"
 #include "service.hpp"
 
@@ -20,7 +20,6 @@
 namespace aismi {
 
 class EventBus;
-class JobRepository;
 
 enum class JobState { Queued, Running, Done, Failed, Cancelled };
 std::string_view jobStateName(JobState s);
@@ -54,8 +53,8 @@ public:
         size_t keepFinished = limits::kMaxFinishedJobs;
         size_t maxActive = limits::kMaxActiveJobs;  // queued or running; create() refuses more (Busy)
     };
-    Jobs(EventBus& events, JobRepository& repository, Limits limits);
-    Jobs(EventBus& events, JobRepository& repository) : Jobs(events, repository, Limits{}) {}
+    Jobs(EventBus& events, JobRecords& repository, Limits limits);
+    Jobs(EventBus& events, JobRecords& repository) : Jobs(events, repository, Limits{}) {}
 
     /// At start: jobs a crash interrupted are failed (their operations are the journal's).
     Result<std::vector<std::string>> recover();
@@ -90,7 +89,7 @@ private:
     void changed(Entry& e, std::vector<std::string> properties);
 
     EventBus& events_;
-    JobRepository& repository_;
+    JobRecords& repository_;
     Limits limits_;
     std::map<int64_t, Entry> jobs_;
     std::map<int64_t, JobRow> unsynced_;  // rows the store refused, newest state of each
