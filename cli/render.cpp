@@ -86,16 +86,16 @@ const std::vector<SimpleSection> kSimpleSections{
     {"ECC", "ECC Errors", {{"Corrected", "ecc.corrected"}, {"Uncorrected", "ecc.uncorrected"}}},
 };
 
-bool wanted(const std::vector<std::string>& sections, const std::string& name) {
-    return sections.empty() || std::find(sections.begin(), sections.end(), name) != sections.end();
-}
-
 std::string yesNo(const BusObject& o, const std::string& prop) {
     const auto* b = std::get_if<bool>(&o.get(prop));
     return b ? (*b ? "Yes" : "No") : "[N/A]";
 }
 
 }  // namespace
+
+bool sectionWanted(const std::vector<std::string>& sections, const std::string& name) {
+    return sections.empty() || std::find(sections.begin(), sections.end(), name) != sections.end();
+}
 
 const std::vector<std::string>& reportSections() {
     static const std::vector<std::string> s{"PCI", "FIRMWARE", "SRIOV", "TEMPERATURE", "POWER", "UTILIZATION", "MEMORY", "ECC", "HEALTH", "RECOVERY"};
@@ -243,7 +243,7 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
         r.line(1, "Serial Number", c.text("Serial"));
         r.line(1, "Driver", c.text("Driver").empty() ? "None" : c.text("Driver"));
         r.line(1, "Generic Mode", yesNo(c, "GenericMode"));
-        if (wanted(sections, "PCI")) {
+        if (sectionWanted(sections, "PCI")) {
             r.heading(1, "PCI");
             r.line(2, "Bus Id", c.text("PciAddress"));
             r.line(2, "Vendor Id", cardValue(c, "vendor_id"));
@@ -258,7 +258,7 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             r.line(3, "Non-fatal", cardValue(c, "aer.nonfatal"));
             r.line(3, "Fatal", cardValue(c, "aer.fatal"));
         }
-        if (wanted(sections, "FIRMWARE")) {
+        if (sectionWanted(sections, "FIRMWARE")) {
             r.heading(1, "Firmware");
             r.line(2, "Version", c.text("FirmwareVersion").empty() ? "[N/A]" : c.text("FirmwareVersion"));
             r.line(2, "Active Bank", cardValue(c, "firmware.active_bank"));
@@ -267,7 +267,7 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             for (size_t b = 0; versions && b < versions->size(); ++b)
                 r.line(2, "Bank " + std::to_string(b), (*versions)[b] + (integrity && b < integrity->size() ? " (" + (*integrity)[b] + ")" : ""));
         }
-        if (wanted(sections, "SRIOV")) {
+        if (sectionWanted(sections, "SRIOV")) {
             r.heading(1, "SR-IOV");
             r.line(2, "Total VFs", cardValue(c, "vf.total"));
             r.line(2, "Enabled VFs", cardValue(c, "vf.enabled"));
@@ -295,11 +295,11 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             }
         }
         for (const auto& simple : kSimpleSections) {
-            if (!wanted(sections, simple.section)) continue;
+            if (!sectionWanted(sections, simple.section)) continue;
             r.heading(1, simple.heading);
             for (const auto& [label, field] : simple.rows) r.line(2, label, cardValue(c, field));
         }
-        if (wanted(sections, "MEMORY")) {
+        if (sectionWanted(sections, "MEMORY")) {
             r.heading(1, "Memory");
             r.line(2, "Total", cardValue(c, "memory.total"));
             r.line(2, "Used", cardValue(c, "memory.used"));
@@ -309,14 +309,14 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
             r.line(2, "Compute Units", cardValue(c, "compute_units"));
             r.line(2, "Engines", cardValue(c, "engines"));
         }
-        if (wanted(sections, "HEALTH")) {
+        if (sectionWanted(sections, "HEALTH")) {
             r.heading(1, "Health");
             r.line(2, "Status", c.text("Health"));
             const auto* reasons = std::get_if<std::vector<std::string>>(&c.get("HealthReasons"));
             if (!reasons || reasons->empty()) r.line(2, "Reasons", "None");
             for (size_t i = 0; reasons && i < reasons->size(); ++i) r.line(2, i ? "" : "Reasons", (*reasons)[i]);
         }
-        if (wanted(sections, "RECOVERY")) {
+        if (sectionWanted(sections, "RECOVERY")) {
             const auto* autoReset = std::get_if<bool>(&inv.manager.get("AutoReset"));
             const bool on = autoReset && *autoReset;
             const uint64_t guard = inv.manager.number("ResetGuardResets");
@@ -336,98 +336,6 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
         }
     }
     return r.out().str();
-}
-
-std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields, const CsvFormat& format) {
-    std::ostringstream out;
-    const auto join = [&](auto&& get) {
-        for (size_t i = 0; i < fields.size(); ++i) out << (i ? ", " : "") << get(*fields[i]);
-        out << "\n";
-    };
-    if (format.header) join([](const Field& f) { return f.unit.empty() ? f.name : f.name + " [" + f.unit + "]"; });
-    // No cell is empty (a bare separator): text with nothing to say (no tenant, no domain) is
-    // [N/A], as a value the card does not report is.
-    for (const auto* row : rows)
-        join([&](const Field& f) {
-            std::string cell = formatValue(row->get(f.property), f, format.units);
-            return cell.empty() ? std::string("[N/A]") : cell;
-        });
-    return out.str();
-}
-
-namespace {
-
-// A field as JSON: PCI IDs in the form CSV gives them ("0xa15e"), the rest as their type.
-void appendJson(std::string& out, const BusObject& o, const Field& f) {
-    const Value& v = o.get(f.property);
-    if (!f.hex || std::holds_alternative<NotAvailable>(v)) return json::appendValue(out, v);
-    json::appendQuoted(out, formatValue(v, f, false));
-}
-
-// `"name": value` pairs of `fields`, separated by ", ".
-void appendFields(std::string& out, const BusObject& o, const std::vector<const Field*>& fields) {
-    for (size_t i = 0; i < fields.size(); ++i) {
-        if (i) out += ", ";
-        json::appendQuoted(out, fields[i]->name);
-        out += ": ";
-        appendJson(out, o, *fields[i]);
-    }
-}
-
-std::vector<const Field*> allOf(const std::vector<Field>& table) {
-    std::vector<const Field*> out;
-    for (const auto& f : table) out.push_back(&f);
-    return out;
-}
-
-}  // namespace
-
-std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields) {
-    std::string out = "[";
-    out.reserve(rows.size() * fields.size() * 24 + 8);
-    for (size_t r = 0; r < rows.size(); ++r) {
-        out += r ? ",\n {" : "\n {";
-        appendFields(out, *rows[r], fields);
-        out += '}';
-    }
-    out += rows.empty() ? "]\n" : "\n]\n";
-    return out;
-}
-
-std::string renderJsonInventory(const Inventory& inv, const std::vector<const BusObject*>& cards, const std::vector<std::string>& sections,
-                                const std::string& timestamp) {
-    std::vector<const Field*> cardColumns;
-    for (const auto& f : cardFields())
-        if (f.section.empty() || wanted(sections, f.section)) cardColumns.push_back(&f);
-    static const std::vector<const Field*> vfColumns = allOf(vfFields());
-    const bool withVfs = wanted(sections, "SRIOV");
-    std::string out = "{\n  \"timestamp\": ";
-    json::appendQuoted(out, timestamp);
-    out += ",\n  \"daemon_version\": ";
-    json::appendQuoted(out, inv.manager.text("Version"));
-    out += ",\n  \"backend\": ";
-    json::appendQuoted(out, inv.manager.text("Backend"));
-    out += ",\n  \"cards\": [";
-    for (size_t i = 0; i < cards.size(); ++i) {
-        const BusObject& c = *cards[i];
-        out += i ? ",\n    {" : "\n    {";
-        appendFields(out, c, cardColumns);
-        if (!withVfs) {
-            out += '}';
-            continue;
-        }
-        out += ", \"vfs\": [";
-        bool first = true;
-        for (const BusObject* vf : vfsOf(inv, {&c})) {
-            out += first ? "\n      {" : ",\n      {";
-            first = false;
-            appendFields(out, *vf, vfColumns);
-            out += '}';
-        }
-        out += first ? "]}" : "\n    ]}";
-    }
-    out += cards.empty() ? "]\n}\n" : "\n  ]\n}\n";
-    return out;
 }
 
 std::string renderFieldHelp(const std::vector<Field>& fields, const std::string& option) {

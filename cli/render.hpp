@@ -27,6 +27,8 @@ std::string renderReport(const Inventory& inv, const std::vector<const BusObject
 /// VFs by itself ("none" when nothing is wrong).
 std::string recommendedAction(const BusObject& vf, bool autoReset);
 const std::vector<std::string>& reportSections();
+/// Whether `name` is among -q -d's `sections` (all are when none is given).
+bool sectionWanted(const std::vector<std::string>& sections, const std::string& name);
 std::string renderCsv(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields, const CsvFormat& format);
 /// A JSON array of objects, one per row, with the given fields.
 std::string renderJsonRows(const std::vector<const BusObject*>& rows, const std::vector<const Field*>& fields);

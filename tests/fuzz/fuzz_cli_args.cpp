@@ -1,7 +1,8 @@
 // aismi's command line: any words (split at NUL bytes) parse into a request or a usage error,
 // never a crash; what parses keeps its promises: no -H host ssh could read as an option or a
 // second word, several hosts only for commands that read once, dmon's numbers in range.
-#include "options.hpp"
+#include "command_line.hpp"
+#include "commands/dmon.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -21,10 +22,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     for (const auto& host : r->hosts)
         if (host.empty() || host[0] == '-' || host.find_first_of(" \t\n;'\"$`\\/") != std::string::npos) __builtin_trap();
-    if (r->hosts.size() > 1 && !aismi::cli::readsOnce(*r)) __builtin_trap();
-    if (r->mode == aismi::cli::CliRequest::Mode::Dmon &&
-        (r->dmonDelaySeconds < 1 || r->dmonDelaySeconds > 86400 || r->dmonGroups.empty() ||
-         r->dmonGroups.find_first_not_of(aismi::cli::kDmonGroups) != std::string::npos))
+    if (r->hosts.size() > 1 && !r->readsOnce) __builtin_trap();
+    if (!r->hosts.empty() && !r->localOnly.empty()) __builtin_trap();
+    if (!r->run) __builtin_trap();
+    if (const auto* dmon = r->as<aismi::cli::DmonRequest>();
+        dmon && (dmon->delaySeconds < 1 || dmon->delaySeconds > 86400 || dmon->groups.empty() ||
+                 dmon->groups.find_first_not_of(aismi::cli::kDmonGroups) != std::string::npos))
         __builtin_trap();
     return 0;
 }

@@ -1,10 +1,12 @@
-#include "dmon.hpp"
+#include "command_line.hpp"
+#include "commands/dmon.hpp"
 #include "json.hpp"
 #include "render.hpp"
 #include "selection.hpp"
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <sstream>
 
 using namespace aismi::cli;
@@ -240,8 +242,10 @@ TEST(Dmon, AlignsCardAndVfRowsUnderTheHeaderAndShowsWhatIsNotReported) {
         vf.set("Health", std::string("ok"));
         inv.vfs.push_back(vf);
     }
-    auto r = aismi::cli::parseCli({"dmon", "-s", "puv", "--vf"});
-    ASSERT_TRUE(r.ok());
+    auto parsed = aismi::cli::parseCli({"dmon", "-s", "puv", "--vf"});
+    ASSERT_TRUE(parsed.ok());
+    ASSERT_NE(parsed->as<aismi::cli::DmonRequest>(), nullptr);
+    auto r = std::optional(*parsed->as<aismi::cli::DmonRequest>());
     EXPECT_EQ(aismi::cli::dmonHeader(*r),
               "#    idx    pwr   temp   util    vfs    run   hung   quar    state   health\n"
               "#             W      C      %\n");
@@ -252,7 +256,7 @@ TEST(Dmon, AlignsCardAndVfRowsUnderTheHeaderAndShowsWhatIsNotReported) {
               "     0:0      -      -      0      -      -      -      1     hung       ok\n"
               "     0:1      -      -    100      -      -      -      0  running       ok\n");
     r->json = true;
-    r->dmonVfs = false;
+    r->vfs = false;
     EXPECT_EQ(*aismi::cli::dmonLines(inv, *r, 7),
               "{\"time\":7,\"card\":0,\"power_w\":61.4,\"temperature_c\":null,\"utilization_pct\":50,\"vfs\":2,\"vfs_running\":1,\"vfs_hung\":1,"
               "\"quarantined\":1,\"state\":null,\"health\":\"ok\"}\n");

@@ -3,12 +3,13 @@
 #pragma once
 
 #include "client_api.hpp"
-#include "options.hpp"
+#include "command.hpp"
 
 #include <aismi/error.hpp>
 
-#include <ostream>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace aismi::cli {
 
@@ -19,7 +20,15 @@ std::string eventJson(const DaemonClient::EventRow& e);
 /// Local time as "2026-11-24 18:04:03".
 std::string localTime(int64_t unixSeconds);
 
-/// Writes as it goes (--follow runs until aismid leaves or the user interrupts).
-Result<void> runEvents(DaemonClient& client, const CliRequest& r, std::ostream& out);
+struct EventsRequest {
+    std::vector<std::string> ids;  // cards
+    bool json = false;
+    std::optional<int64_t> since;         // unix seconds
+    bool follow = false;                  // then new events as they happen
+    std::vector<std::string> types;       // aismid checks the names
+    unsigned lines = 0;                   // the newest N (0: the default)
+};
+
+CommandSet eventsCommands();
 
 }  // namespace aismi::cli

@@ -1,5 +1,6 @@
 #include "health.hpp"
 
+#include "command_parsing.hpp"
 #include "client_api.hpp"
 #include "events.hpp"
 #include "json.hpp"
@@ -13,6 +14,16 @@
 
 namespace aismi::cli {
 namespace {
+
+// What --help says before the options.
+constexpr const char* kHealthUsage = R"(Usage: aismi health [-i ID[,ID...]] [-j]
+
+The health of each card and of its VFs: ok, unknown (the data could not be read, or is
+stale), warning, critical or lost, each with its reasons and how old the reading is; which
+VFs are quarantined and how many automatic resets their guard has left; and the card's
+recent resets and quarantines from the event history.
+
+)";
 
 constexpr uint32_t kRecentResets = 5;
 
@@ -53,9 +64,7 @@ bool notable(const BusObject& vf, uint64_t guard) {
     return vf.text("Health") != "ok" || flag(vf, "Quarantined") || vf.number("GuardResetsLeft") < guard;
 }
 
-}  // namespace
-
-Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
+Result<std::string> health(DaemonClient& client, const HealthRequest& r) {
     Inventory inv;
     if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial", "Health", "HealthReasons", "ReadTimestamp"}, inv.cards); !q)
         return std::move(q).error();
@@ -122,6 +131,21 @@ Result<std::string> runHealth(DaemonClient& client, const CliRequest& r) {
     }
     if (r.json) out += firstCard ? "]\n" : "\n]\n";
     return out;
+}
+
+Result<Command> parseHealth(const CommandLine& c) {
+    auto cards = cardIds(c, "health", "aismi health --help");
+    if (!cards) return std::move(cards).error();
+    return reading(makeCommand("health", HealthRequest{*cards, c.has("json")}, health), c.has("json"));
+}
+
+}  // namespace
+
+CommandSet healthCommands() {
+    return {{{{"health"}, {"id", "json"}, parseHealth}},
+            {{"health", kHealthUsage,
+              [] { return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n  -j [ --json ]         JSON output\n"); }, "",
+              "health                     health, reasons, data age, resets and quarantines (aismi health --help)"}}};
 }
 
 }  // namespace aismi::cli

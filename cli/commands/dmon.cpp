@@ -1,17 +1,44 @@
 #include "dmon.hpp"
 
+#include "command_parsing.hpp"
 #include "json.hpp"
 #include "selection.hpp"
 
+#include <aismi/device_ref.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <functional>
 #include <sstream>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace po = boost::program_options;
 
 namespace aismi::cli {
 namespace {
+
+// What --help says before the options.
+constexpr const char* kDmonUsage = R"(Usage: aismi dmon [-i ID[,ID...]] [-s GROUPS] [-c COUNT] [-d SECONDS] [--vf] [-j]
+
+Streams one line per card (and per VF with --vf) every SECONDS (default 1), COUNT times
+(default: until interrupted), as nvidia-smi dmon does; the header comes again every screenful.
+The values are the latest aismid has, kept current from its PropertiesChanged signals (aismi
+does not poll it). "-" is a value the card does not report. GROUPS, letters (default pumev):
+  p  power (W) and temperature (C)
+  u  utilisation (%)
+  m  memory used and total, or given to a VF (MiB)
+  e  ECC errors corrected and uncorrected; PCIe AER correctable, non-fatal, fatal (cards)
+  v  VFs enabled, running, hung and quarantined (cards); state (VFs); health
+With -j every line is one JSON object with the time, the card (and VF) and the columns.
+
+)";
 
 struct Row {
     const BusObject& object;
@@ -70,10 +97,10 @@ const std::vector<Column>& columns() {
     return all;
 }
 
-std::vector<const Column*> selected(const CliRequest& r) {
+std::vector<const Column*> selected(const DmonRequest& r) {
     std::vector<const Column*> out;
     for (char g : kDmonGroups)
-        if (r.dmonGroups.find(g) != std::string::npos)
+        if (r.groups.find(g) != std::string::npos)
             for (const Column& c : columns())
                 if (c.group == g) out.push_back(&c);
     return out;
@@ -111,7 +138,7 @@ std::string pad(const std::string& s, int width) { return s.size() >= static_cas
 
 }  // namespace
 
-std::string dmonHeader(const CliRequest& r) {
+std::string dmonHeader(const DmonRequest& r) {
     std::string names = "#    idx", units = "#       ";
     for (const Column* c : selected(r)) {
         names += pad(c->name, widthOf(*c));
@@ -122,7 +149,7 @@ std::string dmonHeader(const CliRequest& r) {
     return names + "\n" + units + "\n";
 }
 
-Result<std::string> dmonLines(const Inventory& inv, const CliRequest& r, int64_t unixSeconds) {
+Result<std::string> dmonLines(const Inventory& inv, const DmonRequest& r, int64_t unixSeconds) {
     auto cards = selectCards(inv, r.ids);
     if (!cards) return std::move(cards).error();
     const auto cols = selected(r);
@@ -130,7 +157,7 @@ Result<std::string> dmonLines(const Inventory& inv, const CliRequest& r, int64_t
     for (const BusObject* card : *cards) {
         const auto vfs = vfsOf(inv, {card});
         std::vector<Row> rows{Row{*card, false, &vfs}};
-        if (r.dmonVfs)
+        if (r.vfs)
             for (const BusObject* v : vfs) rows.push_back(Row{*v, true, nullptr});
         for (const Row& row : rows) {
             const std::string idx = row.vf ? std::to_string(row.object.number("CardIndex")) + ":" + std::to_string(row.object.number("Index"))
@@ -148,6 +175,100 @@ Result<std::string> dmonLines(const Inventory& inv, const CliRequest& r, int64_t
         }
     }
     return out;
+}
+
+namespace {
+
+unsigned terminalRows() {
+    winsize w{};
+    if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_row > 4) return w.ws_row;
+    return 0;  // not a terminal: one header
+}
+
+// aismi dmon: streams until the count is reached, the user interrupts, or aismid leaves the bus.
+Result<void> dmon(const DmonRequest& r, Session& s) {
+    auto client = s.client();
+    if (!client) return std::move(client).error();
+    std::ostream& out = s.out;
+    const unsigned rows = terminalRows();
+    unsigned printed = 0, intervals = 0;
+    bool headerShown = false;
+    Result<void> failure;
+    auto watched = (*client)->watch(std::chrono::seconds(r.delaySeconds), [&](const Inventory& inv) {
+        auto lines = dmonLines(inv, r, static_cast<int64_t>(std::time(nullptr)));
+        if (!lines) {
+            failure = std::move(lines).error();
+            return false;
+        }
+        const unsigned n = static_cast<unsigned>(std::count(lines->begin(), lines->end(), '\n'));
+        if (!r.json && (!headerShown || (rows && printed + n + 2 > rows - 1))) {
+            out << dmonHeader(r);
+            headerShown = true;
+            printed = 2;
+        }
+        out << *lines;
+        out.flush();
+        printed += n;
+        return !out.fail() && (r.count == 0 || ++intervals < r.count);
+    });
+    if (!failure) return failure;
+    return watched;
+}
+
+Result<Command> parseDmon(const CommandLine& c) {
+    auto cards = cardIds(c, "dmon", "aismi dmon --help");
+    if (!cards) return std::move(cards).error();
+    DmonRequest r;
+    r.ids = *cards;
+    r.json = c.has("json");
+    r.vfs = c.has("vf");
+    if (c.has("select")) {
+        r.groups.clear();
+        for (char g : c.text("select")) {
+            if (std::string_view(kDmonGroups).find(g) == std::string_view::npos)
+                return usage("-s takes letters of " + std::string(kDmonGroups) + ", not " + quoteInput(c.text("select")), "aismi dmon --help");
+            if (r.groups.find(g) == std::string::npos) r.groups += g;
+        }
+        if (r.groups.empty()) return usage("-s needs at least one of " + std::string(kDmonGroups), "aismi dmon --help");
+    }
+    if (c.has("count")) {
+        auto n = number(c.text("count"), "-c/--count", 1, 100'000'000, "aismi dmon --help");
+        if (!n) return std::move(n).error();
+        r.count = *n;
+    }
+    if (c.has("display") && c.has("delay")) return usage("give the interval once: -d or --delay", "aismi dmon --help");
+    if (c.has("display") || c.has("delay")) {
+        auto s = number(c.text(c.has("delay") ? "delay" : "display"), "-d/--delay", 1, 86400, "aismi dmon --help");
+        if (!s) return std::move(s).error();
+        r.delaySeconds = *s;
+    }
+    return makeCommand("dmon", r, dmon);
+}
+
+po::options_description dmonOptions() {
+    po::options_description o("dmon options");
+    o.add_options()
+        ("select,s", po::value<std::string>(), "column groups, letters of pumev (default all)")
+        ("delay", po::value<std::string>(), "seconds between lines (1 to 86400; also -d)")
+        ("vf", "a line per VF too");
+    return o;
+}
+
+}  // namespace
+
+CommandSet dmonCommands() {
+    return {{{{"dmon"}, {"id", "json", "select", "count", "display", "delay", "vf"}, parseDmon}},
+            {{"dmon", kDmonUsage,
+              [] {
+                  return std::string("  -i [ --id ] ID        only these cards (index, PCI address or serial)\n"
+                                     "  -s [ --select ] GROUPS column groups, letters of pumev (default all)\n"
+                                     "  -c [ --count ] COUNT  print COUNT intervals, then exit (default: until interrupted)\n"
+                                     "  -d [ --delay ] SECONDS seconds between lines (1 to 86400, default 1)\n"
+                                     "  --vf                  a line per VF too\n"
+                                     "  -j [ --json ]         one JSON object per line\n");
+              },
+              "", "dmon                       stream a line per card (and VF) every second, like nvidia-smi dmon (aismi dmon --help)"}},
+            [](po::options_description& o) { o.add(dmonOptions()); }};
 }
 
 }  // namespace aismi::cli

@@ -1,17 +1,43 @@
 #include "policy.hpp"
 
+#include "command_parsing.hpp"
+
 #include "client_api.hpp"
 #include "json.hpp"
 #include "selection.hpp"
 
 #include <aismi/text.hpp>
+#include <aismi/types.hpp>
+
+#include <boost/program_options.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <tuple>
+
+namespace po = boost::program_options;
 
 namespace aismi::cli {
 namespace {
+
+// What --help says before the options.
+constexpr const char* kPolicyUsage = R"(Usage: aismi policy set -i ID [--compute-oversubscription R] [--memory-oversubscription R]
+       aismi policy set [--auto-reset yes|no] [--reset-guard N/SECONDS] [--auto-card-reset yes|no] [--card-reset-budget N/SECONDS]
+       aismi policy show [-i ID[,ID...]] [-j]
+
+Sets how far a card may be oversubscribed. A VF's profile guarantees it compute units and may
+let it burst higher when the card has idle compute; the guarantees never exceed the card, the
+burst caps together may reach R times the card's compute units, and the memory the VFs are
+given together R times the card's memory (R: 1.0, the default, is none; compute up to 16,
+memory up to 4; at most two decimals). A policy below what the VFs hold already is refused.
+show prints each card's policy with what its VFs hold against it (docs/oversubscription.md),
+and the recovery policy for hung VFs. The recovery policy is host-wide: whether hung VFs are
+reset automatically, at most N times in SECONDS (then quarantined), and whether a VF whose own
+reset fails has its whole card reset, at most N times in SECONDS. aismid.conf sets it; set
+here, it is kept and wins over aismid.conf's from then on.
+
+)";
 
 // One card's policy and what its VFs hold against it.
 struct Standing {
@@ -92,9 +118,8 @@ std::string render(const std::vector<Standing>& rows, const Recovery& recovery, 
     return out.str();
 }
 
-}  // namespace
-
-Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
+// policy show, and policy set with the changes it asks for made first.
+Result<std::string> policy(DaemonClient& client, const PolicyRequest& r) {
     Inventory inv;
     if (auto q = client.query(bus_names::kCardInterface,
                               {"Index", "PciAddress", "Serial", "ComputeUnits", "MemoryTotalMiB", "ComputeOversubscription", "MemoryOversubscription"},
@@ -103,9 +128,9 @@ Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
         return std::move(q).error();
     auto cards = selectCards(inv, r.ids);
     if (!cards) return std::move(cards).error();
-    if (r.mode == CliRequest::Mode::PolicySet && (r.autoReset || r.autoCardReset || r.resetGuard || r.cardResetBudget))
+    if ((r.autoReset || r.autoCardReset || r.resetGuard || r.cardResetBudget))
         if (auto s = client.setRecoveryPolicy({r.autoReset, r.autoCardReset, r.resetGuard, r.cardResetBudget}); !s) return std::move(s).error();
-    if (r.mode == CliRequest::Mode::PolicySet && (r.computeRatio || r.memoryRatio)) {
+    if ((r.computeRatio || r.memoryRatio)) {
         if (auto s = client.setOversubscription(cards->front()->path, r.computeRatio, r.memoryRatio); !s) return std::move(s).error();
         inv.cards.clear();  // read back what aismid keeps now
         if (auto q = client.query(bus_names::kCardInterface, {"Index", "PciAddress", "Serial", "ComputeUnits", "MemoryTotalMiB", "ComputeOversubscription",
@@ -146,6 +171,83 @@ Result<std::string> runPolicy(DaemonClient& client, const CliRequest& r) {
     const Recovery recovery{flag("AutoReset"),     manager.manager.number("ResetGuardResets"), manager.manager.number("ResetGuardWindowSeconds"),
                             flag("AutoCardReset"), manager.manager.number("CardResetBudget"),  manager.manager.number("CardResetWindowSeconds")};
     return render(rows, recovery, r.json);
+}
+
+Result<Command> parsePolicySet(const CommandLine& c) {
+    const bool card = c.has("compute-oversubscription") || c.has("memory-oversubscription");
+    const bool recovery = c.has("auto-reset") || c.has("reset-guard") || c.has("auto-card-reset") || c.has("card-reset-budget");
+    if (!card && !recovery)
+        return usage("policy set needs --compute-oversubscription R, --memory-oversubscription R (with -i), or a recovery option "
+                     "(--auto-reset, --reset-guard, --auto-card-reset, --card-reset-budget)",
+                     "aismi policy --help");
+    if (!card && c.has("id")) return usage("the recovery policy is host-wide: -i goes only with the oversubscription options", "aismi policy --help");
+    PolicyRequest r;
+    if (card) {
+        auto one = oneCard(c, "set", "policy");
+        if (!one) return std::move(one).error();
+        r.ids = {*one};
+    }
+    for (auto [option, slot] : {std::pair{"auto-reset", &r.autoReset}, {"auto-card-reset", &r.autoCardReset}}) {
+        if (!c.has(option)) continue;
+        auto v = text::parseBoolean(c.text(option), std::string("--") + option);
+        if (!v) return usage(v.error().message, "aismi policy --help");
+        *slot = *v;
+    }
+    for (auto [option, example, slot] : {std::tuple{"reset-guard", "3/600", &r.resetGuard}, {"card-reset-budget", "1/3600", &r.cardResetBudget}}) {
+        if (!c.has(option)) continue;
+        auto b = text::parseBudget(c.text(option), std::string("--") + option, example);
+        if (!b) return usage(b.error().message, "aismi policy --help");
+        *slot = std::pair{b->count, b->seconds};
+    }
+    for (auto [option, max, slot] : {std::tuple{"compute-oversubscription", Oversubscription::kMaxCompute, &r.computeRatio},
+                                     {"memory-oversubscription", Oversubscription::kMaxMemory, &r.memoryRatio}}) {
+        if (!c.has(option)) continue;
+        auto ratio = text::parseRatio(c.text(option), Oversubscription::kMin, max, std::string("--") + option);
+        if (!ratio) return usage(ratio.error().message, "aismi policy --help");
+        *slot = *ratio;
+    }
+    return makeCommand("policy set", r, policy);
+}
+
+Result<Command> parsePolicyShow(const CommandLine& c) {
+    auto cards = cardIds(c, "policy show", "aismi policy --help");
+    if (!cards) return std::move(cards).error();
+    PolicyRequest r;
+    r.ids = *cards;
+    r.json = c.has("json");
+    return reading(makeCommand("policy show", r, policy), r.json);
+}
+
+po::options_description policyOptions() {
+    po::options_description o("policy options");
+    o.add_options()
+        ("compute-oversubscription", po::value<std::string>()->value_name("RATIO"), "the VFs' burst caps together, as a ratio of the card's compute units (1.0 to 16)")
+        ("memory-oversubscription", po::value<std::string>()->value_name("RATIO"), "the VFs' memory together, as a ratio of the card's memory (1.0 to 4)")
+        ("auto-reset", po::value<std::string>()->value_name("yes|no"), "reset hung VFs automatically: yes or no (host-wide, no -i)")
+        ("reset-guard", po::value<std::string>()->value_name("N/SECONDS"), "N/SECONDS: at most N automatic resets of a VF in SECONDS, then quarantine")
+        ("auto-card-reset", po::value<std::string>()->value_name("yes|no"), "when a hung VF's own reset fails, reset its whole card: yes or no")
+        ("card-reset-budget", po::value<std::string>()->value_name("N/SECONDS"), "N/SECONDS: at most N such card resets of a card in SECONDS");
+    return o;
+}
+
+}  // namespace
+
+CommandSet policyCommands() {
+    return {{
+                {{"policy", "set"},
+                 {"id", "compute-oversubscription", "memory-oversubscription", "auto-reset", "reset-guard", "auto-card-reset", "card-reset-budget"},
+                 parsePolicySet},
+                {{"policy", "show"}, {"id", "json"}, parsePolicyShow},
+            },
+            {{"policy", kPolicyUsage,
+              [] {
+                  return "  -i [ --id ] ID        the card (set), or only these cards (show)\n" + optionLines(policyOptions()) +
+                         "  -j [ --json ]         JSON output (show)\n";
+              },
+              "set or show",
+              "policy set|show            oversubscription of a card's compute and memory; show also gives\n"
+              "                             the recovery policy for hung VFs (aismi policy --help)"}},
+            [](po::options_description& o) { o.add(policyOptions()); }};
 }
 
 }  // namespace aismi::cli

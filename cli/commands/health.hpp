@@ -2,20 +2,18 @@
 // VFs and their reset guards, and the card's recent resets from the event history.
 #pragma once
 
-#include "options.hpp"
-
-#include <aismi/error.hpp>
+#include "command.hpp"
 
 #include <string>
-
-namespace aismi::client {
-class DaemonClient;
-}  // namespace aismi::client
+#include <vector>
 
 namespace aismi::cli {
 
-using client::DaemonClient;
+struct HealthRequest {
+    std::vector<std::string> ids;  // cards
+    bool json = false;
+};
 
-Result<std::string> runHealth(DaemonClient& client, const CliRequest& r);
+CommandSet healthCommands();
 
 }  // namespace aismi::cli

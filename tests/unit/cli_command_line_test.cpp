@@ -1,38 +1,50 @@
-#include "options.hpp"
+#include "command_line.hpp"
+#include "commands/dmon.hpp"
+#include "commands/firmware.hpp"
+#include "commands/query.hpp"
+#include "commands/vf.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace aismi;
 using namespace aismi::cli;
-using Mode = CliRequest::Mode;
 
 TEST(CliOptions, ShowsTheSummaryWithoutArguments) {
     auto r = parseCli({});
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->mode, Mode::Summary);
-    EXPECT_TRUE(r->ids.empty());
+    ASSERT_NE(r->as<SummaryRequest>(), nullptr);
+    EXPECT_TRUE(r->as<SummaryRequest>()->ids.empty());
+    EXPECT_TRUE(r->readsOnce);
 }
 
 TEST(CliOptions, ParsesCardSelectionAndLoop) {
     auto r = parseCli({"-i", "0, 3d:00.0,AIS1", "-l", "5"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->ids, (std::vector<std::string>{"0", "3d:00.0", "AIS1"}));
-    EXPECT_EQ(r->loopSeconds, 5u);
+    ASSERT_NE(r->as<SummaryRequest>(), nullptr);
+    EXPECT_EQ(r->as<SummaryRequest>()->ids, (std::vector<std::string>{"0", "3d:00.0", "AIS1"}));
+    EXPECT_EQ(r->as<SummaryRequest>()->loopSeconds, 5u);
+    EXPECT_FALSE(r->readsOnce) << "-l repeats";
     EXPECT_FALSE(parseCli({"-l", "0"}).ok());
 }
 
 TEST(CliOptions, ParsesQueriesWithTheirFormat) {
     auto r = parseCli({"--query-card=index,memory.used", "--format=csv,noheader,nounits"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->mode, Mode::QueryCard);
-    ASSERT_EQ(r->fields.size(), 2u);
-    EXPECT_EQ(r->fields[1]->property, "MemoryUsedMiB");
-    EXPECT_FALSE(r->csv.header);
-    EXPECT_FALSE(r->csv.units);
+    const auto* q = r->as<FieldQueryRequest>();
+    ASSERT_NE(q, nullptr);
+    EXPECT_FALSE(q->vfs);
+    ASSERT_EQ(q->fields.size(), 2u);
+    EXPECT_EQ(q->fields[1]->property, "MemoryUsedMiB");
+    EXPECT_FALSE(q->csv.header);
+    EXPECT_FALSE(q->csv.units);
+    EXPECT_EQ(r->output, Output::Csv);
+    EXPECT_FALSE(r->csvHeader);
     r = parseCli({"--query-vf=card,state", "-j"});
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->mode, Mode::QueryVf);
-    EXPECT_TRUE(r->json);
+    ASSERT_NE(r->as<FieldQueryRequest>(), nullptr);
+    EXPECT_TRUE(r->as<FieldQueryRequest>()->vfs);
+    EXPECT_TRUE(r->as<FieldQueryRequest>()->json);
+    EXPECT_EQ(r->output, Output::Json);
 }
 
 TEST(CliOptions, NamesWhatIsWrong) {
@@ -55,16 +67,29 @@ TEST(CliOptions, NamesWhatIsWrong) {
 TEST(CliOptions, ParsesReportSectionsCaseInsensitively) {
     auto r = parseCli({"-q", "-d", "memory,Ecc,vf"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->sections, (std::vector<std::string>{"MEMORY", "ECC", "SRIOV"}));
+    ASSERT_NE(r->as<ReportRequest>(), nullptr);
+    EXPECT_EQ(r->as<ReportRequest>()->sections, (std::vector<std::string>{"MEMORY", "ECC", "SRIOV"}));
 }
 
 TEST(CliOptions, ParsesVfCommands) {
     auto r = parseCli({"vf", "enable", "-i", "0", "--count", "4"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->mode, Mode::VfEnable);
-    EXPECT_EQ(r->count, 4u);
-    EXPECT_EQ(parseCli({"vf", "disable", "-i", "0"})->mode, Mode::VfDisable);
-    EXPECT_EQ(parseCli({"vf", "list"})->mode, Mode::VfList);
+    EXPECT_EQ(r->name, "vf enable");
+    ASSERT_NE(r->as<VfCountRequest>(), nullptr);
+    EXPECT_EQ(r->as<VfCountRequest>()->count, 4u);
+    EXPECT_FALSE(r->readsOnce);
+    auto disable = parseCli({"vf", "disable", "-i", "0"});
+    ASSERT_TRUE(disable.ok());
+    EXPECT_EQ(disable->name, "vf disable");
+    ASSERT_NE(disable->as<VfCountRequest>(), nullptr);
+    EXPECT_EQ(disable->as<VfCountRequest>()->count, 0u);
+    EXPECT_NE(parseCli({"vf", "list"})->as<VfListRequest>(), nullptr);
+    auto assign = parseCli({"vf", "assign", "0:3", "--domain", "vm1", "--tenant", "acme"});
+    ASSERT_TRUE(assign.ok()) << assign.error().message;
+    ASSERT_NE(assign->as<VfAssignRequest>(), nullptr);
+    EXPECT_EQ(assign->as<VfAssignRequest>()->vf, "0:3");
+    EXPECT_EQ(assign->as<VfAssignRequest>()->domain, "vm1");
+    EXPECT_EQ(assign->as<VfAssignRequest>()->tenant, "acme");
     EXPECT_FALSE(parseCli({"vf", "enable", "-i", "0", "--count", "0"}).ok()) << "use disable for 0";
     EXPECT_FALSE(parseCli({"vf", "enable", "--count", "2"}).ok()) << "needs a card";
     EXPECT_FALSE(parseCli({"vf", "enable", "-i", "0,1", "--count", "2"}).ok()) << "one card at a time";
@@ -75,12 +100,12 @@ TEST(CliOptions, ParsesVfCommands) {
 TEST(CliOptions, TakesOptionsBeforeOrAfterTheCommand) {
     auto r = parseCli({"-i", "0", "vf", "disable"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->mode, Mode::VfDisable);
-    EXPECT_EQ(r->ids, std::vector<std::string>{"0"});
+    EXPECT_EQ(r->name, "vf disable");
+    EXPECT_EQ(r->as<VfCountRequest>()->card, "0");
     r = parseCli({"--count=3", "vf", "-i", "0", "enable"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->mode, Mode::VfEnable);
-    EXPECT_EQ(r->count, 3u);
+    EXPECT_EQ(r->name, "vf enable");
+    EXPECT_EQ(r->as<VfCountRequest>()->count, 3u);
 }
 
 TEST(CliOptions, RefusesEveryWordItDoesNotUnderstand) {
@@ -116,7 +141,7 @@ TEST(CliOptions, CallsAMalformedAddressMalformed) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::InvalidArgument);
     EXPECT_TRUE(parseCli({"-i", "00000000:3B:00.0"}).ok());
-    EXPECT_EQ(parseCli({"-L"})->mode, Mode::ListCards);
+    EXPECT_NE(parseCli({"-L"})->as<ListCardsRequest>(), nullptr);
 }
 
 TEST(CliOptions, TakesHostsAsSshDoesAndNothingSshCouldReadAsAnOption) {
@@ -141,18 +166,22 @@ TEST(CliOptions, TakesHostsAsSshDoesAndNothingSshCouldReadAsAnOption) {
 TEST(CliOptions, ParsesDmonLikeNvidiaSmi) {
     auto d = parseCli({"dmon"});
     ASSERT_TRUE(d.ok()) << d.error().message;
-    EXPECT_EQ(d->mode, Mode::Dmon);
-    EXPECT_EQ(d->dmonGroups, "pumev");
-    EXPECT_EQ(d->dmonCount, 0u);
-    EXPECT_EQ(d->dmonDelaySeconds, 1u);
+    const auto* dmon = d->as<DmonRequest>();
+    ASSERT_NE(dmon, nullptr);
+    EXPECT_EQ(dmon->groups, "pumev");
+    EXPECT_EQ(dmon->count, 0u);
+    EXPECT_EQ(dmon->delaySeconds, 1u);
+    EXPECT_FALSE(d->readsOnce) << "dmon streams";
     auto r = parseCli({"dmon", "-s", "vup", "-c", "5", "-d", "2", "--vf", "-i", "0,1", "-j"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->dmonGroups, "vup");
-    EXPECT_EQ(r->dmonCount, 5u);
-    EXPECT_EQ(r->dmonDelaySeconds, 2u);
-    EXPECT_TRUE(r->dmonVfs);
-    EXPECT_TRUE(r->json);
-    EXPECT_EQ(parseCli({"dmon", "--delay", "3"})->dmonDelaySeconds, 3u);
+    dmon = r->as<DmonRequest>();
+    ASSERT_NE(dmon, nullptr);
+    EXPECT_EQ(dmon->groups, "vup");
+    EXPECT_EQ(dmon->count, 5u);
+    EXPECT_EQ(dmon->delaySeconds, 2u);
+    EXPECT_TRUE(dmon->vfs);
+    EXPECT_TRUE(dmon->json);
+    EXPECT_EQ(parseCli({"dmon", "--delay", "3"})->as<DmonRequest>()->delaySeconds, 3u);
     for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
              {"dmon", "-s", ""}, {"dmon", "-s", "px"}, {"dmon", "-c", "0"}, {"dmon", "-c", "-1"}, {"dmon", "-d", "0"}, {"dmon", "-d", "1", "--delay", "1"},
              {"dmon", "-i", "0:1"}, {"dmon", "--force"}, {"dmon", "now"}}) {
@@ -170,19 +199,26 @@ TEST(CliOptions, AnOptionHoldingAnErrorPlaceholderIsRefusedNotLoopedOn) {
 TEST(CliOptions, ParsesFirmwareCommandsAndRefusesWhatTheyDoNotTake) {
     auto r = parseCli({"firmware", "update", "fw.img", "-i", "0", "--activate=never", "--allow-older", "--quiet"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->mode, Mode::FirmwareUpdate);
-    EXPECT_EQ(r->image, "fw.img");
-    EXPECT_EQ(r->activate, "never");
-    EXPECT_TRUE(r->allowOlder);
-    EXPECT_TRUE(r->quiet);
+    const auto* update = r->as<FirmwareUpdateRequest>();
+    ASSERT_NE(update, nullptr);
+    EXPECT_EQ(update->card, "0");
+    EXPECT_EQ(update->image, "fw.img");
+    EXPECT_EQ(update->activate, "never");
+    EXPECT_TRUE(update->allowOlder);
+    EXPECT_TRUE(update->quiet);
     r = parseCli({"-i", "0", "firmware", "rollback", "--force"});
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->mode, Mode::FirmwareRollback);
-    EXPECT_TRUE(r->force);
+    const auto* rollback = r->as<FirmwareActivateRequest>();
+    ASSERT_NE(rollback, nullptr);
+    EXPECT_TRUE(rollback->rollback);
+    EXPECT_TRUE(rollback->force);
     r = parseCli({"firmware", "show", "-j"});
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->mode, Mode::FirmwareShow);
-    EXPECT_TRUE(readsOnce(*r)) << "show may go to several hosts";
+    EXPECT_EQ(r->name, "firmware show");
+    EXPECT_TRUE(r->readsOnce) << "show may go to several hosts";
+    auto remote = parseCli({"firmware", "update", "-i", "0", "fw.img", "-H", "gpu1"});
+    ASSERT_FALSE(remote.ok());
+    EXPECT_NE(remote.error().message.find("goes to the local aismid only"), std::string::npos) << remote.error().message;
     const std::pair<std::vector<std::string>, std::string> bad[] = {
         {{"firmware", "update", "-i", "0"}, "needs one IMAGE"},
         {{"firmware", "update", "-i", "0", "a", "b"}, "takes one IMAGE file, not 2 words ('a b')"},
