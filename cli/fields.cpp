@@ -79,6 +79,7 @@ const std::vector<Field>& vfFields() {
         {"assignment", "Assignment", "", "assigning, assigned or releasing; none ([N/A] in CSV) when free"},
         {"scrub_pending", "ScrubPending", "", "True while a tenant's data may still be in the VF's memory: nobody gets it until it is scrubbed"},
         {"holder", "Holder", "", "Who holds the VF besides libvirt domains (kubelet); none ([N/A] in CSV) for nobody"},
+        {"used_by", "UsedBy", "", "Every consumer of the VF: domain:NAME, holder:NAME, quarantine (None in CSV for nobody)"},
     };
     return fields;
 }

@@ -154,14 +154,15 @@ const PropertyTable<VfSnapshot>& vfProperties() {
         property<V>("Progress", [](const V& v) { return fromStatus(v, &VfStatus::progress); }),
         property<V>("Profile", [](const V& v) { return v.profile; }),
         property<V>("Tenant", [](const V& v) { return v.tenant; }),
-        property<V>("Quarantined", [](const V& v) { return v.quarantined; }),
-        property<V>("QuarantineReason", [](const V& v) { return v.quarantineReason; }),
+        property<V>("Quarantined", [](const V& v) { return v.quarantined(); }),
+        property<V>("QuarantineReason", [](const V& v) { return v.quarantineReason(); }),
         property<V>("HealthReasons", [](const V& v) { return v.healthReasons; }),
         property<V>("GuardResetsLeft", [](const V& v) { return v.guardResetsLeft; }),
-        property<V>("Domain", [](const V& v) { return v.domain; }),
-        property<V>("Assignment", [](const V& v) { return v.assignment; }),
+        property<V>("Domain", [](const V& v) { return v.domain(); }),
+        property<V>("Assignment", [](const V& v) { return v.assignment(); }),
         property<V>("ScrubPending", [](const V& v) { return v.scrubPending; }),
-        property<V>("Holder", [](const V& v) { return v.holder; }),
+        property<V>("Holder", [](const V& v) { return v.holder(); }),
+        property<V>("UsedBy", [](const V& v) { return v.usedBy(); }),
     };
     return t;
 }

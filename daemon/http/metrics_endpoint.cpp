@@ -130,9 +130,9 @@ const VfValue kVfValues[] = {
     {"aismi_vf_hung", Kind::Gauge, "1 when the VF is hung: it says so, or its workload stopped making progress.", "",
      [](const VfSnapshot& v) { return v.status ? std::optional<double>(flag(v.hung())) : std::nullopt; }},
     {"aismi_vf_quarantined", Kind::Gauge, "1 when the VF is quarantined (out of use until an operator releases it).", "",
-     [](const VfSnapshot& v) -> std::optional<double> { return flag(v.quarantined); }},
+     [](const VfSnapshot& v) -> std::optional<double> { return flag(v.quarantined()); }},
     {"aismi_vf_assigned", Kind::Gauge, "1 when the VF is given to a libvirt domain (docs/libvirt.md).", "",
-     [](const VfSnapshot& v) -> std::optional<double> { return flag(v.assignment == "assigned"); }},
+     [](const VfSnapshot& v) -> std::optional<double> { return flag(v.assignment() == "assigned"); }},
     {"aismi_vf_scrub_pending", Kind::Gauge, "1 while a tenant's data may be in the VF's memory: nobody gets it until it is scrubbed.", "",
      [](const VfSnapshot& v) -> std::optional<double> { return flag(v.scrubPending); }},
     {"aismi_vf_guard_resets_left", Kind::Gauge, "Automatic resets the VF's reset guard still allows in its window.", "",
@@ -268,7 +268,7 @@ void MetricsEndpoint::renderVfs(Exposition& out) const {
             appendLabel(r.labels, "vf", std::to_string(vf.index));
             appendLabel(r.labels, "pci_address", vf.pciAddress);
             if (options_.ownerLabels && !vf.tenant.empty()) appendLabel(r.labels, "tenant", vf.tenant);
-            if (options_.ownerLabels && !vf.domain.empty()) appendLabel(r.labels, "domain", vf.domain);
+            if (options_.ownerLabels && !vf.domain().empty()) appendLabel(r.labels, "domain", vf.domain());
             rows.push_back(std::move(r));
         }
 

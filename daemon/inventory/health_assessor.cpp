@@ -145,7 +145,7 @@ void HealthAssessor::assess(CardSnapshot& card, int64_t nowS) {
             vfRaise(Health::Warning, "running without progress for " + std::to_string(h.stalledPolls) + " polls");
             ++stalled;
         }
-        if (vf.quarantined) vfRaise(Health::Warning, "quarantined (aismi vf unquarantine releases it)");
+        if (vf.quarantined()) vfRaise(Health::Warning, "quarantined (aismi vf unquarantine releases it)");
     }
     if (hung) raise(Health::Warning, text::counted(hung, "VF") + " hung");
     if (errored) raise(Health::Warning, text::counted(errored, "VF") + " stopped by an error");

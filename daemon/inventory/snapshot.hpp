@@ -6,6 +6,9 @@
 #include <aismi/card.hpp>
 #include <aismi/types.hpp>
 
+#include "vf_consumer.hpp"
+
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,21 +55,59 @@ struct VfSnapshot {
     std::string profile;  // what aismid provisioned it with ("" for none)
     std::string tenant;
     bool stalled = false;      // runs a workload that made no progress for some polls (the health assessor)
-    bool quarantined = false;  // taken out of use after too many automatic resets (the recovery service)
     uint32_t guardResetsLeft = 0;  // automatic resets its guard still allows in the window (the recovery service)
+    std::vector<VfConsumer> consumers;  // who holds it (vf_consumer.hpp), at most one of each kind, in kind order
     // The assignment service:
-    std::string domain;      // the libvirt domain it is given to ("" for none)
-    std::string assignment;  // "", "assigning", "assigned" or "releasing"
-    std::string holder;      // who else holds it ("kubelet"), "" for nobody
     bool scrubPending = false;  // a tenant's data may still be in its memory: nobody gets it until scrubbed
     std::vector<std::string> assignmentProblems;  // conflicts with libvirt (health reasons)
-    std::string quarantineReason;  // why it is quarantined (the recovery policy's words or an operator's), "" when it is not
 
     /// Hung: says so, or runs without making progress.
     bool hung() const { return stalled || state() == VfState::Hung; }
 
+    /// Its consumer of `kind`, if it has one.
+    const VfConsumer* consumer(ConsumerKind kind) const {
+        auto it = std::find_if(consumers.begin(), consumers.end(), [&](const VfConsumer& c) { return c.kind == kind; });
+        return it == consumers.end() ? nullptr : &*it;
+    }
+    /// Makes `c` its consumer of c.kind, in place of any other of that kind.
+    void setConsumer(VfConsumer c) {
+        clearConsumer(c.kind);
+        auto at = std::find_if(consumers.begin(), consumers.end(), [&](const VfConsumer& o) { return o.kind > c.kind; });
+        consumers.insert(at, std::move(c));
+    }
+    void clearConsumer(ConsumerKind kind) {
+        std::erase_if(consumers, [&](const VfConsumer& c) { return c.kind == kind; });
+    }
+    /// The first consumer that uses it for a workload of its own (a VM, a pod), if any.
+    const VfConsumer* user() const {
+        auto it = std::find_if(consumers.begin(), consumers.end(), [](const VfConsumer& c) { return c.usesTheVf(); });
+        return it == consumers.end() ? nullptr : &*it;
+    }
+    /// UsedBy: each consumer's token(), in kind order.
+    std::vector<std::string> usedBy() const {
+        std::vector<std::string> out;
+        for (const auto& c : consumers) out.push_back(c.token());
+        return out;
+    }
+    // The older bus properties, each from its kind.
+    std::string domain() const { return nameOf(ConsumerKind::Domain); }
+    std::string assignment() const { return stateOf(ConsumerKind::Domain); }  // "", "assigning", "assigned" or "releasing"
+    std::string holder() const { return nameOf(ConsumerKind::Holder); }
+    bool quarantined() const { return consumer(ConsumerKind::Quarantine) != nullptr; }
+    std::string quarantineReason() const { return stateOf(ConsumerKind::Quarantine); }
+
     std::optional<VfState> state() const { return status ? std::optional(status->state) : std::nullopt; }
     bool operator==(const VfSnapshot&) const = default;
+
+private:
+    std::string nameOf(ConsumerKind kind) const {
+        const VfConsumer* c = consumer(kind);
+        return c ? c->name : std::string();
+    }
+    std::string stateOf(ConsumerKind kind) const {
+        const VfConsumer* c = consumer(kind);
+        return c ? c->state : std::string();
+    }
 };
 
 struct CardSnapshot {

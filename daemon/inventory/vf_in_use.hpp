@@ -10,16 +10,16 @@
 
 namespace aismi {
 
-/// Whether someone other than aismid has the VF: a domain it is assigned to (adopted ones too,
-/// whatever driver they are on), a holder (kubelet), or whoever bound it to vfio-pci.
-inline bool vfTakenByConsumer(const VfSnapshot& vf) { return !vf.domain.empty() || !vf.holder.empty() || vf.driver == "vfio-pci"; }
+/// Whether someone other than aismid has the VF: a consumer that uses it (a domain it is
+/// assigned to, adopted ones too, whatever driver they are on; a holder such as kubelet), or
+/// whoever bound it to vfio-pci.
+inline bool vfTakenByConsumer(const VfSnapshot& vf) { return vf.user() || vf.driver == "vfio-pci"; }
 
-/// Who has the VF (vfTakenByConsumer): a domain it is assigned to, a holder (kubelet), or nobody
-/// aismid knows of (bound to vfio-pci outside aismid).
+/// Who has the VF (vfTakenByConsumer): "the VF is assigned to domain web", "the VF is held by
+/// kubelet", or nobody aismid knows of (bound to vfio-pci outside aismid).
 inline std::string vfioBindingText(const VfSnapshot& vf) {
     const std::string binding = vf.driver == "vfio-pci" ? " (bound to vfio-pci)" : "";
-    if (!vf.domain.empty()) return "the VF is assigned to domain " + vf.domain + binding;
-    if (!vf.holder.empty()) return "the VF is held by " + vf.holder + binding;
+    if (const VfConsumer* user = vf.user()) return "the VF is " + user->describe() + binding;
     return "the VF is bound to vfio-pci outside aismid (no domain or holder it knows of)";
 }
 
@@ -31,9 +31,10 @@ inline std::vector<std::string> vfsInUse(const CardSnapshot& card, bool tenants)
     std::vector<std::string> out;
     for (const auto& vf : card.vfs) {
         const std::string name = std::to_string(card.info.index) + ":" + std::to_string(vf.index);
-        if (!vf.domain.empty()) out.push_back(name + " is assigned to domain " + vf.domain);
+        const VfConsumer* user = vf.user();
+        if (user && user->kind == ConsumerKind::Domain) out.push_back(name + " is " + user->describe());
         else if (vf.state() == VfState::Running) out.push_back(name + " runs a workload");
-        else if (!vf.holder.empty()) out.push_back(name + " is held by " + vf.holder);
+        else if (user) out.push_back(name + " is " + user->describe());
         else if (vf.driver == "vfio-pci") out.push_back(name + " is bound to vfio-pci");
         else if (tenants && !vf.tenant.empty()) out.push_back(name + " is provisioned for tenant " + vf.tenant);
     }

@@ -207,7 +207,7 @@ TEST(DevicePlugin, AVfChangesPodsOnlyResetAndScrubbed) {
     auto started = quarter.preStart({a0});
     ASSERT_TRUE(started.ok()) << started.error_message();
     EXPECT_EQ(memory(), "clean") << "pod 2 starts without pod 1's memory";
-    EXPECT_EQ(stack.vfField("0:0", "driver,holder"), "vfio-pci, kubelet") << "scrubbed where it is: still kubelet's";
+    EXPECT_EQ(stack.vfField("0:0", "driver,holder,used_by"), "vfio-pci, kubelet, holder:kubelet") << "scrubbed where it is: still kubelet's";
     ASSERT_EQ(stack.sim({"vf-memory", "write", "0:0", "pod-2-secret"}).exitCode, 0);
     ASSERT_TRUE(waitLists(3));
     EXPECT_EQ(stack.vfField("0:0", "holder"), "kubelet") << "pod 2 uses it: not released";

@@ -76,7 +76,7 @@ TEST_F(LibvirtTest, AssignShowsInTheDomainReleaseScrubsAndAnUndefinedDomainFrees
     const std::string a1 = address("0:1");
     EXPECT_TRUE(lv->has("vm1", a1)) << lv->dumpxml("vm1");
     EXPECT_NE(lv->dumpxml("vm1").find("managed='no'"), std::string::npos);
-    EXPECT_EQ(stack->vfField("0:1", "domain,tenant,driver,assignment"), "vm1, acme, vfio-pci, assigned");
+    EXPECT_EQ(stack->vfField("0:1", "domain,tenant,driver,assignment,used_by"), "vm1, acme, vfio-pci, assigned, domain:vm1");
     auto listed = stack->aismi({"vf", "list", "--domain", "vm1"});
     EXPECT_NE(listed.out.find("vm1"), std::string::npos);
     EXPECT_NE(listed.out.find("acme"), std::string::npos);
@@ -90,7 +90,7 @@ TEST_F(LibvirtTest, AssignShowsInTheDomainReleaseScrubsAndAnUndefinedDomainFrees
     EXPECT_FALSE(lv->has("vm1", a1)) << lv->dumpxml("vm1");
     EXPECT_EQ(memory("0:1"), "clean");
     EXPECT_EQ(memory("0:2"), "neighbour");
-    EXPECT_EQ(stack->vfField("0:1", "domain,tenant,driver,scrub_pending"), "[N/A], [N/A], aismi, false");
+    EXPECT_EQ(stack->vfField("0:1", "domain,tenant,driver,scrub_pending,used_by"), "[N/A], [N/A], aismi, false, None");
 
     // Undefining a domain frees its VFs, scrubbed.
     ASSERT_EQ(stack->aismi({"vf", "assign", "0:2", "--domain", "vm1"}).exitCode, 0);

@@ -68,7 +68,7 @@ TEST(Recovery, ResetsAHungVfByItselfAndQuarantinesItPastTheGuard) {
     ASSERT_EQ(stack.sim({"inject", "0:1", "vf-hang"}).exitCode, 0);
     ASSERT_TRUE(stack.waitForVf("0:1", "quarantined", "true")) << stack.daemonLog();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few more polls: no further reset
-    EXPECT_EQ(stack.vfField("0:1", "state,reset_count,quarantined"), "hung, 2, true");
+    EXPECT_EQ(stack.vfField("0:1", "state,reset_count,quarantined,used_by"), "hung, 2, true, quarantine");
     EXPECT_NE(stack.daemonLog().find("quarantined: hung again after 2 automatic resets in 600 s"), std::string::npos) << stack.daemonLog();
     for (const char* vf : {"0:0", "0:3"}) EXPECT_EQ(stack.vfField(vf, "state,reset_count"), "running, 0") << vf << ": the neighbours never noticed";
     EXPECT_GT(std::stoull(stack.vfField("0:0", "progress")), before0);

@@ -339,7 +339,7 @@ Result<std::string> AssignmentService::checkStart(const std::string& xml) const 
             return who + ": " + all;
         }
         if (dirty_.count({card.info.key, owner->second})) return who + " waits for its memory to be scrubbed";
-        if (vf.quarantined) return who + " is quarantined (" + vf.quarantineReason + ")";
+        if (vf.quarantined()) return who + " is quarantined (" + vf.quarantineReason() + ")";
         if (card.lost || vf.health == Health::Critical || vf.health == Health::Lost)
             return who + " is not healthy: " + (vf.healthReasons.empty() ? std::string(healthName(vf.health)) : vf.healthReasons.front());
         if (vf.driver != vfio::kVfioDriver) return who + " is bound to '" + vf.driver + "', not vfio-pci";
@@ -367,17 +367,17 @@ void AssignmentService::annotate(CardSnapshot& card) {
     for (auto& vf : card.vfs) {
         const Key key{card.info.key, vf.index};
         auto row = rows_.find(key);
-        vf.domain = row != rows_.end() ? row->second.domain : "";
-        vf.assignment = row != rows_.end() ? std::string(assignmentStateName(row->second.state)) : "";
+        if (row != rows_.end()) vf.setConsumer({ConsumerKind::Domain, row->second.domain, std::string(assignmentStateName(row->second.state))});
+        else vf.clearConsumer(ConsumerKind::Domain);
         vf.scrubPending = dirty_.count(key) > 0;
-        auto h = held_.find(key);
-        vf.holder = h != held_.end() ? h->second : "";
+        if (auto h = held_.find(key); h != held_.end()) vf.setConsumer({ConsumerKind::Holder, h->second, ""});
+        else vf.clearConsumer(ConsumerKind::Holder);
         auto p = problems_.find(key);
         vf.assignmentProblems = p != problems_.end() ? p->second : std::vector<std::string>{};
         // Out of use because a scrub failed (or has yet to run after a restart): a warning until
         // one succeeds, also while aismid retries it. Not while the first scrub of a change is
         // under way, nor with its domain running.
-        if (vf.scrubPending && vf.domain.empty() && (scrubFailed_.count(key) || !d_.changes.busy(card.info.key, vf.index)))
+        if (vf.scrubPending && vf.domain().empty() && (scrubFailed_.count(key) || !d_.changes.busy(card.info.key, vf.index)))
             vf.assignmentProblems.push_back("waits for its memory to be scrubbed (" + dirty_[key] +
                                             "), out of use until a scrub succeeds (aismid tries again by itself; aismi vf release tries now)");
     }

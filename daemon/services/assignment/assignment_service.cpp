@@ -174,7 +174,7 @@ void AssignmentService::assign(const VfRef& ref, const std::string& domain, cons
     if (dirty_.count({info.key, ref.vf}))
         return done(makeError(Errc::InvalidState, what + ": the VF waits for its memory to be scrubbed (" + dirty_[{info.key, ref.vf}] +
                                                       "); aismi vf release retries the scrub"));
-    if (vf.quarantined) return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason + "); aismi vf unquarantine releases it"));
+    if (vf.quarantined()) return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason() + "); aismi vf unquarantine releases it"));
     auto provisioned = d_.desired.provisioned(info.key, ref.vf);
     if (!provisioned) return done(std::move(provisioned).error().context(what));
     if (!info.genericMode && (!*provisioned || (*provisioned)->holdsNothing()))

@@ -41,7 +41,7 @@ void AssignmentService::hold(const VfRef& ref, const std::string& holder, Done d
     const bool again = h != held_.end();
     if (!again) {
         if (dirty_.count(key)) return done(makeError(Errc::InvalidState, what + ": the VF waits for its memory to be scrubbed (" + dirty_[key] + ")"));
-        if (vf.quarantined) return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason + ")"));
+        if (vf.quarantined()) return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason() + ")"));
         if (vf.health == Health::Critical || vf.health == Health::Lost)
             return done(makeError(Errc::InvalidState, what + ": the VF is " + std::string(healthName(vf.health))));
         auto provisioned = d_.desired.provisioned(info.key, ref.vf);

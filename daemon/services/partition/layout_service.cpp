@@ -187,7 +187,7 @@ void LayoutService::step(std::shared_ptr<Run> run) {
     // Applied; a VF whose scrub failed is out of use until one succeeds, and the caller hears it.
     std::vector<std::string> unscrubbed;
     for (const auto& [vf, profile] : run->batch)
-        if (const VfSnapshot* s = d_.inventory.vf(VfRef{card, vf}); s && s->scrubPending && s->domain.empty())
+        if (const VfSnapshot* s = d_.inventory.vf(VfRef{card, vf}); s && s->scrubPending && s->domain().empty())
             unscrubbed.push_back(std::to_string(card) + ":" + std::to_string(vf));
     Result<void> outcome;
     if (!unscrubbed.empty())

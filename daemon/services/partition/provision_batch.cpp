@@ -136,8 +136,8 @@ void ProvisionService::provisionBatch(unsigned cardIndex, const std::vector<std:
             return done(makeError(Errc::NotFound, vfWhat + ": not enabled, or named twice (" + std::to_string(card.vfs.size()) + " enabled)"));
         const VfSnapshot& s = card.vfs[vf];
         if (vfTakenByConsumer(s)) return done(makeError(Errc::InvalidState, vfWhat + ": " + vfioBindingText(s) + "; release it first"));
-        if (!name.empty() && s.quarantined)
-            return done(makeError(Errc::InvalidState, vfWhat + ": the VF is quarantined (" + s.quarantineReason + "); aismi vf unquarantine releases it"));
+        if (!name.empty() && s.quarantined())
+            return done(makeError(Errc::InvalidState, vfWhat + ": the VF is quarantined (" + s.quarantineReason() + "); aismi vf unquarantine releases it"));
         if (s.state() == VfState::Running) return done(makeError(Errc::Busy, vfWhat + ": a workload runs on the VF; its resources cannot move under it"));
         Provisioned next;
         if (!name.empty()) {

@@ -154,8 +154,8 @@ void ProvisionService::change(const VfRef& ref, std::optional<Provisioned> next,
         return done(makeError(Errc::NotFound, what + ": the card has no VF " + std::to_string(ref.vf) + " (" + std::to_string(card.vfs.size()) + " enabled)"));
     const VfSnapshot& vf = card.vfs[ref.vf];
     if (vfTakenByConsumer(vf)) return done(makeError(Errc::InvalidState, what + ": " + vfioBindingText(vf) + "; release it first"));
-    if (next && vf.quarantined)
-        return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason + "); aismi vf unquarantine releases it"));
+    if (next && vf.quarantined())
+        return done(makeError(Errc::InvalidState, what + ": the VF is quarantined (" + vf.quarantineReason() + "); aismi vf unquarantine releases it"));
     if (vf.state() == VfState::Running)
         return done(makeError(Errc::Busy, what + ": a workload runs on the VF; its resources cannot move under it"));
     const Resources want = next ? next->resources : Resources{};

@@ -106,8 +106,8 @@ Result<VfCountService::Plan> VfCountService::plan(const CardSnapshot& card, unsi
             // domain's definition would keep a device that no longer exists.
             std::string assigned;
             for (const auto& vf : card.vfs)
-                if (!vf.domain.empty())
-                    assigned += (assigned.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf.index) + " (domain " + vf.domain + ")";
+                if (!vf.domain().empty())
+                    assigned += (assigned.empty() ? "" : ", ") + std::to_string(card.info.index) + ":" + std::to_string(vf.index) + " (domain " + vf.domain() + ")";
             if (!assigned.empty())
                 return makeError(Errc::InvalidState, "VFs " + assigned + " are assigned to libvirt domains; aismi vf release takes them back first");
             // The VFs' provisioning goes with them (put back if the change fails).

@@ -43,19 +43,19 @@ void RecoveryService::annotate(CardSnapshot& card) {
     const int64_t windowStart = now() - policy_.guardWindow.count();
     for (auto& vf : card.vfs) {
         const auto q = quarantined_.find({card.info.key, vf.index});
-        vf.quarantined = q != quarantined_.end();
-        vf.quarantineReason = vf.quarantined ? q->second : "";
+        if (q != quarantined_.end()) vf.setConsumer({ConsumerKind::Quarantine, "quarantine", q->second});
+        else vf.clearConsumer(ConsumerKind::Quarantine);
         unsigned used = 0;
         if (auto it = recent_.find({card.info.key, vf.index}); it != recent_.end())
             for (int64_t at : it->second) used += at >= windowStart;
-        vf.guardResetsLeft = vf.quarantined || used >= policy_.guardResets ? 0 : policy_.guardResets - used;
+        vf.guardResetsLeft = vf.quarantined() || used >= policy_.guardResets ? 0 : policy_.guardResets - used;
     }
 }
 
 void RecoveryService::watch(const CardSnapshot& s) {
     if (s.lost || !s.staleReason.empty() || !policy_.autoReset) return;  // old data is no proof of a hang
     for (const auto& vf : s.vfs)
-        if (vf.hung() && !vf.quarantined && !resetting_.count({s.info.key, vf.index})) act(s, vf.index);
+        if (vf.hung() && !vf.quarantined() && !resetting_.count({s.info.key, vf.index})) act(s, vf.index);
 }
 
 void RecoveryService::act(const CardSnapshot& card, unsigned vf) {

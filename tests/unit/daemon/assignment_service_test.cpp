@@ -96,8 +96,8 @@ TEST_F(AssignmentServiceTest, AssignsToARunningDomainLiveAndPersistentWithinQuot
     EXPECT_TRUE(has(dom.live, address(1))) << "attached to the running guest";
     EXPECT_TRUE(has(dom.config, address(1))) << "and to its definition";
     EXPECT_EQ(vf(1).driver, "vfio-pci");
-    EXPECT_EQ(vf(1).domain, "vm1");
-    EXPECT_EQ(vf(1).assignment, "assigned");
+    EXPECT_EQ(vf(1).domain(), "vm1");
+    EXPECT_EQ(vf(1).assignment(), "assigned");
     EXPECT_EQ(vf(1).tenant, "acme") << "the provisioning carries the tenant the assignment gave it";
     EXPECT_TRUE(journal->open()->empty());
     // The quota is full: a second VF for acme is refused and nothing changes.
@@ -108,7 +108,7 @@ TEST_F(AssignmentServiceTest, AssignsToARunningDomainLiveAndPersistentWithinQuot
     EXPECT_NE(over.error().message.find("quota allows 1 VF"), std::string::npos) << over.error().message;
     EXPECT_EQ(hv.calls, callsBefore) << "refused before libvirt was touched";
     EXPECT_EQ(vf(2).driver, "aismi");
-    EXPECT_EQ(vf(2).domain, "");
+    EXPECT_EQ(vf(2).domain(), "");
     EXPECT_EQ(vf(2).tenant, "");
     EXPECT_FALSE(rows->get(kSerial0, 2)->has_value());
 }
@@ -123,7 +123,7 @@ TEST_F(AssignmentServiceTest, AFailureAtAnyStepUndoesEveryStepAlreadyTaken) {
     EXPECT_FALSE(has(dom.live, address(1))) << "the live attach was undone";
     EXPECT_FALSE(has(dom.config, address(1)));
     EXPECT_EQ(vf(1).driver, "aismi") << "back to its host driver";
-    EXPECT_EQ(vf(1).domain, "");
+    EXPECT_EQ(vf(1).domain(), "");
     EXPECT_EQ(vf(1).tenant, "") << "the tenant the assignment gave went with it";
     EXPECT_FALSE(rows->get(kSerial0, 1)->has_value());
     EXPECT_TRUE(journal->open()->empty());
@@ -158,7 +158,7 @@ TEST_F(AssignmentServiceTest, ReleaseResetsAndScrubsTheVfAndNeverTouchesANeighbo
     EXPECT_FALSE(has(hv.get("vm1").config, address(1)));
     EXPECT_TRUE(has(hv.get("vm1").config, address(2)));
     EXPECT_EQ(vf(1).driver, "aismi");
-    EXPECT_EQ(vf(1).domain, "");
+    EXPECT_EQ(vf(1).domain(), "");
     EXPECT_EQ(vf(1).tenant, "");
     EXPECT_FALSE(vf(1).scrubPending);
     EXPECT_TRUE(rows->dirty()->empty());
@@ -176,7 +176,7 @@ TEST_F(AssignmentServiceTest, NothingIsResetUnderAGuestThatHasNotLetGoOfTheVf) {
     EXPECT_EQ(r.error().code, Errc::Busy);
     EXPECT_NE(r.error().message.find("has not released"), std::string::npos) << r.error().message;
     EXPECT_EQ(memory(1), "in-use") << "not scrubbed under the guest";
-    EXPECT_EQ(vf(1).domain, "vm1");
+    EXPECT_EQ(vf(1).domain(), "vm1");
     EXPECT_EQ(vf(1).driver, "vfio-pci");
     EXPECT_TRUE(has(hv.get("vm1").config, address(1))) << "its definition keeps it";
     hv.slowUnplug = false;
@@ -191,7 +191,7 @@ TEST_F(AssignmentServiceTest, AScrubThatFailsKeepsTheVfOutOfUseUntilItSucceeds) 
     inject(0, 1u, sim::Fault::FlrFail);
     EXPECT_FALSE(release(1).ok());
     EXPECT_TRUE(vf(1).scrubPending);
-    EXPECT_EQ(vf(1).domain, "") << "the domain gave it back";
+    EXPECT_EQ(vf(1).domain(), "") << "the domain gave it back";
     EXPECT_EQ(memory(1), "secret");
     auto refused = assign(1, "vm1");
     ASSERT_FALSE(refused.ok());
@@ -213,11 +213,11 @@ TEST_F(AssignmentServiceTest, AnUndefinedDomainFreesItsVfsScrubbedAndAStoppedOne
     writeMemory(2, "two");
     hv.stop("vm2");
     ASSERT_TRUE(runUntil([&] { return memory(2).empty() && !vf(2).scrubPending; }));
-    EXPECT_EQ(vf(2).domain, "vm2") << "a stopped domain keeps its VFs";
+    EXPECT_EQ(vf(2).domain(), "vm2") << "a stopped domain keeps its VFs";
     EXPECT_EQ(vf(2).driver, "vfio-pci");
     hv.stop("vm1");
     hv.undefine("vm1");
-    ASSERT_TRUE(runUntil([&] { return vf(1).domain.empty() && vf(1).driver == "aismi" && !vf(1).scrubPending; }));
+    ASSERT_TRUE(runUntil([&] { return vf(1).domain().empty() && vf(1).driver == "aismi" && !vf(1).scrubPending; }));
     EXPECT_EQ(memory(1), "");
     EXPECT_FALSE(rows->get(kSerial0, 1)->has_value());
 }
@@ -229,15 +229,15 @@ TEST_F(AssignmentServiceTest, AdoptsAHostdevAddedOutsideAndReportsConflictsWitho
     hv.define("vm1", {false, true, {}, {address(1)}, "acme"});
     hv.define("vm2", {false, true, {}, {address(3), address(0)}, ""});
     hv.define("vm3", {false, true, {}, {address(3)}, ""});
-    ASSERT_TRUE(runUntil([&] { return vf(1).domain == "vm1" && !vf(3).assignmentProblems.empty(); }));
+    ASSERT_TRUE(runUntil([&] { return vf(1).domain() == "vm1" && !vf(3).assignmentProblems.empty(); }));
     settle();
     EXPECT_EQ(vf(1).tenant, "acme");
     EXPECT_TRUE(vf(1).assignmentProblems.empty());
     EXPECT_TRUE(rows->get(kSerial0, 1).value()->adopted);
-    EXPECT_EQ(vf(3).domain, "") << "claimed by two domains: not adopted";
+    EXPECT_EQ(vf(3).domain(), "") << "claimed by two domains: not adopted";
     EXPECT_NE(vf(3).assignmentProblems.front().find("in domains 'vm2' and 'vm3'"), std::string::npos) << vf(3).assignmentProblems.front();
     EXPECT_EQ(vf(3).health, Health::Warning);
-    EXPECT_EQ(vf(0).domain, "vm2") << "recorded, so that nobody else gets it";
+    EXPECT_EQ(vf(0).domain(), "vm2") << "recorded, so that nobody else gets it";
     std::string problems;
     for (const auto& p : vf(0).assignmentProblems) problems += p + ";";
     EXPECT_NE(problems.find("not provisioned"), std::string::npos) << problems;
@@ -309,7 +309,7 @@ TEST_F(AssignmentServiceTest, LibvirtAwayIsNeverAStallAndRefusesWhatNeedsIt) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::ServiceUnavailable);
     EXPECT_EQ(release(1).error().code, Errc::ServiceUnavailable);
-    EXPECT_EQ(vf(1).domain, "vm1") << "nothing is taken back while libvirt cannot say what the domain has";
+    EXPECT_EQ(vf(1).domain(), "vm1") << "nothing is taken back while libvirt cannot say what the domain has";
     hv.down = false;
     ASSERT_TRUE(runUntil([&] { return assignments->libvirtConnected(); })) << "reconnects by itself";
     // The reconciliation after a reconnect scrubs the VFs of stopped domains (their Stopped
@@ -324,7 +324,7 @@ TEST_F(AssignmentServiceTest, AVfHeldForKubeletIsNobodyElsesUntilReleasedThenScr
     const auto hold = [&](unsigned k, const std::string& holder) { return wait([&](auto done) { assignments->hold(VfRef{0, k}, holder, done); }); };
     auto r = hold(1, "kubelet");
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(vf(1).holder, "kubelet");
+    EXPECT_EQ(vf(1).holder(), "kubelet");
     EXPECT_EQ(vf(1).driver, "vfio-pci");
     EXPECT_TRUE(hold(1, "kubelet").ok()) << "holding again for the same holder is harmless";
     EXPECT_EQ(hold(1, "other").error().code, Errc::InvalidState);
@@ -342,10 +342,10 @@ TEST_F(AssignmentServiceTest, AVfHeldForKubeletIsNobodyElsesUntilReleasedThenScr
     writeMemory(1, "pod-secret");
     assignments.reset();
     start();
-    EXPECT_EQ(vf(1).holder, "kubelet");
+    EXPECT_EQ(vf(1).holder(), "kubelet");
     // Released: reset, scrubbed, back on its host driver, free for anyone.
     ASSERT_TRUE(release(1).ok());
-    EXPECT_EQ(vf(1).holder, "");
+    EXPECT_EQ(vf(1).holder(), "");
     EXPECT_EQ(vf(1).driver, "aismi");
     EXPECT_EQ(memory(1), "") << "scrubbed before anyone else gets it";
     EXPECT_FALSE(vf(1).scrubPending);

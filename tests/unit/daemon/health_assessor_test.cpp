@@ -212,7 +212,7 @@ TEST(HealthAssessor, FollowsItsThresholdsAndSaysWhyPerVf) {
     EXPECT_EQ(c.vfs[0].health, Health::Warning) << "one poll without progress is a hang at stalledPolls 1";
     EXPECT_EQ(c.vfs[0].healthReasons.at(0), "running without progress for 1 polls");
     c.vfs[1].status->eccUncorrected = 2;
-    c.vfs[1].quarantined = true;
+    c.vfs[1].setConsumer({ConsumerKind::Quarantine, "quarantine", "3 resets in 600 s"});
     h.assess(c);
     EXPECT_EQ(c.vfs[1].health, Health::Critical);
     EXPECT_EQ(c.vfs[1].healthReasons, (std::vector<std::string>{"degraded: 2 uncorrectable ECC errors",

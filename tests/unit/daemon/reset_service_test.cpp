@@ -206,7 +206,7 @@ TEST_F(ResetServiceTest, ResetsHungVfsWithinTheGuardsWindowAndQuarantinesPastIt)
     t += 1;
     hangAndWatch();  // a third within 60 s: quarantined instead
     EXPECT_EQ(resetsOf2(), 4u);
-    EXPECT_TRUE(inventory->vf(VfRef{0, 2})->quarantined);
+    EXPECT_TRUE(inventory->vf(VfRef{0, 2})->quarantined());
     recovery.watch(inventory->snapshot(0));
     EXPECT_EQ(resetsOf2(), 4u) << "never reset automatically while quarantined";
     // The store keeps it: a new service (a restart) finds it quarantined.
@@ -214,8 +214,8 @@ TEST_F(ResetServiceTest, ResetsHungVfsWithinTheGuardsWindowAndQuarantinesPastIt)
     ASSERT_TRUE(restarted.load().ok());
     CardSnapshot s = inventory->snapshot(0);
     restarted.annotate(s);
-    EXPECT_TRUE(s.vfs[2].quarantined);
-    EXPECT_FALSE(s.vfs[1].quarantined);
+    EXPECT_TRUE(s.vfs[2].quarantined());
+    EXPECT_FALSE(s.vfs[1].quarantined());
     EXPECT_EQ(recovery.unquarantine(VfRef{0, 1}).error().code, Errc::InvalidState);
     ASSERT_TRUE(recovery.unquarantine(VfRef{0, 2}).ok());
     EXPECT_TRUE(rows.quarantined()->empty());

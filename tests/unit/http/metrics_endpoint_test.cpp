@@ -51,8 +51,7 @@ TEST_F(MetricsEndpointTest, ShowsEveryVfAndTheTenantOnlyWhenAskedTo) {
     // The libvirt domain a VF is given to, beside its tenant.
     poller->annotators.push_back([](CardSnapshot& s) {
         if (s.vfs.size() > 1) {
-            s.vfs[1].domain = "web1";
-            s.vfs[1].assignment = "assigned";
+            s.vfs[1].setConsumer({ConsumerKind::Domain, "web1", "assigned"});
         }
     });
     poller->readAllNow();
