@@ -42,6 +42,7 @@ constexpr const char* kUsage = R"(Usage: aismi [OPTIONS]
        aismi [OPTIONS] reset -i ID [--force]
        aismi [OPTIONS] events [--since TIME] [-i ID[,ID...]] [--type TYPE[,TYPE...]] [--follow] [-j]
        aismi [OPTIONS] dmon [-i ID[,ID...]] [-s GROUPS] [-c COUNT] [-d SECONDS] [--vf] [-j]
+       aismi [OPTIONS] firmware show|update|activate|rollback|jobs [IMAGE] [OPTIONS]
 
 Shows and manages AI accelerator cards through aismid, the way nvidia-smi does for GPUs.
 With no options: a summary of every card, then every enabled VF. Options may come before or
@@ -121,19 +122,6 @@ Result<void> printHelp(const HelpRequest& r, Session& s) {
 }  // namespace
 
 Result<Command> parseCli(const std::vector<std::string>& args) {
-    // Every word is printable UTF-8 text: aismid refuses anything else, and a string that is not
-    // UTF-8 cannot even be sent (D-Bus). Said here, naming the option, as a usage error.
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        const bool valueOfPrevious = !a.starts_with("-") && i > 0 && args[i - 1].starts_with("--") && args[i - 1].find('=') == std::string::npos;
-        const std::string where = a.starts_with("-")  ? quoteInput(a.substr(0, a.find('=')))
-                                  : valueOfPrevious ? "the value of " + quoteInput(args[i - 1])
-                                                    : "argument " + std::to_string(i + 1) + " (" + quoteInput(a) + ")";
-        if (!text::validUtf8(a)) return usage(where + " is not valid UTF-8 text");
-        if (auto bad = text::firstControlCharacter(a))
-            return usage(where + " holds a control character (" + text::escapeControl(a.substr(*bad, 1)) + " at byte " + std::to_string(*bad) +
-                         " of " + quoteInput(a) + "); only printable text is accepted");
-    }
     po::options_description all;
     all.add(globalOptions());
     for (const auto& set : commandSets())
@@ -142,6 +130,30 @@ Result<Command> parseCli(const std::vector<std::string>& args) {
     hidden.add_options()("words", po::value<std::vector<std::string>>()->composing(), "");
     po::options_description parser;
     parser.add(all).add(hidden);
+    // Every word is printable UTF-8 text: aismid refuses anything else, and a string that is not
+    // UTF-8 cannot even be sent (D-Bus). Said here, naming the option or the word, as a usage error.
+    const auto takesValue = [&](const std::string& option) {
+        const std::string name = option.substr(0, option.find('='));
+        const po::option_description* d = option.find('=') != std::string::npos ? nullptr
+                                           : name.starts_with("--")               ? parser.find_nothrow(name.substr(2), false)
+                                           : name.size() == 2                     ? parser.find_nothrow(name, false)
+                                                                                  : nullptr;
+        return d && d->semantic()->max_tokens() > 0;
+    };
+    bool positionalOnly = false;  // after "--"
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        const bool option = !positionalOnly && a.starts_with("-") && a != "--";
+        const bool valueOfPrevious = !option && !positionalOnly && i > 0 && args[i - 1].starts_with("-") && takesValue(args[i - 1]);
+        const std::string where = option            ? quoteInput(a.substr(0, a.find('=')))
+                                  : valueOfPrevious ? "the value of " + quoteInput(args[i - 1])
+                                                    : "word " + std::to_string(i + 1) + " (" + quoteInput(a) + ")";
+        if (a == "--") positionalOnly = true;
+        if (!text::validUtf8(a)) return usage(where + " is not valid UTF-8 text");
+        if (auto bad = text::firstControlCharacter(a))
+            return usage(where + " holds a control character (" + text::escapeControl(a.substr(*bad, 1)) + " at byte " + std::to_string(*bad) +
+                         " of " + quoteInput(a) + "); only printable text is accepted");
+    }
     po::positional_options_description positional;
     positional.add("words", -1);
     po::variables_map vm;
@@ -205,6 +217,13 @@ Result<Command> parseCli(const std::vector<std::string>& args) {
     }
     if (verb && verb->takesArguments && c.words.size() > verb->words.size())
         c.arguments.assign(c.words.begin() + static_cast<long>(verb->words.size()), c.words.end());
+    if (verb && !verb->words.empty() && !verb->takesArguments && c.words.size() > verb->words.size()) {
+        const std::string name = text::join(verb->words, " ");
+        const std::vector<std::string> extra(c.words.begin() + static_cast<long>(verb->words.size()), c.words.end());
+        return usage("'aismi " + name + "' takes no words after it, not " + quoteInput(text::join(extra, " ")) + " (unknown command " +
+                         quoteInput(text::join(c.words, " ")) + ")",
+                     hint);
+    }
     if (!verb || verb->words.size() + c.arguments.size() < c.words.size()) {
         const size_t known = verb && !verb->words.empty() ? verb->words.size() : (group ? 1 : 0);  // "vf lst": both words
         if (group && c.words.size() == 1) return usage("'aismi " + std::string(group->word) + "' needs " + group->needs, hint);

@@ -83,7 +83,12 @@ Result<std::string> oneCard(const CommandLine& c, const std::string& command, co
     return selected->front();
 }
 
+std::string tooManyWords(const CommandLine& c, const std::string& what) {
+    return "takes " + what + ", not " + std::to_string(c.arguments.size()) + " words (" + quoteInput(text::join(c.arguments, " ")) + ")";
+}
+
 Result<std::string> oneVf(const CommandLine& c, const std::string& verb) {
+    if (c.arguments.size() > 1) return usage("vf " + verb + " " + tooManyWords(c, "one VF"), "aismi vf --help");
     if (c.arguments.size() != 1) return usage("vf " + verb + " needs one VF: CARD:VF (0:3) or its PCI address", "aismi vf --help");
     auto ref = DeviceRef::parse(c.arguments[0]);
     if (!ref) return usage("vf " + verb + ": " + ref.error().message, "aismi vf --help");

@@ -26,6 +26,9 @@ Result<std::vector<std::string>> ids(const CommandLine& c);
 /// -i naming exactly one card, for `group command` ("vf enable"; group "" for a command of its
 /// own, "reset").
 Result<std::string> oneCard(const CommandLine& c, const std::string& command, const std::string& group = "vf");
+/// "takes one VF, not 2 words ('0:3 vfio-pci')": what `what` says when more words follow a
+/// command than it takes.
+std::string tooManyWords(const CommandLine& c, const std::string& what);
 /// The one VF word after `vf VERB`: CARD:VF or a VF's PCI address.
 Result<std::string> oneVf(const CommandLine& c, const std::string& verb);
 /// -i naming cards only (a command that shows cards).

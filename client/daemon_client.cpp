@@ -425,14 +425,14 @@ Result<std::vector<DaemonClient::EventRow>> DaemonClient::listEvents(const Event
     }
 }
 
-Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& subscribed, const std::function<void(const EventRow&)>& onEvent) {
+Result<void> DaemonClient::followEvents(const std::function<Result<void>()>& subscribed, const std::function<bool(const EventRow&)>& onEvent) {
     try {
         bool gone = false;
         auto manager = sdbus::createProxy(*connection_, kBusName, kManagerPath);
         manager->uponSignal("Event").onInterface(kManagerInterface).call(
             [&](uint64_t id, int64_t at, const std::string& type, const std::string& severity, uint32_t card, uint32_t vf, const std::string& address,
                 const std::string& device, const std::string& message) {
-                onEvent(EventRow{id, at, type, severity, about(card), about(vf), address, device, message});
+                if (!onEvent(EventRow{id, at, type, severity, about(card), about(vf), address, device, message})) connection_->leaveEventLoop();
             });
         manager->finishRegistration();
         auto bus = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");

@@ -152,7 +152,7 @@ public:
     /// Subscribes to Manager1.Event, runs `subscribed` (what happened before: signals that
     /// arrive meanwhile wait), then hands every event to `onEvent` until aismid leaves the
     /// bus, which is an error.
-    Result<void> followEvents(const std::function<Result<void>()>& subscribed, const std::function<void(const EventRow&)>& onEvent);
+    Result<void> followEvents(const std::function<Result<void>()>& subscribed, const std::function<bool(const EventRow&)>& onEvent);
 
     /// Reads every card and VF once, then keeps them current from aismid's PropertiesChanged
     /// signals (no polling; cards or VFs added or removed are read again). Every `interval`

@@ -28,7 +28,8 @@ as aismid signals it, until interrupted; with -j each event is one JSON object o
 its own. TIME: "2026-11-24 18:00[:SS]", "18:00" (today), "today", "yesterday", "10m ago",
 "-2h", "3d ago" or "@UNIXSECONDS". Types: daemon, reconcile, card-added, card-moved,
 card-replaced, discovery, poll-failed, health, vf-state, vf-health, ecc, thermal, vf-count,
-provision, layout, policy, quota, reset, auto-reset, quarantine, unquarantine, card-reset.
+provision, layout, policy, quota, reset, auto-reset, quarantine, unquarantine, card-reset,
+driver, assignment, scrub, assignment-conflict, libvirt, firmware.
 
 )";
 
@@ -105,6 +106,7 @@ Result<void> events(const EventsRequest& r, Session& s) {
         std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
         if (rows.size() > lines) rows.erase(rows.begin(), rows.end() - lines);
         for (const auto& e : rows) print(e);
+        if (!out) return makeError(Errc::IoError, "cannot write to standard output");
         return {};
     };
     if (!r.follow) {
@@ -112,12 +114,17 @@ Result<void> events(const EventsRequest& r, Session& s) {
         if (r.json) out << (first ? "[]\n" : "\n]\n");
         return {};
     }
-    return client.followEvents(history, [&](const DaemonClient::EventRow& e) {
-        if (r.since && e.at < *r.since) return;
-        if (!cards.empty() && (!e.card || !cards.count(*e.card))) return;
-        if (!r.types.empty() && std::find(r.types.begin(), r.types.end(), e.type) == r.types.end()) return;
+    // Until aismid leaves, the user interrupts, or stdout fails (a full disk; a closed pipe ends
+    // aismi by SIGPIPE).
+    auto followed = client.followEvents(history, [&](const DaemonClient::EventRow& e) {
+        if (r.since && e.at < *r.since) return true;
+        if (!cards.empty() && (!e.card || !cards.count(*e.card))) return true;
+        if (!r.types.empty() && std::find(r.types.begin(), r.types.end(), e.type) == r.types.end()) return true;
         print(e);
+        return static_cast<bool>(out);
     });
+    if (followed && !out) return makeError(Errc::IoError, "cannot write to standard output");
+    return followed;
 }
 
 Result<Command> parseEvents(const CommandLine& c) {

@@ -268,8 +268,7 @@ Result<Command> parseUpdate(const CommandLine& c) {
     if (!card) return std::move(card).error();
     if (c.arguments.empty()) return usage("firmware update needs one IMAGE file after -i ID", "aismi firmware --help");
     if (c.arguments.size() > 1)
-        return usage("firmware update takes one IMAGE file, not " + std::to_string(c.arguments.size()) + " words (" + quoteInput(text::join(c.arguments, " ")) + ")",
-                     "aismi firmware --help");
+        return usage("firmware update " + tooManyWords(c, "one IMAGE file"), "aismi firmware --help");
     FirmwareUpdateRequest r;
     r.card = *card;
     r.image = c.arguments[0];

@@ -199,7 +199,10 @@ Result<Command> parsePartitionApply(const CommandLine& c) {
         if (!c.arguments.empty()) return usage("partition apply takes a LAYOUT or --file FILE, not both", "aismi partition --help");
         if (c.text("file").empty()) return usage("--file needs a file name", "aismi partition --help");
         r.layoutFile = c.text("file");
-    } else if (c.arguments.size() != 1) {
+    } else if (c.arguments.size() > 1) {
+        return usage("partition apply " + tooManyWords(c, "one LAYOUT (quoted if it holds spaces: '4xquarter, 8xeighth')"),
+                     "aismi partition --help");
+    } else if (c.arguments.empty()) {
         return usage("partition apply needs one LAYOUT, e.g. 4xquarter,8xeighth, or --file FILE", "aismi partition --help");
     } else {
         r.layout = c.arguments[0];

@@ -191,6 +191,14 @@ R from(const Shown& shown) {
 }
 
 Result<Command> parseQuery(const CommandLine& c) {
+    // --version and the field lists take nothing else (-H aside): what they would ignore is refused.
+    for (const char* alone : {"version", "help-query-card", "help-query-vf"})
+        if (c.has(alone) && c.values.size() > 1) {
+            std::string others;
+            for (const auto& [name, value] : c.values)
+                if (name != alone) others += (others.empty() ? "--" : ", --") + name;
+            return usage(std::string("--") + alone + " goes alone, not with " + others);
+        }
     if (c.has("version")) {
         return reading(makeCommand("", VersionRequest{}, version), false);
     }
@@ -213,6 +221,7 @@ Result<Command> parseQuery(const CommandLine& c) {
     if (modes > 1) return usage("use only one of -q, -L, --query-card and --query-vf");
     if (c.has("display") && !c.has("query")) return usage("-d/--display goes with -q");
     if (c.has("format") && !c.has("query-card") && !c.has("query-vf")) return usage("--format goes with --query-card or --query-vf");
+    if (c.has("format") && shown.json) return usage("use one of --format=csv and -j: CSV or JSON");
     if (c.has("list-cards")) {
         if (shown.json) return usage("-L prints lines; for JSON use -j alone or --query-card=... -j");
         return reading(makeCommand("", from<ListCardsRequest>(shown), listCards), shown.json, shown.loopSeconds == 0);
@@ -220,6 +229,8 @@ Result<Command> parseQuery(const CommandLine& c) {
     if (c.has("query")) {
         auto r = from<ReportRequest>(shown);
         if (c.has("display")) {
+            if (splitComma(c.text("display")).empty())
+                return usage("-d needs at least one section (PCI, FIRMWARE, SRIOV, TEMPERATURE, POWER, UTILIZATION, MEMORY, ECC, HEALTH, RECOVERY)");
             for (auto s : splitComma(c.text("display"))) {
                 std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::toupper(ch); });
                 if (s == "VF") s = "SRIOV";

@@ -79,7 +79,8 @@ Result<std::string> remove(DaemonClient& client, const QuotaRemoveRequest& r) {
 // The tenant word of a quota command (`optional`: quota show may go without).
 Result<std::string> tenantWord(const CommandLine& c, const std::string& verb, bool optional) {
     if (c.arguments.empty() && optional) return std::string();
-    if (c.arguments.size() != 1) return usage("quota " + verb + " needs one tenant name", "aismi quota --help");
+    if (c.arguments.size() > 1) return usage("quota " + verb + " " + tooManyWords(c, "one tenant name"), "aismi quota --help");
+    if (c.arguments.empty()) return usage("quota " + verb + " needs one tenant name", "aismi quota --help");
     return c.arguments[0];
 }
 

@@ -281,8 +281,8 @@ po::options_description vfOptions() {
     po::options_description o("vf options");
     o.add_options()
         ("count,c", po::value<std::string>()->value_name("N"), "number of VFs to enable (vf enable)")
-        ("force", "vf enable, vf disable: replace VFs in use too (provisioned for a tenant, running a workload, held or bound to "
-                  "vfio-pci); "
+        ("force", "vf disable: disable VFs in use too (provisioned for a tenant, running a workload, held or bound to vfio-pci); "
+                  "vf enable: accepted, and changes nothing (VFs are enabled only from 0, where none is in use); "
                   "vf reset: reset it also with a workload running or bound to vfio-pci")
         ("profile", po::value<std::string>()->value_name("NAME"), "the profile to provision with (vf provision)")
         ("tenant", po::value<std::string>()->value_name("TENANT"), "whom the VF is provisioned for (vf provision) or assigned for (vf assign)")

@@ -81,7 +81,11 @@ TEST(AismiCommands, TakeOptionsFirstAndRefuseUnknownWords) {
 TEST(AismiCommands, FailWhenStdoutCannotBeWritten) {
     Stack stack;
     stack.startDaemon();
-    auto r = run({"/bin/sh", "-c", std::string(AISMI_PATH) + " -L > /dev/full"}, {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
-    EXPECT_EQ(r.exitCode, 10);
-    EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos) << r.err;
+    // Also what streams: --follow used to keep running, writing nowhere, until killed.
+    for (const char* command : {" -L", " events --follow", " events --follow -j", " dmon -c 100"}) {
+        auto r = run({"/bin/sh", "-c", "timeout 20 " + std::string(AISMI_PATH) + command + " > /dev/full"},
+                     {{{"DBUS_SYSTEM_BUS_ADDRESS", stack.busAddress()}}, std::nullopt, "", ""});
+        EXPECT_EQ(r.exitCode, 10) << command;
+        EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos) << command << ": " << r.err;
+    }
 }

@@ -71,7 +71,7 @@ TEST_F(Provisioning, RefusesBadInputClearlyAndChangesNothing) {
         {{"vf", "provision", "0:1"}, "needs --profile"},
         {{"vf", "provision", "0:9", "--profile", "eighth"}, "has no VF 9"},
         {{"vf", "provision", "0:1", "--profile", "eighth", "--tenant", "a b"}, "is not a tenant name"},
-        {{"vf", "provision", "0:1", "0:2", "--profile", "eighth"}, "needs one VF"},
+        {{"vf", "provision", "0:1", "0:2", "--profile", "eighth"}, "takes one VF, not 2 words ('0:1 0:2')"},
         {{"vf", "unprovision", "0:x"}, "0:x"},
         {{"vf", "provision", "0:1", "--profile", "eighth", "--count", "3"}, "--count does not go with 'vf provision'"},
         {{"profile", "lst"}, "unknown command 'profile lst'"},
@@ -268,7 +268,7 @@ TEST(TenantQuotas, AreSetShownAndRemovedFromTheCliAndRefusedToOthers) {
         {{"quota", "set", "acme", "--max-vfs", "2", "--max-memory", "1.5G"}, "'1.5G' is not a size"},
         {{"quota", "set", "a b", "--max-vfs", "2"}, "is not a tenant name"},
         {{"quota", "remove", "nobody"}, "tenant 'nobody' has no quota"},
-        {{"quota", "show", "a", "b"}, "needs one tenant name"},
+        {{"quota", "show", "a", "b"}, "takes one tenant name, not 2 words ('a b')"},
     };
     for (const auto& [args, why] : bad) {
         auto r = stack.aismi(args);

@@ -9,7 +9,7 @@
 using namespace aismi;
 using namespace aismi::cli;
 
-TEST(CliOptions, ShowsTheSummaryWithoutArguments) {
+TEST(CliCommandLine, ShowsTheSummaryWithoutArguments) {
     auto r = parseCli({});
     ASSERT_TRUE(r.ok());
     ASSERT_NE(r->as<SummaryRequest>(), nullptr);
@@ -17,7 +17,7 @@ TEST(CliOptions, ShowsTheSummaryWithoutArguments) {
     EXPECT_TRUE(r->readsOnce);
 }
 
-TEST(CliOptions, ParsesCardSelectionAndLoop) {
+TEST(CliCommandLine, ParsesCardSelectionAndLoop) {
     auto r = parseCli({"-i", "0, 3d:00.0,AIS1", "-l", "5"});
     ASSERT_TRUE(r.ok()) << r.error().message;
     ASSERT_NE(r->as<SummaryRequest>(), nullptr);
@@ -27,7 +27,7 @@ TEST(CliOptions, ParsesCardSelectionAndLoop) {
     EXPECT_FALSE(parseCli({"-l", "0"}).ok());
 }
 
-TEST(CliOptions, ParsesQueriesWithTheirFormat) {
+TEST(CliCommandLine, ParsesQueriesWithTheirFormat) {
     auto r = parseCli({"--query-card=index,memory.used", "--format=csv,noheader,nounits"});
     ASSERT_TRUE(r.ok()) << r.error().message;
     const auto* q = r->as<FieldQueryRequest>();
@@ -47,7 +47,7 @@ TEST(CliOptions, ParsesQueriesWithTheirFormat) {
     EXPECT_EQ(r->output, Output::Json);
 }
 
-TEST(CliOptions, NamesWhatIsWrong) {
+TEST(CliCommandLine, NamesWhatIsWrong) {
     const auto message = [](std::vector<std::string> args) {
         auto r = parseCli(args);
         EXPECT_FALSE(r.ok());
@@ -64,14 +64,14 @@ TEST(CliOptions, NamesWhatIsWrong) {
     EXPECT_NE(message({"-i"}).find("-i"), std::string::npos);
 }
 
-TEST(CliOptions, ParsesReportSectionsCaseInsensitively) {
+TEST(CliCommandLine, ParsesReportSectionsCaseInsensitively) {
     auto r = parseCli({"-q", "-d", "memory,Ecc,vf"});
     ASSERT_TRUE(r.ok()) << r.error().message;
     ASSERT_NE(r->as<ReportRequest>(), nullptr);
     EXPECT_EQ(r->as<ReportRequest>()->sections, (std::vector<std::string>{"MEMORY", "ECC", "SRIOV"}));
 }
 
-TEST(CliOptions, ParsesVfCommands) {
+TEST(CliCommandLine, ParsesVfCommands) {
     auto r = parseCli({"vf", "enable", "-i", "0", "--count", "4"});
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r->name, "vf enable");
@@ -97,7 +97,7 @@ TEST(CliOptions, ParsesVfCommands) {
     EXPECT_FALSE(parseCli({"vf"}).ok());
 }
 
-TEST(CliOptions, TakesOptionsBeforeOrAfterTheCommand) {
+TEST(CliCommandLine, TakesOptionsBeforeOrAfterTheCommand) {
     auto r = parseCli({"-i", "0", "vf", "disable"});
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r->name, "vf disable");
@@ -108,7 +108,7 @@ TEST(CliOptions, TakesOptionsBeforeOrAfterTheCommand) {
     EXPECT_EQ(r->as<VfCountRequest>()->count, 3u);
 }
 
-TEST(CliOptions, RefusesEveryWordItDoesNotUnderstand) {
+TEST(CliCommandLine, RefusesEveryWordItDoesNotUnderstand) {
     for (std::vector<std::string> args : {std::vector<std::string>{"vff", "list"}, {"topo"}, {"foo"}, {"vf", "list", "foo"},
                                           {"-l", "1", "vf", "list"}, {"vf", "enable", "-i", "0", "--count", "2", "-j"}, {"--count=2"}}) {
         auto r = parseCli(args);
@@ -120,7 +120,7 @@ TEST(CliOptions, RefusesEveryWordItDoesNotUnderstand) {
     EXPECT_NE(parseCli({"vf", "bogus"}).error().message.find("aismi vf --help"), std::string::npos);
 }
 
-TEST(CliOptions, RefusesNegativeAndOutOfRangeNumbers) {
+TEST(CliCommandLine, RefusesNegativeAndOutOfRangeNumbers) {
     for (std::vector<std::string> args : {std::vector<std::string>{"vf", "enable", "-i", "0", "--count=-1"},
                                           {"vf", "enable", "-i", "0", "--count=4294967295"}, {"-l", "-1"}, {"--loop=-1"},
                                           {"--loop=99999999"}, {"--loop=1e3"}}) {
@@ -130,13 +130,13 @@ TEST(CliOptions, RefusesNegativeAndOutOfRangeNumbers) {
     }
 }
 
-TEST(CliOptions, GivesOneHintPerError) {
+TEST(CliCommandLine, GivesOneHintPerError) {
     const std::string m = parseCli({"--query-card=bogus", "--format=csv"}).error().message;
     EXPECT_NE(m.find("aismi --help-query-card lists them"), std::string::npos) << m;
     EXPECT_EQ(m.find("aismi --help lists"), std::string::npos) << m;
 }
 
-TEST(CliOptions, CallsAMalformedAddressMalformed) {
+TEST(CliCommandLine, CallsAMalformedAddressMalformed) {
     auto r = parseCli({"-i", "0000:zz:00.0"});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::InvalidArgument);
@@ -144,7 +144,7 @@ TEST(CliOptions, CallsAMalformedAddressMalformed) {
     EXPECT_NE(parseCli({"-L"})->as<ListCardsRequest>(), nullptr);
 }
 
-TEST(CliOptions, TakesHostsAsSshDoesAndNothingSshCouldReadAsAnOption) {
+TEST(CliCommandLine, TakesHostsAsSshDoesAndNothingSshCouldReadAsAnOption) {
     auto r = parseCli({"-H", "root@gpu1:2222", "--query-card=index", "--format=csv", "-H", "[::1]:22", "--host=gpu2.example.com", "-H", "gpu2.example.com"});
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r->hosts, (std::vector<std::string>{"root@gpu1:2222", "[::1]:22", "gpu2.example.com"})) << "a host named twice is asked once";
@@ -163,7 +163,7 @@ TEST(CliOptions, TakesHostsAsSshDoesAndNothingSshCouldReadAsAnOption) {
     }
 }
 
-TEST(CliOptions, ParsesDmonLikeNvidiaSmi) {
+TEST(CliCommandLine, ParsesDmonLikeNvidiaSmi) {
     auto d = parseCli({"dmon"});
     ASSERT_TRUE(d.ok()) << d.error().message;
     const auto* dmon = d->as<DmonRequest>();
@@ -189,14 +189,14 @@ TEST(CliOptions, ParsesDmonLikeNvidiaSmi) {
     }
 }
 
-TEST(CliOptions, AnOptionHoldingAnErrorPlaceholderIsRefusedNotLoopedOn) {
+TEST(CliCommandLine, AnOptionHoldingAnErrorPlaceholderIsRefusedNotLoopedOn) {
     // Boost 1.74 replaced %original_token% with the token itself until none was left: forever.
     auto r = parseCli({"--qu%original_token%", "--f=csv"});
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("'--qu?original_token?'"), std::string::npos) << r.error().message;
 }
 
-TEST(CliOptions, ParsesFirmwareCommandsAndRefusesWhatTheyDoNotTake) {
+TEST(CliCommandLine, ParsesFirmwareCommandsAndRefusesWhatTheyDoNotTake) {
     auto r = parseCli({"firmware", "update", "fw.img", "-i", "0", "--activate=never", "--allow-older", "--quiet"});
     ASSERT_TRUE(r.ok()) << r.error().message;
     const auto* update = r->as<FirmwareUpdateRequest>();
@@ -238,4 +238,29 @@ TEST(CliOptions, ParsesFirmwareCommandsAndRefusesWhatTheyDoNotTake) {
         EXPECT_EQ(e.error().code, Errc::InvalidArgument);
         EXPECT_NE(e.error().message.find(words), std::string::npos) << e.error().message;
     }
+}
+
+TEST(CliCommandLine, RefusesWhatItWouldOtherwiseIgnoreAndNamesTheStrayWord) {
+    const std::pair<std::vector<std::string>, std::string> bad[] = {
+        {{"--version", "-q"}, "--version goes alone, not with --query"},
+        {{"--help-query-card", "-j"}, "--help-query-card goes alone, not with --json"},
+        {{"--query-card=index", "--format=csv", "-j"}, "use one of --format=csv and -j"},
+        {{"-q", "-d", ""}, "-d needs at least one section"},
+        {{"reset", "1"}, "'aismi reset' takes no words after it, not '1'"},
+        {{"vf", "enable", "-i", "0", "-c", "2", "extra"}, "'aismi vf enable' takes no words after it, not 'extra'"},
+        {{"vf", "bind", "0:3", "vfio-pci"}, "vf bind takes one VF, not 2 words ('0:3 vfio-pci')"},
+        {{"quota", "show", "a", "b"}, "quota show takes one tenant name, not 2 words"},
+        {{"partition", "apply", "-i", "0", "1xhalf,", "2xeighth"}, "partition apply takes one LAYOUT"},
+        {{"-i", "\x1b[2J"}, "the value of '-i' holds a control character"},
+        {{"vf", "reset", "--force", "0:1\a"}, "word 4 ('0:1?') holds a control character"},
+        {{"vf", "quarantine", "0:1", "--", "\x1b]0;x"}, "word 5"},
+    };
+    for (const auto& [args, words] : bad) {
+        auto e = parseCli(args);
+        ASSERT_FALSE(e.ok()) << words;
+        EXPECT_EQ(e.error().code, Errc::InvalidArgument);
+        EXPECT_NE(e.error().message.find(words), std::string::npos) << e.error().message;
+    }
+    EXPECT_TRUE(parseCli({"--version", "-H", "gpu1"}).ok()) << "-H goes with --version";
+    EXPECT_TRUE(parseCli({"partition", "apply", "-i", "0", "1xhalf, 2xeighth"}).ok()) << "aismid reads blanks between items";
 }

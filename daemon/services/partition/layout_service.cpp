@@ -36,7 +36,10 @@ Result<std::vector<LayoutItem>> parseLayout(std::string_view text) {
     size_t start = 0;
     while (start <= text.size()) {
         const size_t comma = std::min(text.find(',', start), text.size());
-        const std::string_view item = text.substr(start, comma - start);
+        std::string_view item = text.substr(start, comma - start);
+        // "4xquarter, 8xeighth": blanks around an item are no part of it.
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
         const size_t x = item.find('x');
         if (item.empty()) return bad("an empty item");
         if (x == std::string_view::npos) return bad("'" + std::string(item.substr(0, 32)) + "' has no 'x'");

@@ -32,7 +32,11 @@ TEST(Layouts, ParsesCountsAndProfilesAndRefusesAnythingElse) {
     ASSERT_EQ(ok->size(), 2u);
     EXPECT_EQ(ok->at(1).count, 8u);
     EXPECT_EQ(ok->at(1).profile, "eighth");
-    for (const char* bad : {"", "4x", "x8", "-1xhalf", "1e9xhalf", "4xquarter,", "0xhalf", "300xeighth", "4quarter", "4 x half", "200xa,100xb"}) {
+    auto spaced = parseLayout(" 4xquarter,\t8xeighth ");
+    ASSERT_TRUE(spaced.ok()) << "blanks around an item, as people write lists";
+    EXPECT_EQ(spaced->at(0).count, 4u);
+    EXPECT_EQ(spaced->at(1).profile, "eighth");
+    for (const char* bad : {"", "4x", "x8", "-1xhalf", "1e9xhalf", "4xquarter,", "4xquarter, ", "0xhalf", "300xeighth", "4quarter", "4 x half", "200xa,100xb"}) {
         auto r = parseLayout(bad);
         ASSERT_FALSE(r.ok()) << bad;
         EXPECT_EQ(r.error().code, Errc::InvalidArgument) << bad;
